@@ -1,0 +1,58 @@
+//! Who is asking: sessions, the `CurrentUser` extractor, password hashing and CSRF protection.
+
+pub mod csrf;
+pub mod password;
+pub mod session_store;
+
+use std::future::{Ready, ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+
+use crate::errors::AppError;
+use crate::models::User;
+
+/// Keys of the session state.
+const USER_ID: &str = "user_id";
+const USERNAME: &str = "username";
+
+/// The logged-in user. A handler that takes one cannot run for an anonymous visitor: pages
+/// redirect to /login, the API answers 401.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i32,
+    pub username: String,
+}
+
+impl CurrentUser {
+    pub fn from_session(session: &Session) -> Option<Self> {
+        let id = session.get::<i32>(USER_ID).ok().flatten()?;
+        let username = session.get::<String>(USERNAME).ok().flatten()?;
+        Some(Self { id, username })
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::from_session(&req.get_session()).ok_or(AppError::Unauthenticated))
+    }
+}
+
+/// Starts a logged-in session under a new key (no fixation) with a fresh CSRF token.
+pub fn log_in(session: &Session, user: &User) -> Result<(), AppError> {
+    session.renew();
+    session
+        .insert(USER_ID, user.id)
+        .and_then(|()| session.insert(USERNAME, &user.username))
+        .map_err(AppError::internal)?;
+    csrf::rotate(session);
+    Ok(())
+}
+
+/// Ends the session: the server forgets it, so a replayed cookie is logged out.
+pub fn log_out(session: &Session) {
+    session.purge();
+}

@@ -1,0 +1,53 @@
+/// 1 to 2000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageText(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageTextError {
+    Empty,
+    TooLong,
+}
+
+impl MessageText {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(input: &str) -> Result<Self, MessageTextError> {
+        let text = input.trim();
+        if text.is_empty() {
+            return Err(MessageTextError::Empty);
+        }
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(MessageTextError::TooLong);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_the_text() {
+        assert_eq!(MessageText::parse("  hi\n").unwrap().as_str(), "hi");
+    }
+
+    #[test]
+    fn refuses_whitespace_only_text_as_empty() {
+        assert_eq!(MessageText::parse(" \n\t "), Err(MessageTextError::Empty));
+        assert_eq!(MessageText::parse(""), Err(MessageTextError::Empty));
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert!(MessageText::parse(&"é".repeat(2000)).is_ok());
+        assert_eq!(
+            MessageText::parse(&"x".repeat(2001)),
+            Err(MessageTextError::TooLong)
+        );
+    }
+}

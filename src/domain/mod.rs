@@ -1,0 +1,21 @@
+//! Input parsed into types at the edge: inside the app, a `RoomName` is always a valid room name.
+
+mod message_text;
+mod password;
+mod room_name;
+mod username;
+
+pub use message_text::{MessageText, MessageTextError};
+pub use password::Password;
+pub use room_name::RoomName;
+pub use username::Username;
+
+/// Why a piece of input was refused, in words fit to show the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

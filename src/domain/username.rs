@@ -1,0 +1,66 @@
+use super::Invalid;
+
+/// 3 to 32 ASCII letters, digits, `_`, `.` or `-`. Unique ignoring case (the schema enforces it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MIN_LEN: usize = 3;
+    pub const MAX_LEN: usize = 32;
+
+    pub fn parse(input: &str) -> Result<Self, Invalid> {
+        let name = input.trim();
+        let len = name.chars().count();
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
+            return Err(Invalid(format!(
+                "A username has {} to {} characters.",
+                Self::MIN_LEN,
+                Self::MAX_LEN
+            )));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err(Invalid(
+                "A username may contain only letters, digits, '_', '.' and '-'.".into(),
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_letters_digits_and_the_three_marks() {
+        for ok in ["abc", "Alice_01", "a.b-c", &"x".repeat(32)] {
+            assert_eq!(Username::parse(ok).map(|u| u.0), Ok(ok.to_owned()));
+        }
+    }
+
+    #[test]
+    fn trims_surrounding_whitespace() {
+        assert_eq!(Username::parse("  bob  ").unwrap().as_str(), "bob");
+    }
+
+    #[test]
+    fn refuses_too_short_or_too_long_names() {
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn refuses_spaces_symbols_and_non_ascii_letters() {
+        for bad in ["a b", "al!ce", "<script>", "zoë", "al\0ce", "tab\there"] {
+            assert!(Username::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! One error type, and the one place where errors become HTTP answers: an HTML page for pages,
+//! `{"error": code, "message": text}` under /api.
+
+use std::fmt;
+
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::domain::MessageTextError;
+use crate::models::ModelError;
+use crate::templates::{ErrorPage, Layout};
+
+#[derive(Debug)]
+pub enum AppError {
+    BadRequest(String),
+    Unauthenticated,
+    Forbidden {
+        code: &'static str,
+        message: String,
+    },
+    NotFound,
+    MethodNotAllowed,
+    Conflict(String),
+    Gone(String),
+    PayloadTooLarge(String),
+    UnsupportedMediaType(String),
+    /// Anything unexpected: logged with its cause, shown as a generic 500.
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Stands in for an error that is not ours (an extractor's, the router's), by its status.
+    fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::PayloadTooLarge("The request body is too large.".into())
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                Self::UnsupportedMediaType("Unsupported content type.".into())
+            }
+            StatusCode::UNAUTHORIZED => Self::Unauthenticated,
+            StatusCode::FORBIDDEN => Self::forbidden("forbidden", "You may not do that."),
+            s if s.is_client_error() => Self::BadRequest("The request is malformed.".into()),
+            _ => Self::Internal(anyhow::anyhow!("unexpected error status {status}")),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden { code, .. } => code,
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::Gone(_) => "room_deleted",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Self::BadRequest(m)
+            | Self::Forbidden { message: m, .. }
+            | Self::Conflict(m)
+            | Self::Gone(m)
+            | Self::PayloadTooLarge(m)
+            | Self::UnsupportedMediaType(m) => m,
+            Self::Unauthenticated => "You need to log in.",
+            Self::NotFound => "There is nothing here.",
+            Self::MethodNotAllowed => "That method is not allowed here.",
+            Self::Internal(_) => "Something went wrong on our side. Please try again.",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::Gone(_) => "This room was deleted",
+            Self::NotFound => "Not found",
+            Self::Forbidden { .. } => "Not allowed",
+            Self::Internal(_) => "Server error",
+            _ => "Bad request",
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Internal(cause) => write!(f, "internal error: {cause:#}"),
+            other => write!(f, "{}: {}", other.code(), other.message()),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A bare answer; `render` below dresses it as a page or as JSON.
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).body(self.message().to_owned())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        match err {
+            diesel::result::Error::NotFound => Self::NotFound,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<ModelError> for AppError {
+    fn from(err: ModelError) -> Self {
+        match err {
+            ModelError::NotFound => Self::NotFound,
+            ModelError::Deleted => Self::Gone("This room was deleted.".into()),
+            ModelError::NotInRoom => Self::forbidden(
+                "not_in_room",
+                "You are not in this room: you joined another room or left this one.",
+            ),
+            ModelError::NotCreator => {
+                Self::forbidden("not_creator", "Only the room's creator can delete it.")
+            }
+            ModelError::NameTaken => Self::Conflict("That name is already taken.".into()),
+            ModelError::Database(err) => err.into(),
+        }
+    }
+}
+
+impl From<MessageTextError> for AppError {
+    fn from(err: MessageTextError) -> Self {
+        match err {
+            MessageTextError::Empty => Self::BadRequest("The message is empty.".into()),
+            MessageTextError::TooLong => Self::PayloadTooLarge(format!(
+                "A message has at most {} characters.",
+                crate::domain::MessageText::MAX_CHARS
+            )),
+        }
+    }
+}
+
+pub fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Middleware: turns every error answer into the right shape for the caller, and logs 5xx causes.
+pub async fn render(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // Inner middleware hands errors over as responses; an `Err` here has no request to answer.
+    let res = next.call(req).await?.map_into_boxed_body();
+    let Some(err) = res.response().error() else {
+        return Ok(res);
+    };
+    let status = res.status();
+    let fallback;
+    let app_err = match err.as_error::<AppError>() {
+        Some(app_err) => app_err,
+        None => {
+            fallback = AppError::from_status(status);
+            &fallback
+        }
+    };
+    let http_req = res.request();
+    if status.is_server_error() {
+        log::error!("{} {} failed: {err:#?}", http_req.method(), http_req.path());
+    }
+    let response = if is_api(http_req.path()) {
+        json_error(status, app_err)
+    } else {
+        html_error(http_req, status, app_err)
+    };
+    Ok(res.into_response(response))
+}
+
+fn json_error(status: StatusCode, err: &AppError) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "error": err.code(),
+        "message": err.message(),
+    }))
+}
+
+fn html_error(req: &HttpRequest, status: StatusCode, err: &AppError) -> HttpResponse {
+    if matches!(err, AppError::Unauthenticated) {
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/login"))
+            .finish();
+    }
+    let page = ErrorPage {
+        layout: Layout::from_session(&req.get_session()),
+        status: status.as_u16(),
+        title: err.title(),
+        message: err.message(),
+    };
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(render_err) => {
+            log::error!("cannot render the error page: {render_err}");
+            HttpResponse::build(status).body(err.message().to_owned())
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! chatroom: a small multi-room chat server. The binary in main.rs is a thin shell around this.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod errors;
+pub mod models;
+pub mod routes;
+pub mod startup;
+pub mod templates;

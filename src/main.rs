@@ -1,0 +1,40 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use chatroom::cli::{Cli, Command};
+use chatroom::config::Settings;
+use chatroom::{db, startup::Application};
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Initdb(args)) => initdb(&args.path),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("chatroom: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)] // initdb's report is its output, whatever the log level.
+fn initdb(path: &std::path::Path) -> anyhow::Result<()> {
+    let report = db::initialize(path)?;
+    println!("{report}");
+    Ok(())
+}
+
+fn serve(args: chatroom::cli::ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::from_args(args)?;
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}

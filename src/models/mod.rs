@@ -1,0 +1,41 @@
+//! Every query the app makes: rows, insert structs and query functions, one file per table.
+//! Nothing here knows about HTTP; errors.rs maps `ModelError` to statuses.
+
+pub mod message;
+pub mod room;
+pub mod session;
+pub mod user;
+
+pub use message::{LogMessage, Message};
+pub use room::{Room, RoomListing};
+pub use user::User;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// The outcomes of a model call that are not a bug: each has its own answer for the user.
+#[derive(Debug)]
+pub enum ModelError {
+    NotFound,
+    /// The room existed once and was deleted.
+    Deleted,
+    /// The room is not the user's current room.
+    NotInRoom,
+    NotCreator,
+    /// A UNIQUE constraint refused a name (a username or a room name).
+    NameTaken,
+    Database(DieselError),
+}
+
+impl From<DieselError> for ModelError {
+    fn from(err: DieselError) -> Self {
+        match err {
+            DieselError::NotFound => Self::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::NameTaken,
+            other => Self::Database(other),
+        }
+    }
+}
+
+pub(crate) fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

@@ -1,0 +1,85 @@
+//! The sessions table: actix-session's state, kept server-side so that a session can be revoked.
+
+use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
+
+use crate::db::schema::sessions;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(Sqlite))]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: Option<i32>,
+    pub state: String,
+    /// Unix seconds; pushed forward as the session is used.
+    pub idle_expires_at: i64,
+    /// Unix seconds; fixed when the session starts.
+    pub expires_at: i64,
+}
+
+impl SessionRow {
+    /// The session, if it exists and has not expired at `now` (unix seconds).
+    pub fn find_live(
+        conn: &mut SqliteConnection,
+        id: &str,
+        now: i64,
+    ) -> QueryResult<Option<SessionRow>> {
+        sessions::table
+            .find(id)
+            .filter(sessions::idle_expires_at.gt(now))
+            .filter(sessions::expires_at.gt(now))
+            .select(SessionRow::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResult<()> {
+        diesel::insert_into(sessions::table)
+            .values(row)
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Replaces the state of a live session; false if it is gone (expired or revoked meanwhile).
+    pub fn update_state(
+        conn: &mut SqliteConnection,
+        id: &str,
+        user_id: Option<i32>,
+        state: &str,
+        idle_expires_at: i64,
+    ) -> QueryResult<bool> {
+        diesel::update(sessions::table.find(id))
+            .set((
+                sessions::user_id.eq(user_id),
+                sessions::state.eq(state),
+                sessions::idle_expires_at.eq(idle_expires_at),
+            ))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+
+    pub fn touch(conn: &mut SqliteConnection, id: &str, idle_expires_at: i64) -> QueryResult<()> {
+        diesel::update(sessions::table.find(id))
+            .set(sessions::idle_expires_at.eq(idle_expires_at))
+            .execute(conn)
+            .map(drop)
+    }
+
+    pub fn delete(conn: &mut SqliteConnection, id: &str) -> QueryResult<()> {
+        diesel::delete(sessions::table.find(id))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Removes expired sessions; returns how many.
+    pub fn delete_expired(conn: &mut SqliteConnection, now: i64) -> QueryResult<usize> {
+        diesel::delete(
+            sessions::table.filter(
+                sessions::idle_expires_at
+                    .le(now)
+                    .or(sessions::expires_at.le(now)),
+            ),
+        )
+        .execute(conn)
+    }
+}

@@ -1,0 +1,89 @@
+//! The users table: accounts, and the room each user is in now.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
+
+use super::{ModelError, now};
+use crate::db::schema::users;
+use crate::domain::Username;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(Sqlite))]
+pub struct User {
+    pub id: i32,
+    pub username: String,
+    pub password_hash: String,
+    pub created_at: NaiveDateTime,
+    pub current_room_id: Option<i32>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUser<'a> {
+    username: &'a str,
+    password_hash: &'a str,
+    created_at: NaiveDateTime,
+}
+
+impl User {
+    /// Fails with `NameTaken` when the name is taken in any letter case.
+    pub fn create(
+        conn: &mut SqliteConnection,
+        username: &Username,
+        password_hash: &str,
+    ) -> Result<User, ModelError> {
+        let new = NewUser {
+            username: username.as_str(),
+            password_hash,
+            created_at: now(),
+        };
+        Ok(diesel::insert_into(users::table)
+            .values(&new)
+            .returning(User::as_returning())
+            .get_result(conn)?)
+    }
+
+    /// Case-insensitive, like the uniqueness rule (the column is COLLATE NOCASE).
+    pub fn find_by_username(
+        conn: &mut SqliteConnection,
+        username: &str,
+    ) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::username.eq(username))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn current_room(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<i32>> {
+        users::table
+            .find(user_id)
+            .select(users::current_room_id)
+            .first(conn)
+    }
+
+    /// Makes `room_id` the user's one current room, taking them out of any other.
+    pub fn set_current_room(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        room_id: Option<i32>,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.find(user_id))
+            .set(users::current_room_id.eq(room_id))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Takes the user out of `room_id`, if that is where they are.
+    pub fn leave_room(conn: &mut SqliteConnection, user_id: i32, room_id: i32) -> QueryResult<()> {
+        diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::current_room_id.eq(room_id)),
+        )
+        .set(users::current_room_id.eq(None::<i32>))
+        .execute(conn)
+        .map(drop)
+    }
+}

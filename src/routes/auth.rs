@@ -1,0 +1,136 @@
+//! Registration, login, logout.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::see_other;
+use crate::auth::password::Hasher;
+use crate::auth::{self, CurrentUser};
+use crate::db::Db;
+use crate::domain::{Password, Username};
+use crate::errors::AppError;
+use crate::models::{ModelError, User};
+use crate::templates::{Layout, LoginPage, RegisterPage, render};
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+pub async fn index(user: Option<CurrentUser>) -> HttpResponse {
+    see_other(if user.is_some() { "/lobby" } else { "/login" })
+}
+
+pub async fn login_page(session: Session) -> Result<HttpResponse, AppError> {
+    login_form(&session, String::new(), None, StatusCode::OK)
+}
+
+pub async fn register_page(session: Session) -> Result<HttpResponse, AppError> {
+    register_form(&session, String::new(), None, StatusCode::OK)
+}
+
+pub async fn register(
+    form: web::Form<Credentials>,
+    db: web::Data<Db>,
+    hasher: web::Data<Hasher>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let Credentials { username, password } = form.into_inner();
+    let parsed = Username::parse(&username).and_then(|u| Ok((u, Password::parse(password)?)));
+    let (username, password) = match parsed {
+        Ok(valid) => valid,
+        Err(invalid) => {
+            return register_form(&session, username, Some(invalid.0), StatusCode::BAD_REQUEST);
+        }
+    };
+    let hash = hasher.hash(password).await?;
+    let name = username.clone();
+    match db
+        .run(move |conn| Ok(User::create(conn, &name, &hash)))
+        .await?
+    {
+        Ok(user) => {
+            log::info!("registered user {}", user.username);
+            auth::log_in(&session, &user)?;
+            Ok(see_other("/lobby"))
+        }
+        Err(ModelError::NameTaken) => register_form(
+            &session,
+            username.as_str().to_owned(),
+            Some("That username is taken. Please choose another.".into()),
+            StatusCode::CONFLICT,
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn login(
+    form: web::Form<Credentials>,
+    db: web::Data<Db>,
+    hasher: web::Data<Hasher>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let Credentials { username, password } = form.into_inner();
+    let lookup = username.trim().to_owned();
+    let user = db
+        .run(move |conn| Ok(User::find_by_username(conn, &lookup)?))
+        .await?;
+    // Verify even when there is no such user, so that both failures take the same time.
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = hasher.verify(password, stored).await?;
+    match user {
+        Some(user) if verified => {
+            log::info!("login of {}", user.username);
+            auth::log_in(&session, &user)?;
+            Ok(see_other("/lobby"))
+        }
+        _ => {
+            log::info!("failed login for {:?}", username.trim());
+            login_form(
+                &session,
+                username,
+                Some("Wrong username or password.".into()),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+    }
+}
+
+pub async fn logout(session: Session) -> HttpResponse {
+    if let Some(user) = CurrentUser::from_session(&session) {
+        log::info!("logout of {}", user.username);
+    }
+    auth::log_out(&session);
+    see_other("/login")
+}
+
+fn login_form(
+    session: &Session,
+    username: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = LoginPage {
+        layout: Layout::from_session(session),
+        username,
+        error,
+    };
+    render(&page, status)
+}
+
+fn register_form(
+    session: &Session,
+    username: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = RegisterPage {
+        layout: Layout::from_session(session),
+        username,
+        error,
+    };
+    render(&page, status)
+}

@@ -1,0 +1,107 @@
+//! The lobby: the list of rooms, and creating one.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::see_other;
+use crate::auth::CurrentUser;
+use crate::db::Db;
+use crate::domain::RoomName;
+use crate::errors::AppError;
+use crate::models::{ModelError, Room};
+use crate::templates::{Layout, LobbyPage, render};
+
+#[derive(Deserialize)]
+pub struct NewRoomForm {
+    name: String,
+}
+
+#[derive(Deserialize)]
+pub struct LobbyQuery {
+    notice: Option<String>,
+}
+
+/// Why the room page sent the user here; only these fixed texts are ever shown.
+fn notice(key: Option<&str>) -> Option<&'static str> {
+    match key? {
+        "deleted" => Some("The room you were in was deleted."),
+        "moved" => Some("You entered another room in another tab, so you left that one."),
+        _ => None,
+    }
+}
+
+pub async fn lobby(
+    _user: CurrentUser,
+    query: web::Query<LobbyQuery>,
+    db: web::Data<Db>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let notice = notice(query.notice.as_deref());
+    lobby_page(&db, &session, notice, String::new(), None, StatusCode::OK).await
+}
+
+pub async fn create_room(
+    user: CurrentUser,
+    form: web::Form<NewRoomForm>,
+    db: web::Data<Db>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let typed = form.into_inner().name;
+    let name = match RoomName::parse(&typed) {
+        Ok(name) => name,
+        Err(invalid) => {
+            return lobby_page(
+                &db,
+                &session,
+                None,
+                typed,
+                Some(invalid.0),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    match db
+        .run(move |conn| Ok(Room::create(conn, &name, user.id)))
+        .await?
+    {
+        Ok(room) => {
+            log::info!("{} created room {} {:?}", user.username, room.id, room.name);
+            Ok(see_other(&format!("/rooms/{}", room.id)))
+        }
+        Err(ModelError::NameTaken) => {
+            let message = "A room with that name already exists.".to_owned();
+            lobby_page(
+                &db,
+                &session,
+                None,
+                typed,
+                Some(message),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn lobby_page(
+    db: &Db,
+    session: &Session,
+    notice: Option<&'static str>,
+    new_room_name: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let rooms = db.run(|conn| Ok(Room::list(conn)?)).await?;
+    let page = LobbyPage {
+        layout: Layout::from_session(session),
+        notice,
+        rooms,
+        new_room_name,
+        error,
+    };
+    render(&page, status)
+}

@@ -1,0 +1,173 @@
+//! Builds the app: database, sessions, middleware and THE route table; binds and runs it.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{PersistentSession, TtlExtensionPolicy};
+use actix_web::cookie::{SameSite, time::Duration as CookieDuration};
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::auth::csrf;
+use crate::auth::password::Hasher;
+use crate::auth::session_store::{self, DbSessionStore};
+use crate::config::Settings;
+use crate::db::{self, Db};
+use crate::errors::{self, AppError};
+use crate::routes::{self, api, assets, auth, lobby, room};
+
+/// The largest JSON body the API reads.
+pub const JSON_LIMIT: usize = 16 * 1024;
+/// Connections per database pool: SQLite serialises writers anyway; readers share WAL snapshots.
+const POOL_SIZE: u32 = 8;
+pub const SESSION_COOKIE: &str = "chatroom_session";
+
+/// Pages may load scripts, styles and images only from us, and nothing may frame them.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'";
+
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let report = db::initialize(&settings.database_path)?;
+        if report.created || !report.applied.is_empty() {
+            log::info!("{report}");
+        }
+        let db = Db::open(&settings.database_path, POOL_SIZE)?;
+        let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let addr = listener.local_addr()?;
+
+        spawn_session_sweeper(db.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(db.clone()))
+                .app_data(hasher.clone())
+                .app_data(web::FormConfig::default().limit(csrf::FORM_LIMIT))
+                .app_data(json_config())
+                .wrap(from_fn(csrf::protect))
+                .wrap(from_fn(errors::render))
+                .wrap(session_middleware(&settings, db.clone()))
+                .wrap(security_headers())
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .configure(routes)
+        })
+        .listen(listener)?
+        .run();
+        log::info!("listening on http://{addr}");
+        Ok(Self { addr, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until Ctrl+C or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The app's map: every route, top to bottom.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(assets::healthz))
+        .route("/static/{name}", web::get().to(assets::asset))
+        .route("/", web::get().to(auth::index))
+        .service(
+            web::resource("/register")
+                .get(auth::register_page)
+                .post(auth::register),
+        )
+        .service(
+            web::resource("/login")
+                .get(auth::login_page)
+                .post(auth::login),
+        )
+        .route("/logout", web::post().to(auth::logout))
+        .route("/lobby", web::get().to(lobby::lobby))
+        .route("/rooms", web::post().to(lobby::create_room))
+        .route("/rooms/{id}", web::get().to(room::show))
+        .route("/rooms/{id}/leave", web::post().to(room::leave))
+        .route("/rooms/{id}/delete", web::post().to(room::delete))
+        .service(
+            web::resource("/api/rooms/{id}/messages")
+                .get(api::poll)
+                .post(api::post_message),
+        )
+        .default_service(web::to(routes::not_found));
+}
+
+fn session_middleware(settings: &Settings, db: Db) -> SessionMiddleware<DbSessionStore> {
+    let lifetime = CookieDuration::seconds(
+        i64::try_from(settings.session_lifetime.as_secs()).unwrap_or(i64::MAX),
+    );
+    SessionMiddleware::builder(
+        DbSessionStore::new(db, settings.session_idle),
+        settings.cookie_key.clone(),
+    )
+    .cookie_name(SESSION_COOKIE.to_owned())
+    .cookie_http_only(true)
+    .cookie_same_site(SameSite::Lax)
+    .cookie_path("/".to_owned())
+    .cookie_secure(settings.secure_cookies)
+    // The cookie lives as long as the session may; the store enforces the idle timeout.
+    .session_lifecycle(
+        PersistentSession::default()
+            .session_ttl(lifetime)
+            .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+    )
+    .build()
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        // Pages and API answers are per user: no cache may keep them. Static files say otherwise.
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_LIMIT)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError as E;
+            let app_err = match err {
+                E::ContentType => AppError::UnsupportedMediaType(
+                    "Send JSON with Content-Type: application/json.".into(),
+                ),
+                E::Overflow { .. } | E::OverflowKnownLength { .. } => {
+                    AppError::PayloadTooLarge("The request body is too large.".into())
+                }
+                _ => AppError::BadRequest("The request body is not the JSON expected.".into()),
+            };
+            app_err.into()
+        })
+}
+
+/// Deletes expired sessions every hour.
+fn spawn_session_sweeper(db: Db) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match session_store::purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(n) => log::info!("removed {n} expired sessions"),
+                Err(err) => log::warn!("cannot remove expired sessions: {err}"),
+            }
+        }
+    });
+}
