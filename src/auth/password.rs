@@ -1,4 +1,8 @@
 //! Password hashing with bcrypt, and verification that takes as long for unknown users.
+//!
+//! bcrypt reads at most 72 bytes. `Password` refuses anything longer, and `verify` refuses longer
+//! candidates, so no byte is ever silently cut. (The crate's `non_truncating_*` functions count
+//! a NUL terminator and so refuse a 72-byte password, which our contract allows.)
 
 use actix_web::web;
 
@@ -13,14 +17,14 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(cost: u32) -> anyhow::Result<Self> {
-        let dummy_hash = bcrypt::non_truncating_hash("not a real password", cost)?;
+        let dummy_hash = bcrypt::hash("not a real password", cost)?;
         Ok(Self { cost, dummy_hash })
     }
 
     /// Hashes off the async threads: at cost 12 this takes a quarter of a second.
     pub async fn hash(&self, password: Password) -> Result<String, AppError> {
         let cost = self.cost;
-        web::block(move || bcrypt::non_truncating_hash(password.expose(), cost))
+        web::block(move || bcrypt::hash(password.expose(), cost))
             .await
             .map_err(AppError::internal)?
             .map_err(AppError::internal)
@@ -35,10 +39,11 @@ impl Hasher {
         let dummy_hash = self.dummy_hash.clone();
         web::block(move || {
             let hash = stored.as_deref().unwrap_or(&dummy_hash);
-            // A password over bcrypt's 72 bytes cannot have been stored: non_truncating_verify
-            // refuses it rather than comparing a truncated copy.
-            let matches = bcrypt::non_truncating_verify(&candidate, hash).unwrap_or(false);
-            matches && stored.is_some()
+            // A candidate over 72 bytes cannot be a stored password: it is refused (after the
+            // same work) rather than compared as a truncated copy.
+            let fits = candidate.len() <= Password::MAX_BYTES;
+            let matches = bcrypt::verify(&candidate, hash).unwrap_or(false);
+            matches && fits && stored.is_some()
         })
         .await
         .map_err(AppError::internal)

@@ -1,0 +1,267 @@
+//! spawn_app() starts the real server on port 0 with a fresh database; `Person` is one browser:
+//! a cookie-keeping HTTP client that knows its CSRF token.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::cookie::Key;
+use chatroom::config::Settings;
+use chatroom::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub db_path: PathBuf,
+    pub cookie_key: Key,
+    dir: Arc<TempDir>,
+}
+
+pub fn test_settings(db_path: &Path, cookie_key: Key) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_path: db_path.to_owned(),
+        secure_cookies: false,
+        bcrypt_cost: 4,
+        session_idle: Duration::from_secs(3600),
+        session_lifetime: Duration::from_secs(24 * 3600),
+        cookie_key,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db_path = dir.path().join("chat.db");
+    spawn_app_with(test_settings(&db_path, Key::generate()), Arc::new(dir)).await
+}
+
+/// Starts a server with these settings; `dir` keeps the database's directory alive.
+pub async fn spawn_app_with(settings: Settings, dir: Arc<TempDir>) -> TestApp {
+    let db_path = settings.database_path.clone();
+    let cookie_key = settings.cookie_key.clone();
+    let app = Application::build(settings)
+        .await
+        .expect("the app should build");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db_path,
+        cookie_key,
+        dir,
+    }
+}
+
+impl TestApp {
+    /// A second server on the same database and key: what a restart looks like to a browser.
+    pub async fn restart(&self) -> TestApp {
+        let settings = test_settings(&self.db_path, self.cookie_key.clone());
+        spawn_app_with(settings, self.dir.clone()).await
+    }
+
+    /// A new person with a browser of their own (own cookie jar), not logged in.
+    pub fn person(&self) -> Person {
+        Person::new(&self.address)
+    }
+
+    /// A person who has registered (and so is logged in) under `name`.
+    pub async fn user(&self, name: &str) -> Person {
+        let mut person = self.person();
+        let res = person.register(name, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "registering {name}");
+        person
+    }
+
+    /// A direct connection to the database, for checking what was stored.
+    pub fn db(&self) -> SqliteConnection {
+        let mut conn = SqliteConnection::establish(self.db_path.to_str().expect("utf-8 path"))
+            .expect("the test database opens");
+        conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+            .expect("pragmas");
+        conn
+    }
+}
+
+pub struct Person {
+    pub http: reqwest::Client,
+    pub jar: Arc<Jar>,
+    pub base: String,
+    pub csrf: Option<String>,
+}
+
+impl Person {
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("an HTTP client");
+        Self {
+            http,
+            jar,
+            base: base.to_owned(),
+            csrf: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The Cookie header this browser would send.
+    pub fn cookies(&self) -> Option<String> {
+        let url = self.base.parse().expect("base url");
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().expect("ascii cookie").to_owned())
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET is answered")
+    }
+
+    /// GETs an HTML page and remembers the CSRF token it carries.
+    pub async fn page(&mut self, path: &str) -> (StatusCode, String) {
+        let res = self.get(path).await;
+        let status = res.status();
+        let body = res.text().await.expect("a body");
+        if let Some(token) = meta_csrf(&body) {
+            self.csrf = Some(token);
+        }
+        (status, body)
+    }
+
+    pub async fn csrf(&mut self) -> String {
+        if self.csrf.is_none() {
+            self.page("/login").await;
+        }
+        self.csrf.clone().expect("pages carry a CSRF token")
+    }
+
+    /// POSTs a form with this person's CSRF token added.
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.http
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST is answered")
+    }
+
+    /// POSTs JSON with this person's CSRF token in the X-CSRF-Token header.
+    pub async fn post_json(&mut self, path: &str, body: &Value) -> Response {
+        let token = self.csrf().await;
+        self.http
+            .post(self.url(path))
+            .header("X-CSRF-Token", token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST is answered")
+    }
+
+    /// Registers; on success also picks up the token of the new, logged-in session.
+    pub async fn register(&mut self, username: &str, password: &str) -> Response {
+        self.page("/register").await;
+        let res = self
+            .post_form("/register", &[("username", username), ("password", password)])
+            .await;
+        if res.status() == StatusCode::SEE_OTHER {
+            self.page("/lobby").await;
+        }
+        res
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Response {
+        self.page("/login").await;
+        let res = self
+            .post_form("/login", &[("username", username), ("password", password)])
+            .await;
+        if res.status() == StatusCode::SEE_OTHER {
+            self.page("/lobby").await;
+        }
+        res
+    }
+
+    /// Creates a room (and so enters it); returns its id.
+    pub async fn create_room(&mut self, name: &str) -> i32 {
+        let res = self.post_form("/rooms", &[("name", name)]).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "creating room {name:?}");
+        location(&res)
+            .strip_prefix("/rooms/")
+            .and_then(|id| id.parse().ok())
+            .expect("redirected to the new room")
+    }
+
+    /// Opens the room page, which makes it this person's current room.
+    pub async fn enter(&mut self, room: i32) -> String {
+        let (status, body) = self.page(&format!("/rooms/{room}")).await;
+        assert_eq!(status, StatusCode::OK, "entering room {room}");
+        body
+    }
+
+    pub async fn send(&mut self, room: i32, text: &str) -> Response {
+        self.post_json(
+            &format!("/api/rooms/{room}/messages"),
+            &serde_json::json!({ "text": text }),
+        )
+        .await
+    }
+
+    /// Sends and expects 201; returns the stored message.
+    pub async fn say(&mut self, room: i32, text: &str) -> Value {
+        let res = self.send(room, text).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "sending {text:?}");
+        res.json::<Value>().await.expect("JSON")["message"].clone()
+    }
+
+    pub async fn poll(&self, room: i32, after: &str) -> Response {
+        self.get(&format!("/api/rooms/{room}/messages?after={after}"))
+            .await
+    }
+
+    /// Polls and expects 200; returns the messages.
+    pub async fn messages_after(&self, room: i32, after: i64) -> Vec<Value> {
+        let res = self.poll(room, &after.to_string()).await;
+        assert_eq!(res.status(), StatusCode::OK, "polling room {room}");
+        let body: Value = res.json().await.expect("JSON");
+        body["messages"].as_array().expect("a messages array").clone()
+    }
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+pub fn meta_csrf(html: &str) -> Option<String> {
+    let start = html.find(r#"<meta name="csrf-token" content=""#)? + 33;
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+/// The body of an API error, `{"error": code, ...}`.
+pub async fn error_code(res: Response) -> String {
+    let body: Value = res.json().await.expect("a JSON error body");
+    assert!(body["message"].is_string(), "errors carry a message: {body}");
+    body["error"].as_str().expect("an error code").to_owned()
+}

@@ -1,0 +1,221 @@
+//! The JSON API: polling for new messages and posting them.
+
+use chatroom::domain::MessageText;
+use chatroom::models::Message;
+use diesel::connection::SimpleConnection;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{error_code, spawn_app};
+
+fn ids(messages: &[Value]) -> Vec<i64> {
+    messages.iter().map(|m| m["id"].as_i64().unwrap()).collect()
+}
+
+#[actix_web::test]
+async fn posting_answers_201_with_the_stored_message() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+
+    let res = alice.send(room, "  hello there \n").await;
+
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    let message = &body["message"];
+    assert!(message["id"].as_i64().unwrap() > 0);
+    assert_eq!(message["author"], "alice");
+    assert_eq!(message["text"], "hello there");
+    let sent_at = message["sent_at"].as_str().unwrap();
+    assert!(sent_at.ends_with('Z'), "UTC: {sent_at}");
+    assert!(chrono::DateTime::parse_from_rfc3339(sent_at).is_ok(), "{sent_at}");
+}
+
+#[actix_web::test]
+async fn the_author_and_the_id_come_from_the_server_never_from_the_request() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    app.user("mallory").await;
+
+    let res = alice
+        .post_json(
+            &format!("/api/rooms/{room}/messages"),
+            &json!({"text": "hi", "author": "mallory", "id": 999, "sent_at": "1999-01-01T00:00:00Z"}),
+        )
+        .await;
+
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let message = &res.json::<Value>().await.unwrap()["message"];
+    assert_eq!(message["author"], "alice");
+    assert_ne!(message["id"], 999);
+    assert!(!message["sent_at"].as_str().unwrap().starts_with("1999"));
+}
+
+#[actix_web::test]
+async fn a_poll_returns_only_the_messages_after_the_cursor_in_id_order() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    let mut sent = Vec::new();
+    for i in 0..3 {
+        sent.push(alice.say(room, &format!("a{i}")).await["id"].as_i64().unwrap());
+        sent.push(bob.say(room, &format!("b{i}")).await["id"].as_i64().unwrap());
+    }
+
+    let all = bob.messages_after(room, 0).await;
+    assert_eq!(ids(&all), sent);
+    let texts: Vec<&str> = all.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["a0", "b0", "a1", "b1", "a2", "b2"]);
+
+    let newer = bob.messages_after(room, sent[3]).await;
+    assert_eq!(ids(&newer), sent[4..]);
+    assert!(bob.messages_after(room, sent[5]).await.is_empty());
+    let res = bob.get(&format!("/api/rooms/{room}/messages")).await;
+    assert_eq!(res.status(), StatusCode::OK, "after defaults to 0");
+}
+
+#[actix_web::test]
+async fn a_poll_answers_at_most_500_messages_and_the_client_pages_on() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Busy").await;
+    let mut conn = app.db();
+    // This test's own connection may skip fsync: it is filling, not testing durability.
+    conn.batch_execute("PRAGMA synchronous = OFF").unwrap();
+    let alice_id = chatroom::models::User::find_by_username(&mut conn, "alice")
+        .unwrap()
+        .unwrap()
+        .id;
+    for i in 0..501 {
+        let text = MessageText::parse(&format!("m{i}")).unwrap();
+        Message::post(&mut conn, room, alice_id, &text).unwrap();
+    }
+
+    let first = alice.messages_after(room, 0).await;
+    assert_eq!(first.len(), 500);
+    let last_seen = *ids(&first).last().unwrap();
+    let rest = alice.messages_after(room, last_seen).await;
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["text"], "m500");
+}
+
+#[actix_web::test]
+async fn a_cursor_that_is_not_a_non_negative_integer_gets_400() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    for bad in ["-1", "abc", "1.5", "", "%FF", "0x10"] {
+        let res = alice.poll(room, bad).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "after={bad}");
+        assert_eq!(error_code(res).await, "bad_request");
+    }
+    let res = alice.poll(room, "99999999999999999999").await;
+    assert_eq!(res.status(), StatusCode::OK, "a huge cursor is past every message");
+}
+
+#[actix_web::test]
+async fn polling_or_posting_in_a_room_that_never_existed_gets_404() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let res = alice.poll(4242, "0").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(res).await, "not_found");
+    assert_eq!(alice.send(4242, "hi").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn a_person_who_never_entered_the_room_can_neither_poll_nor_post() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    alice.say(room, "private chat").await;
+    let mut eve = app.user("eve").await;
+
+    let res = eve.poll(room, "0").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "not_in_room");
+    let res = eve.send(room, "let me in").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "not_in_room");
+}
+
+#[actix_web::test]
+async fn whitespace_only_text_is_400_and_text_over_2000_characters_is_413() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+
+    let res = alice.send(room, " \n\t ").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(res).await, "bad_request");
+    let res = alice.send(room, &"x".repeat(2001)).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(res).await, "payload_too_large");
+    let res = alice.send(room, &"é".repeat(2000)).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "2000 characters is fine");
+
+    assert_eq!(alice.messages_after(room, 0).await.len(), 1, "only the valid one");
+}
+
+#[actix_web::test]
+async fn malformed_json_is_400_and_a_wrong_content_type_is_415() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let token = alice.csrf().await;
+    let url = alice.url(&format!("/api/rooms/{room}/messages"));
+
+    for body in ["{not json", r#"{"txt": "hi"}"#, r#"{"text": 5}"#, "[]"] {
+        let res = alice
+            .http
+            .post(&url)
+            .header("X-CSRF-Token", &token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"], "bad_request");
+        assert!(!err["message"].as_str().unwrap().contains("line"), "no serde details");
+    }
+
+    let res = alice
+        .http
+        .post(&url)
+        .header("X-CSRF-Token", &token)
+        .header("Content-Type", "text/plain")
+        .body(r#"{"text": "hi"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(alice.messages_after(room, 0).await.is_empty());
+}
+
+#[actix_web::test]
+async fn a_json_body_over_16_kib_is_refused_with_413() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let res = alice.send(room, &"x".repeat(17 * 1024)).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[actix_web::test]
+async fn message_ids_are_never_reused_even_after_the_newest_message_goes_with_its_room() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let doomed = alice.create_room("Doomed").await;
+    let last_id = alice.say(doomed, "last words").await["id"].as_i64().unwrap();
+    alice.post_form(&format!("/rooms/{doomed}/delete"), &[]).await;
+
+    let room = alice.create_room("Kitchen").await;
+    let next_id = alice.say(room, "fresh start").await["id"].as_i64().unwrap();
+
+    assert!(next_id > last_id);
+}

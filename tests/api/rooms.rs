@@ -1,0 +1,252 @@
+//! The lobby and the room pages: creating, entering, leaving and deleting rooms.
+
+use diesel::prelude::*;
+use reqwest::StatusCode;
+
+use crate::helpers::{error_code, location, spawn_app};
+
+#[actix_web::test]
+async fn the_lobby_says_so_when_there_are_no_rooms_yet() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let (status, lobby) = alice.page("/lobby").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(lobby.contains("No chat rooms yet"));
+}
+
+#[actix_web::test]
+async fn creating_a_room_takes_the_creator_into_it_and_lists_it_in_the_lobby() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+
+    let res = alice.post_form("/rooms", &[("name", "  Book Club  ")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let room_path = location(&res);
+    assert!(room_path.starts_with("/rooms/"));
+
+    let (status, page) = alice.page(&room_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<h1 id="room-name">Book Club</h1>"#));
+
+    let mut bob = app.user("bob").await;
+    let (_, lobby) = bob.page("/lobby").await;
+    assert!(!lobby.contains("No chat rooms yet"));
+    assert!(lobby.contains(&format!(r#"<a href="{room_path}" class="room-name">Book Club</a>"#)));
+    assert!(lobby.contains("by alice · 1 inside"));
+}
+
+#[actix_web::test]
+async fn the_lobby_lists_rooms_with_the_newest_activity_first() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let first = alice.create_room("First").await;
+    alice.create_room("Second").await;
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(lobby.find("Second").unwrap() < lobby.find("First").unwrap());
+
+    alice.enter(first).await;
+    alice.say(first, "wake up").await;
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(lobby.find("First").unwrap() < lobby.find("Second").unwrap());
+}
+
+#[actix_web::test]
+async fn an_invalid_room_name_re_renders_the_lobby_with_400_and_the_typed_name() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let too_long = "x".repeat(65);
+    for bad in ["", "   ", too_long.as_str(), "bell\u{7}"] {
+        let res = alice.post_form("/rooms", &[("name", bad)]).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(r#"class="error""#), "{bad:?}");
+        assert!(body.contains("Chat rooms"), "the lobby again");
+    }
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(lobby.contains("No chat rooms yet"), "nothing was created");
+}
+
+#[actix_web::test]
+async fn a_room_name_taken_in_any_letter_case_gets_409() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    alice.create_room("Café").await;
+
+    let res = alice.post_form("/rooms", &[("name", "CAFÉ")]).await;
+
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("already exists"));
+    assert!(body.contains(r#"value="CAFÉ""#));
+}
+
+#[actix_web::test]
+async fn the_room_page_shows_the_history_oldest_first_with_author_and_time() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    alice.say(room, "first").await;
+    bob.say(room, "second").await;
+
+    let page = bob.enter(room).await;
+
+    let first = page.find("first").unwrap();
+    let second = page.find("second").unwrap();
+    assert!(first < second);
+    assert!(page.contains(r#"<span class="author">alice</span>"#));
+    assert!(page.contains(r#"<time datetime=""#));
+    assert!(page.contains(r#"role="log""#) && page.contains(r#"aria-live="polite""#));
+}
+
+#[actix_web::test]
+async fn the_room_page_starts_with_the_latest_200_messages_and_the_poller_cursor() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Busy").await;
+    let mut last = 0;
+    for i in 0..205 {
+        last = alice.say(room, &format!("message number {i}.")).await["id"]
+            .as_i64()
+            .unwrap();
+    }
+    let page = alice.enter(room).await;
+    assert!(!page.contains("message number 4."), "older than the latest 200");
+    assert!(page.contains("message number 5."));
+    assert!(page.contains("message number 204."));
+    assert!(page.contains(&format!(r#"data-last-id="{last}""#)));
+}
+
+#[actix_web::test]
+async fn hostile_text_in_names_and_messages_is_shown_escaped() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("<script>alert('room')</script>").await;
+    alice.say(room, "<img src=x onerror=alert(1)>").await;
+
+    let page = alice.enter(room).await;
+    assert!(!page.contains("<script>alert"));
+    assert!(!page.contains("<img src=x"));
+    assert!(page.contains("&#60;img src=x onerror=alert(1)&#62;"));
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(!lobby.contains("<script>alert"));
+    assert!(lobby.contains("&#60;script&#62;"));
+}
+
+#[actix_web::test]
+async fn a_room_that_never_existed_is_a_404_page_with_a_link_to_the_lobby() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    for path in ["/rooms/42", "/rooms/99999999999999999999", "/rooms/abc"] {
+        let (status, page) = alice.page(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.contains(r#"href="/lobby""#));
+        assert!(page.contains(r#"action="/logout""#), "logout is on every page");
+    }
+}
+
+#[actix_web::test]
+async fn opening_a_room_takes_the_user_out_of_the_one_they_were_in() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let kitchen = alice.create_room("Kitchen").await;
+    let garden = alice.create_room("Garden").await;
+    alice.enter(kitchen).await;
+
+    alice.enter(garden).await;
+
+    let res = alice.poll(kitchen, "0").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "not_in_room");
+    assert_eq!(alice.send(kitchen, "hi").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(alice.poll(garden, "0").await.status(), StatusCode::OK);
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(lobby.contains("by alice · 0 inside") && lobby.contains("by alice · 1 inside"));
+}
+
+#[actix_web::test]
+async fn leaving_goes_back_to_the_lobby_and_out_of_the_room() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+
+    let res = alice.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/lobby");
+    let res = alice.poll(room, "0").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "not_in_room");
+}
+
+#[actix_web::test]
+async fn only_the_creator_sees_the_delete_button() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+
+    assert!(alice.enter(room).await.contains(r#"id="delete""#));
+    assert!(!bob.enter(room).await.contains(r#"id="delete""#));
+}
+
+#[actix_web::test]
+async fn someone_other_than_the_creator_cannot_delete_a_room() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    alice.say(room, "mine").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+
+    let res = bob.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(alice.messages_after(room, 0).await.len(), 1, "nothing changed");
+    assert_eq!(bob.poll(room, "0").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn the_creator_deletes_a_room_and_a_member_inside_learns_it_was_deleted() {
+    use chatroom::db::schema::messages;
+
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    bob.say(room, "hello").await;
+
+    let res = alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/lobby");
+
+    let res = bob.poll(room, "0").await;
+    assert_eq!(res.status(), StatusCode::GONE);
+    assert_eq!(error_code(res).await, "room_deleted");
+    let res = bob.send(room, "anyone?").await;
+    assert_eq!(res.status(), StatusCode::GONE);
+    let (status, page) = bob.page(&format!("/rooms/{room}")).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("deleted") && page.contains(r#"href="/lobby""#));
+    let (_, lobby) = bob.page("/lobby").await;
+    assert!(lobby.contains("No chat rooms yet"));
+
+    let left: i64 = messages::table
+        .filter(messages::room_id.eq(room))
+        .count()
+        .get_result(&mut app.db())
+        .unwrap();
+    assert_eq!(left, 0, "the messages went with the room");
+}
+
+#[actix_web::test]
+async fn a_new_room_may_take_the_name_of_a_deleted_one() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let old = alice.create_room("Kitchen").await;
+    alice.post_form(&format!("/rooms/{old}/delete"), &[]).await;
+    let new = alice.create_room("Kitchen").await;
+    assert!(new > old, "room ids are never reused");
+}
