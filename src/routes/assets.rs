@@ -16,6 +16,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../static/chat.js"),
     ),
     (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../static/favicon.svg"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_str!("../../static/style.css"),

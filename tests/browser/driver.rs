@@ -1,0 +1,314 @@
+//! Headless Chromium through chromedriver: one chromedriver per scenario, one fresh browser
+//! profile per simulated person.
+
+use std::future::Future;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// How long a condition may take before a scenario fails: generous, for a loaded 2-core CI box.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Browsers are heavy: the scenarios run one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs a scenario against a fresh server and a fresh chromedriver, closing every browser after.
+pub fn scenario<F, Fut>(body: F)
+where
+    F: FnOnce(TestApp, Chrome) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    actix_web::rt::System::new().block_on(async move {
+        let app = spawn_app().await;
+        let chrome = Chrome::start();
+        let browsers = chrome.opened.clone();
+        let outcome = actix_web::rt::spawn(body(app, chrome)).await;
+        for client in browsers.lock().expect("browser list").drain(..) {
+            let _ = client.close().await;
+        }
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic.into_panic());
+        }
+    });
+}
+
+pub struct Chrome {
+    driver: Child,
+    url: String,
+    profiles: TempDir,
+    opened: std::sync::Arc<Mutex<Vec<Client>>>,
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+impl Chrome {
+    fn start() -> Self {
+        let port = free_port();
+        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (Debian package chromium-driver; .ci/run installs it)");
+        let deadline = Instant::now() + PATIENCE;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            driver,
+            url: format!("http://127.0.0.1:{port}"),
+            profiles: tempfile::tempdir().expect("a profile directory"),
+            opened: Default::default(),
+        }
+    }
+
+    /// A new person's browser: its own profile, so its own cookies.
+    pub async fn person(&self, base: &str, name: &str, width: u32, height: u32) -> Browser {
+        let profile: PathBuf = self.profiles.path().join(name);
+        let binary = std::env::var("CHROME_BIN").unwrap_or("/usr/bin/chromium".into());
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": binary,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-extensions",
+                    "--disable-default-apps", "--no-default-browser-check",
+                    format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session");
+        self.opened.lock().expect("browser list").push(client.clone());
+        Browser {
+            client,
+            base: base.to_owned(),
+            driver: self.url.clone(),
+        }
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    base: String,
+    driver: String,
+}
+
+/// One line of a room's log as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Line {
+    pub id: i64,
+    pub author: String,
+    pub text: String,
+}
+
+impl Browser {
+    pub async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{}", self.base, path))
+            .await
+            .expect("navigation");
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("a current URL");
+        match url.query() {
+            Some(query) => format!("{}?{}", url.path(), query),
+            None => url.path().to_owned(),
+        }
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    pub async fn exists(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("a query")
+            .is_empty()
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("element text")
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let field = self.find(css).await;
+        field.clear().await.expect("clearable");
+        field.send_keys(value).await.expect("typing");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect("a click");
+    }
+
+    /// Waits until `check` holds, failing the scenario with `what` after PATIENCE.
+    pub async fn wait_until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let deadline = Instant::now() + PATIENCE;
+        while !check().await {
+            assert!(Instant::now() < deadline, "waited too long for {what}");
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_for_path(&self, expected: &str) {
+        self.wait_until(&format!("the page {expected}"), || async {
+            self.path().await == expected
+        })
+        .await;
+    }
+
+    pub async fn register(&self, username: &str, password: &str) {
+        self.goto("/register").await;
+        self.fill("input[name=username]", username).await;
+        self.fill("input[name=password]", password).await;
+        self.click("button[type=submit]").await;
+        self.wait_for_path("/lobby").await;
+    }
+
+    pub async fn log_in(&self, username: &str, password: &str) {
+        self.goto("/login").await;
+        self.fill("input[name=username]", username).await;
+        self.fill("input[name=password]", password).await;
+        self.click("main button[type=submit]").await;
+        self.wait_for_path("/lobby").await;
+    }
+
+    /// Creates a room from the lobby; returns its id once the browser is inside.
+    pub async fn create_room(&self, name: &str) -> i64 {
+        self.fill("input[name=name]", name).await;
+        self.click("form[action='/rooms'] button").await;
+        self.find("#log").await;
+        let path = self.path().await;
+        path.strip_prefix("/rooms/")
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("not in a room but at {path}"))
+    }
+
+    /// Types a message and sends it with Enter; waits until the page accepted it.
+    pub async fn say(&self, text: &str) {
+        let enter: char = Key::Enter.into();
+        self.fill("#text", &format!("{text}{enter}")).await;
+        self.wait_until("the message box to clear", || async {
+            self.client
+                .execute("return document.getElementById('text').value", vec![])
+                .await
+                .expect("script")
+                == json!("")
+        })
+        .await;
+    }
+
+    /// The log as the page shows it, top to bottom.
+    pub async fn log(&self) -> Vec<Line> {
+        let lines = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll('#log .message'), li => ({
+                    id: Number(li.dataset.id),
+                    author: li.querySelector('.author').textContent,
+                    text: li.querySelector('.text').textContent,
+                }))",
+                vec![],
+            )
+            .await
+            .expect("script");
+        serde_json::from_value(lines).expect("log lines")
+    }
+
+    pub async fn wait_for_message(&self, text: &str) {
+        self.wait_until(&format!("the message {text:?}"), || async {
+            self.log().await.iter().any(|line| line.text == text)
+        })
+        .await;
+    }
+
+    pub async fn wait_for_log_len(&self, len: usize) -> Vec<Line> {
+        self.wait_until(&format!("{len} messages"), || async {
+            self.log().await.len() >= len
+        })
+        .await;
+        self.log().await
+    }
+
+    /// The browser console's errors and warnings so far (CSP violations are logged there).
+    pub async fn console_problems(&self) -> Vec<String> {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("a session")
+            .expect("a session id");
+        let entries: Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/se/log", self.driver))
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("JSON");
+        entries["value"]
+            .as_array()
+            .expect("log entries")
+            .iter()
+            .filter(|e| e["level"] != "INFO" && e["level"] != "DEBUG")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).expect("a screenshot directory");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("the screenshot is saved");
+    }
+}

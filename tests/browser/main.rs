@@ -1,0 +1,223 @@
+//! End-to-end scenarios in headless Chromium: several people, each with their own browser,
+//! against the real server. Run alone with `cargo test --test browser`.
+
+#[path = "../api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+mod driver;
+
+use driver::{Browser, Chrome, scenario};
+use helpers::{PASSWORD, TestApp};
+use serde_json::json;
+
+const DESKTOP: (u32, u32) = (1280, 900);
+const PHONE: (u32, u32) = (375, 740);
+
+async fn person(chrome: &Chrome, app: &TestApp, name: &str) -> Browser {
+    chrome.person(&app.address, name, DESKTOP.0, DESKTOP.1).await
+}
+
+/// A browser for a person who registered (and so is in the lobby).
+async fn newcomer(chrome: &Chrome, app: &TestApp, name: &str) -> Browser {
+    let browser = person(chrome, app, name).await;
+    browser.register(name, PASSWORD).await;
+    browser
+}
+
+async fn assert_console_clean(browsers: &[&Browser]) {
+    for browser in browsers {
+        let problems = browser.console_problems().await;
+        assert!(problems.is_empty(), "console errors: {problems:#?}");
+    }
+}
+
+#[test]
+fn a_newcomer_creates_a_room_and_two_people_chat_in_it() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        assert!(alice.text("#no-rooms").await.contains("No chat rooms yet"));
+        let room = alice.create_room("Tea House").await;
+        assert_eq!(alice.text("#room-name").await, "Tea House");
+
+        app.user("bob").await;
+        let bob = person(&chrome, &app, "bob").await;
+        bob.log_in("bob", PASSWORD).await;
+        assert!(bob.text("#rooms").await.contains("Tea House"));
+        bob.click(&format!("a[href='/rooms/{room}']")).await;
+        bob.find("#log").await;
+
+        alice.say("Hello Bob!").await;
+        bob.wait_for_message("Hello Bob!").await;
+        bob.say("Hi Alice, good to see you.").await;
+        alice.wait_for_message("Hi Alice, good to see you.").await;
+        alice.say("Shall we start?").await;
+        bob.wait_for_message("Shall we start?").await;
+
+        let alice_log = alice.wait_for_log_len(3).await;
+        let bob_log = bob.wait_for_log_len(3).await;
+        assert_eq!(alice_log, bob_log, "both see the same messages in the same order");
+        let authors: Vec<&str> = alice_log.iter().map(|l| l.author.as_str()).collect();
+        assert_eq!(authors, ["alice", "bob", "alice"]);
+
+        alice.screenshot("room-desktop").await;
+        alice.goto("/lobby").await;
+        alice.find("#rooms").await;
+        alice.screenshot("lobby-desktop").await;
+        let phone = chrome.person(&app.address, "bob-phone", PHONE.0, PHONE.1).await;
+        phone.log_in("bob", PASSWORD).await;
+        phone.screenshot("lobby-phone").await;
+        phone.goto(&format!("/rooms/{room}")).await;
+        phone.wait_for_log_len(3).await;
+        phone.screenshot("room-phone").await;
+        let composer_visible = phone
+            .client
+            .execute(
+                "const r = document.getElementById('send').getBoundingClientRect();
+                 return r.bottom <= window.innerHeight && r.top >= 0;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(composer_visible, json!(true), "the message box is on screen on a phone");
+
+        assert_console_clean(&[&alice, &bob, &phone]).await;
+    });
+}
+
+#[test]
+fn three_people_posting_in_quick_succession_see_identical_logs() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Busy").await;
+        let bob = newcomer(&chrome, &app, "bob").await;
+        let carol = newcomer(&chrome, &app, "carol").await;
+        for browser in [&bob, &carol] {
+            browser.goto(&format!("/rooms/{room}")).await;
+            browser.find("#log").await;
+        }
+
+        for round in 0..3 {
+            for (name, browser) in [("alice", &alice), ("bob", &bob), ("carol", &carol)] {
+                browser.say(&format!("{name} says {round}")).await;
+            }
+        }
+
+        let logs = [
+            alice.wait_for_log_len(9).await,
+            bob.wait_for_log_len(9).await,
+            carol.wait_for_log_len(9).await,
+        ];
+        assert_eq!(logs[0].len(), 9, "nothing missing or repeated");
+        assert_eq!(logs[0], logs[1]);
+        assert_eq!(logs[0], logs[2]);
+        assert!(logs[0].windows(2).all(|w| w[0].id < w[1].id), "in id order");
+        assert_console_clean(&[&alice, &bob, &carol]).await;
+    });
+}
+
+#[test]
+fn when_the_creator_deletes_the_room_the_person_inside_is_told_and_sent_to_the_lobby() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Short-lived").await;
+        let bob = newcomer(&chrome, &app, "bob").await;
+        bob.goto(&format!("/rooms/{room}")).await;
+        bob.find("#log").await;
+        assert!(alice.exists("#delete").await, "the creator has a delete button");
+        assert!(!bob.exists("#delete").await, "nobody else has one");
+
+        alice.click("#delete").await;
+        alice.wait_for_path("/lobby").await;
+
+        bob.wait_until("the deletion notice", || async {
+            let status = bob.text("#status").await;
+            status.contains("This room was deleted")
+        })
+        .await;
+        bob.wait_for_path("/lobby?notice=deleted").await;
+        assert!(bob.text("#notice").await.contains("was deleted"));
+        assert!(bob.exists("#no-rooms").await, "the room is gone from the lobby");
+        assert_console_clean(&[&alice]).await;
+    });
+}
+
+#[test]
+fn leaving_returns_to_the_lobby_and_logging_out_ends_the_session_for_good() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Porch").await;
+
+        alice.click("#leave").await;
+        alice.wait_for_path("/lobby").await;
+
+        alice.click("#logout").await;
+        alice.wait_for_path("/login").await;
+        alice.client.back().await.unwrap();
+        alice.wait_for_path("/login").await;
+
+        alice.log_in("alice", PASSWORD).await;
+        alice.goto(&format!("/rooms/{room}")).await;
+        alice.find("#log").await;
+        alice.click("#logout").await;
+        alice.wait_for_path("/login").await;
+        alice.client.back().await.unwrap();
+        alice.wait_for_path("/login").await;
+        assert!(!alice.exists("#logout").await, "logged out");
+    });
+}
+
+#[test]
+fn opening_another_room_in_a_second_tab_moves_the_person_out_of_the_first() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let first = alice.create_room("First").await;
+        alice.goto("/lobby").await;
+        let second = alice.create_room("Second").await;
+        alice.goto(&format!("/rooms/{first}")).await;
+        alice.find("#log").await;
+        let first_tab = alice.client.window().await.unwrap();
+
+        let tab = alice.client.new_window(true).await.unwrap();
+        alice.client.switch_to_window(tab.handle).await.unwrap();
+        alice.goto(&format!("/rooms/{second}")).await;
+        alice.find("#log").await;
+        alice.client.switch_to_window(first_tab).await.unwrap();
+
+        alice
+            .wait_until("the moved-out notice", || async {
+                alice.path().await == "/lobby?notice=moved"
+                    || alice.text("#status").await.contains("another room")
+            })
+            .await;
+        alice.wait_for_path("/lobby?notice=moved").await;
+        assert!(alice.text("#notice").await.contains("another room"));
+    });
+}
+
+#[test]
+fn hostile_text_in_a_room_name_and_a_message_shows_as_text_and_runs_nothing() {
+    scenario(|app, chrome| async move {
+        let hostile = "<img src=x onerror=\"window.pwned=1\">";
+        let alice = newcomer(&chrome, &app, "alice").await;
+        alice.create_room(hostile).await;
+        alice.say(hostile).await;
+        alice.wait_for_message(hostile).await;
+        let bob = newcomer(&chrome, &app, "bob").await;
+        assert!(bob.text("#rooms").await.contains(hostile));
+
+        assert_eq!(alice.text("#room-name").await, hostile);
+        alice.client.refresh().await.unwrap();
+        alice.wait_for_message(hostile).await;
+        let ran = alice
+            .client
+            .execute(
+                "return [window.pwned === undefined, document.querySelectorAll('main img').length]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ran, json!([true, 0]), "no script ran and no image was made");
+        assert_console_clean(&[&alice, &bob]).await;
+    });
+}
