@@ -34,9 +34,7 @@ impl DbSessionStore {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, secs)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
 }
 
 fn secs(d: Duration) -> i64 {

@@ -17,7 +17,10 @@ async fn registering_logs_the_newcomer_in_and_lands_in_the_lobby() {
     let (status, lobby) = alice.page("/lobby").await;
     assert_eq!(status, StatusCode::OK);
     assert!(lobby.contains(r#"<strong class="username">alice</strong>"#));
-    assert!(lobby.contains(r#"action="/logout""#), "every page has a logout button");
+    assert!(
+        lobby.contains(r#"action="/logout""#),
+        "every page has a logout button"
+    );
 }
 
 #[actix_web::test]
@@ -28,7 +31,10 @@ async fn invalid_usernames_get_400_and_the_form_keeps_what_was_typed() {
         let res = person.register(bad, PASSWORD).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad:?}");
         let body = res.text().await.unwrap();
-        assert!(body.contains("A username"), "says what is wrong for {bad:?}");
+        assert!(
+            body.contains("A username"),
+            "says what is wrong for {bad:?}"
+        );
         assert!(body.contains(&format!(r#"value="{bad}""#)), "keeps {bad:?}");
     }
 }
@@ -113,7 +119,10 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_401_page() {
     };
     assert_eq!(without_names(&wrong_page), without_names(&unknown_page));
     assert!(wrong_page.contains("Wrong username or password."));
-    assert!(wrong_page.contains(r#"value="alice""#), "the form keeps the username");
+    assert!(
+        wrong_page.contains(r#"value="alice""#),
+        "the form keeps the username"
+    );
 }
 
 #[actix_web::test]
@@ -167,7 +176,10 @@ async fn a_login_password_longer_than_72_bytes_never_matches_by_truncation() {
     let app = spawn_app().await;
     let exact = "p".repeat(72);
     let mut person = app.person();
-    assert_eq!(person.register("dora", &exact).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        person.register("dora", &exact).await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     let mut other = app.person();
     let res = other.login("dora", &format!("{exact}extra")).await;

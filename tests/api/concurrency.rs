@@ -22,7 +22,10 @@ async fn poll_until_done(person: Person, room: i32, done: Arc<AtomicBool>) -> Ve
         let after = seen.last().map_or(0, |(id, _)| *id);
         let batch = person.messages_after(room, after).await;
         for m in &batch {
-            seen.push((m["id"].as_i64().unwrap(), m["text"].as_str().unwrap().to_owned()));
+            seen.push((
+                m["id"].as_i64().unwrap(),
+                m["text"].as_str().unwrap().to_owned(),
+            ));
         }
         if finished && batch.is_empty() {
             return seen;
@@ -48,7 +51,11 @@ async fn concurrent_writers_and_pollers_all_see_one_sequence_with_nothing_lost()
     for p in 0..POLLERS {
         let mut person = app.user(&format!("poller{p}")).await;
         person.enter(room).await;
-        pollers.push(actix_web::rt::spawn(poll_until_done(person, room, done.clone())));
+        pollers.push(actix_web::rt::spawn(poll_until_done(
+            person,
+            room,
+            done.clone(),
+        )));
     }
 
     let writer_tasks: Vec<_> = writers
@@ -71,7 +78,10 @@ async fn concurrent_writers_and_pollers_all_see_one_sequence_with_nothing_lost()
     let mut acknowledged: HashMap<i64, String> = HashMap::new();
     for task in writer_tasks {
         for (id, text) in task.await.unwrap() {
-            assert!(acknowledged.insert(id, text).is_none(), "id {id} given twice");
+            assert!(
+                acknowledged.insert(id, text).is_none(),
+                "id {id} given twice"
+            );
         }
     }
     done.store(true, Ordering::SeqCst);
@@ -80,7 +90,11 @@ async fn concurrent_writers_and_pollers_all_see_one_sequence_with_nothing_lost()
     assert_eq!(canonical.len(), WRITERS * MESSAGES_EACH);
     assert!(canonical.windows(2).all(|w| w[0].0 < w[1].0), "ids ascend");
     for (id, text) in &canonical {
-        assert_eq!(acknowledged.get(id), Some(text), "message {id} as acknowledged");
+        assert_eq!(
+            acknowledged.get(id),
+            Some(text),
+            "message {id} as acknowledged"
+        );
     }
     for poller in pollers {
         let seen = poller.await.unwrap();

@@ -179,7 +179,10 @@ impl Person {
     pub async fn register(&mut self, username: &str, password: &str) -> Response {
         self.page("/register").await;
         let res = self
-            .post_form("/register", &[("username", username), ("password", password)])
+            .post_form(
+                "/register",
+                &[("username", username), ("password", password)],
+            )
             .await;
         if res.status() == StatusCode::SEE_OTHER {
             self.page("/lobby").await;
@@ -201,7 +204,11 @@ impl Person {
     /// Creates a room (and so enters it); returns its id.
     pub async fn create_room(&mut self, name: &str) -> i32 {
         let res = self.post_form("/rooms", &[("name", name)]).await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "creating room {name:?}");
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "creating room {name:?}"
+        );
         location(&res)
             .strip_prefix("/rooms/")
             .and_then(|id| id.parse().ok())
@@ -240,7 +247,10 @@ impl Person {
         let res = self.poll(room, &after.to_string()).await;
         assert_eq!(res.status(), StatusCode::OK, "polling room {room}");
         let body: Value = res.json().await.expect("JSON");
-        body["messages"].as_array().expect("a messages array").clone()
+        body["messages"]
+            .as_array()
+            .expect("a messages array")
+            .clone()
     }
 }
 
@@ -262,6 +272,9 @@ pub fn meta_csrf(html: &str) -> Option<String> {
 /// The body of an API error, `{"error": code, ...}`.
 pub async fn error_code(res: Response) -> String {
     let body: Value = res.json().await.expect("a JSON error body");
-    assert!(body["message"].is_string(), "errors carry a message: {body}");
+    assert!(
+        body["message"].is_string(),
+        "errors carry a message: {body}"
+    );
     body["error"].as_str().expect("an error code").to_owned()
 }

@@ -31,19 +31,36 @@ fn initdb_creates_the_database_and_run_again_keeps_its_data() {
 
     let first = chatroom(&["initdb", "--database", path_arg]);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(stdout(&first).contains("created database"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("created database"),
+        "{}",
+        stdout(&first)
+    );
     assert!(stdout(&first).contains("applied migrations"));
 
     let mut conn = SqliteConnection::establish(path_arg).unwrap();
-    User::create(&mut conn, &Username::parse("keeper").unwrap(), "$2b$04$hash").unwrap();
+    User::create(
+        &mut conn,
+        &Username::parse("keeper").unwrap(),
+        "$2b$04$hash",
+    )
+    .unwrap();
     drop(conn);
 
     let second = chatroom(&["initdb", "--database", path_arg]);
     assert!(second.status.success(), "{}", stderr(&second));
-    assert!(stdout(&second).contains("up to date"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("up to date"),
+        "{}",
+        stdout(&second)
+    );
 
     let mut conn = SqliteConnection::establish(path_arg).unwrap();
-    assert!(User::find_by_username(&mut conn, "keeper").unwrap().is_some());
+    assert!(
+        User::find_by_username(&mut conn, "keeper")
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[test]
@@ -60,10 +77,24 @@ fn an_unusable_database_path_is_a_one_line_error_not_a_panic() {
     assert!(!output.status.success());
     let err = stderr(&output);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("cannot open database /nonexistent/dir/chat.db"), "{err}");
+    assert!(
+        err.contains("cannot open database /nonexistent/dir/chat.db"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
 
-    let output = chatroom(&["serve", "--bind", "127.0.0.1:0", "--database", "/nonexistent/x.db"]);
+    let output = chatroom(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database",
+        "/nonexistent/x.db",
+    ]);
     assert!(!output.status.success());
-    assert_eq!(stderr(&output).trim().lines().count(), 1, "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output).trim().lines().count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
 }

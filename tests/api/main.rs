@@ -1,5 +1,8 @@
 //! Integration tests: the real server on port 0 with a fresh database, spoken to over HTTP.
 
+// A test that finds None or Err where it expected a value should fail right there.
+#![allow(clippy::unwrap_used)]
+
 mod accounts;
 mod concurrency;
 mod helpers;

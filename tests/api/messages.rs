@@ -28,7 +28,10 @@ async fn posting_answers_201_with_the_stored_message() {
     assert_eq!(message["text"], "hello there");
     let sent_at = message["sent_at"].as_str().unwrap();
     assert!(sent_at.ends_with('Z'), "UTC: {sent_at}");
-    assert!(chrono::DateTime::parse_from_rfc3339(sent_at).is_ok(), "{sent_at}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(sent_at).is_ok(),
+        "{sent_at}"
+    );
 }
 
 #[actix_web::test]
@@ -61,8 +64,16 @@ async fn a_poll_returns_only_the_messages_after_the_cursor_in_id_order() {
     bob.enter(room).await;
     let mut sent = Vec::new();
     for i in 0..3 {
-        sent.push(alice.say(room, &format!("a{i}")).await["id"].as_i64().unwrap());
-        sent.push(bob.say(room, &format!("b{i}")).await["id"].as_i64().unwrap());
+        sent.push(
+            alice.say(room, &format!("a{i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+        sent.push(
+            bob.say(room, &format!("b{i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
 
     let all = bob.messages_after(room, 0).await;
@@ -113,7 +124,11 @@ async fn a_cursor_that_is_not_a_non_negative_integer_gets_400() {
         assert_eq!(error_code(res).await, "bad_request");
     }
     let res = alice.poll(room, "99999999999999999999").await;
-    assert_eq!(res.status(), StatusCode::OK, "a huge cursor is past every message");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "a huge cursor is past every message"
+    );
 }
 
 #[actix_web::test]
@@ -157,7 +172,11 @@ async fn whitespace_only_text_is_400_and_text_over_2000_characters_is_413() {
     let res = alice.send(room, &"é".repeat(2000)).await;
     assert_eq!(res.status(), StatusCode::CREATED, "2000 characters is fine");
 
-    assert_eq!(alice.messages_after(room, 0).await.len(), 1, "only the valid one");
+    assert_eq!(
+        alice.messages_after(room, 0).await.len(),
+        1,
+        "only the valid one"
+    );
 }
 
 #[actix_web::test]
@@ -181,7 +200,10 @@ async fn malformed_json_is_400_and_a_wrong_content_type_is_415() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"], "bad_request");
-        assert!(!err["message"].as_str().unwrap().contains("line"), "no serde details");
+        assert!(
+            !err["message"].as_str().unwrap().contains("line"),
+            "no serde details"
+        );
     }
 
     let res = alice
@@ -211,8 +233,12 @@ async fn message_ids_are_never_reused_even_after_the_newest_message_goes_with_it
     let app = spawn_app().await;
     let mut alice = app.user("alice").await;
     let doomed = alice.create_room("Doomed").await;
-    let last_id = alice.say(doomed, "last words").await["id"].as_i64().unwrap();
-    alice.post_form(&format!("/rooms/{doomed}/delete"), &[]).await;
+    let last_id = alice.say(doomed, "last words").await["id"]
+        .as_i64()
+        .unwrap();
+    alice
+        .post_form(&format!("/rooms/{doomed}/delete"), &[])
+        .await;
 
     let room = alice.create_room("Kitchen").await;
     let next_id = alice.say(room, "fresh start").await["id"].as_i64().unwrap();

@@ -19,7 +19,9 @@ async fn creating_a_room_takes_the_creator_into_it_and_lists_it_in_the_lobby() {
     let app = spawn_app().await;
     let mut alice = app.user("alice").await;
 
-    let res = alice.post_form("/rooms", &[("name", "  Book Club  ")]).await;
+    let res = alice
+        .post_form("/rooms", &[("name", "  Book Club  ")])
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let room_path = location(&res);
     assert!(room_path.starts_with("/rooms/"));
@@ -31,7 +33,9 @@ async fn creating_a_room_takes_the_creator_into_it_and_lists_it_in_the_lobby() {
     let mut bob = app.user("bob").await;
     let (_, lobby) = bob.page("/lobby").await;
     assert!(!lobby.contains("No chat rooms yet"));
-    assert!(lobby.contains(&format!(r#"<a href="{room_path}" class="room-name">Book Club</a>"#)));
+    assert!(lobby.contains(&format!(
+        r#"<a href="{room_path}" class="room-name">Book Club</a>"#
+    )));
     assert!(lobby.contains("by alice · 1 inside"));
 }
 
@@ -112,7 +116,10 @@ async fn the_room_page_starts_with_the_latest_200_messages_and_the_poller_cursor
             .unwrap();
     }
     let page = alice.enter(room).await;
-    assert!(!page.contains("message number 4."), "older than the latest 200");
+    assert!(
+        !page.contains("message number 4."),
+        "older than the latest 200"
+    );
     assert!(page.contains("message number 5."));
     assert!(page.contains("message number 204."));
     assert!(page.contains(&format!(r#"data-last-id="{last}""#)));
@@ -142,7 +149,10 @@ async fn a_room_that_never_existed_is_a_404_page_with_a_link_to_the_lobby() {
         let (status, page) = alice.page(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert!(page.contains(r#"href="/lobby""#));
-        assert!(page.contains(r#"action="/logout""#), "logout is on every page");
+        assert!(
+            page.contains(r#"action="/logout""#),
+            "logout is on every page"
+        );
     }
 }
 
@@ -159,7 +169,10 @@ async fn opening_a_room_takes_the_user_out_of_the_one_they_were_in() {
     let res = alice.poll(kitchen, "0").await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(res).await, "not_in_room");
-    assert_eq!(alice.send(kitchen, "hi").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        alice.send(kitchen, "hi").await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(alice.poll(garden, "0").await.status(), StatusCode::OK);
     let (_, lobby) = alice.page("/lobby").await;
     assert!(lobby.contains("by alice · 0 inside") && lobby.contains("by alice · 1 inside"));
@@ -203,7 +216,11 @@ async fn someone_other_than_the_creator_cannot_delete_a_room() {
     let res = bob.post_form(&format!("/rooms/{room}/delete"), &[]).await;
 
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(alice.messages_after(room, 0).await.len(), 1, "nothing changed");
+    assert_eq!(
+        alice.messages_after(room, 0).await.len(),
+        1,
+        "nothing changed"
+    );
     assert_eq!(bob.poll(room, "0").await.status(), StatusCode::OK);
 }
 

@@ -35,7 +35,11 @@ async fn logging_out_ends_the_session_on_the_server_so_a_replayed_cookie_is_logg
     assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&replayed), "/login");
     let res = alice.get("/lobby").await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the browser is logged out too");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the browser is logged out too"
+    );
 }
 
 #[actix_web::test]
@@ -44,14 +48,20 @@ async fn logging_in_issues_a_new_session_id() {
     app.user("alice").await;
     let mut alice = app.person();
     alice.page("/login").await;
-    let before = alice.cookies().expect("an anonymous session for the form's token");
+    let before = alice
+        .cookies()
+        .expect("an anonymous session for the form's token");
 
     alice.login("alice", PASSWORD).await;
 
     let after = alice.cookies().expect("a session cookie");
     assert_ne!(before, after);
     let old = get_with_cookie(&app.address, &before, "/lobby").await;
-    assert_eq!(old.status(), StatusCode::SEE_OTHER, "the pre-login id is not logged in");
+    assert_eq!(
+        old.status(),
+        StatusCode::SEE_OTHER,
+        "the pre-login id is not logged in"
+    );
 }
 
 #[actix_web::test]
@@ -69,7 +79,10 @@ async fn the_session_cookie_is_http_only_same_site_lax_for_the_whole_site() {
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
     assert!(cookie.contains("Path=/"));
-    assert!(!cookie.contains("Secure"), "Secure only with --secure-cookies");
+    assert!(
+        !cookie.contains("Secure"),
+        "Secure only with --secure-cookies"
+    );
 }
 
 #[actix_web::test]
@@ -101,7 +114,11 @@ async fn a_form_post_without_a_csrf_token_gets_403_and_changes_nothing() {
 
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = app.person().login("mallory", PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "no account was created");
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "no account was created"
+    );
 }
 
 #[actix_web::test]
@@ -119,7 +136,10 @@ async fn a_wrong_csrf_token_gets_403_for_forms_and_json() {
 
     let (_, lobby) = alice.page("/lobby").await;
     assert!(!lobby.contains("Garden"), "no room was created");
-    assert!(alice.messages_after(room, 0).await.is_empty(), "no message was stored");
+    assert!(
+        alice.messages_after(room, 0).await.is_empty(),
+        "no message was stored"
+    );
 }
 
 #[actix_web::test]
@@ -168,7 +188,11 @@ async fn cross_site_posts_are_refused_even_with_a_valid_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(same_origin.status(), StatusCode::SEE_OTHER, "our own page may post");
+    assert_eq!(
+        same_origin.status(),
+        StatusCode::SEE_OTHER,
+        "our own page may post"
+    );
 }
 
 #[actix_web::test]

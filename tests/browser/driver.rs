@@ -37,7 +37,8 @@ where
         let chrome = Chrome::start();
         let browsers = chrome.opened.clone();
         let outcome = actix_web::rt::spawn(body(app, chrome)).await;
-        for client in browsers.lock().expect("browser list").drain(..) {
+        let clients: Vec<Client> = browsers.lock().expect("browser list").drain(..).collect();
+        for client in clients {
             let _ = client.close().await;
         }
         if let Err(panic) = outcome {
@@ -90,10 +91,15 @@ impl Chrome {
     }
 
     /// A new person's browser: its own profile, so its own cookies.
-    pub async fn person(&self, base: &str, name: &str, width: u32, height: u32) -> Browser {
+    pub async fn person(&self, base: &str, name: &str, viewport: Viewport) -> Browser {
         let profile: PathBuf = self.profiles.path().join(name);
         let binary = std::env::var("CHROME_BIN").unwrap_or("/usr/bin/chromium".into());
-        let capabilities = json!({
+        let (width, height) = match viewport {
+            Viewport::Desktop => (1280, 900),
+            // A headless window is at least 500 px wide; a phone's 375 needs emulation.
+            Viewport::Phone => (500, 800),
+        };
+        let mut capabilities = json!({
             "goog:chromeOptions": {
                 "binary": binary,
                 "args": [
@@ -107,6 +113,11 @@ impl Chrome {
             },
             "goog:loggingPrefs": { "browser": "ALL" },
         });
+        if viewport == Viewport::Phone {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": 375, "height": 740, "pixelRatio": 2.0, "touch": true },
+            });
+        }
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
@@ -115,13 +126,23 @@ impl Chrome {
             .connect(&self.url)
             .await
             .expect("a Chromium session");
-        self.opened.lock().expect("browser list").push(client.clone());
+        self.opened
+            .lock()
+            .expect("browser list")
+            .push(client.clone());
         Browser {
             client,
             base: base.to_owned(),
             driver: self.url.clone(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewport {
+    Desktop,
+    /// 375 CSS pixels wide, like most phones.
+    Phone,
 }
 
 pub struct Browser {

@@ -1,21 +1,21 @@
 //! End-to-end scenarios in headless Chromium: several people, each with their own browser,
 //! against the real server. Run alone with `cargo test --test browser`.
 
+// A test that finds None or Err where it expected a value should fail right there.
+#![allow(clippy::unwrap_used)]
+
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
 
 mod driver;
 
-use driver::{Browser, Chrome, scenario};
+use driver::{Browser, Chrome, Viewport, scenario};
 use helpers::{PASSWORD, TestApp};
 use serde_json::json;
 
-const DESKTOP: (u32, u32) = (1280, 900);
-const PHONE: (u32, u32) = (375, 740);
-
 async fn person(chrome: &Chrome, app: &TestApp, name: &str) -> Browser {
-    chrome.person(&app.address, name, DESKTOP.0, DESKTOP.1).await
+    chrome.person(&app.address, name, Viewport::Desktop).await
 }
 
 /// A browser for a person who registered (and so is in the lobby).
@@ -56,7 +56,10 @@ fn a_newcomer_creates_a_room_and_two_people_chat_in_it() {
 
         let alice_log = alice.wait_for_log_len(3).await;
         let bob_log = bob.wait_for_log_len(3).await;
-        assert_eq!(alice_log, bob_log, "both see the same messages in the same order");
+        assert_eq!(
+            alice_log, bob_log,
+            "both see the same messages in the same order"
+        );
         let authors: Vec<&str> = alice_log.iter().map(|l| l.author.as_str()).collect();
         assert_eq!(authors, ["alice", "bob", "alice"]);
 
@@ -64,22 +67,29 @@ fn a_newcomer_creates_a_room_and_two_people_chat_in_it() {
         alice.goto("/lobby").await;
         alice.find("#rooms").await;
         alice.screenshot("lobby-desktop").await;
-        let phone = chrome.person(&app.address, "bob-phone", PHONE.0, PHONE.1).await;
+        let phone = chrome
+            .person(&app.address, "bob-phone", Viewport::Phone)
+            .await;
         phone.log_in("bob", PASSWORD).await;
         phone.screenshot("lobby-phone").await;
         phone.goto(&format!("/rooms/{room}")).await;
         phone.wait_for_log_len(3).await;
         phone.screenshot("room-phone").await;
-        let composer_visible = phone
+        let layout = phone
             .client
             .execute(
                 "const r = document.getElementById('send').getBoundingClientRect();
-                 return r.bottom <= window.innerHeight && r.top >= 0;",
+                 return [window.innerWidth, r.bottom <= window.innerHeight && r.top >= 0,
+                         document.documentElement.scrollWidth <= window.innerWidth];",
                 vec![],
             )
             .await
             .unwrap();
-        assert_eq!(composer_visible, json!(true), "the message box is on screen on a phone");
+        assert_eq!(
+            layout,
+            json!([375, true, true]),
+            "on a 375 px phone the message box is on screen and nothing overflows sideways"
+        );
 
         assert_console_clean(&[&alice, &bob, &phone]).await;
     });
@@ -124,7 +134,10 @@ fn when_the_creator_deletes_the_room_the_person_inside_is_told_and_sent_to_the_l
         let bob = newcomer(&chrome, &app, "bob").await;
         bob.goto(&format!("/rooms/{room}")).await;
         bob.find("#log").await;
-        assert!(alice.exists("#delete").await, "the creator has a delete button");
+        assert!(
+            alice.exists("#delete").await,
+            "the creator has a delete button"
+        );
         assert!(!bob.exists("#delete").await, "nobody else has one");
 
         alice.click("#delete").await;
@@ -137,7 +150,10 @@ fn when_the_creator_deletes_the_room_the_person_inside_is_told_and_sent_to_the_l
         .await;
         bob.wait_for_path("/lobby?notice=deleted").await;
         assert!(bob.text("#notice").await.contains("was deleted"));
-        assert!(bob.exists("#no-rooms").await, "the room is gone from the lobby");
+        assert!(
+            bob.exists("#no-rooms").await,
+            "the room is gone from the lobby"
+        );
         assert_console_clean(&[&alice]).await;
     });
 }
