@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use std::net::IpAddr;
+
 use clap::{Args, Parser, Subcommand};
+
+use crate::config::defaults;
 
 #[derive(Debug, Parser)]
 #[command(name = "chatroom", version, about = "A small multi-room chat server")]
@@ -55,17 +59,64 @@ pub struct ServeArgs {
     pub secure_cookies: bool,
 
     /// bcrypt cost factor for new password hashes (4 to 31).
-    #[arg(long, env = "CHATROOM_BCRYPT_COST", default_value_t = 12,
+    #[arg(long, env = "CHATROOM_BCRYPT_COST", default_value_t = defaults::BCRYPT_COST,
           value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
 
     /// A session ends after this many seconds without a request.
-    #[arg(long, env = "CHATROOM_SESSION_IDLE_SECS", default_value_t = 7 * 24 * 3600,
+    #[arg(long, env = "CHATROOM_SESSION_IDLE_SECS", default_value_t = defaults::SESSION_IDLE_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_secs: u64,
 
     /// A session ends this many seconds after login, however active.
-    #[arg(long, env = "CHATROOM_SESSION_LIFETIME_SECS", default_value_t = 30 * 24 * 3600,
+    #[arg(long, env = "CHATROOM_SESSION_LIFETIME_SECS", default_value_t = defaults::SESSION_LIFETIME_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_lifetime_secs: u64,
+
+    /// The address of the reverse proxy in front of the app. Only requests from it may name
+    /// the client's address in X-Forwarded-For; otherwise the socket peer is the client.
+    #[arg(long, env = "CHATROOM_TRUSTED_PROXY", value_name = "IP")]
+    pub trusted_proxy: Option<IpAddr>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Failed logins for one username within the login window before further attempts get 429.
+    #[arg(long, env = "CHATROOM_LOGIN_USER_LIMIT", default_value_t = defaults::LOGIN_USER_LIMIT)]
+    pub login_user_limit: u32,
+
+    /// Failed logins from one client address within the login window before 429.
+    #[arg(long, env = "CHATROOM_LOGIN_ADDRESS_LIMIT",
+          default_value_t = defaults::LOGIN_ADDRESS_LIMIT)]
+    pub login_address_limit: u32,
+
+    /// The login window, in seconds.
+    #[arg(long, env = "CHATROOM_LOGIN_WINDOW_SECS", default_value_t = defaults::LOGIN_WINDOW_SECS)]
+    pub login_window_secs: u64,
+
+    /// Messages one user may post within the message window; more get 429.
+    #[arg(long, env = "CHATROOM_MESSAGE_LIMIT", default_value_t = defaults::MESSAGE_LIMIT)]
+    pub message_limit: u32,
+
+    /// The message window, in seconds.
+    #[arg(long, env = "CHATROOM_MESSAGE_WINDOW_SECS",
+          default_value_t = defaults::MESSAGE_WINDOW_SECS)]
+    pub message_window_secs: u64,
+
+    /// Rooms one user may create within the room window; more get 429.
+    #[arg(long, env = "CHATROOM_ROOM_LIMIT", default_value_t = defaults::ROOM_LIMIT)]
+    pub room_limit: u32,
+
+    /// The room window, in seconds.
+    #[arg(long, env = "CHATROOM_ROOM_WINDOW_SECS", default_value_t = defaults::ROOM_WINDOW_SECS)]
+    pub room_window_secs: u64,
+
+    /// A request not answered within this many seconds (a stalled upload, say) gets 408.
+    #[arg(long, env = "CHATROOM_REQUEST_TIMEOUT_SECS",
+          default_value_t = defaults::REQUEST_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
 }

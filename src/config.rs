@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,10 +10,28 @@ use std::time::Duration;
 use actix_web::cookie::Key;
 use anyhow::Context;
 
-use crate::cli::ServeArgs;
+use crate::cli::{LimitArgs, ServeArgs};
+
+/// The largest request body (form or JSON) the app reads; more gets 413.
+pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Name of the environment variable that may hold the cookie key material.
 pub const SECRET_ENV: &str = "CHATROOM_SECRET";
+
+/// The documented defaults, shared by the command line and `Settings::new`.
+pub mod defaults {
+    pub const LOGIN_USER_LIMIT: u32 = 10;
+    pub const LOGIN_ADDRESS_LIMIT: u32 = 30;
+    pub const LOGIN_WINDOW_SECS: u64 = 15 * 60;
+    pub const MESSAGE_LIMIT: u32 = 20;
+    pub const MESSAGE_WINDOW_SECS: u64 = 10;
+    pub const ROOM_LIMIT: u32 = 10;
+    pub const ROOM_WINDOW_SECS: u64 = 3600;
+    pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+    pub const BCRYPT_COST: u32 = 12;
+    pub const SESSION_IDLE_SECS: u64 = 7 * 24 * 3600;
+    pub const SESSION_LIFETIME_SECS: u64 = 30 * 24 * 3600;
+}
 
 #[derive(Clone)]
 pub struct Settings {
@@ -24,9 +43,72 @@ pub struct Settings {
     pub session_lifetime: Duration,
     /// Signs and encrypts the session cookie. Stable across restarts, so nobody is logged out.
     pub cookie_key: Key,
+    pub trusted_proxy: Option<IpAddr>,
+    pub limits: Limits,
+    /// Adds GET /__panic, a handler that panics: for the tests that prove a panic is contained.
+    /// No flag turns it on.
+    pub panic_route: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub login_user: u32,
+    pub login_address: u32,
+    pub login_window: Duration,
+    pub messages: u32,
+    pub messages_window: Duration,
+    pub rooms: u32,
+    pub rooms_window: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            login_user: defaults::LOGIN_USER_LIMIT,
+            login_address: defaults::LOGIN_ADDRESS_LIMIT,
+            login_window: Duration::from_secs(defaults::LOGIN_WINDOW_SECS),
+            messages: defaults::MESSAGE_LIMIT,
+            messages_window: Duration::from_secs(defaults::MESSAGE_WINDOW_SECS),
+            rooms: defaults::ROOM_LIMIT,
+            rooms_window: Duration::from_secs(defaults::ROOM_WINDOW_SECS),
+            request_timeout: Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
+        }
+    }
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(args: LimitArgs) -> Self {
+        Self {
+            login_user: args.login_user_limit,
+            login_address: args.login_address_limit,
+            login_window: Duration::from_secs(args.login_window_secs),
+            messages: args.message_limit,
+            messages_window: Duration::from_secs(args.message_window_secs),
+            rooms: args.room_limit,
+            rooms_window: Duration::from_secs(args.room_window_secs),
+            request_timeout: Duration::from_secs(args.request_timeout_secs),
+        }
+    }
 }
 
 impl Settings {
+    /// The defaults, for this database and key.
+    pub fn new(database_path: PathBuf, cookie_key: Key) -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_path,
+            secure_cookies: false,
+            bcrypt_cost: defaults::BCRYPT_COST,
+            session_idle: Duration::from_secs(defaults::SESSION_IDLE_SECS),
+            session_lifetime: Duration::from_secs(defaults::SESSION_LIFETIME_SECS),
+            cookie_key,
+            trusted_proxy: None,
+            limits: Limits::default(),
+            panic_route: false,
+        }
+    }
+
     pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
         let cookie_key = match std::env::var(SECRET_ENV) {
             Ok(secret) => key_from_secret(&secret)?,
@@ -34,12 +116,13 @@ impl Settings {
         };
         Ok(Self {
             bind: args.bind,
-            database_path: args.database.path,
             secure_cookies: args.secure_cookies,
             bcrypt_cost: args.bcrypt_cost,
             session_idle: Duration::from_secs(args.session_idle_secs),
             session_lifetime: Duration::from_secs(args.session_lifetime_secs),
-            cookie_key,
+            trusted_proxy: args.trusted_proxy,
+            limits: args.limits.into(),
+            ..Self::new(args.database.path, cookie_key)
         })
     }
 }

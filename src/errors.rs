@@ -2,18 +2,23 @@
 //! `{"error": code, "message": text}` under /api.
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
+use futures_util::FutureExt;
 
 use crate::domain::MessageTextError;
 use crate::models::ModelError;
 use crate::templates::{ErrorPage, Layout};
+use crate::throttle::RetryAfter;
 
 #[derive(Debug)]
 pub enum AppError {
@@ -29,6 +34,8 @@ pub enum AppError {
     Gone(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    TooManyRequests(RetryAfter),
+    RequestTimeout,
     /// Anything unexpected: logged with its cause, shown as a generic 500.
     Internal(anyhow::Error),
 }
@@ -74,6 +81,8 @@ impl AppError {
             Self::Gone(_) => "room_deleted",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::TooManyRequests(_) => "rate_limited",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal(_) => "internal",
         }
     }
@@ -89,8 +98,19 @@ impl AppError {
             Self::Unauthenticated => "You need to log in.",
             Self::NotFound => "There is nothing here.",
             Self::MethodNotAllowed => "That method is not allowed here.",
+            Self::TooManyRequests(_) => "Too many attempts. Please wait a little and try again.",
+            Self::RequestTimeout => "The request took too long to arrive.",
             Self::Internal(_) => "Something went wrong on our side. Please try again.",
         }
+    }
+
+    /// The status, and the headers that go with it.
+    fn response_builder(&self) -> HttpResponseBuilder {
+        let mut res = HttpResponse::build(self.status_code());
+        if let Self::TooManyRequests(retry) = self {
+            res.insert_header((header::RETRY_AFTER, retry.secs()));
+        }
+        res
     }
 
     fn title(&self) -> &'static str {
@@ -98,8 +118,15 @@ impl AppError {
             Self::Gone(_) => "This room was deleted",
             Self::NotFound => "Not found",
             Self::Forbidden { .. } => "Not allowed",
+            Self::TooManyRequests(_) => "Slow down",
             Self::Internal(_) => "Server error",
-            _ => "Bad request",
+            Self::Unauthenticated => "Please log in",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict(_) => "Already taken",
+            Self::PayloadTooLarge(_) => "Too large",
+            Self::UnsupportedMediaType(_) => "Unsupported content type",
+            Self::RequestTimeout => "Too slow",
+            Self::BadRequest(_) => "Bad request",
         }
     }
 }
@@ -125,13 +152,15 @@ impl ResponseError for AppError {
             Self::Gone(_) => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// A bare answer; `render` below dresses it as a page or as JSON.
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).body(self.message().to_owned())
+        self.response_builder().body(self.message().to_owned())
     }
 }
 
@@ -141,6 +170,12 @@ impl From<diesel::result::Error> for AppError {
             diesel::result::Error::NotFound => Self::NotFound,
             other => Self::Internal(other.into()),
         }
+    }
+}
+
+impl From<RetryAfter> for AppError {
+    fn from(retry: RetryAfter) -> Self {
+        Self::TooManyRequests(retry)
     }
 }
 
@@ -166,6 +201,9 @@ impl From<MessageTextError> for AppError {
     fn from(err: MessageTextError) -> Self {
         match err {
             MessageTextError::Empty => Self::BadRequest("The message is empty.".into()),
+            MessageTextError::ControlCharacter => {
+                Self::BadRequest("The message contains a control character.".into())
+            }
             MessageTextError::TooLong => Self::PayloadTooLarge(format!(
                 "A message has at most {} characters.",
                 crate::domain::MessageText::MAX_CHARS
@@ -183,58 +221,99 @@ pub async fn render(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // Inner middleware hands errors over as responses; an `Err` here has no request to answer.
-    let res = next.call(req).await?.map_into_boxed_body();
+    let api = is_api(req.path());
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        // An error with no request left to answer (a panic, a timeout): the server answers
+        // with the response we attach to it.
+        Err(err) => {
+            let fallback = AppError::from_status(err.as_response_error().status_code());
+            let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
+            if app_err.status_code().is_server_error() {
+                log::error!("request failed: {err:#?}");
+            }
+            let response = if api {
+                json_error(app_err)
+            } else {
+                html_error(Layout::anonymous(), app_err)
+            };
+            return Err(InternalError::from_response(err, response).into());
+        }
+    };
     let Some(err) = res.response().error() else {
         return Ok(res);
     };
-    let status = res.status();
-    let fallback;
-    let app_err = match err.as_error::<AppError>() {
-        Some(app_err) => app_err,
-        None => {
-            fallback = AppError::from_status(status);
-            &fallback
-        }
-    };
+    let fallback = AppError::from_status(res.status());
+    let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
     let http_req = res.request();
-    if status.is_server_error() {
+    if res.status().is_server_error() {
         log::error!("{} {} failed: {err:#?}", http_req.method(), http_req.path());
     }
-    let response = if is_api(http_req.path()) {
-        json_error(status, app_err)
+    let response = if api {
+        json_error(app_err)
+    } else if matches!(app_err, AppError::Unauthenticated) {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/login"))
+            .finish()
     } else {
-        html_error(http_req, status, app_err)
+        html_error(Layout::existing(&http_req.get_session()), app_err)
     };
     Ok(res.into_response(response))
 }
 
-fn json_error(status: StatusCode, err: &AppError) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({
+fn json_error(err: &AppError) -> HttpResponse {
+    err.response_builder().json(serde_json::json!({
         "error": err.code(),
         "message": err.message(),
     }))
 }
 
-fn html_error(req: &HttpRequest, status: StatusCode, err: &AppError) -> HttpResponse {
-    if matches!(err, AppError::Unauthenticated) {
-        return HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/login"))
-            .finish();
-    }
+fn html_error(layout: Layout, err: &AppError) -> HttpResponse {
     let page = ErrorPage {
-        layout: Layout::from_session(&req.get_session()),
-        status: status.as_u16(),
+        layout,
+        status: err.status_code().as_u16(),
         title: err.title(),
         message: err.message(),
     };
     match page.render() {
-        Ok(html) => HttpResponse::build(status)
+        Ok(html) => err
+            .response_builder()
             .content_type("text/html; charset=utf-8")
             .body(html),
         Err(render_err) => {
             log::error!("cannot render the error page: {render_err}");
-            HttpResponse::build(status).body(err.message().to_owned())
+            err.error_response()
         }
+    }
+}
+
+/// Middleware: a handler that panics answers a generic 500, and the worker keeps serving.
+pub async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let route = format!("{} {}", req.method(), req.path());
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(AppError::internal(anyhow::anyhow!("{route} panicked: {what}")).into())
+        }
+    }
+}
+
+/// Middleware: a request not answered within `limit` (a stalled upload, say) gets 408.
+pub async fn time_limit(
+    limit: Duration,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match actix_web::rt::time::timeout(limit, next.call(req)).await {
+        Ok(outcome) => outcome,
+        Err(_elapsed) => Err(AppError::RequestTimeout.into()),
     }
 }

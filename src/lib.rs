@@ -10,3 +10,4 @@ pub mod models;
 pub mod routes;
 pub mod startup;
 pub mod templates;
+pub mod throttle;

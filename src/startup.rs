@@ -12,16 +12,16 @@ use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
+use crate::auth::client_addr::TrustedProxy;
 use crate::auth::csrf;
 use crate::auth::password::Hasher;
 use crate::auth::session_store::{self, DbSessionStore};
-use crate::config::Settings;
+use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::{self, AppError};
-use crate::routes::{self, api, assets, auth, lobby, room};
+use crate::routes::{self, account, api, assets, auth, lobby, room};
+use crate::throttle::Throttles;
 
-/// The largest JSON body the API reads.
-pub const JSON_LIMIT: usize = 16 * 1024;
 /// Connections per database pool: SQLite serialises writers anyway; readers share WAL snapshots.
 const POOL_SIZE: u32 = 8;
 pub const SESSION_COOKIE: &str = "chatroom_session";
@@ -44,23 +44,33 @@ impl Application {
         }
         let db = Db::open(&settings.database_path, POOL_SIZE)?;
         let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
+        let throttles = web::Data::new(Throttles::new(&settings.limits));
+        let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let addr = listener.local_addr()?;
 
+        let request_timeout = settings.limits.request_timeout;
+        let panic_route = settings.panic_route;
         spawn_session_sweeper(db.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(db.clone()))
                 .app_data(hasher.clone())
-                .app_data(web::FormConfig::default().limit(csrf::FORM_LIMIT))
+                .app_data(throttles.clone())
+                .app_data(trusted_proxy.clone())
+                .app_data(web::FormConfig::default().limit(BODY_LIMIT))
                 .app_data(json_config())
+                .wrap(from_fn(errors::catch_panics))
                 .wrap(from_fn(csrf::protect))
+                .wrap(from_fn(move |req, next| {
+                    errors::time_limit(request_timeout, req, next)
+                }))
                 .wrap(from_fn(errors::render))
                 .wrap(session_middleware(&settings, db.clone()))
                 .wrap(security_headers())
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
-                .configure(routes)
+                .configure(|cfg| routes(cfg, panic_route))
         })
         .listen(listener)?
         .run();
@@ -79,7 +89,7 @@ impl Application {
 }
 
 /// The app's map: every route, top to bottom.
-fn routes(cfg: &mut web::ServiceConfig) {
+fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
     cfg.route("/healthz", web::get().to(assets::healthz))
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/", web::get().to(auth::index))
@@ -94,6 +104,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .post(auth::login),
         )
         .route("/logout", web::post().to(auth::logout))
+        .route("/account", web::get().to(account::page))
+        .route(
+            "/account/logout-everywhere",
+            web::post().to(account::logout_everywhere),
+        )
         .route("/lobby", web::get().to(lobby::lobby))
         .route("/rooms", web::post().to(lobby::create_room))
         .route("/rooms/{id}", web::get().to(room::show))
@@ -105,6 +120,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .post(api::post_message),
         )
         .default_service(web::to(routes::not_found));
+    if panic_route {
+        cfg.route("/__panic", web::get().to(routes::panic));
+    }
 }
 
 fn session_middleware(settings: &Settings, db: Db) -> SessionMiddleware<DbSessionStore> {
@@ -141,7 +159,7 @@ fn security_headers() -> DefaultHeaders {
 
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(JSON_LIMIT)
+        .limit(BODY_LIMIT)
         .error_handler(|err, _req| {
             use actix_web::error::JsonPayloadError as E;
             let app_err = match err {

@@ -17,6 +17,23 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// For an answer made without a session at hand: no user, no token.
+    pub fn anonymous() -> Self {
+        Self {
+            user: None,
+            csrf_token: String::new(),
+        }
+    }
+
+    /// For an error page: the session's token if it has one, without starting a session for
+    /// a passing anonymous visitor (or scanner).
+    pub fn existing(session: &Session) -> Self {
+        Self {
+            user: CurrentUser::from_session(session).map(|u| u.username),
+            csrf_token: csrf::existing(session).unwrap_or_default(),
+        }
+    }
+
     pub fn from_session(session: &Session) -> Self {
         Self {
             user: CurrentUser::from_session(session).map(|u| u.username),
@@ -97,6 +114,12 @@ pub struct RoomPage {
     pub messages: Vec<MessageView>,
     /// The poller's starting cursor: the last id shown, or 0.
     pub last_id: i32,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
 }
 
 #[derive(Template)]

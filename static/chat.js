@@ -112,7 +112,13 @@
     }
     if (response.status === 403 && error.code === "not_in_room") {
       leaveFor("/lobby?notice=moved",
-        "You joined another room in another tab or window. Taking you to the lobby…");
+        "You left this room or entered another one in another tab or window. " +
+        "Taking you to the lobby…");
+      return true;
+    }
+    if (response.status === 403 && error.code === "csrf") {
+      // The session changed under this page (a login in another tab): start afresh.
+      leaveFor(window.location.pathname, "Your session changed. Reloading…");
       return true;
     }
     if (response.status === 404) {
@@ -182,9 +188,11 @@
         body: JSON.stringify({ text: text }),
       });
       if (response.status === 201) {
-        textBox.value = "";
-        // The message reaches the log by the same ordered path as everyone else's.
-        schedule(0);
+        // Keep anything typed while the message was on its way.
+        if (textBox.value.trim() === text) textBox.value = "";
+        // The message reaches the log by the same ordered path as everyone else's, at once
+        // unless the poller is backing off from errors.
+        if (backoff === POLL_MS) schedule(0);
       } else {
         const error = await errorOf(response);
         if (!handleFatal(response, error)) {

@@ -10,21 +10,22 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::errors::AppError;
+use crate::auth::CurrentUser;
+use crate::config::BODY_LIMIT;
+use crate::errors::{AppError, is_api};
 
 /// The hidden form field and the header that carry the token.
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
 const SESSION_KEY: &str = "csrf";
-/// The most a form body may be; the same limit as the form extractor's.
-pub const FORM_LIMIT: usize = 16 * 1024;
 
 /// The session's token, created on first use.
 pub fn token(session: &Session) -> String {
-    if let Ok(Some(token)) = session.get::<String>(SESSION_KEY) {
-        return token;
-    }
-    rotate(session)
+    existing(session).unwrap_or_else(|| rotate(session))
+}
+
+pub fn existing(session: &Session) -> Option<String> {
+    session.get::<String>(SESSION_KEY).ok().flatten()
 }
 
 /// Replaces the session's token (at login, so a token seen before it is worthless after).
@@ -66,7 +67,13 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
             "Requests from other sites are not allowed.",
         ));
     }
-    let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
+    let session = req.get_session();
+    // An API call from a browser whose session ended (expired, logged out elsewhere) gets the
+    // handler's 401, which sends the page to the login form; it cannot change anything.
+    if is_api(req.path()) && CurrentUser::from_session(&session).is_none() {
+        return Ok(());
+    }
+    let expected = existing(&session);
     let presented = match req.headers().get(HEADER) {
         Some(value) => value.to_str().ok().map(str::to_owned),
         None if is_form(req.headers()) => token_from_form(req).await?,
@@ -108,14 +115,23 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 /// Reads the (bounded) form body for its token, then puts the body back for the handler.
 async fn token_from_form(req: &mut ServiceRequest) -> Result<Option<String>, AppError> {
+    let too_large = || AppError::PayloadTooLarge("The form is too large.".into());
+    // A declared length over the limit is refused before a byte of the body is read.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > BODY_LIMIT) {
+        return Err(too_large());
+    }
     let payload = req
         .extract::<web::Payload>()
         .await
         .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
     let body = payload
-        .to_bytes_limited(FORM_LIMIT)
+        .to_bytes_limited(BODY_LIMIT)
         .await
-        .map_err(|_| AppError::PayloadTooLarge("The form is too large.".into()))?
+        .map_err(|_| too_large())?
         .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
     // The token is alphanumeric, so it needs no percent-decoding to be compared.
     let token = body

@@ -10,11 +10,13 @@ use actix_session::storage::{
 use actix_web::cookie::time::Duration as CookieDuration;
 use anyhow::anyhow;
 
-use super::USER_ID;
+use super::{USER_ID, USERNAME};
 use crate::db::Db;
 use crate::models::session::SessionRow;
 
 type SessionState = HashMap<String, String>;
+
+const ANONYMOUS_IDLE_SECS: i64 = 3600;
 
 pub struct DbSessionStore {
     db: Db,
@@ -24,6 +26,16 @@ pub struct DbSessionStore {
 impl DbSessionStore {
     pub fn new(db: Db, idle: Duration) -> Self {
         Self { db, idle }
+    }
+
+    /// A session nobody logged into (a visitor who only opened the login form) lasts an hour:
+    /// anonymous visitors and scanners must not fill the table for a week.
+    fn idle_for(&self, state: &SessionState) -> i64 {
+        if user_id(state).is_some() {
+            secs(self.idle)
+        } else {
+            secs(self.idle).min(ANONYMOUS_IDLE_SECS)
+        }
     }
 
     /// How far the idle deadline may lag before a request pushes it forward. Coarse on purpose:
@@ -81,7 +93,7 @@ impl SessionStore for DbSessionStore {
             id: key.as_ref().to_owned(),
             user_id: user_id(&state),
             state: serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?,
-            idle_expires_at: now + secs(self.idle),
+            idle_expires_at: now + self.idle_for(&state),
             expires_at: now + ttl.whole_seconds(),
         };
         self.db
@@ -101,7 +113,7 @@ impl SessionStore for DbSessionStore {
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let id = key.as_ref().to_owned();
         let uid = user_id(&state);
-        let idle_expires_at = unix_now() + secs(self.idle);
+        let idle_expires_at = unix_now() + self.idle_for(&state);
         let updated = self
             .db
             .run(move |conn| {
@@ -118,7 +130,10 @@ impl SessionStore for DbSessionStore {
         if updated {
             Ok(key)
         } else {
-            // Revoked or expired while this request ran: start afresh rather than resurrect it.
+            // Revoked or expired while this request ran: start an anonymous session rather
+            // than resurrect the login.
+            let mut state = state;
+            state.retain(|k, _| k != USER_ID && k != USERNAME);
             self.save(state, ttl).await.map_err(|err| match err {
                 SaveError::Serialization(e) => UpdateError::Serialization(e),
                 SaveError::Other(e) => UpdateError::Other(e),

@@ -1,4 +1,4 @@
-/// 1 to 2000 characters after trimming.
+/// 1 to 2000 characters after trimming; no control characters but tab and line breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageText(String);
 
@@ -6,6 +6,7 @@ pub struct MessageText(String);
 pub enum MessageTextError {
     Empty,
     TooLong,
+    ControlCharacter,
 }
 
 impl MessageText {
@@ -18,6 +19,12 @@ impl MessageText {
         }
         if text.chars().count() > Self::MAX_CHARS {
             return Err(MessageTextError::TooLong);
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(MessageTextError::ControlCharacter);
         }
         Ok(Self(text.to_owned()))
     }
@@ -40,6 +47,19 @@ mod tests {
     fn refuses_whitespace_only_text_as_empty() {
         assert_eq!(MessageText::parse(" \n\t "), Err(MessageTextError::Empty));
         assert_eq!(MessageText::parse(""), Err(MessageTextError::Empty));
+    }
+
+    #[test]
+    fn refuses_nul_and_other_control_characters_but_keeps_line_breaks() {
+        assert_eq!(
+            MessageText::parse("a\0b"),
+            Err(MessageTextError::ControlCharacter)
+        );
+        assert_eq!(
+            MessageText::parse("bell\u{7}"),
+            Err(MessageTextError::ControlCharacter)
+        );
+        assert!(MessageText::parse("line one\r\nline two\tend").is_ok());
     }
 
     #[test]

@@ -18,9 +18,12 @@ impl RoomName {
                 Self::MAX_CHARS
             )));
         }
-        if name.chars().any(char::is_control) {
+        if name
+            .chars()
+            .any(|c| c.is_control() || is_invisible_format(c))
+        {
             return Err(Invalid(
-                "A room name cannot contain control characters.".into(),
+                "A room name cannot contain control or invisible characters.".into(),
             ));
         }
         Ok(Self(name.to_owned()))
@@ -34,6 +37,15 @@ impl RoomName {
     pub fn key(&self) -> String {
         self.0.to_lowercase()
     }
+}
+
+/// Characters that change how the text around them reads without showing themselves: bidi
+/// overrides and isolates, zero-width space, word joiners, the byte order mark. Joiners
+/// (U+200C, U+200D) stay: some scripts and emoji need them.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -67,6 +79,13 @@ mod tests {
         assert!(RoomName::parse("a\u{0}b").is_err());
         assert!(RoomName::parse("a\nb").is_err());
         assert!(RoomName::parse("a\u{7f}b").is_err());
+    }
+
+    #[test]
+    fn refuses_bidi_overrides_and_invisible_characters_but_keeps_emoji_joiners() {
+        assert!(RoomName::parse("abc\u{202E}txt.exe").is_err());
+        assert!(RoomName::parse("a\u{200B}b").is_err());
+        assert!(RoomName::parse("family \u{1F468}\u{200D}\u{1F469}").is_ok());
     }
 
     #[test]

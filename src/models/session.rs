@@ -71,6 +71,11 @@ impl SessionRow {
             .map(drop)
     }
 
+    /// Revokes every session of the user; returns how many.
+    pub fn delete_for_user(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<usize> {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+    }
+
     /// Removes expired sessions; returns how many.
     pub fn delete_expired(conn: &mut SqliteConnection, now: i64) -> QueryResult<usize> {
         diesel::delete(

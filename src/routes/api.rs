@@ -10,6 +10,7 @@ use crate::domain::MessageText;
 use crate::errors::AppError;
 use crate::models::{LogMessage, Message};
 use crate::templates::rfc3339;
+use crate::throttle::Throttles;
 
 /// The most messages one poll answers with; the client asks again from the last id it got.
 pub const PAGE_LIMIT: i64 = 500;
@@ -79,9 +80,11 @@ pub async fn post_message(
     room_id: web::Path<i32>,
     body: web::Json<NewMessage>,
     db: web::Data<Db>,
+    throttles: web::Data<Throttles>,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let text = MessageText::parse(&body.text)?;
+    throttles.messages.hit(&user.id.to_string())?;
     let message = db
         .run(move |conn| Ok(Message::post(conn, room_id, user.id, &text)?))
         .await?;

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::see_other;
+use crate::auth::client_addr::ClientAddr;
 use crate::auth::password::Hasher;
 use crate::auth::{self, CurrentUser};
 use crate::db::Db;
@@ -13,6 +14,7 @@ use crate::domain::{Password, Username};
 use crate::errors::AppError;
 use crate::models::{ModelError, User};
 use crate::templates::{Layout, LoginPage, RegisterPage, render};
+use crate::throttle::Throttles;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -34,6 +36,7 @@ pub async fn register_page(session: Session) -> Result<HttpResponse, AppError> {
 
 pub async fn register(
     form: web::Form<Credentials>,
+    client: ClientAddr,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     session: Session,
@@ -53,7 +56,7 @@ pub async fn register(
         .await?
     {
         Ok(user) => {
-            log::info!("registered user {}", user.username);
+            log::info!("registered user {} from {client}", user.username);
             auth::log_in(&session, &user)?;
             Ok(see_other("/lobby"))
         }
@@ -69,12 +72,21 @@ pub async fn register(
 
 pub async fn login(
     form: web::Form<Credentials>,
+    client: ClientAddr,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
+    throttles: web::Data<Throttles>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = form.into_inner();
-    let lookup = username.trim().to_owned();
+    let username = username.trim().to_owned();
+    let address = client.to_string();
+    // Checked before the password: while throttled, even the right one does not help.
+    if let Err(retry) = throttles.login.check(&username, &address) {
+        log::warn!("throttled login for {username:?} from {client}");
+        return Err(retry.into());
+    }
+    let lookup = username.clone();
     let user = db
         .run(move |conn| Ok(User::find_by_username(conn, &lookup)?))
         .await?;
@@ -83,12 +95,14 @@ pub async fn login(
     let verified = hasher.verify(password, stored).await?;
     match user {
         Some(user) if verified => {
-            log::info!("login of {}", user.username);
+            throttles.login.succeeded(&username, &address);
+            log::info!("login of {} from {client}", user.username);
             auth::log_in(&session, &user)?;
             Ok(see_other("/lobby"))
         }
         _ => {
-            log::info!("failed login for {:?}", username.trim());
+            throttles.login.failed(&username, &address);
+            log::info!("failed login for {username:?} from {client}");
             login_form(
                 &session,
                 username,
@@ -99,12 +113,18 @@ pub async fn login(
     }
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
+pub async fn logout(
+    session: Session,
+    client: ClientAddr,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
     if let Some(user) = CurrentUser::from_session(&session) {
-        log::info!("logout of {}", user.username);
+        log::info!("logout of {} from {client}", user.username);
+        db.run(move |conn| Ok(User::set_current_room(conn, user.id, None)?))
+            .await?;
     }
     auth::log_out(&session);
-    see_other("/login")
+    Ok(see_other("/login"))
 }
 
 fn login_form(

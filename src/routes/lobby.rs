@@ -7,11 +7,13 @@ use serde::Deserialize;
 
 use super::see_other;
 use crate::auth::CurrentUser;
+use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::RoomName;
 use crate::errors::AppError;
 use crate::models::{ModelError, Room};
 use crate::templates::{Layout, LobbyPage, render};
+use crate::throttle::Throttles;
 
 #[derive(Deserialize)]
 pub struct NewRoomForm {
@@ -27,7 +29,7 @@ pub struct LobbyQuery {
 fn notice(key: Option<&str>) -> Option<&'static str> {
     match key? {
         "deleted" => Some("The room you were in was deleted."),
-        "moved" => Some("You entered another room in another tab, so you left that one."),
+        "moved" => Some("You left the room or entered another one in another tab or window."),
         _ => None,
     }
 }
@@ -44,8 +46,10 @@ pub async fn lobby(
 
 pub async fn create_room(
     user: CurrentUser,
+    client: ClientAddr,
     form: web::Form<NewRoomForm>,
     db: web::Data<Db>,
+    throttles: web::Data<Throttles>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let typed = form.into_inner().name;
@@ -63,12 +67,19 @@ pub async fn create_room(
             .await;
         }
     };
+    throttles.rooms.hit(&user.id.to_string())?;
+    let creator = user.id;
     match db
-        .run(move |conn| Ok(Room::create(conn, &name, user.id)))
+        .run(move |conn| Ok(Room::create(conn, &name, creator)))
         .await?
     {
         Ok(room) => {
-            log::info!("{} created room {} {:?}", user.username, room.id, room.name);
+            log::info!(
+                "{} created room {} {:?} from {client}",
+                user.username,
+                room.id,
+                room.name
+            );
             Ok(see_other(&format!("/rooms/{}", room.id)))
         }
         Err(ModelError::NameTaken) => {

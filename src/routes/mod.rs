@@ -1,13 +1,14 @@
 //! The handlers, grouped by page. Each is thin: extract, parse, one model call, answer.
 
+pub mod account;
 pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod lobby;
 pub mod room;
 
-use actix_web::HttpResponse;
 use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
 
 use crate::errors::AppError;
 
@@ -18,7 +19,16 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// Serves the router's "no such route" as our 404.
-pub async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound)
+/// What the router answers when nothing matched: 405 when the path is ours but the method is
+/// not, else 404.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    match req.match_pattern() {
+        Some(_) => Err(AppError::MethodNotAllowed),
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// Panics, so that tests can prove a panic is contained (see `Settings::panic_route`).
+pub async fn panic() -> HttpResponse {
+    panic!("a handler panicked on purpose")
 }

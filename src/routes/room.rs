@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 
 use super::see_other;
 use crate::auth::CurrentUser;
+use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::models::{Message, Room, User};
@@ -53,13 +54,20 @@ pub async fn leave(
 
 pub async fn delete(
     user: CurrentUser,
+    client: ClientAddr,
     room_id: web::Path<i32>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
+    let user_id = user.id;
     let room = db
-        .run(move |conn| Ok(Room::delete(conn, room_id, user.id)?))
+        .run(move |conn| Ok(Room::delete(conn, room_id, user_id)?))
         .await?;
-    log::info!("{} deleted room {} {:?}", user.username, room.id, room.name);
+    log::info!(
+        "{} deleted room {} {:?} from {client}",
+        user.username,
+        room.id,
+        room.name
+    );
     Ok(see_other("/lobby"))
 }

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::cookie::Key;
 use chatroom::config::Settings;
@@ -25,15 +24,18 @@ pub struct TestApp {
 }
 
 pub fn test_settings(db_path: &Path, cookie_key: Key) -> Settings {
-    Settings {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
-        database_path: db_path.to_owned(),
-        secure_cookies: false,
         bcrypt_cost: 4,
-        session_idle: Duration::from_secs(3600),
-        session_lifetime: Duration::from_secs(24 * 3600),
-        cookie_key,
-    }
+        panic_route: true,
+        ..Settings::new(db_path.to_owned(), cookie_key)
+    };
+    // Tests post and log in far faster than people; the limits get tests of their own.
+    settings.limits.messages = 100_000;
+    settings.limits.rooms = 100_000;
+    settings.limits.login_user = 100_000;
+    settings.limits.login_address = 100_000;
+    settings
 }
 
 pub async fn spawn_app() -> TestApp {

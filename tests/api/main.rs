@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod audit_log;
 mod concurrency;
 mod helpers;
 mod initdb;
 mod messages;
 mod rooms;
+mod security;
 mod sessions;

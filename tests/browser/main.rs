@@ -203,11 +203,11 @@ fn opening_another_room_in_a_second_tab_moves_the_person_out_of_the_first() {
         alice
             .wait_until("the moved-out notice", || async {
                 alice.path().await == "/lobby?notice=moved"
-                    || alice.text("#status").await.contains("another room")
+                    || alice.text("#status").await.contains("entered another one")
             })
             .await;
         alice.wait_for_path("/lobby?notice=moved").await;
-        assert!(alice.text("#notice").await.contains("another room"));
+        assert!(alice.text("#notice").await.contains("entered another one"));
     });
 }
 

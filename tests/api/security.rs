@@ -1,0 +1,488 @@
+//! The protections a trusted web app is expected to have, each proven against the real server.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::Key;
+use reqwest::StatusCode;
+
+use crate::helpers::{PASSWORD, TestApp, error_code, spawn_app, spawn_app_with, test_settings};
+
+/// A server whose settings `tweak` adjusts from the test defaults.
+async fn spawn_app_tweaked(tweak: impl FnOnce(&mut chatroom::config::Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
+    tweak(&mut settings);
+    spawn_app_with(settings, Arc::new(dir)).await
+}
+
+/// Sends raw bytes, then reads whatever comes back within `wait`.
+fn raw_exchange(address: &str, request: &[u8], wait: Duration) -> String {
+    let host = address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn header(res: &reqwest::Response, name: &str) -> String {
+    res.headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn every_page_and_api_answer_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let paths = [
+        "/login".to_owned(),
+        "/lobby".to_owned(),
+        format!("/rooms/{room}"),
+        "/account".to_owned(),
+        "/no/such/page".to_owned(),
+        format!("/api/rooms/{room}/messages"),
+    ];
+    for path in &paths {
+        let res = alice.get(path).await;
+        let csp = header(&res, "content-security-policy");
+        for directive in [
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(
+                csp.contains(directive),
+                "{path}: {directive} missing from {csp}"
+            );
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}"
+        );
+        assert_eq!(header(&res, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&res, "referrer-policy"), "same-origin", "{path}");
+        assert_eq!(header(&res, "cache-control"), "no-store", "{path}");
+    }
+}
+
+#[test]
+fn no_template_has_an_inline_script_or_an_event_handler_attribute() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let html = std::fs::read_to_string(&path).unwrap().to_lowercase();
+        for (at, _) in html.match_indices("<script") {
+            let tag = &html[at..at + html[at..].find('>').unwrap()];
+            assert!(tag.contains(" src="), "inline script in {}", path.display());
+        }
+        let words: Vec<&str> = html
+            .split(|c: char| c.is_whitespace() || c == '<')
+            .collect();
+        for word in words {
+            let is_handler = word.starts_with("on")
+                && word.contains('=')
+                && word[2..word.find('=').unwrap()]
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic());
+            assert!(
+                !is_handler,
+                "event handler attribute {word} in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn ten_failed_logins_for_a_username_lock_it_for_the_window_even_with_the_right_password() {
+    let app = spawn_app_tweaked(|s| s.limits = Default::default()).await;
+    app.user("alice").await;
+    let mut attacker = app.person();
+    for _ in 0..10 {
+        let res = attacker.login("alice", "wrong password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    let res = attacker.login("alice", "wrong password").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = header(&res, "retry-after").parse().unwrap();
+    assert!((800..=900).contains(&retry), "about 15 minutes: {retry}");
+
+    let mut alice = app.person();
+    let res = alice.login("ALICE", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the password does not help"
+    );
+    let res = alice.login("bob", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "other usernames are not locked"
+    );
+}
+
+#[actix_web::test]
+async fn a_successful_login_resets_the_failure_count() {
+    let app = spawn_app_tweaked(|s| s.limits = Default::default()).await;
+    app.user("alice").await;
+    let mut alice = app.person();
+    for _ in 0..9 {
+        alice.login("alice", "wrong password").await;
+    }
+    assert_eq!(
+        alice.login("alice", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let mut again = app.person();
+    for _ in 0..9 {
+        assert_eq!(
+            again.login("alice", "wrong password").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[actix_web::test]
+async fn thirty_failures_from_one_address_lock_it_and_a_forged_forwarded_for_does_not_help() {
+    let app = spawn_app_tweaked(|s| s.limits = Default::default()).await;
+    let mut attacker = app.person();
+    attacker.page("/login").await;
+    let token = attacker.csrf().await;
+    for i in 0..31 {
+        let res = attacker
+            .http
+            .post(attacker.url("/login"))
+            .header("X-Forwarded-For", format!("203.0.113.{i}"))
+            .form(&[
+                ("username", format!("user{i}").as_str()),
+                ("password", "wrong password"),
+                ("csrf_token", token.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let expected = if i < 30 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(res.status(), expected, "attempt {}", i + 1);
+    }
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let app = spawn_app_tweaked(|s| {
+        s.limits = Default::default();
+        s.limits.login_address = 2;
+        s.trusted_proxy = Some("127.0.0.1".parse().unwrap());
+    })
+    .await;
+    let mut person = app.person();
+    let token = person.csrf().await;
+    let attempt = |client: &'static str, user: &'static str| {
+        person
+            .http
+            .post(person.url("/login"))
+            // A client-supplied entry first, then the one the proxy appended.
+            .header("X-Forwarded-For", format!("198.51.100.7, {client}"))
+            .form(&[
+                ("username", user),
+                ("password", "nope nope"),
+                ("csrf_token", &token),
+            ])
+            .send()
+    };
+    assert_eq!(attempt("192.0.2.1", "u1").await.unwrap().status(), 401);
+    assert_eq!(attempt("192.0.2.1", "u2").await.unwrap().status(), 401);
+    assert_eq!(attempt("192.0.2.1", "u3").await.unwrap().status(), 429);
+    assert_eq!(
+        attempt("192.0.2.2", "u4").await.unwrap().status(),
+        401,
+        "another client"
+    );
+}
+
+#[actix_web::test]
+async fn posting_faster_than_a_person_can_gets_429_and_the_message_is_not_stored() {
+    let app = spawn_app_tweaked(|s| s.limits = Default::default()).await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    for i in 0..20 {
+        alice.say(room, &format!("message {i}")).await;
+    }
+
+    let res = alice.send(room, "one too many").await;
+
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(header(&res, "retry-after").parse::<u64>().unwrap() <= 10);
+    assert_eq!(error_code(res).await, "rate_limited");
+    let stored = alice.messages_after(room, 0).await;
+    assert_eq!(stored.len(), 20);
+    assert!(stored.iter().all(|m| m["text"] != "one too many"));
+}
+
+#[actix_web::test]
+async fn creating_rooms_too_fast_gets_429() {
+    let app = spawn_app_tweaked(|s| s.limits.rooms = 2).await;
+    let mut alice = app.user("alice").await;
+    alice.create_room("One").await;
+    alice.create_room("Two").await;
+    let res = alice.post_form("/rooms", &[("name", "Three")]).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(!lobby.contains("Three"));
+}
+
+#[actix_web::test]
+async fn a_form_over_16_kib_gets_413() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let res = alice
+        .post_form("/rooms", &[("name", &"x".repeat(17 * 1024))])
+        .await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[actix_web::test]
+async fn a_huge_declared_body_is_refused_with_413_before_it_is_sent() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let cookie = alice.cookies().unwrap();
+    let token = alice.csrf().await;
+    let room = alice.create_room("Kitchen").await;
+    let address = app.address.clone();
+    let form = format!(
+        "POST /rooms HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000000\r\n\r\n"
+    );
+    let json = format!(
+        "POST /api/rooms/{room}/messages HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\
+         X-CSRF-Token: {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100000000\r\n\r\n"
+    );
+    let answers = actix_web::web::block(move || {
+        [form, json]
+            .map(|request| raw_exchange(&address, request.as_bytes(), Duration::from_secs(5)))
+    })
+    .await
+    .unwrap();
+    for answer in answers {
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    }
+}
+
+#[actix_web::test]
+async fn a_stalled_request_is_answered_408_after_the_timeout() {
+    let app = spawn_app_tweaked(|s| s.limits.request_timeout = Duration::from_secs(1)).await;
+    let mut alice = app.user("alice").await;
+    let cookie = alice.cookies().unwrap();
+    let token = alice.csrf().await;
+    let address = app.address.clone();
+    let started = Instant::now();
+    let answer = actix_web::web::block(move || {
+        let request = format!(
+            "POST /rooms HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+             csrf_token={token}&name="
+        );
+        raw_exchange(&address, request.as_bytes(), Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[actix_web::test]
+async fn odd_input_gets_a_clear_4xx_never_a_500() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let token = alice.csrf().await;
+
+    // Percent-encoded, invalid UTF-8 decodes to U+FFFD, as the URL standard (and every
+    // browser) does; raw invalid bytes in a form are refused.
+    let encoded = alice
+        .http
+        .post(alice.url("/rooms"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("csrf_token={token}&name=%FF%FE"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encoded.status(), StatusCode::SEE_OTHER);
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(lobby.contains("\u{FFFD}\u{FFFD}"));
+    let mut body = format!("csrf_token={token}&name=").into_bytes();
+    body.extend_from_slice(b"\xff\xfe");
+    let raw = alice
+        .http
+        .post(alice.url("/rooms"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(raw.status().is_client_error(), "{}", raw.status());
+    let room = alice.create_room("Kitchen").await;
+
+    let raw_bytes = alice
+        .http
+        .post(alice.url(&format!("/api/rooms/{room}/messages")))
+        .header("X-CSRF-Token", &token)
+        .header("Content-Type", "application/json")
+        .body(b"{\"text\": \"\xff\xfe\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw_bytes.status(), StatusCode::BAD_REQUEST);
+
+    let nul = alice.send(room, "nul \0 byte").await;
+    assert_eq!(nul.status(), StatusCode::BAD_REQUEST);
+    let nul_name = alice.post_form("/rooms", &[("name", "a\0b")]).await;
+    assert_eq!(nul_name.status(), StatusCode::BAD_REQUEST);
+    let mut mallory = app.person();
+    let nul_user = mallory.register("mal\0lory", PASSWORD).await;
+    assert_eq!(nul_user.status(), StatusCode::BAD_REQUEST);
+
+    for path in [
+        "/rooms/2147483648",
+        "/api/rooms/99999999999999999999/messages",
+    ] {
+        let res = alice.get(path).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert!(
+        alice.messages_after(room, 0).await.is_empty(),
+        "nothing was stored"
+    );
+}
+
+#[actix_web::test]
+async fn an_unknown_method_gets_405() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let token = alice.csrf().await;
+    for (method, path) in [
+        ("PUT", "/lobby".to_owned()),
+        ("DELETE", format!("/rooms/{room}")),
+        ("PATCH", format!("/api/rooms/{room}/messages")),
+    ] {
+        let res = alice
+            .http
+            .request(method.parse().unwrap(), alice.url(&path))
+            .header("X-CSRF-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+    }
+    let res = alice.get(&format!("/rooms/{room}")).await;
+    assert_eq!(res.status(), StatusCode::OK, "the room is still there");
+}
+
+#[actix_web::test]
+async fn a_panicking_handler_answers_a_generic_500_and_the_server_keeps_serving() {
+    let app = spawn_app().await;
+    let visitor = app.person();
+    for _ in 0..4 {
+        let res = visitor.get("/__panic").await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = res.text().await.unwrap();
+        assert!(body.contains("Something went wrong on our side"));
+        assert!(
+            !body.contains("on purpose"),
+            "no panic message reaches the user"
+        );
+    }
+    assert_eq!(visitor.get("/healthz").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn no_page_or_api_answer_reveals_a_password_hash() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    alice.say(room, "hello").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    for path in [
+        "/lobby".to_owned(),
+        format!("/rooms/{room}"),
+        "/account".to_owned(),
+        format!("/api/rooms/{room}/messages"),
+    ] {
+        let body = bob.get(&path).await.text().await.unwrap();
+        assert!(!body.contains("$2b$"), "{path}");
+        assert!(!body.contains("password_hash"), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn logging_out_everywhere_revokes_every_session_of_the_user() {
+    let app = spawn_app().await;
+    let mut laptop = app.user("alice").await;
+    let mut phone = app.person();
+    phone.login("alice", PASSWORD).await;
+    assert_eq!(phone.get("/lobby").await.status(), StatusCode::OK);
+    let mut bob = app.user("bob").await;
+
+    let (_, account) = laptop.page("/account").await;
+    assert!(account.contains("Log out everywhere"));
+    let res = laptop.post_form("/account/logout-everywhere", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    for device in [&laptop, &phone] {
+        let res = device.get("/lobby").await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(crate::helpers::location(&res), "/login");
+    }
+    assert_eq!(
+        bob.page("/lobby").await.0,
+        StatusCode::OK,
+        "other users stay"
+    );
+}
+
+#[actix_web::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_active() {
+    let app = spawn_app_tweaked(|s| s.session_lifetime = Duration::from_secs(2)).await;
+    let alice = app.user("alice").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alice.get("/lobby").await.status() == StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "the session outlived its lifetime"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(alice.get("/lobby").await.status(), StatusCode::SEE_OTHER);
+}
