@@ -191,6 +191,10 @@ impl From<ModelError> for AppError {
             ModelError::NotCreator => {
                 Self::forbidden("not_creator", "Only the room's creator can delete it.")
             }
+            ModelError::NotAuthor => Self::forbidden(
+                "not_author",
+                "Only the message's author or the room's creator can delete it.",
+            ),
             ModelError::NameTaken => Self::Conflict("That name is already taken.".into()),
             ModelError::Database(err) => err.into(),
         }

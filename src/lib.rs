@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod errors;
+pub mod live;
 pub mod models;
 pub mod routes;
 pub mod startup;

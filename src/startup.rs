@@ -19,6 +19,8 @@ use crate::auth::session_store::{self, DbSessionStore};
 use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::{self, AppError};
+use crate::live::Live;
+use crate::models::read::RoomRead;
 use crate::routes::{self, account, api, assets, auth, lobby, room};
 use crate::throttle::Throttles;
 
@@ -45,6 +47,7 @@ impl Application {
         let db = Db::open(&settings.database_path, POOL_SIZE)?;
         let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
         let throttles = web::Data::new(Throttles::new(&settings.limits));
+        let live = web::Data::new(Live::default());
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -53,11 +56,13 @@ impl Application {
         let request_timeout = settings.limits.request_timeout;
         let panic_route = settings.panic_route;
         spawn_session_sweeper(db.clone());
+        spawn_read_mark_writer(db.clone(), live.clone().into_inner());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(db.clone()))
                 .app_data(hasher.clone())
                 .app_data(throttles.clone())
+                .app_data(live.clone())
                 .app_data(trusted_proxy.clone())
                 .app_data(web::FormConfig::default().limit(BODY_LIMIT))
                 .app_data(json_config())
@@ -114,10 +119,16 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
         .route("/rooms/{id}", web::get().to(room::show))
         .route("/rooms/{id}/leave", web::post().to(room::leave))
         .route("/rooms/{id}/delete", web::post().to(room::delete))
+        .route("/direct", web::post().to(room::direct))
+        .route("/api/lobby", web::get().to(api::lobby))
         .service(
             web::resource("/api/rooms/{id}/messages")
-                .get(api::poll)
+                .get(api::log)
                 .post(api::post_message),
+        )
+        .route(
+            "/api/rooms/{id}/messages/{message}",
+            web::delete().to(api::delete_message),
         )
         .default_service(web::to(routes::not_found));
     if panic_route {
@@ -173,6 +184,26 @@ fn json_config() -> web::JsonConfig {
             };
             app_err.into()
         })
+}
+
+/// Writes the read marks that polls gathered, every few seconds, in one transaction.
+fn spawn_read_mark_writer(db: Db, live: std::sync::Arc<Live>) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let marks = live.reads.take();
+            if marks.is_empty() {
+                continue;
+            }
+            if let Err(err) = db
+                .run(move |conn| Ok(RoomRead::record(conn, &marks)?))
+                .await
+            {
+                log::warn!("cannot save read marks: {err}");
+            }
+        }
+    });
 }
 
 /// Deletes expired sessions every hour.

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::auth::{CurrentUser, csrf};
 use crate::errors::AppError;
-use crate::models::{LogMessage, RoomListing};
+use crate::models::{Kind, LogEntry};
 
 /// What every page shows around its content: who is logged in, and the CSRF token.
 pub struct Layout {
@@ -72,34 +72,63 @@ pub struct RegisterPage {
     pub error: Option<String>,
 }
 
+/// A room in the lobby's lists.
+pub struct LobbyRoom {
+    pub id: i32,
+    pub name: String,
+    pub creator: String,
+    pub present: usize,
+    pub unread: i64,
+}
+
 #[derive(Template)]
 #[template(path = "lobby.html")]
 pub struct LobbyPage {
     pub layout: Layout,
     pub notice: Option<&'static str>,
-    pub rooms: Vec<RoomListing>,
+    /// Rooms with someone present, then the rest, then direct conversations.
+    pub active: Vec<LobbyRoom>,
+    pub others: Vec<LobbyRoom>,
+    pub direct: Vec<LobbyRoom>,
     /// What the user typed into the new-room form, kept when it is refused.
     pub new_room_name: String,
     pub error: Option<String>,
 }
 
-pub struct MessageView {
+impl LobbyPage {
+    pub fn is_empty(&self) -> bool {
+        self.active.is_empty() && self.others.is_empty() && self.direct.is_empty()
+    }
+}
+
+/// One line of a room's log on the page.
+pub struct EntryView {
     pub id: i32,
+    /// "message", "joined" or "left".
+    pub kind: &'static str,
     pub author: String,
     pub text: String,
+    pub deleted: bool,
+    /// The reader may delete it: their own message, or any message in a room they created.
+    pub deletable: bool,
     pub sent_at: String,
     /// HH:MM in UTC, until the page's script shows it in the reader's own time zone.
     pub time: String,
 }
 
-impl From<LogMessage> for MessageView {
-    fn from(m: LogMessage) -> Self {
+impl EntryView {
+    pub fn new(e: LogEntry, reader_id: i32, reader_is_creator: bool) -> Self {
         Self {
-            id: m.id,
-            author: m.author,
-            text: m.body,
-            sent_at: rfc3339(m.sent_at),
-            time: m.sent_at.format("%H:%M").to_string(),
+            id: e.id,
+            kind: e.kind.as_str(),
+            deletable: e.kind == Kind::Message
+                && !e.deleted
+                && (e.author_id == reader_id || reader_is_creator),
+            author: e.author,
+            text: e.body,
+            deleted: e.deleted,
+            sent_at: rfc3339(e.sent_at),
+            time: e.sent_at.format("%H:%M").to_string(),
         }
     }
 }
@@ -110,10 +139,16 @@ pub struct RoomPage {
     pub layout: Layout,
     pub room_id: i32,
     pub room_name: String,
+    pub is_direct: bool,
     pub is_creator: bool,
-    pub messages: Vec<MessageView>,
-    /// The poller's starting cursor: the last id shown, or 0.
+    /// Entries shown (messages, joins, leaves), oldest first.
+    pub entries: Vec<EntryView>,
+    /// The first message the reader has not seen: the "new messages" line goes above it.
+    pub first_unread: Option<i32>,
+    /// The poller's starting cursor: the last entry's id, or 0.
     pub last_id: i32,
+    /// The oldest entry on the page: "load older" asks for what came before it.
+    pub first_id: i32,
 }
 
 #[derive(Template)]

@@ -1,36 +1,46 @@
 // The room page's live log. It polls /api/rooms/{id}/messages?after=<last id shown> one second
-// after each answer (never two polls in flight), appends what comes back in the server's order,
-// and sends messages with POST. It builds every message with textContent, never innerHTML.
+// after each answer (never two polls in flight) and appends what comes back in the server's
+// order. The same answer says who is present and who is typing; while the user types, the poll
+// says so (typing=1), so typing costs no request of its own. Every entry is built with
+// textContent, never innerHTML.
 (function () {
   "use strict";
 
   const POLL_MS = 1000;
   const MAX_BACKOFF_MS = 15000;
   const PAGE_LIMIT = 500;
+  const OLDER_PAGE = 100;
+  const TYPING_MS = 3000;
 
   const log = document.getElementById("log");
   if (!log) return;
 
   const roomId = log.dataset.roomId;
+  const isCreator = log.dataset.creator === "true";
+  const me = (document.querySelector(".username") || {}).textContent;
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const statusLine = document.getElementById("status");
   const emptyLog = document.getElementById("empty-log");
+  const presenceLine = document.getElementById("presence");
+  const typingLine = document.getElementById("typing");
+  const olderButton = document.getElementById("load-older");
   const form = document.getElementById("send");
   const textBox = document.getElementById("text");
   const sendButton = document.getElementById("send-button");
   const sendError = document.getElementById("send-error");
 
   let lastId = Number(log.dataset.lastId) || 0;
-  const shown = new Set(Array.from(log.children, (li) => Number(li.dataset.id)));
+  let firstId = Number(log.dataset.firstId) || 0;
+  const shown = new Set(Array.from(log.querySelectorAll("[data-id]"), (li) => Number(li.dataset.id)));
   let stopped = false;
   let inFlight = false;
   let pollAgain = false;
   let timer = null;
   let backoff = POLL_MS;
+  let lastTyped = 0;
 
   function formatTime(iso) {
-    const date = new Date(iso);
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
   function localizeTime(el) {
@@ -47,33 +57,93 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function renderMessage(message) {
-    const li = document.createElement("li");
-    li.className = "message";
-    li.dataset.id = String(message.id);
-    const author = document.createElement("span");
-    author.className = "author";
-    author.textContent = message.author;
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function timeOf(entry) {
     const time = document.createElement("time");
-    time.setAttribute("datetime", message.sent_at);
+    time.setAttribute("datetime", entry.sent_at);
     localizeTime(time);
-    const text = document.createElement("p");
-    text.className = "text";
-    text.textContent = message.text;
-    li.append(author, " ", time, text);
+    return time;
+  }
+
+  function deleteButton(id) {
+    const button = element("button", "delete-message link-button", "Delete");
+    button.type = "button";
+    button.dataset.id = String(id);
+    return button;
+  }
+
+  // One line of the log for an entry, or null for entries that only change another line.
+  function renderEntry(entry) {
+    if (entry.kind === "deleted") return null;
+    const li = document.createElement("li");
+    li.dataset.id = String(entry.id);
+    li.dataset.kind = entry.kind;
+    if (entry.kind === "message") {
+      li.className = "message" + (entry.deleted ? " deleted" : "");
+      li.dataset.author = entry.author;
+      li.append(element("span", "author", entry.author), " ", timeOf(entry));
+      if (!entry.deleted && (entry.author === me || isCreator)) {
+        li.append(" ", deleteButton(entry.id));
+      }
+      li.append(element("p", "text", entry.deleted ? "message deleted" : entry.text));
+    } else {
+      li.className = "event";
+      const verb = entry.kind === "joined" ? " joined " : " left ";
+      li.append(element("span", "author", entry.author), verb, timeOf(entry));
+    }
     return li;
   }
 
-  function append(messages) {
+  function markDeleted(id) {
+    const li = log.querySelector('li[data-id="' + id + '"]');
+    if (!li) return;
+    li.classList.add("deleted");
+    li.querySelector(".text").textContent = "message deleted";
+    const button = li.querySelector(".delete-message");
+    if (button) button.remove();
+  }
+
+  function append(entries) {
     const stick = isAtBottom();
-    for (const message of messages) {
-      if (shown.has(message.id)) continue;
-      shown.add(message.id);
-      log.appendChild(renderMessage(message));
-      lastId = Math.max(lastId, message.id);
+    for (const entry of entries) {
+      lastId = Math.max(lastId, entry.id);
+      if (shown.has(entry.id)) continue;
+      shown.add(entry.id);
+      if (entry.kind === "deleted") {
+        markDeleted(entry.target);
+        continue;
+      }
+      log.appendChild(renderEntry(entry));
+      if (!firstId) firstId = entry.id;
     }
-    if (shown.size > 0) emptyLog.hidden = true;
+    if (log.querySelector("[data-id]")) emptyLog.hidden = true;
     if (stick) scrollToBottom();
+  }
+
+  function showPeople(present, typing) {
+    presenceLine.replaceChildren();
+    present.forEach((name, i) => {
+      if (i > 0) presenceLine.append(", ");
+      const person = element("span", "person", name);
+      if (name !== me) {
+        const button = element("button", "direct link-button", "message");
+        button.type = "button";
+        button.dataset.user = name;
+        button.title = "Start a private conversation with " + name;
+        person.append(" ", button);
+      }
+      presenceLine.append(person);
+    });
+    const others = typing.filter((name) => name !== me);
+    typingLine.textContent = others.length === 0 ? ""
+      : others.length === 1 ? others[0] + " is typing…"
+      : others.join(", ") + " are typing…";
   }
 
   function setStatus(text) {
@@ -121,7 +191,7 @@
       leaveFor(window.location.pathname, "Your session changed. Reloading…");
       return true;
     }
-    if (response.status === 404) {
+    if (response.status === 404 && error.code === "not_found" && !response.url.includes("/messages/")) {
       leaveFor("/lobby", "This room does not exist. Taking you to the lobby…");
       return true;
     }
@@ -134,6 +204,10 @@
     timer = setTimeout(poll, delay);
   }
 
+  function isTyping() {
+    return textBox.value.trim() !== "" && Date.now() - lastTyped < TYPING_MS;
+  }
+
   async function poll() {
     if (stopped) return;
     if (inFlight) {
@@ -143,12 +217,13 @@
     inFlight = true;
     let delay = POLL_MS;
     try {
-      const response = await fetch(
-        "/api/rooms/" + roomId + "/messages?after=" + lastId,
-        { headers: { Accept: "application/json" }, cache: "no-store" });
+      const url = "/api/rooms/" + roomId + "/messages?after=" + lastId +
+        (isTyping() ? "&typing=1" : "");
+      const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
       if (response.ok) {
         const body = await response.json();
         append(body.messages);
+        showPeople(body.present, body.typing);
         setStatus(null);
         backoff = POLL_MS;
         if (body.messages.length >= PAGE_LIMIT) delay = 0; // more are waiting
@@ -171,6 +246,14 @@
     schedule(delay);
   }
 
+  function pollSoon() {
+    if (backoff === POLL_MS) schedule(0);
+  }
+
+  function jsonHeaders() {
+    return { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken };
+  }
+
   async function send(event) {
     event.preventDefault();
     const text = textBox.value.trim();
@@ -180,32 +263,91 @@
     try {
       const response = await fetch("/api/rooms/" + roomId + "/messages", {
         method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "application/json",
-          "X-CSRF-Token": csrfToken,
-        },
+        headers: jsonHeaders(),
         body: JSON.stringify({ text: text }),
       });
       if (response.status === 201) {
         // Keep anything typed while the message was on its way.
         if (textBox.value.trim() === text) textBox.value = "";
-        // The message reaches the log by the same ordered path as everyone else's, at once
-        // unless the poller is backing off from errors.
-        if (backoff === POLL_MS) schedule(0);
+        lastTyped = 0;
+        // The message reaches the log by the same ordered path as everyone else's.
+        pollSoon();
       } else {
         const error = await errorOf(response);
-        if (!handleFatal(response, error)) {
-          sendError.textContent = "Not sent: " + error.message;
-          sendError.hidden = false;
-        }
+        if (!handleFatal(response, error)) showError("Not sent: " + error.message);
       }
     } catch (_) {
-      sendError.textContent = "Not sent: the server cannot be reached. Your text is kept; try again.";
-      sendError.hidden = false;
+      showError("Not sent: the server cannot be reached. Your text is kept; try again.");
     } finally {
       if (!stopped) sendButton.disabled = false;
       textBox.focus();
+    }
+  }
+
+  function showError(text) {
+    sendError.textContent = text;
+    sendError.hidden = false;
+  }
+
+  async function deleteMessage(id) {
+    if (!window.confirm("Delete this message for everyone?")) return;
+    try {
+      const response = await fetch("/api/rooms/" + roomId + "/messages/" + id, {
+        method: "DELETE",
+        headers: jsonHeaders(),
+      });
+      if (response.status === 204) {
+        pollSoon();
+      } else {
+        const error = await errorOf(response);
+        if (!handleFatal(response, error)) showError("Not deleted: " + error.message);
+      }
+    } catch (_) {
+      showError("Not deleted: the server cannot be reached.");
+    }
+  }
+
+  function openDirect(username) {
+    const direct = document.createElement("form");
+    direct.method = "post";
+    direct.action = "/direct";
+    for (const [name, value] of [["csrf_token", csrfToken], ["username", username]]) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      direct.append(input);
+    }
+    document.body.append(direct);
+    direct.submit();
+  }
+
+  async function loadOlder() {
+    olderButton.disabled = true;
+    try {
+      const response = await fetch("/api/rooms/" + roomId + "/messages?before=" + firstId,
+        { headers: { Accept: "application/json" }, cache: "no-store" });
+      if (!response.ok) {
+        if (!handleFatal(response, await errorOf(response))) olderButton.disabled = false;
+        return;
+      }
+      const body = await response.json();
+      const fromBottom = log.scrollHeight - log.scrollTop;
+      const lines = document.createDocumentFragment();
+      for (const entry of body.messages) {
+        firstId = Math.min(firstId, entry.id);
+        if (shown.has(entry.id)) continue;
+        shown.add(entry.id);
+        const li = renderEntry(entry);
+        if (li) lines.append(li);
+      }
+      log.prepend(lines);
+      log.scrollTop = log.scrollHeight - fromBottom; // the reader's view stays where it was
+      if (body.messages.length < OLDER_PAGE) olderButton.remove();
+      else olderButton.disabled = false;
+    } catch (_) {
+      olderButton.disabled = false;
+      showError("Could not load older messages: the server cannot be reached.");
     }
   }
 
@@ -215,9 +357,21 @@
       event.preventDefault();
     }
   });
+  textBox.addEventListener("input", () => { lastTyped = Date.now(); });
   form.addEventListener("submit", send);
+  log.addEventListener("click", (event) => {
+    const button = event.target.closest(".delete-message");
+    if (button) deleteMessage(button.dataset.id);
+  });
+  presenceLine.addEventListener("click", (event) => {
+    const button = event.target.closest(".direct");
+    if (button) openDirect(button.dataset.user);
+  });
+  if (olderButton) olderButton.addEventListener("click", loadOlder);
 
   log.querySelectorAll("time[datetime]").forEach(localizeTime);
-  scrollToBottom();
-  schedule(POLL_MS);
+  const divider = document.getElementById("new-divider");
+  if (divider) log.scrollTop = divider.offsetTop - log.offsetTop;
+  else scrollToBottom();
+  poll();
 })();

@@ -8,12 +8,30 @@ diesel::table! {
 }
 
 diesel::table! {
-    messages (id) {
+    log_entries (id) {
         id -> Integer,
         room_id -> Integer,
         author_id -> Integer,
+        kind -> Text,
         body -> Text,
+        target_id -> Nullable<Integer>,
+        deleted_at -> Nullable<Timestamp>,
         sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    room_members (room_id, user_id) {
+        room_id -> Integer,
+        user_id -> Integer,
+    }
+}
+
+diesel::table! {
+    room_reads (user_id, room_id) {
+        user_id -> Integer,
+        room_id -> Integer,
+        last_read_id -> Integer,
     }
 }
 
@@ -25,6 +43,7 @@ diesel::table! {
         creator_id -> Integer,
         created_at -> Timestamp,
         last_activity_at -> Timestamp,
+        is_direct -> Bool,
     }
 }
 
@@ -48,8 +67,20 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(messages -> rooms (room_id));
-diesel::joinable!(messages -> users (author_id));
+diesel::joinable!(log_entries -> rooms (room_id));
+diesel::joinable!(log_entries -> users (author_id));
+diesel::joinable!(room_members -> rooms (room_id));
+diesel::joinable!(room_members -> users (user_id));
+diesel::joinable!(room_reads -> rooms (room_id));
+diesel::joinable!(room_reads -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(deleted_rooms, messages, rooms, sessions, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    deleted_rooms,
+    log_entries,
+    room_members,
+    room_reads,
+    rooms,
+    sessions,
+    users,
+);

@@ -1,12 +1,13 @@
 //! Every query the app makes: rows, insert structs and query functions, one file per table.
 //! Nothing here knows about HTTP; errors.rs maps `ModelError` to statuses.
 
-pub mod message;
+pub mod log;
+pub mod read;
 pub mod room;
 pub mod session;
 pub mod user;
 
-pub use message::{LogMessage, Message};
+pub use log::{Kind, LogEntry};
 pub use room::{Room, RoomListing};
 pub use user::User;
 
@@ -21,6 +22,8 @@ pub enum ModelError {
     /// The room is not the user's current room.
     NotInRoom,
     NotCreator,
+    /// Only a message's author (or the room's creator) may delete it.
+    NotAuthor,
     /// A UNIQUE constraint refused a name (a username or a room name).
     NameTaken,
     Database(DieselError),

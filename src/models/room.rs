@@ -1,4 +1,5 @@
-//! The rooms table, and the tombstones of deleted rooms.
+//! The rooms table (public rooms and direct conversations), their members, and the tombstones
+//! of deleted rooms.
 
 use std::collections::HashMap;
 
@@ -6,9 +7,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 
+use super::log::{Kind, LogEntry};
+use super::read::RoomRead;
 use super::{ModelError, User, now};
-use crate::db::schema::{deleted_rooms, rooms, users};
-use crate::domain::RoomName;
+use crate::db::schema::{deleted_rooms, room_members, rooms, users};
+use crate::domain::{RoomName, Username};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = rooms, check_for_backend(Sqlite))]
@@ -19,6 +22,7 @@ pub struct Room {
     pub creator_id: i32,
     pub created_at: NaiveDateTime,
     pub last_activity_at: NaiveDateTime,
+    pub is_direct: bool,
 }
 
 #[derive(Insertable)]
@@ -29,16 +33,25 @@ struct NewRoom<'a> {
     creator_id: i32,
     created_at: NaiveDateTime,
     last_activity_at: NaiveDateTime,
+    is_direct: bool,
 }
 
-/// A room as the lobby lists it.
+/// A room as one user's lobby lists it.
 #[derive(Debug, Clone)]
 pub struct RoomListing {
     pub id: i32,
+    /// For a direct conversation: the other person's name.
     pub name: String,
     pub creator: String,
-    /// How many users have this room as their current room.
-    pub inside: i64,
+    pub direct: bool,
+    /// Messages by others that this user has not seen.
+    pub unread: i64,
+}
+
+/// Direct conversations share the rooms table; their keys cannot collide with a room name's,
+/// which never holds a control character.
+fn direct_key(a: i32, b: i32) -> String {
+    format!("\u{1}direct:{}:{}", a.min(b), a.max(b))
 }
 
 impl Room {
@@ -49,79 +62,193 @@ impl Room {
         creator_id: i32,
     ) -> Result<Room, ModelError> {
         conn.immediate_transaction(|conn| {
-            let created_at = now();
-            let room = diesel::insert_into(rooms::table)
-                .values(&NewRoom {
-                    name: name.as_str(),
-                    name_key: &name.key(),
-                    creator_id,
-                    created_at,
-                    last_activity_at: created_at,
-                })
-                .returning(Room::as_returning())
-                .get_result(conn)?;
-            User::set_current_room(conn, creator_id, Some(room.id))?;
+            let room = Self::insert(conn, name.as_str(), &name.key(), creator_id, false)?;
+            Self::move_user(conn, creator_id, Some(room.id))?;
             Ok(room)
         })
     }
 
-    /// Every room, newest activity first.
-    pub fn list(conn: &mut SqliteConnection) -> QueryResult<Vec<RoomListing>> {
-        let inside: HashMap<i32, i64> = users::table
-            .filter(users::current_room_id.is_not_null())
-            .group_by(users::current_room_id)
-            .select((
-                users::current_room_id.assume_not_null(),
-                diesel::dsl::count_star(),
-            ))
-            .load::<(i32, i64)>(conn)?
+    fn insert(
+        conn: &mut SqliteConnection,
+        name: &str,
+        name_key: &str,
+        creator_id: i32,
+        is_direct: bool,
+    ) -> QueryResult<Room> {
+        let created_at = now();
+        diesel::insert_into(rooms::table)
+            .values(&NewRoom {
+                name,
+                name_key,
+                creator_id,
+                created_at,
+                last_activity_at: created_at,
+                is_direct,
+            })
+            .returning(Room::as_returning())
+            .get_result(conn)
+    }
+
+    /// Opens the direct conversation between the user and `other`, creating it the first
+    /// time, and puts the user in it.
+    pub fn open_direct(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        other: &Username,
+    ) -> Result<Room, ModelError> {
+        conn.immediate_transaction(|conn| {
+            let other =
+                User::find_by_username(conn, other.as_str())?.ok_or(ModelError::NotFound)?;
+            if other.id == user_id {
+                return Err(ModelError::NotFound);
+            }
+            let key = direct_key(user_id, other.id);
+            let existing = rooms::table
+                .filter(rooms::name_key.eq(&key))
+                .select(Room::as_select())
+                .first(conn)
+                .optional()?;
+            let room = match existing {
+                Some(room) => room,
+                None => {
+                    let room = Self::insert(conn, "direct", &key, user_id, true)?;
+                    diesel::insert_into(room_members::table)
+                        .values(&[
+                            (
+                                room_members::room_id.eq(room.id),
+                                room_members::user_id.eq(user_id),
+                            ),
+                            (
+                                room_members::room_id.eq(room.id),
+                                room_members::user_id.eq(other.id),
+                            ),
+                        ])
+                        .execute(conn)?;
+                    room
+                }
+            };
+            Self::move_user(conn, user_id, Some(room.id))?;
+            Ok(room)
+        })
+    }
+
+    /// The rooms this user's lobby lists, newest activity first, with unread counts.
+    pub fn lobby(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<RoomListing>> {
+        let direct_rooms: Vec<i32> = room_members::table
+            .filter(room_members::user_id.eq(user_id))
+            .select(room_members::room_id)
+            .load(conn)?;
+        let partners: HashMap<i32, String> = room_members::table
+            .inner_join(users::table)
+            .filter(room_members::room_id.eq_any(&direct_rooms))
+            .filter(room_members::user_id.ne(user_id))
+            .select((room_members::room_id, users::username))
+            .load::<(i32, String)>(conn)?
             .into_iter()
             .collect();
+        let unread = RoomRead::unread_counts(conn, user_id)?;
         let rooms = rooms::table
             .inner_join(users::table.on(users::id.eq(rooms::creator_id)))
+            .filter(
+                rooms::is_direct
+                    .eq(false)
+                    .or(rooms::id.eq_any(&direct_rooms)),
+            )
             .order((rooms::last_activity_at.desc(), rooms::id.desc()))
-            .select((rooms::id, rooms::name, users::username))
-            .load::<(i32, String, String)>(conn)?;
+            .select((rooms::id, rooms::name, users::username, rooms::is_direct))
+            .load::<(i32, String, String, bool)>(conn)?;
         Ok(rooms
             .into_iter()
-            .map(|(id, name, creator)| RoomListing {
-                inside: inside.get(&id).copied().unwrap_or(0),
+            .map(|(id, name, creator, direct)| RoomListing {
+                name: if direct {
+                    partners.get(&id).cloned().unwrap_or(name)
+                } else {
+                    name
+                },
+                unread: unread.get(&id).copied().unwrap_or(0),
                 id,
-                name,
                 creator,
+                direct,
             })
             .collect())
     }
 
-    /// The room, or why there is none: `NotFound` if it never existed, `Deleted` if it was deleted.
-    pub fn find(conn: &mut SqliteConnection, room_id: i32) -> Result<Room, ModelError> {
+    /// The room as `user_id` may see it: `NotFound` if it never existed (or is someone else's
+    /// direct conversation), `Deleted` if it was deleted.
+    pub fn find(
+        conn: &mut SqliteConnection,
+        room_id: i32,
+        user_id: i32,
+    ) -> Result<Room, ModelError> {
         let room = rooms::table
             .find(room_id)
             .select(Room::as_select())
             .first(conn)
             .optional()?;
         match room {
+            Some(room) if room.is_direct && !Self::is_direct_member(conn, room_id, user_id)? => {
+                Err(ModelError::NotFound)
+            }
             Some(room) => Ok(room),
             None if Self::was_deleted(conn, room_id)? => Err(ModelError::Deleted),
             None => Err(ModelError::NotFound),
         }
     }
 
+    fn is_direct_member(
+        conn: &mut SqliteConnection,
+        room_id: i32,
+        user_id: i32,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            room_members::table.find((room_id, user_id)),
+        ))
+        .get_result(conn)
+    }
+
     fn was_deleted(conn: &mut SqliteConnection, room_id: i32) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(deleted_rooms::table.find(room_id))).get_result(conn)
     }
 
-    /// Makes the room the user's current room (taking them out of any other) and returns it.
+    /// Makes the room the user's current room (taking them out of any other), and returns it
+    /// with the last entry the user had read there before.
     pub fn enter(
         conn: &mut SqliteConnection,
         room_id: i32,
         user_id: i32,
-    ) -> Result<Room, ModelError> {
+    ) -> Result<(Room, Option<i32>), ModelError> {
         conn.immediate_transaction(|conn| {
-            let room = Self::find(conn, room_id)?;
-            User::set_current_room(conn, user_id, Some(room.id))?;
-            Ok(room)
+            let room = Self::find(conn, room_id, user_id)?;
+            Self::move_user(conn, user_id, Some(room.id))?;
+            let last_read = RoomRead::last_read(conn, user_id, room.id)?;
+            Ok((room, last_read))
         })
+    }
+
+    /// Takes the user out of the room, if that is where they are.
+    pub fn leave(conn: &mut SqliteConnection, room_id: i32, user_id: i32) -> QueryResult<()> {
+        conn.immediate_transaction(|conn| {
+            if User::current_room(conn, user_id)? == Some(room_id) {
+                Self::move_user(conn, user_id, None)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Moves the user to `to`, writing "left" and "joined" into the logs of the rooms
+    /// concerned. Runs inside the caller's immediate transaction.
+    fn move_user(conn: &mut SqliteConnection, user_id: i32, to: Option<i32>) -> QueryResult<()> {
+        let from = User::current_room(conn, user_id)?;
+        if from == to {
+            return Ok(());
+        }
+        if let Some(old) = from {
+            LogEntry::append(conn, old, user_id, Kind::Left, "", None)?;
+        }
+        if let Some(new) = to {
+            LogEntry::append(conn, new, user_id, Kind::Joined, "", None)?;
+        }
+        User::set_current_room(conn, user_id, to)
     }
 
     /// The room, provided it is the user's current room.
@@ -130,21 +257,21 @@ impl Room {
         room_id: i32,
         user_id: i32,
     ) -> Result<Room, ModelError> {
-        let room = Self::find(conn, room_id)?;
+        let room = Self::find(conn, room_id, user_id)?;
         if User::current_room(conn, user_id)? != Some(room_id) {
             return Err(ModelError::NotInRoom);
         }
         Ok(room)
     }
 
-    /// Deletes the room and, by cascade, its messages; only its creator may. One transaction.
+    /// Deletes the room and, by cascade, its log; only its creator may. One transaction.
     pub fn delete(
         conn: &mut SqliteConnection,
         room_id: i32,
         user_id: i32,
     ) -> Result<Room, ModelError> {
         conn.immediate_transaction(|conn| {
-            let room = Self::find(conn, room_id)?;
+            let room = Self::find(conn, room_id, user_id)?;
             if room.creator_id != user_id {
                 return Err(ModelError::NotCreator);
             }

@@ -63,8 +63,9 @@ impl User {
             .first(conn)
     }
 
-    /// Makes `room_id` the user's one current room, taking them out of any other.
-    pub fn set_current_room(
+    /// Sets the user's one current room. Callers write the matching joined/left log entries
+    /// (see `Room::move_user`).
+    pub(crate) fn set_current_room(
         conn: &mut SqliteConnection,
         user_id: i32,
         room_id: Option<i32>,
@@ -73,17 +74,5 @@ impl User {
             .set(users::current_room_id.eq(room_id))
             .execute(conn)
             .map(drop)
-    }
-
-    /// Takes the user out of `room_id`, if that is where they are.
-    pub fn leave_room(conn: &mut SqliteConnection, user_id: i32, room_id: i32) -> QueryResult<()> {
-        diesel::update(
-            users::table
-                .find(user_id)
-                .filter(users::current_room_id.eq(room_id)),
-        )
-        .set(users::current_room_id.eq(None::<i32>))
-        .execute(conn)
-        .map(drop)
     }
 }

@@ -9,7 +9,7 @@ use crate::auth::client_addr::ClientAddr;
 use crate::auth::{self, CurrentUser};
 use crate::db::Db;
 use crate::errors::AppError;
-use crate::models::User;
+use crate::live::Live;
 use crate::models::session::SessionRow;
 use crate::templates::{AccountPage, Layout, render};
 
@@ -25,14 +25,14 @@ pub async fn logout_everywhere(
     user: CurrentUser,
     client: ClientAddr,
     db: web::Data<Db>,
+    live: web::Data<Live>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
+    let user_id = user.id;
     let revoked = db
-        .run(move |conn| {
-            User::set_current_room(conn, user.id, None)?;
-            Ok(SessionRow::delete_for_user(conn, user.id)?)
-        })
+        .run(move |conn| Ok(SessionRow::delete_for_user(conn, user_id)?))
         .await?;
+    live.presence.logged_out(user.id);
     log::info!(
         "{} logged out everywhere ({revoked} sessions) from {client}",
         user.username

@@ -8,66 +8,125 @@ use crate::auth::CurrentUser;
 use crate::db::Db;
 use crate::domain::MessageText;
 use crate::errors::AppError;
-use crate::models::{LogMessage, Message};
+use crate::live::Live;
+use crate::models::read::RoomRead;
+use crate::models::{LogEntry, Room, RoomListing};
 use crate::templates::rfc3339;
 use crate::throttle::Throttles;
 
-/// The most messages one poll answers with; the client asks again from the last id it got.
+/// The most entries one poll answers with; the client asks again from the last id it got.
 pub const PAGE_LIMIT: i64 = 500;
 
+/// A log entry as the API shows it.
 #[derive(Serialize)]
-pub struct MessageJson {
+pub struct EntryJson {
     id: i32,
+    /// "message", "joined", "left" or "deleted".
+    kind: &'static str,
     author: String,
+    /// Empty for anything but a message that was not deleted.
     text: String,
     sent_at: String,
+    /// For "deleted": the id of the message that was deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<i32>,
+    /// For a message: true once it was deleted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
 }
 
-impl From<LogMessage> for MessageJson {
-    fn from(m: LogMessage) -> Self {
+impl From<LogEntry> for EntryJson {
+    fn from(e: LogEntry) -> Self {
         Self {
-            id: m.id,
-            sent_at: rfc3339(m.sent_at),
-            author: m.author,
-            text: m.body,
+            id: e.id,
+            kind: e.kind.as_str(),
+            sent_at: rfc3339(e.sent_at),
+            author: e.author,
+            text: e.body,
+            target: e.target,
+            deleted: e.deleted,
         }
     }
+}
+
+fn entries(log: Vec<LogEntry>) -> Vec<EntryJson> {
+    log.into_iter().map(EntryJson::from).collect()
+}
+
+#[derive(Serialize)]
+struct PollAnswer {
+    messages: Vec<EntryJson>,
+    present: Vec<String>,
+    typing: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct HistoryAnswer {
+    messages: Vec<EntryJson>,
+}
+
+#[derive(Serialize)]
+struct PostAnswer {
+    message: EntryJson,
 }
 
 #[derive(Deserialize)]
-pub struct PollQuery {
+pub struct LogQuery {
     after: Option<String>,
+    before: Option<String>,
+    /// "1" while the user is typing: the poll carries it, so typing costs no request.
+    typing: Option<String>,
 }
 
-impl PollQuery {
-    /// The cursor: a non-negative integer. Ids are i32 in the schema; a larger cursor is past
-    /// every id there can be.
-    fn after(&self) -> Result<i32, AppError> {
-        let Some(raw) = self.after.as_deref() else {
-            return Ok(0);
-        };
-        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AppError::BadRequest(
-                "`after` must be a non-negative integer.".into(),
-            ));
-        }
-        Ok(raw.parse::<i32>().unwrap_or(i32::MAX))
+/// A cursor: a non-negative integer. Ids are i32 in the schema; a larger cursor is past every
+/// id there can be.
+fn cursor(raw: Option<&str>, name: &str) -> Result<Option<i32>, AppError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::BadRequest(format!(
+            "`{name}` must be a non-negative integer."
+        )));
     }
+    Ok(Some(raw.parse::<i32>().unwrap_or(i32::MAX)))
 }
 
-pub async fn poll(
+/// GET /api/rooms/{id}/messages: `after=N` polls for what is new (with who is present and
+/// typing); `before=N` pages back through older history.
+pub async fn log(
     user: CurrentUser,
     room_id: web::Path<i32>,
-    query: web::Query<PollQuery>,
+    query: web::Query<LogQuery>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
-    let after = query.after()?;
-    let messages = db
-        .run(move |conn| Ok(Message::since(conn, room_id, user.id, after, PAGE_LIMIT)?))
+    let after = cursor(query.after.as_deref(), "after")?;
+    if let Some(before) = cursor(query.before.as_deref(), "before")? {
+        let older = db
+            .run(move |conn| Ok(LogEntry::before(conn, room_id, user.id, before)?))
+            .await?;
+        return Ok(HttpResponse::Ok().json(HistoryAnswer {
+            messages: entries(older),
+        }));
+    }
+    let after = after.unwrap_or(0);
+    let user_id = user.id;
+    let new = db
+        .run(move |conn| Ok(LogEntry::since(conn, room_id, user_id, after, PAGE_LIMIT)?))
         .await?;
-    let messages: Vec<MessageJson> = messages.into_iter().map(MessageJson::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": messages })))
+    let typing = query.typing.as_deref() == Some("1");
+    live.presence
+        .polled(room_id, user.id, &user.username, typing);
+    let seen = new.last().map_or(after, |e| e.id);
+    live.reads.saw(user.id, room_id, seen);
+    let now = live.presence.in_room(room_id);
+    Ok(HttpResponse::Ok().json(PollAnswer {
+        messages: entries(new),
+        present: now.present,
+        typing: now.typing,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -81,12 +140,81 @@ pub async fn post_message(
     body: web::Json<NewMessage>,
     db: web::Data<Db>,
     throttles: web::Data<Throttles>,
+    live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let text = MessageText::parse(&body.text)?;
     throttles.messages.hit(&user.id.to_string())?;
     let message = db
-        .run(move |conn| Ok(Message::post(conn, room_id, user.id, &text)?))
+        .run(move |conn| Ok(LogEntry::post(conn, room_id, user.id, &text)?))
         .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "message": MessageJson::from(message) })))
+    live.presence.sent(room_id, user.id);
+    Ok(HttpResponse::Created().json(PostAnswer {
+        message: message.into(),
+    }))
+}
+
+/// DELETE /api/rooms/{id}/messages/{message}: by its author or the room's creator.
+pub async fn delete_message(
+    user: CurrentUser,
+    path: web::Path<(i32, i32)>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let (room_id, message_id) = path.into_inner();
+    db.run(move |conn| {
+        Ok(LogEntry::delete_message(
+            conn, room_id, message_id, user.id,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+pub struct LobbyRoomJson {
+    id: i32,
+    name: String,
+    creator: String,
+    direct: bool,
+    present: usize,
+    unread: i64,
+}
+
+#[derive(Serialize)]
+struct LobbyAnswer {
+    rooms: Vec<LobbyRoomJson>,
+}
+
+/// GET /api/lobby: the lobby's list, for refreshing it without a reload.
+pub async fn lobby(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    live: web::Data<Live>,
+) -> Result<HttpResponse, AppError> {
+    let rooms = lobby_rooms(&db, &live, user.id).await?;
+    let present = live.presence.counts();
+    let rooms = rooms
+        .into_iter()
+        .map(|r| LobbyRoomJson {
+            present: present.get(&r.id).copied().unwrap_or(0),
+            id: r.id,
+            name: r.name,
+            creator: r.creator,
+            direct: r.direct,
+            unread: r.unread,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(LobbyAnswer { rooms }))
+}
+
+/// The rooms a user's lobby lists, with read marks brought up to date first.
+pub async fn lobby_rooms(db: &Db, live: &Live, user_id: i32) -> Result<Vec<RoomListing>, AppError> {
+    let marks = live.reads.take_for(user_id);
+    db.run(move |conn| {
+        if !marks.is_empty() {
+            RoomRead::record(conn, &marks)?;
+        }
+        Ok(Room::lobby(conn, user_id)?)
+    })
+    .await
 }

@@ -12,6 +12,7 @@ use crate::auth::{self, CurrentUser};
 use crate::db::Db;
 use crate::domain::{Password, Username};
 use crate::errors::AppError;
+use crate::live::Live;
 use crate::models::{ModelError, User};
 use crate::templates::{Layout, LoginPage, RegisterPage, render};
 use crate::throttle::Throttles;
@@ -98,7 +99,11 @@ pub async fn login(
             throttles.login.succeeded(&username, &address);
             log::info!("login of {} from {client}", user.username);
             auth::log_in(&session, &user)?;
-            Ok(see_other("/lobby"))
+            // Back to the room they were in last (it still exists: deleting a room empties it).
+            Ok(match user.current_room_id {
+                Some(room) => see_other(&format!("/rooms/{room}")),
+                None => see_other("/lobby"),
+            })
         }
         _ => {
             throttles.login.failed(&username, &address);
@@ -113,18 +118,15 @@ pub async fn login(
     }
 }
 
-pub async fn logout(
-    session: Session,
-    client: ClientAddr,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
+/// Ends the session. The user keeps their room (they come back to it at the next login) but
+/// is no longer present in it.
+pub async fn logout(session: Session, client: ClientAddr, live: web::Data<Live>) -> HttpResponse {
     if let Some(user) = CurrentUser::from_session(&session) {
         log::info!("logout of {} from {client}", user.username);
-        db.run(move |conn| Ok(User::set_current_room(conn, user.id, None)?))
-            .await?;
+        live.presence.logged_out(user.id);
     }
     auth::log_out(&session);
-    Ok(see_other("/login"))
+    see_other("/login")
 }
 
 fn login_form(

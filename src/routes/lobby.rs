@@ -11,8 +11,10 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::RoomName;
 use crate::errors::AppError;
+use crate::live::Live;
 use crate::models::{ModelError, Room};
-use crate::templates::{Layout, LobbyPage, render};
+use crate::routes::api;
+use crate::templates::{Layout, LobbyPage, LobbyRoom, render};
 use crate::throttle::Throttles;
 
 #[derive(Deserialize)]
@@ -38,10 +40,20 @@ pub async fn lobby(
     _user: CurrentUser,
     query: web::Query<LobbyQuery>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let notice = notice(query.notice.as_deref());
-    lobby_page(&db, &session, notice, String::new(), None, StatusCode::OK).await
+    lobby_page(
+        &db,
+        &live,
+        &session,
+        notice,
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn create_room(
@@ -49,6 +61,7 @@ pub async fn create_room(
     client: ClientAddr,
     form: web::Form<NewRoomForm>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
     throttles: web::Data<Throttles>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
@@ -58,6 +71,7 @@ pub async fn create_room(
         Err(invalid) => {
             return lobby_page(
                 &db,
+                &live,
                 &session,
                 None,
                 typed,
@@ -86,6 +100,7 @@ pub async fn create_room(
             let message = "A room with that name already exists.".to_owned();
             lobby_page(
                 &db,
+                &live,
                 &session,
                 None,
                 typed,
@@ -100,19 +115,40 @@ pub async fn create_room(
 
 async fn lobby_page(
     db: &Db,
+    live: &Live,
     session: &Session,
     notice: Option<&'static str>,
     new_room_name: String,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let rooms = db.run(|conn| Ok(Room::list(conn)?)).await?;
-    let page = LobbyPage {
+    let user = CurrentUser::from_session(session).ok_or(AppError::Unauthenticated)?;
+    let rooms = api::lobby_rooms(db, live, user.id).await?;
+    let present = live.presence.counts();
+    let mut page = LobbyPage {
         layout: Layout::from_session(session),
         notice,
-        rooms,
+        active: Vec::new(),
+        others: Vec::new(),
+        direct: Vec::new(),
         new_room_name,
         error,
     };
+    for room in rooms {
+        let view = LobbyRoom {
+            present: present.get(&room.id).copied().unwrap_or(0),
+            id: room.id,
+            name: room.name,
+            creator: room.creator,
+            unread: room.unread,
+        };
+        if room.direct {
+            page.direct.push(view);
+        } else if view.present > 0 {
+            page.active.push(view);
+        } else {
+            page.others.push(view);
+        }
+    }
     render(&page, status)
 }

@@ -1,18 +1,21 @@
-//! A room's page, leaving it, and deleting it.
+//! A room's page, leaving it, deleting it, and opening a direct conversation.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
 
 use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
+use crate::domain::Username;
 use crate::errors::AppError;
-use crate::models::{Message, Room, User};
-use crate::templates::{Layout, MessageView, RoomPage, render};
+use crate::live::Live;
+use crate::models::{Kind, LogEntry, Room};
+use crate::templates::{EntryView, Layout, RoomPage, render};
 
-/// How much history a room page starts with; older messages are not shown.
+/// How much history a room page starts with; "load older" fetches the rest.
 pub const HISTORY: i64 = 200;
 
 /// Opening a room makes it the user's current room, taking them out of any other.
@@ -20,23 +23,41 @@ pub async fn show(
     user: CurrentUser,
     room_id: web::Path<i32>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
-    let (room, history) = db
+    let user_id = user.id;
+    let (room, last_read, history) = db
         .run(move |conn| {
-            let room = Room::enter(conn, room_id, user.id)?;
-            let history = Message::latest(conn, room.id, HISTORY)?;
-            Ok((room, history))
+            let (room, last_read) = Room::enter(conn, room_id, user_id)?;
+            let history = LogEntry::latest(conn, room.id, HISTORY)?;
+            Ok((room, last_read, history))
         })
         .await?;
+    let last_id = history.last().map_or(0, |e| e.id);
+    live.reads.saw(user.id, room.id, last_id);
+    let first_unread = last_read.and_then(|read| {
+        history
+            .iter()
+            .find(|e| e.id > read && e.kind == Kind::Message && e.author_id != user.id)
+            .map(|e| e.id)
+    });
+    let is_creator = room.creator_id == user.id;
     let page = RoomPage {
         layout: Layout::from_session(&session),
         room_id: room.id,
         room_name: room.name,
-        is_creator: room.creator_id == user.id,
-        last_id: history.last().map_or(0, |m| m.id),
-        messages: history.into_iter().map(MessageView::from).collect(),
+        is_direct: room.is_direct,
+        is_creator,
+        first_unread,
+        last_id,
+        first_id: history.first().map_or(0, |e| e.id),
+        entries: history
+            .into_iter()
+            .filter(|e| e.kind != Kind::Deleted)
+            .map(|e| EntryView::new(e, user.id, is_creator))
+            .collect(),
     };
     render(&page, StatusCode::OK)
 }
@@ -45,10 +66,13 @@ pub async fn leave(
     user: CurrentUser,
     room_id: web::Path<i32>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
-    db.run(move |conn| Ok(User::leave_room(conn, user.id, room_id)?))
+    let user_id = user.id;
+    db.run(move |conn| Ok(Room::leave(conn, room_id, user_id)?))
         .await?;
+    live.presence.left(room_id, user.id);
     Ok(see_other("/lobby"))
 }
 
@@ -57,12 +81,14 @@ pub async fn delete(
     client: ClientAddr,
     room_id: web::Path<i32>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let user_id = user.id;
     let room = db
         .run(move |conn| Ok(Room::delete(conn, room_id, user_id)?))
         .await?;
+    live.presence.forget_room(room.id);
     log::info!(
         "{} deleted room {} {:?} from {client}",
         user.username,
@@ -70,4 +96,22 @@ pub async fn delete(
         room.name
     );
     Ok(see_other("/lobby"))
+}
+
+#[derive(Deserialize)]
+pub struct DirectForm {
+    username: String,
+}
+
+/// POST /direct: opens (creating the first time) a private conversation with another user.
+pub async fn direct(
+    user: CurrentUser,
+    form: web::Form<DirectForm>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let other = Username::parse(&form.username).map_err(|_| AppError::NotFound)?;
+    let room = db
+        .run(move |conn| Ok(Room::open_direct(conn, user.id, &other)?))
+        .await?;
+    Ok(see_other(&format!("/rooms/{}", room.id)))
 }

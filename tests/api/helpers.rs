@@ -244,8 +244,8 @@ impl Person {
             .await
     }
 
-    /// Polls and expects 200; returns the messages.
-    pub async fn messages_after(&self, room: i32, after: i64) -> Vec<Value> {
+    /// Polls and expects 200; returns every log entry (messages, joins, leaves, deletions).
+    pub async fn entries_after(&self, room: i32, after: i64) -> Vec<Value> {
         let res = self.poll(room, &after.to_string()).await;
         assert_eq!(res.status(), StatusCode::OK, "polling room {room}");
         let body: Value = res.json().await.expect("JSON");
@@ -253,6 +253,15 @@ impl Person {
             .as_array()
             .expect("a messages array")
             .clone()
+    }
+
+    /// Polls and expects 200; returns the entries that are messages.
+    pub async fn messages_after(&self, room: i32, after: i64) -> Vec<Value> {
+        self.entries_after(room, after)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] == "message")
+            .collect()
     }
 }
 

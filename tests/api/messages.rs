@@ -1,7 +1,7 @@
 //! The JSON API: polling for new messages and posting them.
 
 use chatroom::domain::MessageText;
-use chatroom::models::Message;
+use chatroom::models::LogEntry;
 use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -102,15 +102,16 @@ async fn a_poll_answers_at_most_500_messages_and_the_client_pages_on() {
         .id;
     for i in 0..501 {
         let text = MessageText::parse(&format!("m{i}")).unwrap();
-        Message::post(&mut conn, room, alice_id, &text).unwrap();
+        LogEntry::post(&mut conn, room, alice_id, &text).unwrap();
     }
 
-    let first = alice.messages_after(room, 0).await;
+    // The log holds alice's "joined" entry, then the 501 messages.
+    let first = alice.entries_after(room, 0).await;
     assert_eq!(first.len(), 500);
     let last_seen = *ids(&first).last().unwrap();
-    let rest = alice.messages_after(room, last_seen).await;
-    assert_eq!(rest.len(), 1);
-    assert_eq!(rest[0]["text"], "m500");
+    let rest = alice.entries_after(room, last_seen).await;
+    assert_eq!(rest.len(), 2);
+    assert_eq!(rest[1]["text"], "m500");
 }
 
 #[actix_web::test]

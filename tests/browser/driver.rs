@@ -240,7 +240,12 @@ impl Browser {
         self.fill("input[name=username]", username).await;
         self.fill("input[name=password]", password).await;
         self.click("main button[type=submit]").await;
-        self.wait_for_path("/lobby").await;
+        // Back to the lobby, or to the room they were in when they last logged out.
+        self.wait_until("the lobby or a room after login", || async {
+            let path = self.path().await;
+            path == "/lobby" || path.starts_with("/rooms/")
+        })
+        .await;
     }
 
     /// Creates a room from the lobby; returns its id once the browser is inside.

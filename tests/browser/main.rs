@@ -71,6 +71,8 @@ fn a_newcomer_creates_a_room_and_two_people_chat_in_it() {
             .person(&app.address, "bob-phone", Viewport::Phone)
             .await;
         phone.log_in("bob", PASSWORD).await;
+        phone.goto("/lobby").await;
+        phone.find("#rooms").await;
         phone.screenshot("lobby-phone").await;
         phone.goto(&format!("/rooms/{room}")).await;
         phone.wait_for_log_len(3).await;
@@ -173,6 +175,7 @@ fn leaving_returns_to_the_lobby_and_logging_out_ends_the_session_for_good() {
         alice.wait_for_path("/login").await;
 
         alice.log_in("alice", PASSWORD).await;
+        alice.wait_for_path("/lobby").await;
         alice.goto(&format!("/rooms/{room}")).await;
         alice.find("#log").await;
         alice.click("#logout").await;

@@ -1,0 +1,73 @@
+// Keeps the lobby's room lists fresh without a reload: every few seconds it asks GET /api/lobby
+// and rebuilds the lists (with textContent, never innerHTML).
+(function () {
+  "use strict";
+
+  const REFRESH_MS = 5000;
+  const lists = {
+    active: document.getElementById("active-rooms"),
+    others: document.getElementById("other-rooms"),
+    direct: document.getElementById("direct-rooms"),
+  };
+  if (!lists.active) return;
+  const headings = {
+    active: document.getElementById("active-heading"),
+    others: document.getElementById("others-heading"),
+    direct: document.getElementById("direct-heading"),
+  };
+  const empty = document.getElementById("no-rooms");
+
+  function item(room) {
+    const li = document.createElement("li");
+    li.className = "room";
+    li.dataset.roomId = String(room.id);
+    const name = document.createElement("span");
+    const link = document.createElement("a");
+    link.href = "/rooms/" + room.id;
+    link.className = "room-name";
+    link.textContent = room.name;
+    name.append(link);
+    if (room.unread > 0) {
+      const unread = document.createElement("span");
+      unread.className = "unread";
+      unread.title = "unread messages";
+      unread.textContent = String(room.unread);
+      name.append(" ", unread);
+    }
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = "by " + room.creator + " · " + room.present + " here";
+    li.append(name, " ", meta);
+    return li;
+  }
+
+  function show(rooms) {
+    const groups = { active: [], others: [], direct: [] };
+    for (const room of rooms) {
+      const group = room.direct ? "direct" : room.present > 0 ? "active" : "others";
+      groups[group].push(item(room));
+    }
+    for (const name of Object.keys(lists)) {
+      lists[name].replaceChildren(...groups[name]);
+      headings[name].hidden = groups[name].length === 0;
+    }
+    headings.others.textContent = groups.active.length ? "Other rooms" : "Rooms";
+    empty.hidden = rooms.length > 0;
+  }
+
+  async function refresh() {
+    try {
+      const response = await fetch("/api/lobby", { headers: { Accept: "application/json" }, cache: "no-store" });
+      if (response.status === 401) {
+        window.location.assign("/login");
+        return;
+      }
+      if (response.ok) show((await response.json()).rooms);
+    } catch (_) {
+      // Offline for a moment: the next refresh tries again.
+    }
+    setTimeout(refresh, REFRESH_MS);
+  }
+
+  setTimeout(refresh, REFRESH_MS);
+})();
