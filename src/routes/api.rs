@@ -9,8 +9,8 @@ use crate::db::Db;
 use crate::domain::MessageText;
 use crate::errors::AppError;
 use crate::live::Live;
-use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room, RoomListing};
+use crate::routes::with_read_marks_saved;
 use crate::templates::rfc3339;
 use crate::throttle::Throttles;
 
@@ -209,11 +209,7 @@ pub async fn lobby(
 
 /// The rooms a user's lobby lists, with read marks brought up to date first.
 pub async fn lobby_rooms(db: &Db, live: &Live, user_id: i32) -> Result<Vec<RoomListing>, AppError> {
-    let marks = live.reads.take_for(user_id);
-    db.run(move |conn| {
-        if !marks.is_empty() {
-            RoomRead::record(conn, &marks)?;
-        }
+    with_read_marks_saved(db, live, user_id, move |conn| {
         Ok(Room::lobby(conn, user_id)?)
     })
     .await

@@ -10,7 +10,34 @@ pub mod room;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
+use diesel::SqliteConnection;
+
+use crate::db::Db;
 use crate::errors::AppError;
+use crate::live::Live;
+use crate::models::read::RoomRead;
+
+/// Runs `f` on the database after writing the user's read marks that are still in memory:
+/// for anything that reads them (unread counts, the "new messages" line).
+pub async fn with_read_marks_saved<T, F>(
+    db: &Db,
+    live: &Live,
+    user_id: i32,
+    f: F,
+) -> Result<T, AppError>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let marks = live.reads.take_for(user_id);
+    db.run(move |conn| {
+        if !marks.is_empty() {
+            RoomRead::record(conn, &marks)?;
+        }
+        f(conn)
+    })
+    .await
+}
 
 /// 303 See Other: the answer to every successful form POST.
 pub fn see_other(location: &str) -> HttpResponse {

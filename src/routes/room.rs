@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::see_other;
+use super::{see_other, with_read_marks_saved};
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
@@ -28,13 +28,12 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let user_id = user.id;
-    let (room, last_read, history) = db
-        .run(move |conn| {
-            let (room, last_read) = Room::enter(conn, room_id, user_id)?;
-            let history = LogEntry::latest(conn, room.id, HISTORY)?;
-            Ok((room, last_read, history))
-        })
-        .await?;
+    let (room, last_read, history) = with_read_marks_saved(&db, &live, user_id, move |conn| {
+        let (room, last_read) = Room::enter(conn, room_id, user_id)?;
+        let history = LogEntry::latest(conn, room.id, HISTORY)?;
+        Ok((room, last_read, history))
+    })
+    .await?;
     let last_id = history.last().map_or(0, |e| e.id);
     live.reads.saw(user.id, room.id, last_id);
     let first_unread = last_read.and_then(|read| {

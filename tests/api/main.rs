@@ -8,6 +8,7 @@ mod audit_log;
 mod concurrency;
 mod helpers;
 mod initdb;
+mod live;
 mod messages;
 mod rooms;
 mod security;

@@ -240,3 +240,84 @@ fn hostile_text_in_a_room_name_and_a_message_shows_as_text_and_runs_nothing() {
         assert_console_clean(&[&alice, &bob]).await;
     });
 }
+
+#[test]
+fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Lounge").await;
+        let bob = newcomer(&chrome, &app, "bob").await;
+        let carol = newcomer(&chrome, &app, "carol").await;
+        bob.goto(&format!("/rooms/{room}")).await;
+        bob.find("#log").await;
+
+        bob.wait_until("alice and bob present", || async {
+            bob.text("#presence").await.contains("alice") && bob.text("#presence").await.contains("bob")
+        })
+        .await;
+        let joined = bob.text("#log").await;
+        assert!(joined.contains("bob joined"), "a muted join line: {joined}");
+
+        // Typing shows up for the others, and goes once the message arrives.
+        alice.find("#text").await.send_keys("Hello every").await.unwrap();
+        bob.wait_until("the typing line", || async {
+            bob.text("#typing").await.contains("alice is typing")
+        })
+        .await;
+        alice.say("Hello everyone").await;
+        bob.wait_for_message("Hello everyone").await;
+        bob.wait_until("the typing line to clear", || async {
+            bob.text("#typing").await.is_empty()
+        })
+        .await;
+
+        // Carol, in the lobby, sees the room is active and that she has a message to read.
+        carol.goto("/lobby").await;
+        carol
+            .wait_until("an unread count of 1", || async {
+                carol.exists(&format!("li[data-room-id='{room}'] .unread")).await
+                    && carol.text(&format!("li[data-room-id='{room}'] .unread")).await == "1"
+            })
+            .await;
+        assert!(carol.text("#active-rooms").await.contains("Lounge"));
+        alice.say("Second news").await;
+        carol
+            .wait_until("the count to refresh without a reload", || async {
+                carol.text(&format!("li[data-room-id='{room}'] .unread")).await == "2"
+            })
+            .await;
+
+        // The author deletes a message; the others see it vanish in place.
+        alice
+            .client
+            .execute("window.confirm = () => true", vec![])
+            .await
+            .unwrap();
+        let line = alice.find(".message:last-child .delete-message").await;
+        line.click().await.unwrap();
+        bob.wait_until("the message to show as deleted", || async {
+            bob.log().await.iter().any(|l| l.text == "message deleted")
+        })
+        .await;
+        assert!(!bob.log().await.iter().any(|l| l.text == "Second news"));
+        assert_eq!(bob.log().await.len(), 2, "nothing shifted: the line stays");
+
+        // Bob opens a private conversation with alice from the presence list.
+        bob.click("#presence .direct[data-user='alice']").await;
+        bob.wait_until("a direct conversation", || async {
+            bob.exists("#log").await && bob.text("#room-name").await == "Direct conversation"
+        })
+        .await;
+        bob.say("Just between us").await;
+        alice.goto("/lobby").await;
+        let direct = alice.text("#direct-rooms").await;
+        assert!(direct.contains("bob"), "listed for alice: {direct}");
+        alice.click("#direct-rooms a.room-name").await;
+        alice.wait_for_message("Just between us").await;
+        carol.goto("/lobby").await;
+        assert!(!carol.text("#rooms").await.contains("Direct"), "not for carol");
+        assert!(carol.text("#direct-rooms").await.is_empty());
+
+        assert_console_clean(&[&carol]).await;
+    });
+}

@@ -1,0 +1,400 @@
+//! Presence, typing, join/leave entries, unread counts, coming back, older history, direct
+//! conversations and deleting messages.
+
+use diesel::RunQueryDsl;
+use diesel::sql_types::BigInt;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, Person, error_code, location, spawn_app};
+
+async fn poll_body(person: &Person, room: i32, query: &str) -> Value {
+    let res = person
+        .get(&format!("/api/rooms/{room}/messages?{query}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+fn names(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
+async fn lobby_rooms(person: &Person) -> Vec<Value> {
+    let res = person.get("/api/lobby").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    body["rooms"].as_array().unwrap().clone()
+}
+
+fn room_in<'a>(rooms: &'a [Value], id: i32) -> &'a Value {
+    rooms
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("room {id} is not listed in {rooms:?}"))
+}
+
+#[actix_web::test]
+async fn the_poll_answer_says_who_is_present_and_who_is_typing() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+
+    poll_body(&bob, room, "after=0&typing=1").await;
+    let seen_by_alice = poll_body(&alice, room, "after=0").await;
+
+    assert_eq!(names(&seen_by_alice["present"]), ["alice", "bob"]);
+    assert_eq!(names(&seen_by_alice["typing"]), ["bob"]);
+
+    bob.say(room, "done typing").await;
+    let after_send = poll_body(&alice, room, "after=0").await;
+    assert!(
+        names(&after_send["typing"]).is_empty(),
+        "the message arrived"
+    );
+}
+
+#[actix_web::test]
+async fn leaving_or_logging_out_ends_presence_at_once() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    poll_body(&bob, room, "after=0").await;
+
+    bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+    assert_eq!(
+        names(&poll_body(&alice, room, "after=0").await["present"]),
+        ["alice"]
+    );
+
+    bob.enter(room).await;
+    poll_body(&bob, room, "after=0").await;
+    assert_eq!(
+        names(&poll_body(&alice, room, "after=0").await["present"]),
+        ["alice", "bob"]
+    );
+    bob.post_form("/logout", &[]).await;
+    assert_eq!(
+        names(&poll_body(&alice, room, "after=0").await["present"]),
+        ["alice"]
+    );
+}
+
+#[actix_web::test]
+async fn joins_and_leaves_are_entries_in_the_rooms_one_ordered_log() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let other = alice.create_room("Garden").await;
+    alice.enter(room).await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    bob.enter(room).await; // reloading the page is not joining again
+    bob.say(room, "hi").await;
+    bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+
+    let log = alice.entries_after(room, 0).await;
+    let summary: Vec<(String, String)> = log
+        .iter()
+        .map(|e| {
+            let kind = e["kind"].as_str().unwrap().to_owned();
+            (kind, e["author"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let expected = [
+        ("joined", "alice"),
+        ("left", "alice"),
+        ("joined", "alice"),
+        ("joined", "bob"),
+        ("message", "bob"),
+        ("left", "bob"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, a)| ((*k).to_owned(), (*a).to_owned()))
+        .collect();
+    assert_eq!(summary, expected);
+    assert!(
+        log.windows(2)
+            .all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64())
+    );
+    assert!(
+        log.iter()
+            .filter(|e| e["kind"] != "message")
+            .all(|e| e["text"] == "")
+    );
+    let res = alice.poll(other, "0").await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "she left the garden for the kitchen"
+    );
+}
+
+#[actix_web::test]
+async fn the_room_page_shows_joins_and_leaves_as_muted_lines() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    let page = alice.enter(room).await;
+    assert!(page.contains(r#"data-kind="joined""#));
+    assert!(page.contains(r#"<span class="author">bob</span> joined"#));
+}
+
+#[actix_web::test]
+async fn the_lobby_api_lists_each_room_with_present_and_unread_counts() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    for text in ["one", "two", "three"] {
+        alice.say(room, text).await;
+    }
+    poll_body(&alice, room, "after=0").await;
+    let mut bob = app.user("bob").await;
+
+    let rooms = lobby_rooms(&bob).await;
+    let kitchen = room_in(&rooms, room);
+    assert_eq!(kitchen["name"], "Kitchen");
+    assert_eq!(kitchen["creator"], "alice");
+    assert_eq!(kitchen["present"], 1);
+    assert_eq!(kitchen["unread"], 3);
+    assert_eq!(
+        room_in(&lobby_rooms(&alice).await, room)["unread"],
+        0,
+        "her own"
+    );
+
+    bob.enter(room).await;
+    assert_eq!(
+        room_in(&lobby_rooms(&bob).await, room)["unread"],
+        0,
+        "bob has read it"
+    );
+    bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+    alice.say(room, "four").await;
+    let id = alice.say(room, "five").await["id"].as_i64().unwrap();
+    alice
+        .http
+        .delete(alice.url(&format!("/api/rooms/{room}/messages/{id}")))
+        .header("X-CSRF-Token", alice.csrf().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        room_in(&lobby_rooms(&bob).await, room)["unread"],
+        1,
+        "a deleted message is not unread"
+    );
+}
+
+#[actix_web::test]
+async fn the_room_page_marks_the_first_unread_message() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    alice.say(room, "old news").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+    let first_new = alice.say(room, "fresh").await["id"].as_i64().unwrap();
+    alice.say(room, "fresher").await;
+
+    let page = bob.enter(room).await;
+
+    let divider = page
+        .find(r#"id="new-divider""#)
+        .expect("a new-messages line");
+    let fresh = page.find(&format!(r#"data-id="{first_new}""#)).unwrap();
+    assert!(page.find("old news").unwrap() < divider && divider < fresh);
+    let again = bob.enter(room).await;
+    assert!(!again.contains("new-divider"), "read now");
+}
+
+#[actix_web::test]
+async fn after_login_the_user_returns_to_the_room_they_were_in() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    alice.post_form("/logout", &[]).await;
+
+    let mut again = app.person();
+    let res = again.login("alice", PASSWORD).await;
+    assert_eq!(location(&res), format!("/rooms/{room}"));
+
+    again.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    again.post_form("/logout", &[]).await;
+    let res = app.person().login("alice", PASSWORD).await;
+    assert_eq!(location(&res), "/lobby", "the room is gone");
+}
+
+#[actix_web::test]
+async fn older_history_comes_in_pages_before_a_cursor() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Archive").await;
+    let mut ids = Vec::new();
+    for i in 0..150 {
+        ids.push(
+            alice.say(room, &format!("m{i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let before = ids[120];
+
+    let body = poll_body(&alice, room, &format!("before={before}")).await;
+
+    let page = body["messages"].as_array().unwrap();
+    assert_eq!(page.len(), 100);
+    let got: Vec<i64> = page.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    assert_eq!(*got.last().unwrap(), ids[119]);
+    let res = alice
+        .get(&format!("/api/rooms/{room}/messages?before=x"))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let mut eve = app.user("eve").await;
+    let res = eve
+        .get(&format!("/api/rooms/{room}/messages?before={before}"))
+        .await;
+    assert_eq!(error_code(res).await, "not_in_room");
+    let _ = eve.csrf().await;
+}
+
+#[actix_web::test]
+async fn a_direct_conversation_is_visible_only_to_its_two_people() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let mut carol = app.user("carol").await;
+
+    let res = alice.post_form("/direct", &[("username", "Bob")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let path = location(&res);
+    let room: i32 = path.strip_prefix("/rooms/").unwrap().parse().unwrap();
+    alice.enter(room).await;
+    alice.say(room, "just between us").await;
+
+    let listed = room_in(&lobby_rooms(&bob).await, room).clone();
+    assert_eq!(listed["direct"], true);
+    assert_eq!(listed["name"], "alice", "named after the other person");
+    assert_eq!(room_in(&lobby_rooms(&alice).await, room)["name"], "bob");
+    assert!(lobby_rooms(&carol).await.iter().all(|r| r["id"] != room));
+
+    let (status, _) = carol.page(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(carol.poll(room, "0").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        carol.send(room, "let me in").await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let res = bob.post_form("/direct", &[("username", "alice")]).await;
+    assert_eq!(
+        location(&res),
+        path,
+        "the same conversation from either side"
+    );
+    bob.enter(room).await;
+    let seen = bob.messages_after(room, 0).await;
+    assert_eq!(seen[0]["text"], "just between us");
+
+    let res = alice.post_form("/direct", &[("username", "nobody")]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = alice.post_form("/direct", &[("username", "alice")]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "not with oneself");
+}
+
+#[actix_web::test]
+async fn an_author_deletes_their_message_in_place_and_others_learn_it_from_the_log() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    let oops = bob.say(room, "oops").await["id"].as_i64().unwrap();
+    let kept = alice.say(room, "kept").await["id"].as_i64().unwrap();
+    let cursor = alice.entries_after(room, 0).await.last().unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let delete = |person: &Person, id: i64| {
+        let token = person.csrf.clone().unwrap();
+        person
+            .http
+            .delete(person.url(&format!("/api/rooms/{room}/messages/{id}")))
+            .header("X-CSRF-Token", token)
+            .send()
+    };
+
+    let res = delete(&bob, kept).await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "not his message, not his room"
+    );
+    assert_eq!(error_code(res).await, "not_author");
+    assert_eq!(
+        delete(&bob, oops).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        delete(&bob, oops).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let news = alice.entries_after(room, cursor).await;
+    assert_eq!(news.len(), 1);
+    assert_eq!(news[0]["kind"], "deleted");
+    assert_eq!(news[0]["target"], oops);
+    let all = alice.entries_after(room, 0).await;
+    let original = all.iter().find(|e| e["id"] == oops).unwrap();
+    assert_eq!(original["deleted"], true);
+    assert_eq!(original["text"], "", "the text is gone for good");
+    let page = alice.enter(room).await;
+    assert!(page.contains("message deleted") && !page.contains(">oops<"));
+
+    assert_eq!(
+        delete(&alice, kept).await.unwrap().status(),
+        StatusCode::NO_CONTENT,
+        "the creator may delete any message in her room"
+    );
+}
+
+#[actix_web::test]
+async fn polling_writes_nothing_to_the_database() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut conn = app.db();
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = BigInt)]
+        data_version: i64,
+    }
+    let version = |conn: &mut diesel::SqliteConnection| {
+        diesel::sql_query("PRAGMA data_version")
+            .get_result::<Version>(conn)
+            .unwrap()
+            .data_version
+    };
+    let before = version(&mut conn);
+    for _ in 0..20 {
+        poll_body(&alice, room, "after=0&typing=1").await;
+    }
+    // Read marks are written in one batch every few seconds: at most one commit here.
+    assert!(
+        version(&mut conn) - before <= 1,
+        "polls committed to the database"
+    );
+}
