@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Saturated throughput of GET /healthz and of an empty poll, for one or more server binaries
+# measured one after another in the same run (so that their figures compare on a noisy
+# machine). Each server runs pinned to CPU 0 on a fresh database; wrk runs on CPU 1.
+#
+#   scripts/poll-throughput.sh [-d SECONDS] [-c CONNECTIONS] BINARY [BINARY...]
+#
+# Needs wrk and curl (Debian packages). Sends traffic only to 127.0.0.1 and stops by itself.
+set -euo pipefail
+
+duration=10
+connections=64
+while getopts "d:c:" opt; do
+  case $opt in
+    d) duration=$OPTARG ;;
+    c) connections=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || { echo "usage: $0 [-d SECONDS] [-c CONNECTIONS] BINARY..." >&2; exit 2; }
+
+port=18470
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+rate() { # wrk's requests/sec for URL with an optional cookie
+  local url=$1 cookie=${2:-}
+  taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" ${cookie:+-H "Cookie: $cookie"} "$url" \
+    | awk '/Requests\/sec/ {print $2}'
+}
+
+printf '%-40s %12s %12s %8s\n' binary healthz/s empty-poll/s ratio
+for binary in "$@"; do
+  db="$work/$(basename "$binary")-$RANDOM.db"
+  RUST_LOG=warn taskset -c 0 "$binary" serve --bind "127.0.0.1:$port" --database "$db" \
+    --bcrypt-cost 4 --message-limit 1000000 &
+  server=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+  jar="$work/jar"; rm -f "$jar"
+  base="http://127.0.0.1:$port"
+  token() { grep -o 'name="csrf-token" content="[^"]*"' | sed 's/.*content="//; s/"$//'; }
+  t=$(curl -s -c "$jar" -b "$jar" "$base/register" | token)
+  curl -s -o /dev/null -c "$jar" -b "$jar" --data "csrf_token=$t&username=bench&password=benchmark1" "$base/register"
+  t=$(curl -s -c "$jar" -b "$jar" "$base/lobby" | token)
+  room=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" --data "csrf_token=$t&name=Bench" "$base/rooms" | sed 's#.*/rooms/##')
+  page=$(curl -s -c "$jar" -b "$jar" "$base/rooms/$room")
+  last=$(printf '%s' "$page" | grep -o 'data-last-id="[0-9]*"' | grep -o '[0-9]*')
+  cookie="chatroom_session=$(awk '$6 == "chatroom_session" {print $7}' "$jar")"
+
+  health=$(rate "$base/healthz")
+  poll=$(rate "$base/api/rooms/$room/messages?after=$last" "$cookie")
+  ratio=$(awk -v p="$poll" -v h="$health" 'BEGIN { printf "%.0f%%", 100 * p / h }')
+  printf '%-40s %12s %12s %8s\n' "$binary" "$health" "$poll" "$ratio"
+  kill "$server"; wait "$server" 2>/dev/null || true
+done
