@@ -195,6 +195,9 @@ impl From<ModelError> for AppError {
                 "not_author",
                 "Only the message's author or the room's creator can delete it.",
             ),
+            ModelError::KeyReused => {
+                Self::Conflict("That client_id already names a different message.".into())
+            }
             ModelError::NameTaken => Self::Conflict("That name is already taken.".into()),
             ModelError::Database(err) => err.into(),
         }

@@ -254,19 +254,53 @@
     return { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken };
   }
 
+  // Each message carries a name of its own (client_id), kept while it is retried: a retry
+  // after a lost answer returns the message stored the first time, never a second copy.
+  let pending = null; // { text, clientId }
+
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  async function postOnce(message) {
+    return fetch("/api/rooms/" + roomId + "/messages", {
+      method: "POST",
+      headers: jsonHeaders(),
+      body: JSON.stringify({ text: message.text, client_id: message.clientId }),
+    });
+  }
+
+  // Posts, retrying network failures with backoff (same client_id each time).
+  async function postWithRetries(message) {
+    let wait = 500;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await postOnce(message);
+      } catch (error) {
+        if (attempt >= 5 || stopped) throw error;
+        setStatus("Sending… the connection dropped; retrying.");
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 8000);
+      }
+    }
+  }
+
   async function send(event) {
     event.preventDefault();
     const text = textBox.value.trim();
     if (!text || sendButton.disabled) return;
     sendButton.disabled = true;
     sendError.hidden = true;
+    if (!pending || pending.text !== text) pending = { text: text, clientId: newClientId() };
     try {
-      const response = await fetch("/api/rooms/" + roomId + "/messages", {
-        method: "POST",
-        headers: jsonHeaders(),
-        body: JSON.stringify({ text: text }),
-      });
+      const response = await postWithRetries(pending);
+      if (response.status !== 201 && response.status >= 400 && response.status < 500) {
+        pending = null; // refused for good: a new attempt is a new message
+      }
       if (response.status === 201) {
+        pending = null;
+        setStatus(null);
         // Keep anything typed while the message was on its way.
         if (textBox.value.trim() === text) textBox.value = "";
         lastTyped = 0;

@@ -17,6 +17,7 @@ diesel::table! {
         target_id -> Nullable<Integer>,
         deleted_at -> Nullable<Timestamp>,
         sent_at -> Timestamp,
+        client_id -> Nullable<Text>,
     }
 }
 

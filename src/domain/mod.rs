@@ -1,10 +1,12 @@
 //! Input parsed into types at the edge: inside the app, a `RoomName` is always a valid room name.
 
+mod client_id;
 mod message_text;
 mod password;
 mod room_name;
 mod username;
 
+pub use client_id::ClientId;
 pub use message_text::{MessageText, MessageTextError};
 pub use password::Password;
 pub use room_name::RoomName;

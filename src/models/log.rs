@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use super::{ModelError, Room, now};
 use crate::db::schema::{log_entries, rooms, users};
-use crate::domain::MessageText;
+use crate::domain::{ClientId, MessageText};
 
 /// What a log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,12 +50,14 @@ struct NewEntry<'a> {
     body: &'a str,
     target_id: Option<i32>,
     sent_at: NaiveDateTime,
+    client_id: Option<&'a str>,
 }
 
 /// A log entry as readers see it: with its author's name.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
     pub id: i32,
+    pub room_id: i32,
     pub kind: Kind,
     pub author: String,
     pub author_id: i32,
@@ -66,6 +68,7 @@ pub struct LogEntry {
 }
 
 type Row = (
+    i32,
     i32,
     String,
     String,
@@ -79,6 +82,7 @@ type Row = (
 #[allow(clippy::type_complexity)]
 const COLUMNS: (
     log_entries::id,
+    log_entries::room_id,
     log_entries::kind,
     users::username,
     log_entries::author_id,
@@ -88,6 +92,7 @@ const COLUMNS: (
     log_entries::sent_at,
 ) = (
     log_entries::id,
+    log_entries::room_id,
     log_entries::kind,
     users::username,
     log_entries::author_id,
@@ -98,9 +103,12 @@ const COLUMNS: (
 );
 
 impl From<Row> for LogEntry {
-    fn from((id, kind, author, author_id, body, target, deleted_at, sent_at): Row) -> Self {
+    fn from(
+        (id, room_id, kind, author, author_id, body, target, deleted_at, sent_at): Row,
+    ) -> Self {
         Self {
             id,
+            room_id,
             kind: Kind::parse(&kind),
             author,
             author_id,
@@ -134,6 +142,19 @@ impl LogEntry {
         body: &str,
         target_id: Option<i32>,
     ) -> QueryResult<LogEntry> {
+        Self::insert(conn, room_id, author_id, kind, body, target_id, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert(
+        conn: &mut SqliteConnection,
+        room_id: i32,
+        author_id: i32,
+        kind: Kind,
+        body: &str,
+        target_id: Option<i32>,
+        client_id: Option<&str>,
+    ) -> QueryResult<LogEntry> {
         let sent_at = now();
         let id = diesel::insert_into(log_entries::table)
             .values(&NewEntry {
@@ -143,6 +164,7 @@ impl LogEntry {
                 body,
                 target_id,
                 sent_at,
+                client_id,
             })
             .returning(log_entries::id)
             .get_result(conn)?;
@@ -158,16 +180,42 @@ impl LogEntry {
             .map(LogEntry::from)
     }
 
-    /// Stores a message from a member of the room.
+    /// Stores a message from a member of the room. With a `client_id` the post is idempotent:
+    /// if this author already sent a message under that id, it is returned instead of stored
+    /// again (a retry after a lost answer). The same id for a different message is `KeyReused`.
     pub fn post(
         conn: &mut SqliteConnection,
         room_id: i32,
         author_id: i32,
         text: &MessageText,
+        client_id: Option<&ClientId>,
     ) -> Result<LogEntry, ModelError> {
         conn.immediate_transaction(|conn| {
+            if let Some(client_id) = client_id {
+                let earlier = log_entries::table
+                    .filter(log_entries::author_id.eq(author_id))
+                    .filter(log_entries::client_id.eq(client_id.as_str()))
+                    .select(log_entries::id)
+                    .first::<i32>(conn)
+                    .optional()?;
+                if let Some(id) = earlier {
+                    let entry = Self::find(conn, id)?;
+                    return match (entry.room_id == room_id, entry.body == text.as_str()) {
+                        (true, true) => Ok(entry),
+                        _ => Err(ModelError::KeyReused),
+                    };
+                }
+            }
             Room::find_as_member(conn, room_id, author_id)?;
-            let entry = Self::append(conn, room_id, author_id, Kind::Message, text.as_str(), None)?;
+            let entry = Self::insert(
+                conn,
+                room_id,
+                author_id,
+                Kind::Message,
+                text.as_str(),
+                None,
+                client_id.map(ClientId::as_str),
+            )?;
             diesel::update(rooms::table.find(room_id))
                 .set(rooms::last_activity_at.eq(entry.sent_at))
                 .execute(conn)?;

@@ -24,6 +24,8 @@ pub enum ModelError {
     NotCreator,
     /// Only a message's author (or the room's creator) may delete it.
     NotAuthor,
+    /// A client_id already names a different message of this author.
+    KeyReused,
     /// A UNIQUE constraint refused a name (a username or a room name).
     NameTaken,
     Database(DieselError),

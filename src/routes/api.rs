@@ -1,12 +1,12 @@
 //! The JSON API the poller (and any other client) speaks. Errors come out as
 //! `{"error": code, "message": text}` (see errors.rs).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::db::Db;
-use crate::domain::MessageText;
+use crate::domain::{ClientId, MessageText};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::models::{LogEntry, Room, RoomListing};
@@ -132,11 +132,15 @@ pub async fn log(
 #[derive(Deserialize)]
 pub struct NewMessage {
     text: String,
+    /// The client's name for this message: a retry with the same one is not stored twice.
+    /// The Idempotency-Key header does the same.
+    client_id: Option<String>,
 }
 
 pub async fn post_message(
     user: CurrentUser,
     room_id: web::Path<i32>,
+    req: HttpRequest,
     body: web::Json<NewMessage>,
     db: web::Data<Db>,
     throttles: web::Data<Throttles>,
@@ -144,9 +148,28 @@ pub async fn post_message(
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let text = MessageText::parse(&body.text)?;
+    let header_key = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let client_id = body
+        .client_id
+        .as_deref()
+        .or(header_key)
+        .map(ClientId::parse)
+        .transpose()
+        .map_err(|invalid| AppError::BadRequest(invalid.0))?;
     throttles.messages.hit(&user.id.to_string())?;
     let message = db
-        .run(move |conn| Ok(LogEntry::post(conn, room_id, user.id, &text)?))
+        .run(move |conn| {
+            Ok(LogEntry::post(
+                conn,
+                room_id,
+                user.id,
+                &text,
+                client_id.as_ref(),
+            )?)
+        })
         .await?;
     live.presence.sent(room_id, user.id);
     Ok(HttpResponse::Created().json(PostAnswer {

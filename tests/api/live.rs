@@ -32,7 +32,7 @@ async fn lobby_rooms(person: &Person) -> Vec<Value> {
     body["rooms"].as_array().unwrap().clone()
 }
 
-fn room_in<'a>(rooms: &'a [Value], id: i32) -> &'a Value {
+fn room_in(rooms: &[Value], id: i32) -> &Value {
     rooms
         .iter()
         .find(|r| r["id"] == id)

@@ -102,7 +102,7 @@ async fn a_poll_answers_at_most_500_messages_and_the_client_pages_on() {
         .id;
     for i in 0..501 {
         let text = MessageText::parse(&format!("m{i}")).unwrap();
-        LogEntry::post(&mut conn, room, alice_id, &text).unwrap();
+        LogEntry::post(&mut conn, room, alice_id, &text, None).unwrap();
     }
 
     // The log holds alice's "joined" entry, then the 501 messages.
@@ -245,4 +245,54 @@ async fn message_ids_are_never_reused_even_after_the_newest_message_goes_with_it
     let next_id = alice.say(room, "fresh start").await["id"].as_i64().unwrap();
 
     assert!(next_id > last_id);
+}
+
+#[actix_web::test]
+async fn a_retried_post_with_the_same_client_id_returns_the_original_instead_of_a_copy() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let path = format!("/api/rooms/{room}/messages");
+    let body = json!({"text": "only once", "client_id": "7f0c3c9e-retry-1"});
+
+    let first = alice.post_json(&path, &body).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = alice.post_json(&path, &body).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let again: Value = again.json().await.unwrap();
+
+    assert_eq!(first["message"]["id"], again["message"]["id"]);
+    let stored = alice.messages_after(room, 0).await;
+    assert_eq!(stored.len(), 1, "stored once");
+
+    let by_header = alice
+        .http
+        .post(alice.url(&path))
+        .header("X-CSRF-Token", alice.csrf.clone().unwrap())
+        .header("Idempotency-Key", "7f0c3c9e-retry-1")
+        .json(&json!({"text": "only once"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_header.status(), StatusCode::CREATED);
+    assert_eq!(alice.messages_after(room, 0).await.len(), 1);
+
+    let reused = alice
+        .post_json(
+            &path,
+            &json!({"text": "something else", "client_id": "7f0c3c9e-retry-1"}),
+        )
+        .await;
+    assert_eq!(reused.status(), StatusCode::CONFLICT);
+    let odd = alice
+        .post_json(&path, &json!({"text": "hi", "client_id": "not a key!"}))
+        .await;
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST);
+
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    let res = bob.post_json(&path, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "keys are per author");
+    assert_eq!(bob.messages_after(room, 0).await.len(), 2);
 }

@@ -252,14 +252,20 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         bob.find("#log").await;
 
         bob.wait_until("alice and bob present", || async {
-            bob.text("#presence").await.contains("alice") && bob.text("#presence").await.contains("bob")
+            bob.text("#presence").await.contains("alice")
+                && bob.text("#presence").await.contains("bob")
         })
         .await;
         let joined = bob.text("#log").await;
         assert!(joined.contains("bob joined"), "a muted join line: {joined}");
 
         // Typing shows up for the others, and goes once the message arrives.
-        alice.find("#text").await.send_keys("Hello every").await.unwrap();
+        alice
+            .find("#text")
+            .await
+            .send_keys("Hello every")
+            .await
+            .unwrap();
         bob.wait_until("the typing line", || async {
             bob.text("#typing").await.contains("alice is typing")
         })
@@ -275,15 +281,23 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         carol.goto("/lobby").await;
         carol
             .wait_until("an unread count of 1", || async {
-                carol.exists(&format!("li[data-room-id='{room}'] .unread")).await
-                    && carol.text(&format!("li[data-room-id='{room}'] .unread")).await == "1"
+                carol
+                    .exists(&format!("li[data-room-id='{room}'] .unread"))
+                    .await
+                    && carol
+                        .text(&format!("li[data-room-id='{room}'] .unread"))
+                        .await
+                        == "1"
             })
             .await;
         assert!(carol.text("#active-rooms").await.contains("Lounge"));
         alice.say("Second news").await;
         carol
             .wait_until("the count to refresh without a reload", || async {
-                carol.text(&format!("li[data-room-id='{room}'] .unread")).await == "2"
+                carol
+                    .text(&format!("li[data-room-id='{room}'] .unread"))
+                    .await
+                    == "2"
             })
             .await;
 
@@ -315,7 +329,10 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         alice.click("#direct-rooms a.room-name").await;
         alice.wait_for_message("Just between us").await;
         carol.goto("/lobby").await;
-        assert!(!carol.text("#rooms").await.contains("Direct"), "not for carol");
+        assert!(
+            !carol.text("#rooms").await.contains("Direct"),
+            "not for carol"
+        );
         assert!(carol.text("#direct-rooms").await.is_empty());
 
         assert_console_clean(&[&carol]).await;

@@ -1,0 +1,644 @@
+//! Nothing lost, nothing reordered: a history checker run against the real server binary
+//! while it is killed with SIGKILL at random moments and restarted on the same database.
+//!
+//! CI runs a short configuration. A long run, by hand:
+//!
+//!     CRASH_SECONDS=120 CRASH_CYCLES=20 cargo test --release --test crash -- --nocapture
+//!
+//! Settings (environment): CRASH_SECONDS (how long the writers write, default 10),
+//! CRASH_CYCLES (at least this many kills, default 3), CRASH_WRITERS (8), CRASH_POLLERS (16),
+//! CRASH_ROOMS (3). Traffic goes only to 127.0.0.1; every loop is bounded.
+
+// A checker that finds None or Err where it expected a value should stop right there.
+#![allow(clippy::unwrap_used)]
+// Its report is its output.
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+use rand::Rng;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "crash test dummy";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The real server binary, killed and restarted on one database and one port.
+struct Server {
+    child: Option<Child>,
+    port: u16,
+    db: PathBuf,
+    starts: u32,
+}
+
+impl Server {
+    fn start(db: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self {
+            child: None,
+            port,
+            db: db.to_owned(),
+            starts: 0,
+        };
+        server.spawn();
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
+            .args(["--bcrypt-cost", "4", "--message-limit", "1000000"])
+            .args(["--room-limit", "1000000", "--login-user-limit", "1000000"])
+            .args(["--login-address-limit", "1000000", "--database"])
+            .arg(&self.db)
+            .env("RUST_LOG", "error")
+            .env_remove("CHATROOM_SECRET")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.starts += 1;
+    }
+
+    /// SIGKILL: no chance to flush, close or say goodbye.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    async fn wait_until_up(&self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let up = client
+                .get(format!("{}/healthz", self.url()))
+                .timeout(Duration::from_millis(500))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if up {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the server did not come back");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A logged-in person with a cookie jar and a CSRF token, surviving restarts.
+#[derive(Clone)]
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+fn meta_csrf(html: &str) -> String {
+    let start = html.find(r#"<meta name="csrf-token" content=""#).unwrap() + 33;
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_owned()
+}
+
+impl Client {
+    async fn register(base: &str, name: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap();
+        let page = http.get(format!("{base}/register")).send().await.unwrap();
+        let csrf = meta_csrf(&page.text().await.unwrap());
+        let res = http
+            .post(format!("{base}/register"))
+            .form(&[
+                ("username", name),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "registering {name}");
+        let lobby = http.get(format!("{base}/lobby")).send().await.unwrap();
+        let csrf = meta_csrf(&lobby.text().await.unwrap());
+        Self {
+            http,
+            base: base.to_owned(),
+            csrf,
+        }
+    }
+
+    async fn create_room(&self, name: &str) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .post(format!("{}/rooms", self.base))
+            .form(&[("name", name), ("csrf_token", &self.csrf)])
+            .send()
+            .await
+    }
+
+    async fn enter(&self, room: i32) {
+        let res = self
+            .http
+            .get(format!("{}/rooms/{room}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    async fn post(&self, room: i32, text: &str) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .post(format!("{}/api/rooms/{room}/messages", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&json!({ "text": text, "client_id": text }))
+            .send()
+            .await
+    }
+
+    async fn poll(&self, room: i32, after: i64) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .get(format!(
+                "{}/api/rooms/{room}/messages?after={after}",
+                self.base
+            ))
+            .send()
+            .await
+    }
+}
+
+fn room_id(res: &reqwest::Response) -> i32 {
+    let location = res.headers().get("location").unwrap().to_str().unwrap();
+    location.trim_start_matches("/rooms/").parse().unwrap()
+}
+
+#[derive(Debug, Clone)]
+enum Outcome {
+    Acknowledged(i64),
+    Refused(u16),
+    /// A timeout, a reset connection, or a 5xx: it may or may not have been stored.
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+struct Post {
+    room: i32,
+    text: String,
+    started: Instant,
+    ended: Instant,
+    outcome: Outcome,
+    /// How many times the post was sent again after a lost answer.
+    retries: u32,
+}
+
+/// What a poller saw: (id, kind, author, text), in the order it was shown.
+type Seen = Vec<(i64, String, String, String)>;
+
+async fn writer(client: Client, room: i32, me: usize, stop: Arc<AtomicBool>) -> Vec<Post> {
+    let mut posts = Vec::new();
+    for n in 0.. {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let text = format!("w{me}-{n}");
+        let started = Instant::now();
+        // A lost answer is retried with the same client_id: it must not be stored twice.
+        let mut outcome = Outcome::Unknown;
+        let mut retries = 0;
+        for attempt in 0..20 {
+            retries = attempt;
+            outcome = match client.post(room, &text).await {
+                Ok(res) if res.status() == StatusCode::CREATED => {
+                    let body: Value = res.json().await.unwrap_or(Value::Null);
+                    match body["message"]["id"].as_i64() {
+                        Some(id) => Outcome::Acknowledged(id),
+                        None => Outcome::Unknown,
+                    }
+                }
+                Ok(res) if res.status().is_client_error() => {
+                    Outcome::Refused(res.status().as_u16())
+                }
+                _ => Outcome::Unknown,
+            };
+            if !matches!(outcome, Outcome::Unknown) || stop.load(Ordering::SeqCst) {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        posts.push(Post {
+            room,
+            text,
+            started,
+            ended: Instant::now(),
+            outcome,
+            retries,
+        });
+        let jitter = rand::rng().random_range(0..20);
+        actix_web::rt::time::sleep(Duration::from_millis(jitter)).await;
+    }
+    posts
+}
+
+async fn poller(client: Client, room: i32, stop: Arc<AtomicBool>) -> Seen {
+    let mut seen: Seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let finishing = stop.load(Ordering::SeqCst);
+        let batch = match client.poll(room, after).await {
+            Ok(res) if res.status() == StatusCode::OK => {
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                body["messages"].as_array().cloned()
+            }
+            _ => None,
+        };
+        match batch {
+            Some(entries) => {
+                for e in &entries {
+                    let id = e["id"].as_i64().unwrap();
+                    let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
+                    seen.push((id, field("kind"), field("author"), field("text")));
+                    after = id;
+                }
+                if finishing && entries.is_empty() {
+                    return seen;
+                }
+            }
+            // The server is down or restarting: keep the cursor, try again.
+            None => actix_web::rt::time::sleep(Duration::from_millis(100)).await,
+        }
+        let jitter = rand::rng().random_range(20..120);
+        actix_web::rt::time::sleep(Duration::from_millis(jitter)).await;
+    }
+}
+
+#[derive(QueryableByName, Debug, Clone, PartialEq, Eq)]
+struct Stored {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Integer)]
+    room_id: i32,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    author: String,
+    #[diesel(sql_type = Text)]
+    body: String,
+}
+
+fn open(db: &Path) -> SqliteConnection {
+    SqliteConnection::establish(db.to_str().unwrap()).unwrap()
+}
+
+fn stored_log(db: &Path) -> Vec<Stored> {
+    diesel::sql_query(
+        "SELECT l.id, l.room_id, l.kind, u.username AS author, l.body
+         FROM log_entries l JOIN users u ON u.id = l.author_id ORDER BY l.id",
+    )
+    .load(&mut open(db))
+    .unwrap()
+}
+
+fn integrity_ok(db: &Path) -> bool {
+    #[derive(QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = Text)]
+        integrity_check: String,
+    }
+    let rows: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut open(db))
+        .unwrap();
+    rows.len() == 1 && rows[0].integrity_check == "ok"
+}
+
+#[actix_web::test]
+async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequence() {
+    let seconds = setting("CRASH_SECONDS", 10);
+    let cycles = setting("CRASH_CYCLES", 3);
+    let writers = setting("CRASH_WRITERS", 8) as usize;
+    let pollers = setting("CRASH_POLLERS", 16) as usize;
+    let room_count = setting("CRASH_ROOMS", 3) as usize;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let mut server = Server::start(&db);
+    server.wait_until_up().await;
+    let base = server.url();
+
+    let owner = Client::register(&base, "owner").await;
+    let mut rooms = Vec::new();
+    for r in 0..room_count {
+        rooms.push(room_id(
+            &owner.create_room(&format!("room {r}")).await.unwrap(),
+        ));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writer_tasks = Vec::new();
+    for w in 0..writers {
+        let client = Client::register(&base, &format!("writer{w}")).await;
+        let room = rooms[w % room_count];
+        client.enter(room).await;
+        writer_tasks.push(actix_web::rt::spawn(writer(client, room, w, stop.clone())));
+    }
+    let mut poller_tasks = Vec::new();
+    for p in 0..pollers {
+        let client = Client::register(&base, &format!("poller{p}")).await;
+        let room = rooms[p % room_count];
+        client.enter(room).await;
+        poller_tasks.push((
+            room,
+            actix_web::rt::spawn(poller(client, room, stop.clone())),
+        ));
+    }
+
+    let started = Instant::now();
+    let mut kills = 0;
+    while started.elapsed() < Duration::from_secs(seconds) || kills < cycles {
+        let pause = rand::rng().random_range(300..1500);
+        actix_web::rt::time::sleep(Duration::from_millis(pause)).await;
+        server.kill();
+        kills += 1;
+        let down = rand::rng().random_range(0..200);
+        actix_web::rt::time::sleep(Duration::from_millis(down)).await;
+        server.spawn();
+        server.wait_until_up().await;
+    }
+    // Let the last clients catch up with a server that stays up.
+    let posts: Vec<Post> = {
+        stop.store(true, Ordering::SeqCst);
+        let mut all = Vec::new();
+        for task in writer_tasks {
+            all.extend(task.await.unwrap());
+        }
+        all
+    };
+    let mut seen_by_poller = Vec::new();
+    for (room, task) in poller_tasks {
+        seen_by_poller.push((room, task.await.unwrap()));
+    }
+    server.kill();
+
+    let stored = stored_log(&db);
+    let mut anomalies: Vec<String> = Vec::new();
+
+    // Every acknowledged message once, with its id; unknown at most once; refused never.
+    let mut by_text: HashMap<&str, Vec<&Stored>> = HashMap::new();
+    for entry in stored.iter().filter(|e| e.kind == "message") {
+        by_text.entry(entry.body.as_str()).or_default().push(entry);
+    }
+    let (mut acked, mut refused, mut unknown) = (0, 0, 0);
+    for post in &posts {
+        let copies = by_text.get(post.text.as_str()).map_or(0, Vec::len);
+        match post.outcome {
+            Outcome::Acknowledged(id) => {
+                acked += 1;
+                let found = by_text.get(post.text.as_str());
+                let right = found.is_some_and(|c| {
+                    c.len() == 1 && i64::from(c[0].id) == id && c[0].room_id == post.room
+                });
+                if !right {
+                    anomalies.push(format!(
+                        "acknowledged {} as {id}, stored {found:?}",
+                        post.text
+                    ));
+                }
+            }
+            Outcome::Unknown => {
+                unknown += 1;
+                if copies > 1 {
+                    anomalies.push(format!("unknown {} stored {copies} times", post.text));
+                }
+            }
+            Outcome::Refused(status) => {
+                refused += 1;
+                if copies > 0 {
+                    anomalies.push(format!("refused ({status}) {} was stored", post.text));
+                }
+            }
+        }
+    }
+
+    // Real-time order: acknowledged before another was sent means a lower id.
+    let mut acks: Vec<(Instant, i64)> = posts
+        .iter()
+        .filter_map(|p| match p.outcome {
+            Outcome::Acknowledged(id) => Some((p.ended, id)),
+            _ => None,
+        })
+        .collect();
+    acks.sort();
+    let mut sends: Vec<(Instant, i64, &str)> = posts
+        .iter()
+        .filter_map(|p| match p.outcome {
+            Outcome::Acknowledged(id) => Some((p.started, id, p.text.as_str())),
+            _ => None,
+        })
+        .collect();
+    sends.sort();
+    let (mut highest_before, mut next) = (0, 0);
+    for (sent, id, text) in &sends {
+        while next < acks.len() && acks[next].0 < *sent {
+            highest_before = highest_before.max(acks[next].1);
+            next += 1;
+        }
+        if *id <= highest_before {
+            anomalies.push(format!(
+                "{text} got id {id}, below {highest_before} acknowledged before it was sent"
+            ));
+        }
+    }
+
+    // Each poller saw a contiguous run of its room's sequence: no gap, repeat or reordering.
+    let mut per_room: HashMap<i32, Vec<(i64, String, String, String)>> = HashMap::new();
+    for e in &stored {
+        per_room.entry(e.room_id).or_default().push((
+            i64::from(e.id),
+            e.kind.clone(),
+            e.author.clone(),
+            e.body.clone(),
+        ));
+    }
+    for (room, seen) in &seen_by_poller {
+        let canonical = &per_room[room];
+        let start = seen
+            .first()
+            .and_then(|first| canonical.iter().position(|c| c.0 == first.0));
+        let run_matches = start.is_some_and(|start| {
+            canonical.len() >= start + seen.len()
+                && canonical[start..start + seen.len()] == seen[..]
+        });
+        if !run_matches || seen.len() + start.unwrap_or(0) != canonical.len() {
+            anomalies.push(format!(
+                "a poller of room {room} saw {} entries that are not the room's sequence \
+                 ({} entries)",
+                seen.len(),
+                canonical.len()
+            ));
+        }
+    }
+    let integrity = integrity_ok(&db);
+    if !integrity {
+        anomalies.push("PRAGMA integrity_check is not ok".into());
+    }
+
+    let retried = posts.iter().filter(|p| p.retries > 0).count();
+    println!(
+        "crash test: {kills} kills, {} starts, {} posts: {acked} acknowledged, {unknown} unknown, \
+         {refused} refused ({retried} sent again after a lost answer); {} entries stored; \
+         {} pollers; integrity_check {}; {} anomalies",
+        server.starts,
+        posts.len(),
+        stored.len(),
+        seen_by_poller.len(),
+        if integrity { "ok" } else { "FAILED" },
+        anomalies.len()
+    );
+    for anomaly in anomalies.iter().take(20) {
+        println!("  anomaly: {anomaly}");
+    }
+    assert!(kills >= cycles);
+    assert!(
+        acked > 0,
+        "nothing was acknowledged: the test tested nothing"
+    );
+    assert!(anomalies.is_empty(), "{} anomalies", anomalies.len());
+}
+
+#[actix_web::test]
+async fn posting_into_a_room_while_it_is_deleted_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = Server::start(&db);
+    server.wait_until_up().await;
+    let base = server.url();
+    let owner = Client::register(&base, "owner").await;
+    let room = room_id(&owner.create_room("Doomed").await.unwrap());
+    let deleted_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+
+    let mut posters = Vec::new();
+    for p in 0..4 {
+        let client = Client::register(&base, &format!("poster{p}")).await;
+        client.enter(room).await;
+        let deleted_at = deleted_at.clone();
+        posters.push(actix_web::rt::spawn(async move {
+            let mut results = Vec::new();
+            for n in 0..500 {
+                let started = Instant::now();
+                let status = client
+                    .post(room, &format!("p{p}-{n}"))
+                    .await
+                    .unwrap()
+                    .status();
+                results.push((started, status));
+                if status == StatusCode::GONE {
+                    break;
+                }
+            }
+            (results, deleted_at)
+        }));
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    let res = owner
+        .http
+        .post(format!("{base}/rooms/{room}/delete"))
+        .form(&[("csrf_token", owner.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    *deleted_at.lock().unwrap() = Some(Instant::now());
+
+    let (mut created, mut gone) = (0, 0);
+    for poster in posters {
+        let (results, deleted_at) = poster.await.unwrap();
+        let deleted_at = deleted_at.lock().unwrap().unwrap();
+        for (started, status) in results {
+            match status {
+                StatusCode::CREATED => {
+                    created += 1;
+                    assert!(started < deleted_at, "201 for a post sent after the delete");
+                }
+                StatusCode::GONE => gone += 1,
+                other => panic!("a post during the delete got {other}"),
+            }
+        }
+    }
+    println!("delete race: {created} posts stored before the delete, {gone} got 410");
+    assert!(gone >= 4, "every poster learned that the room is gone");
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let orphans: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM log_entries WHERE room_id NOT IN (SELECT id FROM rooms)",
+    )
+    .get_result(&mut open(&db))
+    .unwrap();
+    assert_eq!(orphans.n, 0, "no entry belongs to a missing room");
+    assert!(integrity_ok(&db));
+}
+
+#[actix_web::test]
+async fn of_several_people_creating_a_room_with_the_same_name_at_once_exactly_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = Server::start(&db);
+    server.wait_until_up().await;
+    let base = server.url();
+    let mut people = Vec::new();
+    for p in 0..8 {
+        people.push(Client::register(&base, &format!("racer{p}")).await);
+    }
+
+    let attempts: Vec<_> = people
+        .into_iter()
+        .map(|client| actix_web::rt::spawn(async move { client.create_room("Race").await }))
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap().unwrap().status());
+    }
+
+    let won = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    let lost = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((won, lost), (1, 7), "{statuses:?}");
+}
