@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chatroom::db;
 use chatroom::domain::{MessageText, RoomName, Username};
-use chatroom::models::{LogEntry, Room, User};
+use chatroom::models::{Changes, LogEntry, Room, User};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 
@@ -48,6 +48,7 @@ fn measure(synchronous: &str, threads: u64, seconds: u64) -> f64 {
             &mut setup,
             &RoomName::parse(&format!("room {t}")).expect("a name"),
             user.id,
+            &mut Changes::default(),
         )
         .expect("a room");
         posters.push((user.id, room.id));
@@ -63,7 +64,8 @@ fn measure(synchronous: &str, threads: u64, seconds: u64) -> f64 {
                 let mut conn = connect(&path, &synchronous);
                 let text = MessageText::parse("a message of ordinary length").expect("text");
                 while !stop.load(Ordering::Relaxed) {
-                    LogEntry::post(&mut conn, room, user, &text, None).expect("a post");
+                    LogEntry::post(&mut conn, room, user, &text, None, &mut Changes::default())
+                        .expect("a post");
                     posted.fetch_add(1, Ordering::Relaxed);
                 }
             })

@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ModelError, Room, now};
+use super::{Changes, ModelError, Room, now, write};
 use crate::db::schema::{log_entries, rooms, users};
 use crate::domain::{ClientId, MessageText};
 
@@ -141,8 +141,11 @@ impl LogEntry {
         kind: Kind,
         body: &str,
         target_id: Option<i32>,
+        changes: &mut Changes,
     ) -> QueryResult<LogEntry> {
-        Self::insert(conn, room_id, author_id, kind, body, target_id, None)
+        Self::insert(
+            conn, room_id, author_id, kind, body, target_id, None, changes,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -154,6 +157,7 @@ impl LogEntry {
         body: &str,
         target_id: Option<i32>,
         client_id: Option<&str>,
+        changes: &mut Changes,
     ) -> QueryResult<LogEntry> {
         let sent_at = now();
         let id = diesel::insert_into(log_entries::table)
@@ -168,6 +172,7 @@ impl LogEntry {
             })
             .returning(log_entries::id)
             .get_result(conn)?;
+        changes.appended.push((room_id, id));
         Self::find(conn, id)
     }
 
@@ -189,8 +194,9 @@ impl LogEntry {
         author_id: i32,
         text: &MessageText,
         client_id: Option<&ClientId>,
+        changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
-        conn.immediate_transaction(|conn| {
+        write(conn, changes, |conn, changes| {
             if let Some(client_id) = client_id {
                 let earlier = log_entries::table
                     .filter(log_entries::author_id.eq(author_id))
@@ -215,6 +221,7 @@ impl LogEntry {
                 text.as_str(),
                 None,
                 client_id.map(ClientId::as_str),
+                changes,
             )?;
             diesel::update(rooms::table.find(room_id))
                 .set(rooms::last_activity_at.eq(entry.sent_at))
@@ -230,8 +237,9 @@ impl LogEntry {
         room_id: i32,
         message_id: i32,
         user_id: i32,
+        changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
-        conn.immediate_transaction(|conn| {
+        write(conn, changes, |conn, changes| {
             let room = Room::find_as_member(conn, room_id, user_id)?;
             let (author_id, deleted_at): (i32, Option<NaiveDateTime>) = log_entries::table
                 .filter(log_entries::id.eq(message_id))
@@ -258,6 +266,7 @@ impl LogEntry {
                 Kind::Deleted,
                 "",
                 Some(message_id),
+                changes,
             )?)
         })
     }
@@ -283,6 +292,15 @@ impl LogEntry {
     ) -> Result<Vec<LogEntry>, ModelError> {
         Room::find_as_member(conn, room_id, user_id)?;
         Ok(Self::latest_below(conn, room_id, before, OLDER_PAGE)?)
+    }
+
+    /// The id of the room's newest entry, or 0.
+    pub fn last_id(conn: &mut SqliteConnection, room_id: i32) -> QueryResult<i32> {
+        log_entries::table
+            .filter(log_entries::room_id.eq(room_id))
+            .select(diesel::dsl::max(log_entries::id))
+            .first::<Option<i32>>(conn)
+            .map(|id| id.unwrap_or(0))
     }
 
     /// The room's last `limit` entries, oldest first: the history a room page starts with.

@@ -11,6 +11,7 @@ pub use log::{Kind, LogEntry};
 pub use room::{Room, RoomListing};
 pub use user::User;
 
+use diesel::SqliteConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// The outcomes of a model call that are not a bug: each has its own answer for the user.
@@ -39,6 +40,32 @@ impl From<DieselError> for ModelError {
             other => Self::Database(other),
         }
     }
+}
+
+/// What a write changed that the live state (src/live.rs) must hear of: new log entries, users
+/// moved between rooms, rooms deleted. Gathered inside the transaction; handed over only once
+/// it committed.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// (room, entry id)
+    pub appended: Vec<(i32, i32)>,
+    /// (user, their current room now)
+    pub moved: Vec<(i32, Option<i32>)>,
+    pub deleted_rooms: Vec<i32>,
+}
+
+/// Runs `f` in an immediate transaction; what it changed reaches `changes` only if it commits.
+pub(crate) fn write<T>(
+    conn: &mut SqliteConnection,
+    changes: &mut Changes,
+    f: impl FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    let mut these = Changes::default();
+    let out = conn.immediate_transaction(|conn| f(conn, &mut these))?;
+    changes.appended.extend(these.appended);
+    changes.moved.extend(these.moved);
+    changes.deleted_rooms.extend(these.deleted_rooms);
+    Ok(out)
 }
 
 pub(crate) fn now() -> chrono::NaiveDateTime {

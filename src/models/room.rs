@@ -9,7 +9,7 @@ use diesel::sqlite::Sqlite;
 
 use super::log::{Kind, LogEntry};
 use super::read::RoomRead;
-use super::{ModelError, User, now};
+use super::{Changes, ModelError, User, now, write};
 use crate::db::schema::{deleted_rooms, room_members, rooms, users};
 use crate::domain::{RoomName, Username};
 
@@ -60,10 +60,11 @@ impl Room {
         conn: &mut SqliteConnection,
         name: &RoomName,
         creator_id: i32,
+        changes: &mut Changes,
     ) -> Result<Room, ModelError> {
-        conn.immediate_transaction(|conn| {
+        write(conn, changes, |conn, changes| {
             let room = Self::insert(conn, name.as_str(), &name.key(), creator_id, false)?;
-            Self::move_user(conn, creator_id, Some(room.id))?;
+            Self::move_user(conn, creator_id, Some(room.id), changes)?;
             Ok(room)
         })
     }
@@ -95,8 +96,9 @@ impl Room {
         conn: &mut SqliteConnection,
         user_id: i32,
         other: &Username,
+        changes: &mut Changes,
     ) -> Result<Room, ModelError> {
-        conn.immediate_transaction(|conn| {
+        write(conn, changes, |conn, changes| {
             let other =
                 User::find_by_username(conn, other.as_str())?.ok_or(ModelError::NotFound)?;
             if other.id == user_id {
@@ -127,7 +129,7 @@ impl Room {
                     room
                 }
             };
-            Self::move_user(conn, user_id, Some(room.id))?;
+            Self::move_user(conn, user_id, Some(room.id), changes)?;
             Ok(room)
         })
     }
@@ -216,20 +218,26 @@ impl Room {
         conn: &mut SqliteConnection,
         room_id: i32,
         user_id: i32,
+        changes: &mut Changes,
     ) -> Result<(Room, Option<i32>), ModelError> {
-        conn.immediate_transaction(|conn| {
+        write(conn, changes, |conn, changes| {
             let room = Self::find(conn, room_id, user_id)?;
-            Self::move_user(conn, user_id, Some(room.id))?;
+            Self::move_user(conn, user_id, Some(room.id), changes)?;
             let last_read = RoomRead::last_read(conn, user_id, room.id)?;
             Ok((room, last_read))
         })
     }
 
     /// Takes the user out of the room, if that is where they are.
-    pub fn leave(conn: &mut SqliteConnection, room_id: i32, user_id: i32) -> QueryResult<()> {
-        conn.immediate_transaction(|conn| {
+    pub fn leave(
+        conn: &mut SqliteConnection,
+        room_id: i32,
+        user_id: i32,
+        changes: &mut Changes,
+    ) -> Result<(), ModelError> {
+        write(conn, changes, |conn, changes| {
             if User::current_room(conn, user_id)? == Some(room_id) {
-                Self::move_user(conn, user_id, None)?;
+                Self::move_user(conn, user_id, None, changes)?;
             }
             Ok(())
         })
@@ -237,18 +245,25 @@ impl Room {
 
     /// Moves the user to `to`, writing "left" and "joined" into the logs of the rooms
     /// concerned. Runs inside the caller's immediate transaction.
-    fn move_user(conn: &mut SqliteConnection, user_id: i32, to: Option<i32>) -> QueryResult<()> {
+    fn move_user(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        to: Option<i32>,
+        changes: &mut Changes,
+    ) -> QueryResult<()> {
         let from = User::current_room(conn, user_id)?;
         if from == to {
             return Ok(());
         }
         if let Some(old) = from {
-            LogEntry::append(conn, old, user_id, Kind::Left, "", None)?;
+            LogEntry::append(conn, old, user_id, Kind::Left, "", None, changes)?;
         }
         if let Some(new) = to {
-            LogEntry::append(conn, new, user_id, Kind::Joined, "", None)?;
+            LogEntry::append(conn, new, user_id, Kind::Joined, "", None, changes)?;
         }
-        User::set_current_room(conn, user_id, to)
+        User::set_current_room(conn, user_id, to)?;
+        changes.moved.push((user_id, to));
+        Ok(())
     }
 
     /// The room, provided it is the user's current room.
@@ -269,8 +284,9 @@ impl Room {
         conn: &mut SqliteConnection,
         room_id: i32,
         user_id: i32,
+        changes: &mut Changes,
     ) -> Result<Room, ModelError> {
-        conn.immediate_transaction(|conn| {
+        write(conn, changes, |conn, changes| {
             let room = Self::find(conn, room_id, user_id)?;
             if room.creator_id != user_id {
                 return Err(ModelError::NotCreator);
@@ -282,6 +298,7 @@ impl Room {
                     deleted_rooms::deleted_at.eq(now()),
                 ))
                 .execute(conn)?;
+            changes.deleted_rooms.push(room_id);
             Ok(room)
         })
     }

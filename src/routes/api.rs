@@ -8,9 +8,11 @@ use crate::auth::CurrentUser;
 use crate::db::Db;
 use crate::domain::{ClientId, MessageText};
 use crate::errors::AppError;
+use crate::live::Known;
 use crate::live::Live;
+use crate::models::ModelError;
 use crate::models::{LogEntry, Room, RoomListing};
-use crate::routes::with_read_marks_saved;
+use crate::routes::{with_read_marks_saved, write};
 use crate::templates::rfc3339;
 use crate::throttle::Throttles;
 
@@ -54,10 +56,10 @@ fn entries(log: Vec<LogEntry>) -> Vec<EntryJson> {
 }
 
 #[derive(Serialize)]
-struct PollAnswer {
+struct PollAnswer<'a> {
     messages: Vec<EntryJson>,
-    present: Vec<String>,
-    typing: Vec<String>,
+    present: &'a [String],
+    typing: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -112,20 +114,32 @@ pub async fn log(
         }));
     }
     let after = after.unwrap_or(0);
-    let user_id = user.id;
-    let new = db
-        .run(move |conn| Ok(LogEntry::since(conn, room_id, user_id, after, PAGE_LIMIT)?))
-        .await?;
     let typing = query.typing.as_deref() == Some("1");
+    // Most polls find nothing new: memory answers them, with no database and no thread hop.
+    let new = match live.directory.poll(room_id, user.id, after) {
+        Some(Known::Deleted) => return Err(ModelError::Deleted.into()),
+        Some(Known::NothingNew) => Vec::new(),
+        None => {
+            let (user_id, moves) = (user.id, live.directory.moves(user.id));
+            let (new, last_id) = db
+                .run(move |conn| {
+                    let new = LogEntry::since(conn, room_id, user_id, after, PAGE_LIMIT)?;
+                    Ok((new, LogEntry::last_id(conn, room_id)?))
+                })
+                .await?;
+            live.directory.learned(room_id, user_id, moves, last_id);
+            new
+        }
+    };
     live.presence
         .polled(room_id, user.id, &user.username, typing);
-    let seen = new.last().map_or(after, |e| e.id);
-    live.reads.saw(user.id, room_id, seen);
-    let now = live.presence.in_room(room_id);
+    live.reads
+        .saw(user.id, room_id, new.last().map_or(after, |e| e.id));
+    let now = live.presence.snapshot(room_id);
     Ok(HttpResponse::Ok().json(PollAnswer {
         messages: entries(new),
-        present: now.present,
-        typing: now.typing,
+        present: &now.present,
+        typing: &now.typing,
     }))
 }
 
@@ -160,17 +174,18 @@ pub async fn post_message(
         .transpose()
         .map_err(|invalid| AppError::BadRequest(invalid.0))?;
     throttles.messages.hit(&user.id.to_string())?;
-    let message = db
-        .run(move |conn| {
-            Ok(LogEntry::post(
-                conn,
-                room_id,
-                user.id,
-                &text,
-                client_id.as_ref(),
-            )?)
-        })
-        .await?;
+    let author = user.id;
+    let message = write(&db, &live, move |conn, changes| {
+        Ok(LogEntry::post(
+            conn,
+            room_id,
+            author,
+            &text,
+            client_id.as_ref(),
+            changes,
+        )?)
+    })
+    .await?;
     live.presence.sent(room_id, user.id);
     Ok(HttpResponse::Created().json(PostAnswer {
         message: message.into(),
@@ -182,11 +197,12 @@ pub async fn delete_message(
     user: CurrentUser,
     path: web::Path<(i32, i32)>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
     let (room_id, message_id) = path.into_inner();
-    db.run(move |conn| {
+    write(&db, &live, move |conn, changes| {
         Ok(LogEntry::delete_message(
-            conn, room_id, message_id, user.id,
+            conn, room_id, message_id, user.id, changes,
         )?)
     })
     .await?;
@@ -232,7 +248,7 @@ pub async fn lobby(
 
 /// The rooms a user's lobby lists, with read marks brought up to date first.
 pub async fn lobby_rooms(db: &Db, live: &Live, user_id: i32) -> Result<Vec<RoomListing>, AppError> {
-    with_read_marks_saved(db, live, user_id, move |conn| {
+    with_read_marks_saved(db, live, Some(user_id), move |conn, _| {
         Ok(Room::lobby(conn, user_id)?)
     })
     .await

@@ -13,7 +13,7 @@ use crate::domain::RoomName;
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::models::{ModelError, Room};
-use crate::routes::api;
+use crate::routes::{api, write};
 use crate::templates::{Layout, LobbyPage, LobbyRoom, render};
 use crate::throttle::Throttles;
 
@@ -83,9 +83,10 @@ pub async fn create_room(
     };
     throttles.rooms.hit(&user.id.to_string())?;
     let creator = user.id;
-    match db
-        .run(move |conn| Ok(Room::create(conn, &name, creator)))
-        .await?
+    match write(&db, &live, move |conn, changes| {
+        Ok(Room::create(conn, &name, creator, changes))
+    })
+    .await?
     {
         Ok(room) => {
             log::info!(

@@ -15,28 +15,45 @@ use diesel::SqliteConnection;
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::live::Live;
+use crate::models::Changes;
 use crate::models::read::RoomRead;
 
-/// Runs `f` on the database after writing the user's read marks that are still in memory:
-/// for anything that reads them (unread counts, the "new messages" line).
+/// Runs a write on the database, then tells the live state what it changed.
+pub async fn write<T, F>(db: &Db, live: &Live, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    with_read_marks_saved(db, live, None, f).await
+}
+
+/// Like `write`, after first saving the user's read marks that are still in memory: for
+/// anything that reads them (unread counts, the "new messages" line).
 pub async fn with_read_marks_saved<T, F>(
     db: &Db,
     live: &Live,
-    user_id: i32,
+    user_id: Option<i32>,
     f: F,
 ) -> Result<T, AppError>
 where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, AppError> + Send + 'static,
+    F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let marks = live.reads.take_for(user_id);
-    db.run(move |conn| {
-        if !marks.is_empty() {
-            RoomRead::record(conn, &marks)?;
-        }
-        f(conn)
-    })
-    .await
+    let marks = user_id
+        .map(|user| live.reads.take_for(user))
+        .unwrap_or_default();
+    let (out, changes) = db
+        .run(move |conn| {
+            if !marks.is_empty() {
+                RoomRead::record(conn, &marks)?;
+            }
+            let mut changes = Changes::default();
+            let out = f(conn, &mut changes)?;
+            Ok((out, changes))
+        })
+        .await?;
+    live.apply(&changes);
+    Ok(out)
 }
 
 /// 303 See Other: the answer to every successful form POST.

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::{see_other, with_read_marks_saved};
+use super::{see_other, with_read_marks_saved, write};
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
@@ -28,12 +28,13 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let user_id = user.id;
-    let (room, last_read, history) = with_read_marks_saved(&db, &live, user_id, move |conn| {
-        let (room, last_read) = Room::enter(conn, room_id, user_id)?;
-        let history = LogEntry::latest(conn, room.id, HISTORY)?;
-        Ok((room, last_read, history))
-    })
-    .await?;
+    let (room, last_read, history) =
+        with_read_marks_saved(&db, &live, Some(user_id), move |conn, changes| {
+            let (room, last_read) = Room::enter(conn, room_id, user_id, changes)?;
+            let history = LogEntry::latest(conn, room.id, HISTORY)?;
+            Ok((room, last_read, history))
+        })
+        .await?;
     let last_id = history.last().map_or(0, |e| e.id);
     live.reads.saw(user.id, room.id, last_id);
     let first_unread = last_read.and_then(|read| {
@@ -69,8 +70,10 @@ pub async fn leave(
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let user_id = user.id;
-    db.run(move |conn| Ok(Room::leave(conn, room_id, user_id)?))
-        .await?;
+    write(&db, &live, move |conn, changes| {
+        Ok(Room::leave(conn, room_id, user_id, changes)?)
+    })
+    .await?;
     live.presence.left(room_id, user.id);
     Ok(see_other("/lobby"))
 }
@@ -84,10 +87,10 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let user_id = user.id;
-    let room = db
-        .run(move |conn| Ok(Room::delete(conn, room_id, user_id)?))
-        .await?;
-    live.presence.forget_room(room.id);
+    let room = write(&db, &live, move |conn, changes| {
+        Ok(Room::delete(conn, room_id, user_id, changes)?)
+    })
+    .await?;
     log::info!(
         "{} deleted room {} {:?} from {client}",
         user.username,
@@ -107,10 +110,12 @@ pub async fn direct(
     user: CurrentUser,
     form: web::Form<DirectForm>,
     db: web::Data<Db>,
+    live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
     let other = Username::parse(&form.username).map_err(|_| AppError::NotFound)?;
-    let room = db
-        .run(move |conn| Ok(Room::open_direct(conn, user.id, &other)?))
-        .await?;
+    let room = write(&db, &live, move |conn, changes| {
+        Ok(Room::open_direct(conn, user.id, &other, changes)?)
+    })
+    .await?;
     Ok(see_other(&format!("/rooms/{}", room.id)))
 }

@@ -1,7 +1,7 @@
 //! The JSON API: polling for new messages and posting them.
 
 use chatroom::domain::MessageText;
-use chatroom::models::LogEntry;
+use chatroom::models::{Changes, LogEntry};
 use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -102,7 +102,15 @@ async fn a_poll_answers_at_most_500_messages_and_the_client_pages_on() {
         .id;
     for i in 0..501 {
         let text = MessageText::parse(&format!("m{i}")).unwrap();
-        LogEntry::post(&mut conn, room, alice_id, &text, None).unwrap();
+        LogEntry::post(
+            &mut conn,
+            room,
+            alice_id,
+            &text,
+            None,
+            &mut Changes::default(),
+        )
+        .unwrap();
     }
 
     // The log holds alice's "joined" entry, then the 501 messages.
