@@ -63,7 +63,7 @@ impl Presence {
                 typing_until: None,
             });
         let arrived = seen.last_poll == now || now - seen.last_poll >= PRESENCE_TIMEOUT;
-        let started_typing = typing && !seen.typing_until.is_some_and(|until| until > now);
+        let started_typing = typing && seen.typing_until.is_none_or(|until| until <= now);
         seen.last_poll = now;
         if typing {
             seen.typing_until = Some(now + TYPING_TIMEOUT);
