@@ -15,7 +15,7 @@ use anyhow::Context;
 use crate::auth::client_addr::TrustedProxy;
 use crate::auth::csrf;
 use crate::auth::password::Hasher;
-use crate::auth::session_store::{self, DbSessionStore};
+use crate::auth::session_store::{self, DbSessionStore, SessionCache};
 use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::{self, AppError};
@@ -48,6 +48,7 @@ impl Application {
         let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
         let throttles = web::Data::new(Throttles::new(&settings.limits));
         let live = web::Data::new(Live::default());
+        let sessions = web::Data::new(SessionCache::default());
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -55,7 +56,7 @@ impl Application {
 
         let request_timeout = settings.limits.request_timeout;
         let panic_route = settings.panic_route;
-        spawn_session_sweeper(db.clone());
+        spawn_session_sweeper(db.clone(), sessions.clone().into_inner());
         spawn_read_mark_writer(db.clone(), live.clone().into_inner());
         let server = HttpServer::new(move || {
             App::new()
@@ -63,6 +64,7 @@ impl Application {
                 .app_data(hasher.clone())
                 .app_data(throttles.clone())
                 .app_data(live.clone())
+                .app_data(sessions.clone())
                 .app_data(trusted_proxy.clone())
                 .app_data(web::FormConfig::default().limit(BODY_LIMIT))
                 .app_data(json_config())
@@ -72,11 +74,14 @@ impl Application {
                     errors::time_limit(request_timeout, req, next)
                 }))
                 .wrap(from_fn(errors::render))
-                .wrap(session_middleware(&settings, db.clone()))
+                .wrap(session_middleware(&settings, db.clone(), sessions.clone().into_inner()))
                 .wrap(security_headers())
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .wrap(access_log())
                 .configure(|cfg| routes(cfg, panic_route))
         })
+        // A small, fixed set of database threads per worker: a growing blocking pool would
+        // starve the event loop under load.
+        .worker_max_blocking_threads(POOL_SIZE as usize)
         .listen(listener)?
         .run();
         log::info!("listening on http://{addr}");
@@ -136,12 +141,16 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
     }
 }
 
-fn session_middleware(settings: &Settings, db: Db) -> SessionMiddleware<DbSessionStore> {
+fn session_middleware(
+    settings: &Settings,
+    db: Db,
+    cache: std::sync::Arc<SessionCache>,
+) -> SessionMiddleware<DbSessionStore> {
     let lifetime = CookieDuration::seconds(
         i64::try_from(settings.session_lifetime.as_secs()).unwrap_or(i64::MAX),
     );
     SessionMiddleware::builder(
-        DbSessionStore::new(db, settings.session_idle),
+        DbSessionStore::new(db, settings.session_idle, cache),
         settings.cookie_key.clone(),
     )
     .cookie_name(SESSION_COOKIE.to_owned())
@@ -156,6 +165,16 @@ fn session_middleware(settings: &Settings, db: Db) -> SessionMiddleware<DbSessio
             .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
     )
     .build()
+}
+
+/// One line per request, except the ones every open page makes every second or so (polls,
+/// the lobby's refresh, health checks, static files): those would drown the rest.
+fn access_log() -> Logger {
+    Logger::new("%a \"%r\" %s %b %Dms")
+        .exclude("/healthz")
+        .exclude("/api/lobby")
+        .exclude_regex("^/static/")
+        .exclude_regex("^/api/rooms/[0-9]+/messages$")
 }
 
 fn security_headers() -> DefaultHeaders {
@@ -207,12 +226,12 @@ fn spawn_read_mark_writer(db: Db, live: std::sync::Arc<Live>) {
 }
 
 /// Deletes expired sessions every hour.
-fn spawn_session_sweeper(db: Db) {
+fn spawn_session_sweeper(db: Db, cache: std::sync::Arc<SessionCache>) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match session_store::purge_expired(&db).await {
+            match session_store::purge_expired(&db, &cache).await {
                 Ok(0) => {}
                 Ok(n) => log::info!("removed {n} expired sessions"),
                 Err(err) => log::warn!("cannot remove expired sessions: {err}"),

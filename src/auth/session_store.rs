@@ -1,7 +1,9 @@
 //! actix-session's store, backed by the sessions table: sessions survive restarts and can be
-//! revoked by deleting their row.
+//! revoked by deleting their row. A write-through cache in front of it answers the one read
+//! every request makes (a poll a second per open tab) without the database.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_session::storage::{
@@ -17,24 +19,72 @@ use crate::models::session::SessionRow;
 type SessionState = HashMap<String, String>;
 
 const ANONYMOUS_IDLE_SECS: i64 = 3600;
+/// Past this many cached sessions the cache starts over: the database still has them all.
+const CACHE_LIMIT: usize = 200_000;
+
+/// A live session as the database last stored it.
+#[derive(Clone)]
+struct Cached {
+    state: Arc<SessionState>,
+    user_id: Option<i32>,
+    idle_expires_at: i64,
+    expires_at: i64,
+}
+
+impl Cached {
+    fn is_live(&self, now: i64) -> bool {
+        now < self.idle_expires_at && now < self.expires_at
+    }
+}
+
+/// Sessions this process has read or written, by key. Written through: every change goes to
+/// the database first. Revocation (logout, "log out everywhere", expiry) removes entries here
+/// too. Several instances would need a shared store instead (see src/live.rs).
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+impl SessionCache {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Cached>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn put(&self, key: String, cached: Cached) {
+        let mut entries = self.lock();
+        if entries.len() >= CACHE_LIMIT {
+            entries.clear();
+        }
+        entries.insert(key, cached);
+    }
+
+    /// Forgets every session of the user (they were all revoked).
+    pub fn revoke_user(&self, user_id: i32) {
+        self.lock().retain(|_, c| c.user_id != Some(user_id));
+    }
+
+    fn purge_expired(&self, now: i64) {
+        self.lock().retain(|_, c| c.is_live(now));
+    }
+}
 
 pub struct DbSessionStore {
     db: Db,
     idle: Duration,
+    cache: Arc<SessionCache>,
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, idle: Duration) -> Self {
-        Self { db, idle }
+    pub fn new(db: Db, idle: Duration, cache: Arc<SessionCache>) -> Self {
+        Self { db, idle, cache }
     }
 
     /// A session nobody logged into (a visitor who only opened the login form) lasts an hour:
     /// anonymous visitors and scanners must not fill the table for a week.
-    fn idle_for(&self, state: &SessionState) -> i64 {
-        if user_id(state).is_some() {
-            secs(self.idle)
-        } else {
-            secs(self.idle).min(ANONYMOUS_IDLE_SECS)
+    fn idle_for(&self, user_id: Option<i32>) -> i64 {
+        match user_id {
+            Some(_) => secs(self.idle),
+            None => secs(self.idle).min(ANONYMOUS_IDLE_SECS),
         }
     }
 
@@ -42,6 +92,37 @@ impl DbSessionStore {
     /// a poll every second must not cost a database write every second.
     fn touch_granularity(&self) -> i64 {
         secs(self.idle / 100).clamp(1, 3600)
+    }
+
+    /// Pushes the idle deadline forward when it lags, in the cache at once and in the
+    /// database in the background.
+    fn touch_if_due(&self, key: &str, cached: &mut Cached, now: i64) {
+        let idle = self.idle_for(cached.user_id);
+        if cached.idle_expires_at >= now + idle - self.touch_granularity() {
+            return;
+        }
+        cached.idle_expires_at = now + idle;
+        let (db, id, deadline) = (self.db.clone(), key.to_owned(), cached.idle_expires_at);
+        actix_web::rt::spawn(async move {
+            if let Err(err) = db
+                .run(move |conn| Ok(SessionRow::touch(conn, &id, deadline)?))
+                .await
+            {
+                log::warn!("cannot extend a session: {err}");
+            }
+        });
+    }
+
+    fn row(&self, key: &str, state: &SessionState, ttl: &CookieDuration) -> SessionRow {
+        let now = unix_now();
+        let user_id = user_id(state);
+        SessionRow {
+            id: key.to_owned(),
+            user_id,
+            state: String::new(),
+            idle_expires_at: now + self.idle_for(user_id),
+            expires_at: now + ttl.whole_seconds(),
+        }
     }
 }
 
@@ -60,26 +141,38 @@ fn user_id(state: &SessionState) -> Option<i32> {
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
+        let now = unix_now();
+        let cached = self.cache.lock().get(key.as_ref()).cloned();
+        if let Some(mut cached) = cached {
+            if !cached.is_live(now) {
+                self.cache.lock().remove(key.as_ref());
+                return Ok(None);
+            }
+            self.touch_if_due(key.as_ref(), &mut cached, now);
+            let state = (*cached.state).clone();
+            self.cache.put(key.as_ref().to_owned(), cached);
+            return Ok(Some(state));
+        }
         let id = key.as_ref().to_owned();
-        let idle = secs(self.idle);
-        let granularity = self.touch_granularity();
         let row = self
             .db
-            .run(move |conn| {
-                let now = unix_now();
-                let row = SessionRow::find_live(conn, &id, now)?;
-                if let Some(row) = &row
-                    && row.idle_expires_at < now + idle - granularity
-                {
-                    SessionRow::touch(conn, &id, now + idle)?;
-                }
-                Ok(row)
-            })
+            .run(move |conn| Ok(SessionRow::find_live(conn, &id, now)?))
             .await
             .map_err(|err| LoadError::Other(anyhow!("{err}")))?;
-        row.map(|row| serde_json::from_str(&row.state))
-            .transpose()
-            .map_err(|err| LoadError::Deserialization(err.into()))
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let state: SessionState = serde_json::from_str(&row.state)
+            .map_err(|err| LoadError::Deserialization(err.into()))?;
+        let mut cached = Cached {
+            state: Arc::new(state.clone()),
+            user_id: row.user_id,
+            idle_expires_at: row.idle_expires_at,
+            expires_at: row.expires_at,
+        };
+        self.touch_if_due(key.as_ref(), &mut cached, now);
+        self.cache.put(row.id, cached);
+        Ok(Some(state))
     }
 
     async fn save(
@@ -88,18 +181,20 @@ impl SessionStore for DbSessionStore {
         ttl: &CookieDuration,
     ) -> Result<SessionKey, SaveError> {
         let key = generate_session_key();
-        let now = unix_now();
-        let row = SessionRow {
-            id: key.as_ref().to_owned(),
-            user_id: user_id(&state),
-            state: serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?,
-            idle_expires_at: now + self.idle_for(&state),
-            expires_at: now + ttl.whole_seconds(),
+        let mut row = self.row(key.as_ref(), &state, ttl);
+        row.state =
+            serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let cached = Cached {
+            state: Arc::new(state),
+            user_id: row.user_id,
+            idle_expires_at: row.idle_expires_at,
+            expires_at: row.expires_at,
         };
         self.db
             .run(move |conn| Ok(SessionRow::insert(conn, &row)?))
             .await
             .map_err(|err| SaveError::Other(anyhow!("{err}")))?;
+        self.cache.put(key.as_ref().to_owned(), cached);
         Ok(key)
     }
 
@@ -111,9 +206,8 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let json =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
-        let id = key.as_ref().to_owned();
-        let uid = user_id(&state);
-        let idle_expires_at = unix_now() + self.idle_for(&state);
+        let row = self.row(key.as_ref(), &state, ttl);
+        let (id, uid, idle_expires_at) = (row.id.clone(), row.user_id, row.idle_expires_at);
         let updated = self
             .db
             .run(move |conn| {
@@ -128,10 +222,23 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(|err| UpdateError::Other(anyhow!("{err}")))?;
         if updated {
+            let expires_at = self
+                .cache
+                .lock()
+                .get(key.as_ref())
+                .map_or(row.expires_at, |c| c.expires_at);
+            let cached = Cached {
+                state: Arc::new(state),
+                user_id: uid,
+                idle_expires_at,
+                expires_at,
+            };
+            self.cache.put(key.as_ref().to_owned(), cached);
             Ok(key)
         } else {
             // Revoked or expired while this request ran: start an anonymous session rather
             // than resurrect the login.
+            self.cache.lock().remove(key.as_ref());
             let mut state = state;
             state.retain(|k, _| k != USER_ID && k != USERNAME);
             self.save(state, ttl).await.map_err(|err| match err {
@@ -142,15 +249,16 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &CookieDuration) -> anyhow::Result<()> {
-        let id = key.as_ref().to_owned();
-        let idle_expires_at = unix_now() + secs(self.idle);
-        self.db
-            .run(move |conn| Ok(SessionRow::touch(conn, &id, idle_expires_at)?))
-            .await
-            .map_err(|err| anyhow!("{err}"))
+        let cached = self.cache.lock().get(key.as_ref()).cloned();
+        if let Some(mut cached) = cached {
+            self.touch_if_due(key.as_ref(), &mut cached, unix_now());
+            self.cache.put(key.as_ref().to_owned(), cached);
+        }
+        Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        self.cache.lock().remove(key.as_ref());
         let id = key.as_ref().to_owned();
         self.db
             .run(move |conn| Ok(SessionRow::delete(conn, &id)?))
@@ -159,8 +267,10 @@ impl SessionStore for DbSessionStore {
     }
 }
 
-/// Deletes expired sessions; run now and then so the table does not grow without bound.
-pub async fn purge_expired(db: &Db) -> Result<usize, crate::errors::AppError> {
-    db.run(|conn| Ok(SessionRow::delete_expired(conn, unix_now())?))
+/// Deletes expired sessions, from the database and the cache.
+pub async fn purge_expired(db: &Db, cache: &SessionCache) -> Result<usize, crate::errors::AppError> {
+    let now = unix_now();
+    cache.purge_expired(now);
+    db.run(move |conn| Ok(SessionRow::delete_expired(conn, now)?))
         .await
 }

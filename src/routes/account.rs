@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 
 use super::see_other;
 use crate::auth::client_addr::ClientAddr;
+use crate::auth::session_store::SessionCache;
 use crate::auth::{self, CurrentUser};
 use crate::db::Db;
 use crate::errors::AppError;
@@ -26,12 +27,14 @@ pub async fn logout_everywhere(
     client: ClientAddr,
     db: web::Data<Db>,
     live: web::Data<Live>,
+    sessions: web::Data<SessionCache>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let user_id = user.id;
     let revoked = db
         .run(move |conn| Ok(SessionRow::delete_for_user(conn, user_id)?))
         .await?;
+    sessions.revoke_user(user.id);
     live.presence.logged_out(user.id);
     log::info!(
         "{} logged out everywhere ({revoked} sessions) from {client}",
