@@ -26,6 +26,33 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create the database if it is missing and apply any pending migrations.
     Initdb(DatabaseArgs),
+    /// Chat from the terminal with a chatroom server.
+    Chat(ChatArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ChatArgs {
+    /// The server's address.
+    #[arg(
+        long,
+        env = "CHATROOM_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    pub server: String,
+
+    /// Your username (asked for if not given). The password is always asked for, unechoed.
+    #[arg(long, env = "CHATROOM_USER", value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Create the account instead of logging in.
+    #[arg(long)]
+    pub register: bool,
+
+    /// Keep the login in ~/.config/chatroom/session.json (readable by you only) and stay
+    /// logged in on quitting, so that the next run needs no password.
+    #[arg(long)]
+    pub remember: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -24,6 +24,8 @@ use crate::throttle::RetryAfter;
 pub enum AppError {
     BadRequest(String),
     Unauthenticated,
+    /// A wrong password or an unknown user, alike.
+    InvalidCredentials,
     Forbidden {
         code: &'static str,
         message: String,
@@ -74,6 +76,7 @@ impl AppError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden { code, .. } => code,
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -96,6 +99,7 @@ impl AppError {
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m) => m,
             Self::Unauthenticated => "You need to log in.",
+            Self::InvalidCredentials => "Wrong username or password.",
             Self::NotFound => "There is nothing here.",
             Self::MethodNotAllowed => "That method is not allowed here.",
             Self::TooManyRequests(_) => "Too many attempts. Please wait a little and try again.",
@@ -120,7 +124,7 @@ impl AppError {
             Self::Forbidden { .. } => "Not allowed",
             Self::TooManyRequests(_) => "Slow down",
             Self::Internal(_) => "Server error",
-            Self::Unauthenticated => "Please log in",
+            Self::Unauthenticated | Self::InvalidCredentials => "Please log in",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict(_) => "Already taken",
             Self::PayloadTooLarge(_) => "Too large",
@@ -144,7 +148,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

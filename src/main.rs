@@ -7,11 +7,15 @@ use chatroom::config::Settings;
 use chatroom::{db, startup::Application};
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
+    // The terminal client draws the whole screen: a log line would tear through it.
+    if !matches!(cli.command, Some(Command::Chat(_))) {
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    }
     let result = match cli.command {
         Some(Command::Initdb(args)) => initdb(&args.path),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Chat(args)) => chat(args),
         None => serve(cli.serve),
     };
     match result {
@@ -28,6 +32,13 @@ fn initdb(path: &std::path::Path) -> anyhow::Result<()> {
     let report = db::initialize(path)?;
     println!("{report}");
     Ok(())
+}
+
+fn chat(args: chatroom::cli::ChatArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(chatroom::client::run(args))
 }
 
 fn serve(args: chatroom::cli::ServeArgs) -> anyhow::Result<()> {

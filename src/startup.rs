@@ -21,7 +21,7 @@ use crate::db::{self, Db};
 use crate::errors::{self, AppError};
 use crate::live::Live;
 use crate::models::read::RoomRead;
-use crate::routes::{self, account, api, assets, auth, lobby, room};
+use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
 use crate::throttle::Throttles;
 
 /// Connections per database pool: SQLite serialises writers anyway; readers share WAL snapshots.
@@ -74,7 +74,11 @@ impl Application {
                     errors::time_limit(request_timeout, req, next)
                 }))
                 .wrap(from_fn(errors::render))
-                .wrap(session_middleware(&settings, db.clone(), sessions.clone().into_inner()))
+                .wrap(session_middleware(
+                    &settings,
+                    db.clone(),
+                    sessions.clone().into_inner(),
+                ))
                 .wrap(security_headers())
                 .wrap(access_log())
                 .configure(|cfg| routes(cfg, panic_route))
@@ -126,6 +130,20 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
         .route("/rooms/{id}/delete", web::post().to(room::delete))
         .route("/direct", web::post().to(room::direct))
         .route("/api/lobby", web::get().to(api::lobby))
+        .route("/api/users", web::post().to(api_account::register))
+        .service(
+            web::resource("/api/session")
+                .post(api_account::log_in)
+                .delete(api_account::log_out),
+        )
+        .service(
+            web::resource("/api/rooms")
+                .get(api::lobby)
+                .post(api::create_room),
+        )
+        .route("/api/rooms/{id}", web::delete().to(api::delete_room))
+        .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
+        .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
         .service(
             web::resource("/api/rooms/{id}/messages")
                 .get(api::log)

@@ -5,6 +5,7 @@
 use actix_session::{Session, SessionExt};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::middleware::Next;
 use actix_web::web;
@@ -67,6 +68,17 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
             "Requests from other sites are not allowed.",
         ));
     }
+    // Logging in and registering over the API: no session yet to bind a token to. Only JSON,
+    // which a foreign page cannot send without a CORS preflight (never granted).
+    if req.method() == Method::POST && TOKENLESS.contains(&req.path()) {
+        return if is_json(req.headers()) {
+            Ok(())
+        } else {
+            Err(AppError::UnsupportedMediaType(
+                "Send JSON with Content-Type: application/json.".into(),
+            ))
+        };
+    }
     let session = req.get_session();
     // An API call from a browser whose session ended (expired, logged out elsewhere) gets the
     // handler's 401, which sends the page to the login form; it cannot change anything.
@@ -104,6 +116,16 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
         (Some(origin_host), Some(host)) => !origin_host.eq_ignore_ascii_case(host),
         _ => true,
     }
+}
+
+/// POST /api/users and POST /api/session: the two unsafe requests that need no token.
+const TOKENLESS: [&str; 2] = ["/api/users", "/api/session"];
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
 }
 
 fn is_form(headers: &HeaderMap) -> bool {

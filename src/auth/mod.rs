@@ -1,5 +1,6 @@
 //! Who is asking: sessions, the `CurrentUser` extractor, password hashing and CSRF protection.
 
+pub mod accounts;
 pub mod client_addr;
 pub mod csrf;
 pub mod password;

@@ -268,7 +268,10 @@ impl SessionStore for DbSessionStore {
 }
 
 /// Deletes expired sessions, from the database and the cache.
-pub async fn purge_expired(db: &Db, cache: &SessionCache) -> Result<usize, crate::errors::AppError> {
+pub async fn purge_expired(
+    db: &Db,
+    cache: &SessionCache,
+) -> Result<usize, crate::errors::AppError> {
     let now = unix_now();
     cache.purge_expired(now);
     db.run(move |conn| Ok(SessionRow::delete_expired(conn, now)?))

@@ -5,13 +5,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
+use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
-use crate::domain::{ClientId, MessageText};
+use crate::domain::{ClientId, MessageText, RoomName};
 use crate::errors::AppError;
 use crate::live::Known;
 use crate::live::Live;
 use crate::models::ModelError;
 use crate::models::{LogEntry, Room, RoomListing};
+use crate::routes::room::HISTORY;
 use crate::routes::{with_read_marks_saved, write};
 use crate::templates::rfc3339;
 use crate::throttle::Throttles;
@@ -252,4 +254,130 @@ pub async fn lobby_rooms(db: &Db, live: &Live, user_id: i32) -> Result<Vec<RoomL
         Ok(Room::lobby(conn, user_id)?)
     })
     .await
+}
+
+#[derive(Serialize)]
+struct RoomJson {
+    id: i32,
+    name: String,
+    creator_id: i32,
+    direct: bool,
+}
+
+impl From<Room> for RoomJson {
+    fn from(room: Room) -> Self {
+        Self {
+            id: room.id,
+            name: room.name,
+            creator_id: room.creator_id,
+            direct: room.is_direct,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RoomAnswer {
+    room: RoomJson,
+}
+
+#[derive(Deserialize)]
+pub struct NewRoom {
+    name: String,
+}
+
+/// POST /api/rooms: 201 with the room, which the creator is now in.
+pub async fn create_room(
+    user: CurrentUser,
+    client: ClientAddr,
+    body: web::Json<NewRoom>,
+    db: web::Data<Db>,
+    live: web::Data<Live>,
+    throttles: web::Data<Throttles>,
+) -> Result<HttpResponse, AppError> {
+    let name = RoomName::parse(&body.name).map_err(|invalid| AppError::BadRequest(invalid.0))?;
+    throttles.rooms.hit(&user.id.to_string())?;
+    let creator = user.id;
+    let room = write(&db, &live, move |conn, changes| {
+        Ok(Room::create(conn, &name, creator, changes)?)
+    })
+    .await
+    .map_err(|err| match err {
+        AppError::Conflict(_) => AppError::Conflict("A room with that name already exists.".into()),
+        other => other,
+    })?;
+    log::info!(
+        "{} created room {} {:?} from {client}",
+        user.username,
+        room.id,
+        room.name
+    );
+    Ok(HttpResponse::Created().json(RoomAnswer { room: room.into() }))
+}
+
+/// DELETE /api/rooms/{id}: 204; only the creator may.
+pub async fn delete_room(
+    user: CurrentUser,
+    client: ClientAddr,
+    room_id: web::Path<i32>,
+    db: web::Data<Db>,
+    live: web::Data<Live>,
+) -> Result<HttpResponse, AppError> {
+    let (room_id, user_id) = (room_id.into_inner(), user.id);
+    let room = write(&db, &live, move |conn, changes| {
+        Ok(Room::delete(conn, room_id, user_id, changes)?)
+    })
+    .await?;
+    log::info!(
+        "{} deleted room {} {:?} from {client}",
+        user.username,
+        room.id,
+        room.name
+    );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+struct EnterAnswer {
+    room: RoomJson,
+    /// The latest entries, oldest first: poll on from the last one's id.
+    messages: Vec<EntryJson>,
+}
+
+/// POST /api/rooms/{id}/enter: makes it the user's room (leaving any other); 200 with the
+/// room and its latest entries, as the room page starts with.
+pub async fn enter_room(
+    user: CurrentUser,
+    room_id: web::Path<i32>,
+    db: web::Data<Db>,
+    live: web::Data<Live>,
+) -> Result<HttpResponse, AppError> {
+    let (room_id, user_id) = (room_id.into_inner(), user.id);
+    let (room, history) = write(&db, &live, move |conn, changes| {
+        let (room, _) = Room::enter(conn, room_id, user_id, changes)?;
+        let history = LogEntry::latest(conn, room.id, HISTORY)?;
+        Ok((room, history))
+    })
+    .await?;
+    live.reads
+        .saw(user.id, room.id, history.last().map_or(0, |e| e.id));
+    Ok(HttpResponse::Ok().json(EnterAnswer {
+        room: room.into(),
+        messages: entries(history),
+    }))
+}
+
+/// POST /api/rooms/{id}/leave: 204; out of the room if that is where the user is.
+pub async fn leave_room(
+    user: CurrentUser,
+    room_id: web::Path<i32>,
+    db: web::Data<Db>,
+    live: web::Data<Live>,
+) -> Result<HttpResponse, AppError> {
+    let (room_id, user_id) = (room_id.into_inner(), user.id);
+    write(&db, &live, move |conn, changes| {
+        Ok(Room::leave(conn, room_id, user_id, changes)?)
+    })
+    .await?;
+    live.presence.left(room_id, user.id);
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod api_clients;
 mod audit_log;
 mod concurrency;
 mod helpers;

@@ -1,0 +1,856 @@
+//! The load benchmark: many people polling once a second while some post, against the release
+//! server pinned to one core, with this generator on the other.
+//!
+//!     cargo bench --bench load
+//!
+//! It prints a Markdown table and writes it, with a chart of poll latency against simulated
+//! users, to target/load/ (report.md, latency.svg). Settings (environment): LOAD_USERS (20000),
+//! LOAD_ROOMS (100), LOAD_STEPS (users per step, "2500,5000,10000,20000"), LOAD_STEP_SECONDS
+//! (15), LOAD_POST_RATE (messages/s, 100), LOAD_CONNECTIONS (512), LOAD_SATURATION_SECONDS (5),
+//! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000).
+//!
+//! Under `cargo test` (no --bench flag) it runs a tiny configuration, to keep it working.
+//! Traffic goes only to 127.0.0.1; every phase is bounded in time and stops by itself.
+
+// A benchmark that meets None or Err where it expected a value should stop right there.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Its report is its output.
+#![allow(clippy::print_stdout)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::cookie::{Cookie, CookieJar, Key};
+use chatroom::db;
+use chatroom::domain::{MessageText, RoomName, Username};
+use chatroom::models::session::SessionRow;
+use chatroom::models::{Changes, LogEntry, Room, User};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+const SECRET: &str = "load benchmark secret, long enough to derive a key";
+
+struct Config {
+    users: usize,
+    rooms: usize,
+    steps: Vec<usize>,
+    step: Duration,
+    post_rate: u32,
+    connections: usize,
+    saturation: Duration,
+    burst_rate: u32,
+}
+
+impl Config {
+    fn from_env(full: bool) -> Self {
+        let get = |name: &str, full_default: &str, tiny_default: &str| {
+            std::env::var(name)
+                .unwrap_or_else(|_| if full { full_default } else { tiny_default }.to_owned())
+        };
+        let num = |name: &str, full_default: &str, tiny_default: &str| -> u64 {
+            get(name, full_default, tiny_default).parse().expect(name)
+        };
+        Self {
+            users: num("LOAD_USERS", "20000", "60") as usize,
+            rooms: num("LOAD_ROOMS", "100", "3") as usize,
+            steps: get("LOAD_STEPS", "2500,5000,10000,20000", "30,60")
+                .split(',')
+                .map(|s| s.trim().parse().expect("LOAD_STEPS"))
+                .collect(),
+            step: Duration::from_secs(num("LOAD_STEP_SECONDS", "15", "2")),
+            post_rate: num("LOAD_POST_RATE", "100", "10") as u32,
+            connections: num("LOAD_CONNECTIONS", "512", "8") as usize,
+            saturation: Duration::from_secs(num("LOAD_SATURATION_SECONDS", "5", "1")),
+            burst_rate: num("LOAD_BURST_RATE", "3000", "50") as u32,
+        }
+    }
+}
+
+/// The server under test, pinned to CPU 0 when taskset is there.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(db: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let binary = env!("CARGO_BIN_EXE_chatroom");
+        let pinned = has_taskset();
+        let mut command = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", binary]);
+            c
+        } else {
+            Command::new(binary)
+        };
+        let child = command
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+            ])
+            .arg(db)
+            .args(["--message-limit", "1000000000", "--room-limit", "1000000"])
+            .env("CHATROOM_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server starts");
+        Self { child, port }
+    }
+
+    /// User and system CPU seconds the server has used so far.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the ")".
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// The most resident memory the server has used, in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn has_taskset() -> bool {
+    Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A simulated person: a session cookie, a room, and the cursor their page would keep.
+#[derive(Clone)]
+struct Person {
+    cookie: String,
+    csrf: String,
+    room: i32,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The value actix-session puts in the cookie for `session_key`: encrypted with the key.
+fn session_cookie(key: &Key, session_key: &str) -> String {
+    let mut jar = CookieJar::new();
+    jar.private_mut(key)
+        .add(Cookie::new("chatroom_session", session_key.to_owned()));
+    let value = jar.get("chatroom_session").unwrap().value().to_owned();
+    let encoded = value
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    format!("chatroom_session={encoded}")
+}
+
+/// Users, rooms, memberships and logged-in sessions, written straight into the database
+/// (what registering and logging in 20,000 people over HTTP would leave behind, in seconds).
+fn populate(path: &Path, users: usize, rooms: usize) -> Vec<Person> {
+    db::initialize(path).unwrap();
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
+    )
+    .unwrap();
+    let hash = bcrypt::hash("benchmark1", 4).unwrap();
+    let key = Key::derive_from(SECRET.as_bytes());
+    let mut changes = Changes::default();
+    let mut ids = Vec::with_capacity(users);
+    for i in 0..users {
+        let name = Username::parse(&format!("user{i}")).unwrap();
+        ids.push(User::create(&mut conn, &name, &hash).unwrap().id);
+    }
+    let mut room_ids = Vec::with_capacity(rooms);
+    for r in 0..rooms {
+        let name = RoomName::parse(&format!("room {r}")).unwrap();
+        room_ids.push(
+            Room::create(&mut conn, &name, ids[0], &mut changes)
+                .unwrap()
+                .id,
+        );
+    }
+    let mut people = Vec::with_capacity(users);
+    for (i, user) in ids.iter().enumerate() {
+        let room = room_ids[i % rooms];
+        Room::enter(&mut conn, room, *user, &mut changes).unwrap();
+        let session_key = format!("loadbenchsession{i:0>48}");
+        let csrf = format!("loadbenchcsrf{i:0>30}");
+        let state: HashMap<&str, String> = HashMap::from([
+            ("user_id", user.to_string()),
+            (
+                "username",
+                serde_json::to_string(&format!("user{i}")).unwrap(),
+            ),
+            ("csrf", serde_json::to_string(&csrf).unwrap()),
+        ]);
+        let row = SessionRow {
+            id: session_key.clone(),
+            user_id: Some(*user),
+            state: serde_json::to_string(&state).unwrap(),
+            idle_expires_at: unix_now() + 86_400,
+            expires_at: unix_now() + 86_400,
+        };
+        SessionRow::insert(&mut conn, &row).unwrap();
+        people.push(Person {
+            cookie: session_cookie(&key, &session_key),
+            csrf,
+            room,
+        });
+    }
+    // One more room with one message, for the "poll that returns one message" measurement.
+    let text = MessageText::parse("the one new message").unwrap();
+    let _ = LogEntry::post(&mut conn, people[0].room, ids[0], &text, None, &mut changes);
+    people
+}
+
+/// A keep-alive HTTP/1.1 connection speaking just enough of the protocol for this benchmark.
+struct Conn {
+    stream: BufReader<TcpStream>,
+    port: u16,
+}
+
+impl Conn {
+    async fn open(port: u16) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream: BufReader::new(stream),
+            port,
+        })
+    }
+
+    /// Sends `request` (reconnecting once if the connection was closed) and reads the answer.
+    async fn send(&mut self, request: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+        match self.exchange(request).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                *self = Self::open(self.port).await?;
+                self.exchange(request).await
+            }
+        }
+    }
+
+    async fn exchange(&mut self, request: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+        self.stream.get_mut().write_all(request).await?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+        let mut length = 0;
+        loop {
+            line.clear();
+            if self.stream.read_line(&mut line).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await?;
+        Ok((status, body))
+    }
+}
+
+fn get(path: &str, cookie: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n").into_bytes()
+}
+
+fn post_json(path: &str, person: &Person, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {}\r\nX-CSRF-Token: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        person.cookie,
+        person.csrf,
+        body.len()
+    )
+    .into_bytes()
+}
+
+type Job = (Vec<u8>, oneshot::Sender<std::io::Result<(u16, Vec<u8>)>>);
+
+/// A pool of connections, each with a queue: a request waits for its connection like a
+/// browser's would.
+fn pool(port: u16, size: usize) -> Vec<mpsc::UnboundedSender<Job>> {
+    (0..size)
+        .map(|_| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+            tokio::task::spawn_local(async move {
+                let mut conn = None;
+                while let Some((request, reply)) = rx.recv().await {
+                    if conn.is_none() {
+                        conn = Conn::open(port).await.ok();
+                    }
+                    let answer = match conn.as_mut() {
+                        Some(c) => c.send(&request).await,
+                        None => Err(std::io::ErrorKind::ConnectionRefused.into()),
+                    };
+                    if answer.is_err() {
+                        conn = None;
+                    }
+                    let _ = reply.send(answer);
+                }
+            });
+            tx
+        })
+        .collect()
+}
+
+async fn call(
+    lane: &mpsc::UnboundedSender<Job>,
+    request: Vec<u8>,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let (tx, rx) = oneshot::channel();
+    lane.send((request, tx))
+        .map_err(|_| std::io::Error::other("pool closed"))?;
+    rx.await
+        .map_err(|_| std::io::Error::other("pool dropped"))?
+}
+
+/// Latencies in microseconds.
+#[derive(Default)]
+struct Samples(Vec<u64>);
+
+impl Samples {
+    fn add(&mut self, d: Duration) {
+        self.0.push(d.as_micros() as u64);
+    }
+
+    fn ms(&mut self, q: f64) -> f64 {
+        if self.0.is_empty() {
+            return 0.0;
+        }
+        self.0.sort_unstable();
+        let i = ((self.0.len() as f64 - 1.0) * q).round() as usize;
+        self.0[i] as f64 / 1000.0
+    }
+}
+
+#[derive(Default)]
+struct Step {
+    users: usize,
+    polls: Samples,
+    posts: Samples,
+    delivery: Samples,
+    errors: u64,
+    deliveries_expected: u64,
+    deliveries_late: u64,
+    cpu: f64,
+    seconds: f64,
+}
+
+/// One step: `users` people polling once a second (open loop, on a fixed schedule; latency is
+/// counted from when the poll was due, so a slow server cannot hide its backlog) while messages
+/// are posted at `rate` per second.
+async fn run_step(
+    server: &Server,
+    lanes: &[mpsc::UnboundedSender<Job>],
+    people: &[Person],
+    users: usize,
+    rooms: usize,
+    rate: u32,
+    length: Duration,
+) -> Step {
+    let step = Rc::new(RefCell::new(Step {
+        users,
+        ..Step::default()
+    }));
+    let acked: Rc<RefCell<HashMap<i64, Instant>>> = Rc::default();
+    let received: Rc<RefCell<HashMap<i64, u64>>> = Rc::default();
+    let cpu_before = server.cpu_seconds();
+    let started = Instant::now();
+    let end = started + length;
+    let mut tasks = Vec::new();
+    for (i, person) in people.iter().take(users).enumerate() {
+        let (person, lane) = (person.clone(), lanes[i % lanes.len()].clone());
+        let (step, acked, received) = (step.clone(), acked.clone(), received.clone());
+        tasks.push(tokio::task::spawn_local(async move {
+            // Spread the first polls over the first second, as pages open at different times.
+            let mut due = started + Duration::from_micros((i as u64 * 1_000_000) / users as u64);
+            let mut cursor = i64::MAX;
+            while due < end {
+                tokio::time::sleep_until(due.into()).await;
+                let after = if cursor == i64::MAX {
+                    "0".to_owned()
+                } else {
+                    cursor.to_string()
+                };
+                let path = format!("/api/rooms/{}/messages?after={after}", person.room);
+                let answer = call(&lane, get(&path, &person.cookie)).await;
+                let now = Instant::now();
+                let mut step = step.borrow_mut();
+                match answer {
+                    Ok((200, body)) => {
+                        step.polls.add(now - due);
+                        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        for e in value["messages"].as_array().into_iter().flatten() {
+                            let id = e["id"].as_i64().unwrap_or(0);
+                            let first = cursor == i64::MAX;
+                            cursor = if first { id } else { cursor.max(id) };
+                            if !first && e["kind"] == "message" {
+                                *received.borrow_mut().entry(id).or_default() += 1;
+                                if let Some(at) = acked.borrow().get(&id) {
+                                    step.delivery.add(now.saturating_duration_since(*at));
+                                }
+                            }
+                        }
+                        if cursor == i64::MAX {
+                            cursor = 0;
+                        }
+                    }
+                    _ => step.errors += 1,
+                }
+                drop(step);
+                // Like chat.js: the next poll one second after the previous was due.
+                due += Duration::from_secs(1);
+            }
+        }));
+    }
+    // The posters: open loop at `rate` per second, spread over the rooms.
+    let posters = people.len().min(users);
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    // Posting starts once every page has polled and stops early enough for the last message
+    // to reach everyone before the step ends.
+    let margin = Duration::from_millis(1500).min(length / 4);
+    let mut due = started + margin;
+    let mut n = 0;
+    let mut post_tasks = Vec::new();
+    while rate > 0 && due < end - margin {
+        tokio::time::sleep_until(due.into()).await;
+        let person = people[(n * 7919) % posters].clone();
+        let lane = lanes[n % lanes.len()].clone();
+        let (step, acked) = (step.clone(), acked.clone());
+        let sent = due;
+        post_tasks.push(tokio::task::spawn_local(async move {
+            let body = format!("{{\"text\":\"load message {n}\"}}");
+            let path = format!("/api/rooms/{}/messages", person.room);
+            let answer = call(&lane, post_json(&path, &person, &body)).await;
+            let now = Instant::now();
+            let mut step = step.borrow_mut();
+            match answer {
+                Ok((201, body)) => {
+                    step.posts.add(now - sent);
+                    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    if let Some(id) = value["message"]["id"].as_i64() {
+                        acked.borrow_mut().insert(id, now);
+                    }
+                }
+                _ => step.errors += 1,
+            }
+        }));
+        n += 1;
+        due += interval;
+    }
+    for task in post_tasks {
+        task.await.unwrap();
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut step = Rc::try_unwrap(step).ok().unwrap().into_inner();
+    step.seconds = started.elapsed().as_secs_f64();
+    step.cpu = server.cpu_seconds() - cpu_before;
+    // Every acknowledged message should reach every active member of its room.
+    let members_per_room = users / rooms.max(1);
+    let received = received.borrow();
+    for id in acked.borrow().keys() {
+        let got = received.get(id).copied().unwrap_or(0);
+        step.deliveries_expected += members_per_room as u64;
+        step.deliveries_late += (members_per_room as u64).saturating_sub(got);
+    }
+    step
+}
+
+/// Requests per second that `connections` keep-alive connections get for `request`.
+async fn saturate(port: u16, connections: usize, length: Duration, request: Vec<u8>) -> f64 {
+    let request = Rc::new(request);
+    let started = Instant::now();
+    let end = started + length;
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let request = request.clone();
+            tokio::task::spawn_local(async move {
+                let mut conn = Conn::open(port).await.unwrap();
+                let mut done = 0u64;
+                while Instant::now() < end {
+                    if let Ok((200, _)) = conn.send(&request).await {
+                        done += 1;
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Messages per second acknowledged when many people post at once (open loop at `rate`).
+async fn burst(
+    lanes: &[mpsc::UnboundedSender<Job>],
+    people: &[Person],
+    rate: u32,
+    length: Duration,
+) -> (f64, u64, u64) {
+    let ok = Rc::new(RefCell::new((0u64, 0u64, 0u64)));
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let started = Instant::now();
+    let mut due = started;
+    let mut tasks = Vec::new();
+    let mut n = 0;
+    while due < started + length {
+        tokio::time::sleep_until(due.into()).await;
+        let person = people[(n * 31) % people.len()].clone();
+        let lane = lanes[n % lanes.len()].clone();
+        let ok = ok.clone();
+        tasks.push(tokio::task::spawn_local(async move {
+            let body = format!("{{\"text\":\"burst message {n}\"}}");
+            let path = format!("/api/rooms/{}/messages", person.room);
+            let answer = call(&lane, post_json(&path, &person, &body)).await;
+            let mut ok = ok.borrow_mut();
+            match answer {
+                Ok((201, _)) => ok.0 += 1,
+                Ok((_, body)) if String::from_utf8_lossy(&body).contains("locked") => ok.2 += 1,
+                _ => ok.1 += 1,
+            }
+        }));
+        n += 1;
+        due += interval;
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (done, failed, locked) = *ok.borrow();
+    (
+        done as f64 / started.elapsed().as_secs_f64(),
+        failed,
+        locked,
+    )
+}
+
+fn svg_chart(steps: &[Step]) -> String {
+    let (w, h, pad) = (640.0, 360.0, 50.0);
+    let max_users = steps.iter().map(|s| s.users).max().unwrap_or(1) as f64;
+    let mut percentiles: Vec<(&str, &str, Vec<f64>)> = vec![
+        ("p50", "#2f5bea", Vec::new()),
+        ("p99", "#c0362c", Vec::new()),
+        ("p99.9", "#8a5a00", Vec::new()),
+    ];
+    let mut steps_sorted: Vec<&Step> = steps.iter().collect();
+    steps_sorted.sort_by_key(|s| s.users);
+    let max_ms = steps_sorted
+        .iter()
+        .map(|s| s.polls.0.last().copied().unwrap_or(0) as f64 / 1000.0)
+        .fold(1.0_f64, f64::max)
+        .min(1000.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
+         <text x=\"{}\" y=\"20\" text-anchor=\"middle\">poll latency (ms) against simulated users</text>\
+         <line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\
+         <line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{}\" stroke=\"black\"/>",
+        w / 2.0,
+        h - pad,
+        w - pad,
+        h - pad,
+        h - pad
+    );
+    for (i, (name, color, points)) in percentiles.iter_mut().enumerate() {
+        let q = [0.5, 0.99, 0.999][i];
+        for s in &steps_sorted {
+            let mut polls = Samples(s.polls.0.clone());
+            points.push(polls.ms(q));
+        }
+        let coords: Vec<String> = steps_sorted
+            .iter()
+            .zip(points.iter())
+            .map(|(s, ms)| {
+                let x = pad + (w - 2.0 * pad) * s.users as f64 / max_users;
+                let y = h - pad - (h - 2.0 * pad) * (ms / max_ms).min(1.0);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\
+             <text x=\"{}\" y=\"{}\" fill=\"{color}\">{name}</text>",
+            coords.join(" "),
+            w - pad + 5.0,
+            pad + 15.0 * (i as f64 + 1.0)
+        );
+    }
+    for s in &steps_sorted {
+        let x = pad + (w - 2.0 * pad) * s.users as f64 / max_users;
+        let _ = write!(
+            svg,
+            "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            h - pad + 15.0,
+            s.users
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max_ms:.0}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text></svg>",
+        pad - 5.0,
+        pad + 4.0,
+        pad - 5.0,
+        h - pad
+    );
+    svg
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let config = Config::from_env(full);
+    if has_taskset() {
+        // The generator on CPU 1, the server on CPU 0.
+        let _ = Command::new("taskset")
+            .args(["-cp", "1", &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("load.db");
+    let setup = Instant::now();
+    let people = populate(&db_path, config.users, config.rooms);
+    println!(
+        "populated {} users in {} rooms in {:.1} s",
+        people.len(),
+        config.rooms,
+        setup.elapsed().as_secs_f64()
+    );
+    let server = Server::start(&db_path);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let report = local.block_on(&runtime, async {
+        let port = server.port;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Conn::open(port).await.is_err() {
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let lanes = pool(port, config.connections);
+        let mut steps = Vec::new();
+        for &users in &config.steps {
+            let users = users.min(people.len());
+            let step = run_step(
+                &server,
+                &lanes,
+                &people,
+                users,
+                config.rooms,
+                config.post_rate,
+                config.step,
+            )
+            .await;
+            println!("step: {users} users done ({} errors)", step.errors);
+            steps.push(step);
+        }
+
+        // Saturated throughput, one endpoint after another.
+        let alice = &people[0];
+        let last: Value = {
+            let path = format!("/api/rooms/{}/messages?after=0", alice.room);
+            let (_, body) = call(&lanes[0], get(&path, &alice.cookie)).await.unwrap();
+            serde_json::from_slice(&body).unwrap()
+        };
+        let entries = last["messages"].as_array().unwrap();
+        let last_id = entries.last().map_or(0, |e| e["id"].as_i64().unwrap());
+        let last_message = entries
+            .iter()
+            .rev()
+            .find(|e| e["kind"] == "message")
+            .map_or(0, |e| e["id"].as_i64().unwrap());
+        let sat_connections = config.connections.min(256);
+        let health = saturate(
+            port,
+            sat_connections,
+            config.saturation,
+            get("/healthz", "none=1"),
+        )
+        .await;
+        let empty = saturate(
+            port,
+            sat_connections,
+            config.saturation,
+            get(
+                &format!("/api/rooms/{}/messages?after={last_id}", alice.room),
+                &alice.cookie,
+            ),
+        )
+        .await;
+        // A cursor just below the room's newest message: every answer carries it (and any
+        // entries after it).
+        let one = saturate(
+            port,
+            sat_connections,
+            config.saturation,
+            get(
+                &format!(
+                    "/api/rooms/{}/messages?after={}",
+                    alice.room,
+                    last_message - 1
+                ),
+                &alice.cookie,
+            ),
+        )
+        .await;
+        let (burst_rate, burst_failed, burst_locked) =
+            burst(&lanes, &people, config.burst_rate, config.saturation).await;
+        (
+            steps,
+            health,
+            empty,
+            one,
+            burst_rate,
+            burst_failed,
+            burst_locked,
+        )
+    });
+    let (mut steps, health, empty, one, burst_rate, burst_failed, burst_locked) = report;
+
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Server pinned to one core{}; {} rooms; {} messages/s posted; {} s per step; {} connections.\n",
+        if has_taskset() {
+            " (taskset -c 0), generator on the other"
+        } else {
+            " (taskset missing: not pinned)"
+        },
+        config.rooms,
+        config.post_rate,
+        config.step.as_secs(),
+        config.connections
+    );
+    let _ = writeln!(
+        md,
+        "| users | polls/s | poll p50 | p99 | p99.9 | max | post p50 | post p99 | delivery p50 | delivery p99 | delivery max | not delivered | errors | server CPU |"
+    );
+    let _ = writeln!(
+        md,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    let rss = server.peak_rss_mib();
+    for s in &mut steps {
+        let polls_per_s = s.polls.0.len() as f64 / s.seconds;
+        let _ = writeln!(
+            md,
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} of {} | {} | {:.0}% |",
+            s.users,
+            polls_per_s,
+            s.polls.ms(0.5),
+            s.polls.ms(0.99),
+            s.polls.ms(0.999),
+            s.polls.ms(1.0),
+            s.posts.ms(0.5),
+            s.posts.ms(0.99),
+            s.delivery.ms(0.5),
+            s.delivery.ms(0.99),
+            s.delivery.ms(1.0),
+            s.deliveries_late,
+            s.deliveries_expected,
+            s.errors,
+            100.0 * s.cpu / s.seconds,
+        );
+    }
+    let _ = writeln!(md, "\nServer peak RSS over the whole run: {rss:.0} MiB.\n");
+    let _ = writeln!(
+        md,
+        "| saturated, {} keep-alive connections | requests/s | of /healthz |",
+        config.connections.min(256)
+    );
+    let _ = writeln!(md, "|---|---|---|");
+    let _ = writeln!(md, "| GET /healthz | {health:.0} | 100% |");
+    let _ = writeln!(
+        md,
+        "| empty poll | {empty:.0} | {:.0}% |",
+        100.0 * empty / health
+    );
+    let _ = writeln!(
+        md,
+        "| poll returning one message | {one:.0} | {:.0}% |",
+        100.0 * one / health
+    );
+    let _ = writeln!(
+        md,
+        "\nPosting burst (open loop at {} messages/s for {} s, synchronous=FULL): {burst_rate:.0} messages/s acknowledged, {burst_failed} failed, {burst_locked} \"database is locked\".",
+        config.burst_rate,
+        config.saturation.as_secs()
+    );
+    println!("\n{md}");
+    let out: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", "load"]
+        .iter()
+        .collect();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("report.md"), &md).unwrap();
+    std::fs::write(out.join("latency.svg"), svg_chart(&steps)).unwrap();
+    println!("wrote {}/report.md and latency.svg", out.display());
+    let errors: u64 = steps.iter().map(|s| s.errors).sum();
+    if !full {
+        // The tiny run only proves the benchmark works: every request answered.
+        assert_eq!(errors, 0, "requests failed");
+        assert!(empty > 0.0 && health > 0.0 && one > 0.0);
+    }
+}

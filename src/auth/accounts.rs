@@ -1,0 +1,99 @@
+//! Registering and logging in, shared by the HTML forms and the JSON API so that both obey
+//! the same rules, limits and audit log.
+
+use actix_session::Session;
+use actix_web::web;
+
+use super::client_addr::ClientAddr;
+use super::password::Hasher;
+use crate::db::Db;
+use crate::domain::{Password, Username};
+use crate::errors::AppError;
+use crate::live::Live;
+use crate::models::{ModelError, User};
+use crate::throttle::Throttles;
+
+/// Why a registration did not happen, in words for the person.
+pub enum Refused {
+    Invalid(String),
+    Taken,
+}
+
+/// Creates the account and logs the new user in.
+pub async fn register(
+    session: &Session,
+    username: &str,
+    password: String,
+    client: ClientAddr,
+    db: &Db,
+    hasher: &Hasher,
+) -> Result<Result<User, Refused>, AppError> {
+    let parsed = Username::parse(username).and_then(|u| Ok((u, Password::parse(password)?)));
+    let (username, password) = match parsed {
+        Ok(valid) => valid,
+        Err(invalid) => return Ok(Err(Refused::Invalid(invalid.0))),
+    };
+    let hash = hasher.hash(password).await?;
+    match db
+        .run(move |conn| Ok(User::create(conn, &username, &hash)))
+        .await?
+    {
+        Ok(user) => {
+            log::info!("registered user {} from {client}", user.username);
+            super::log_in(session, &user)?;
+            Ok(Ok(user))
+        }
+        Err(ModelError::NameTaken) => Ok(Err(Refused::Taken)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Checks the password and logs the user in; `None` for a wrong password or unknown user
+/// alike (after the same work). Throttled per username and per client address.
+pub async fn log_in(
+    session: &Session,
+    username: &str,
+    password: String,
+    client: ClientAddr,
+    db: &Db,
+    hasher: &Hasher,
+    throttles: &Throttles,
+) -> Result<Option<User>, AppError> {
+    let username = username.trim().to_owned();
+    let address = client.to_string();
+    // Checked before the password: while throttled, even the right one does not help.
+    if let Err(retry) = throttles.login.check(&username, &address) {
+        log::warn!("throttled login for {username:?} from {client}");
+        return Err(retry.into());
+    }
+    let lookup = username.clone();
+    let user = db
+        .run(move |conn| Ok(User::find_by_username(conn, &lookup)?))
+        .await?;
+    // Verify even when there is no such user, so that both failures take the same time.
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = hasher.verify(password, stored).await?;
+    match user {
+        Some(user) if verified => {
+            throttles.login.succeeded(&username, &address);
+            log::info!("login of {} from {client}", user.username);
+            super::log_in(session, &user)?;
+            Ok(Some(user))
+        }
+        _ => {
+            throttles.login.failed(&username, &address);
+            log::info!("failed login for {username:?} from {client}");
+            Ok(None)
+        }
+    }
+}
+
+/// Ends the session. The user keeps their room (they come back to it at the next login) but
+/// is no longer present in it.
+pub fn log_out(session: &Session, client: ClientAddr, live: &web::Data<Live>) {
+    if let Some(user) = super::CurrentUser::from_session(session) {
+        log::info!("logout of {} from {client}", user.username);
+        live.presence.logged_out(user.id);
+    }
+    super::log_out(session);
+}

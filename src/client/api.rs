@@ -1,0 +1,319 @@
+//! The public HTTP API, as a client speaks it: the same requests the browser's pages make.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// What went wrong, in words for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No answer (refused, reset, timed out): worth retrying.
+    Unreachable,
+    /// The session ended (logged out elsewhere, expired).
+    LoggedOut,
+    WrongPassword,
+    RoomDeleted,
+    /// The room is no longer this user's room (they entered another one elsewhere).
+    NotInRoom,
+    NotFound,
+    /// Any other refusal, with the server's own words.
+    Refused {
+        code: String,
+        message: String,
+    },
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreachable => f.write_str("server unreachable: retrying"),
+            Self::LoggedOut => f.write_str("you are logged out: log in again"),
+            Self::WrongPassword => f.write_str("wrong username or password"),
+            Self::RoomDeleted => f.write_str("the room was deleted"),
+            Self::NotInRoom => f.write_str("you left this room or entered another one elsewhere"),
+            Self::NotFound => f.write_str("no such room"),
+            Self::Refused { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserInfo {
+    pub id: i32,
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoggedIn {
+    pub user: UserInfo,
+    pub csrf_token: String,
+    pub current_room: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct RoomInfo {
+    pub id: i32,
+    pub name: String,
+    pub creator: String,
+    pub direct: bool,
+    pub present: usize,
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoomRef {
+    pub id: i32,
+    pub name: String,
+    pub creator_id: i32,
+    pub direct: bool,
+}
+
+/// One entry of a room's log.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    pub id: i64,
+    pub kind: String,
+    pub author: String,
+    pub text: String,
+    pub sent_at: String,
+    #[serde(default)]
+    pub target: Option<i64>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Entered {
+    pub room: RoomRef,
+    pub messages: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Poll {
+    pub messages: Vec<Entry>,
+    pub present: Vec<String>,
+    pub typing: Vec<String>,
+}
+
+/// A login to keep between runs: the session cookie and its CSRF token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedSession {
+    pub server: String,
+    pub username: String,
+    pub cookie: String,
+    pub csrf_token: String,
+}
+
+pub struct Api {
+    http: reqwest::Client,
+    jar: Arc<Jar>,
+    base: Url,
+    csrf: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+}
+
+impl Api {
+    pub fn new(server: &str) -> anyhow::Result<Self> {
+        let base: Url = server
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{server} is not a URL (try http://127.0.0.1:8080)"))?;
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self {
+            http,
+            jar,
+            base,
+            csrf: None,
+        })
+    }
+
+    pub fn server(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> ApiResult<Option<T>> {
+        let url = self.base.join(path).map_err(|_| ApiError::NotFound)?;
+        let mut request = self.http.request(method, url);
+        if let Some(token) = &self.csrf {
+            request = request.header("X-CSRF-Token", token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
+        let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        if status.is_success() {
+            return response
+                .json::<T>()
+                .await
+                .map(Some)
+                .map_err(|_| ApiError::Unreachable);
+        }
+        if status.is_server_error() {
+            return Err(ApiError::Unreachable);
+        }
+        let error = response.json::<ErrorBody>().await.ok();
+        let code = error.as_ref().map_or("", |e| e.error.as_str());
+        Err(match (status, code) {
+            (StatusCode::UNAUTHORIZED, "invalid_credentials") => ApiError::WrongPassword,
+            (StatusCode::UNAUTHORIZED, _) => ApiError::LoggedOut,
+            (StatusCode::GONE, _) => ApiError::RoomDeleted,
+            (StatusCode::FORBIDDEN, "not_in_room") => ApiError::NotInRoom,
+            (StatusCode::NOT_FOUND, _) => ApiError::NotFound,
+            _ => ApiError::Refused {
+                code: code.to_owned(),
+                message: error.map_or_else(|| format!("the server said {status}"), |e| e.message),
+            },
+        })
+    }
+
+    async fn expect<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> ApiResult<T> {
+        self.call(method, path, body)
+            .await?
+            .ok_or(ApiError::Unreachable)
+    }
+
+    async fn start_session(
+        &mut self,
+        path: &str,
+        username: &str,
+        password: &str,
+    ) -> ApiResult<LoggedIn> {
+        self.csrf = None;
+        let body = json!({ "username": username, "password": password });
+        let logged_in: LoggedIn = self.expect(Method::POST, path, Some(body)).await?;
+        self.csrf = Some(logged_in.csrf_token.clone());
+        Ok(logged_in)
+    }
+
+    pub async fn register(&mut self, username: &str, password: &str) -> ApiResult<LoggedIn> {
+        self.start_session("/api/users", username, password).await
+    }
+
+    pub async fn log_in(&mut self, username: &str, password: &str) -> ApiResult<LoggedIn> {
+        self.start_session("/api/session", username, password).await
+    }
+
+    pub async fn log_out(&mut self) -> ApiResult<()> {
+        self.call::<serde_json::Value>(Method::DELETE, "/api/session", None)
+            .await?;
+        self.csrf = None;
+        Ok(())
+    }
+
+    pub async fn rooms(&self) -> ApiResult<Vec<RoomInfo>> {
+        #[derive(Deserialize)]
+        struct Rooms {
+            rooms: Vec<RoomInfo>,
+        }
+        let rooms: Rooms = self.expect(Method::GET, "/api/rooms", None).await?;
+        Ok(rooms.rooms)
+    }
+
+    pub async fn create_room(&self, name: &str) -> ApiResult<RoomRef> {
+        #[derive(Deserialize)]
+        struct Created {
+            room: RoomRef,
+        }
+        let created: Created = self
+            .expect(Method::POST, "/api/rooms", Some(json!({ "name": name })))
+            .await?;
+        Ok(created.room)
+    }
+
+    pub async fn delete_room(&self, room: i32) -> ApiResult<()> {
+        self.call::<serde_json::Value>(Method::DELETE, &format!("/api/rooms/{room}"), None)
+            .await
+            .map(drop)
+    }
+
+    pub async fn enter(&self, room: i32) -> ApiResult<Entered> {
+        self.expect(Method::POST, &format!("/api/rooms/{room}/enter"), None)
+            .await
+    }
+
+    pub async fn leave(&self, room: i32) -> ApiResult<()> {
+        self.call::<serde_json::Value>(Method::POST, &format!("/api/rooms/{room}/leave"), None)
+            .await
+            .map(drop)
+    }
+
+    pub async fn poll(&self, room: i32, after: i64, typing: bool) -> ApiResult<Poll> {
+        let typing = if typing { "&typing=1" } else { "" };
+        self.expect(
+            Method::GET,
+            &format!("/api/rooms/{room}/messages?after={after}{typing}"),
+            None,
+        )
+        .await
+    }
+
+    /// Sends a message under the client's own name for it: a retry is never stored twice.
+    pub async fn send(&self, room: i32, text: &str, client_id: &str) -> ApiResult<Entry> {
+        #[derive(Deserialize)]
+        struct Sent {
+            message: Entry,
+        }
+        let body = json!({ "text": text, "client_id": client_id });
+        let sent: Sent = self
+            .expect(
+                Method::POST,
+                &format!("/api/rooms/{room}/messages"),
+                Some(body),
+            )
+            .await?;
+        Ok(sent.message)
+    }
+
+    /// The login as it stands, to save.
+    pub fn saved(&self, username: &str) -> Option<SavedSession> {
+        let cookie = self.jar.cookies(&self.base)?.to_str().ok()?.to_owned();
+        Some(SavedSession {
+            server: self.server().to_owned(),
+            username: username.to_owned(),
+            cookie,
+            csrf_token: self.csrf.clone()?,
+        })
+    }
+
+    /// Takes up a saved login again.
+    pub fn restore(&mut self, saved: &SavedSession) {
+        for cookie in saved.cookie.split("; ") {
+            self.jar
+                .add_cookie_str(&format!("{cookie}; Path=/"), &self.base);
+        }
+        self.csrf = Some(saved.csrf_token.clone());
+    }
+}

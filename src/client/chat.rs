@@ -1,0 +1,301 @@
+//! The terminal client's logic, without a terminal: commands, the room list, the log with the
+//! poller's cursor, and the status line. The interface (tui.rs) only draws it and feeds it keys.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use rand::distr::{Alphanumeric, SampleString};
+
+use super::api::{Api, ApiError, Entry, RoomInfo};
+
+/// "is typing" is sent while the user typed within this long.
+const TYPING_FOR: Duration = Duration::from_secs(3);
+
+/// The room the user is in.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub id: i32,
+    pub name: String,
+    pub creator_id: i32,
+    /// The log as shown, in id order. Deleted messages keep their place.
+    pub log: Vec<Entry>,
+    /// The poller's cursor: the last entry id received.
+    pub cursor: i64,
+    pub present: Vec<String>,
+    pub typing: Vec<String>,
+    shown: HashSet<i64>,
+}
+
+impl Current {
+    fn new(id: i32, name: String, creator_id: i32) -> Self {
+        Self {
+            id,
+            name,
+            creator_id,
+            log: Vec::new(),
+            cursor: 0,
+            present: Vec::new(),
+            typing: Vec::new(),
+            shown: HashSet::new(),
+        }
+    }
+
+    /// Appends what the server sent, in its order, skipping anything already shown; a
+    /// "deleted" entry blanks the message it names, in place.
+    pub fn apply(&mut self, entries: Vec<Entry>) {
+        for entry in entries {
+            self.cursor = self.cursor.max(entry.id);
+            if !self.shown.insert(entry.id) {
+                continue;
+            }
+            if entry.kind == "deleted" {
+                if let Some(target) = self.log.iter_mut().find(|e| Some(e.id) == entry.target) {
+                    target.deleted = true;
+                    target.text.clear();
+                }
+                continue;
+            }
+            self.log.push(entry);
+        }
+    }
+}
+
+/// What the caller should do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    Quit,
+}
+
+pub struct Chat {
+    pub api: Api,
+    pub me: String,
+    pub my_id: i32,
+    pub rooms: Vec<RoomInfo>,
+    pub room: Option<Current>,
+    pub status: String,
+    /// True while the server does not answer.
+    pub reconnecting: bool,
+    last_typed: Option<Instant>,
+    /// A message whose answer was lost: the same text is sent again under the same name.
+    pending: Option<(String, String)>,
+}
+
+pub const HELP: &str =
+    "/rooms  /join NAME  /create NAME  /leave  /delete  /quit  (anything else is a message)";
+
+impl Chat {
+    pub fn new(api: Api, me: String, my_id: i32) -> Self {
+        Self {
+            api,
+            me,
+            my_id,
+            rooms: Vec::new(),
+            room: None,
+            status: HELP.to_owned(),
+            reconnecting: false,
+            last_typed: None,
+            pending: None,
+        }
+    }
+
+    /// The user typed into the input line.
+    pub fn typed(&mut self) {
+        self.last_typed = Some(Instant::now());
+    }
+
+    fn is_typing(&self) -> bool {
+        self.last_typed.is_some_and(|at| at.elapsed() < TYPING_FOR)
+    }
+
+    /// Handles one line from the input.
+    pub async fn command(&mut self, line: &str) -> Next {
+        let line = line.trim();
+        let (verb, arg) = match line.split_once(char::is_whitespace) {
+            Some((verb, arg)) => (verb, arg.trim()),
+            None => (line, ""),
+        };
+        let result = match verb {
+            "" => Ok(()),
+            "/quit" => return Next::Quit,
+            "/rooms" => self.refresh_rooms().await.map(|()| {
+                self.status = format!("{} rooms", self.rooms.len());
+            }),
+            "/join" if !arg.is_empty() => self.join(arg).await,
+            "/create" if !arg.is_empty() => self.create(arg).await,
+            "/leave" => self.leave().await,
+            "/delete" => self.delete().await,
+            "/help" => {
+                self.status = HELP.to_owned();
+                Ok(())
+            }
+            _ if verb.starts_with('/') => {
+                self.status = format!("unknown command {verb}: {HELP}");
+                Ok(())
+            }
+            _ => self.say(line).await,
+        };
+        if let Err(error) = result {
+            self.show(&error);
+        }
+        Next::Continue
+    }
+
+    fn show(&mut self, error: &ApiError) {
+        self.reconnecting = *error == ApiError::Unreachable;
+        self.status = error.to_string();
+    }
+
+    pub async fn refresh_rooms(&mut self) -> Result<(), ApiError> {
+        self.rooms = self.api.rooms().await?;
+        Ok(())
+    }
+
+    async fn join(&mut self, name: &str) -> Result<(), ApiError> {
+        self.refresh_rooms().await?;
+        let id = self
+            .rooms
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+            .map(|r| r.id)
+            .ok_or(ApiError::NotFound)?;
+        self.enter(id).await
+    }
+
+    pub async fn enter(&mut self, id: i32) -> Result<(), ApiError> {
+        let entered = self.api.enter(id).await?;
+        let name = self
+            .rooms
+            .iter()
+            .find(|r| r.id == id)
+            .map_or(entered.room.name, |r| r.name.clone());
+        let mut current = Current::new(id, name, entered.room.creator_id);
+        current.apply(entered.messages);
+        self.status = format!("in {}", current.name);
+        self.room = Some(current);
+        self.refresh_rooms().await
+    }
+
+    async fn create(&mut self, name: &str) -> Result<(), ApiError> {
+        let room = self.api.create_room(name).await?;
+        self.refresh_rooms().await?;
+        self.enter(room.id).await
+    }
+
+    async fn leave(&mut self) -> Result<(), ApiError> {
+        let Some(room) = self.room.take() else {
+            self.status = "you are not in a room".into();
+            return Ok(());
+        };
+        self.api.leave(room.id).await?;
+        self.status = format!("you left {}", room.name);
+        self.refresh_rooms().await
+    }
+
+    async fn delete(&mut self) -> Result<(), ApiError> {
+        let Some(room) = &self.room else {
+            self.status = "you are not in a room".into();
+            return Ok(());
+        };
+        if room.creator_id != self.my_id {
+            self.status = "only the room's creator can delete it".into();
+            return Ok(());
+        }
+        let (id, name) = (room.id, room.name.clone());
+        self.api.delete_room(id).await?;
+        self.room = None;
+        self.status = format!("you deleted {name}");
+        self.refresh_rooms().await
+    }
+
+    async fn say(&mut self, text: &str) -> Result<(), ApiError> {
+        let Some(room) = &self.room else {
+            self.status = "join a room first (/rooms, /join NAME)".into();
+            return Ok(());
+        };
+        let room_id = room.id;
+        let client_id = match &self.pending {
+            Some((pending, id)) if pending == text => id.clone(),
+            _ => Alphanumeric.sample_string(&mut rand::rng(), 24),
+        };
+        self.pending = Some((text.to_owned(), client_id.clone()));
+        self.api.send(room_id, text, &client_id).await?;
+        self.pending = None;
+        self.last_typed = None;
+        // It reaches the log through the poll, in the same order everyone sees.
+        self.poll().await;
+        Ok(())
+    }
+
+    /// One poll of the current room (and, now and then, of the room list). Errors end up in
+    /// the status line; the cursor is kept, so nothing is lost or repeated after a reconnect.
+    pub async fn poll(&mut self) {
+        let Some(room) = &self.room else {
+            return;
+        };
+        let (id, after) = (room.id, room.cursor);
+        match self.api.poll(id, after, self.is_typing()).await {
+            Ok(poll) => {
+                if self.reconnecting {
+                    self.status = "reconnected".into();
+                }
+                self.reconnecting = false;
+                if let Some(room) = self.room.as_mut().filter(|r| r.id == id) {
+                    room.apply(poll.messages);
+                    room.present = poll.present;
+                    room.typing = poll.typing;
+                    room.typing.retain(|name| *name != self.me);
+                }
+            }
+            Err(error @ (ApiError::RoomDeleted | ApiError::NotInRoom | ApiError::NotFound)) => {
+                let name = self.room.take().map(|r| r.name).unwrap_or_default();
+                self.status = format!("{name}: {error}");
+                let _ = self.refresh_rooms().await;
+            }
+            Err(error) => self.show(&error),
+        }
+    }
+
+    /// How long to wait before the next poll: a second, longer while the server is away.
+    pub fn poll_delay(&self, failures: u32) -> Duration {
+        if self.reconnecting {
+            Duration::from_secs(1 << failures.min(4))
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: i64, kind: &str, text: &str, target: Option<i64>) -> Entry {
+        Entry {
+            id,
+            kind: kind.into(),
+            author: "alice".into(),
+            text: text.into(),
+            sent_at: String::new(),
+            target,
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn the_log_keeps_server_order_skips_repeats_and_blanks_deleted_messages() {
+        let mut room = Current::new(1, "Kitchen".into(), 1);
+        room.apply(vec![
+            entry(3, "message", "a", None),
+            entry(5, "message", "b", None),
+        ]);
+        room.apply(vec![
+            entry(5, "message", "b", None),
+            entry(7, "deleted", "", Some(3)),
+        ]);
+        assert_eq!(room.cursor, 7);
+        let ids: Vec<i64> = room.log.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3, 5]);
+        assert!(room.log[0].deleted && room.log[0].text.is_empty());
+    }
+}

@@ -1,0 +1,161 @@
+//! `chatroom chat`: a terminal client for any chatroom server, speaking only its public API.
+
+pub mod api;
+pub mod chat;
+mod tui;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::terminal;
+
+use crate::cli::ChatArgs;
+use api::{Api, ApiError, LoggedIn, SavedSession};
+use chat::Chat;
+
+/// Logs in (asking what it must), runs the interface, and logs out on the way out unless the
+/// login is to be remembered.
+pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let mut api = Api::new(&args.server)?;
+    let saved_path = session_file();
+    let (username, user_id, room) = match restore(&mut api, &args, saved_path.as_ref()).await {
+        Some(saved) => saved,
+        None => {
+            let logged_in = log_in(&mut api, &args).await?;
+            if args.remember
+                && let (Some(path), Some(saved)) =
+                    (&saved_path, api.saved(&logged_in.user.username))
+            {
+                save(path, &saved, logged_in.user.id)?;
+            }
+            (
+                logged_in.user.username,
+                logged_in.user.id,
+                logged_in.current_room,
+            )
+        }
+    };
+    let mut chat = Chat::new(api, username, user_id);
+    if let Some(room) = room {
+        let _ = chat.enter(room).await;
+    }
+    let outcome = tui::run(&mut chat).await;
+    if !args.remember {
+        let _ = chat.api.log_out().await;
+    }
+    outcome
+}
+
+async fn log_in(api: &mut Api, args: &ChatArgs) -> anyhow::Result<LoggedIn> {
+    let username = match &args.user {
+        Some(user) => user.clone(),
+        None => prompt("Username: ")?,
+    };
+    loop {
+        let password = prompt_hidden("Password: ")?;
+        let attempt = if args.register {
+            api.register(&username, &password).await
+        } else {
+            api.log_in(&username, &password).await
+        };
+        match attempt {
+            Ok(logged_in) => return Ok(logged_in),
+            Err(ApiError::WrongPassword) => eprintln!("Wrong username or password. Try again."),
+            Err(ApiError::Unreachable) => {
+                anyhow::bail!("cannot reach {}: is the server running?", api.server())
+            }
+            Err(other) => anyhow::bail!("{other}"),
+        }
+    }
+}
+
+fn prompt(label: &str) -> anyhow::Result<String> {
+    eprint!("{label}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// Reads a line without echoing it.
+fn prompt_hidden(label: &str) -> anyhow::Result<String> {
+    eprint!("{label}");
+    std::io::stderr().flush()?;
+    terminal::enable_raw_mode().context("the terminal cannot hide what is typed")?;
+    let mut secret = String::new();
+    let result = loop {
+        match event::read() {
+            Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => match key.code {
+                KeyCode::Enter => break Ok(()),
+                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(anyhow::anyhow!("interrupted"));
+                }
+                KeyCode::Backspace => {
+                    secret.pop();
+                }
+                KeyCode::Char(c) => secret.push(c),
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(err) => break Err(err.into()),
+        }
+    };
+    terminal::disable_raw_mode()?;
+    eprintln!();
+    result.map(|()| secret)
+}
+
+/// ~/.config/chatroom/session.json (or under $XDG_CONFIG_HOME).
+fn session_file() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    Some(config.join("chatroom").join("session.json"))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedFile {
+    session: SavedSession,
+    user_id: i32,
+}
+
+fn save(path: &PathBuf, session: &SavedSession, user_id: i32) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = SavedFile {
+        session: session.clone(),
+        user_id,
+    };
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot save the session in {}", path.display()))?;
+    out.write_all(serde_json::to_string(&file)?.as_bytes())?;
+    Ok(())
+}
+
+/// A remembered login for this server, if it still works.
+async fn restore(
+    api: &mut Api,
+    args: &ChatArgs,
+    path: Option<&PathBuf>,
+) -> Option<(String, i32, Option<i32>)> {
+    if !args.remember {
+        return None;
+    }
+    let saved: SavedFile = serde_json::from_str(&std::fs::read_to_string(path?).ok()?).ok()?;
+    let wanted = args.user.as_deref().unwrap_or(&saved.session.username);
+    if saved.session.server != api.server() || wanted != saved.session.username {
+        return None;
+    }
+    api.restore(&saved.session);
+    api.rooms().await.ok()?;
+    Some((saved.session.username, saved.user_id, None))
+}

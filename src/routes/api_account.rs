@@ -1,0 +1,89 @@
+//! The JSON API for clients that are not browsers (the terminal client among them): creating
+//! an account, logging in and out. POST /api/users and POST /api/session need no CSRF token
+//! (there is no session yet to bind one to); they take only JSON, which a foreign page cannot
+//! send without a CORS preflight we never grant, and cross-site requests are refused.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::auth::accounts::{self, Refused};
+use crate::auth::client_addr::ClientAddr;
+use crate::auth::csrf;
+use crate::auth::password::Hasher;
+use crate::db::Db;
+use crate::errors::AppError;
+use crate::live::Live;
+use crate::models::User;
+use crate::routes::auth::Credentials;
+use crate::throttle::Throttles;
+
+#[derive(Serialize)]
+struct UserJson {
+    id: i32,
+    username: String,
+}
+
+/// The answer to a login or a registration: who you are, and the token for later requests.
+#[derive(Serialize)]
+struct SessionAnswer {
+    user: UserJson,
+    csrf_token: String,
+    /// The room the user was in when they last left, to come back to.
+    current_room: Option<i32>,
+}
+
+fn session_answer(session: &Session, user: User) -> SessionAnswer {
+    SessionAnswer {
+        csrf_token: csrf::token(session),
+        current_room: user.current_room_id,
+        user: UserJson {
+            id: user.id,
+            username: user.username,
+        },
+    }
+}
+
+/// POST /api/users: 201 with the new user, logged in.
+pub async fn register(
+    body: web::Json<Credentials>,
+    client: ClientAddr,
+    db: web::Data<Db>,
+    hasher: web::Data<Hasher>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let Credentials { username, password } = body.into_inner();
+    match accounts::register(&session, &username, password, client, &db, &hasher).await? {
+        Ok(user) => Ok(HttpResponse::Created().json(session_answer(&session, user))),
+        Err(Refused::Invalid(message)) => Err(AppError::BadRequest(message)),
+        Err(Refused::Taken) => Err(AppError::Conflict(
+            "That username is taken. Please choose another.".into(),
+        )),
+    }
+}
+
+/// POST /api/session: 200 and the session cookie, or 401 `invalid_credentials`.
+pub async fn log_in(
+    body: web::Json<Credentials>,
+    client: ClientAddr,
+    db: web::Data<Db>,
+    hasher: web::Data<Hasher>,
+    throttles: web::Data<Throttles>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let Credentials { username, password } = body.into_inner();
+    let user = accounts::log_in(
+        &session, &username, password, client, &db, &hasher, &throttles,
+    )
+    .await?;
+    match user {
+        Some(user) => Ok(HttpResponse::Ok().json(session_answer(&session, user))),
+        None => Err(AppError::InvalidCredentials),
+    }
+}
+
+/// DELETE /api/session: 204; the server forgets the session.
+pub async fn log_out(session: Session, client: ClientAddr, live: web::Data<Live>) -> HttpResponse {
+    accounts::log_out(&session, client, &live);
+    HttpResponse::NoContent().finish()
+}
