@@ -14,3 +14,4 @@ mod messages;
 mod rooms;
 mod security;
 mod sessions;
+mod terminal;

@@ -201,8 +201,25 @@ impl Browser {
             .is_empty()
     }
 
+    /// The element's rendered text, read in one script call: a list that lobby.js rebuilds
+    /// between a lookup and a read cannot leave a stale element behind.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("element text")
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = self
+                .client
+                .execute(
+                    "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+                    vec![json!(css)],
+                )
+                .await
+                .expect("a script");
+            if let Some(text) = text.as_str() {
+                return text.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no element {css}");
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn fill(&self, css: &str, value: &str) {

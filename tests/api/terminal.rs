@@ -1,0 +1,378 @@
+//! The terminal client: its logic against the real server without a terminal, and once for
+//! real in a pseudo-terminal (tmux), chatting with someone using the web API.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chatroom::client::api::Api;
+use chatroom::client::chat::{Chat, Next};
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, Person, TestApp, spawn_app};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn terminal_user(base: &str, name: &str) -> Chat {
+    let mut api = Api::new(base).unwrap();
+    let logged_in = api.register(name, PASSWORD).await.unwrap();
+    Chat::new(api, logged_in.user.username, logged_in.user.id)
+}
+
+fn texts(chat: &Chat) -> Vec<String> {
+    let room = chat.room.as_ref().expect("in a room");
+    room.log
+        .iter()
+        .filter(|e| e.kind == "message")
+        .map(|e| e.text.clone())
+        .collect()
+}
+
+fn ids(entries: &[Value]) -> Vec<i64> {
+    entries.iter().map(|e| e["id"].as_i64().unwrap()).collect()
+}
+
+#[actix_web::test]
+async fn the_clients_commands_create_join_leave_and_delete_rooms() {
+    let app = spawn_app().await;
+    let mut chat = terminal_user(&app.address, "term").await;
+
+    assert_eq!(chat.command("/create Kitchen").await, Next::Continue);
+    assert_eq!(chat.room.as_ref().unwrap().name, "Kitchen");
+    assert!(chat.rooms.iter().any(|r| r.name == "Kitchen"));
+    chat.command("hello from the terminal").await;
+    assert_eq!(texts(&chat), ["hello from the terminal"]);
+
+    let mut alice = app.user("alice").await;
+    let kitchen = chat.room.as_ref().unwrap().id;
+    alice.enter(kitchen).await;
+    alice.say(kitchen, "hi terminal").await;
+    chat.poll().await;
+    assert_eq!(texts(&chat), ["hello from the terminal", "hi terminal"]);
+    let seen_by_browser = alice.entries_after(kitchen, 0).await;
+    let seen_by_terminal: Vec<i64> = chat
+        .room
+        .as_ref()
+        .unwrap()
+        .log
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        seen_by_terminal,
+        ids(&seen_by_browser),
+        "the same log as the browser's"
+    );
+
+    chat.command("/create Garden").await;
+    assert_eq!(chat.room.as_ref().unwrap().name, "Garden");
+    chat.command("/join kitchen").await;
+    assert_eq!(chat.room.as_ref().unwrap().name, "Kitchen");
+    chat.command("/join Nowhere").await;
+    assert!(chat.status.contains("no such room"), "{}", chat.status);
+    chat.command("/leave").await;
+    assert!(chat.room.is_none());
+    chat.command("/join Garden").await;
+    chat.command("/delete").await;
+    assert!(
+        chat.room.is_none() && chat.status.contains("deleted"),
+        "{}",
+        chat.status
+    );
+    assert!(!chat.rooms.iter().any(|r| r.name == "Garden"));
+
+    alice.create_room("Porch").await;
+    chat.command("/join Porch").await;
+    chat.command("/delete").await;
+    assert!(
+        chat.status.contains("only the room's creator"),
+        "{}",
+        chat.status
+    );
+    chat.command("/nonsense").await;
+    assert!(chat.status.contains("unknown command"));
+    assert_eq!(chat.command("/quit").await, Next::Quit);
+}
+
+#[actix_web::test]
+async fn the_client_learns_that_its_room_was_deleted_or_that_it_moved_elsewhere() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Doomed").await;
+    let other = alice.create_room("Other").await;
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/join Doomed").await;
+
+    alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    chat.poll().await;
+    assert!(chat.room.is_none());
+    assert!(chat.status.contains("was deleted"), "{}", chat.status);
+
+    chat.command("/join Other").await;
+    let mut same_user_elsewhere = app.person();
+    same_user_elsewhere.login("term", PASSWORD).await;
+    let garden = alice.create_room("Garden").await;
+    same_user_elsewhere.enter(garden).await;
+    chat.poll().await;
+    assert!(chat.room.is_none(), "moved out of {other}");
+    assert!(
+        chat.status.contains("entered another one elsewhere"),
+        "{}",
+        chat.status
+    );
+}
+
+/// The real server binary, which can be killed and started again on the same port.
+struct Process {
+    child: Option<Child>,
+    port: u16,
+    db: std::path::PathBuf,
+}
+
+impl Process {
+    fn start(db: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut process = Self {
+            child: None,
+            port,
+            db: db.to_owned(),
+        };
+        process.spawn();
+        process
+    }
+
+    fn spawn(&mut self) {
+        self.child = Some(
+            Command::new(env!("CARGO_BIN_EXE_chatroom"))
+                .args([
+                    "serve",
+                    "--bind",
+                    &format!("127.0.0.1:{}", self.port),
+                    "--bcrypt-cost",
+                    "4",
+                ])
+                .arg("--database")
+                .arg(&self.db)
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    async fn wait_until_up(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while reqwest::get(format!("{}/healthz", self.url()))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "the server did not start");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[actix_web::test]
+async fn the_client_reconnects_after_an_outage_without_losing_or_repeating_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Process::start(&dir.path().join("chat.db"));
+    server.wait_until_up().await;
+    let mut alice = Person::new(&server.url());
+    alice.register("alice", PASSWORD).await;
+    let room = alice.create_room("Kitchen").await;
+    let mut chat = terminal_user(&server.url(), "term").await;
+    chat.command("/join Kitchen").await;
+    alice.say(room, "before").await;
+    chat.poll().await;
+
+    server.kill();
+    chat.poll().await;
+    assert!(chat.reconnecting);
+    assert!(
+        chat.status.contains("server unreachable"),
+        "{}",
+        chat.status
+    );
+    chat.command("sent while the server was down").await;
+    assert!(chat.status.contains("server unreachable"));
+
+    server.spawn();
+    server.wait_until_up().await;
+    alice.say(room, "after").await;
+    chat.poll().await;
+    assert!(!chat.reconnecting);
+    // Sending the same line again after the outage is a retry: never a second copy.
+    chat.command("sent while the server was down").await;
+    chat.command("sent while the server was down").await;
+
+    let server_log = alice.entries_after(room, 0).await;
+    let client_log: Vec<i64> = chat
+        .room
+        .as_ref()
+        .unwrap()
+        .log
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        client_log,
+        ids(&server_log),
+        "nothing lost, nothing repeated"
+    );
+    let texts = texts(&chat);
+    assert_eq!(
+        texts,
+        [
+            "before",
+            "after",
+            "sent while the server was down",
+            "sent while the server was down"
+        ]
+    );
+}
+
+fn tmux(args: &[&str]) -> String {
+    let output = Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux runs (Debian package tmux; .ci/run installs it)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A tmux session that is killed however the test ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-t", &self.0])
+    }
+
+    fn keys(&self, literal: &str) {
+        tmux(&["send-keys", "-t", &self.0, "-l", literal]);
+    }
+
+    fn press(&self, key: &str) {
+        tmux(&["send-keys", "-t", &self.0, key]);
+    }
+
+    async fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.screen().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never showed:\n{}",
+                self.screen()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["has-session", "-t", &self.0])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+async fn wait_for_message(person: &Person, room: i32, text: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while !person
+        .messages_after(room, 0)
+        .await
+        .iter()
+        .any(|m| m["text"] == text)
+    {
+        assert!(Instant::now() < deadline, "{text:?} never arrived");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
+    let app: TestApp = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+
+    let terminal = Tmux(format!("chatroom-test-{}-{room}", std::process::id()));
+    let command = format!(
+        "{} chat --server {} --user bob",
+        env!("CARGO_BIN_EXE_chatroom"),
+        app.address
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &terminal.0,
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &command,
+    ]);
+    terminal.wait_for("Password:").await;
+    terminal.keys(PASSWORD);
+    terminal.press("Enter");
+    terminal.wait_for("Rooms").await;
+    assert!(
+        !terminal.screen().contains(PASSWORD),
+        "the password is not echoed"
+    );
+
+    terminal.keys("/join Porch");
+    terminal.press("Enter");
+    terminal.wait_for("here: ").await;
+    terminal.keys("hello from the terminal");
+    terminal.press("Enter");
+    wait_for_message(&alice, room, "hello from the terminal").await;
+
+    alice.say(room, "hi terminal, says the web").await;
+    terminal.wait_for("alice: hi terminal, says the web").await;
+    terminal.wait_for("bob: hello from the terminal").await;
+
+    terminal.press("C-c");
+    let deadline = Instant::now() + PATIENCE;
+    while terminal.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "Ctrl+C did not quit:\n{}",
+            terminal.screen()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
