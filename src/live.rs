@@ -7,11 +7,11 @@
 //! changing this file alone. Until then, one instance must own a database: another instance's
 //! writes would not reach this one's `Directory`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::models::Changes;
+use crate::models::{Changes, Kind, LogEntry};
 
 /// A user counts as present in a room while their page polls it.
 pub const PRESENCE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -199,12 +199,25 @@ impl ReadMarks {
     }
 }
 
-/// What the database last said about rooms and memberships, kept fresh by the `Changes` of
-/// every write, so that a poll with nothing new is answered from memory.
+/// How many of a room's latest log entries memory keeps.
+pub const TAIL: usize = 256;
+
+/// A room's latest entries: every entry of the room with an id above `floor`, oldest first.
+struct Tail {
+    floor: i32,
+    entries: VecDeque<Arc<LogEntry>>,
+}
+
+/// What the database last said about rooms, their latest entries and memberships, kept fresh
+/// by the `Changes` of every write, so that most polls are answered from memory.
+///
+/// Writes that append to a log commit and hand over their changes under `Live::log_turn`,
+/// one at a time, so a tail grows in commit order and never holds an entry that did not
+/// commit; a tail is filled from the database under the same lock. A poll served from memory
+/// therefore sees a prefix of the committed log, like one served from the database.
 #[derive(Default)]
 pub struct Directory {
-    /// The highest log entry id each room is known to have.
-    last_ids: RwLock<HashMap<i32, i32>>,
+    tails: RwLock<HashMap<i32, Tail>>,
     deleted: RwLock<HashSet<i32>>,
     /// Each user's current room, with a count of the moves seen: a poll that read the
     /// database before a move must not record what it read after it.
@@ -212,10 +225,11 @@ pub struct Directory {
 }
 
 /// What a poll can be told without the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Known {
     Deleted,
-    NothingNew,
+    /// The entries after the cursor (perhaps none), oldest first.
+    Entries(Vec<Arc<LogEntry>>),
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -227,9 +241,9 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Directory {
-    /// The answer to `user`'s poll of `room` after `after`, if memory holds it. `None` means
-    /// ask the database (which also gives the exact error for a non-member).
-    pub fn poll(&self, room_id: i32, user_id: i32, after: i32) -> Option<Known> {
+    /// The answer to `user`'s poll of `room` after `after` (at most `limit` entries), if
+    /// memory holds it. `None` means ask the database (which also explains a refusal).
+    pub fn poll(&self, room_id: i32, user_id: i32, after: i32, limit: usize) -> Option<Known> {
         if read(&self.deleted).contains(&room_id) {
             return Some(Known::Deleted);
         }
@@ -237,8 +251,36 @@ impl Directory {
         if current != Some(room_id) {
             return None;
         }
-        let last_id = *read(&self.last_ids).get(&room_id)?;
-        (after >= last_id).then_some(Known::NothingNew)
+        let tails = read(&self.tails);
+        let tail = tails.get(&room_id)?;
+        if after < tail.floor {
+            return None;
+        }
+        let start = tail.entries.partition_point(|e| e.id <= after);
+        Some(Known::Entries(
+            tail.entries
+                .iter()
+                .skip(start)
+                .take(limit)
+                .cloned()
+                .collect(),
+        ))
+    }
+
+    pub fn has_tail(&self, room_id: i32) -> bool {
+        read(&self.tails).contains_key(&room_id)
+    }
+
+    /// Sets a room's tail from its `latest` entries (oldest first, at most `TAIL`). Call under
+    /// `Live::log_turn`.
+    pub fn fill(&self, room_id: i32, latest: Vec<LogEntry>) {
+        let floor = if latest.len() < TAIL {
+            0
+        } else {
+            latest.first().map_or(0, |e| e.id - 1)
+        };
+        let entries = latest.into_iter().map(Arc::new).collect();
+        write(&self.tails).insert(room_id, Tail { floor, entries });
     }
 
     /// The count of the user's moves, to hand back to `learned`.
@@ -248,9 +290,8 @@ impl Directory {
             .map_or(0, |(_, moves)| *moves)
     }
 
-    /// A poll read from the database that `user` is in `room`, whose newest entry is `last_id`.
-    pub fn learned(&self, room_id: i32, user_id: i32, moves_before: u64, last_id: i32) {
-        self.appended(room_id, last_id);
+    /// A poll read from the database that `user` is in `room`.
+    pub fn learned(&self, room_id: i32, user_id: i32, moves_before: u64) {
         let mut current = write(&self.current);
         let entry = current.entry(user_id).or_insert((None, 0));
         if entry.1 == moves_before {
@@ -258,10 +299,25 @@ impl Directory {
         }
     }
 
-    fn appended(&self, room_id: i32, id: i32) {
-        let mut last_ids = write(&self.last_ids);
-        let last = last_ids.entry(room_id).or_insert(id);
-        *last = (*last).max(id);
+    fn appended(&self, entry: &LogEntry) {
+        let mut tails = write(&self.tails);
+        let Some(tail) = tails.get_mut(&entry.room_id) else {
+            return;
+        };
+        if entry.kind == Kind::Deleted
+            && let Some(target) = tail.entries.iter_mut().find(|e| Some(e.id) == entry.target)
+        {
+            let mut blanked = LogEntry::clone(target);
+            blanked.deleted = true;
+            blanked.body.clear();
+            *target = Arc::new(blanked);
+        }
+        tail.entries.push_back(Arc::new(entry.clone()));
+        while tail.entries.len() > TAIL {
+            if let Some(oldest) = tail.entries.pop_front() {
+                tail.floor = oldest.id;
+            }
+        }
     }
 
     fn moved(&self, user_id: i32, to: Option<i32>) {
@@ -272,7 +328,7 @@ impl Directory {
 
     fn deleted(&self, room_id: i32) {
         write(&self.deleted).insert(room_id);
-        write(&self.last_ids).remove(&room_id);
+        write(&self.tails).remove(&room_id);
     }
 }
 
@@ -282,13 +338,20 @@ pub struct Live {
     pub presence: Presence,
     pub reads: ReadMarks,
     pub directory: Directory,
+    log_turn: Mutex<()>,
 }
 
 impl Live {
+    /// Held by a write from before its transaction begins until its changes are applied,
+    /// and by the filling of a tail: see `Directory`.
+    pub fn log_turn(&self) -> MutexGuard<'_, ()> {
+        lock(&self.log_turn)
+    }
+
     /// Hears what a committed write changed.
     pub fn apply(&self, changes: &Changes) {
-        for &(room_id, id) in &changes.appended {
-            self.directory.appended(room_id, id);
+        for entry in &changes.appended {
+            self.directory.appended(entry);
         }
         for &(user_id, to) in &changes.moved {
             self.directory.moved(user_id, to);
@@ -347,36 +410,72 @@ mod tests {
         assert_eq!(reads.take(), [(1, 5, 11)]);
     }
 
+    fn entry(room_id: i32, id: i32, kind: Kind, target: Option<i32>) -> LogEntry {
+        LogEntry {
+            id,
+            room_id,
+            kind,
+            author: "alice".into(),
+            author_id: 1,
+            body: if kind == Kind::Message {
+                "hi".into()
+            } else {
+                String::new()
+            },
+            target,
+            deleted: false,
+            sent_at: chrono::NaiveDateTime::default(),
+        }
+    }
+
+    fn ids(known: Option<Known>) -> Option<Vec<i32>> {
+        match known? {
+            Known::Entries(entries) => Some(entries.iter().map(|e| e.id).collect()),
+            Known::Deleted => None,
+        }
+    }
+
     #[test]
     fn the_directory_answers_only_what_it_knows() {
         let live = Live::default();
-        assert_eq!(live.directory.poll(1, 7, 0), None, "nothing known yet");
+        assert_eq!(live.directory.poll(1, 7, 0, 500), None, "nothing known yet");
         let moves = live.directory.moves(7);
-        live.directory.learned(1, 7, moves, 10);
-        assert_eq!(live.directory.poll(1, 7, 10), Some(Known::NothingNew));
-        assert_eq!(
-            live.directory.poll(1, 7, 9),
-            None,
-            "something new: ask the database"
+        live.directory.learned(1, 7, moves);
+        assert_eq!(live.directory.poll(1, 7, 0, 500), None, "no tail yet");
+        live.directory.fill(
+            1,
+            vec![
+                entry(1, 3, Kind::Message, None),
+                entry(1, 5, Kind::Message, None),
+            ],
         );
+        assert_eq!(ids(live.directory.poll(1, 7, 3, 500)), Some(vec![5]));
+        assert_eq!(ids(live.directory.poll(1, 7, 5, 500)), Some(vec![]));
         assert_eq!(
-            live.directory.poll(2, 7, 10),
+            live.directory.poll(2, 7, 5, 500),
             None,
-            "not their room: the database says why"
+            "not their room: ask why"
         );
 
         let mut changes = Changes::default();
-        changes.appended.push((1, 11));
+        changes.appended.push(entry(1, 8, Kind::Deleted, Some(3)));
         live.apply(&changes);
-        assert_eq!(live.directory.poll(1, 7, 10), None);
+        let Some(Known::Entries(after)) = live.directory.poll(1, 7, 0, 500) else {
+            panic!("known");
+        };
+        assert!(
+            after[0].deleted && after[0].body.is_empty(),
+            "blanked in place"
+        );
+        assert_eq!(after.iter().map(|e| e.id).collect::<Vec<_>>(), [3, 5, 8]);
 
         let moves = live.directory.moves(7);
         let mut moved = Changes::default();
         moved.moved.push((7, Some(2)));
         live.apply(&moved);
-        live.directory.learned(1, 7, moves, 11);
+        live.directory.learned(1, 7, moves);
         assert_eq!(
-            live.directory.poll(1, 7, 11),
+            live.directory.poll(1, 7, 8, 500),
             None,
             "a read from before the move does not undo it"
         );
@@ -384,6 +483,23 @@ mod tests {
         let mut deleted = Changes::default();
         deleted.deleted_rooms.push(1);
         live.apply(&deleted);
-        assert_eq!(live.directory.poll(1, 7, 0), Some(Known::Deleted));
+        assert_eq!(live.directory.poll(1, 7, 0, 500), Some(Known::Deleted));
+    }
+
+    #[test]
+    fn a_full_tail_drops_its_oldest_and_sends_older_cursors_to_the_database() {
+        let live = Live::default();
+        live.directory.learned(1, 7, 0);
+        live.directory.fill(1, Vec::new());
+        let mut changes = Changes::default();
+        for id in 1..=(TAIL as i32 + 10) {
+            changes.appended.push(entry(1, id, Kind::Message, None));
+        }
+        live.apply(&changes);
+        assert_eq!(live.directory.poll(1, 7, 5, 500), None, "below the floor");
+        assert_eq!(
+            ids(live.directory.poll(1, 7, TAIL as i32 + 8, 500)),
+            Some(vec![TAIL as i32 + 9, TAIL as i32 + 10])
+        );
     }
 }

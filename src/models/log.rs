@@ -54,7 +54,7 @@ struct NewEntry<'a> {
 }
 
 /// A log entry as readers see it: with its author's name.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
     pub id: i32,
     pub room_id: i32,
@@ -172,8 +172,9 @@ impl LogEntry {
             })
             .returning(log_entries::id)
             .get_result(conn)?;
-        changes.appended.push((room_id, id));
-        Self::find(conn, id)
+        let entry = Self::find(conn, id)?;
+        changes.appended.push(entry.clone());
+        Ok(entry)
     }
 
     fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<LogEntry> {
@@ -292,15 +293,6 @@ impl LogEntry {
     ) -> Result<Vec<LogEntry>, ModelError> {
         Room::find_as_member(conn, room_id, user_id)?;
         Ok(Self::latest_below(conn, room_id, before, OLDER_PAGE)?)
-    }
-
-    /// The id of the room's newest entry, or 0.
-    pub fn last_id(conn: &mut SqliteConnection, room_id: i32) -> QueryResult<i32> {
-        log_entries::table
-            .filter(log_entries::room_id.eq(room_id))
-            .select(diesel::dsl::max(log_entries::id))
-            .first::<Option<i32>>(conn)
-            .map(|id| id.unwrap_or(0))
     }
 
     /// The room's last `limit` entries, oldest first: the history a room page starts with.

@@ -47,8 +47,8 @@ impl From<DieselError> for ModelError {
 /// it committed.
 #[derive(Debug, Default)]
 pub struct Changes {
-    /// (room, entry id)
-    pub appended: Vec<(i32, i32)>,
+    /// New log entries, in the order they were written.
+    pub appended: Vec<LogEntry>,
     /// (user, their current room now)
     pub moved: Vec<(i32, Option<i32>)>,
     pub deleted_rooms: Vec<i32>,

@@ -1,6 +1,8 @@
 //! The JSON API the poller (and any other client) speaks. Errors come out as
 //! `{"error": code, "message": text}` (see errors.rs).
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -9,12 +11,13 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::{ClientId, MessageText, RoomName};
 use crate::errors::AppError;
-use crate::live::Known;
 use crate::live::Live;
+use crate::live::{Known, TAIL};
 use crate::models::ModelError;
+use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room, RoomListing};
 use crate::routes::room::HISTORY;
-use crate::routes::{with_read_marks_saved, write};
+use crate::routes::write;
 use crate::templates::rfc3339;
 use crate::throttle::Throttles;
 
@@ -23,13 +26,13 @@ pub const PAGE_LIMIT: i64 = 500;
 
 /// A log entry as the API shows it.
 #[derive(Serialize)]
-pub struct EntryJson {
+pub struct EntryJson<'a> {
     id: i32,
     /// "message", "joined", "left" or "deleted".
     kind: &'static str,
-    author: String,
+    author: &'a str,
     /// Empty for anything but a message that was not deleted.
-    text: String,
+    text: &'a str,
     sent_at: String,
     /// For "deleted": the id of the message that was deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,39 +42,39 @@ pub struct EntryJson {
     deleted: bool,
 }
 
-impl From<LogEntry> for EntryJson {
-    fn from(e: LogEntry) -> Self {
+impl<'a> From<&'a LogEntry> for EntryJson<'a> {
+    fn from(e: &'a LogEntry) -> Self {
         Self {
             id: e.id,
             kind: e.kind.as_str(),
             sent_at: rfc3339(e.sent_at),
-            author: e.author,
-            text: e.body,
+            author: &e.author,
+            text: &e.body,
             target: e.target,
             deleted: e.deleted,
         }
     }
 }
 
-fn entries(log: Vec<LogEntry>) -> Vec<EntryJson> {
-    log.into_iter().map(EntryJson::from).collect()
+fn entries(log: &[LogEntry]) -> Vec<EntryJson<'_>> {
+    log.iter().map(EntryJson::from).collect()
 }
 
 #[derive(Serialize)]
 struct PollAnswer<'a> {
-    messages: Vec<EntryJson>,
+    messages: Vec<EntryJson<'a>>,
     present: &'a [String],
     typing: &'a [String],
 }
 
 #[derive(Serialize)]
-struct HistoryAnswer {
-    messages: Vec<EntryJson>,
+struct HistoryAnswer<'a> {
+    messages: Vec<EntryJson<'a>>,
 }
 
 #[derive(Serialize)]
-struct PostAnswer {
-    message: EntryJson,
+struct PostAnswer<'a> {
+    message: EntryJson<'a>,
 }
 
 #[derive(Deserialize)]
@@ -112,25 +115,33 @@ pub async fn log(
             .run(move |conn| Ok(LogEntry::before(conn, room_id, user.id, before)?))
             .await?;
         return Ok(HttpResponse::Ok().json(HistoryAnswer {
-            messages: entries(older),
+            messages: entries(&older),
         }));
     }
     let after = after.unwrap_or(0);
     let typing = query.typing.as_deref() == Some("1");
-    // Most polls find nothing new: memory answers them, with no database and no thread hop.
-    let new = match live.directory.poll(room_id, user.id, after) {
+    // Most polls are answered from memory, with no database and no thread hop.
+    let limit = PAGE_LIMIT as usize;
+    let new: Vec<Arc<LogEntry>> = match live.directory.poll(room_id, user.id, after, limit) {
         Some(Known::Deleted) => return Err(ModelError::Deleted.into()),
-        Some(Known::NothingNew) => Vec::new(),
+        Some(Known::Entries(entries)) => entries,
         None => {
             let (user_id, moves) = (user.id, live.directory.moves(user.id));
-            let (new, last_id) = db
+            let fill = !live.directory.has_tail(room_id);
+            let shared = live.clone().into_inner();
+            let new = db
                 .run(move |conn| {
                     let new = LogEntry::since(conn, room_id, user_id, after, PAGE_LIMIT)?;
-                    Ok((new, LogEntry::last_id(conn, room_id)?))
+                    if fill {
+                        let _turn = shared.log_turn();
+                        let latest = LogEntry::latest(conn, room_id, TAIL as i64)?;
+                        shared.directory.fill(room_id, latest);
+                    }
+                    Ok(new)
                 })
                 .await?;
-            live.directory.learned(room_id, user_id, moves, last_id);
-            new
+            live.directory.learned(room_id, user_id, moves);
+            new.into_iter().map(Arc::new).collect()
         }
     };
     live.presence
@@ -139,7 +150,7 @@ pub async fn log(
         .saw(user.id, room_id, new.last().map_or(after, |e| e.id));
     let now = live.presence.snapshot(room_id);
     Ok(HttpResponse::Ok().json(PollAnswer {
-        messages: entries(new),
+        messages: new.iter().map(|e| EntryJson::from(&**e)).collect(),
         present: &now.present,
         typing: &now.typing,
     }))
@@ -190,7 +201,7 @@ pub async fn post_message(
     .await?;
     live.presence.sent(room_id, user.id);
     Ok(HttpResponse::Created().json(PostAnswer {
-        message: message.into(),
+        message: (&message).into(),
     }))
 }
 
@@ -249,8 +260,16 @@ pub async fn lobby(
 }
 
 /// The rooms a user's lobby lists, with read marks brought up to date first.
-pub async fn lobby_rooms(db: &Db, live: &Live, user_id: i32) -> Result<Vec<RoomListing>, AppError> {
-    with_read_marks_saved(db, live, Some(user_id), move |conn, _| {
+pub async fn lobby_rooms(
+    db: &Db,
+    live: &web::Data<Live>,
+    user_id: i32,
+) -> Result<Vec<RoomListing>, AppError> {
+    let marks = live.reads.take_for(user_id);
+    db.run(move |conn| {
+        if !marks.is_empty() {
+            RoomRead::record(conn, &marks)?;
+        }
         Ok(Room::lobby(conn, user_id)?)
     })
     .await
@@ -337,10 +356,10 @@ pub async fn delete_room(
 }
 
 #[derive(Serialize)]
-struct EnterAnswer {
+struct EnterAnswer<'a> {
     room: RoomJson,
     /// The latest entries, oldest first: poll on from the last one's id.
-    messages: Vec<EntryJson>,
+    messages: Vec<EntryJson<'a>>,
 }
 
 /// POST /api/rooms/{id}/enter: makes it the user's room (leaving any other); 200 with the
@@ -362,7 +381,7 @@ pub async fn enter_room(
         .saw(user.id, room.id, history.last().map_or(0, |e| e.id));
     Ok(HttpResponse::Ok().json(EnterAnswer {
         room: room.into(),
-        messages: entries(history),
+        messages: entries(&history),
     }))
 }
 

@@ -116,7 +116,7 @@ pub async fn create_room(
 
 async fn lobby_page(
     db: &Db,
-    live: &Live,
+    live: &web::Data<Live>,
     session: &Session,
     notice: Option<&'static str>,
     new_room_name: String,

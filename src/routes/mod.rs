@@ -9,7 +9,7 @@ pub mod lobby;
 pub mod room;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use diesel::SqliteConnection;
 
@@ -19,42 +19,42 @@ use crate::live::Live;
 use crate::models::Changes;
 use crate::models::read::RoomRead;
 
-/// Runs a write on the database, then tells the live state what it changed.
-pub async fn write<T, F>(db: &Db, live: &Live, f: F) -> Result<T, AppError>
+/// Runs a write on the database, then tells the live state what it changed. Writes take turns
+/// (see `live::Directory`): the changes of one are applied before the next one commits.
+pub async fn write<T, F>(db: &Db, live: &web::Data<Live>, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    with_read_marks_saved(db, live, None, f).await
+    let live = live.clone().into_inner();
+    db.run(move |conn| {
+        let _turn = live.log_turn();
+        let mut changes = Changes::default();
+        let out = f(conn, &mut changes)?;
+        live.apply(&changes);
+        Ok(out)
+    })
+    .await
 }
 
 /// Like `write`, after first saving the user's read marks that are still in memory: for
-/// anything that reads them (unread counts, the "new messages" line).
+/// anything that reads them (the "new messages" line, unread counts).
 pub async fn with_read_marks_saved<T, F>(
     db: &Db,
-    live: &Live,
-    user_id: Option<i32>,
+    live: &web::Data<Live>,
+    user_id: i32,
     f: F,
 ) -> Result<T, AppError>
 where
     F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let marks = user_id
-        .map(|user| live.reads.take_for(user))
-        .unwrap_or_default();
-    let (out, changes) = db
-        .run(move |conn| {
-            if !marks.is_empty() {
-                RoomRead::record(conn, &marks)?;
-            }
-            let mut changes = Changes::default();
-            let out = f(conn, &mut changes)?;
-            Ok((out, changes))
-        })
-        .await?;
-    live.apply(&changes);
-    Ok(out)
+    let marks = live.reads.take_for(user_id);
+    if !marks.is_empty() {
+        db.run(move |conn| Ok(RoomRead::record(conn, &marks)?))
+            .await?;
+    }
+    write(db, live, f).await
 }
 
 /// 303 See Other: the answer to every successful form POST.

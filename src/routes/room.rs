@@ -29,7 +29,7 @@ pub async fn show(
     let room_id = room_id.into_inner();
     let user_id = user.id;
     let (room, last_read, history) =
-        with_read_marks_saved(&db, &live, Some(user_id), move |conn, changes| {
+        with_read_marks_saved(&db, &live, user_id, move |conn, changes| {
             let (room, last_read) = Room::enter(conn, room_id, user_id, changes)?;
             let history = LogEntry::latest(conn, room.id, HISTORY)?;
             Ok((room, last_read, history))
