@@ -67,7 +67,7 @@ impl Config {
                 .split(',')
                 .map(|s| s.trim().parse().expect("LOAD_STEPS"))
                 .collect(),
-            step: Duration::from_secs(num("LOAD_STEP_SECONDS", "15", "2")),
+            step: Duration::from_secs(num("LOAD_STEP_SECONDS", "15", "4")),
             post_rate: num("LOAD_POST_RATE", "100", "10") as u32,
             connections: num("LOAD_CONNECTIONS", "512", "8") as usize,
             saturation: Duration::from_secs(num("LOAD_SATURATION_SECONDS", "5", "1")),
@@ -394,18 +394,48 @@ struct Step {
     seconds: f64,
 }
 
+/// Each room's newest entry id, read the way a page starts: so the simulated pages begin
+/// where a freshly opened room page would, not at the start of history.
+async fn last_ids(
+    lanes: &[mpsc::UnboundedSender<Job>],
+    people: &[Person],
+    rooms: usize,
+) -> HashMap<i32, i64> {
+    let mut last = HashMap::new();
+    for person in people.iter().take(rooms) {
+        let mut cursor = 0;
+        loop {
+            let path = format!("/api/rooms/{}/messages?after={cursor}", person.room);
+            let (_, body) = call(&lanes[0], get(&path, &person.cookie)).await.unwrap();
+            let value: Value = serde_json::from_slice(&body).unwrap();
+            let entries = value["messages"].as_array().cloned().unwrap_or_default();
+            if let Some(id) = entries.last().and_then(|e| e["id"].as_i64()) {
+                cursor = id;
+            }
+            if entries.len() < 500 {
+                break;
+            }
+        }
+        last.insert(person.room, cursor);
+    }
+    last
+}
+
 /// One step: `users` people polling once a second (open loop, on a fixed schedule; latency is
 /// counted from when the poll was due, so a slow server cannot hide its backlog) while messages
 /// are posted at `rate` per second.
+#[allow(clippy::too_many_arguments)]
 async fn run_step(
     server: &Server,
     lanes: &[mpsc::UnboundedSender<Job>],
+    post_lanes: &[mpsc::UnboundedSender<Job>],
     people: &[Person],
     users: usize,
     rooms: usize,
     rate: u32,
     length: Duration,
 ) -> Step {
+    let starts = last_ids(lanes, people, rooms).await;
     let step = Rc::new(RefCell::new(Step {
         users,
         ..Step::default()
@@ -419,18 +449,15 @@ async fn run_step(
     for (i, person) in people.iter().take(users).enumerate() {
         let (person, lane) = (person.clone(), lanes[i % lanes.len()].clone());
         let (step, acked, received) = (step.clone(), acked.clone(), received.clone());
+        let start = starts.get(&person.room).copied().unwrap_or(0);
         tasks.push(tokio::task::spawn_local(async move {
             // Spread the first polls over the first second, as pages open at different times.
             let mut due = started + Duration::from_micros((i as u64 * 1_000_000) / users as u64);
-            let mut cursor = i64::MAX;
+            // Like chat.js: from the last entry the page showed.
+            let mut cursor = start;
             while due < end {
                 tokio::time::sleep_until(due.into()).await;
-                let after = if cursor == i64::MAX {
-                    "0".to_owned()
-                } else {
-                    cursor.to_string()
-                };
-                let path = format!("/api/rooms/{}/messages?after={after}", person.room);
+                let path = format!("/api/rooms/{}/messages?after={cursor}", person.room);
                 let answer = call(&lane, get(&path, &person.cookie)).await;
                 let now = Instant::now();
                 let mut step = step.borrow_mut();
@@ -440,17 +467,13 @@ async fn run_step(
                         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         for e in value["messages"].as_array().into_iter().flatten() {
                             let id = e["id"].as_i64().unwrap_or(0);
-                            let first = cursor == i64::MAX;
-                            cursor = if first { id } else { cursor.max(id) };
-                            if !first && e["kind"] == "message" {
+                            cursor = cursor.max(id);
+                            if e["kind"] == "message" {
                                 *received.borrow_mut().entry(id).or_default() += 1;
                                 if let Some(at) = acked.borrow().get(&id) {
                                     step.delivery.add(now.saturating_duration_since(*at));
                                 }
                             }
-                        }
-                        if cursor == i64::MAX {
-                            cursor = 0;
                         }
                     }
                     _ => step.errors += 1,
@@ -473,7 +496,9 @@ async fn run_step(
     while rate > 0 && due < end - margin {
         tokio::time::sleep_until(due.into()).await;
         let person = people[(n * 7919) % posters].clone();
-        let lane = lanes[n % lanes.len()].clone();
+        // Posts go on connections of their own, as a browser opens another connection when
+        // one is busy: a slow post must not hold up the polls queued behind it.
+        let lane = post_lanes[n % post_lanes.len()].clone();
         let (step, acked) = (step.clone(), acked.clone());
         let sent = due;
         post_tasks.push(tokio::task::spawn_local(async move {
@@ -691,12 +716,14 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let lanes = pool(port, config.connections);
+        let post_lanes = pool(port, (config.connections / 8).max(1));
         let mut steps = Vec::new();
         for &users in &config.steps {
             let users = users.min(people.len());
             let step = run_step(
                 &server,
                 &lanes,
+                &post_lanes,
                 &people,
                 users,
                 config.rooms,
@@ -757,7 +784,7 @@ fn main() {
         )
         .await;
         let (burst_rate, burst_failed, burst_locked) =
-            burst(&lanes, &people, config.burst_rate, config.saturation).await;
+            burst(&post_lanes, &people, config.burst_rate, config.saturation).await;
         (
             steps,
             health,

@@ -303,10 +303,12 @@ pub async fn catch_panics(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let route = format!("{} {}", req.method(), req.path());
+    // Cheap to keep (shared bytes): only a panic needs them.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(outcome) => outcome,
         Err(panic) => {
+            let route = format!("{method} {}", uri.path());
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -317,12 +319,17 @@ pub async fn catch_panics(
     }
 }
 
-/// Middleware: a request not answered within `limit` (a stalled upload, say) gets 408.
+/// Middleware: a request with a body not answered within `limit` (a stalled upload, say) gets
+/// 408. Requests without one (GET, HEAD) are left alone: actix-web already drops a client that
+/// does not finish its headers, and the timer would cost every poll.
 pub async fn time_limit(
     limit: Duration,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method().is_safe() {
+        return next.call(req).await;
+    }
     match actix_web::rt::time::timeout(limit, next.call(req)).await {
         Ok(outcome) => outcome,
         Err(_elapsed) => Err(AppError::RequestTimeout.into()),

@@ -30,8 +30,11 @@ pub struct Presence {
     rooms: Mutex<HashMap<i32, HashMap<i32, Seen>>>,
     /// Each room's last answer, reused for a moment: a busy room's list is not rebuilt for
     /// every one of its pollers.
-    snapshots: Mutex<HashMap<i32, (Instant, Arc<RoomPresence>)>>,
+    snapshots: Mutex<HashMap<i32, (Instant, Snapshot)>>,
 }
+
+/// A room's people, and the JSON a poll answer carries for them.
+pub type Snapshot = Arc<(RoomPresence, String)>;
 
 /// How long a room's presence snapshot is reused before it is rebuilt.
 const SNAPSHOT_AGE: Duration = Duration::from_millis(250);
@@ -79,15 +82,22 @@ impl Presence {
         lock(&self.snapshots).remove(&room_id);
     }
 
-    /// Who is present and typing, as of at most a quarter of a second ago.
-    pub fn snapshot(&self, room_id: i32) -> Arc<RoomPresence> {
+    /// Who is present and typing, as of at most a quarter of a second ago, with the JSON the
+    /// poll answer carries (`"present":[...],"typing":[...]`), made once per snapshot.
+    pub fn snapshot(&self, room_id: i32) -> Snapshot {
         let now = Instant::now();
         if let Some((at, snapshot)) = lock(&self.snapshots).get(&room_id)
             && now - *at < SNAPSHOT_AGE
         {
             return snapshot.clone();
         }
-        let snapshot = Arc::new(self.in_room(room_id));
+        let people = self.in_room(room_id);
+        let json = format!(
+            "\"present\":{},\"typing\":{}",
+            serde_json::to_string(&people.present).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&people.typing).unwrap_or_else(|_| "[]".into()),
+        );
+        let snapshot = Arc::new((people, json));
         lock(&self.snapshots).insert(room_id, (now, snapshot.clone()));
         snapshot
     }
@@ -281,6 +291,14 @@ impl Directory {
         };
         let entries = latest.into_iter().map(Arc::new).collect();
         write(&self.tails).insert(room_id, Tail { floor, entries });
+    }
+
+    /// What the database says at start-up: who is in which room. Before the server serves.
+    pub fn preload_memberships(&self, memberships: &[(i32, i32)]) {
+        let mut current = write(&self.current);
+        for &(user_id, room_id) in memberships {
+            current.insert(user_id, (Some(room_id), 0));
+        }
     }
 
     /// The count of the user's moves, to hand back to `learned`.

@@ -19,7 +19,8 @@ use crate::auth::session_store::{self, DbSessionStore, SessionCache};
 use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::{self, AppError};
-use crate::live::Live;
+use crate::live::{Live, TAIL};
+use crate::models::{LogEntry, Room, User};
 use crate::models::read::RoomRead;
 use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
 use crate::throttle::Throttles;
@@ -48,6 +49,7 @@ impl Application {
         let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
         let throttles = web::Data::new(Throttles::new(&settings.limits));
         let live = web::Data::new(Live::default());
+        warm_up(&db, &live).await?;
         let sessions = web::Data::new(SessionCache::default());
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let listener = TcpListener::bind(&settings.bind)
@@ -100,6 +102,29 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// How many rooms' latest entries are loaded at start-up (the most recently active).
+const WARM_ROOMS: i64 = 1000;
+
+/// Loads who is in which room, and the busiest rooms' latest entries, before serving: after a
+/// restart, every open page polls within a second, and none of those polls should need the
+/// database.
+async fn warm_up(db: &Db, live: &web::Data<Live>) -> anyhow::Result<()> {
+    let shared = live.clone().into_inner();
+    db.run(move |conn| {
+        let _turn = shared.log_turn();
+        shared
+            .directory
+            .preload_memberships(&User::memberships(conn)?);
+        for room in Room::most_active(conn, WARM_ROOMS)? {
+            let latest = LogEntry::latest(conn, room, TAIL as i64)?;
+            shared.directory.fill(room, latest);
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|err| anyhow::anyhow!("cannot load the rooms: {err}"))
 }
 
 /// The app's map: every route, top to bottom.

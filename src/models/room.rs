@@ -175,6 +175,15 @@ impl Room {
             .collect())
     }
 
+    /// The ids of the `limit` rooms with the most recent activity.
+    pub fn most_active(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<i32>> {
+        rooms::table
+            .order(rooms::last_activity_at.desc())
+            .limit(limit)
+            .select(rooms::id)
+            .load(conn)
+    }
+
     /// The room as `user_id` may see it: `NotFound` if it never existed (or is someone else's
     /// direct conversation), `Deleted` if it was deleted.
     pub fn find(

@@ -56,6 +56,14 @@ impl User {
             .optional()
     }
 
+    /// Every user who is in a room, with the room.
+    pub fn memberships(conn: &mut SqliteConnection) -> QueryResult<Vec<(i32, i32)>> {
+        users::table
+            .filter(users::current_room_id.is_not_null())
+            .select((users::id, users::current_room_id.assume_not_null()))
+            .load(conn)
+    }
+
     pub fn current_room(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<i32>> {
         users::table
             .find(user_id)

@@ -61,13 +61,6 @@ fn entries(log: &[LogEntry]) -> Vec<EntryJson<'_>> {
 }
 
 #[derive(Serialize)]
-struct PollAnswer<'a> {
-    messages: Vec<EntryJson<'a>>,
-    present: &'a [String],
-    typing: &'a [String],
-}
-
-#[derive(Serialize)]
 struct HistoryAnswer<'a> {
     messages: Vec<EntryJson<'a>>,
 }
@@ -146,14 +139,16 @@ pub async fn log(
     };
     live.presence
         .polled(room_id, user.id, &user.username, typing);
-    live.reads
-        .saw(user.id, room_id, new.last().map_or(after, |e| e.id));
-    let now = live.presence.snapshot(room_id);
-    Ok(HttpResponse::Ok().json(PollAnswer {
-        messages: new.iter().map(|e| EntryJson::from(&**e)).collect(),
-        present: &now.present,
-        typing: &now.typing,
-    }))
+    if let Some(last) = new.last() {
+        live.reads.saw(user.id, room_id, last.id);
+    }
+    // The answer is assembled around the room's presence JSON, made once per snapshot.
+    let people = live.presence.snapshot(room_id);
+    let messages: Vec<EntryJson> = new.iter().map(|e| EntryJson::from(&**e)).collect();
+    let messages = serde_json::to_string(&messages).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(format!("{{\"messages\":{messages},{}}}", people.1)))
 }
 
 #[derive(Deserialize)]
