@@ -30,7 +30,7 @@ pub struct Presence {
     rooms: Mutex<HashMap<i32, HashMap<i32, Seen>>>,
     /// Each room's last answer, reused for a moment: a busy room's list is not rebuilt for
     /// every one of its pollers.
-    snapshots: Mutex<HashMap<i32, (Instant, Snapshot)>>,
+    snapshots: Mutex<HashMap<i32, (Instant, Snapshot, bool)>>,
 }
 
 /// A room's people, and the JSON a poll answer carries for them.
@@ -38,6 +38,8 @@ pub type Snapshot = Arc<(RoomPresence, String)>;
 
 /// How long a room's presence snapshot is reused before it is rebuilt.
 const SNAPSHOT_AGE: Duration = Duration::from_millis(250);
+/// How long, once someone arrived, before it is rebuilt.
+const DIRTY_SNAPSHOT_AGE: Duration = Duration::from_millis(50);
 
 /// A room's people, sorted by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,24 +58,26 @@ impl Presence {
     pub fn polled(&self, room_id: i32, user_id: i32, username: &str, typing: bool) {
         let now = Instant::now();
         let mut rooms = lock(&self.rooms);
-        let seen = rooms
-            .entry(room_id)
-            .or_default()
-            .entry(user_id)
-            .or_insert_with(|| Seen {
-                username: username.to_owned(),
-                last_poll: now,
-                typing_until: None,
-            });
-        let arrived = seen.last_poll == now || now - seen.last_poll >= PRESENCE_TIMEOUT;
-        let started_typing = typing && seen.typing_until.is_none_or(|until| until <= now);
+        let room = rooms.entry(room_id).or_default();
+        let arrived = room
+            .get(&user_id)
+            .is_none_or(|seen| now - seen.last_poll >= PRESENCE_TIMEOUT);
+        let seen = room.entry(user_id).or_insert_with(|| Seen {
+            username: username.to_owned(),
+            last_poll: now,
+            typing_until: None,
+        });
         seen.last_poll = now;
         if typing {
             seen.typing_until = Some(now + TYPING_TIMEOUT);
         }
         drop(rooms);
-        if arrived || started_typing {
-            self.changed(room_id);
+        if arrived {
+            // Shown soon, not at once: when a busy room's pages all open together, its list is
+            // rebuilt a few times, not once per arrival.
+            if let Some((_, _, dirty)) = lock(&self.snapshots).get_mut(&room_id) {
+                *dirty = true;
+            }
         }
     }
 
@@ -86,10 +90,11 @@ impl Presence {
     /// poll answer carries (`"present":[...],"typing":[...]`), made once per snapshot.
     pub fn snapshot(&self, room_id: i32) -> Snapshot {
         let now = Instant::now();
-        if let Some((at, snapshot)) = lock(&self.snapshots).get(&room_id)
-            && now - *at < SNAPSHOT_AGE
-        {
-            return snapshot.clone();
+        if let Some((at, snapshot, dirty)) = lock(&self.snapshots).get(&room_id) {
+            let age = now - *at;
+            if age < SNAPSHOT_AGE && !(*dirty && age >= DIRTY_SNAPSHOT_AGE) {
+                return snapshot.clone();
+            }
         }
         let people = self.in_room(room_id);
         let json = format!(
@@ -98,7 +103,7 @@ impl Presence {
             serde_json::to_string(&people.typing).unwrap_or_else(|_| "[]".into()),
         );
         let snapshot = Arc::new((people, json));
-        lock(&self.snapshots).insert(room_id, (now, snapshot.clone()));
+        lock(&self.snapshots).insert(room_id, (now, snapshot.clone(), false));
         snapshot
     }
 

@@ -20,8 +20,8 @@ use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::{self, AppError};
 use crate::live::{Live, TAIL};
-use crate::models::{LogEntry, Room, User};
 use crate::models::read::RoomRead;
+use crate::models::{LogEntry, Room, User};
 use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
 use crate::throttle::Throttles;
 
@@ -51,6 +51,10 @@ impl Application {
         let live = web::Data::new(Live::default());
         warm_up(&db, &live).await?;
         let sessions = web::Data::new(SessionCache::default());
+        sessions
+            .warm_up(&db)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot load the sessions: {err}"))?;
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;

@@ -21,6 +21,8 @@ type SessionState = HashMap<String, String>;
 const ANONYMOUS_IDLE_SECS: i64 = 3600;
 /// Past this many cached sessions the cache starts over: the database still has them all.
 const CACHE_LIMIT: usize = 200_000;
+/// How many sessions are loaded at start-up.
+const WARM_SESSIONS: i64 = 100_000;
 
 /// A live session as the database last stored it.
 #[derive(Clone)]
@@ -56,6 +58,30 @@ impl SessionCache {
             entries.clear();
         }
         entries.insert(key, cached);
+    }
+
+    /// Loads the sessions most recently used, before the server serves: after a restart every
+    /// open page polls within a second, and none of those polls should wait for the database.
+    pub async fn warm_up(&self, db: &Db) -> Result<usize, crate::errors::AppError> {
+        let rows = db
+            .run(|conn| Ok(SessionRow::most_recent(conn, unix_now(), WARM_SESSIONS)?))
+            .await?;
+        let mut entries = self.lock();
+        for row in &rows {
+            let Ok(state) = serde_json::from_str::<SessionState>(&row.state) else {
+                continue;
+            };
+            entries.insert(
+                row.id.clone(),
+                Cached {
+                    state: Arc::new(state),
+                    user_id: row.user_id,
+                    idle_expires_at: row.idle_expires_at,
+                    expires_at: row.expires_at,
+                },
+            );
+        }
+        Ok(rows.len())
     }
 
     /// Forgets every session of the user (they were all revoked).
@@ -142,16 +168,16 @@ fn user_id(state: &SessionState) -> Option<i32> {
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let now = unix_now();
-        let cached = self.cache.lock().get(key.as_ref()).cloned();
-        if let Some(mut cached) = cached {
-            if !cached.is_live(now) {
-                self.cache.lock().remove(key.as_ref());
-                return Ok(None);
+        {
+            let mut entries = self.cache.lock();
+            if let Some(cached) = entries.get_mut(key.as_ref()) {
+                if !cached.is_live(now) {
+                    entries.remove(key.as_ref());
+                    return Ok(None);
+                }
+                self.touch_if_due(key.as_ref(), cached, now);
+                return Ok(Some((*cached.state).clone()));
             }
-            self.touch_if_due(key.as_ref(), &mut cached, now);
-            let state = (*cached.state).clone();
-            self.cache.put(key.as_ref().to_owned(), cached);
-            return Ok(Some(state));
         }
         let id = key.as_ref().to_owned();
         let row = self
@@ -249,10 +275,8 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &CookieDuration) -> anyhow::Result<()> {
-        let cached = self.cache.lock().get(key.as_ref()).cloned();
-        if let Some(mut cached) = cached {
-            self.touch_if_due(key.as_ref(), &mut cached, unix_now());
-            self.cache.put(key.as_ref().to_owned(), cached);
+        if let Some(cached) = self.cache.lock().get_mut(key.as_ref()) {
+            self.touch_if_due(key.as_ref(), cached, unix_now());
         }
         Ok(())
     }

@@ -33,6 +33,21 @@ impl SessionRow {
             .optional()
     }
 
+    /// The `limit` live sessions used most recently (their idle deadlines are the latest).
+    pub fn most_recent(
+        conn: &mut SqliteConnection,
+        now: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<SessionRow>> {
+        sessions::table
+            .filter(sessions::idle_expires_at.gt(now))
+            .filter(sessions::expires_at.gt(now))
+            .order(sessions::idle_expires_at.desc())
+            .limit(limit)
+            .select(SessionRow::as_select())
+            .load(conn)
+    }
+
     pub fn insert(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResult<()> {
         diesel::insert_into(sessions::table)
             .values(row)

@@ -25,6 +25,23 @@ fn names(value: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// Who `person`'s poll says is present, once it says `expected` (presence lists are rebuilt a
+/// few times a second, not for every poll).
+async fn present_soon(person: &Person, room: i32, expected: &[&str]) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let body = poll_body(person, room, "after=0").await;
+        let present: Vec<String> = names(&body["present"])
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        if present == expected || std::time::Instant::now() > deadline {
+            return present;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn lobby_rooms(person: &Person) -> Vec<Value> {
     let res = person.get("/api/lobby").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -48,9 +65,11 @@ async fn the_poll_answer_says_who_is_present_and_who_is_typing() {
     bob.enter(room).await;
 
     poll_body(&bob, room, "after=0&typing=1").await;
+    assert_eq!(
+        present_soon(&alice, room, &["alice", "bob"]).await,
+        ["alice", "bob"]
+    );
     let seen_by_alice = poll_body(&alice, room, "after=0").await;
-
-    assert_eq!(names(&seen_by_alice["present"]), ["alice", "bob"]);
     assert_eq!(names(&seen_by_alice["typing"]), ["bob"]);
 
     bob.say(room, "done typing").await;
@@ -79,7 +98,7 @@ async fn leaving_or_logging_out_ends_presence_at_once() {
     bob.enter(room).await;
     poll_body(&bob, room, "after=0").await;
     assert_eq!(
-        names(&poll_body(&alice, room, "after=0").await["present"]),
+        present_soon(&alice, room, &["alice", "bob"]).await,
         ["alice", "bob"]
     );
     bob.post_form("/logout", &[]).await;
