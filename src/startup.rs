@@ -252,10 +252,11 @@ fn json_config() -> web::JsonConfig {
         })
 }
 
-/// Writes the read marks that polls gathered, every few seconds, in one transaction.
+/// Writes the read marks that polls gathered, every two seconds, in one transaction: small
+/// batches, so that the work never crowds out the polls for long.
 fn spawn_read_mark_writer(db: Db, live: std::sync::Arc<Live>) {
     actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(2));
         loop {
             tick.tick().await;
             let marks = live.reads.take();

@@ -1,11 +1,13 @@
 //! The room_reads table: how far each user has read in each room.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
-use crate::db::schema::room_reads;
+use diesel::upsert::excluded;
+
+use crate::db::schema::{room_reads, rooms};
 
 pub struct RoomRead;
 
@@ -18,21 +20,34 @@ struct UnreadRow {
 }
 
 impl RoomRead {
-    /// Records read marks `(user, room, last read id)`, in one transaction. Marks only grow.
+    /// Records read marks `(user, room, last read id)`, in one transaction, a few hundred rows
+    /// per statement. The caller hands over only marks that grew; a mark for a room deleted
+    /// since is dropped, not an error.
     pub fn record(conn: &mut SqliteConnection, marks: &[(i32, i32, i32)]) -> QueryResult<()> {
         conn.immediate_transaction(|conn| {
-            for &(user_id, room_id, last_read_id) in marks {
-                diesel::sql_query(
-                    // A mark for a room deleted since is dropped, not an error.
-                    "INSERT INTO room_reads (user_id, room_id, last_read_id)
-                     SELECT ?, id, ? FROM rooms WHERE id = ?
-                     ON CONFLICT (user_id, room_id)
-                     DO UPDATE SET last_read_id = max(last_read_id, excluded.last_read_id)",
-                )
-                .bind::<Integer, _>(user_id)
-                .bind::<Integer, _>(last_read_id)
-                .bind::<Integer, _>(room_id)
-                .execute(conn)?;
+            let rooms: HashSet<i32> = rooms::table
+                .select(rooms::id)
+                .load::<i32>(conn)?
+                .into_iter()
+                .collect();
+            let rows: Vec<_> = marks
+                .iter()
+                .filter(|(_, room_id, _)| rooms.contains(room_id))
+                .map(|&(user_id, room_id, last_read_id)| {
+                    (
+                        room_reads::user_id.eq(user_id),
+                        room_reads::room_id.eq(room_id),
+                        room_reads::last_read_id.eq(last_read_id),
+                    )
+                })
+                .collect();
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(room_reads::table)
+                    .values(chunk)
+                    .on_conflict((room_reads::user_id, room_reads::room_id))
+                    .do_update()
+                    .set(room_reads::last_read_id.eq(excluded(room_reads::last_read_id)))
+                    .execute(conn)?;
             }
             Ok(())
         })
