@@ -9,6 +9,7 @@ pub mod domain;
 pub mod errors;
 pub mod live;
 pub mod models;
+pub mod poster;
 pub mod routes;
 pub mod startup;
 pub mod templates;

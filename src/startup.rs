@@ -22,6 +22,7 @@ use crate::errors::{self, AppError};
 use crate::live::{Live, TAIL};
 use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room, User};
+use crate::poster::Poster;
 use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
 use crate::throttle::Throttles;
 
@@ -50,6 +51,7 @@ impl Application {
         let throttles = web::Data::new(Throttles::new(&settings.limits));
         let live = web::Data::new(Live::default());
         warm_up(&db, &live).await?;
+        let poster = web::Data::new(Poster::start(db.clone(), live.clone().into_inner()));
         let sessions = web::Data::new(SessionCache::default());
         sessions
             .warm_up(&db)
@@ -70,6 +72,7 @@ impl Application {
                 .app_data(hasher.clone())
                 .app_data(throttles.clone())
                 .app_data(live.clone())
+                .app_data(poster.clone())
                 .app_data(sessions.clone())
                 .app_data(trusted_proxy.clone())
                 .app_data(web::FormConfig::default().limit(BODY_LIMIT))

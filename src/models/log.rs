@@ -53,6 +53,15 @@ struct NewEntry<'a> {
     client_id: Option<&'a str>,
 }
 
+/// A message to store (see `post_batch`).
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub room_id: i32,
+    pub author_id: i32,
+    pub text: MessageText,
+    pub client_id: Option<ClientId>,
+}
+
 /// A log entry as readers see it: with its author's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
@@ -229,6 +238,30 @@ impl LogEntry {
                 .execute(conn)?;
             Ok(entry)
         })
+    }
+
+    /// Stores many posts in one transaction, each in a savepoint of its own: one commit, one
+    /// disk flush, for all of them (group commit). One post's refusal does not touch the
+    /// others; if the commit itself fails, every post fails and nothing reaches `changes`.
+    pub fn post_batch(
+        conn: &mut SqliteConnection,
+        posts: &[NewPost],
+        changes: &mut Changes,
+    ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
+        let mut these = Changes::default();
+        let results = conn.immediate_transaction(|conn| {
+            Ok::<_, diesel::result::Error>(
+                posts
+                    .iter()
+                    .map(|p| {
+                        let client_id = p.client_id.as_ref();
+                        Self::post(conn, p.room_id, p.author_id, &p.text, client_id, &mut these)
+                    })
+                    .collect(),
+            )
+        })?;
+        changes.appended.extend(these.appended);
+        Ok(results)
     }
 
     /// Deletes a message: its author may, and so may the room's creator. The message keeps its

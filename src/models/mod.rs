@@ -7,12 +7,13 @@ pub mod room;
 pub mod session;
 pub mod user;
 
-pub use log::{Kind, LogEntry};
+pub use log::{Kind, LogEntry, NewPost};
 pub use room::{Room, RoomListing};
 pub use user::User;
 
-use diesel::SqliteConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, SqliteConnection};
 
 /// The outcomes of a model call that are not a bug: each has its own answer for the user.
 #[derive(Debug)]
@@ -54,14 +55,22 @@ pub struct Changes {
     pub deleted_rooms: Vec<i32>,
 }
 
-/// Runs `f` in an immediate transaction; what it changed reaches `changes` only if it commits.
+/// Runs `f` in an immediate transaction (or, inside the caller's transaction, a savepoint of
+/// its own: see `LogEntry::post_batch`); what it changed reaches `changes` only if it commits.
 pub(crate) fn write<T>(
     conn: &mut SqliteConnection,
     changes: &mut Changes,
     f: impl FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, ModelError>,
 ) -> Result<T, ModelError> {
     let mut these = Changes::default();
-    let out = conn.immediate_transaction(|conn| f(conn, &mut these))?;
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some();
+    let out = if nested {
+        conn.transaction(|conn| f(conn, &mut these))?
+    } else {
+        conn.immediate_transaction(|conn| f(conn, &mut these))?
+    };
     changes.appended.extend(these.appended);
     changes.moved.extend(these.moved);
     changes.deleted_rooms.extend(these.deleted_rooms);

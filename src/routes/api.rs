@@ -13,9 +13,10 @@ use crate::domain::{ClientId, MessageText, RoomName};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::{Known, TAIL};
-use crate::models::ModelError;
 use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room, RoomListing};
+use crate::models::{ModelError, NewPost};
+use crate::poster::Poster;
 use crate::routes::room::HISTORY;
 use crate::routes::write;
 use crate::templates::rfc3339;
@@ -164,9 +165,9 @@ pub async fn post_message(
     room_id: web::Path<i32>,
     req: HttpRequest,
     body: web::Json<NewMessage>,
-    db: web::Data<Db>,
     throttles: web::Data<Throttles>,
     live: web::Data<Live>,
+    poster: web::Data<Poster>,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room_id.into_inner();
     let text = MessageText::parse(&body.text)?;
@@ -182,18 +183,14 @@ pub async fn post_message(
         .transpose()
         .map_err(|invalid| AppError::BadRequest(invalid.0))?;
     throttles.messages.hit(&user.id.to_string())?;
-    let author = user.id;
-    let message = write(&db, &live, move |conn, changes| {
-        Ok(LogEntry::post(
-            conn,
+    let message = poster
+        .post(NewPost {
             room_id,
-            author,
-            &text,
-            client_id.as_ref(),
-            changes,
-        )?)
-    })
-    .await?;
+            author_id: user.id,
+            text,
+            client_id,
+        })
+        .await?;
     live.presence.sent(room_id, user.id);
     Ok(HttpResponse::Created().json(PostAnswer {
         message: (&message).into(),
