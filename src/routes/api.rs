@@ -14,10 +14,9 @@ use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::{Known, TAIL};
 use crate::models::read::RoomRead;
-use crate::models::{LogEntry, Room, RoomListing};
-use crate::models::{ModelError, NewPost};
+use crate::models::{LogEntry, ModelError, NewPost, Room, RoomListing};
 use crate::poster::Poster;
-use crate::routes::room::HISTORY;
+use crate::routes::actions::{self, NameTaken};
 use crate::routes::write;
 use crate::templates::rfc3339;
 use crate::throttle::Throttles;
@@ -306,23 +305,12 @@ pub async fn create_room(
     throttles: web::Data<Throttles>,
 ) -> Result<HttpResponse, AppError> {
     let name = RoomName::parse(&body.name).map_err(|invalid| AppError::BadRequest(invalid.0))?;
-    throttles.rooms.hit(&user.id.to_string())?;
-    let creator = user.id;
-    let room = write(&db, &live, move |conn, changes| {
-        Ok(Room::create(conn, &name, creator, changes)?)
-    })
-    .await
-    .map_err(|err| match err {
-        AppError::Conflict(_) => AppError::Conflict("A room with that name already exists.".into()),
-        other => other,
-    })?;
-    log::info!(
-        "{} created room {} {:?} from {client}",
-        user.username,
-        room.id,
-        room.name
-    );
-    Ok(HttpResponse::Created().json(RoomAnswer { room: room.into() }))
+    match actions::create(&db, &live, &throttles, &user, client, name).await? {
+        Ok(room) => Ok(HttpResponse::Created().json(RoomAnswer { room: room.into() })),
+        Err(NameTaken) => Err(AppError::Conflict(
+            "A room with that name already exists.".into(),
+        )),
+    }
 }
 
 /// DELETE /api/rooms/{id}: 204; only the creator may.
@@ -333,17 +321,7 @@ pub async fn delete_room(
     db: web::Data<Db>,
     live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
-    let (room_id, user_id) = (room_id.into_inner(), user.id);
-    let room = write(&db, &live, move |conn, changes| {
-        Ok(Room::delete(conn, room_id, user_id, changes)?)
-    })
-    .await?;
-    log::info!(
-        "{} deleted room {} {:?} from {client}",
-        user.username,
-        room.id,
-        room.name
-    );
+    actions::delete(&db, &live, &user, client, room_id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -362,18 +340,10 @@ pub async fn enter_room(
     db: web::Data<Db>,
     live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
-    let (room_id, user_id) = (room_id.into_inner(), user.id);
-    let (room, history) = write(&db, &live, move |conn, changes| {
-        let (room, _) = Room::enter(conn, room_id, user_id, changes)?;
-        let history = LogEntry::latest(conn, room.id, HISTORY)?;
-        Ok((room, history))
-    })
-    .await?;
-    live.reads
-        .saw(user.id, room.id, history.last().map_or(0, |e| e.id));
+    let entered = actions::enter(&db, &live, &user, room_id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EnterAnswer {
-        room: room.into(),
-        messages: entries(&history),
+        messages: entries(&entered.history),
+        room: entered.room.into(),
     }))
 }
 
@@ -384,11 +354,6 @@ pub async fn leave_room(
     db: web::Data<Db>,
     live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
-    let (room_id, user_id) = (room_id.into_inner(), user.id);
-    write(&db, &live, move |conn, changes| {
-        Ok(Room::leave(conn, room_id, user_id, changes)?)
-    })
-    .await?;
-    live.presence.left(room_id, user.id);
+    actions::leave(&db, &live, &user, room_id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

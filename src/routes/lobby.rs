@@ -12,8 +12,8 @@ use crate::db::Db;
 use crate::domain::RoomName;
 use crate::errors::AppError;
 use crate::live::Live;
-use crate::models::{ModelError, Room};
-use crate::routes::{api, write};
+use crate::routes::actions::{self, NameTaken};
+use crate::routes::api;
 use crate::templates::{Layout, LobbyPage, LobbyRoom, render};
 use crate::throttle::Throttles;
 
@@ -81,23 +81,9 @@ pub async fn create_room(
             .await;
         }
     };
-    throttles.rooms.hit(&user.id.to_string())?;
-    let creator = user.id;
-    match write(&db, &live, move |conn, changes| {
-        Ok(Room::create(conn, &name, creator, changes))
-    })
-    .await?
-    {
-        Ok(room) => {
-            log::info!(
-                "{} created room {} {:?} from {client}",
-                user.username,
-                room.id,
-                room.name
-            );
-            Ok(see_other(&format!("/rooms/{}", room.id)))
-        }
-        Err(ModelError::NameTaken) => {
+    match actions::create(&db, &live, &throttles, &user, client, name).await? {
+        Ok(room) => Ok(see_other(&format!("/rooms/{}", room.id))),
+        Err(NameTaken) => {
             let message = "A room with that name already exists.".to_owned();
             lobby_page(
                 &db,
@@ -110,7 +96,6 @@ pub async fn create_room(
             )
             .await
         }
-        Err(other) => Err(other.into()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The handlers, grouped by page. Each is thin: extract, parse, one model call, answer.
 
 pub mod account;
+pub mod actions;
 pub mod api;
 pub mod api_account;
 pub mod assets;

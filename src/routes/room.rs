@@ -5,14 +5,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::{see_other, with_read_marks_saved, write};
+use super::{actions, see_other, write};
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::Username;
 use crate::errors::AppError;
 use crate::live::Live;
-use crate::models::{Kind, LogEntry, Room};
+use crate::models::{Kind, Room};
 use crate::templates::{EntryView, Layout, RoomPage, render};
 
 /// How much history a room page starts with; "load older" fetches the rest.
@@ -26,17 +26,12 @@ pub async fn show(
     live: web::Data<Live>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let room_id = room_id.into_inner();
-    let user_id = user.id;
-    let (room, last_read, history) =
-        with_read_marks_saved(&db, &live, user_id, move |conn, changes| {
-            let (room, last_read) = Room::enter(conn, room_id, user_id, changes)?;
-            let history = LogEntry::latest(conn, room.id, HISTORY)?;
-            Ok((room, last_read, history))
-        })
-        .await?;
+    let actions::Entered {
+        room,
+        last_read,
+        history,
+    } = actions::enter(&db, &live, &user, room_id.into_inner()).await?;
     let last_id = history.last().map_or(0, |e| e.id);
-    live.reads.saw(user.id, room.id, last_id);
     let first_unread = last_read.and_then(|read| {
         history
             .iter()
@@ -68,13 +63,7 @@ pub async fn leave(
     db: web::Data<Db>,
     live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
-    let room_id = room_id.into_inner();
-    let user_id = user.id;
-    write(&db, &live, move |conn, changes| {
-        Ok(Room::leave(conn, room_id, user_id, changes)?)
-    })
-    .await?;
-    live.presence.left(room_id, user.id);
+    actions::leave(&db, &live, &user, room_id.into_inner()).await?;
     Ok(see_other("/lobby"))
 }
 
@@ -85,18 +74,7 @@ pub async fn delete(
     db: web::Data<Db>,
     live: web::Data<Live>,
 ) -> Result<HttpResponse, AppError> {
-    let room_id = room_id.into_inner();
-    let user_id = user.id;
-    let room = write(&db, &live, move |conn, changes| {
-        Ok(Room::delete(conn, room_id, user_id, changes)?)
-    })
-    .await?;
-    log::info!(
-        "{} deleted room {} {:?} from {client}",
-        user.username,
-        room.id,
-        room.name
-    );
+    actions::delete(&db, &live, &user, client, room_id.into_inner()).await?;
     Ok(see_other("/lobby"))
 }
 
