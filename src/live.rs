@@ -173,42 +173,70 @@ impl Presence {
     }
 }
 
-/// Read marks that polls advanced, gathered here and written in batches: a poll never waits
-/// for a write, and a poll that saw nothing new changes nothing.
+/// Read marks that polls advanced, gathered here and written a little at a time: a poll never
+/// waits for a write, a poll that saw nothing new changes nothing, and the writing is spread
+/// evenly instead of arriving in bursts that crowd out the polls.
 #[derive(Default)]
 pub struct ReadMarks {
-    /// (user, room) -> (highest id seen, highest id handed out for writing)
-    marks: Mutex<HashMap<(i32, i32), (i32, i32)>>,
+    inner: Mutex<Marks>,
+}
+
+#[derive(Default)]
+struct Marks {
+    /// (user, room) -> mark
+    marks: HashMap<(i32, i32), Mark>,
+    /// Marks waiting to be written, oldest first, each once.
+    queue: VecDeque<(i32, i32)>,
+}
+
+#[derive(Default)]
+struct Mark {
+    seen: i32,
+    written: i32,
+    queued: bool,
 }
 
 impl ReadMarks {
     /// The user has seen the room's log up to `last_id`.
     pub fn saw(&self, user_id: i32, room_id: i32, last_id: i32) {
-        let mut marks = lock(&self.marks);
-        let mark = marks.entry((user_id, room_id)).or_insert((0, 0));
-        mark.0 = mark.0.max(last_id);
+        let mut inner = lock(&self.inner);
+        let Marks { marks, queue } = &mut *inner;
+        let mark = marks.entry((user_id, room_id)).or_default();
+        mark.seen = mark.seen.max(last_id);
+        if mark.seen > mark.written && !mark.queued {
+            mark.queued = true;
+            queue.push_back((user_id, room_id));
+        }
     }
 
-    /// Takes the marks waiting to be written, as `(user, room, last id)`.
-    pub fn take(&self) -> Vec<(i32, i32, i32)> {
-        Self::take_where(&mut lock(&self.marks), |_| true)
+    /// Takes up to `limit` marks waiting to be written, the longest waiting first, as
+    /// `(user, room, last id)`.
+    pub fn take(&self, limit: usize) -> Vec<(i32, i32, i32)> {
+        let mut inner = lock(&self.inner);
+        let Marks { marks, queue } = &mut *inner;
+        let mut taken = Vec::new();
+        while taken.len() < limit {
+            let Some(key) = queue.pop_front() else { break };
+            if let Some(mark) = marks.get_mut(&key) {
+                mark.queued = false;
+                if mark.seen > mark.written {
+                    mark.written = mark.seen;
+                    taken.push((key.0, key.1, mark.seen));
+                }
+            }
+        }
+        taken
     }
 
     /// Takes one user's waiting marks (to write them before counting their unread messages).
     pub fn take_for(&self, user_id: i32) -> Vec<(i32, i32, i32)> {
-        Self::take_where(&mut lock(&self.marks), |user| user == user_id)
-    }
-
-    fn take_where(
-        marks: &mut HashMap<(i32, i32), (i32, i32)>,
-        wanted: impl Fn(i32) -> bool,
-    ) -> Vec<(i32, i32, i32)> {
-        marks
+        lock(&self.inner)
+            .marks
             .iter_mut()
-            .filter(|((user, _), (seen, written))| wanted(*user) && seen > written)
-            .map(|((user, room), (seen, written))| {
-                *written = *seen;
-                (*user, *room, *seen)
+            .filter(|((user, _), mark)| *user == user_id && mark.seen > mark.written)
+            .map(|((user, room), mark)| {
+                mark.written = mark.seen;
+                (*user, *room, mark.seen)
             })
             .collect()
     }
@@ -422,15 +450,26 @@ mod tests {
         reads.saw(1, 5, 7);
         reads.saw(2, 5, 3);
         assert_eq!(reads.take_for(1), [(1, 5, 10)]);
-        assert_eq!(reads.take(), [(2, 5, 3)]);
-        assert!(reads.take().is_empty());
+        assert_eq!(reads.take(10), [(2, 5, 3)]);
+        assert!(reads.take(10).is_empty());
         reads.saw(1, 5, 10);
         assert!(
-            reads.take().is_empty(),
+            reads.take(10).is_empty(),
             "seeing the same again writes nothing"
         );
         reads.saw(1, 5, 11);
-        assert_eq!(reads.take(), [(1, 5, 11)]);
+        assert_eq!(reads.take(10), [(1, 5, 11)]);
+    }
+
+    #[test]
+    fn read_marks_are_written_a_few_at_a_time_oldest_first() {
+        let reads = ReadMarks::default();
+        for user in 1..=5 {
+            reads.saw(user, 9, 100);
+        }
+        reads.saw(1, 9, 101); // already waiting: keeps its place
+        assert_eq!(reads.take(2), [(1, 9, 101), (2, 9, 100)]);
+        assert_eq!(reads.take(10), [(3, 9, 100), (4, 9, 100), (5, 9, 100)]);
     }
 
     fn entry(room_id: i32, id: i32, kind: Kind, target: Option<i32>) -> LogEntry {
