@@ -149,6 +149,8 @@ pub struct RoomPage {
     pub last_id: i32,
     /// The oldest entry on the page: "load older" asks for what came before it.
     pub first_id: i32,
+    /// The page starts with a full page of history, so there may be older entries.
+    pub has_older: bool,
 }
 
 #[derive(Template)]

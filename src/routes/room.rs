@@ -48,6 +48,7 @@ pub async fn show(
         first_unread,
         last_id,
         first_id: history.first().map_or(0, |e| e.id),
+        has_older: history.len() as i64 >= HISTORY,
         entries: history
             .into_iter()
             .filter(|e| e.kind != Kind::Deleted)

@@ -417,3 +417,16 @@ async fn polling_writes_nothing_to_the_database() {
         "polls committed to the database"
     );
 }
+
+#[actix_web::test]
+async fn the_room_page_offers_older_messages_only_when_there_may_be_some() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Quiet").await;
+    alice.say(room, "just one").await;
+    assert!(!alice.enter(room).await.contains("load-older"));
+    for i in 0..200 {
+        alice.say(room, &format!("m{i}")).await;
+    }
+    assert!(alice.enter(room).await.contains(r#"id="load-older""#));
+}
