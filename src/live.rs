@@ -126,6 +126,17 @@ impl Presence {
         self.changed(room_id);
     }
 
+    /// Gone at once from every room but `to`: they entered another room or left.
+    pub fn moved(&self, user_id: i32, to: Option<i32>) {
+        let mut rooms = lock(&self.rooms);
+        let mut snapshots = lock(&self.snapshots);
+        for (room_id, room) in rooms.iter_mut() {
+            if Some(*room_id) != to && room.remove(&user_id).is_some() {
+                snapshots.remove(room_id);
+            }
+        }
+    }
+
     /// Gone at once from every room: they logged out.
     pub fn logged_out(&self, user_id: i32) {
         let mut rooms = lock(&self.rooms);
@@ -371,6 +382,13 @@ impl Directory {
         }
     }
 
+    /// Forgets everything but deleted rooms: later polls refill it from the database. For
+    /// when a write failed in a way that may have left memory and the database apart.
+    pub fn reset(&self) {
+        write(&self.tails).clear();
+        write(&self.current).clear();
+    }
+
     fn moved(&self, user_id: i32, to: Option<i32>) {
         let mut current = write(&self.current);
         let entry = current.entry(user_id).or_insert((None, 0));
@@ -406,6 +424,7 @@ impl Live {
         }
         for &(user_id, to) in &changes.moved {
             self.directory.moved(user_id, to);
+            self.presence.moved(user_id, to);
         }
         for &room_id in &changes.deleted_rooms {
             self.directory.deleted(room_id);

@@ -36,7 +36,7 @@ impl Poster {
                     }
                 }
                 let (posts, replies): (Vec<NewPost>, Vec<Reply>) = batch.into_iter().unzip();
-                let live = live.clone();
+                let (live, live_after_failure) = (live.clone(), live.clone());
                 let results = db
                     .run(move |conn| {
                         // Commit and apply in turn with every other write (see live::Directory).
@@ -55,6 +55,7 @@ impl Poster {
                     }
                     Err(err) => {
                         log::error!("a batch of {} posts failed: {err}", replies.len());
+                        live_after_failure.directory.reset();
                         for reply in replies {
                             let _ = reply.send(Err(AppError::internal(anyhow!("{err}"))));
                         }

@@ -44,20 +44,44 @@ impl Cached {
 /// too. Several instances would need a shared store instead (see src/live.rs).
 #[derive(Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, Cached>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<String, Cached>,
+    /// Counts revocations. What a request read from the database is cached only if no
+    /// revocation happened meanwhile: a logout racing another tab's request must not leave
+    /// the revoked session in the cache.
+    revocations: u64,
 }
 
 impl SessionCache {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Cached>> {
+    fn lock(&self) -> MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn put(&self, key: String, cached: Cached) {
+    fn revocations(&self) -> u64 {
+        self.lock().revocations
+    }
+
+    /// Caches what was read or written, unless a revocation came in since `revocations_before`.
+    fn put(&self, key: String, cached: Cached, revocations_before: u64) {
         let mut entries = self.lock();
-        if entries.len() >= CACHE_LIMIT {
-            entries.clear();
+        if entries.revocations != revocations_before {
+            return;
         }
-        entries.insert(key, cached);
+        if entries.by_key.len() >= CACHE_LIMIT {
+            entries.by_key.clear();
+        }
+        entries.by_key.insert(key, cached);
+    }
+
+    /// Call after the session's row was deleted.
+    fn revoke(&self, key: &str) {
+        let mut entries = self.lock();
+        entries.revocations += 1;
+        entries.by_key.remove(key);
     }
 
     /// Loads the sessions most recently used, before the server serves: after a restart every
@@ -71,7 +95,7 @@ impl SessionCache {
             let Ok(state) = serde_json::from_str::<SessionState>(&row.state) else {
                 continue;
             };
-            entries.insert(
+            entries.by_key.insert(
                 row.id.clone(),
                 Cached {
                     state: Arc::new(state),
@@ -84,13 +108,15 @@ impl SessionCache {
         Ok(rows.len())
     }
 
-    /// Forgets every session of the user (they were all revoked).
+    /// Forgets every session of the user. Call after their rows were deleted.
     pub fn revoke_user(&self, user_id: i32) {
-        self.lock().retain(|_, c| c.user_id != Some(user_id));
+        let mut entries = self.lock();
+        entries.revocations += 1;
+        entries.by_key.retain(|_, c| c.user_id != Some(user_id));
     }
 
     fn purge_expired(&self, now: i64) {
-        self.lock().retain(|_, c| c.is_live(now));
+        self.lock().by_key.retain(|_, c| c.is_live(now));
     }
 }
 
@@ -129,12 +155,17 @@ impl DbSessionStore {
         }
         cached.idle_expires_at = now + idle;
         let (db, id, deadline) = (self.db.clone(), key.to_owned(), cached.idle_expires_at);
+        let cache = self.cache.clone();
         actix_web::rt::spawn(async move {
-            if let Err(err) = db
+            let key = id.clone();
+            match db
                 .run(move |conn| Ok(SessionRow::touch(conn, &id, deadline)?))
                 .await
             {
-                log::warn!("cannot extend a session: {err}");
+                Ok(true) => {}
+                // Revoked or swept meanwhile: the cache must not keep it alive.
+                Ok(false) => cache.revoke(&key),
+                Err(err) => log::warn!("cannot extend a session: {err}"),
             }
         });
     }
@@ -168,17 +199,18 @@ fn user_id(state: &SessionState) -> Option<i32> {
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let now = unix_now();
-        {
+        let revocations = {
             let mut entries = self.cache.lock();
-            if let Some(cached) = entries.get_mut(key.as_ref()) {
+            if let Some(cached) = entries.by_key.get_mut(key.as_ref()) {
                 if !cached.is_live(now) {
-                    entries.remove(key.as_ref());
+                    entries.by_key.remove(key.as_ref());
                     return Ok(None);
                 }
                 self.touch_if_due(key.as_ref(), cached, now);
                 return Ok(Some((*cached.state).clone()));
             }
-        }
+            entries.revocations
+        };
         let id = key.as_ref().to_owned();
         let row = self
             .db
@@ -197,7 +229,7 @@ impl SessionStore for DbSessionStore {
             expires_at: row.expires_at,
         };
         self.touch_if_due(key.as_ref(), &mut cached, now);
-        self.cache.put(row.id, cached);
+        self.cache.put(row.id, cached, revocations);
         Ok(Some(state))
     }
 
@@ -216,11 +248,12 @@ impl SessionStore for DbSessionStore {
             idle_expires_at: row.idle_expires_at,
             expires_at: row.expires_at,
         };
+        let revocations = self.cache.revocations();
         self.db
             .run(move |conn| Ok(SessionRow::insert(conn, &row)?))
             .await
             .map_err(|err| SaveError::Other(anyhow!("{err}")))?;
-        self.cache.put(key.as_ref().to_owned(), cached);
+        self.cache.put(key.as_ref().to_owned(), cached, revocations);
         Ok(key)
     }
 
@@ -234,6 +267,7 @@ impl SessionStore for DbSessionStore {
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let row = self.row(key.as_ref(), &state, ttl);
         let (id, uid, idle_expires_at) = (row.id.clone(), row.user_id, row.idle_expires_at);
+        let revocations = self.cache.revocations();
         let updated = self
             .db
             .run(move |conn| {
@@ -248,23 +282,27 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(|err| UpdateError::Other(anyhow!("{err}")))?;
         if updated {
+            // The absolute deadline stays what it was; an uncached session is read afresh.
             let expires_at = self
                 .cache
                 .lock()
+                .by_key
                 .get(key.as_ref())
-                .map_or(row.expires_at, |c| c.expires_at);
-            let cached = Cached {
-                state: Arc::new(state),
-                user_id: uid,
-                idle_expires_at,
-                expires_at,
-            };
-            self.cache.put(key.as_ref().to_owned(), cached);
+                .map(|c| c.expires_at);
+            if let Some(expires_at) = expires_at {
+                let cached = Cached {
+                    state: Arc::new(state),
+                    user_id: uid,
+                    idle_expires_at,
+                    expires_at,
+                };
+                self.cache.put(key.as_ref().to_owned(), cached, revocations);
+            }
             Ok(key)
         } else {
             // Revoked or expired while this request ran: start an anonymous session rather
             // than resurrect the login.
-            self.cache.lock().remove(key.as_ref());
+            self.cache.revoke(key.as_ref());
             let mut state = state;
             state.retain(|k, _| k != USER_ID && k != USERNAME);
             self.save(state, ttl).await.map_err(|err| match err {
@@ -275,19 +313,22 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &CookieDuration) -> anyhow::Result<()> {
-        if let Some(cached) = self.cache.lock().get_mut(key.as_ref()) {
+        if let Some(cached) = self.cache.lock().by_key.get_mut(key.as_ref()) {
             self.touch_if_due(key.as_ref(), cached, unix_now());
         }
         Ok(())
     }
 
+    /// The row goes first, then the cache entry (see `SessionCache::put`).
     async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
-        self.cache.lock().remove(key.as_ref());
         let id = key.as_ref().to_owned();
-        self.db
+        let deleted = self
+            .db
             .run(move |conn| Ok(SessionRow::delete(conn, &id)?))
             .await
-            .map_err(|err| anyhow!("{err}"))
+            .map_err(|err| anyhow!("{err}"));
+        self.cache.revoke(key.as_ref());
+        deleted
     }
 }
 
@@ -300,4 +341,45 @@ pub async fn purge_expired(
     cache.purge_expired(now);
     db.run(move |conn| Ok(SessionRow::delete_expired(conn, now)?))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(user_id: i32) -> Cached {
+        Cached {
+            state: Arc::new(SessionState::new()),
+            user_id: Some(user_id),
+            idle_expires_at: i64::MAX,
+            expires_at: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn a_read_from_before_a_revocation_is_not_cached_after_it() {
+        let cache = SessionCache::default();
+        let before = cache.revocations();
+        // A logout (row deleted, then this) lands while another request reads the row.
+        cache.revoke("key");
+        cache.put("key".into(), cached(1), before);
+        assert!(
+            cache.lock().by_key.is_empty(),
+            "the revoked session stays out"
+        );
+        cache.put("key".into(), cached(1), cache.revocations());
+        assert_eq!(cache.lock().by_key.len(), 1);
+    }
+
+    #[test]
+    fn revoking_a_user_forgets_all_their_sessions_and_only_theirs() {
+        let cache = SessionCache::default();
+        let now = cache.revocations();
+        cache.put("a".into(), cached(1), now);
+        cache.put("b".into(), cached(1), now);
+        cache.put("c".into(), cached(2), now);
+        cache.revoke_user(1);
+        let keys: Vec<String> = cache.lock().by_key.keys().cloned().collect();
+        assert_eq!(keys, ["c"]);
+    }
 }

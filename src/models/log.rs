@@ -250,15 +250,17 @@ impl LogEntry {
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
         let mut these = Changes::default();
         let results = conn.immediate_transaction(|conn| {
-            Ok::<_, diesel::result::Error>(
-                posts
-                    .iter()
-                    .map(|p| {
-                        let client_id = p.client_id.as_ref();
-                        Self::post(conn, p.room_id, p.author_id, &p.text, client_id, &mut these)
-                    })
-                    .collect(),
-            )
+            let mut results = Vec::with_capacity(posts.len());
+            for p in posts {
+                let client_id = p.client_id.as_ref();
+                match Self::post(conn, p.room_id, p.author_id, &p.text, client_id, &mut these) {
+                    // The database itself failed: SQLite may have rolled the whole transaction
+                    // back already, so nothing after this may run in it.
+                    Err(ModelError::Database(err)) => return Err(err),
+                    result => results.push(result),
+                }
+            }
+            Ok(results)
         })?;
         changes.appended.extend(these.appended);
         Ok(results)

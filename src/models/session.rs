@@ -73,11 +73,12 @@ impl SessionRow {
             .map(|n| n == 1)
     }
 
-    pub fn touch(conn: &mut SqliteConnection, id: &str, idle_expires_at: i64) -> QueryResult<()> {
+    /// Pushes the idle deadline; false if the session is gone.
+    pub fn touch(conn: &mut SqliteConnection, id: &str, idle_expires_at: i64) -> QueryResult<bool> {
         diesel::update(sessions::table.find(id))
             .set(sessions::idle_expires_at.eq(idle_expires_at))
             .execute(conn)
-            .map(drop)
+            .map(|n| n == 1)
     }
 
     pub fn delete(conn: &mut SqliteConnection, id: &str) -> QueryResult<()> {

@@ -31,9 +31,14 @@ where
     db.run(move |conn| {
         let _turn = live.log_turn();
         let mut changes = Changes::default();
-        let out = f(conn, &mut changes)?;
+        let out = f(conn, &mut changes);
+        // Whatever committed is applied, even if a later step of `f` failed.
         live.apply(&changes);
-        Ok(out)
+        if matches!(out, Err(AppError::Internal(_))) {
+            // The database failed mid-way: memory may no longer match it. Start afresh.
+            live.directory.reset();
+        }
+        out
     })
     .await
 }
