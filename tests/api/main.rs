@@ -13,5 +13,7 @@ mod live;
 mod messages;
 mod rooms;
 mod security;
+#[path = "../support/server.rs"]
+mod server;
 mod sessions;
 mod terminal;

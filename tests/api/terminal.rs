@@ -1,9 +1,7 @@
 //! The terminal client: its logic against the real server without a terminal, and once for
 //! real in a pseudo-terminal (tmux), chatting with someone using the web API.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chatroom::client::api::Api;
@@ -11,6 +9,7 @@ use chatroom::client::chat::{Chat, Next};
 use serde_json::Value;
 
 use crate::helpers::{PASSWORD, Person, TestApp, spawn_app};
+use crate::server::Server;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -123,82 +122,10 @@ async fn the_client_learns_that_its_room_was_deleted_or_that_it_moved_elsewhere(
     );
 }
 
-/// The real server binary, which can be killed and started again on the same port.
-struct Process {
-    child: Option<Child>,
-    port: u16,
-    db: std::path::PathBuf,
-}
-
-impl Process {
-    fn start(db: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut process = Self {
-            child: None,
-            port,
-            db: db.to_owned(),
-        };
-        process.spawn();
-        process
-    }
-
-    fn spawn(&mut self) {
-        self.child = Some(
-            Command::new(env!("CARGO_BIN_EXE_chatroom"))
-                .args([
-                    "serve",
-                    "--bind",
-                    &format!("127.0.0.1:{}", self.port),
-                    "--bcrypt-cost",
-                    "4",
-                ])
-                .arg("--database")
-                .arg(&self.db)
-                .env("RUST_LOG", "error")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_until_up(&self) {
-        let deadline = Instant::now() + PATIENCE;
-        while reqwest::get(format!("{}/healthz", self.url()))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "the server did not start");
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[actix_web::test]
 async fn the_client_reconnects_after_an_outage_without_losing_or_repeating_anything() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Process::start(&dir.path().join("chat.db"));
+    let mut server = Server::start(&dir.path().join("chat.db"));
     server.wait_until_up().await;
     let mut alice = Person::new(&server.url());
     alice.register("alice", PASSWORD).await;

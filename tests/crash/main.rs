@@ -15,9 +15,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +26,11 @@ use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+#[path = "../support/server.rs"]
+mod server;
+
+use server::Server;
+
 const PASSWORD: &str = "crash test dummy";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -36,85 +39,6 @@ fn setting(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The real server binary, killed and restarted on one database and one port.
-struct Server {
-    child: Option<Child>,
-    port: u16,
-    db: PathBuf,
-    starts: u32,
-}
-
-impl Server {
-    fn start(db: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Self {
-            child: None,
-            port,
-            db: db.to_owned(),
-            starts: 0,
-        };
-        server.spawn();
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_chatroom"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
-            .args(["--bcrypt-cost", "4", "--message-limit", "1000000"])
-            .args(["--room-limit", "1000000", "--login-user-limit", "1000000"])
-            .args(["--login-address-limit", "1000000", "--database"])
-            .arg(&self.db)
-            .env("RUST_LOG", "error")
-            .env_remove("CHATROOM_SECRET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        self.starts += 1;
-    }
-
-    /// SIGKILL: no chance to flush, close or say goodbye.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    async fn wait_until_up(&self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let up = client
-                .get(format!("{}/healthz", self.url()))
-                .timeout(Duration::from_millis(500))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if up {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the server did not come back");
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// A logged-in person with a cookie jar and a CSRF token, surviving restarts.
