@@ -194,8 +194,8 @@ pub struct ReadMarks {
 
 #[derive(Default)]
 struct Marks {
-    /// (user, room) -> mark
-    marks: HashMap<(i32, i32), Mark>,
+    /// user -> room -> mark: a user's own marks are found without looking at everyone's.
+    marks: HashMap<i32, HashMap<i32, Mark>>,
     /// Marks waiting to be written, oldest first, each once.
     queue: VecDeque<(i32, i32)>,
 }
@@ -212,7 +212,11 @@ impl ReadMarks {
     pub fn saw(&self, user_id: i32, room_id: i32, last_id: i32) {
         let mut inner = lock(&self.inner);
         let Marks { marks, queue } = &mut *inner;
-        let mark = marks.entry((user_id, room_id)).or_default();
+        let mark = marks
+            .entry(user_id)
+            .or_default()
+            .entry(room_id)
+            .or_default();
         mark.seen = mark.seen.max(last_id);
         if mark.seen > mark.written && !mark.queued {
             mark.queued = true;
@@ -228,7 +232,10 @@ impl ReadMarks {
         let mut taken = Vec::new();
         while taken.len() < limit {
             let Some(key) = queue.pop_front() else { break };
-            if let Some(mark) = marks.get_mut(&key) {
+            if let Some(mark) = marks
+                .get_mut(&key.0)
+                .and_then(|rooms| rooms.get_mut(&key.1))
+            {
                 mark.queued = false;
                 if mark.seen > mark.written {
                     mark.written = mark.seen;
@@ -241,13 +248,16 @@ impl ReadMarks {
 
     /// Takes one user's waiting marks (to write them before counting their unread messages).
     pub fn take_for(&self, user_id: i32) -> Vec<(i32, i32, i32)> {
-        lock(&self.inner)
-            .marks
+        let mut inner = lock(&self.inner);
+        let Some(rooms) = inner.marks.get_mut(&user_id) else {
+            return Vec::new();
+        };
+        rooms
             .iter_mut()
-            .filter(|((user, _), mark)| *user == user_id && mark.seen > mark.written)
-            .map(|((user, room), mark)| {
+            .filter(|(_, mark)| mark.seen > mark.written)
+            .map(|(room, mark)| {
                 mark.written = mark.seen;
-                (*user, *room, mark.seen)
+                (user_id, *room, mark.seen)
             })
             .collect()
     }

@@ -10,7 +10,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::live::Live;
-use crate::models::{Changes, LogEntry, NewPost};
+use crate::models::{LogEntry, NewPost};
+use crate::routes::write;
 
 /// The most posts one commit takes.
 const MAX_BATCH: usize = 512;
@@ -36,17 +37,11 @@ impl Poster {
                     }
                 }
                 let (posts, replies): (Vec<NewPost>, Vec<Reply>) = batch.into_iter().unzip();
-                let (live, live_after_failure) = (live.clone(), live.clone());
-                let results = db
-                    .run(move |conn| {
-                        // Commit and apply in turn with every other write (see live::Directory).
-                        let _turn = live.log_turn();
-                        let mut changes = Changes::default();
-                        let results = LogEntry::post_batch(conn, &posts, &mut changes)?;
-                        live.apply(&changes);
-                        Ok(results)
-                    })
-                    .await;
+                // In turn with every other write (see live::Directory and routes::write).
+                let results = write(&db, &live, move |conn, changes| {
+                    Ok(LogEntry::post_batch(conn, &posts, changes)?)
+                })
+                .await;
                 match results {
                     Ok(results) => {
                         for (reply, result) in replies.into_iter().zip(results) {
@@ -55,7 +50,6 @@ impl Poster {
                     }
                     Err(err) => {
                         log::error!("a batch of {} posts failed: {err}", replies.len());
-                        live_after_failure.directory.reset();
                         for reply in replies {
                             let _ = reply.send(Err(AppError::internal(anyhow!("{err}"))));
                         }

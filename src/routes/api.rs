@@ -13,11 +13,10 @@ use crate::domain::{ClientId, MessageText, RoomName};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::{Known, TAIL};
-use crate::models::read::RoomRead;
 use crate::models::{LogEntry, ModelError, NewPost, Room, RoomListing};
 use crate::poster::Poster;
 use crate::routes::actions::{self, NameTaken};
-use crate::routes::write;
+use crate::routes::{save_read_marks, write};
 use crate::templates::rfc3339;
 use crate::throttle::Throttles;
 
@@ -256,14 +255,8 @@ pub async fn lobby_rooms(
     live: &web::Data<Live>,
     user_id: i32,
 ) -> Result<Vec<RoomListing>, AppError> {
-    let marks = live.reads.take_for(user_id);
-    db.run(move |conn| {
-        if !marks.is_empty() {
-            RoomRead::record(conn, &marks)?;
-        }
-        Ok(Room::lobby(conn, user_id)?)
-    })
-    .await
+    save_read_marks(db, live, user_id).await?;
+    db.run(move |conn| Ok(Room::lobby(conn, user_id)?)).await
 }
 
 #[derive(Serialize)]

@@ -10,6 +10,8 @@ pub mod lobby;
 pub mod room;
 
 use actix_web::http::header;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use diesel::SqliteConnection;
@@ -22,12 +24,12 @@ use crate::models::read::RoomRead;
 
 /// Runs a write on the database, then tells the live state what it changed. Writes take turns
 /// (see `live::Directory`): the changes of one are applied before the next one commits.
-pub async fn write<T, F>(db: &Db, live: &web::Data<Live>, f: F) -> Result<T, AppError>
+pub async fn write<T, F>(db: &Db, live: &Arc<Live>, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let live = live.clone().into_inner();
+    let live = live.clone();
     db.run(move |conn| {
         let _turn = live.log_turn();
         let mut changes = Changes::default();
@@ -55,12 +57,19 @@ where
     F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let marks = live.reads.take_for(user_id);
-    if !marks.is_empty() {
-        db.run(move |conn| Ok(RoomRead::record(conn, &marks)?))
-            .await?;
-    }
+    save_read_marks(db, live, user_id).await?;
     write(db, live, f).await
+}
+
+/// Writes the user's read marks that are still in memory (the writer task takes the rest
+/// in turn).
+pub async fn save_read_marks(db: &Db, live: &Live, user_id: i32) -> Result<(), AppError> {
+    let marks = live.reads.take_for(user_id);
+    if marks.is_empty() {
+        return Ok(());
+    }
+    db.run(move |conn| Ok(RoomRead::record(conn, &marks)?))
+        .await
 }
 
 /// 303 See Other: the answer to every successful form POST.

@@ -28,6 +28,17 @@ fn texts(chat: &Chat) -> Vec<String> {
         .collect()
 }
 
+/// The ids of the client's log, in the order it shows them.
+fn log_ids(chat: &Chat) -> Vec<i64> {
+    chat.room
+        .as_ref()
+        .expect("in a room")
+        .log
+        .iter()
+        .map(|e| e.id)
+        .collect()
+}
+
 fn ids(entries: &[Value]) -> Vec<i64> {
     entries.iter().map(|e| e["id"].as_i64().unwrap()).collect()
 }
@@ -50,16 +61,8 @@ async fn the_clients_commands_create_join_leave_and_delete_rooms() {
     chat.poll().await;
     assert_eq!(texts(&chat), ["hello from the terminal", "hi terminal"]);
     let seen_by_browser = alice.entries_after(kitchen, 0).await;
-    let seen_by_terminal: Vec<i64> = chat
-        .room
-        .as_ref()
-        .unwrap()
-        .log
-        .iter()
-        .map(|e| e.id)
-        .collect();
     assert_eq!(
-        seen_by_terminal,
+        log_ids(&chat),
         ids(&seen_by_browser),
         "the same log as the browser's"
     );
@@ -156,16 +159,8 @@ async fn the_client_reconnects_after_an_outage_without_losing_or_repeating_anyth
     chat.command("sent while the server was down").await;
 
     let server_log = alice.entries_after(room, 0).await;
-    let client_log: Vec<i64> = chat
-        .room
-        .as_ref()
-        .unwrap()
-        .log
-        .iter()
-        .map(|e| e.id)
-        .collect();
     assert_eq!(
-        client_log,
+        log_ids(&chat),
         ids(&server_log),
         "nothing lost, nothing repeated"
     );
