@@ -1,6 +1,7 @@
 //! chatroom: a small multi-room chat server. The binary in main.rs is a thin shell around this.
 
 pub mod auth;
+pub mod blocking;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -4,8 +4,7 @@
 //! candidates, so no byte is ever silently cut. (The crate's `non_truncating_*` functions count
 //! a NUL terminator and so refuse a 72-byte password, which our contract allows.)
 
-use actix_web::web;
-
+use crate::blocking;
 use crate::domain::Password;
 use crate::errors::AppError;
 
@@ -24,7 +23,7 @@ impl Hasher {
     /// Hashes off the async threads: at cost 12 this takes a quarter of a second.
     pub async fn hash(&self, password: Password) -> Result<String, AppError> {
         let cost = self.cost;
-        web::block(move || bcrypt::hash(password.expose(), cost))
+        blocking::run(move || bcrypt::hash(password.expose(), cost))
             .await
             .map_err(AppError::internal)?
             .map_err(AppError::internal)
@@ -37,7 +36,7 @@ impl Hasher {
         stored: Option<String>,
     ) -> Result<bool, AppError> {
         let dummy_hash = self.dummy_hash.clone();
-        web::block(move || {
+        blocking::run(move || {
             let hash = stored.as_deref().unwrap_or(&dummy_hash);
             // A candidate over 72 bytes cannot be a stored password: it is refused (after the
             // same work) rather than compared as a truncated copy.
