@@ -1,6 +1,6 @@
 //! Builds the app: database, sessions, middleware and THE route table; binds and runs it.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use actix_session::SessionMiddleware;
@@ -31,6 +31,8 @@ use crate::throttle::Throttles;
 /// Connections per database pool: SQLite serialises writers anyway; readers share WAL snapshots.
 const POOL_SIZE: u32 = 8;
 pub const SESSION_COOKIE: &str = "chatroom_session";
+/// Connections waiting to be accepted (the kernel caps it at net.core.somaxconn).
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// Pages may load scripts, styles and images only from us, and nothing may frame them.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -60,10 +62,8 @@ impl Application {
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the sessions: {err}"))?;
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
-        let listener = TcpListener::bind(&settings.bind)
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let addr = listener.local_addr()?;
 
+        let bind = settings.bind.clone();
         let request_timeout = settings.limits.request_timeout;
         let panic_route = settings.panic_route;
         spawn_session_sweeper(db.clone(), sessions.clone().into_inner());
@@ -97,8 +97,16 @@ impl Application {
         // A small, fixed set of database threads per worker: a growing blocking pool would
         // starve the event loop under load.
         .worker_max_blocking_threads(POOL_SIZE as usize)
-        .listen(listener)?
-        .run();
+        // Room for every open page to reconnect at once after a restart: a connection that
+        // finds the queue full waits a whole second to try again.
+        .backlog(LISTEN_BACKLOG)
+        .bind(&bind)
+        .with_context(|| format!("cannot listen on {bind}"))?;
+        let addr = *server
+            .addrs()
+            .first()
+            .with_context(|| format!("{bind} names no address"))?;
+        let server = server.run();
         log::info!("listening on http://{addr}");
         Ok(Self { addr, server })
     }
