@@ -28,17 +28,26 @@ struct Seen {
 #[derive(Default)]
 pub struct Presence {
     rooms: Mutex<HashMap<i32, HashMap<i32, Seen>>>,
-    /// Each room's last answer, reused for a moment: a busy room's list is not rebuilt for
-    /// every one of its pollers.
-    snapshots: Mutex<HashMap<i32, (Instant, Snapshot, bool)>>,
+    /// Each room's last answer, reused until the room's people change: a busy room's list
+    /// is not rebuilt for every one of its pollers, nor every moment.
+    snapshots: Mutex<HashMap<i32, Built>>,
+}
+
+/// A room's snapshot and how long it holds.
+struct Built {
+    at: Instant,
+    snapshot: Snapshot,
+    /// Someone arrived or began to type since.
+    dirty: bool,
+    /// When the first of its people would time out or stop typing, if they did nothing.
+    until: Instant,
 }
 
 /// A room's people, and the JSON a poll answer carries for them.
 pub type Snapshot = Arc<(RoomPresence, String)>;
 
-/// How long a room's presence snapshot is reused before it is rebuilt.
-const SNAPSHOT_AGE: Duration = Duration::from_millis(250);
-/// How long, once someone arrived, before it is rebuilt.
+/// How old a snapshot must be before an arrival rebuilds it: when a busy room's pages all
+/// open together, its list is rebuilt a few times, not once per arrival.
 const DIRTY_SNAPSHOT_AGE: Duration = Duration::from_millis(50);
 
 /// A room's people, sorted by name.
@@ -68,16 +77,15 @@ impl Presence {
             typing_until: None,
         });
         seen.last_poll = now;
+        let began_typing = typing && seen.typing_until.is_none_or(|until| until <= now);
         if typing {
             seen.typing_until = Some(now + TYPING_TIMEOUT);
         }
         drop(rooms);
-        if arrived {
-            // Shown soon, not at once: when a busy room's pages all open together, its list is
-            // rebuilt a few times, not once per arrival.
-            if let Some((_, _, dirty)) = lock(&self.snapshots).get_mut(&room_id) {
-                *dirty = true;
-            }
+        if (arrived || began_typing)
+            && let Some(built) = lock(&self.snapshots).get_mut(&room_id)
+        {
+            built.dirty = true;
         }
     }
 
@@ -86,24 +94,32 @@ impl Presence {
         lock(&self.snapshots).remove(&room_id);
     }
 
-    /// Who is present and typing, as of at most a quarter of a second ago, with the JSON the
-    /// poll answer carries (`"present":[...],"typing":[...]`), made once per snapshot.
+    /// Who is present and typing, with the JSON the poll answer carries
+    /// (`"present":[...],"typing":[...]`), made once per snapshot. A snapshot holds until
+    /// someone leaves, sends, times out or stops typing; an arrival or someone beginning to
+    /// type shows within `DIRTY_SNAPSHOT_AGE`.
     pub fn snapshot(&self, room_id: i32) -> Snapshot {
         let now = Instant::now();
-        if let Some((at, snapshot, dirty)) = lock(&self.snapshots).get(&room_id) {
-            let age = now - *at;
-            if age < SNAPSHOT_AGE && !(*dirty && age >= DIRTY_SNAPSHOT_AGE) {
-                return snapshot.clone();
-            }
+        if let Some(built) = lock(&self.snapshots).get(&room_id)
+            && now < built.until
+            && !(built.dirty && now - built.at >= DIRTY_SNAPSHOT_AGE)
+        {
+            return built.snapshot.clone();
         }
-        let people = self.in_room(room_id);
+        let (people, until) = self.in_room_until(room_id, now);
         let json = format!(
             "\"present\":{},\"typing\":{}",
             serde_json::to_string(&people.present).unwrap_or_else(|_| "[]".into()),
             serde_json::to_string(&people.typing).unwrap_or_else(|_| "[]".into()),
         );
         let snapshot = Arc::new((people, json));
-        lock(&self.snapshots).insert(room_id, (now, snapshot.clone(), false));
+        let built = Built {
+            at: now,
+            snapshot: snapshot.clone(),
+            dirty: false,
+            until,
+        };
+        lock(&self.snapshots).insert(room_id, built);
         snapshot
     }
 
@@ -155,21 +171,30 @@ impl Presence {
     }
 
     pub fn in_room(&self, room_id: i32) -> RoomPresence {
-        let now = Instant::now();
+        self.in_room_until(room_id, Instant::now()).0
+    }
+
+    /// The room's people as of `now`, and the first moment that could change by itself.
+    fn in_room_until(&self, room_id: i32, now: Instant) -> (RoomPresence, Instant) {
+        let mut until = now + PRESENCE_TIMEOUT;
         let mut rooms = lock(&self.rooms);
         let Some(room) = rooms.get_mut(&room_id) else {
-            return RoomPresence::default();
+            return (RoomPresence::default(), until);
         };
         room.retain(|_, seen| now - seen.last_poll < PRESENCE_TIMEOUT);
-        let mut present: Vec<String> = room.values().map(|s| s.username.clone()).collect();
-        let mut typing: Vec<String> = room
-            .values()
-            .filter(|s| s.typing_until.is_some_and(|until| until > now))
-            .map(|s| s.username.clone())
-            .collect();
+        let mut present = Vec::with_capacity(room.len());
+        let mut typing = Vec::new();
+        for seen in room.values() {
+            present.push(seen.username.clone());
+            until = until.min(seen.last_poll + PRESENCE_TIMEOUT);
+            if let Some(typing_until) = seen.typing_until.filter(|&t| t > now) {
+                typing.push(seen.username.clone());
+                until = until.min(typing_until);
+            }
+        }
         present.sort_unstable();
         typing.sort_unstable();
-        RoomPresence { present, typing }
+        (RoomPresence { present, typing }, until)
     }
 
     /// How many people are present in each room that has any.
@@ -184,20 +209,27 @@ impl Presence {
     }
 }
 
-/// Read marks that polls advanced, gathered here and written a little at a time: a poll never
-/// waits for a write, a poll that saw nothing new changes nothing, and the writing is spread
-/// evenly instead of arriving in bursts that crowd out the polls.
+/// Read marks that polls advanced, gathered here and written later, a few at a time: a poll
+/// never waits for a write, a poll that saw nothing new changes nothing, and a mark waits
+/// `READ_MARK_DELAY` before it is written, so someone reading a busy room costs one write
+/// per delay, not one per message. The writing is spread evenly instead of arriving in bursts
+/// that crowd out the polls.
 #[derive(Default)]
 pub struct ReadMarks {
     inner: Mutex<Marks>,
 }
 
+/// How long a read mark waits in memory before it is written. A user's own lobby writes
+/// theirs first (`take_for`), and a clean shutdown writes them all (`take_all`); only a crash
+/// loses the wait's worth, which shows as a few messages unread that were read.
+pub const READ_MARK_DELAY: Duration = Duration::from_secs(10);
+
 #[derive(Default)]
 struct Marks {
     /// user -> room -> mark: a user's own marks are found without looking at everyone's.
     marks: HashMap<i32, HashMap<i32, Mark>>,
-    /// Marks waiting to be written, oldest first, each once.
-    queue: VecDeque<(i32, i32)>,
+    /// Marks waiting to be written, oldest first, each once, with when they began to wait.
+    queue: VecDeque<(i32, i32, Instant)>,
 }
 
 #[derive(Default)]
@@ -220,26 +252,42 @@ impl ReadMarks {
         mark.seen = mark.seen.max(last_id);
         if mark.seen > mark.written && !mark.queued {
             mark.queued = true;
-            queue.push_back((user_id, room_id));
+            queue.push_back((user_id, room_id, Instant::now()));
         }
     }
 
-    /// Takes up to `limit` marks waiting to be written, the longest waiting first, as
-    /// `(user, room, last id)`.
+    /// Takes up to `limit` marks that have waited `READ_MARK_DELAY`, the longest waiting
+    /// first, as `(user, room, last id)`.
     pub fn take(&self, limit: usize) -> Vec<(i32, i32, i32)> {
+        self.take_waited(limit, READ_MARK_DELAY)
+    }
+
+    /// Takes every mark waiting to be written (at shutdown).
+    pub fn take_all(&self) -> Vec<(i32, i32, i32)> {
+        self.take_waited(usize::MAX, Duration::ZERO)
+    }
+
+    fn take_waited(&self, limit: usize, wait: Duration) -> Vec<(i32, i32, i32)> {
+        let now = Instant::now();
         let mut inner = lock(&self.inner);
         let Marks { marks, queue } = &mut *inner;
         let mut taken = Vec::new();
         while taken.len() < limit {
-            let Some(key) = queue.pop_front() else { break };
+            let Some(&(user_id, room_id, since)) = queue.front() else {
+                break;
+            };
+            if now.saturating_duration_since(since) < wait {
+                break;
+            }
+            queue.pop_front();
             if let Some(mark) = marks
-                .get_mut(&key.0)
-                .and_then(|rooms| rooms.get_mut(&key.1))
+                .get_mut(&user_id)
+                .and_then(|rooms| rooms.get_mut(&room_id))
             {
                 mark.queued = false;
                 if mark.seen > mark.written {
                     mark.written = mark.seen;
-                    taken.push((key.0, key.1, mark.seen));
+                    taken.push((user_id, room_id, mark.seen));
                 }
             }
         }
@@ -320,7 +368,15 @@ impl Directory {
         if after < tail.floor {
             return None;
         }
-        let start = tail.entries.partition_point(|e| e.id <= after);
+        // Counted from the newest end: a poll is almost always at or near it, and each look
+        // at an entry is a trip to memory that is rarely in cache.
+        let newer = tail
+            .entries
+            .iter()
+            .rev()
+            .take_while(|e| e.id > after)
+            .count();
+        let start = tail.entries.len() - newer;
         Some(Known::Entries(
             tail.entries
                 .iter()
@@ -461,6 +517,33 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_holds_until_the_room_changes() {
+        let presence = Presence::default();
+        presence.polled(1, 10, "bob", false);
+        let first = presence.snapshot(1);
+        presence.polled(1, 10, "bob", false);
+        assert!(
+            Arc::ptr_eq(&first, &presence.snapshot(1)),
+            "the same people: the same snapshot"
+        );
+        assert_eq!(first.1, r#""present":["bob"],"typing":[]"#);
+
+        presence.polled(1, 11, "alice", true);
+        std::thread::sleep(DIRTY_SNAPSHOT_AGE + Duration::from_millis(10));
+        let arrived = presence.snapshot(1);
+        assert_eq!(arrived.0.present, ["alice", "bob"]);
+        assert_eq!(arrived.0.typing, ["alice"]);
+
+        presence.sent(1, 11);
+        assert!(
+            presence.snapshot(1).0.typing.is_empty(),
+            "sending shows at once"
+        );
+        presence.left(1, 10);
+        assert_eq!(presence.snapshot(1).0.present, ["alice"], "so does leaving");
+    }
+
+    #[test]
     fn leaving_or_logging_out_removes_at_once() {
         let presence = Presence::default();
         presence.polled(1, 10, "bob", false);
@@ -479,15 +562,15 @@ mod tests {
         reads.saw(1, 5, 7);
         reads.saw(2, 5, 3);
         assert_eq!(reads.take_for(1), [(1, 5, 10)]);
-        assert_eq!(reads.take(10), [(2, 5, 3)]);
-        assert!(reads.take(10).is_empty());
+        assert_eq!(reads.take_all(), [(2, 5, 3)]);
+        assert!(reads.take_all().is_empty());
         reads.saw(1, 5, 10);
         assert!(
-            reads.take(10).is_empty(),
+            reads.take_all().is_empty(),
             "seeing the same again writes nothing"
         );
         reads.saw(1, 5, 11);
-        assert_eq!(reads.take(10), [(1, 5, 11)]);
+        assert_eq!(reads.take_all(), [(1, 5, 11)]);
     }
 
     #[test]
@@ -497,8 +580,29 @@ mod tests {
             reads.saw(user, 9, 100);
         }
         reads.saw(1, 9, 101); // already waiting: keeps its place
-        assert_eq!(reads.take(2), [(1, 9, 101), (2, 9, 100)]);
-        assert_eq!(reads.take(10), [(3, 9, 100), (4, 9, 100), (5, 9, 100)]);
+        assert_eq!(
+            reads.take_waited(2, Duration::ZERO),
+            [(1, 9, 101), (2, 9, 100)]
+        );
+        assert_eq!(
+            reads.take_waited(10, Duration::ZERO),
+            [(3, 9, 100), (4, 9, 100), (5, 9, 100)]
+        );
+    }
+
+    #[test]
+    fn a_read_mark_waits_before_it_is_written_and_gathers_what_comes_meanwhile() {
+        let reads = ReadMarks::default();
+        reads.saw(1, 9, 100);
+        assert!(reads.take(10).is_empty(), "too soon");
+        reads.saw(1, 9, 101);
+        assert!(reads.take(10).is_empty(), "still too soon");
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(
+            reads.take_waited(10, Duration::from_millis(1)),
+            [(1, 9, 101)],
+            "one write for both"
+        );
     }
 
     fn entry(room_id: i32, id: i32, kind: Kind, target: Option<i32>) -> LogEntry {

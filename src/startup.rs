@@ -42,6 +42,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub struct Application {
     addr: SocketAddr,
     server: Server,
+    db: Db,
+    live: std::sync::Arc<Live>,
 }
 
 impl Application {
@@ -68,6 +70,7 @@ impl Application {
         let panic_route = settings.panic_route;
         spawn_session_sweeper(db.clone(), sessions.clone().into_inner());
         spawn_read_mark_writer(db.clone(), live.clone().into_inner());
+        let (db_at_exit, live_at_exit) = (db.clone(), live.clone().into_inner());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(db.clone()))
@@ -108,7 +111,12 @@ impl Application {
             .with_context(|| format!("{bind} names no address"))?;
         let server = server.run();
         log::info!("listening on http://{addr}");
-        Ok(Self { addr, server })
+        Ok(Self {
+            addr,
+            server,
+            db: db_at_exit,
+            live: live_at_exit,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -116,8 +124,22 @@ impl Application {
     }
 
     /// Serves until Ctrl+C or SIGTERM, then finishes the requests in flight.
+    /// The read marks still in memory are written last.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.server.await?;
+        let marks = self.live.reads.take_all();
+        if !marks.is_empty() {
+            let count = marks.len();
+            match self
+                .db
+                .run(move |conn| Ok(RoomRead::record(conn, &marks)?))
+                .await
+            {
+                Ok(()) => log::info!("saved {count} read marks"),
+                Err(err) => log::warn!("cannot save {count} read marks: {err}"),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -147,6 +169,13 @@ async fn warm_up(db: &Db, live: &web::Data<Live>) -> anyhow::Result<()> {
 /// The app's map: every route, top to bottom.
 fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
     cfg.route("/healthz", web::get().to(assets::healthz))
+        // Every open page asks here once a second. Routes are tried top to bottom, and each
+        // pattern with a `{}` costs a regex match, so this one comes before the rest.
+        .service(
+            web::resource("/api/rooms/{id}/messages")
+                .get(api::log)
+                .post(api::post_message),
+        )
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/", web::get().to(auth::index))
         .service(
@@ -186,11 +215,6 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
         .route("/api/rooms/{id}", web::delete().to(api::delete_room))
         .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
         .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
-        .service(
-            web::resource("/api/rooms/{id}/messages")
-                .get(api::log)
-                .post(api::post_message),
-        )
         .route(
             "/api/rooms/{id}/messages/{message}",
             web::delete().to(api::delete_message),
@@ -284,8 +308,8 @@ fn json_config() -> web::JsonConfig {
         })
 }
 
-/// Writes the read marks that polls gathered, a few at a time, four times a second: thousands
-/// of people reading means thousands of marks a second, and one big batch now and then would
+/// Writes the read marks that polls gathered and that have waited their turn (see
+/// `live::ReadMarks`), a few at a time, four times a second: one big batch now and then would
 /// take the server's core away from the polls for a noticeable moment.
 fn spawn_read_mark_writer(db: Db, live: std::sync::Arc<Live>) {
     const EVERY: Duration = Duration::from_millis(250);

@@ -2,10 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
-
-use diesel::upsert::excluded;
 
 use crate::db::schema::{room_reads, rooms};
 
@@ -21,32 +20,40 @@ struct UnreadRow {
 
 impl RoomRead {
     /// Records read marks `(user, room, last read id)`, in one transaction, a few hundred rows
-    /// per statement. The caller hands over only marks that grew; a mark for a room deleted
-    /// since is dropped, not an error.
+    /// per statement. A mark only moves forward; a mark for a room deleted since is dropped,
+    /// not an error.
     pub fn record(conn: &mut SqliteConnection, marks: &[(i32, i32, i32)]) -> QueryResult<()> {
         conn.immediate_transaction(|conn| {
-            let rooms: HashSet<i32> = rooms::table
-                .select(rooms::id)
-                .load::<i32>(conn)?
-                .into_iter()
-                .collect();
-            let rows: Vec<_> = marks
-                .iter()
-                .filter(|(_, room_id, _)| rooms.contains(room_id))
-                .map(|&(user_id, room_id, last_read_id)| {
-                    (
-                        room_reads::user_id.eq(user_id),
-                        room_reads::room_id.eq(room_id),
-                        room_reads::last_read_id.eq(last_read_id),
-                    )
-                })
-                .collect();
-            for chunk in rows.chunks(500) {
+            for chunk in marks.chunks(500) {
+                let named: HashSet<i32> = chunk.iter().map(|&(_, room_id, _)| room_id).collect();
+                let live: HashSet<i32> = rooms::table
+                    .filter(rooms::id.eq_any(named))
+                    .select(rooms::id)
+                    .load::<i32>(conn)?
+                    .into_iter()
+                    .collect();
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .filter(|(_, room_id, _)| live.contains(room_id))
+                    .map(|&(user_id, room_id, last_read_id)| {
+                        (
+                            room_reads::user_id.eq(user_id),
+                            room_reads::room_id.eq(room_id),
+                            room_reads::last_read_id.eq(last_read_id),
+                        )
+                    })
+                    .collect();
+                if rows.is_empty() {
+                    continue;
+                }
                 diesel::insert_into(room_reads::table)
-                    .values(chunk)
+                    .values(rows)
                     .on_conflict((room_reads::user_id, room_reads::room_id))
                     .do_update()
-                    .set(room_reads::last_read_id.eq(excluded(room_reads::last_read_id)))
+                    // Never backwards: two writes of one mark may commit in either order.
+                    .set(room_reads::last_read_id.eq(sql::<Integer>(
+                        "max(room_reads.last_read_id, excluded.last_read_id)",
+                    )))
                     .execute(conn)?;
             }
             Ok(())
@@ -82,5 +89,38 @@ impl RoomRead {
         .bind::<Integer, _>(user_id)
         .load(conn)?;
         Ok(rows.into_iter().map(|r| (r.room_id, r.unread)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+
+    #[test]
+    fn a_mark_only_moves_forward_and_a_deleted_room_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.db");
+        crate::db::initialize(&path).unwrap();
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute(
+            "INSERT INTO users (id, username, password_hash, created_at)
+                 VALUES (1, 'ann', 'x', CURRENT_TIMESTAMP);
+             INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at)
+                 VALUES (7, 'Seven', 'seven', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);",
+        )
+        .unwrap();
+        RoomRead::record(&mut conn, &[(1, 7, 20), (1, 99, 5)]).unwrap();
+        assert_eq!(RoomRead::last_read(&mut conn, 1, 7).unwrap(), Some(20));
+        assert_eq!(RoomRead::last_read(&mut conn, 1, 99).unwrap(), None);
+        RoomRead::record(&mut conn, &[(1, 7, 12)]).unwrap();
+        assert_eq!(
+            RoomRead::last_read(&mut conn, 1, 7).unwrap(),
+            Some(20),
+            "an older write landing late does not move it back"
+        );
+        RoomRead::record(&mut conn, &[(1, 7, 31)]).unwrap();
+        assert_eq!(RoomRead::last_read(&mut conn, 1, 7).unwrap(), Some(31));
     }
 }

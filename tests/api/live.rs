@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{PASSWORD, Person, error_code, location, spawn_app};
+use crate::server::Server;
 
 async fn poll_body(person: &Person, room: i32, query: &str) -> Value {
     let res = person
@@ -215,6 +216,33 @@ async fn the_lobby_api_lists_each_room_with_present_and_unread_counts() {
         1,
         "a deleted message is not unread"
     );
+}
+
+/// Read marks wait in memory before they are written (`live::ReadMarks`): stopping the server
+/// writes them, so a restart does not show what was read as unread.
+#[actix_web::test]
+async fn what_was_read_stays_read_across_a_clean_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("chat.db"));
+    server.wait_until_up().await;
+    let mut alice = Person::new(&server.url());
+    alice.register("alice", PASSWORD).await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = Person::new(&server.url());
+    bob.register("bob", PASSWORD).await;
+    bob.enter(room).await;
+    alice.say(room, "one").await;
+    alice.say(room, "two").await;
+    assert_eq!(bob.messages_after(room, 0).await.len(), 2, "bob reads both");
+    // Closes their connections, so that the server has nothing left to wait for.
+    drop((alice, bob));
+
+    server.stop();
+    server.spawn();
+    server.wait_until_up().await;
+    let mut bob = Person::new(&server.url());
+    bob.login("bob", PASSWORD).await;
+    assert_eq!(room_in(&lobby_rooms(&bob).await, room)["unread"], 0);
 }
 
 #[actix_web::test]

@@ -1,5 +1,5 @@
-//! The real server binary as a child process, which tests can kill (SIGKILL) and start again
-//! on the same database and port. Shared by the crash test and the terminal client's tests.
+//! The real server binary as a child process, which tests can kill (SIGKILL) or stop
+//! (SIGTERM) and start again on the same database and port. Shared by the crash test and the terminal client's tests.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -57,6 +57,19 @@ impl Server {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM: the server finishes what it has in hand and exits by itself.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "kill -TERM failed");
+            let exit = child.wait().unwrap();
+            assert!(exit.success(), "the server exited with {exit}");
         }
     }
 
