@@ -7,7 +7,8 @@
 //! users, to target/load/ (report.md, latency.svg). Settings (environment): LOAD_USERS (20000),
 //! LOAD_ROOMS (100), LOAD_STEPS (users per step, "2500,5000,10000,20000"), LOAD_STEP_SECONDS
 //! (15), LOAD_POST_RATE (messages/s, 100), LOAD_CONNECTIONS (512), LOAD_SATURATION_SECONDS (5),
-//! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000).
+//! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000), LOAD_TRACE (set: print each
+//! poll slower than 15 ms, and each moment the generator itself ran late, to stderr).
 //!
 //! Under `cargo test` (no --bench flag) it runs a tiny configuration, to keep it working.
 //! Traffic goes only to 127.0.0.1; every phase is bounded in time and stops by itself.
@@ -380,6 +381,15 @@ async fn call(
         .map_err(|_| std::io::Error::other("pool dropped"))?
 }
 
+/// With LOAD_TRACE set, every poll slower than this is printed to stderr with its due time,
+/// to see whether slow polls come together (a stall) or alone.
+const TRACE_SLOWER_THAN: Duration = Duration::from_millis(15);
+
+fn tracing() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("LOAD_TRACE").is_some())
+}
+
 /// Latencies in microseconds.
 #[derive(Default)]
 struct Samples(Vec<u64>);
@@ -463,7 +473,9 @@ async fn run_step(
     let received: Rc<RefCell<HashMap<i64, u64>>> = Rc::default();
     let cpu_before = server.cpu_seconds();
     let generator_before = cpu_seconds(std::process::id());
-    let started = Instant::now();
+    // The schedule begins a moment from now: setting up thousands of simulated pages takes
+    // this generator a while, and that is not the server's latency.
+    let started = Instant::now() + Duration::from_millis(250);
     let end = started + length;
     let mut tasks = Vec::new();
     for (i, person) in people.iter().take(users).enumerate() {
@@ -484,6 +496,13 @@ async fn run_step(
                 match answer {
                     Ok((200, body)) => {
                         step.polls.add(now - due);
+                        if tracing() && now - due > TRACE_SLOWER_THAN {
+                            eprintln!(
+                                "slow poll: {users} users, due at {:.3} s, took {:.1} ms",
+                                (due - started).as_secs_f64(),
+                                (now - due).as_secs_f64() * 1000.0
+                            );
+                        }
                         // Most answers bring nothing: no need to parse who is present.
                         if body.starts_with(b"{\"messages\":[]") {
                             drop(step);
@@ -511,6 +530,25 @@ async fn run_step(
                 due += Duration::from_secs(1);
             }
         }));
+    }
+    if tracing() {
+        // Tells the generator's own delays apart from the server's: a tick every 2 ms that
+        // reports when it ran late.
+        tokio::task::spawn_local(async move {
+            let mut tick = started;
+            while tick < end {
+                tick += Duration::from_millis(2);
+                tokio::time::sleep_until(tick.into()).await;
+                let late = Instant::now() - tick;
+                if late > Duration::from_millis(5) {
+                    eprintln!(
+                        "generator late: at {:.3} s, by {:.1} ms",
+                        (tick - started).as_secs_f64(),
+                        late.as_secs_f64() * 1000.0
+                    );
+                }
+            }
+        });
     }
     // The posters: open loop at `rate` per second, spread over the rooms.
     let posters = people.len().min(users);
