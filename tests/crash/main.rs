@@ -26,6 +26,8 @@ use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+// Shared with tests/api, which also stops the server cleanly; this test only kills it.
+#[allow(dead_code)]
 #[path = "../support/server.rs"]
 mod server;
 
