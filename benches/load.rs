@@ -6,9 +6,11 @@
 //! It prints a Markdown table and writes it, with a chart of poll latency against simulated
 //! users, to target/load/ (report.md, latency.svg). Settings (environment): LOAD_USERS (20000),
 //! LOAD_ROOMS (100), LOAD_STEPS (users per step, "2500,5000,10000,20000"), LOAD_STEP_SECONDS
-//! (15), LOAD_POST_RATE (messages/s, 100), LOAD_CONNECTIONS (512), LOAD_SATURATION_SECONDS (5),
-//! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000), LOAD_TRACE (set: print each
-//! poll slower than 15 ms, and each moment the generator itself ran late, to stderr).
+//! (15), LOAD_POST_RATE (messages/s, 100), LOAD_CONNECTIONS (512), LOAD_SATURATION_ROUNDS
+//! (rounds of the saturation phase, 10: each endpoint gets one second per round),
+//! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000), LOAD_BURST_SECONDS (5),
+//! LOAD_TRACE (set: print each poll slower than 15 ms, and each moment the generator itself
+//! ran late, to stderr).
 //!
 //! Under `cargo test` (no --bench flag) it runs a tiny configuration, to keep it working.
 //! Traffic goes only to 127.0.0.1; every phase is bounded in time and stops by itself.
@@ -48,7 +50,8 @@ struct Config {
     step: Duration,
     post_rate: u32,
     connections: usize,
-    saturation: Duration,
+    saturation_rounds: u64,
+    burst: Duration,
     burst_rate: u32,
 }
 
@@ -71,7 +74,8 @@ impl Config {
             step: Duration::from_secs(num("LOAD_STEP_SECONDS", "15", "4")),
             post_rate: num("LOAD_POST_RATE", "100", "10") as u32,
             connections: num("LOAD_CONNECTIONS", "512", "8") as usize,
-            saturation: Duration::from_secs(num("LOAD_SATURATION_SECONDS", "5", "1")),
+            saturation_rounds: num("LOAD_SATURATION_ROUNDS", "10", "1"),
+            burst: Duration::from_secs(num("LOAD_BURST_SECONDS", "5", "1")),
             burst_rate: num("LOAD_BURST_RATE", "3000", "50") as u32,
         }
     }
@@ -863,14 +867,14 @@ fn main() {
             ),
             &alice.cookie,
         );
-        let rounds = config.saturation.as_secs();
+        let rounds = config.saturation_rounds;
         let requests = [get("/healthz", "none=1"), empty, one];
         let mut rates = saturate_in_turns(port, sat_connections, rounds, &requests).await;
         let one = rates.pop().unwrap();
         let empty = rates.pop().unwrap();
         let health = rates.pop().unwrap();
         let (burst_rate, burst_failed, burst_locked) =
-            burst(&post_lanes, &people, config.burst_rate, config.saturation).await;
+            burst(&post_lanes, &people, config.burst_rate, config.burst).await;
         (
             steps,
             health,
@@ -951,7 +955,7 @@ fn main() {
         md,
         "\nPosting burst (open loop at {} messages/s for {} s, synchronous=FULL): {burst_rate:.0} messages/s acknowledged, {burst_failed} failed, {burst_locked} \"database is locked\".",
         config.burst_rate,
-        config.saturation.as_secs()
+        config.burst.as_secs()
     );
     println!("\n{md}");
     let out: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", "load"]

@@ -26,8 +26,8 @@ fn names(value: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// Who `person`'s poll says is present, once it says `expected` (presence lists are rebuilt a
-/// few times a second, not for every poll).
+/// Who `person`'s poll says is present, once it says `expected` (an arrival shows in a
+/// room's presence list within a moment, not at once).
 async fn present_soon(person: &Person, room: i32, expected: &[&str]) -> Vec<String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
