@@ -51,6 +51,7 @@ struct Config {
     post_rate: u32,
     connections: usize,
     saturation_rounds: u64,
+    login_burst: usize,
     burst: Duration,
     burst_rate: u32,
 }
@@ -75,6 +76,7 @@ impl Config {
             post_rate: num("LOAD_POST_RATE", "100", "10") as u32,
             connections: num("LOAD_CONNECTIONS", "512", "8") as usize,
             saturation_rounds: num("LOAD_SATURATION_ROUNDS", "10", "1"),
+            login_burst: num("LOAD_LOGIN_BURST", "30", "2") as usize,
             burst: Duration::from_secs(num("LOAD_BURST_SECONDS", "5", "1")),
             burst_rate: num("LOAD_BURST_RATE", "3000", "50") as u32,
         }
@@ -639,6 +641,41 @@ async fn saturate(port: u16, connections: usize, length: Duration, request: Vec<
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// How many people poll during the login burst.
+const LOGIN_BURST_USERS: usize = 5_000;
+
+/// `count` login attempts at once, each on a connection of its own, for names that do not
+/// exist: the server checks each against a bcrypt hash of its own cost all the same (so that
+/// an unknown name takes as long as a wrong password), which is the CPU a real login costs.
+/// Returns the attempts' latencies and how many were answered 401, as they should be.
+async fn login_burst(port: u16, count: usize) -> (Samples, usize) {
+    let tasks: Vec<_> = (0..count)
+        .map(|i| {
+            tokio::task::spawn_local(async move {
+                let body = format!(r#"{{"username":"nobody{i}","password":"not a password"}}"#);
+                let request = format!(
+                    "POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let sent = Instant::now();
+                let mut conn = Conn::open(port).await.ok()?;
+                let (status, _) = conn.send(request.as_bytes()).await.ok()?;
+                Some((status, sent.elapsed()))
+            })
+        })
+        .collect();
+    let mut latencies = Samples::default();
+    let mut refused = 0;
+    for task in tasks {
+        if let Some((status, took)) = task.await.unwrap() {
+            latencies.add(took);
+            refused += usize::from(status == 401);
+        }
+    }
+    (latencies, refused)
+}
+
 /// Saturated throughput of each request, measured in turns of one second each, round after
 /// round: on a shared machine whose speed drifts, every request meets the same drift, so their
 /// ratios hold better than those of one long measurement after another. Returns each
@@ -838,6 +875,38 @@ fn main() {
             steps.push(step);
         }
 
+        // A burst of logins while people poll: the event loop must not wait for bcrypt.
+        let burst_users = LOGIN_BURST_USERS.min(people.len());
+        let count = config.login_burst;
+        let logins = tokio::task::spawn_local(async move {
+            tokio::time::sleep(config.step / 3).await;
+            login_burst(port, count).await
+        });
+        let mut during_logins = run_step(
+            &server,
+            &lanes,
+            &post_lanes,
+            &people,
+            burst_users,
+            config.rooms,
+            config.post_rate,
+            config.step,
+        )
+        .await;
+        let (mut login_latency, logins_refused) = logins.await.unwrap();
+        let login_report = format!(
+            "Login burst: {count} login attempts at once, each a full bcrypt check, while {burst_users} \
+             people poll: poll p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms, {} errors; the logins were \
+             answered in {:.0} ms (median) to {:.0} ms, {logins_refused} of {count} with the 401 expected.",
+            during_logins.polls.ms(0.99),
+            during_logins.polls.ms(0.999),
+            during_logins.polls.ms(1.0),
+            during_logins.errors,
+            login_latency.ms(0.5),
+            login_latency.ms(1.0),
+        );
+        println!("login burst done");
+
         // Saturated throughput, the endpoints taking turns.
         let alice = &people[0];
         let last: Value = {
@@ -883,9 +952,21 @@ fn main() {
             burst_rate,
             burst_failed,
             burst_locked,
+            login_report,
+            during_logins.errors == 0 && logins_refused == count,
         )
     });
-    let (mut steps, health, empty, one, burst_rate, burst_failed, burst_locked) = report;
+    let (
+        mut steps,
+        health,
+        empty,
+        one,
+        burst_rate,
+        burst_failed,
+        burst_locked,
+        login_report,
+        logins_ok,
+    ) = report;
 
     let mut md = String::new();
     let _ = writeln!(
@@ -957,6 +1038,7 @@ fn main() {
         config.burst_rate,
         config.burst.as_secs()
     );
+    let _ = writeln!(md, "\n{login_report}");
     println!("\n{md}");
     let out: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", "load"]
         .iter()
@@ -969,6 +1051,7 @@ fn main() {
     if !full {
         // The tiny run only proves the benchmark works: every request answered.
         assert_eq!(errors, 0, "requests failed");
+        assert!(logins_ok, "{login_report}");
         assert!(mean(&empty) > 0.0 && mean(&health) > 0.0 && mean(&one) > 0.0);
     }
 }
