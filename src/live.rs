@@ -27,17 +27,37 @@ struct Seen {
 /// Who is in which room right now, and who is typing there.
 #[derive(Default)]
 pub struct Presence {
-    rooms: Mutex<HashMap<i32, HashMap<i32, Seen>>>,
+    people: Mutex<People>,
     /// Each room's last answer, reused until the room's people change: a busy room's list
     /// is not rebuilt for every one of its pollers, nor every moment.
     snapshots: Mutex<HashMap<i32, Built>>,
+}
+
+#[derive(Default)]
+struct People {
+    rooms: HashMap<i32, HashMap<i32, Seen>>,
+    /// Each room's last change, numbered from one count for all rooms. A snapshot built
+    /// while a change came in is kept as stale: it was read before the change.
+    versions: HashMap<i32, u64>,
+    changes: u64,
+}
+
+impl People {
+    fn changed(&mut self, room_id: i32) {
+        self.changes += 1;
+        self.versions.insert(room_id, self.changes);
+    }
+
+    fn version(&self, room_id: i32) -> u64 {
+        self.versions.get(&room_id).copied().unwrap_or(0)
+    }
 }
 
 /// A room's snapshot and how long it holds.
 struct Built {
     at: Instant,
     snapshot: Snapshot,
-    /// Someone arrived or began to type since.
+    /// Someone arrived or began to type since it was read.
     dirty: bool,
     /// When the first of its people would time out or stop typing, if they did nothing.
     until: Instant,
@@ -46,8 +66,8 @@ struct Built {
 /// A room's people, and the JSON a poll answer carries for them.
 pub type Snapshot = Arc<(RoomPresence, String)>;
 
-/// How old a snapshot must be before an arrival rebuilds it: when a busy room's pages all
-/// open together, its list is rebuilt a few times, not once per arrival.
+/// How old a stale snapshot may grow before it is rebuilt: when a busy room's pages all open
+/// together, its list is rebuilt a few times, not once per arrival.
 const DIRTY_SNAPSHOT_AGE: Duration = Duration::from_millis(50);
 
 /// A room's people, sorted by name.
@@ -66,8 +86,8 @@ impl Presence {
     /// The user's page polled the room (and says whether they are typing).
     pub fn polled(&self, room_id: i32, user_id: i32, username: &str, typing: bool) {
         let now = Instant::now();
-        let mut rooms = lock(&self.rooms);
-        let room = rooms.entry(room_id).or_default();
+        let mut people = lock(&self.people);
+        let room = people.rooms.entry(room_id).or_default();
         let arrived = room
             .get(&user_id)
             .is_none_or(|seen| now - seen.last_poll >= PRESENCE_TIMEOUT);
@@ -81,17 +101,13 @@ impl Presence {
         if typing {
             seen.typing_until = Some(now + TYPING_TIMEOUT);
         }
-        drop(rooms);
-        if (arrived || began_typing)
-            && let Some(built) = lock(&self.snapshots).get_mut(&room_id)
-        {
-            built.dirty = true;
+        if arrived || began_typing {
+            people.changed(room_id);
+            drop(people);
+            if let Some(built) = lock(&self.snapshots).get_mut(&room_id) {
+                built.dirty = true;
+            }
         }
-    }
-
-    /// The room's people changed: its next snapshot is built afresh.
-    fn changed(&self, room_id: i32) {
-        lock(&self.snapshots).remove(&room_id);
     }
 
     /// Who is present and typing, with the JSON the poll answer carries
@@ -106,80 +122,114 @@ impl Presence {
         {
             return built.snapshot.clone();
         }
-        let (people, until) = self.in_room_until(room_id, now);
+        let (people, until, version) = self.read_room(room_id, now);
+        self.keep(room_id, people, now, until, version)
+    }
+
+    /// Makes and keeps the snapshot of what `read_room` read at `at`.
+    fn keep(
+        &self,
+        room_id: i32,
+        people: RoomPresence,
+        at: Instant,
+        until: Instant,
+        version: u64,
+    ) -> Snapshot {
         let json = format!(
             "\"present\":{},\"typing\":{}",
             serde_json::to_string(&people.present).unwrap_or_else(|_| "[]".into()),
             serde_json::to_string(&people.typing).unwrap_or_else(|_| "[]".into()),
         );
         let snapshot = Arc::new((people, json));
+        // In the order every change takes them: a change either came before this check and
+        // shows in the version, or comes after it and finds this snapshot to mark or drop.
+        let people = lock(&self.people);
+        let mut snapshots = lock(&self.snapshots);
         let built = Built {
-            at: now,
+            at,
             snapshot: snapshot.clone(),
-            dirty: false,
+            dirty: people.version(room_id) != version,
             until,
         };
-        lock(&self.snapshots).insert(room_id, built);
+        snapshots.insert(room_id, built);
         snapshot
+    }
+
+    /// Runs `change` on everyone's presence, counts it as a change of the room's people, and
+    /// drops the room's snapshot.
+    fn change(&self, room_id: i32, change: impl FnOnce(&mut People)) {
+        let mut people = lock(&self.people);
+        change(&mut people);
+        people.changed(room_id);
+        lock(&self.snapshots).remove(&room_id);
     }
 
     /// The user's message arrived: they are no longer typing it.
     pub fn sent(&self, room_id: i32, user_id: i32) {
-        if let Some(seen) = lock(&self.rooms)
-            .get_mut(&room_id)
-            .and_then(|room| room.get_mut(&user_id))
-        {
-            seen.typing_until = None;
-        }
-        self.changed(room_id);
+        self.change(room_id, |people| {
+            if let Some(seen) = people
+                .rooms
+                .get_mut(&room_id)
+                .and_then(|room| room.get_mut(&user_id))
+            {
+                seen.typing_until = None;
+            }
+        });
     }
 
     /// Gone at once: they left the room.
     pub fn left(&self, room_id: i32, user_id: i32) {
-        if let Some(room) = lock(&self.rooms).get_mut(&room_id) {
-            room.remove(&user_id);
-        }
-        self.changed(room_id);
+        self.change(room_id, |people| {
+            if let Some(room) = people.rooms.get_mut(&room_id) {
+                room.remove(&user_id);
+            }
+        });
     }
 
     /// Gone at once from every room but `to`: they entered another room or left.
     pub fn moved(&self, user_id: i32, to: Option<i32>) {
-        let mut rooms = lock(&self.rooms);
-        let mut snapshots = lock(&self.snapshots);
-        for (room_id, room) in rooms.iter_mut() {
-            if Some(*room_id) != to && room.remove(&user_id).is_some() {
-                snapshots.remove(room_id);
-            }
-        }
+        self.remove_everywhere(user_id, to);
     }
 
     /// Gone at once from every room: they logged out.
     pub fn logged_out(&self, user_id: i32) {
-        let mut rooms = lock(&self.rooms);
+        self.remove_everywhere(user_id, None);
+    }
+
+    fn remove_everywhere(&self, user_id: i32, except: Option<i32>) {
+        let mut people = lock(&self.people);
         let mut snapshots = lock(&self.snapshots);
-        for (room_id, room) in rooms.iter_mut() {
-            if room.remove(&user_id).is_some() {
-                snapshots.remove(room_id);
+        let mut left = Vec::new();
+        for (room_id, room) in &mut people.rooms {
+            if Some(*room_id) != except && room.remove(&user_id).is_some() {
+                left.push(*room_id);
             }
+        }
+        for room_id in left {
+            people.changed(room_id);
+            snapshots.remove(&room_id);
         }
     }
 
     /// The room was deleted.
     pub fn forget_room(&self, room_id: i32) {
-        lock(&self.rooms).remove(&room_id);
-        self.changed(room_id);
+        self.change(room_id, |people| {
+            people.rooms.remove(&room_id);
+        });
     }
 
     pub fn in_room(&self, room_id: i32) -> RoomPresence {
-        self.in_room_until(room_id, Instant::now()).0
+        self.read_room(room_id, Instant::now()).0
     }
 
-    /// The room's people as of `now`, and the first moment that could change by itself.
-    fn in_room_until(&self, room_id: i32, now: Instant) -> (RoomPresence, Instant) {
+    /// The room's people as of `now`, the first moment that could change by itself, and the
+    /// room's version.
+    fn read_room(&self, room_id: i32, now: Instant) -> (RoomPresence, Instant, u64) {
         let mut until = now + PRESENCE_TIMEOUT;
-        let mut rooms = lock(&self.rooms);
-        let Some(room) = rooms.get_mut(&room_id) else {
-            return (RoomPresence::default(), until);
+        let mut people = lock(&self.people);
+        let version = people.version(room_id);
+        let Some(room) = people.rooms.get_mut(&room_id) else {
+            return (RoomPresence::default(), until, version);
         };
         room.retain(|_, seen| now - seen.last_poll < PRESENCE_TIMEOUT);
         let mut present = Vec::with_capacity(room.len());
@@ -194,18 +244,22 @@ impl Presence {
         }
         present.sort_unstable();
         typing.sort_unstable();
-        (RoomPresence { present, typing }, until)
+        (RoomPresence { present, typing }, until, version)
     }
 
     /// How many people are present in each room that has any.
     pub fn counts(&self) -> HashMap<i32, usize> {
         let now = Instant::now();
-        let mut rooms = lock(&self.rooms);
-        rooms.retain(|_, room| {
+        let mut people = lock(&self.people);
+        people.rooms.retain(|_, room| {
             room.retain(|_, seen| now - seen.last_poll < PRESENCE_TIMEOUT);
             !room.is_empty()
         });
-        rooms.iter().map(|(id, room)| (*id, room.len())).collect()
+        people
+            .rooms
+            .iter()
+            .map(|(id, room)| (*id, room.len()))
+            .collect()
     }
 }
 
@@ -541,6 +595,20 @@ mod tests {
         );
         presence.left(1, 10);
         assert_eq!(presence.snapshot(1).0.present, ["alice"], "so does leaving");
+    }
+
+    #[test]
+    fn a_change_while_a_snapshot_is_built_is_not_lost() {
+        let presence = Presence::default();
+        presence.polled(1, 10, "bob", false);
+        let now = Instant::now();
+        let (people, until, version) = presence.read_room(1, now);
+        // Alice arrives after the room was read, before its snapshot is kept.
+        presence.polled(1, 11, "alice", false);
+        let kept = presence.keep(1, people, now, until, version);
+        assert_eq!(kept.0.present, ["bob"]);
+        std::thread::sleep(DIRTY_SNAPSHOT_AGE + Duration::from_millis(10));
+        assert_eq!(presence.snapshot(1).0.present, ["alice", "bob"]);
     }
 
     #[test]
