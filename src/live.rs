@@ -348,6 +348,30 @@ impl ReadMarks {
         taken
     }
 
+    /// Hands back marks taken for a write that failed: they wait their turn again, so that a
+    /// write that failed is tried again rather than lost.
+    pub fn give_back(&self, taken: &[(i32, i32, i32)]) {
+        let now = Instant::now();
+        let mut inner = lock(&self.inner);
+        let Marks { marks, queue } = &mut *inner;
+        for &(user_id, room_id, last_id) in taken {
+            let Some(mark) = marks
+                .get_mut(&user_id)
+                .and_then(|rooms| rooms.get_mut(&room_id))
+            else {
+                continue;
+            };
+            // Unless a later take wrote more meanwhile, nothing is known to be written.
+            if mark.written == last_id {
+                mark.written = 0;
+            }
+            if mark.seen > mark.written && !mark.queued {
+                mark.queued = true;
+                queue.push_back((user_id, room_id, now));
+            }
+        }
+    }
+
     /// Takes one user's waiting marks (to write them before counting their unread messages).
     pub fn take_for(&self, user_id: i32) -> Vec<(i32, i32, i32)> {
         let mut inner = lock(&self.inner);
@@ -481,23 +505,29 @@ impl Directory {
         }
     }
 
-    fn appended(&self, entry: &LogEntry) {
-        let mut tails = write(&self.tails);
-        let Some(tail) = tails.get_mut(&entry.room_id) else {
+    /// Appends committed entries to their rooms' tails, under one lock for all of them.
+    fn appended(&self, entries: &[LogEntry]) {
+        if entries.is_empty() {
             return;
-        };
-        if entry.kind == Kind::Deleted
-            && let Some(target) = tail.entries.iter_mut().find(|e| Some(e.id) == entry.target)
-        {
-            let mut blanked = LogEntry::clone(target);
-            blanked.deleted = true;
-            blanked.body.clear();
-            *target = Arc::new(blanked);
         }
-        tail.entries.push_back(Arc::new(entry.clone()));
-        while tail.entries.len() > TAIL {
-            if let Some(oldest) = tail.entries.pop_front() {
-                tail.floor = oldest.id;
+        let mut tails = write(&self.tails);
+        for entry in entries {
+            let Some(tail) = tails.get_mut(&entry.room_id) else {
+                continue;
+            };
+            if entry.kind == Kind::Deleted
+                && let Some(target) = tail.entries.iter_mut().find(|e| Some(e.id) == entry.target)
+            {
+                let mut blanked = LogEntry::clone(target);
+                blanked.deleted = true;
+                blanked.body.clear();
+                *target = Arc::new(blanked);
+            }
+            tail.entries.push_back(Arc::new(entry.clone()));
+            while tail.entries.len() > TAIL {
+                if let Some(oldest) = tail.entries.pop_front() {
+                    tail.floor = oldest.id;
+                }
             }
         }
     }
@@ -539,9 +569,7 @@ impl Live {
 
     /// Hears what a committed write changed.
     pub fn apply(&self, changes: &Changes) {
-        for entry in &changes.appended {
-            self.directory.appended(entry);
-        }
+        self.directory.appended(&changes.appended);
         for &(user_id, to) in &changes.moved {
             self.directory.moved(user_id, to);
             self.presence.moved(user_id, to);
@@ -671,6 +699,21 @@ mod tests {
             [(1, 9, 101)],
             "one write for both"
         );
+    }
+
+    #[test]
+    fn marks_whose_write_failed_are_written_again() {
+        let reads = ReadMarks::default();
+        reads.saw(1, 9, 100);
+        reads.saw(2, 9, 50);
+        let taken = reads.take_all();
+        assert_eq!(taken, [(1, 9, 100), (2, 9, 50)]);
+        reads.saw(2, 9, 60); // read on while the write was failing
+        reads.give_back(&taken);
+        let mut again = reads.take_all();
+        again.sort_unstable();
+        assert_eq!(again, [(1, 9, 100), (2, 9, 60)]);
+        assert!(reads.take_all().is_empty());
     }
 
     fn entry(room_id: i32, id: i32, kind: Kind, target: Option<i32>) -> LogEntry {

@@ -18,6 +18,7 @@ use crate::auth::client_addr::TrustedProxy;
 use crate::auth::csrf;
 use crate::auth::password::Hasher;
 use crate::auth::session_store::{self, DbSessionStore, SessionCache};
+use crate::blocking;
 use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::{self, AppError};
@@ -28,8 +29,9 @@ use crate::poster::Poster;
 use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
 use crate::throttle::Throttles;
 
-/// Connections per database pool: SQLite serialises writers anyway; readers share WAL snapshots.
-const POOL_SIZE: u32 = 8;
+/// Connections per database pool, one for each blocking thread that may want one: SQLite
+/// serialises writers anyway; readers share WAL snapshots.
+const POOL_SIZE: u32 = blocking::THREADS as u32;
 pub const SESSION_COOKIE: &str = "chatroom_session";
 /// Connections waiting to be accepted (the kernel caps it at net.core.somaxconn).
 const LISTEN_BACKLOG: u32 = 4096;
@@ -68,9 +70,8 @@ impl Application {
         let bind = settings.bind.clone();
         let request_timeout = settings.limits.request_timeout;
         let panic_route = settings.panic_route;
-        spawn_session_sweeper(db.clone(), sessions.clone().into_inner());
-        spawn_read_mark_writer(db.clone(), live.clone().into_inner());
-        let (db_at_exit, live_at_exit) = (db.clone(), live.clone().into_inner());
+        let (db_in_background, live_in_background) = (db.clone(), live.clone().into_inner());
+        let sessions_in_background = sessions.clone().into_inner();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(db.clone()))
@@ -97,25 +98,27 @@ impl Application {
                 .wrap(from_fn(access_log))
                 .configure(|cfg| routes(cfg, panic_route))
         })
-        // A small, fixed set of database threads per worker: a growing blocking pool would
-        // starve the event loop under load.
-        .worker_max_blocking_threads(POOL_SIZE as usize)
+        .worker_max_blocking_threads(blocking::THREADS)
         // Room for every open page to reconnect at once after a restart: a connection that
         // finds the queue full waits a whole second to try again.
         .backlog(LISTEN_BACKLOG)
         .bind(&bind)
         .with_context(|| format!("cannot listen on {bind}"))?;
-        let addr = *server
-            .addrs()
+        let addrs = server.addrs();
+        let addr = *addrs
             .first()
             .with_context(|| format!("{bind} names no address"))?;
         let server = server.run();
-        log::info!("listening on http://{addr}");
+        for addr in addrs {
+            log::info!("listening on http://{addr}");
+        }
+        spawn_session_sweeper(db_in_background.clone(), sessions_in_background);
+        spawn_read_mark_writer(db_in_background.clone(), live_in_background.clone());
         Ok(Self {
             addr,
             server,
-            db: db_at_exit,
-            live: live_at_exit,
+            db: db_in_background,
+            live: live_in_background,
         })
     }
 
@@ -322,11 +325,13 @@ fn spawn_read_mark_writer(db: Db, live: std::sync::Arc<Live>) {
             if marks.is_empty() {
                 continue;
             }
+            let batch = marks.clone();
             if let Err(err) = db
-                .run(move |conn| Ok(RoomRead::record(conn, &marks)?))
+                .run(move |conn| Ok(RoomRead::record(conn, &batch)?))
                 .await
             {
-                log::warn!("cannot save read marks: {err}");
+                log::warn!("cannot save read marks, will try again: {err}");
+                live.reads.give_back(&marks);
             }
         }
     });

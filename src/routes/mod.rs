@@ -68,8 +68,14 @@ pub async fn save_read_marks(db: &Db, live: &Live, user_id: i32) -> Result<(), A
     if marks.is_empty() {
         return Ok(());
     }
-    db.run(move |conn| Ok(RoomRead::record(conn, &marks)?))
-        .await
+    let batch = marks.clone();
+    let saved = db
+        .run(move |conn| Ok(RoomRead::record(conn, &batch)?))
+        .await;
+    if saved.is_err() {
+        live.reads.give_back(&marks);
+    }
+    saved
 }
 
 /// 303 See Other: the answer to every successful form POST.
