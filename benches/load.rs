@@ -641,6 +641,45 @@ async fn saturate(port: u16, connections: usize, length: Duration, request: Vec<
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The control for a step: the same number of requests a second, on the same schedule and
+/// connections, to `GET /healthz`, which does no work. Its tail is the machine's and the
+/// framework's share of the step's tail: on a shared machine, a stall that shows here too
+/// was not the app's doing. Returns the latencies and the count of failed requests.
+async fn control_step(
+    lanes: &[mpsc::UnboundedSender<Job>],
+    users: usize,
+    length: Duration,
+) -> (Samples, u64) {
+    let results: Rc<RefCell<(Samples, u64)>> = Rc::default();
+    let started = Instant::now() + Duration::from_millis(250);
+    let end = started + length;
+    let tasks: Vec<_> = (0..users)
+        .map(|i| {
+            let lane = lanes[i % lanes.len()].clone();
+            let results = results.clone();
+            tokio::task::spawn_local(async move {
+                let mut due =
+                    started + Duration::from_micros((i as u64 * 1_000_000) / users as u64);
+                while due < end {
+                    tokio::time::sleep_until(due.into()).await;
+                    let answer = call(&lane, get("/healthz", "none=1")).await;
+                    let now = Instant::now();
+                    let mut results = results.borrow_mut();
+                    match answer {
+                        Ok((200, _)) => results.0.add(now - due),
+                        _ => results.1 += 1,
+                    }
+                    due += Duration::from_secs(1);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    Rc::try_unwrap(results).ok().unwrap().into_inner()
+}
+
 /// How many people poll during the login burst.
 const LOGIN_BURST_USERS: usize = 5_000;
 
@@ -875,6 +914,20 @@ fn main() {
             steps.push(step);
         }
 
+        let control_users = steps.last().map_or(0, |s: &Step| s.users);
+        let (mut control, control_errors) = control_step(&lanes, control_users, config.step).await;
+        let control_report = format!(
+            "Control: the same {control_users} requests a second to GET /healthz (no session, no \
+             work), on the same schedule and connections: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} \
+             ms, max {:.1} ms, {control_errors} errors. Whatever of the last step's tail shows here \
+             too is the machine's and the framework's, not the poll's.",
+            control.ms(0.5),
+            control.ms(0.99),
+            control.ms(0.999),
+            control.ms(1.0),
+        );
+        println!("control done");
+
         // A burst of logins while people poll: the event loop must not wait for bcrypt.
         let burst_users = LOGIN_BURST_USERS.min(people.len());
         let count = config.login_burst;
@@ -954,6 +1007,8 @@ fn main() {
             burst_locked,
             login_report,
             during_logins.errors == 0 && logins_refused == count,
+            control_report,
+            control_errors,
         )
     });
     let (
@@ -966,6 +1021,8 @@ fn main() {
         burst_locked,
         login_report,
         logins_ok,
+        control_report,
+        control_errors,
     ) = report;
 
     let mut md = String::new();
@@ -1014,6 +1071,7 @@ fn main() {
             100.0 * s.generator_cpu / s.seconds,
         );
     }
+    let _ = writeln!(md, "\n{control_report}");
     let _ = writeln!(md, "\nServer peak RSS over the whole run: {rss:.0} MiB.\n");
     let _ = writeln!(
         md,
@@ -1052,6 +1110,7 @@ fn main() {
         // The tiny run only proves the benchmark works: every request answered.
         assert_eq!(errors, 0, "requests failed");
         assert!(logins_ok, "{login_report}");
+        assert_eq!(control_errors, 0, "{control_report}");
         assert!(mean(&empty) > 0.0 && mean(&health) > 0.0 && mean(&one) > 0.0);
     }
 }
