@@ -9,8 +9,9 @@
 //! (15), LOAD_POST_RATE (messages/s, 100), LOAD_CONNECTIONS (512), LOAD_SATURATION_ROUNDS
 //! (rounds of the saturation phase, 10: each endpoint gets one second per round),
 //! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000), LOAD_BURST_SECONDS (5),
-//! LOAD_LOGIN_BURST (login attempts at once while 5,000 people poll, 30), LOAD_TRACE (set: print each poll slower than 15 ms, and each moment the generator itself
-//! ran late, to stderr).
+//! LOAD_LOGIN_BURST (login attempts at once while 5,000 people poll, 30), LOAD_TRACE (set:
+//! print each poll slower than 15 ms, and each moment the generator itself ran late, to
+//! stderr).
 //!
 //! Under `cargo test` (no --bench flag) it runs a tiny configuration, to keep it working.
 //! Traffic goes only to 127.0.0.1; every phase is bounded in time and stops by itself.
