@@ -4,9 +4,7 @@
 //! candidates, so no byte is ever silently cut. (The crate's `non_truncating_*` functions count
 //! a NUL terminator and so refuse a 72-byte password, which our contract allows.)
 
-use tokio::sync::Semaphore;
-
-use crate::blocking;
+use crate::blocking::LowPriorityPool;
 use crate::domain::Password;
 use crate::errors::AppError;
 
@@ -14,13 +12,14 @@ pub struct Hasher {
     cost: u32,
     /// Verified against when the user does not exist, so that the answer takes the same time.
     dummy_hash: String,
-    /// A hash holds a blocking thread for a quarter of a second: a burst of logins may take
-    /// only some of them, and the database keeps the rest.
-    at_once: Semaphore,
+    /// Threads of its own, at a lower priority than the event loop: a hash takes a quarter of
+    /// a second of CPU, and a burst of logins must neither take the core from the polls nor
+    /// hold the database's threads.
+    threads: LowPriorityPool,
 }
 
-/// How many hashes run at once: half of a worker's blocking threads.
-const HASHES_AT_ONCE: usize = blocking::THREADS / 2;
+/// How many hashes run at once; more wait their turn.
+const HASHES_AT_ONCE: usize = 4;
 
 impl Hasher {
     pub fn new(cost: u32) -> anyhow::Result<Self> {
@@ -28,15 +27,15 @@ impl Hasher {
         Ok(Self {
             cost,
             dummy_hash,
-            at_once: Semaphore::new(HASHES_AT_ONCE),
+            threads: LowPriorityPool::new(HASHES_AT_ONCE, "bcrypt")?,
         })
     }
 
-    /// Hashes off the async threads: at cost 12 this takes a quarter of a second.
+    /// Hashes off the event loop: at cost 12 this takes a quarter of a second.
     pub async fn hash(&self, password: Password) -> Result<String, AppError> {
         let cost = self.cost;
-        let _turn = self.at_once.acquire().await.map_err(AppError::internal)?;
-        blocking::run(move || bcrypt::hash(password.expose(), cost))
+        self.threads
+            .run(move || bcrypt::hash(password.expose(), cost))
             .await
             .map_err(AppError::internal)?
             .map_err(AppError::internal)
@@ -49,16 +48,16 @@ impl Hasher {
         stored: Option<String>,
     ) -> Result<bool, AppError> {
         let dummy_hash = self.dummy_hash.clone();
-        let _turn = self.at_once.acquire().await.map_err(AppError::internal)?;
-        blocking::run(move || {
-            let hash = stored.as_deref().unwrap_or(&dummy_hash);
-            // A candidate over 72 bytes cannot be a stored password: it is refused (after the
-            // same work) rather than compared as a truncated copy.
-            let fits = candidate.len() <= Password::MAX_BYTES;
-            let matches = bcrypt::verify(&candidate, hash).unwrap_or(false);
-            matches && fits && stored.is_some()
-        })
-        .await
-        .map_err(AppError::internal)
+        self.threads
+            .run(move || {
+                let hash = stored.as_deref().unwrap_or(&dummy_hash);
+                // A candidate over 72 bytes cannot be a stored password: it is refused (after the
+                // same work) rather than compared as a truncated copy.
+                let fits = candidate.len() <= Password::MAX_BYTES;
+                let matches = bcrypt::verify(&candidate, hash).unwrap_or(false);
+                matches && fits && stored.is_some()
+            })
+            .await
+            .map_err(AppError::internal)
     }
 }
