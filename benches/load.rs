@@ -862,6 +862,22 @@ fn svg_chart(steps: &[Step]) -> String {
     svg
 }
 
+/// What a whole run measured, for the report.
+struct Report {
+    steps: Vec<Step>,
+    /// Requests per second in each saturation round.
+    health: Vec<f64>,
+    empty: Vec<f64>,
+    one: Vec<f64>,
+    burst_rate: f64,
+    burst_failed: u64,
+    burst_locked: u64,
+    login_report: String,
+    logins_ok: bool,
+    control_report: String,
+    control_errors: u64,
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let config = Config::from_env(full);
@@ -998,7 +1014,7 @@ fn main() {
         let health = rates.pop().unwrap();
         let (burst_rate, burst_failed, burst_locked) =
             burst(&post_lanes, &people, config.burst_rate, config.burst).await;
-        (
+        Report {
             steps,
             health,
             empty,
@@ -1006,13 +1022,13 @@ fn main() {
             burst_rate,
             burst_failed,
             burst_locked,
+            logins_ok: during_logins.errors == 0 && logins_refused == count,
             login_report,
-            during_logins.errors == 0 && logins_refused == count,
             control_report,
             control_errors,
-        )
+        }
     });
-    let (
+    let Report {
         mut steps,
         health,
         empty,
@@ -1024,7 +1040,7 @@ fn main() {
         logins_ok,
         control_report,
         control_errors,
-    ) = report;
+    } = report;
 
     let mut md = String::new();
     let _ = writeln!(
