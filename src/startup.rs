@@ -23,7 +23,6 @@ use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::{self, AppError};
 use crate::live::{Live, TAIL};
-use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room, User};
 use crate::poster::Poster;
 use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
@@ -131,16 +130,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
         let marks = self.live.reads.take_all();
-        if !marks.is_empty() {
-            let count = marks.len();
-            match self
-                .db
-                .run(move |conn| Ok(RoomRead::record(conn, &marks)?))
-                .await
-            {
-                Ok(()) => log::info!("saved {count} read marks"),
-                Err(err) => log::warn!("cannot save {count} read marks: {err}"),
-            }
+        let count = marks.len();
+        match routes::record_read_marks(&self.db, &self.live, marks).await {
+            Ok(()) if count > 0 => log::info!("saved {count} read marks"),
+            Ok(()) => {}
+            Err(err) => log::warn!("cannot save {count} read marks: {err}"),
         }
         Ok(())
     }
@@ -322,16 +316,8 @@ fn spawn_read_mark_writer(db: Db, live: std::sync::Arc<Live>) {
         loop {
             tick.tick().await;
             let marks = live.reads.take(AT_MOST);
-            if marks.is_empty() {
-                continue;
-            }
-            let batch = marks.clone();
-            if let Err(err) = db
-                .run(move |conn| Ok(RoomRead::record(conn, &batch)?))
-                .await
-            {
+            if let Err(err) = routes::record_read_marks(&db, &live, marks).await {
                 log::warn!("cannot save read marks, will try again: {err}");
-                live.reads.give_back(&marks);
             }
         }
     });

@@ -64,7 +64,16 @@ where
 /// Writes the user's read marks that are still in memory (the writer task takes the rest
 /// in turn).
 pub async fn save_read_marks(db: &Db, live: &Live, user_id: i32) -> Result<(), AppError> {
-    let marks = live.reads.take_for(user_id);
+    record_read_marks(db, live, live.reads.take_for(user_id)).await
+}
+
+/// Writes read marks taken from `live.reads`; if the write fails, hands them back so that
+/// they are written later.
+pub async fn record_read_marks(
+    db: &Db,
+    live: &Live,
+    marks: Vec<(i32, i32, i32)>,
+) -> Result<(), AppError> {
     if marks.is_empty() {
         return Ok(());
     }
