@@ -1,5 +1,5 @@
 //! Work that would hold up the event loop runs on other threads. Database calls run on
-//! actix's blocking threads (`run`, `THREADS` per worker), at the event loop's priority:
+//! actix's blocking threads (`web::block`, `THREADS` per worker), at the event loop's priority:
 //! posts and page loads are someone waiting. Work that is heavy on the CPU and can wait, such
 //! as bcrypt, runs on a `LowPriorityPool` of its own: on Linux its threads are less favoured
 //! than the event loop, so on a small machine a burst of logins waits for the polls rather
@@ -8,8 +8,6 @@
 use std::sync::{Mutex, PoisonError, mpsc};
 use std::thread;
 
-use actix_web::error::BlockingError;
-use actix_web::web;
 use tokio::sync::oneshot;
 
 /// Blocking threads per worker: a small, fixed set, since a pool that grows under load would
@@ -24,21 +22,12 @@ const NICER_BY: i32 = 10;
 #[cfg(target_os = "linux")]
 const NICEST: i32 = 19;
 
-/// Runs `f` on one of actix's blocking threads.
-pub async fn run<F, T>(f: F) -> Result<T, BlockingError>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    web::block(f).await
-}
-
 type Job = Box<dyn FnOnce() + Send>;
 
 /// A few threads of their own, at a lower CPU priority than the event loop. They end when the
 /// pool is dropped.
 pub struct LowPriorityPool {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 /// The pool's threads are gone.
@@ -73,9 +62,7 @@ impl LowPriorityPool {
                     }
                 })?;
         }
-        Ok(Self {
-            jobs: Mutex::new(jobs),
-        })
+        Ok(Self { jobs })
     }
 
     /// Runs `f` on one of the pool's threads, after the jobs queued before it.
@@ -88,11 +75,7 @@ impl LowPriorityPool {
         let job: Job = Box::new(move || {
             let _ = reply.send(f());
         });
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(job)
-            .map_err(|_| Stopped)?;
+        self.jobs.send(job).map_err(|_| Stopped)?;
         answer.await.map_err(|_| Stopped)
     }
 }

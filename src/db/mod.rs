@@ -7,13 +7,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use actix_web::web;
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::{Connection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::blocking;
 use crate::errors::AppError;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -116,7 +116,7 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        blocking::run(move || {
+        web::block(move || {
             let mut conn = pool.get().map_err(AppError::internal)?;
             f(&mut conn)
         })
