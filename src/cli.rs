@@ -6,8 +6,6 @@ use std::net::IpAddr;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::defaults;
-
 #[derive(Debug, Parser)]
 #[command(name = "chatroom", version, about = "A small multi-room chat server")]
 #[command(args_conflicts_with_subcommands = true)]
@@ -146,4 +144,19 @@ pub struct LimitArgs {
           default_value_t = defaults::REQUEST_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
+}
+
+/// The documented defaults, shared by the command line and `Settings::new`.
+pub mod defaults {
+    pub const LOGIN_USER_LIMIT: u32 = 10;
+    pub const LOGIN_ADDRESS_LIMIT: u32 = 30;
+    pub const LOGIN_WINDOW_SECS: u64 = 15 * 60;
+    pub const MESSAGE_LIMIT: u32 = 20;
+    pub const MESSAGE_WINDOW_SECS: u64 = 10;
+    pub const ROOM_LIMIT: u32 = 10;
+    pub const ROOM_WINDOW_SECS: u64 = 3600;
+    pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+    pub const BCRYPT_COST: u32 = 12;
+    pub const SESSION_IDLE_SECS: u64 = 7 * 24 * 3600;
+    pub const SESSION_LIFETIME_SECS: u64 = 30 * 24 * 3600;
 }

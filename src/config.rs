@@ -10,28 +10,13 @@ use std::time::Duration;
 use actix_web::cookie::Key;
 use anyhow::Context;
 
-use crate::cli::{LimitArgs, ServeArgs};
+use crate::cli::{LimitArgs, ServeArgs, defaults};
 
 /// The largest request body (form or JSON) the app reads; more gets 413.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Name of the environment variable that may hold the cookie key material.
 pub const SECRET_ENV: &str = "CHATROOM_SECRET";
-
-/// The documented defaults, shared by the command line and `Settings::new`.
-pub mod defaults {
-    pub const LOGIN_USER_LIMIT: u32 = 10;
-    pub const LOGIN_ADDRESS_LIMIT: u32 = 30;
-    pub const LOGIN_WINDOW_SECS: u64 = 15 * 60;
-    pub const MESSAGE_LIMIT: u32 = 20;
-    pub const MESSAGE_WINDOW_SECS: u64 = 10;
-    pub const ROOM_LIMIT: u32 = 10;
-    pub const ROOM_WINDOW_SECS: u64 = 3600;
-    pub const REQUEST_TIMEOUT_SECS: u64 = 30;
-    pub const BCRYPT_COST: u32 = 12;
-    pub const SESSION_IDLE_SECS: u64 = 7 * 24 * 3600;
-    pub const SESSION_LIFETIME_SECS: u64 = 30 * 24 * 3600;
-}
 
 #[derive(Clone)]
 pub struct Settings {

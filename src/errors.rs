@@ -2,22 +2,12 @@
 //! `{"error": code, "message": text}` under /api.
 
 use std::fmt;
-use std::panic::AssertUnwindSafe;
-use std::time::Duration;
 
-use actix_session::SessionExt;
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::error::InternalError;
 use actix_web::http::{StatusCode, header};
-use actix_web::middleware::Next;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
-use askama::Template;
-use futures_util::FutureExt;
 
-use crate::domain::MessageTextError;
+use crate::domain::{Invalid, MessageTextError};
 use crate::models::ModelError;
-use crate::templates::{ErrorPage, Layout};
 use crate::throttle::RetryAfter;
 
 #[derive(Debug)]
@@ -55,7 +45,7 @@ impl AppError {
     }
 
     /// Stands in for an error that is not ours (an extractor's, the router's), by its status.
-    fn from_status(status: StatusCode) -> Self {
+    pub fn from_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::NotFound,
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
@@ -117,7 +107,7 @@ impl AppError {
         res
     }
 
-    fn title(&self) -> &'static str {
+    pub fn title(&self) -> &'static str {
         match self {
             Self::Gone(_) => "This room was deleted",
             Self::NotFound => "Not found",
@@ -202,9 +192,20 @@ impl From<ModelError> for AppError {
             ModelError::KeyReused => {
                 Self::Conflict("That client_id already names a different message.".into())
             }
-            ModelError::NameTaken => Self::Conflict("That name is already taken.".into()),
+            ModelError::UsernameTaken => {
+                Self::Conflict("That username is taken. Please choose another.".into())
+            }
+            ModelError::RoomNameTaken => {
+                Self::Conflict("A room with that name already exists.".into())
+            }
             ModelError::Database(err) => err.into(),
         }
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(invalid: Invalid) -> Self {
+        Self::BadRequest(invalid.0)
     }
 }
 
@@ -223,115 +224,32 @@ impl From<MessageTextError> for AppError {
     }
 }
 
+impl AppError {
+    /// The whole answer: `{"error": code, "message": text}` under /api; elsewhere the HTML
+    /// page that `page` renders for it (or its message as plain text, if that fails), except
+    /// that a page needing a login sends the visitor to the login form.
+    pub fn respond(&self, api: bool, page: impl FnOnce(&Self) -> Option<String>) -> HttpResponse {
+        if api {
+            return self.response_builder().json(serde_json::json!({
+                "error": self.code(),
+                "message": self.message(),
+            }));
+        }
+        if matches!(self, Self::Unauthenticated) {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/login"))
+                .finish();
+        }
+        match page(self) {
+            Some(html) => self
+                .response_builder()
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+            None => self.error_response(),
+        }
+    }
+}
+
 pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
-}
-
-/// Middleware: turns every error answer into the right shape for the caller, and logs 5xx causes.
-pub async fn render(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let api = is_api(req.path());
-    let res = match next.call(req).await {
-        Ok(res) => res.map_into_boxed_body(),
-        // An error with no request left to answer (a panic, a timeout): the server answers
-        // with the response we attach to it.
-        Err(err) => {
-            let fallback = AppError::from_status(err.as_response_error().status_code());
-            let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
-            if app_err.status_code().is_server_error() {
-                log::error!("request failed: {err:#?}");
-            }
-            let response = if api {
-                json_error(app_err)
-            } else {
-                html_error(Layout::anonymous(), app_err)
-            };
-            return Err(InternalError::from_response(err, response).into());
-        }
-    };
-    let Some(err) = res.response().error() else {
-        return Ok(res);
-    };
-    let fallback = AppError::from_status(res.status());
-    let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
-    let http_req = res.request();
-    if res.status().is_server_error() {
-        log::error!("{} {} failed: {err:#?}", http_req.method(), http_req.path());
-    }
-    let response = if api {
-        json_error(app_err)
-    } else if matches!(app_err, AppError::Unauthenticated) {
-        HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/login"))
-            .finish()
-    } else {
-        html_error(Layout::existing(&http_req.get_session()), app_err)
-    };
-    Ok(res.into_response(response))
-}
-
-fn json_error(err: &AppError) -> HttpResponse {
-    err.response_builder().json(serde_json::json!({
-        "error": err.code(),
-        "message": err.message(),
-    }))
-}
-
-fn html_error(layout: Layout, err: &AppError) -> HttpResponse {
-    let page = ErrorPage {
-        layout,
-        status: err.status_code().as_u16(),
-        title: err.title(),
-        message: err.message(),
-    };
-    match page.render() {
-        Ok(html) => err
-            .response_builder()
-            .content_type("text/html; charset=utf-8")
-            .body(html),
-        Err(render_err) => {
-            log::error!("cannot render the error page: {render_err}");
-            err.error_response()
-        }
-    }
-}
-
-/// Middleware: a handler that panics answers a generic 500, and the worker keeps serving.
-pub async fn catch_panics(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    // Cheap to keep (shared bytes): only a panic needs them.
-    let (method, uri) = (req.method().clone(), req.uri().clone());
-    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
-        Ok(outcome) => outcome,
-        Err(panic) => {
-            let route = format!("{method} {}", uri.path());
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(AppError::internal(anyhow::anyhow!("{route} panicked: {what}")).into())
-        }
-    }
-}
-
-/// Middleware: a request with a body not answered within `limit` (a stalled upload, say) gets
-/// 408. Requests without one (GET, HEAD) are left alone: actix-web already drops a client that
-/// does not finish its headers, and the timer would cost every poll.
-pub async fn time_limit(
-    limit: Duration,
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if req.method().is_safe() {
-        return next.call(req).await;
-    }
-    match actix_web::rt::time::timeout(limit, next.call(req)).await {
-        Ok(outcome) => outcome,
-        Err(_elapsed) => Err(AppError::RequestTimeout.into()),
-    }
 }

@@ -2,15 +2,17 @@
 
 pub mod auth;
 pub mod blocking;
+pub mod chat;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod errors;
 pub mod live;
+pub mod middleware;
 pub mod models;
-pub mod poster;
 pub mod routes;
 pub mod startup;
 pub mod templates;

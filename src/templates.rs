@@ -7,8 +7,9 @@ use askama::Template;
 use chrono::NaiveDateTime;
 
 use crate::auth::{CurrentUser, csrf};
+use crate::chat::{Inside, Listed};
 use crate::errors::AppError;
-use crate::models::{Kind, LogEntry};
+use crate::models::{Kind, LogEntry, Room};
 
 /// What every page shows around its content: who is logged in, and the CSRF token.
 pub struct Layout {
@@ -96,6 +97,51 @@ pub struct LobbyPage {
 }
 
 impl LobbyPage {
+    /// The rooms with someone present, then the rest, then direct conversations.
+    pub fn new(layout: Layout, rooms: Vec<Listed>) -> Self {
+        let mut page = Self {
+            layout,
+            notice: None,
+            active: Vec::new(),
+            others: Vec::new(),
+            direct: Vec::new(),
+            new_room_name: String::new(),
+            error: None,
+        };
+        for Listed { room, present } in rooms {
+            let view = LobbyRoom {
+                present,
+                id: room.id,
+                name: room.name,
+                creator: room.creator,
+                unread: room.unread,
+            };
+            if room.direct {
+                page.direct.push(view);
+            } else if present > 0 {
+                page.active.push(view);
+            } else {
+                page.others.push(view);
+            }
+        }
+        page
+    }
+
+    /// Why the room page sent the user here; only these fixed texts are ever shown.
+    pub fn notice(key: Option<&str>) -> Option<&'static str> {
+        match key? {
+            "deleted" => Some("The room you were in was deleted."),
+            "moved" => Some("You left the room or entered another one in another tab or window."),
+            _ => None,
+        }
+    }
+
+    /// The new-room form comes back with what was typed and why it was refused.
+    pub fn refused(&mut self, typed: String, why: &AppError) {
+        self.new_room_name = typed;
+        self.error = Some(why.message().to_owned());
+    }
+
     pub fn is_empty(&self) -> bool {
         self.active.is_empty() && self.others.is_empty() && self.direct.is_empty()
     }
@@ -103,6 +149,7 @@ impl LobbyPage {
 
 /// One line of a room's log on the page.
 pub struct EntryView {
+    /// Its number in the room's log.
     pub id: i32,
     /// "message", "joined" or "left".
     pub kind: &'static str,
@@ -119,7 +166,7 @@ pub struct EntryView {
 impl EntryView {
     pub fn new(e: LogEntry, reader_id: i32, reader_is_creator: bool) -> Self {
         Self {
-            id: e.id,
+            id: e.seq,
             kind: e.kind.as_str(),
             deletable: e.kind == Kind::Message
                 && !e.deleted
@@ -145,12 +192,68 @@ pub struct RoomPage {
     pub entries: Vec<EntryView>,
     /// The first message the reader has not seen: the "new messages" line goes above it.
     pub first_unread: Option<i32>,
-    /// The poller's starting cursor: the last entry's id, or 0.
+    /// The poller's starting cursor: the last entry's number, or 0.
     pub last_id: i32,
     /// The oldest entry on the page: "load older" asks for what came before it.
     pub first_id: i32,
-    /// The page starts with a full page of history, so there may be older entries.
+    /// There are older entries than the page starts with.
     pub has_older: bool,
+}
+
+impl RoomPage {
+    pub fn new(layout: Layout, inside: Inside, reader: &CurrentUser) -> Self {
+        let Inside {
+            room,
+            history,
+            last_read,
+        } = inside;
+        let first_unread = last_read.and_then(|read| {
+            history
+                .iter()
+                .find(|e| e.seq > read && e.kind == Kind::Message && e.author_id != reader.id)
+                .map(|e| e.seq)
+        });
+        let is_creator = room.creator_id == reader.id;
+        let first_id = history.first().map_or(0, |e| e.seq);
+        Self {
+            layout,
+            room_id: room.id,
+            room_name: room.name,
+            is_direct: room.is_direct,
+            is_creator,
+            first_unread,
+            last_id: history.last().map_or(0, |e| e.seq),
+            first_id,
+            // Numbers start at 1 with no holes: anything below the first is older history.
+            has_older: first_id > 1,
+            entries: history
+                .into_iter()
+                .filter(|e| e.kind != Kind::Deleted)
+                .map(|e| EntryView::new(e, reader.id, is_creator))
+                .collect(),
+        }
+    }
+}
+
+/// A room seen from outside: its name, and the way in.
+#[derive(Template)]
+#[template(path = "enter.html")]
+pub struct EnterPage {
+    pub layout: Layout,
+    pub room_id: i32,
+    pub room_name: String,
+    pub is_direct: bool,
+}
+
+impl EnterPage {
+    pub fn new(layout: Layout, room: &Room) -> Self {
+        Self {
+            layout,
+            room_id: room.id,
+            room_name: room.name.clone(),
+            is_direct: room.is_direct,
+        }
+    }
 }
 
 #[derive(Template)]

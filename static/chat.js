@@ -1,6 +1,7 @@
 // The room page's live log. It polls /api/rooms/{id}/messages?after=<last id shown> one second
 // after each answer (never two polls in flight) and appends what comes back in the server's
-// order. The same answer says who is present and who is typing; while the user types, the poll
+// order. A room's entries are numbered 1, 2, 3, ... with no holes, so an answer that skips a
+// number is a fault: the page keeps what it has and asks again from its last number. The same answer says who is present and who is typing; while the user types, the poll
 // says so (typing=1), so typing costs no request of its own. Every entry is built with
 // textContent, never innerHTML.
 (function () {
@@ -109,10 +110,17 @@
     if (button) button.remove();
   }
 
+  // Appends the entries that follow the last one shown; false if the answer skipped a number.
   function append(entries) {
     const stick = isAtBottom();
+    let whole = true;
     for (const entry of entries) {
-      lastId = Math.max(lastId, entry.id);
+      if (entry.id <= lastId) continue;
+      if (entry.id !== lastId + 1) {
+        whole = false;
+        break;
+      }
+      lastId = entry.id;
       if (shown.has(entry.id)) continue;
       shown.add(entry.id);
       if (entry.kind === "deleted") {
@@ -124,6 +132,7 @@
     }
     if (log.querySelector("[data-id]")) emptyLog.hidden = true;
     if (stick) scrollToBottom();
+    return whole;
   }
 
   function showPeople(present, typing) {
@@ -222,11 +231,16 @@
       const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
       if (response.ok) {
         const body = await response.json();
-        append(body.messages);
+        const whole = append(body.messages);
         showPeople(body.present, body.typing);
         setStatus(null);
-        backoff = POLL_MS;
-        if (body.messages.length >= PAGE_LIMIT) delay = 0; // more are waiting
+        if (whole) {
+          backoff = POLL_MS;
+          if (body.messages.length >= PAGE_LIMIT) delay = 0; // more are waiting
+        } else {
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+          delay = backoff / 4; // soon, from the last number shown
+        }
       } else if (!handleFatal(response, await errorOf(response))) {
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         delay = backoff;

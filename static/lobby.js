@@ -16,17 +16,28 @@
     direct: document.getElementById("direct-heading"),
   };
   const empty = document.getElementById("no-rooms");
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
   function item(room) {
     const li = document.createElement("li");
     li.className = "room";
     li.dataset.roomId = String(room.id);
     const name = document.createElement("span");
-    const link = document.createElement("a");
-    link.href = "/rooms/" + room.id;
-    link.className = "room-name";
-    link.textContent = room.name;
-    name.append(link);
+    // Entering changes which room the user is in: a form POST, never a link.
+    const enter = document.createElement("form");
+    enter.method = "post";
+    enter.action = "/rooms/" + room.id + "/enter";
+    enter.className = "inline";
+    const token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = csrfToken;
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.className = "room-name link-button";
+    button.textContent = room.name;
+    enter.append(token, button);
+    name.append(enter);
     if (room.unread > 0) {
       const unread = document.createElement("span");
       unread.className = "unread";

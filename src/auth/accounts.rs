@@ -2,16 +2,25 @@
 //! the same rules, limits and audit log.
 
 use actix_session::Session;
-use actix_web::web;
+use serde::Deserialize;
 
+use super::CurrentUser;
 use super::client_addr::ClientAddr;
 use super::password::Hasher;
+use super::session_store::SessionCache;
 use crate::db::Db;
 use crate::domain::{Password, Username};
 use crate::errors::AppError;
-use crate::live::Live;
+use crate::models::session::SessionRow;
 use crate::models::{ModelError, User};
 use crate::throttle::Throttles;
+
+/// What the login and registration forms (and their JSON twins) send.
+#[derive(Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
 
 /// Why a registration did not happen, in words for the person.
 pub enum Refused {
@@ -43,7 +52,7 @@ pub async fn register(
             super::log_in(session, &user)?;
             Ok(Ok(user))
         }
-        Err(ModelError::NameTaken) => Ok(Err(Refused::Taken)),
+        Err(ModelError::UsernameTaken) => Ok(Err(Refused::Taken)),
         Err(other) => Err(other.into()),
     }
 }
@@ -88,12 +97,34 @@ pub async fn log_in(
     }
 }
 
-/// Ends the session. The user keeps their room (they come back to it at the next login) but
-/// is no longer present in it.
-pub fn log_out(session: &Session, client: ClientAddr, live: &web::Data<Live>) {
-    if let Some(user) = super::CurrentUser::from_session(session) {
+/// Ends the session, and says whose it was. The user keeps their room (they come back to it
+/// at the next login); the caller tells presence they are gone.
+pub fn log_out(session: &Session, client: ClientAddr) -> Option<CurrentUser> {
+    let user = CurrentUser::from_session(session);
+    if let Some(user) = &user {
         log::info!("logout of {} from {client}", user.username);
-        live.presence.logged_out(user.id);
     }
     super::log_out(session);
+    user
+}
+
+/// Revokes every session of the user, this one included.
+pub async fn log_out_everywhere(
+    session: &Session,
+    user: &CurrentUser,
+    client: ClientAddr,
+    db: &Db,
+    sessions: &SessionCache,
+) -> Result<(), AppError> {
+    let user_id = user.id;
+    let revoked = db
+        .run(move |conn| Ok(SessionRow::delete_for_user(conn, user_id)?))
+        .await?;
+    sessions.revoke_user(user.id);
+    log::info!(
+        "{} logged out everywhere ({revoked} sessions) from {client}",
+        user.username
+    );
+    super::log_out(session);
+    Ok(())
 }

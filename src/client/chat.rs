@@ -19,7 +19,8 @@ pub struct Current {
     pub creator_id: i32,
     /// The log as shown, in id order. Deleted messages keep their place.
     pub log: Vec<Entry>,
-    /// The poller's cursor: the last entry id received.
+    /// The poller's cursor: the number of the last entry shown. A room's entries are
+    /// numbered 1, 2, 3, ... with no holes.
     pub cursor: i64,
     pub present: Vec<String>,
     pub typing: Vec<String>,
@@ -41,10 +42,18 @@ impl Current {
     }
 
     /// Appends what the server sent, in its order, skipping anything already shown; a
-    /// "deleted" entry blanks the message it names, in place.
-    pub fn apply(&mut self, entries: Vec<Entry>) {
+    /// "deleted" entry blanks the message it names, in place. An answer that skips a number
+    /// is a fault: what follows the hole is dropped (false), and the next poll asks again
+    /// from the last number shown.
+    pub fn apply(&mut self, entries: Vec<Entry>) -> bool {
         for entry in entries {
-            self.cursor = self.cursor.max(entry.id);
+            if entry.id <= self.cursor {
+                continue;
+            }
+            if self.cursor > 0 && entry.id != self.cursor + 1 {
+                return false;
+            }
+            self.cursor = entry.id;
             if !self.shown.insert(entry.id) {
                 continue;
             }
@@ -57,6 +66,7 @@ impl Current {
             }
             self.log.push(entry);
         }
+        true
     }
 }
 
@@ -170,6 +180,7 @@ impl Chat {
             .find(|r| r.id == id)
             .map_or(entered.room.name, |r| r.name.clone());
         let mut current = Current::new(id, name, entered.room.creator_id);
+        // The latest entries, in one piece: the poll goes on from the last.
         current.apply(entered.messages);
         self.status = format!("in {}", current.name);
         self.room = Some(current);
@@ -241,7 +252,9 @@ impl Chat {
                 }
                 self.reconnecting = false;
                 if let Some(room) = self.room.as_mut().filter(|r| r.id == id) {
-                    room.apply(poll.messages);
+                    if !room.apply(poll.messages) {
+                        log::debug!("room {id}: an answer skipped a number; asking again");
+                    }
                     room.present = poll.present;
                     room.typing = poll.typing;
                     room.typing.retain(|name| *name != self.me);
@@ -285,17 +298,34 @@ mod tests {
     #[test]
     fn the_log_keeps_server_order_skips_repeats_and_blanks_deleted_messages() {
         let mut room = Current::new(1, "Kitchen".into(), 1);
-        room.apply(vec![
+        assert!(room.apply(vec![
             entry(3, "message", "a", None),
-            entry(5, "message", "b", None),
-        ]);
-        room.apply(vec![
-            entry(5, "message", "b", None),
-            entry(7, "deleted", "", Some(3)),
-        ]);
-        assert_eq!(room.cursor, 7);
+            entry(4, "message", "b", None),
+        ]));
+        assert!(room.apply(vec![
+            entry(4, "message", "b", None),
+            entry(5, "deleted", "", Some(3)),
+        ]));
+        assert_eq!(room.cursor, 5);
         let ids: Vec<i64> = room.log.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [3, 5]);
+        assert_eq!(ids, [3, 4]);
         assert!(room.log[0].deleted && room.log[0].text.is_empty());
+    }
+
+    #[test]
+    fn an_answer_that_skips_a_number_is_not_shown_past_the_hole() {
+        let mut room = Current::new(1, "Kitchen".into(), 1);
+        assert!(room.apply(vec![entry(1, "joined", "", None)]));
+        assert!(!room.apply(vec![
+            entry(2, "message", "a", None),
+            entry(4, "message", "c", None),
+        ]));
+        assert_eq!(room.cursor, 2, "the next poll asks again after 2");
+        assert!(room.apply(vec![
+            entry(3, "message", "b", None),
+            entry(4, "message", "c", None),
+        ]));
+        let texts: Vec<&str> = room.log.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["", "a", "b", "c"]);
     }
 }

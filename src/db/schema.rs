@@ -14,10 +14,11 @@ diesel::table! {
         author_id -> Integer,
         kind -> Text,
         body -> Text,
-        target_id -> Nullable<Integer>,
+        target_seq -> Nullable<Integer>,
         deleted_at -> Nullable<Timestamp>,
         sent_at -> Timestamp,
         client_id -> Nullable<Text>,
+        seq -> Integer,
     }
 }
 
@@ -32,7 +33,7 @@ diesel::table! {
     room_reads (user_id, room_id) {
         user_id -> Integer,
         room_id -> Integer,
-        last_read_id -> Integer,
+        last_read_seq -> Integer,
     }
 }
 
@@ -45,6 +46,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_activity_at -> Timestamp,
         is_direct -> Bool,
+        last_seq -> Integer,
     }
 }
 

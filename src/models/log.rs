@@ -1,14 +1,17 @@
 //! The log_entries table: each room's one ordered log of messages and events.
 //!
 //! Every change a poller must see (a message, someone joining or leaving, a message deleted)
-//! is a new entry with the next id, so one cursor (`after=<last id>`) sees them all, in one
-//! order, and never an entry above one already shown.
+//! is a new entry with the room's next number (`seq`: 1, 2, 3, ... within the room), so one
+//! cursor (`after=<last seq>`) sees them all, in one order, and never an entry above one
+//! already shown. The number is taken from the room's row inside the write's transaction
+//! (`Room::next_seq`): the row's lock orders writers, so numbers commit in order and a room's
+//! log has no holes.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Changes, ModelError, Room, now, write};
-use crate::db::schema::{log_entries, rooms, users};
+use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
 
 /// What a log entry records.
@@ -48,9 +51,10 @@ struct NewEntry<'a> {
     author_id: i32,
     kind: &'a str,
     body: &'a str,
-    target_id: Option<i32>,
+    target_seq: Option<i32>,
     sent_at: NaiveDateTime,
     client_id: Option<&'a str>,
+    seq: i32,
 }
 
 /// A message to store (see `post_batch`).
@@ -65,12 +69,14 @@ pub struct NewPost {
 /// A log entry as readers see it: with its author's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
-    pub id: i32,
+    /// Its number in the room's log: 1, 2, 3, ... The API calls it `id`.
+    pub seq: i32,
     pub room_id: i32,
     pub kind: Kind,
     pub author: String,
     pub author_id: i32,
     pub body: String,
+    /// For `Deleted`: the number of the message it deleted.
     pub target: Option<i32>,
     pub deleted: bool,
     pub sent_at: NaiveDateTime,
@@ -90,33 +96,33 @@ type Row = (
 
 #[allow(clippy::type_complexity)]
 const COLUMNS: (
-    log_entries::id,
+    log_entries::seq,
     log_entries::room_id,
     log_entries::kind,
     users::username,
     log_entries::author_id,
     log_entries::body,
-    log_entries::target_id,
+    log_entries::target_seq,
     log_entries::deleted_at,
     log_entries::sent_at,
 ) = (
-    log_entries::id,
+    log_entries::seq,
     log_entries::room_id,
     log_entries::kind,
     users::username,
     log_entries::author_id,
     log_entries::body,
-    log_entries::target_id,
+    log_entries::target_seq,
     log_entries::deleted_at,
     log_entries::sent_at,
 );
 
 impl From<Row> for LogEntry {
     fn from(
-        (id, room_id, kind, author, author_id, body, target, deleted_at, sent_at): Row,
+        (seq, room_id, kind, author, author_id, body, target, deleted_at, sent_at): Row,
     ) -> Self {
         Self {
-            id,
+            seq,
             room_id,
             kind: Kind::parse(&kind),
             author,
@@ -141,19 +147,19 @@ enum Range {
 pub const OLDER_PAGE: i64 = 100;
 
 impl LogEntry {
-    /// Appends an entry. Must run inside the caller's immediate transaction: SQLite has one
-    /// writer at a time, so ids commit in increasing order.
+    /// Appends an entry with the room's next number. Runs inside the caller's transaction,
+    /// which holds the room's row from here until it commits.
     pub(crate) fn append(
         conn: &mut SqliteConnection,
         room_id: i32,
         author_id: i32,
         kind: Kind,
         body: &str,
-        target_id: Option<i32>,
+        target_seq: Option<i32>,
         changes: &mut Changes,
     ) -> QueryResult<LogEntry> {
         Self::insert(
-            conn, room_id, author_id, kind, body, target_id, None, changes,
+            conn, room_id, author_id, kind, body, target_seq, None, changes,
         )
     }
 
@@ -164,20 +170,23 @@ impl LogEntry {
         author_id: i32,
         kind: Kind,
         body: &str,
-        target_id: Option<i32>,
+        target_seq: Option<i32>,
         client_id: Option<&str>,
         changes: &mut Changes,
     ) -> QueryResult<LogEntry> {
         let sent_at = now();
+        let activity = (kind == Kind::Message).then_some(sent_at);
+        let seq = Room::next_seq(conn, room_id, activity)?;
         let id = diesel::insert_into(log_entries::table)
             .values(&NewEntry {
                 room_id,
                 author_id,
                 kind: kind.as_str(),
                 body,
-                target_id,
+                target_seq,
                 sent_at,
                 client_id,
+                seq,
             })
             .returning(log_entries::id)
             .get_result(conn)?;
@@ -186,6 +195,7 @@ impl LogEntry {
         Ok(entry)
     }
 
+    /// By the row's key, which never leaves this module.
     fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<LogEntry> {
         log_entries::table
             .inner_join(users::table)
@@ -223,7 +233,7 @@ impl LogEntry {
                 }
             }
             Room::find_as_member(conn, room_id, author_id)?;
-            let entry = Self::insert(
+            Ok(Self::insert(
                 conn,
                 room_id,
                 author_id,
@@ -232,11 +242,7 @@ impl LogEntry {
                 None,
                 client_id.map(ClientId::as_str),
                 changes,
-            )?;
-            diesel::update(rooms::table.find(room_id))
-                .set(rooms::last_activity_at.eq(entry.sent_at))
-                .execute(conn)?;
-            Ok(entry)
+            )?)
         })
     }
 
@@ -271,17 +277,21 @@ impl LogEntry {
     pub fn delete_message(
         conn: &mut SqliteConnection,
         room_id: i32,
-        message_id: i32,
+        message_seq: i32,
         user_id: i32,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
         write(conn, changes, |conn, changes| {
             let room = Room::find_as_member(conn, room_id, user_id)?;
-            let (author_id, deleted_at): (i32, Option<NaiveDateTime>) = log_entries::table
-                .filter(log_entries::id.eq(message_id))
+            let (id, author_id, deleted_at): (i32, i32, Option<NaiveDateTime>) = log_entries::table
                 .filter(log_entries::room_id.eq(room_id))
+                .filter(log_entries::seq.eq(message_seq))
                 .filter(log_entries::kind.eq(Kind::Message.as_str()))
-                .select((log_entries::author_id, log_entries::deleted_at))
+                .select((
+                    log_entries::id,
+                    log_entries::author_id,
+                    log_entries::deleted_at,
+                ))
                 .first(conn)?;
             if author_id != user_id && room.creator_id != user_id {
                 return Err(ModelError::NotAuthor);
@@ -289,7 +299,7 @@ impl LogEntry {
             if deleted_at.is_some() {
                 return Err(ModelError::NotFound);
             }
-            diesel::update(log_entries::table.find(message_id))
+            diesel::update(log_entries::table.find(id))
                 .set((
                     log_entries::body.eq(""),
                     log_entries::deleted_at.eq(Some(now())),
@@ -301,22 +311,24 @@ impl LogEntry {
                 user_id,
                 Kind::Deleted,
                 "",
-                Some(message_id),
+                Some(message_seq),
                 changes,
             )?)
         })
     }
 
-    /// A member's poll: the room's entries with an id above `after`, oldest first.
+    /// A member's poll: the room's entries numbered above `after`, oldest first, and the
+    /// room's head as it was just before they were read.
     pub fn since(
         conn: &mut SqliteConnection,
         room_id: i32,
         user_id: i32,
         after: i32,
         limit: i64,
-    ) -> Result<Vec<LogEntry>, ModelError> {
-        Room::find_as_member(conn, room_id, user_id)?;
-        Ok(Self::page(conn, room_id, Range::After(after), limit)?)
+    ) -> Result<(Vec<LogEntry>, i32), ModelError> {
+        let room = Room::find_as_member(conn, room_id, user_id)?;
+        let entries = Self::page(conn, room_id, Range::After(after), limit)?;
+        Ok((entries, room.last_seq))
     }
 
     /// A member's look further back: up to `OLDER_PAGE` entries below `before`, oldest first.
@@ -328,6 +340,16 @@ impl LogEntry {
     ) -> Result<Vec<LogEntry>, ModelError> {
         Room::find_as_member(conn, room_id, user_id)?;
         Ok(Self::latest_below(conn, room_id, before, OLDER_PAGE)?)
+    }
+
+    /// The room's entries numbered above `after`, oldest first, whoever asks.
+    pub fn after(
+        conn: &mut SqliteConnection,
+        room_id: i32,
+        after: i32,
+        limit: i64,
+    ) -> QueryResult<Vec<LogEntry>> {
+        Self::page(conn, room_id, Range::After(after), limit)
     }
 
     /// The room's last `limit` entries, oldest first: the history a room page starts with.
@@ -363,12 +385,12 @@ impl LogEntry {
             .limit(limit)
             .into_boxed();
         let query = match range {
-            Range::After(id) => query
-                .filter(log_entries::id.gt(id))
-                .order(log_entries::id.asc()),
-            Range::Below(id) => query
-                .filter(log_entries::id.lt(id))
-                .order(log_entries::id.desc()),
+            Range::After(seq) => query
+                .filter(log_entries::seq.gt(seq))
+                .order(log_entries::seq.asc()),
+            Range::Below(seq) => query
+                .filter(log_entries::seq.lt(seq))
+                .order(log_entries::seq.desc()),
         };
         Ok(query
             .load::<Row>(conn)?

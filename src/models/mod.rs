@@ -28,8 +28,10 @@ pub enum ModelError {
     NotAuthor,
     /// A client_id already names a different message of this author.
     KeyReused,
-    /// A UNIQUE constraint refused a name (a username or a room name).
-    NameTaken,
+    /// Another account has this username, in some letter case.
+    UsernameTaken,
+    /// Another room has this name, in some letter case.
+    RoomNameTaken,
     Database(DieselError),
 }
 
@@ -37,9 +39,28 @@ impl From<DieselError> for ModelError {
     fn from(err: DieselError) -> Self {
         match err {
             DieselError::NotFound => Self::NotFound,
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::NameTaken,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, ref info) => {
+                taken(info.constraint_name().unwrap_or(info.message()))
+                    .unwrap_or(Self::Database(err))
+            }
             other => Self::Database(other),
         }
+    }
+}
+
+/// Which rule a unique violation broke, told by the constraint: PostgreSQL names it, SQLite
+/// names its columns in the message ("UNIQUE constraint failed: users.username"). Any other
+/// (a log number taken twice, say) is a bug, not the user's doing.
+fn taken(constraint: &str) -> Option<ModelError> {
+    let names = |columns: &str| constraint.contains(columns);
+    if names("users.username") {
+        Some(ModelError::UsernameTaken)
+    } else if names("rooms.name_key") {
+        Some(ModelError::RoomNameTaken)
+    } else if names("log_entries.client_id") {
+        Some(ModelError::KeyReused)
+    } else {
+        None
     }
 }
 

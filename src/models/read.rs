@@ -19,7 +19,7 @@ struct UnreadRow {
 }
 
 impl RoomRead {
-    /// Records read marks `(user, room, last read id)`, in one transaction, a few hundred rows
+    /// Records read marks `(user, room, last read number)`, in one transaction, a few hundred rows
     /// per statement. A mark only moves forward; a mark for a room deleted since is dropped,
     /// not an error.
     pub fn record(conn: &mut SqliteConnection, marks: &[(i32, i32, i32)]) -> QueryResult<()> {
@@ -35,11 +35,11 @@ impl RoomRead {
                 let rows: Vec<_> = chunk
                     .iter()
                     .filter(|(_, room_id, _)| live.contains(room_id))
-                    .map(|&(user_id, room_id, last_read_id)| {
+                    .map(|&(user_id, room_id, last_read_seq)| {
                         (
                             room_reads::user_id.eq(user_id),
                             room_reads::room_id.eq(room_id),
-                            room_reads::last_read_id.eq(last_read_id),
+                            room_reads::last_read_seq.eq(last_read_seq),
                         )
                     })
                     .collect();
@@ -51,8 +51,8 @@ impl RoomRead {
                     .on_conflict((room_reads::user_id, room_reads::room_id))
                     .do_update()
                     // Never backwards: two writes of one mark may commit in either order.
-                    .set(room_reads::last_read_id.eq(sql::<Integer>(
-                        "max(room_reads.last_read_id, excluded.last_read_id)",
+                    .set(room_reads::last_read_seq.eq(sql::<Integer>(
+                        "max(room_reads.last_read_seq, excluded.last_read_seq)",
                     )))
                     .execute(conn)?;
             }
@@ -67,7 +67,7 @@ impl RoomRead {
     ) -> QueryResult<Option<i32>> {
         room_reads::table
             .find((user_id, room_id))
-            .select(room_reads::last_read_id)
+            .select(room_reads::last_read_seq)
             .first(conn)
             .optional()
     }
@@ -82,7 +82,7 @@ impl RoomRead {
              FROM log_entries l
              LEFT JOIN room_reads r ON r.room_id = l.room_id AND r.user_id = ?
              WHERE l.kind = 'message' AND l.deleted_at IS NULL AND l.author_id <> ?
-               AND l.id > COALESCE(r.last_read_id, 0)
+               AND l.seq > COALESCE(r.last_read_seq, 0)
              GROUP BY l.room_id",
         )
         .bind::<Integer, _>(user_id)

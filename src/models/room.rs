@@ -23,6 +23,8 @@ pub struct Room {
     pub created_at: NaiveDateTime,
     pub last_activity_at: NaiveDateTime,
     pub is_direct: bool,
+    /// The number of the room's latest log entry (0 while it has none).
+    pub last_seq: i32,
 }
 
 #[derive(Insertable)]
@@ -175,6 +177,42 @@ impl Room {
             .collect())
     }
 
+    /// Takes the room's next log number: raises the counter on the room's row, which the
+    /// caller's transaction then holds until it commits, so that numbers commit in order.
+    /// A message also counts as the room's latest activity.
+    pub(crate) fn next_seq(
+        conn: &mut SqliteConnection,
+        room_id: i32,
+        activity: Option<NaiveDateTime>,
+    ) -> QueryResult<i32> {
+        let room = rooms::table.find(room_id);
+        let next = rooms::last_seq + 1;
+        match activity {
+            Some(at) => diesel::update(room)
+                .set((rooms::last_seq.eq(next), rooms::last_activity_at.eq(at)))
+                .returning(rooms::last_seq)
+                .get_result(conn),
+            None => diesel::update(room)
+                .set(rooms::last_seq.eq(next))
+                .returning(rooms::last_seq)
+                .get_result(conn),
+        }
+    }
+
+    /// The committed head (last log number) of each of these rooms that still exists.
+    pub fn heads(conn: &mut SqliteConnection, room_ids: &[i32]) -> QueryResult<Vec<(i32, i32)>> {
+        let mut heads = Vec::with_capacity(room_ids.len());
+        for chunk in room_ids.chunks(500) {
+            heads.extend(
+                rooms::table
+                    .filter(rooms::id.eq_any(chunk))
+                    .select((rooms::id, rooms::last_seq))
+                    .load::<(i32, i32)>(conn)?,
+            );
+        }
+        Ok(heads)
+    }
+
     /// The ids of the `limit` rooms with the most recent activity.
     pub fn most_active(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<i32>> {
         rooms::table
@@ -221,20 +259,29 @@ impl Room {
         diesel::select(diesel::dsl::exists(deleted_rooms::table.find(room_id))).get_result(conn)
     }
 
-    /// Makes the room the user's current room (taking them out of any other), and returns it
-    /// with the last entry the user had read there before.
+    /// Makes the room the user's current room, taking them out of any other.
     pub fn enter(
         conn: &mut SqliteConnection,
         room_id: i32,
         user_id: i32,
         changes: &mut Changes,
-    ) -> Result<(Room, Option<i32>), ModelError> {
+    ) -> Result<Room, ModelError> {
         write(conn, changes, |conn, changes| {
             let room = Self::find(conn, room_id, user_id)?;
             Self::move_user(conn, user_id, Some(room.id), changes)?;
-            let last_read = RoomRead::last_read(conn, user_id, room.id)?;
-            Ok((room, last_read))
+            Ok(room)
         })
+    }
+
+    /// The room as `user_id` may see it, and whether it is their current room.
+    pub fn view(
+        conn: &mut SqliteConnection,
+        room_id: i32,
+        user_id: i32,
+    ) -> Result<(Room, bool), ModelError> {
+        let room = Self::find(conn, room_id, user_id)?;
+        let inside = User::current_room(conn, user_id)? == Some(room_id);
+        Ok((room, inside))
     }
 
     /// Takes the user out of the room, if that is where they are.
@@ -253,7 +300,8 @@ impl Room {
     }
 
     /// Moves the user to `to`, writing "left" and "joined" into the logs of the rooms
-    /// concerned. Runs inside the caller's immediate transaction.
+    /// concerned. Runs inside the caller's transaction. The two rooms' rows are taken in
+    /// ascending id, so that two moves in opposite directions cannot deadlock.
     fn move_user(
         conn: &mut SqliteConnection,
         user_id: i32,
@@ -264,11 +312,14 @@ impl Room {
         if from == to {
             return Ok(());
         }
-        if let Some(old) = from {
-            LogEntry::append(conn, old, user_id, Kind::Left, "", None, changes)?;
-        }
-        if let Some(new) = to {
-            LogEntry::append(conn, new, user_id, Kind::Joined, "", None, changes)?;
+        let mut entries: Vec<(i32, Kind)> = from
+            .map(|old| (old, Kind::Left))
+            .into_iter()
+            .chain(to.map(|new| (new, Kind::Joined)))
+            .collect();
+        entries.sort_unstable_by_key(|&(room_id, _)| room_id);
+        for (room_id, kind) in entries {
+            LogEntry::append(conn, room_id, user_id, kind, "", None, changes)?;
         }
         User::set_current_room(conn, user_id, to)?;
         changes.moved.push((user_id, to));

@@ -7,15 +7,14 @@ use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::auth::accounts::{self, Refused};
+use crate::auth::accounts::{self, Credentials, Refused};
 use crate::auth::client_addr::ClientAddr;
 use crate::auth::csrf;
 use crate::auth::password::Hasher;
+use crate::chat::Chat;
 use crate::db::Db;
 use crate::errors::AppError;
-use crate::live::Live;
 use crate::models::User;
-use crate::routes::auth::Credentials;
 use crate::throttle::Throttles;
 
 #[derive(Serialize)]
@@ -83,7 +82,9 @@ pub async fn log_in(
 }
 
 /// DELETE /api/session: 204; the server forgets the session.
-pub async fn log_out(session: Session, client: ClientAddr, live: web::Data<Live>) -> HttpResponse {
-    accounts::log_out(&session, client, &live);
+pub async fn log_out(session: Session, client: ClientAddr, chat: web::Data<Chat>) -> HttpResponse {
+    if let Some(user) = accounts::log_out(&session, client) {
+        chat.logged_out(user.id).await;
+    }
     HttpResponse::NoContent().finish()
 }

@@ -3,24 +3,17 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
 use super::see_other;
 use crate::auth::CurrentUser;
-use crate::auth::accounts::{self, Refused};
+use crate::auth::accounts::{self, Credentials, Refused};
 use crate::auth::client_addr::ClientAddr;
 use crate::auth::password::Hasher;
+use crate::chat::Chat;
 use crate::db::Db;
 use crate::errors::AppError;
-use crate::live::Live;
 use crate::templates::{Layout, LoginPage, RegisterPage, render};
 use crate::throttle::Throttles;
-
-#[derive(Deserialize)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
 
 pub async fn index(user: Option<CurrentUser>) -> HttpResponse {
     see_other(if user.is_some() { "/lobby" } else { "/login" })
@@ -84,8 +77,10 @@ pub async fn login(
     }
 }
 
-pub async fn logout(session: Session, client: ClientAddr, live: web::Data<Live>) -> HttpResponse {
-    accounts::log_out(&session, client, &live);
+pub async fn logout(session: Session, client: ClientAddr, chat: web::Data<Chat>) -> HttpResponse {
+    if let Some(user) = accounts::log_out(&session, client) {
+        chat.logged_out(user.id).await;
+    }
     see_other("/login")
 }
 

@@ -8,133 +8,53 @@ use serde::Deserialize;
 use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
-use crate::db::Db;
+use crate::chat::Chat;
 use crate::domain::RoomName;
 use crate::errors::AppError;
-use crate::live::Live;
-use crate::routes::actions::{self, NameTaken};
-use crate::routes::api;
-use crate::templates::{Layout, LobbyPage, LobbyRoom, render};
-use crate::throttle::Throttles;
-
-#[derive(Deserialize)]
-pub struct NewRoomForm {
-    name: String,
-}
+use crate::templates::{Layout, LobbyPage, render};
 
 #[derive(Deserialize)]
 pub struct LobbyQuery {
     notice: Option<String>,
 }
 
-/// Why the room page sent the user here; only these fixed texts are ever shown.
-fn notice(key: Option<&str>) -> Option<&'static str> {
-    match key? {
-        "deleted" => Some("The room you were in was deleted."),
-        "moved" => Some("You left the room or entered another one in another tab or window."),
-        _ => None,
-    }
-}
-
 pub async fn lobby(
-    _user: CurrentUser,
+    user: CurrentUser,
     query: web::Query<LobbyQuery>,
-    db: web::Data<Db>,
-    live: web::Data<Live>,
+    chat: web::Data<Chat>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let notice = notice(query.notice.as_deref());
-    lobby_page(
-        &db,
-        &live,
-        &session,
-        notice,
-        String::new(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let rooms = chat.lobby(&user).await?;
+    let mut page = LobbyPage::new(Layout::from_session(&session), rooms);
+    page.notice = LobbyPage::notice(query.notice.as_deref());
+    render(&page, StatusCode::OK)
 }
 
+#[derive(Deserialize)]
+pub struct NewRoomForm {
+    name: String,
+}
+
+/// POST /rooms: into the new room; a refused name comes back in the lobby's form, with the
+/// reason and the refusal's status.
 pub async fn create_room(
     user: CurrentUser,
     client: ClientAddr,
     form: web::Form<NewRoomForm>,
-    db: web::Data<Db>,
-    live: web::Data<Live>,
-    throttles: web::Data<Throttles>,
+    chat: web::Data<Chat>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let typed = form.into_inner().name;
-    let name = match RoomName::parse(&typed) {
-        Ok(name) => name,
-        Err(invalid) => {
-            return lobby_page(
-                &db,
-                &live,
-                &session,
-                None,
-                typed,
-                Some(invalid.0),
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
-        }
+    let created = match RoomName::parse(&form.name) {
+        Ok(name) => chat.create_room(&user, client, name).await,
+        Err(invalid) => Err(invalid.into()),
     };
-    match actions::create(&db, &live, &throttles, &user, client, name).await? {
-        Ok(room) => Ok(see_other(&format!("/rooms/{}", room.id))),
-        Err(NameTaken) => {
-            let message = "A room with that name already exists.".to_owned();
-            lobby_page(
-                &db,
-                &live,
-                &session,
-                None,
-                typed,
-                Some(message),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-    }
-}
-
-async fn lobby_page(
-    db: &Db,
-    live: &web::Data<Live>,
-    session: &Session,
-    notice: Option<&'static str>,
-    new_room_name: String,
-    error: Option<String>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let user = CurrentUser::from_session(session).ok_or(AppError::Unauthenticated)?;
-    let rooms = api::lobby_rooms(db, live, user.id).await?;
-    let present = live.presence.counts();
-    let mut page = LobbyPage {
-        layout: Layout::from_session(session),
-        notice,
-        active: Vec::new(),
-        others: Vec::new(),
-        direct: Vec::new(),
-        new_room_name,
-        error,
+    let refusal = match created {
+        Ok(room) => return Ok(see_other(&format!("/rooms/{}", room.id))),
+        Err(err @ (AppError::BadRequest(_) | AppError::Conflict(_))) => err,
+        Err(other) => return Err(other),
     };
-    for room in rooms {
-        let view = LobbyRoom {
-            present: present.get(&room.id).copied().unwrap_or(0),
-            id: room.id,
-            name: room.name,
-            creator: room.creator,
-            unread: room.unread,
-        };
-        if room.direct {
-            page.direct.push(view);
-        } else if view.present > 0 {
-            page.active.push(view);
-        } else {
-            page.others.push(view);
-        }
-    }
-    render(&page, status)
+    let rooms = chat.lobby(&user).await?;
+    let mut page = LobbyPage::new(Layout::from_session(&session), rooms);
+    page.refused(form.into_inner().name, &refusal);
+    render(&page, actix_web::ResponseError::status_code(&refusal))
 }

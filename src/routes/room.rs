@@ -1,70 +1,49 @@
-//! A room's page, leaving it, deleting it, and opening a direct conversation.
+//! A room's page, entering and leaving it, deleting it, and opening a direct conversation.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::{actions, see_other, write};
+use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
-use crate::db::Db;
+use crate::chat::{Chat, RoomView};
 use crate::domain::Username;
 use crate::errors::AppError;
-use crate::live::Live;
-use crate::models::{Kind, Room};
-use crate::templates::{EntryView, Layout, RoomPage, render};
+use crate::templates::{EnterPage, Layout, RoomPage, render};
 
-/// How much history a room page starts with; "load older" fetches the rest.
-pub const HISTORY: i64 = 200;
-
-/// Opening a room makes it the user's current room, taking them out of any other.
+/// GET /rooms/{id}: the room to someone inside it; to anyone else who may see it, its name
+/// and an Enter button. Changes nothing.
 pub async fn show(
     user: CurrentUser,
     room_id: web::Path<i32>,
-    db: web::Data<Db>,
-    live: web::Data<Live>,
+    chat: web::Data<Chat>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let actions::Entered {
-        room,
-        last_read,
-        history,
-    } = actions::enter(&db, &live, &user, room_id.into_inner()).await?;
-    let last_id = history.last().map_or(0, |e| e.id);
-    let first_unread = last_read.and_then(|read| {
-        history
-            .iter()
-            .find(|e| e.id > read && e.kind == Kind::Message && e.author_id != user.id)
-            .map(|e| e.id)
-    });
-    let is_creator = room.creator_id == user.id;
-    let page = RoomPage {
-        layout: Layout::from_session(&session),
-        room_id: room.id,
-        room_name: room.name,
-        is_direct: room.is_direct,
-        is_creator,
-        first_unread,
-        last_id,
-        first_id: history.first().map_or(0, |e| e.id),
-        has_older: history.len() as i64 >= HISTORY,
-        entries: history
-            .into_iter()
-            .filter(|e| e.kind != Kind::Deleted)
-            .map(|e| EntryView::new(e, user.id, is_creator))
-            .collect(),
-    };
-    render(&page, StatusCode::OK)
+    let layout = Layout::from_session(&session);
+    match chat.show(&user, room_id.into_inner()).await? {
+        RoomView::Inside(inside) => render(&RoomPage::new(layout, inside, &user), StatusCode::OK),
+        RoomView::Outside(room) => render(&EnterPage::new(layout, &room), StatusCode::OK),
+    }
+}
+
+/// POST /rooms/{id}/enter: into the room (out of any other), then its page.
+pub async fn enter(
+    user: CurrentUser,
+    room_id: web::Path<i32>,
+    chat: web::Data<Chat>,
+) -> Result<HttpResponse, AppError> {
+    let room = chat.enter(&user, room_id.into_inner()).await?;
+    Ok(see_other(&format!("/rooms/{}", room.id)))
 }
 
 pub async fn leave(
     user: CurrentUser,
     room_id: web::Path<i32>,
-    db: web::Data<Db>,
-    live: web::Data<Live>,
+    chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
-    actions::leave(&db, &live, &user, room_id.into_inner()).await?;
+    chat.leave(&user, room_id.into_inner()).await?;
     Ok(see_other("/lobby"))
 }
 
@@ -72,10 +51,10 @@ pub async fn delete(
     user: CurrentUser,
     client: ClientAddr,
     room_id: web::Path<i32>,
-    db: web::Data<Db>,
-    live: web::Data<Live>,
+    chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
-    actions::delete(&db, &live, &user, client, room_id.into_inner()).await?;
+    chat.delete_room(&user, client, room_id.into_inner())
+        .await?;
     Ok(see_other("/lobby"))
 }
 
@@ -88,13 +67,9 @@ pub struct DirectForm {
 pub async fn direct(
     user: CurrentUser,
     form: web::Form<DirectForm>,
-    db: web::Data<Db>,
-    live: web::Data<Live>,
+    chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
     let other = Username::parse(&form.username).map_err(|_| AppError::NotFound)?;
-    let room = write(&db, &live, move |conn, changes| {
-        Ok(Room::open_direct(conn, user.id, &other, changes)?)
-    })
-    .await?;
+    let room = chat.open_direct(&user, other).await?;
     Ok(see_other(&format!("/rooms/{}", room.id)))
 }

@@ -217,11 +217,23 @@ impl Person {
             .expect("redirected to the new room")
     }
 
-    /// Opens the room page, which makes it this person's current room.
+    /// Enters the room (POST /rooms/{id}/enter, as the lobby's button does), which makes it
+    /// this person's current room, then opens its page as the redirect says.
     pub async fn enter(&mut self, room: i32) -> String {
+        let res = self.post_form(&format!("/rooms/{room}/enter"), &[]).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "entering room {room}");
+        assert_eq!(location(&res), format!("/rooms/{room}"));
         let (status, body) = self.page(&format!("/rooms/{room}")).await;
-        assert_eq!(status, StatusCode::OK, "entering room {room}");
+        assert_eq!(status, StatusCode::OK, "opening room {room}");
         body
+    }
+
+    /// Enters the room and polls once from the page's cursor, as the page's script does:
+    /// the room is then read up to there.
+    pub async fn enter_and_poll(&mut self, room: i32) -> String {
+        let page = self.enter(room).await;
+        self.entries_after(room, page_cursor(&page)).await;
+        page
     }
 
     pub async fn send(&mut self, room: i32, text: &str) -> Response {
@@ -272,6 +284,13 @@ pub fn location(res: &Response) -> String {
         .to_str()
         .expect("ascii")
         .to_owned()
+}
+
+/// The room page's starting cursor for its poller (`data-last-id`).
+pub fn page_cursor(html: &str) -> i64 {
+    let start = html.find(r#"data-last-id=""#).expect("a room page") + 14;
+    let end = html[start..].find('"').expect("a closing quote");
+    html[start..start + end].parse().expect("a number")
 }
 
 pub fn meta_csrf(html: &str) -> Option<String> {

@@ -198,6 +198,12 @@ async fn the_lobby_api_lists_each_room_with_present_and_unread_counts() {
     bob.enter(room).await;
     assert_eq!(
         room_in(&lobby_rooms(&bob).await, room)["unread"],
+        3,
+        "entering shows the room; it is read once the page's poller says it has it all"
+    );
+    bob.enter_and_poll(room).await;
+    assert_eq!(
+        room_in(&lobby_rooms(&bob).await, room)["unread"],
         0,
         "bob has read it"
     );
@@ -252,12 +258,12 @@ async fn the_room_page_marks_the_first_unread_message() {
     let room = alice.create_room("Kitchen").await;
     alice.say(room, "old news").await;
     let mut bob = app.user("bob").await;
-    bob.enter(room).await;
+    bob.enter_and_poll(room).await;
     bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
     let first_new = alice.say(room, "fresh").await["id"].as_i64().unwrap();
     alice.say(room, "fresher").await;
 
-    let page = bob.enter(room).await;
+    let page = bob.enter_and_poll(room).await;
 
     let divider = page
         .find(r#"id="new-divider""#)

@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{Person, error_code, spawn_app};
 
 fn ids(messages: &[Value]) -> Vec<i64> {
     messages.iter().map(|m| m["id"].as_i64().unwrap()).collect()
@@ -238,21 +238,53 @@ async fn a_json_body_over_16_kib_is_refused_with_413() {
 }
 
 #[actix_web::test]
-async fn message_ids_are_never_reused_even_after_the_newest_message_goes_with_its_room() {
+async fn each_rooms_log_is_numbered_from_one_without_holes() {
     let app = spawn_app().await;
     let mut alice = app.user("alice").await;
-    let doomed = alice.create_room("Doomed").await;
-    let last_id = alice.say(doomed, "last words").await["id"]
-        .as_i64()
-        .unwrap();
+    let mut bob = app.user("bob").await;
+    let kitchen = alice.create_room("Kitchen").await;
+    let garden = bob.create_room("Garden").await;
+    alice.say(kitchen, "one").await;
+    let deleted = alice.say(kitchen, "two").await["id"].as_i64().unwrap();
     alice
-        .post_form(&format!("/rooms/{doomed}/delete"), &[])
-        .await;
+        .http
+        .delete(alice.url(&format!("/api/rooms/{kitchen}/messages/{deleted}")))
+        .header("X-CSRF-Token", alice.csrf().await)
+        .send()
+        .await
+        .unwrap();
+    bob.say(garden, "hello").await;
+    alice.enter(garden).await; // leaves the kitchen: "left" there, "joined" here
 
-    let room = alice.create_room("Kitchen").await;
-    let next_id = alice.say(room, "fresh start").await["id"].as_i64().unwrap();
+    let kitchen_log = bob_sees(&mut bob, kitchen).await;
+    assert_eq!(ids(&kitchen_log), [1, 2, 3, 4, 5]);
+    let kinds: Vec<&str> = kitchen_log
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["joined", "message", "message", "deleted", "left"]);
+    assert_eq!(
+        kitchen_log[3]["target"], deleted,
+        "a deletion names the number"
+    );
+    assert_eq!(
+        kitchen_log[2]["deleted"], true,
+        "a deleted message keeps its number"
+    );
 
-    assert!(next_id > last_id);
+    let garden_log = alice.entries_after(garden, 0).await;
+    assert_eq!(
+        ids(&garden_log),
+        [1, 2, 3, 4],
+        "another room counts on its own"
+    );
+}
+
+/// Bob enters the room and reads all of its log.
+async fn bob_sees(bob: &mut Person, room: i32) -> Vec<Value> {
+    bob.enter(room).await;
+    let log = bob.entries_after(room, 0).await;
+    log[..log.len() - 1].to_vec() // without his own "joined"
 }
 
 #[actix_web::test]

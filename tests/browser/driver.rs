@@ -273,6 +273,20 @@ impl Browser {
         .await;
     }
 
+    /// Opens the room's page and, unless already inside, presses its Enter button (entering
+    /// is a POST); returns once the room's log shows.
+    pub async fn enter(&self, room: i64) {
+        self.goto(&format!("/rooms/{room}")).await;
+        self.wait_until("the room or its Enter button", || async {
+            self.exists("#log").await || self.exists("#enter").await
+        })
+        .await;
+        if self.exists("#enter").await {
+            self.click("#enter").await;
+        }
+        self.find("#log").await;
+    }
+
     /// Creates a room from the lobby; returns its id once the browser is inside.
     pub async fn create_room(&self, name: &str) -> i64 {
         self.fill("input[name=name]", name).await;

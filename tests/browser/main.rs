@@ -44,7 +44,8 @@ fn a_newcomer_creates_a_room_and_two_people_chat_in_it() {
         let bob = person(&chrome, &app, "bob").await;
         bob.log_in("bob", PASSWORD).await;
         assert!(bob.text("#rooms").await.contains("Tea House"));
-        bob.click(&format!("a[href='/rooms/{room}']")).await;
+        bob.click(&format!("form[action='/rooms/{room}/enter'] button"))
+            .await;
         bob.find("#log").await;
 
         alice.say("Hello Bob!").await;
@@ -74,7 +75,7 @@ fn a_newcomer_creates_a_room_and_two_people_chat_in_it() {
         phone.goto("/lobby").await;
         phone.find("#rooms").await;
         phone.screenshot("lobby-phone").await;
-        phone.goto(&format!("/rooms/{room}")).await;
+        phone.enter(room).await;
         phone.wait_for_log_len(3).await;
         phone.screenshot("room-phone").await;
         let layout = phone
@@ -105,8 +106,7 @@ fn three_people_posting_in_quick_succession_see_identical_logs() {
         let bob = newcomer(&chrome, &app, "bob").await;
         let carol = newcomer(&chrome, &app, "carol").await;
         for browser in [&bob, &carol] {
-            browser.goto(&format!("/rooms/{room}")).await;
-            browser.find("#log").await;
+            browser.enter(room).await;
         }
 
         for round in 0..3 {
@@ -134,8 +134,7 @@ fn when_the_creator_deletes_the_room_the_person_inside_is_told_and_sent_to_the_l
         let alice = newcomer(&chrome, &app, "alice").await;
         let room = alice.create_room("Short-lived").await;
         let bob = newcomer(&chrome, &app, "bob").await;
-        bob.goto(&format!("/rooms/{room}")).await;
-        bob.find("#log").await;
+        bob.enter(room).await;
         assert!(
             alice.exists("#delete").await,
             "the creator has a delete button"
@@ -176,8 +175,7 @@ fn leaving_returns_to_the_lobby_and_logging_out_ends_the_session_for_good() {
 
         alice.log_in("alice", PASSWORD).await;
         alice.wait_for_path("/lobby").await;
-        alice.goto(&format!("/rooms/{room}")).await;
-        alice.find("#log").await;
+        alice.enter(room).await;
         alice.click("#logout").await;
         alice.wait_for_path("/login").await;
         alice.client.back().await.unwrap();
@@ -193,14 +191,12 @@ fn opening_another_room_in_a_second_tab_moves_the_person_out_of_the_first() {
         let first = alice.create_room("First").await;
         alice.goto("/lobby").await;
         let second = alice.create_room("Second").await;
-        alice.goto(&format!("/rooms/{first}")).await;
-        alice.find("#log").await;
+        alice.enter(first).await;
         let first_tab = alice.client.window().await.unwrap();
 
         let tab = alice.client.new_window(true).await.unwrap();
         alice.client.switch_to_window(tab.handle).await.unwrap();
-        alice.goto(&format!("/rooms/{second}")).await;
-        alice.find("#log").await;
+        alice.enter(second).await;
         alice.client.switch_to_window(first_tab).await.unwrap();
 
         alice
@@ -248,8 +244,7 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         let room = alice.create_room("Lounge").await;
         let bob = newcomer(&chrome, &app, "bob").await;
         let carol = newcomer(&chrome, &app, "carol").await;
-        bob.goto(&format!("/rooms/{room}")).await;
-        bob.find("#log").await;
+        bob.enter(room).await;
 
         bob.wait_until("alice and bob present", || async {
             bob.text("#presence").await.contains("alice")
@@ -326,7 +321,7 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         alice.goto("/lobby").await;
         let direct = alice.text("#direct-rooms").await;
         assert!(direct.contains("bob"), "listed for alice: {direct}");
-        alice.click("#direct-rooms a.room-name").await;
+        alice.click("#direct-rooms button.room-name").await;
         alice.wait_for_message("Just between us").await;
         carol.goto("/lobby").await;
         assert!(

@@ -7,7 +7,8 @@
 //!
 //! Settings (environment): CRASH_SECONDS (how long the writers write, default 10),
 //! CRASH_CYCLES (at least this many kills, default 3), CRASH_WRITERS (8), CRASH_POLLERS (16),
-//! CRASH_ROOMS (3). Traffic goes only to 127.0.0.1; every loop is bounded.
+//! CRASH_ROOMS (3), CRASH_SEED (the random seed; each run prints the one it used, so that a
+//! failure's timings can be replayed). Traffic goes only to 127.0.0.1; every loop is bounded.
 
 // A checker that finds None or Err where it expected a value should stop right there.
 #![allow(clippy::unwrap_used)]
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -30,6 +32,7 @@ use serde_json::{Value, json};
 #[allow(dead_code)]
 #[path = "../support/server.rs"]
 mod server;
+mod two_processes;
 
 use server::Server;
 
@@ -43,9 +46,21 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The run's seed: CRASH_SEED, or a new one, printed either way.
+fn seed() -> u64 {
+    let seed = setting("CRASH_SEED", rand::rng().random());
+    println!("crash test seed: CRASH_SEED={seed}");
+    seed
+}
+
+/// A task's own random numbers, from the run's seed and the task's number.
+fn rng(seed: u64, task: u64) -> StdRng {
+    StdRng::seed_from_u64(seed ^ task.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
 /// A logged-in person with a cookie jar and a CSRF token, surviving restarts.
 #[derive(Clone)]
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     csrf: String,
@@ -58,7 +73,7 @@ fn meta_csrf(html: &str) -> String {
 }
 
 impl Client {
-    async fn register(base: &str, name: &str) -> Self {
+    pub(crate) async fn register(base: &str, name: &str) -> Self {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -87,7 +102,7 @@ impl Client {
         }
     }
 
-    async fn create_room(&self, name: &str) -> reqwest::Result<reqwest::Response> {
+    pub(crate) async fn create_room(&self, name: &str) -> reqwest::Result<reqwest::Response> {
         self.http
             .post(format!("{}/rooms", self.base))
             .form(&[("name", name), ("csrf_token", &self.csrf)])
@@ -95,17 +110,18 @@ impl Client {
             .await
     }
 
-    async fn enter(&self, room: i32) {
+    pub(crate) async fn enter(&self, room: i32) {
         let res = self
             .http
-            .get(format!("{}/rooms/{room}", self.base))
+            .post(format!("{}/rooms/{room}/enter", self.base))
+            .form(&[("csrf_token", &self.csrf)])
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
     }
 
-    async fn post(&self, room: i32, text: &str) -> reqwest::Result<reqwest::Response> {
+    pub(crate) async fn post(&self, room: i32, text: &str) -> reqwest::Result<reqwest::Response> {
         self.http
             .post(format!("{}/api/rooms/{room}/messages", self.base))
             .header("X-CSRF-Token", &self.csrf)
@@ -114,7 +130,7 @@ impl Client {
             .await
     }
 
-    async fn poll(&self, room: i32, after: i64) -> reqwest::Result<reqwest::Response> {
+    pub(crate) async fn poll(&self, room: i32, after: i64) -> reqwest::Result<reqwest::Response> {
         self.http
             .get(format!(
                 "{}/api/rooms/{room}/messages?after={after}",
@@ -125,7 +141,7 @@ impl Client {
     }
 }
 
-fn room_id(res: &reqwest::Response) -> i32 {
+pub(crate) fn room_id(res: &reqwest::Response) -> i32 {
     let location = res.headers().get("location").unwrap().to_str().unwrap();
     location.trim_start_matches("/rooms/").parse().unwrap()
 }
@@ -149,10 +165,16 @@ struct Post {
     retries: u32,
 }
 
-/// What a poller saw: (id, kind, author, text), in the order it was shown.
+/// What a poller saw: (number, kind, author, text), in the order it was shown.
 type Seen = Vec<(i64, String, String, String)>;
 
-async fn writer(client: Client, room: i32, me: usize, stop: Arc<AtomicBool>) -> Vec<Post> {
+async fn writer(
+    client: Client,
+    room: i32,
+    me: usize,
+    stop: Arc<AtomicBool>,
+    mut rng: StdRng,
+) -> Vec<Post> {
     let mut posts = Vec::new();
     for n in 0.. {
         if stop.load(Ordering::SeqCst) {
@@ -191,13 +213,15 @@ async fn writer(client: Client, room: i32, me: usize, stop: Arc<AtomicBool>) -> 
             outcome,
             retries,
         });
-        let jitter = rand::rng().random_range(0..20);
+        let jitter = rng.random_range(0..20);
         actix_web::rt::time::sleep(Duration::from_millis(jitter)).await;
     }
     posts
 }
 
-async fn poller(client: Client, room: i32, stop: Arc<AtomicBool>) -> Seen {
+/// Polls as chat.js does: from the last number it has, treating a skipped number as a fault
+/// (it keeps what it has and asks again), so what it saw must be the room's log without gaps.
+async fn poller(client: Client, room: i32, stop: Arc<AtomicBool>, mut rng: StdRng) -> Seen {
     let mut seen: Seen = Vec::new();
     let mut after = 0;
     loop {
@@ -213,6 +237,9 @@ async fn poller(client: Client, room: i32, stop: Arc<AtomicBool>) -> Seen {
             Some(entries) => {
                 for e in &entries {
                     let id = e["id"].as_i64().unwrap();
+                    if after > 0 && id != after + 1 {
+                        break;
+                    }
                     let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
                     seen.push((id, field("kind"), field("author"), field("text")));
                     after = id;
@@ -224,7 +251,7 @@ async fn poller(client: Client, room: i32, stop: Arc<AtomicBool>) -> Seen {
             // The server is down or restarting: keep the cursor, try again.
             None => actix_web::rt::time::sleep(Duration::from_millis(100)).await,
         }
-        let jitter = rand::rng().random_range(20..120);
+        let jitter = rng.random_range(20..120);
         actix_web::rt::time::sleep(Duration::from_millis(jitter)).await;
     }
 }
@@ -243,14 +270,14 @@ struct Stored {
     body: String,
 }
 
-fn open(db: &Path) -> SqliteConnection {
+pub(crate) fn open(db: &Path) -> SqliteConnection {
     SqliteConnection::establish(db.to_str().unwrap()).unwrap()
 }
 
 fn stored_log(db: &Path) -> Vec<Stored> {
     diesel::sql_query(
-        "SELECT l.id, l.room_id, l.kind, u.username AS author, l.body
-         FROM log_entries l JOIN users u ON u.id = l.author_id ORDER BY l.id",
+        "SELECT l.seq AS id, l.room_id, l.kind, u.username AS author, l.body
+         FROM log_entries l JOIN users u ON u.id = l.author_id ORDER BY l.room_id, l.seq",
     )
     .load(&mut open(db))
     .unwrap()
@@ -275,6 +302,9 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     let writers = setting("CRASH_WRITERS", 8) as usize;
     let pollers = setting("CRASH_POLLERS", 16) as usize;
     let room_count = setting("CRASH_ROOMS", 3) as usize;
+    let seed = seed();
+    let mut tasks = 0..;
+    let mut next_rng = || rng(seed, tasks.next().unwrap_or_default());
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
@@ -298,7 +328,14 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
         let client = Client::register(&base, &format!("writer{w}")).await;
         let room = rooms[w % room_count];
         client.enter(room).await;
-        writer_tasks.push(actix_web::rt::spawn(writer(client, room, w, stop.clone())));
+        let rng = next_rng();
+        writer_tasks.push(actix_web::rt::spawn(writer(
+            client,
+            room,
+            w,
+            stop.clone(),
+            rng,
+        )));
     }
     let mut poller_tasks = Vec::new();
     for p in 0..pollers {
@@ -307,18 +344,19 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
         client.enter(room).await;
         poller_tasks.push((
             room,
-            actix_web::rt::spawn(poller(client, room, pollers_stop.clone())),
+            actix_web::rt::spawn(poller(client, room, pollers_stop.clone(), next_rng())),
         ));
     }
 
     let started = Instant::now();
     let mut kills = 0;
+    let mut killer = next_rng();
     while started.elapsed() < Duration::from_secs(seconds) || kills < cycles {
-        let pause = rand::rng().random_range(300..1500);
+        let pause = killer.random_range(300..1500);
         actix_web::rt::time::sleep(Duration::from_millis(pause)).await;
         server.kill();
         kills += 1;
-        let down = rand::rng().random_range(0..200);
+        let down = killer.random_range(0..200);
         actix_web::rt::time::sleep(Duration::from_millis(down)).await;
         server.spawn();
         server.wait_until_up().await;
@@ -379,37 +417,40 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
         }
     }
 
-    // Real-time order: acknowledged before another was sent means a lower id.
-    let mut acks: Vec<(Instant, i64)> = posts
-        .iter()
-        .filter_map(|p| match p.outcome {
-            Outcome::Acknowledged(id) => Some((p.ended, id)),
-            _ => None,
-        })
-        .collect();
-    acks.sort();
-    let mut sends: Vec<(Instant, i64, &str)> = posts
-        .iter()
-        .filter_map(|p| match p.outcome {
-            Outcome::Acknowledged(id) => Some((p.started, id, p.text.as_str())),
-            _ => None,
-        })
-        .collect();
-    sends.sort();
-    let (mut highest_before, mut next) = (0, 0);
-    for (sent, id, text) in &sends {
-        while next < acks.len() && acks[next].0 < *sent {
-            highest_before = highest_before.max(acks[next].1);
-            next += 1;
-        }
-        if *id <= highest_before {
-            anomalies.push(format!(
-                "{text} got id {id}, below {highest_before} acknowledged before it was sent"
-            ));
+    // Real-time order within a room: acknowledged before another was sent into the same room
+    // means a lower number.
+    for &room in &rooms {
+        let in_room = || posts.iter().filter(move |p| p.room == room);
+        let mut acks: Vec<(Instant, i64)> = in_room()
+            .filter_map(|p| match p.outcome {
+                Outcome::Acknowledged(id) => Some((p.ended, id)),
+                _ => None,
+            })
+            .collect();
+        acks.sort();
+        let mut sends: Vec<(Instant, i64, &str)> = in_room()
+            .filter_map(|p| match p.outcome {
+                Outcome::Acknowledged(id) => Some((p.started, id, p.text.as_str())),
+                _ => None,
+            })
+            .collect();
+        sends.sort();
+        let (mut highest_before, mut next) = (0, 0);
+        for (sent, id, text) in &sends {
+            while next < acks.len() && acks[next].0 < *sent {
+                highest_before = highest_before.max(acks[next].1);
+                next += 1;
+            }
+            if *id <= highest_before {
+                anomalies.push(format!(
+                    "{text} got number {id} in room {room}, below {highest_before} \
+                     acknowledged before it was sent"
+                ));
+            }
         }
     }
 
-    // Each poller saw a contiguous run of its room's sequence: no gap, repeat or reordering.
+    // Each room's log is numbered 1, 2, 3, ... with no holes.
     let mut per_room: HashMap<i32, Vec<(i64, String, String, String)>> = HashMap::new();
     for e in &stored {
         per_room.entry(e.room_id).or_default().push((
@@ -419,6 +460,12 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
             e.body.clone(),
         ));
     }
+    for (room, log) in &per_room {
+        if log.iter().zip(1..).any(|(entry, n)| entry.0 != n) {
+            anomalies.push(format!("room {room}'s numbers have a hole or a repeat"));
+        }
+    }
+    // Each poller saw a contiguous run of its room's sequence: no gap, repeat or reordering.
     for (room, seen) in &seen_by_poller {
         let canonical = &per_room[room];
         let start = seen

@@ -1,7 +1,11 @@
 //! The real server binary as a child process, which tests can kill (SIGKILL) or stop
-//! (SIGTERM) and start again on the same database and port. Shared by the crash test and the terminal client's tests.
+//! (SIGTERM) and start again on the same database and port. Shared by the crash test and the
+//! API tests.
+//!
+//! The first start binds port 0 and reads the port the server reports ("listening on ...");
+//! a restart binds that same port again, so that clients keep their address.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,14 +20,9 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut server = Self {
             child: None,
-            port,
+            port: 0,
             db: db.to_owned(),
             starts: 0,
         };
@@ -35,21 +34,37 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Starts the server (again) and waits until it says where it listens.
     pub fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chatroom"))
             .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
             .args(["--bcrypt-cost", "4", "--message-limit", "1000000"])
             .args(["--room-limit", "1000000", "--login-user-limit", "1000000"])
             .args(["--login-address-limit", "1000000", "--database"])
             .arg(&self.db)
-            .env("RUST_LOG", "error")
+            // Only the line that names the address: the rest would fill the pipe.
+            .env("RUST_LOG", "error,chatroom::startup=info")
             .env_remove("CHATROOM_SECRET")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let stderr = child.stderr.take().unwrap();
         self.child = Some(child);
         self.starts += 1;
+        let mut lines = BufReader::new(stderr).lines();
+        let port = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let addr = line.split("listening on http://").nth(1)?;
+                addr.rsplit(':').next()?.trim().parse::<u16>().ok()
+            })
+            .expect("the server says where it listens");
+        assert!(self.port == 0 || self.port == port, "restarted elsewhere");
+        self.port = port;
+        // Whatever else it says (errors) goes nowhere, without blocking it.
+        std::thread::spawn(move || lines.for_each(drop));
     }
 
     /// SIGKILL: no chance to flush, close or say goodbye.

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use tokio::sync::{mpsc, oneshot};
 
+use super::commit;
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::models::{LogEntry, NewPost};
-use crate::routes::write;
 
 /// The most posts one commit takes.
 const MAX_BATCH: usize = 512;
@@ -37,11 +37,11 @@ impl Poster {
                     }
                 }
                 let (posts, replies): (Vec<NewPost>, Vec<Reply>) = batch.into_iter().unzip();
-                // In turn with every other write (see live::Directory and routes::write).
-                let results = write(&db, &live, move |conn, changes| {
+                let results = commit(&db, &live, move |conn, changes| {
                     Ok(LogEntry::post_batch(conn, &posts, changes)?)
                 })
-                .await;
+                .await
+                .and_then(|(out, _changes)| Ok(out?));
                 match results {
                     Ok(results) => {
                         for (reply, result) in replies.into_iter().zip(results) {

@@ -1,0 +1,107 @@
+//! The service's background work: writing read marks, and catching up with what other
+//! processes committed to the rooms whose latest entries this one keeps in memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::Db;
+use crate::errors::AppError;
+use crate::live::{Live, TAIL};
+use crate::models::read::RoomRead;
+use crate::models::{LogEntry, Room};
+
+/// How often memory compares its rooms' heads with the database's. A message another process
+/// committed reaches this one's pollers within this, plus their next poll.
+pub const CATCH_UP_EVERY: Duration = Duration::from_millis(250);
+
+/// Writes read marks taken from `live.reads`; if the write fails, hands them back so that
+/// they are written later.
+pub async fn record_read_marks(
+    db: &Db,
+    live: &Live,
+    marks: Vec<(i32, i32, i32)>,
+) -> Result<(), AppError> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let batch = marks.clone();
+    let saved = db
+        .run(move |conn| Ok(RoomRead::record(conn, &batch)?))
+        .await;
+    if saved.is_err() {
+        live.reads.give_back(&marks);
+    }
+    saved
+}
+
+/// Writes the read marks that polls gathered and that have waited their turn (see
+/// `live::ReadMarks`), a few at a time, four times a second: one big batch now and then would
+/// take the server's core away from the polls for a noticeable moment.
+pub fn spawn_read_mark_writer(db: Db, live: Arc<Live>) {
+    const EVERY: Duration = Duration::from_millis(250);
+    const AT_MOST: usize = 2_000;
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(EVERY);
+        loop {
+            tick.tick().await;
+            let marks = live.reads.take(AT_MOST);
+            if let Err(err) = record_read_marks(&db, &live, marks).await {
+                log::warn!("cannot save read marks, will try again: {err}");
+            }
+        }
+    });
+}
+
+/// Writes every read mark still in memory (at shutdown).
+pub async fn save_all_read_marks(db: &Db, live: &Live) {
+    let marks = live.reads.take_all();
+    let count = marks.len();
+    match record_read_marks(db, live, marks).await {
+        Ok(()) if count > 0 => log::info!("saved {count} read marks"),
+        Ok(()) => {}
+        Err(err) => log::warn!("cannot save {count} read marks: {err}"),
+    }
+}
+
+/// Brings the rooms that memory keeps up to the database's committed heads, every
+/// `CATCH_UP_EVERY`: another process on the same database (or a command) may have written.
+pub fn spawn_catch_up(db: Db, live: Arc<Live>) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(CATCH_UP_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(err) = catch_up(&db, &live).await {
+                log::warn!("cannot compare the rooms with the database: {err}");
+            }
+        }
+    });
+}
+
+/// One round of `spawn_catch_up`. In this process's write turn, so that its own writes and
+/// what it reads here reach memory in commit order.
+pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
+    let live = live.clone();
+    db.run(move |conn| {
+        let _turn = live.write_turn();
+        let known = live.recent.heads();
+        if known.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i32> = known.iter().map(|&(room_id, _)| room_id).collect();
+        let committed: std::collections::HashMap<i32, i32> =
+            Room::heads(conn, &ids)?.into_iter().collect();
+        for (room_id, head) in known {
+            match committed.get(&room_id) {
+                None => live.recent.caught_up(room_id, None),
+                Some(&last) if last > head => {
+                    let limit = (last - head).min(TAIL as i32);
+                    let newer = LogEntry::after(conn, room_id, head, i64::from(limit))?;
+                    live.recent.caught_up(room_id, Some(newer));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,389 @@
+//! The service: what people do with rooms and messages. Every operation lives here once, over
+//! the models (the database, which decides) and the live state (memory, which remembers), so
+//! that the pages, the JSON API, the terminal client's endpoints and the background tasks
+//! all go through the same code. Handlers parse their input, call one function here, and
+//! shape the answer.
+
+pub mod background;
+mod poster;
+
+use std::sync::Arc;
+
+use diesel::SqliteConnection;
+
+use crate::auth::CurrentUser;
+use crate::auth::client_addr::ClientAddr;
+use crate::db::Db;
+use crate::domain::{ClientId, MessageText, RoomName, Username};
+use crate::errors::AppError;
+use crate::live::{Known, Live, Snapshot, TAIL};
+use crate::models::read::RoomRead;
+use crate::models::{Changes, LogEntry, ModelError, NewPost, Room, RoomListing, User};
+use crate::throttle::Throttles;
+use poster::Poster;
+
+/// How much history a room page (or an API enter) starts with; older pages come on request.
+pub const HISTORY: i64 = 200;
+/// The most entries one poll answers with; the client asks again from the last one.
+pub const PAGE_LIMIT: usize = 500;
+
+pub struct Chat {
+    db: Db,
+    live: Arc<Live>,
+    throttles: Arc<Throttles>,
+    poster: Poster,
+}
+
+/// A room in someone's lobby, with how many people are in it now.
+pub struct Listed {
+    pub room: RoomListing,
+    pub present: usize,
+}
+
+/// A room as its page shows it to someone inside: the latest entries, and the last one they
+/// had read before.
+pub struct Inside {
+    pub room: Room,
+    pub history: Vec<LogEntry>,
+    pub last_read: Option<i32>,
+}
+
+/// What a room's page shows: the room to someone inside it, else the way in.
+pub enum RoomView {
+    Inside(Inside),
+    Outside(Room),
+}
+
+/// A room just entered, with its latest entries (for the API, whose clients poll on from the
+/// last one).
+pub struct Entered {
+    pub room: Room,
+    pub history: Vec<LogEntry>,
+}
+
+/// The answer to a poll: what is new, and who is present and typing.
+pub struct Polled {
+    pub entries: Vec<Arc<LogEntry>>,
+    pub people: Snapshot,
+}
+
+impl Chat {
+    /// Starts the service and its message writer on the current runtime.
+    pub fn start(db: Db, live: Arc<Live>, throttles: Arc<Throttles>) -> Self {
+        let poster = Poster::start(db.clone(), live.clone());
+        Self {
+            db,
+            live,
+            throttles,
+            poster,
+        }
+    }
+
+    /// Loads who is in which room, and the busiest rooms' latest entries, before serving:
+    /// after a restart, every open page polls within a second, and none of those polls should
+    /// need the database.
+    pub async fn warm_up(&self, rooms: i64) -> Result<(), AppError> {
+        let live = self.live.clone();
+        self.db
+            .run(move |conn| {
+                let _turn = live.write_turn();
+                live.recent.preload_memberships(&User::memberships(conn)?);
+                for room in Room::most_active(conn, rooms)? {
+                    live.recent
+                        .fill(room, LogEntry::latest(conn, room, TAIL as i64)?);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// The rooms the user's lobby lists, newest activity first, with unread and present counts.
+    pub async fn lobby(&self, user: &CurrentUser) -> Result<Vec<Listed>, AppError> {
+        self.save_read_marks(user.id).await?;
+        let user_id = user.id;
+        let rooms = self
+            .db
+            .run(move |conn| Ok(Room::lobby(conn, user_id)?))
+            .await?;
+        let present = self.live.presence.counts().await;
+        Ok(rooms
+            .into_iter()
+            .map(|room| Listed {
+                present: present.get(&room.id).copied().unwrap_or(0),
+                room,
+            })
+            .collect())
+    }
+
+    /// Creates a room with its creator inside.
+    pub async fn create_room(
+        &self,
+        user: &CurrentUser,
+        client: ClientAddr,
+        name: RoomName,
+    ) -> Result<Room, AppError> {
+        self.throttles.rooms.hit(&user.id.to_string())?;
+        let creator = user.id;
+        let room = self
+            .write(move |conn, changes| Room::create(conn, &name, creator, changes))
+            .await?;
+        log::info!(
+            "{} created room {} {:?} from {client}",
+            user.username,
+            room.id,
+            room.name
+        );
+        Ok(room)
+    }
+
+    /// Makes the room the user's room, taking them out of any other.
+    pub async fn enter(&self, user: &CurrentUser, room_id: i32) -> Result<Room, AppError> {
+        let user_id = user.id;
+        self.write(move |conn, changes| Room::enter(conn, room_id, user_id, changes))
+            .await
+    }
+
+    /// Enters the room and reads its latest entries, which count as read.
+    pub async fn enter_and_read(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+    ) -> Result<Entered, AppError> {
+        let user_id = user.id;
+        let entered = self
+            .write(move |conn, changes| {
+                let room = Room::enter(conn, room_id, user_id, changes)?;
+                let history = LogEntry::latest(conn, room.id, HISTORY)?;
+                Ok(Entered { room, history })
+            })
+            .await?;
+        if let Some(last) = entered.history.last() {
+            self.live.reads.saw(user_id, room_id, last.seq);
+        }
+        Ok(entered)
+    }
+
+    /// The room's page, as the user may see it. Changes nothing.
+    pub async fn show(&self, user: &CurrentUser, room_id: i32) -> Result<RoomView, AppError> {
+        self.save_read_marks(user.id).await?;
+        let user_id = user.id;
+        self.db
+            .run(move |conn| {
+                let (room, inside) = Room::view(conn, room_id, user_id)?;
+                if !inside {
+                    return Ok(RoomView::Outside(room));
+                }
+                let last_read = RoomRead::last_read(conn, user_id, room_id)?;
+                let history = LogEntry::latest(conn, room_id, HISTORY)?;
+                Ok(RoomView::Inside(Inside {
+                    room,
+                    history,
+                    last_read,
+                }))
+            })
+            .await
+    }
+
+    /// Takes the user out of the room, if that is where they are.
+    pub async fn leave(&self, user: &CurrentUser, room_id: i32) -> Result<(), AppError> {
+        let user_id = user.id;
+        self.write(move |conn, changes| Room::leave(conn, room_id, user_id, changes))
+            .await?;
+        self.live.presence.left(room_id, user_id).await;
+        Ok(())
+    }
+
+    /// Deletes the room and its log; only its creator may. Those inside learn it at their
+    /// next poll (410).
+    pub async fn delete_room(
+        &self,
+        user: &CurrentUser,
+        client: ClientAddr,
+        room_id: i32,
+    ) -> Result<Room, AppError> {
+        let user_id = user.id;
+        let room = self
+            .write(move |conn, changes| Room::delete(conn, room_id, user_id, changes))
+            .await?;
+        log::info!(
+            "{} deleted room {} {:?} from {client}",
+            user.username,
+            room.id,
+            room.name
+        );
+        Ok(room)
+    }
+
+    /// Opens (creating it the first time) the direct conversation with `other`, and puts the
+    /// user in it.
+    pub async fn open_direct(&self, user: &CurrentUser, other: Username) -> Result<Room, AppError> {
+        let user_id = user.id;
+        self.write(move |conn, changes| Room::open_direct(conn, user_id, &other, changes))
+            .await
+    }
+
+    /// Stores a message from a member of the room (with the others waiting now, in one
+    /// commit) and answers once it is committed.
+    pub async fn post(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+        text: MessageText,
+        client_id: Option<ClientId>,
+    ) -> Result<LogEntry, AppError> {
+        self.throttles.messages.hit(&user.id.to_string())?;
+        let message = self
+            .poster
+            .post(NewPost {
+                room_id,
+                author_id: user.id,
+                text,
+                client_id,
+            })
+            .await?;
+        self.live.presence.sent(room_id, user.id).await;
+        Ok(message)
+    }
+
+    /// Deletes a message (its author or the room's creator may): it keeps its place, emptied,
+    /// and a `deleted` entry tells the pollers.
+    pub async fn delete_message(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+        seq: i32,
+    ) -> Result<(), AppError> {
+        let user_id = user.id;
+        self.write(move |conn, changes| {
+            LogEntry::delete_message(conn, room_id, seq, user_id, changes)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A member's poll: the entries numbered above `after`, and who is present and typing.
+    /// Memory answers when it can vouch for the answer; the database otherwise.
+    pub async fn poll(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+        after: i32,
+        typing: bool,
+    ) -> Result<Polled, AppError> {
+        let (entries, head) = match self.live.recent.poll(room_id, user.id, after, PAGE_LIMIT) {
+            Some(Known::Deleted) => return Err(ModelError::Deleted.into()),
+            Some(Known::Entries { entries, head }) => (entries, head),
+            None => self.poll_database(user.id, room_id, after).await?,
+        };
+        let arrived = self
+            .live
+            .presence
+            .polled(room_id, user.id, &user.username, typing)
+            .await;
+        // The cursor says how far the reader has seen, up to what is known to exist.
+        let seen = entries.last().map_or(after.min(head), |e| e.seq);
+        if seen > 0 {
+            self.live.reads.saw(user.id, room_id, seen);
+        }
+        let people = self.live.presence.snapshot(room_id, arrived).await;
+        Ok(Polled { entries, people })
+    }
+
+    async fn poll_database(
+        &self,
+        user_id: i32,
+        room_id: i32,
+        after: i32,
+    ) -> Result<(Vec<Arc<LogEntry>>, i32), AppError> {
+        let moves = self.live.recent.moves(user_id);
+        let fill = !self.live.recent.has_tail(room_id);
+        let live = self.live.clone();
+        let limit = PAGE_LIMIT as i64;
+        let (new, head) = self
+            .db
+            .run(move |conn| {
+                let new = LogEntry::since(conn, room_id, user_id, after, limit)?;
+                if fill {
+                    let _turn = live.write_turn();
+                    live.recent
+                        .fill(room_id, LogEntry::latest(conn, room_id, TAIL as i64)?);
+                }
+                Ok(new)
+            })
+            .await?;
+        self.live.recent.learned(room_id, user_id, moves);
+        Ok((new.into_iter().map(Arc::new).collect(), head))
+    }
+
+    /// A member's look further back: the entries numbered below `before`, oldest first.
+    pub async fn older(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+        before: i32,
+    ) -> Result<Vec<LogEntry>, AppError> {
+        let user_id = user.id;
+        self.db
+            .run(move |conn| Ok(LogEntry::before(conn, room_id, user_id, before)?))
+            .await
+    }
+
+    /// The user logged out: they are no longer present anywhere (their room is kept).
+    pub async fn logged_out(&self, user_id: i32) {
+        self.live.presence.logged_out(user_id).await;
+    }
+
+    /// Writes the user's read marks that are still in memory, before anything counts their
+    /// unread messages.
+    async fn save_read_marks(&self, user_id: i32) -> Result<(), AppError> {
+        background::record_read_marks(&self.db, &self.live, self.live.reads.take_for(user_id)).await
+    }
+
+    /// Runs a write and hands its committed changes to the live state.
+    async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (out, changes) = commit(&self.db, &self.live, f).await?;
+        after_commit(&self.live, &changes).await;
+        Ok(out?)
+    }
+}
+
+/// Runs `f` on the database in this process's write turn, and hands whatever committed to the
+/// recent logs before the turn passes; returns `f`'s outcome and its changes.
+async fn commit<T, F>(
+    db: &Db,
+    live: &Arc<Live>,
+    f: F,
+) -> Result<(Result<T, ModelError>, Changes), AppError>
+where
+    F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
+    T: Send + 'static,
+{
+    let live = live.clone();
+    db.run(move |conn| {
+        let _turn = live.write_turn();
+        let mut changes = Changes::default();
+        let out = f(conn, &mut changes);
+        // Whatever committed is applied, even if a later step of `f` failed.
+        live.apply(&changes);
+        if matches!(out, Err(ModelError::Database(_))) {
+            // The database failed mid-way: memory may no longer match it. Start afresh.
+            live.recent.reset();
+        }
+        Ok((out, changes))
+    })
+    .await
+}
+
+/// Tells presence who moved and which rooms went.
+async fn after_commit(live: &Live, changes: &Changes) {
+    for &(user_id, to) in &changes.moved {
+        live.presence.moved(user_id, to).await;
+    }
+    for &room_id in &changes.deleted_rooms {
+        live.presence.forget_room(room_id).await;
+    }
+}

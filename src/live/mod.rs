@@ -1,0 +1,67 @@
+//! Live state kept in memory, each piece behind a small interface named for what it does:
+//! presence and typing (`Presence`), each room's recent entries and who is where
+//! (`RecentLogs`), and read marks not yet written (`ReadMarks`). Sessions and rate limits sit
+//! behind interfaces of their own (`auth::session_store::SessionCache`, `throttle::Limits`).
+//!
+//! None of it costs a database write per poll, and none of it decides anything: the database
+//! orders, memory only remembers what was committed (see `recent`).
+
+pub mod presence;
+pub mod read_marks;
+pub mod recent;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+pub use presence::{MemoryPresence, PRESENCE_TIMEOUT, Presence, RoomPresence, Snapshot};
+pub use read_marks::{MemoryReadMarks, READ_MARK_DELAY, ReadMarks};
+pub use recent::{Known, MemoryRecentLogs, RecentLogs, TAIL};
+
+use crate::clock::Clock;
+use crate::models::Changes;
+
+/// All live state, shared by the workers.
+pub struct Live {
+    pub presence: Arc<dyn Presence>,
+    pub reads: Arc<dyn ReadMarks>,
+    pub recent: Arc<dyn RecentLogs>,
+    write_turn: Mutex<()>,
+}
+
+impl Live {
+    /// This process's memory, on `clock`.
+    pub fn in_memory(clock: &Arc<dyn Clock>) -> Self {
+        Self {
+            presence: Arc::new(MemoryPresence::new(clock.clone())),
+            reads: Arc::new(MemoryReadMarks::new(clock.clone())),
+            recent: Arc::new(MemoryRecentLogs::default()),
+            write_turn: Mutex::new(()),
+        }
+    }
+
+    /// Held by a write of this process from before its transaction begins until its changes
+    /// are applied, and while a tail is filled or caught up: so this process hands its
+    /// memory committed entries in the order they committed. (The order itself is the
+    /// database's: see `Room::next_seq`.)
+    pub fn write_turn(&self) -> MutexGuard<'_, ()> {
+        lock(&self.write_turn)
+    }
+
+    /// Hears what a committed write changed: the recent logs at once (under the write turn),
+    /// presence after.
+    pub fn apply(&self, changes: &Changes) {
+        self.recent.apply(changes);
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Plain maps stay usable after a panic elsewhere.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}

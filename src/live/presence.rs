@@ -1,0 +1,403 @@
+//! Who is present in which room and who is typing there: an interface, and the in-memory
+//! implementation that one instance uses. Presence costs no database write: a page that polls
+//! a room is present in it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::lock;
+use crate::clock::Clock;
+
+/// A user counts as present in a room while their page polls it.
+pub const PRESENCE_TIMEOUT: Duration = Duration::from_secs(15);
+/// "is typing" lasts this long after the last poll that said so.
+pub const TYPING_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// A room's people, sorted by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomPresence {
+    pub present: Vec<String>,
+    pub typing: Vec<String>,
+}
+
+/// A room's people, and the JSON a poll answer carries for them
+/// (`"present":[...],"typing":[...]`), made once per snapshot.
+pub type Snapshot = Arc<(RoomPresence, String)>;
+
+/// Presence and typing. Async, so that several instances can share it through a store.
+#[async_trait]
+pub trait Presence: Send + Sync {
+    /// The user's page polled the room, typing or not. True if they just arrived.
+    async fn polled(&self, room_id: i32, user_id: i32, username: &str, typing: bool) -> bool;
+    /// Who is present and typing. `fresh` asks for a list read now (for someone who just
+    /// arrived, so that they see themselves); otherwise a recent one may do.
+    async fn snapshot(&self, room_id: i32, fresh: bool) -> Snapshot;
+    /// The user's message arrived: they are no longer typing it.
+    async fn sent(&self, room_id: i32, user_id: i32);
+    /// Gone at once: they left the room.
+    async fn left(&self, room_id: i32, user_id: i32);
+    /// Gone at once from every room but `to`: they entered another room or left.
+    async fn moved(&self, user_id: i32, to: Option<i32>);
+    /// Gone at once from every room: they logged out.
+    async fn logged_out(&self, user_id: i32);
+    /// The room was deleted.
+    async fn forget_room(&self, room_id: i32);
+    /// How many people are present in each room that has any.
+    async fn counts(&self) -> HashMap<i32, usize>;
+}
+
+struct Seen {
+    username: String,
+    last_poll: Instant,
+    typing_until: Option<Instant>,
+}
+
+/// Presence in this process's memory.
+pub struct MemoryPresence {
+    clock: Arc<dyn Clock>,
+    people: Mutex<People>,
+    /// Each room's last answer, reused until the room's people change: a busy room's list
+    /// is not rebuilt for every one of its pollers, nor every moment.
+    snapshots: Mutex<HashMap<i32, Built>>,
+}
+
+#[derive(Default)]
+struct People {
+    rooms: HashMap<i32, HashMap<i32, Seen>>,
+    /// Each room's last change, numbered from one count for all rooms. A snapshot built
+    /// while a change came in is kept as stale: it was read before the change.
+    versions: HashMap<i32, u64>,
+    changes: u64,
+}
+
+impl People {
+    fn changed(&mut self, room_id: i32) {
+        self.changes += 1;
+        self.versions.insert(room_id, self.changes);
+    }
+
+    fn version(&self, room_id: i32) -> u64 {
+        self.versions.get(&room_id).copied().unwrap_or(0)
+    }
+}
+
+/// A room's snapshot and how long it holds.
+struct Built {
+    at: Instant,
+    snapshot: Snapshot,
+    /// Someone arrived or began to type since it was read.
+    dirty: bool,
+    /// When the first of its people would time out or stop typing, if they did nothing.
+    until: Instant,
+}
+
+/// How old a stale snapshot may grow before it is rebuilt: when a busy room's pages all open
+/// together, its list is rebuilt a few times, not once per arrival.
+const DIRTY_SNAPSHOT_AGE: Duration = Duration::from_millis(50);
+
+impl MemoryPresence {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            people: Mutex::default(),
+            snapshots: Mutex::default(),
+        }
+    }
+
+    fn polled_now(&self, room_id: i32, user_id: i32, username: &str, typing: bool) -> bool {
+        let now = self.clock.now();
+        let mut people = lock(&self.people);
+        let room = people.rooms.entry(room_id).or_default();
+        let arrived = room
+            .get(&user_id)
+            .is_none_or(|seen| now - seen.last_poll >= PRESENCE_TIMEOUT);
+        let seen = room.entry(user_id).or_insert_with(|| Seen {
+            username: username.to_owned(),
+            last_poll: now,
+            typing_until: None,
+        });
+        seen.last_poll = now;
+        let began_typing = typing && seen.typing_until.is_none_or(|until| until <= now);
+        if typing {
+            seen.typing_until = Some(now + TYPING_TIMEOUT);
+        }
+        if arrived || began_typing {
+            people.changed(room_id);
+            drop(people);
+            if let Some(built) = lock(&self.snapshots).get_mut(&room_id) {
+                built.dirty = true;
+            }
+        }
+        arrived
+    }
+
+    /// A snapshot holds until someone leaves, sends, times out or stops typing; an arrival
+    /// or someone beginning to type shows within `DIRTY_SNAPSHOT_AGE`, or at once if `fresh`.
+    fn snapshot_now(&self, room_id: i32, fresh: bool) -> Snapshot {
+        let now = self.clock.now();
+        if let Some(built) = lock(&self.snapshots).get(&room_id)
+            && now < built.until
+            && !(built.dirty && (fresh || now - built.at >= DIRTY_SNAPSHOT_AGE))
+        {
+            return built.snapshot.clone();
+        }
+        let (people, until, version) = self.read_room(room_id, now);
+        self.keep(room_id, people, now, until, version)
+    }
+
+    /// Makes and keeps the snapshot of what `read_room` read at `at`.
+    fn keep(
+        &self,
+        room_id: i32,
+        people: RoomPresence,
+        at: Instant,
+        until: Instant,
+        version: u64,
+    ) -> Snapshot {
+        let json = format!(
+            "\"present\":{},\"typing\":{}",
+            serde_json::to_string(&people.present).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&people.typing).unwrap_or_else(|_| "[]".into()),
+        );
+        let snapshot = Arc::new((people, json));
+        // In the order every change takes them: a change either came before this check and
+        // shows in the version, or comes after it and finds this snapshot to mark or drop.
+        let people = lock(&self.people);
+        let mut snapshots = lock(&self.snapshots);
+        let built = Built {
+            at,
+            snapshot: snapshot.clone(),
+            dirty: people.version(room_id) != version,
+            until,
+        };
+        snapshots.insert(room_id, built);
+        snapshot
+    }
+
+    /// Runs `change` on everyone's presence, counts it as a change of the room's people, and
+    /// drops the room's snapshot.
+    fn change(&self, room_id: i32, change: impl FnOnce(&mut People)) {
+        let mut people = lock(&self.people);
+        change(&mut people);
+        people.changed(room_id);
+        lock(&self.snapshots).remove(&room_id);
+    }
+
+    fn remove_everywhere(&self, user_id: i32, except: Option<i32>) {
+        let mut people = lock(&self.people);
+        let mut snapshots = lock(&self.snapshots);
+        let mut left = Vec::new();
+        for (room_id, room) in &mut people.rooms {
+            if Some(*room_id) != except && room.remove(&user_id).is_some() {
+                left.push(*room_id);
+            }
+        }
+        for room_id in left {
+            people.changed(room_id);
+            snapshots.remove(&room_id);
+        }
+    }
+
+    /// The room's people as of `now`, the first moment that could change by itself, and the
+    /// room's version.
+    fn read_room(&self, room_id: i32, now: Instant) -> (RoomPresence, Instant, u64) {
+        let mut until = now + PRESENCE_TIMEOUT;
+        let mut people = lock(&self.people);
+        let version = people.version(room_id);
+        let Some(room) = people.rooms.get_mut(&room_id) else {
+            return (RoomPresence::default(), until, version);
+        };
+        room.retain(|_, seen| now - seen.last_poll < PRESENCE_TIMEOUT);
+        let mut present = Vec::with_capacity(room.len());
+        let mut typing = Vec::new();
+        for seen in room.values() {
+            present.push(seen.username.clone());
+            until = until.min(seen.last_poll + PRESENCE_TIMEOUT);
+            if let Some(typing_until) = seen.typing_until.filter(|&t| t > now) {
+                typing.push(seen.username.clone());
+                until = until.min(typing_until);
+            }
+        }
+        present.sort_unstable();
+        typing.sort_unstable();
+        (RoomPresence { present, typing }, until, version)
+    }
+}
+
+#[async_trait]
+impl Presence for MemoryPresence {
+    async fn polled(&self, room_id: i32, user_id: i32, username: &str, typing: bool) -> bool {
+        self.polled_now(room_id, user_id, username, typing)
+    }
+
+    async fn snapshot(&self, room_id: i32, fresh: bool) -> Snapshot {
+        self.snapshot_now(room_id, fresh)
+    }
+
+    async fn sent(&self, room_id: i32, user_id: i32) {
+        self.change(room_id, |people| {
+            if let Some(seen) = people
+                .rooms
+                .get_mut(&room_id)
+                .and_then(|room| room.get_mut(&user_id))
+            {
+                seen.typing_until = None;
+            }
+        });
+    }
+
+    async fn left(&self, room_id: i32, user_id: i32) {
+        self.change(room_id, |people| {
+            if let Some(room) = people.rooms.get_mut(&room_id) {
+                room.remove(&user_id);
+            }
+        });
+    }
+
+    async fn moved(&self, user_id: i32, to: Option<i32>) {
+        self.remove_everywhere(user_id, to);
+    }
+
+    async fn logged_out(&self, user_id: i32) {
+        self.remove_everywhere(user_id, None);
+    }
+
+    async fn forget_room(&self, room_id: i32) {
+        self.change(room_id, |people| {
+            people.rooms.remove(&room_id);
+        });
+    }
+
+    async fn counts(&self) -> HashMap<i32, usize> {
+        let now = self.clock.now();
+        let mut people = lock(&self.people);
+        people.rooms.retain(|_, room| {
+            room.retain(|_, seen| now - seen.last_poll < PRESENCE_TIMEOUT);
+            !room.is_empty()
+        });
+        people
+            .rooms
+            .iter()
+            .map(|(id, room)| (*id, room.len()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn presence() -> (MemoryPresence, Arc<ManualClock>) {
+        let clock = ManualClock::new();
+        (MemoryPresence::new(clock.clone()), clock)
+    }
+
+    #[actix_web::test]
+    async fn a_polling_user_is_present_and_typing_until_they_send() {
+        let (presence, _) = presence();
+        presence.polled(1, 10, "bob", false).await;
+        presence.polled(1, 11, "alice", true).await;
+        let now = presence.snapshot(1, true).await;
+        assert_eq!(now.0.present, ["alice", "bob"]);
+        assert_eq!(now.0.typing, ["alice"]);
+        presence.sent(1, 11).await;
+        assert!(presence.snapshot(1, false).await.0.typing.is_empty());
+        assert_eq!(presence.counts().await.get(&1), Some(&2));
+    }
+
+    #[actix_web::test]
+    async fn presence_and_typing_time_out() {
+        let (presence, clock) = presence();
+        presence.polled(1, 10, "bob", true).await;
+        clock.advance(TYPING_TIMEOUT);
+        let later = presence.snapshot(1, false).await;
+        assert_eq!(later.0.present, ["bob"]);
+        assert!(later.0.typing.is_empty(), "typing lasts {TYPING_TIMEOUT:?}");
+        clock.advance(PRESENCE_TIMEOUT);
+        assert!(presence.snapshot(1, false).await.0.present.is_empty());
+        assert!(presence.counts().await.is_empty());
+    }
+
+    #[actix_web::test]
+    async fn someone_who_arrives_sees_themselves_in_their_first_answer() {
+        let (presence, _) = presence();
+        presence.polled(1, 10, "bob", false).await;
+        presence.snapshot(1, false).await;
+        let arrived = presence.polled(1, 11, "alice", false).await;
+        assert!(arrived);
+        assert_eq!(
+            presence.snapshot(1, arrived).await.0.present,
+            ["alice", "bob"]
+        );
+        assert!(!presence.polled(1, 11, "alice", false).await, "not again");
+    }
+
+    #[actix_web::test]
+    async fn a_snapshot_holds_until_the_room_changes() {
+        let (presence, clock) = presence();
+        presence.polled(1, 10, "bob", false).await;
+        let first = presence.snapshot(1, false).await;
+        presence.polled(1, 10, "bob", false).await;
+        assert!(
+            Arc::ptr_eq(&first, &presence.snapshot(1, false).await),
+            "the same people: the same snapshot"
+        );
+        assert_eq!(first.1, r#""present":["bob"],"typing":[]"#);
+
+        presence.polled(1, 11, "alice", true).await;
+        assert_eq!(
+            presence.snapshot(1, false).await.0.present,
+            ["bob"],
+            "others see an arrival a moment later"
+        );
+        clock.advance(DIRTY_SNAPSHOT_AGE);
+        let arrived = presence.snapshot(1, false).await;
+        assert_eq!(arrived.0.present, ["alice", "bob"]);
+        assert_eq!(arrived.0.typing, ["alice"]);
+
+        presence.sent(1, 11).await;
+        assert!(
+            presence.snapshot(1, false).await.0.typing.is_empty(),
+            "sending shows at once"
+        );
+        presence.left(1, 10).await;
+        assert_eq!(
+            presence.snapshot(1, false).await.0.present,
+            ["alice"],
+            "so does leaving"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_change_while_a_snapshot_is_built_is_not_lost() {
+        let (presence, clock) = presence();
+        presence.polled(1, 10, "bob", false).await;
+        let now = clock.now();
+        let (people, until, version) = presence.read_room(1, now);
+        // Alice arrives after the room was read, before its snapshot is kept.
+        presence.polled(1, 11, "alice", false).await;
+        let kept = presence.keep(1, people, now, until, version);
+        assert_eq!(kept.0.present, ["bob"]);
+        clock.advance(DIRTY_SNAPSHOT_AGE);
+        assert_eq!(
+            presence.snapshot(1, false).await.0.present,
+            ["alice", "bob"]
+        );
+    }
+
+    #[actix_web::test]
+    async fn leaving_or_logging_out_removes_at_once() {
+        let (presence, _) = presence();
+        presence.polled(1, 10, "bob", false).await;
+        presence.polled(2, 10, "bob", false).await;
+        presence.left(1, 10).await;
+        assert!(presence.snapshot(1, false).await.0.present.is_empty());
+        presence.logged_out(10).await;
+        assert!(presence.snapshot(2, false).await.0.present.is_empty());
+        assert!(presence.counts().await.is_empty());
+    }
+}

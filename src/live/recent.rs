@@ -1,0 +1,364 @@
+//! Each room's latest log entries, who is in which room, and which rooms were deleted, as far
+//! as this process knows: enough to answer most polls without the database.
+//!
+//! Memory only remembers what was committed, and answers a poll only up to the room's head
+//! that it has seen committed: a cursor past that head, below what memory holds, or about a
+//! room or user it knows nothing of, goes to the database. A tail grows only by the next
+//! number (`head + 1`); an entry that would leave a hole (another process wrote in between)
+//! drops the tail instead, and the next poll fills it again from the database. Entries that
+//! other processes commit reach memory through `caught_up` (see `chat::watch`).
+//!
+//! This cache is per instance by design (it is what makes a poll cheap), so its interface is
+//! plain, not async: it is used inside database calls, under the write turn.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use super::{read, write};
+use crate::models::{Changes, Kind, LogEntry};
+
+/// How many of a room's latest log entries memory keeps.
+pub const TAIL: usize = 256;
+
+/// What a poll can be told without the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Known {
+    Deleted,
+    /// The entries after the cursor (perhaps none), oldest first, and the head they reach.
+    Entries {
+        entries: Vec<Arc<LogEntry>>,
+        head: i32,
+    },
+}
+
+pub trait RecentLogs: Send + Sync {
+    /// The answer to `user`'s poll of `room` after `after` (at most `limit` entries), if
+    /// memory can vouch for it. `None` means ask the database (which also explains a refusal).
+    fn poll(&self, room_id: i32, user_id: i32, after: i32, limit: usize) -> Option<Known>;
+    fn has_tail(&self, room_id: i32) -> bool;
+    /// Sets a room's tail from its `latest` entries (oldest first, at most `TAIL`, read in one
+    /// snapshot of the database). Call under `Live::write_turn`.
+    fn fill(&self, room_id: i32, latest: Vec<LogEntry>);
+    /// What the database says at start-up: who is in which room. Before the server serves.
+    fn preload_memberships(&self, memberships: &[(i32, i32)]);
+    /// The count of the user's moves, to hand back to `learned`.
+    fn moves(&self, user_id: i32) -> u64;
+    /// A poll read from the database that `user` is in `room`.
+    fn learned(&self, room_id: i32, user_id: i32, moves_before: u64);
+    /// Hears what a write of this process committed. Call under `Live::write_turn`.
+    fn apply(&self, changes: &Changes);
+    /// The head of every room with a tail: what `caught_up` compares with the database.
+    fn heads(&self) -> Vec<(i32, i32)>;
+    /// Entries that other processes committed after `heads` said, oldest first; `None` for a
+    /// room that no longer exists. Call under `Live::write_turn`.
+    fn caught_up(&self, room_id: i32, entries: Option<Vec<LogEntry>>);
+    /// Forgets everything but deleted rooms: later polls refill it from the database. For
+    /// when a write failed in a way that may have left memory and the database apart.
+    fn reset(&self);
+}
+
+/// A room's latest entries: every entry of the room numbered above `floor`, oldest first,
+/// ending at the head.
+struct Tail {
+    floor: i32,
+    entries: VecDeque<Arc<LogEntry>>,
+}
+
+impl Tail {
+    fn head(&self) -> i32 {
+        self.entries.back().map_or(self.floor, |e| e.seq)
+    }
+
+    /// Appends the room's next entry; false if it is not the next (a hole would open).
+    fn push(&mut self, entry: &LogEntry) -> bool {
+        if entry.seq <= self.head() {
+            return true;
+        }
+        if entry.seq != self.head() + 1 {
+            return false;
+        }
+        if entry.kind == Kind::Deleted
+            && let Some(target) = self
+                .entries
+                .iter_mut()
+                .find(|e| Some(e.seq) == entry.target)
+        {
+            let mut blanked = LogEntry::clone(target);
+            blanked.deleted = true;
+            blanked.body.clear();
+            *target = Arc::new(blanked);
+        }
+        self.entries.push_back(Arc::new(entry.clone()));
+        while self.entries.len() > TAIL {
+            if let Some(oldest) = self.entries.pop_front() {
+                self.floor = oldest.seq;
+            }
+        }
+        true
+    }
+}
+
+/// The in-memory `RecentLogs`.
+#[derive(Default)]
+pub struct MemoryRecentLogs {
+    tails: RwLock<HashMap<i32, Tail>>,
+    deleted: RwLock<HashSet<i32>>,
+    /// Each user's current room (`None`: none, or not known), with a count of the moves seen:
+    /// a poll that read the database before a move must not record what it read after it.
+    current: RwLock<HashMap<i32, (Option<i32>, u64)>>,
+}
+
+impl MemoryRecentLogs {
+    fn append(&self, entries: &[LogEntry]) {
+        if entries.is_empty() {
+            return;
+        }
+        let mut tails = write(&self.tails);
+        for entry in entries {
+            if let Some(tail) = tails.get_mut(&entry.room_id)
+                && !tail.push(entry)
+            {
+                tails.remove(&entry.room_id);
+            }
+        }
+    }
+
+    fn moved(&self, user_id: i32, to: Option<i32>) {
+        let mut current = write(&self.current);
+        let entry = current.entry(user_id).or_insert((None, 0));
+        *entry = (to, entry.1 + 1);
+    }
+
+    fn deleted(&self, room_id: i32) {
+        write(&self.deleted).insert(room_id);
+        write(&self.tails).remove(&room_id);
+    }
+}
+
+impl RecentLogs for MemoryRecentLogs {
+    fn poll(&self, room_id: i32, user_id: i32, after: i32, limit: usize) -> Option<Known> {
+        if read(&self.deleted).contains(&room_id) {
+            return Some(Known::Deleted);
+        }
+        let (current, _) = *read(&self.current).get(&user_id)?;
+        if current != Some(room_id) {
+            return None;
+        }
+        let tails = read(&self.tails);
+        let tail = tails.get(&room_id)?;
+        let head = tail.head();
+        if after < tail.floor || after > head {
+            return None;
+        }
+        // Numbers have no holes: the entries after the cursor are the last `head - after`.
+        let newer = usize::try_from(head - after).unwrap_or(0);
+        let start = tail.entries.len() - newer;
+        Some(Known::Entries {
+            entries: tail
+                .entries
+                .iter()
+                .skip(start)
+                .take(limit)
+                .cloned()
+                .collect(),
+            head,
+        })
+    }
+
+    fn has_tail(&self, room_id: i32) -> bool {
+        read(&self.tails).contains_key(&room_id)
+    }
+
+    fn fill(&self, room_id: i32, latest: Vec<LogEntry>) {
+        let floor = latest.first().map_or(0, |e| e.seq - 1);
+        let entries = latest.into_iter().map(Arc::new).collect();
+        write(&self.tails).insert(room_id, Tail { floor, entries });
+    }
+
+    fn preload_memberships(&self, memberships: &[(i32, i32)]) {
+        let mut current = write(&self.current);
+        for &(user_id, room_id) in memberships {
+            current.insert(user_id, (Some(room_id), 0));
+        }
+    }
+
+    fn moves(&self, user_id: i32) -> u64 {
+        read(&self.current)
+            .get(&user_id)
+            .map_or(0, |(_, moves)| *moves)
+    }
+
+    fn learned(&self, room_id: i32, user_id: i32, moves_before: u64) {
+        let mut current = write(&self.current);
+        let entry = current.entry(user_id).or_insert((None, 0));
+        if entry.1 == moves_before {
+            entry.0 = Some(room_id);
+        }
+    }
+
+    fn apply(&self, changes: &Changes) {
+        self.append(&changes.appended);
+        for &(user_id, to) in &changes.moved {
+            self.moved(user_id, to);
+        }
+        for &room_id in &changes.deleted_rooms {
+            self.deleted(room_id);
+        }
+    }
+
+    fn heads(&self) -> Vec<(i32, i32)> {
+        read(&self.tails)
+            .iter()
+            .map(|(room_id, tail)| (*room_id, tail.head()))
+            .collect()
+    }
+
+    fn caught_up(&self, room_id: i32, entries: Option<Vec<LogEntry>>) {
+        let Some(entries) = entries else {
+            self.deleted(room_id);
+            return;
+        };
+        // Someone moved through another process: where they are now is the database's to say.
+        for entry in &entries {
+            if matches!(entry.kind, Kind::Joined | Kind::Left) {
+                self.moved(entry.author_id, None);
+            }
+        }
+        self.append(&entries);
+    }
+
+    fn reset(&self) {
+        write(&self.tails).clear();
+        write(&self.current).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(room_id: i32, seq: i32, kind: Kind, target: Option<i32>) -> LogEntry {
+        LogEntry {
+            seq,
+            room_id,
+            kind,
+            author: "alice".into(),
+            author_id: 1,
+            body: if kind == Kind::Message {
+                "hi".into()
+            } else {
+                String::new()
+            },
+            target,
+            deleted: false,
+            sent_at: chrono::NaiveDateTime::default(),
+        }
+    }
+
+    fn messages(room_id: i32, seqs: std::ops::RangeInclusive<i32>) -> Vec<LogEntry> {
+        seqs.map(|seq| entry(room_id, seq, Kind::Message, None))
+            .collect()
+    }
+
+    fn seqs(known: Option<Known>) -> Option<Vec<i32>> {
+        match known? {
+            Known::Entries { entries, .. } => Some(entries.iter().map(|e| e.seq).collect()),
+            Known::Deleted => None,
+        }
+    }
+
+    fn appended(entries: Vec<LogEntry>) -> Changes {
+        Changes {
+            appended: entries,
+            ..Changes::default()
+        }
+    }
+
+    #[test]
+    fn memory_answers_only_what_it_knows() {
+        let logs = MemoryRecentLogs::default();
+        assert_eq!(logs.poll(1, 7, 0, 500), None, "nothing known yet");
+        logs.learned(1, 7, logs.moves(7));
+        assert_eq!(logs.poll(1, 7, 0, 500), None, "no tail yet");
+        logs.fill(1, messages(1, 1..=2));
+        assert_eq!(seqs(logs.poll(1, 7, 1, 500)), Some(vec![2]));
+        assert_eq!(seqs(logs.poll(1, 7, 2, 500)), Some(vec![]));
+        assert_eq!(
+            logs.poll(1, 7, 3, 500),
+            None,
+            "a cursor past the known head: ask the database"
+        );
+        assert_eq!(logs.poll(2, 7, 2, 500), None, "not their room: ask why");
+
+        logs.apply(&appended(vec![entry(1, 3, Kind::Deleted, Some(1))]));
+        let Some(Known::Entries { entries, head }) = logs.poll(1, 7, 0, 500) else {
+            panic!("known");
+        };
+        assert!(
+            entries[0].deleted && entries[0].body.is_empty(),
+            "blanked in place"
+        );
+        assert_eq!(head, 3);
+
+        let moves = logs.moves(7);
+        let mut moved = Changes::default();
+        moved.moved.push((7, Some(2)));
+        logs.apply(&moved);
+        logs.learned(1, 7, moves);
+        assert_eq!(
+            logs.poll(1, 7, 3, 500),
+            None,
+            "a read from before the move does not undo it"
+        );
+
+        let mut deleted = Changes::default();
+        deleted.deleted_rooms.push(1);
+        logs.apply(&deleted);
+        assert_eq!(logs.poll(1, 7, 0, 500), Some(Known::Deleted));
+    }
+
+    #[test]
+    fn an_entry_that_would_leave_a_hole_drops_the_tail() {
+        let logs = MemoryRecentLogs::default();
+        logs.learned(1, 7, 0);
+        logs.fill(1, messages(1, 1..=3));
+        // Another process wrote 4; this one's own write is 5.
+        logs.apply(&appended(messages(1, 5..=5)));
+        assert!(!logs.has_tail(1));
+        assert_eq!(logs.poll(1, 7, 3, 500), None, "to the database");
+    }
+
+    #[test]
+    fn entries_from_other_processes_extend_the_tail_and_unsettle_who_moved() {
+        let logs = MemoryRecentLogs::default();
+        logs.preload_memberships(&[(7, 1), (8, 1)]);
+        logs.fill(1, messages(1, 1..=2));
+        assert_eq!(logs.heads(), [(1, 2)]);
+        let mut left = entry(1, 4, Kind::Left, None);
+        left.author_id = 8;
+        logs.caught_up(1, Some(vec![entry(1, 3, Kind::Message, None), left]));
+        assert_eq!(seqs(logs.poll(1, 7, 2, 500)), Some(vec![3, 4]));
+        assert_eq!(logs.poll(1, 8, 4, 500), None, "user 8 moved elsewhere");
+
+        logs.caught_up(1, None);
+        assert_eq!(logs.poll(1, 7, 4, 500), Some(Known::Deleted));
+    }
+
+    #[test]
+    fn a_full_tail_drops_its_oldest_and_sends_older_cursors_to_the_database() {
+        let logs = MemoryRecentLogs::default();
+        logs.learned(1, 7, 0);
+        logs.fill(1, Vec::new());
+        let last = TAIL as i32 + 10;
+        logs.apply(&appended(messages(1, 1..=last)));
+        assert_eq!(logs.poll(1, 7, 5, 500), None, "below the floor");
+        assert_eq!(
+            seqs(logs.poll(1, 7, last - 2, 500)),
+            Some(vec![last - 1, last])
+        );
+        assert_eq!(
+            seqs(logs.poll(1, 7, last - 3, 2)),
+            Some(vec![last - 2, last - 1])
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The middleware every request passes through: security headers, the access log, CSRF and
+//! cross-site checks, the time limit, contained panics, and the shaping of every error answer
+//! (an HTML page for pages, JSON under /api; see `AppError::respond`).
+
+pub mod csrf;
+
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use actix_session::SessionExt;
+use actix_web::ResponseError;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, Next};
+use askama::Template;
+use futures_util::FutureExt;
+
+use crate::errors::{AppError, is_api};
+use crate::templates::{ErrorPage, Layout};
+
+/// Pages may load scripts, styles and images only from us, and nothing may frame them.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'";
+
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        // Pages and API answers are per user: no cache may keep them. Static files say otherwise.
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+/// One log line per request, except the ones every open page makes every second or so
+/// (polls, the lobby's refresh, health checks, static files): those would drown the rest.
+/// (actix-web's Logger can skip paths only by regular expression, which cost a poll more than
+/// the rest of its work together.)
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path();
+    let routine = path == "/healthz"
+        || path == "/api/lobby"
+        || path.starts_with("/static/")
+        || (path.starts_with("/api/rooms/") && path.ends_with("/messages"));
+    if routine {
+        return next.call(req).await;
+    }
+    let started = Instant::now();
+    let peer = req.peer_addr().map(|a| a.ip());
+    let line = format!("{} {}", req.method(), req.uri());
+    let res = next.call(req).await?;
+    log::info!(
+        "{} \"{line}\" {} {}ms",
+        peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string()),
+        res.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    Ok(res)
+}
+
+/// Turns every error answer into the right shape for the caller, and logs 5xx causes.
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let api = is_api(req.path());
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        // An error with no request left to answer (a panic, a timeout): the server answers
+        // with the response we attach to it.
+        Err(err) => {
+            let fallback = AppError::from_status(err.as_response_error().status_code());
+            let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
+            if app_err.status_code().is_server_error() {
+                log::error!("request failed: {err:#?}");
+            }
+            let response = app_err.respond(api, |e| error_page(Layout::anonymous(), e));
+            return Err(InternalError::from_response(err, response).into());
+        }
+    };
+    let Some(err) = res.response().error() else {
+        return Ok(res);
+    };
+    let fallback = AppError::from_status(res.status());
+    let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
+    let http_req = res.request();
+    if res.status().is_server_error() {
+        log::error!("{} {} failed: {err:#?}", http_req.method(), http_req.path());
+    }
+    let layout = Layout::existing(&http_req.get_session());
+    let response = app_err.respond(api, |e| error_page(layout, e));
+    Ok(res.into_response(response))
+}
+
+fn error_page(layout: Layout, err: &AppError) -> Option<String> {
+    let page = ErrorPage {
+        layout,
+        status: err.status_code().as_u16(),
+        title: err.title(),
+        message: err.message(),
+    };
+    page.render()
+        .inspect_err(|render_err| log::error!("cannot render the error page: {render_err}"))
+        .ok()
+}
+
+/// A handler that panics answers a generic 500, and the worker keeps serving.
+pub async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // Cheap to keep (shared bytes): only a panic needs them.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let route = format!("{method} {}", uri.path());
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(AppError::internal(anyhow::anyhow!("{route} panicked: {what}")).into())
+        }
+    }
+}
+
+/// A request with a body not answered within `limit` (a stalled upload, say) gets 408.
+/// Requests without one (GET, HEAD) are left alone: actix-web already drops a client that
+/// does not finish its headers, and the timer would cost every poll.
+pub async fn time_limit(
+    limit: Duration,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method().is_safe() {
+        return next.call(req).await;
+    }
+    match actix_web::rt::time::timeout(limit, next.call(req)).await {
+        Ok(outcome) => outcome,
+        Err(_elapsed) => Err(AppError::RequestTimeout.into()),
+    }
+}
