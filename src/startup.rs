@@ -9,6 +9,7 @@ use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_web::cookie::{SameSite, time::Duration as CookieDuration};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
+use actix_web::rt::task::JoinHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -23,7 +24,7 @@ use crate::errors::AppError;
 use crate::live::Live;
 use crate::middleware::{self, csrf};
 use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
-use crate::throttle::Throttles;
+use crate::throttle::{MemoryLimits, Throttles};
 
 /// Connections per database pool, one for each blocking thread that may want one: SQLite
 /// serialises writers anyway; readers share WAL snapshots.
@@ -39,6 +40,8 @@ pub struct Application {
     server: Server,
     db: Db,
     live: Arc<Live>,
+    /// The background tasks, which end with the server.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -49,8 +52,10 @@ impl Application {
         }
         let db = Db::open(&settings.database_path, POOL_SIZE)?;
         let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
-        let throttles = Arc::new(Throttles::new(&settings.limits));
-        let live = Arc::new(Live::in_memory(&clock::system()));
+        let clock = clock::system();
+        let limits = MemoryLimits::new(&settings.limits, &clock);
+        let throttles = Arc::new(Throttles::new(Arc::new(limits)));
+        let live = Arc::new(Live::in_memory(&clock));
         let chat = web::Data::new(Chat::start(db.clone(), live.clone(), throttles.clone()));
         chat.warm_up(WARM_ROOMS)
             .await
@@ -107,14 +112,17 @@ impl Application {
         for addr in addrs {
             log::info!("listening on http://{addr}");
         }
-        spawn_session_sweeper(db.clone(), sessions_in_background);
-        background::spawn_read_mark_writer(db.clone(), live.clone());
-        background::spawn_catch_up(db.clone(), live.clone());
+        let tasks = vec![
+            spawn_session_sweeper(db.clone(), sessions_in_background),
+            background::spawn_read_mark_writer(db.clone(), live.clone()),
+            background::spawn_catch_up(db.clone(), live.clone()),
+        ];
         Ok(Self {
             addr,
             server,
             db,
             live,
+            tasks,
         })
     }
 
@@ -130,9 +138,12 @@ impl Application {
     /// Serves until Ctrl+C, SIGTERM or `handle().stop(..)`, then finishes the requests in
     /// flight. The read marks still in memory are written last.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await?;
+        let served = self.server.await;
+        for task in &self.tasks {
+            task.abort();
+        }
         background::save_all_read_marks(&self.db, &self.live).await;
-        Ok(())
+        served
     }
 }
 
@@ -247,7 +258,7 @@ fn json_config() -> web::JsonConfig {
 }
 
 /// Deletes expired sessions every hour.
-fn spawn_session_sweeper(db: Db, cache: std::sync::Arc<SessionCache>) {
+fn spawn_session_sweeper(db: Db, cache: Arc<SessionCache>) -> JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
         loop {
@@ -258,5 +269,5 @@ fn spawn_session_sweeper(db: Db, cache: std::sync::Arc<SessionCache>) {
                 Err(err) => log::warn!("cannot remove expired sessions: {err}"),
             }
         }
-    });
+    })
 }

@@ -71,7 +71,7 @@ pub async fn log_in(
     let username = username.trim().to_owned();
     let address = client.to_string();
     // Checked before the password: while throttled, even the right one does not help.
-    if let Err(retry) = throttles.login.check(&username, &address) {
+    if let Err(retry) = throttles.login(&username, &address).await {
         log::warn!("throttled login for {username:?} from {client}");
         return Err(retry.into());
     }
@@ -84,13 +84,13 @@ pub async fn log_in(
     let verified = hasher.verify(password, stored).await?;
     match user {
         Some(user) if verified => {
-            throttles.login.succeeded(&username, &address);
+            throttles.login_succeeded(&username, &address).await;
             log::info!("login of {} from {client}", user.username);
             super::log_in(session, &user)?;
             Ok(Some(user))
         }
         _ => {
-            throttles.login.failed(&username, &address);
+            throttles.login_failed(&username, &address).await;
             log::info!("failed login for {username:?} from {client}");
             Ok(None)
         }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::rt::task::JoinHandle;
+
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::live::{Live, TAIL};
@@ -37,7 +39,7 @@ pub async fn record_read_marks(
 /// Writes the read marks that polls gathered and that have waited their turn (see
 /// `live::ReadMarks`), a few at a time, four times a second: one big batch now and then would
 /// take the server's core away from the polls for a noticeable moment.
-pub fn spawn_read_mark_writer(db: Db, live: Arc<Live>) {
+pub fn spawn_read_mark_writer(db: Db, live: Arc<Live>) -> JoinHandle<()> {
     const EVERY: Duration = Duration::from_millis(250);
     const AT_MOST: usize = 2_000;
     actix_web::rt::spawn(async move {
@@ -49,7 +51,7 @@ pub fn spawn_read_mark_writer(db: Db, live: Arc<Live>) {
                 log::warn!("cannot save read marks, will try again: {err}");
             }
         }
-    });
+    })
 }
 
 /// Writes every read mark still in memory (at shutdown).
@@ -65,7 +67,7 @@ pub async fn save_all_read_marks(db: &Db, live: &Live) {
 
 /// Brings the rooms that memory keeps up to the database's committed heads, every
 /// `CATCH_UP_EVERY`: another process on the same database (or a command) may have written.
-pub fn spawn_catch_up(db: Db, live: Arc<Live>) {
+pub fn spawn_catch_up(db: Db, live: Arc<Live>) -> JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(CATCH_UP_EVERY);
         loop {
@@ -74,7 +76,7 @@ pub fn spawn_catch_up(db: Db, live: Arc<Live>) {
                 log::warn!("cannot compare the rooms with the database: {err}");
             }
         }
-    });
+    })
 }
 
 /// One round of `spawn_catch_up`. In this process's write turn, so that its own writes and

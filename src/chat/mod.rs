@@ -122,7 +122,7 @@ impl Chat {
         client: ClientAddr,
         name: RoomName,
     ) -> Result<Room, AppError> {
-        self.throttles.rooms.hit(&user.id.to_string())?;
+        self.throttles.room(user.id).await?;
         let creator = user.id;
         let room = self
             .write(move |conn, changes| Room::create(conn, &name, creator, changes))
@@ -231,7 +231,7 @@ impl Chat {
         text: MessageText,
         client_id: Option<ClientId>,
     ) -> Result<LogEntry, AppError> {
-        self.throttles.messages.hit(&user.id.to_string())?;
+        self.throttles.message(user.id).await?;
         let message = self
             .poster
             .post(NewPost {
