@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::cookie::Key;
+use actix_web::dev::ServerHandle;
 use chatroom::config::Settings;
 use chatroom::startup::Application;
 use diesel::connection::SimpleConnection;
@@ -20,6 +21,7 @@ pub struct TestApp {
     pub address: String,
     pub db_path: PathBuf,
     pub cookie_key: Key,
+    server: ServerHandle,
     dir: Arc<TempDir>,
 }
 
@@ -52,18 +54,22 @@ pub async fn spawn_app_with(settings: Settings, dir: Arc<TempDir>) -> TestApp {
         .await
         .expect("the app should build");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let server = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
         db_path,
         cookie_key,
+        server,
         dir,
     }
 }
 
 impl TestApp {
-    /// A second server on the same database and key: what a restart looks like to a browser.
-    pub async fn restart(&self) -> TestApp {
+    /// Stops this server, then starts another on the same database and key: what a restart
+    /// looks like to a browser.
+    pub async fn restart(self) -> TestApp {
+        self.server.stop(false).await;
         let settings = test_settings(&self.db_path, self.cookie_key.clone());
         spawn_app_with(settings, self.dir.clone()).await
     }

@@ -98,3 +98,91 @@ fn an_unusable_database_path_is_a_one_line_error_not_a_panic() {
         stderr(&output)
     );
 }
+
+/// Databases made before per-room numbers: each room's entries are numbered in their old id
+/// order, deletions and read marks follow, and new entries continue each room's count.
+#[test]
+fn an_existing_database_is_numbered_room_by_room_in_its_old_order() {
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    for _ in 0..4 {
+        conn.run_next_migration(chatroom::db::MIGRATIONS).unwrap();
+    }
+    conn.batch_execute(
+        "INSERT INTO users (id, username, password_hash, created_at)
+             VALUES (1, 'ann', 'x', CURRENT_TIMESTAMP);
+         INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at)
+             VALUES (1, 'One', 'one', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+                    (2, 'Two', 'two', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);
+         INSERT INTO log_entries (id, room_id, author_id, kind, body, target_id, sent_at) VALUES
+             (10, 1, 1, 'message', 'a', NULL, CURRENT_TIMESTAMP),
+             (11, 2, 1, 'message', 'b', NULL, CURRENT_TIMESTAMP),
+             (12, 1, 1, 'message', 'c', NULL, CURRENT_TIMESTAMP),
+             (13, 2, 1, 'message', 'd', NULL, CURRENT_TIMESTAMP),
+             (14, 1, 1, 'deleted', '', 10, CURRENT_TIMESTAMP);
+         INSERT INTO room_reads (user_id, room_id, last_read_id) VALUES (1, 1, 12), (1, 2, 11);",
+    )
+    .unwrap();
+    drop(conn);
+
+    chatroom::db::initialize(&path).unwrap();
+
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Numbered {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        room_id: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        seq: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        body: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        target_seq: Option<i32>,
+    }
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let rows: Vec<Numbered> = diesel::sql_query(
+        "SELECT room_id, seq, body, target_seq FROM log_entries ORDER BY room_id, seq",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let got: Vec<(i32, i32, &str, Option<i32>)> = rows
+        .iter()
+        .map(|r| (r.room_id, r.seq, r.body.as_str(), r.target_seq))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, 1, "a", None),
+            (1, 2, "c", None),
+            (1, 3, "", Some(1)),
+            (2, 1, "b", None),
+            (2, 2, "d", None),
+        ]
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Heads {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        last_seq: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        last_read_seq: i32,
+    }
+    let heads: Vec<Heads> = diesel::sql_query(
+        "SELECT r.last_seq, m.last_read_seq FROM rooms r
+         JOIN room_reads m ON m.room_id = r.id ORDER BY r.id",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let heads: Vec<(i32, i32)> = heads
+        .iter()
+        .map(|h| (h.last_seq, h.last_read_seq))
+        .collect();
+    assert_eq!(
+        heads,
+        [(3, 2), (2, 1)],
+        "heads, and read marks in the new numbers"
+    );
+}

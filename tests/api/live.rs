@@ -2,6 +2,7 @@
 //! conversations and deleting messages.
 
 use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -429,27 +430,50 @@ async fn polling_writes_nothing_to_the_database() {
     let app = spawn_app().await;
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
+    alice.say(room, "hello").await;
     let mut conn = app.db();
+    // Every row written to any table, by any connection, counts.
+    let mut triggers =
+        String::from("CREATE TABLE writes (n INTEGER NOT NULL); INSERT INTO writes VALUES (0);");
+    for table in [
+        "users",
+        "sessions",
+        "rooms",
+        "deleted_rooms",
+        "log_entries",
+        "room_members",
+        "room_reads",
+    ] {
+        for op in ["INSERT", "UPDATE", "DELETE"] {
+            triggers.push_str(&format!(
+                "CREATE TRIGGER count_{table}_{op} AFTER {op} ON {table}
+                 BEGIN UPDATE writes SET n = n + 1; END;"
+            ));
+        }
+    }
+    conn.batch_execute(&triggers).unwrap();
     #[derive(diesel::QueryableByName)]
-    struct Version {
+    struct Writes {
         #[diesel(sql_type = BigInt)]
-        data_version: i64,
+        n: i64,
     }
-    let version = |conn: &mut diesel::SqliteConnection| {
-        diesel::sql_query("PRAGMA data_version")
-            .get_result::<Version>(conn)
+    let writes = |conn: &mut diesel::SqliteConnection| {
+        diesel::sql_query("SELECT n FROM writes")
+            .get_result::<Writes>(conn)
             .unwrap()
-            .data_version
+            .n
     };
-    let before = version(&mut conn);
-    for _ in 0..20 {
-        poll_body(&alice, room, "after=0&typing=1").await;
+
+    for after in [0, 1, 2, 2, 2] {
+        poll_body(&alice, room, &format!("after={after}&typing=1")).await;
     }
-    // Read marks are written in one batch every few seconds: at most one commit here.
-    assert!(
-        version(&mut conn) - before <= 1,
-        "polls committed to the database"
-    );
+    for _ in 0..15 {
+        poll_body(&alice, room, "after=2").await;
+    }
+    assert_eq!(writes(&mut conn), 0, "polls wrote to the database");
+
+    alice.say(room, "a post is a write").await;
+    assert!(writes(&mut conn) > 0, "the count sees writes");
 }
 
 #[actix_web::test]
@@ -463,4 +487,48 @@ async fn the_room_page_offers_older_messages_only_when_there_may_be_some() {
         alice.say(room, &format!("m{i}")).await;
     }
     assert!(alice.enter(room).await.contains(r#"id="load-older""#));
+}
+
+#[actix_web::test]
+async fn someone_who_arrives_is_in_the_presence_list_of_their_own_first_poll() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    poll_body(&alice, room, "after=0").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+
+    let first = poll_body(&bob, room, "after=0").await;
+    assert_eq!(names(&first["present"]), ["alice", "bob"]);
+}
+
+#[actix_web::test]
+async fn a_poll_marked_cross_site_is_refused_and_records_no_presence_or_typing() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+
+    let res = bob
+        .http
+        .get(bob.url(&format!("/api/rooms/{room}/messages?after=0&typing=1")))
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "cross_site");
+
+    let seen = poll_body(&alice, room, "after=0").await;
+    assert_eq!(names(&seen["present"]), ["alice"], "bob is not present");
+    assert!(names(&seen["typing"]).is_empty(), "nor typing");
+    let same_site = bob
+        .http
+        .get(bob.url(&format!("/api/rooms/{room}/messages?after=0")))
+        .header("Sec-Fetch-Site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status(), StatusCode::OK);
 }

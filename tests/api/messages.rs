@@ -1,8 +1,5 @@
 //! The JSON API: polling for new messages and posting them.
 
-use chatroom::domain::MessageText;
-use chatroom::models::{Changes, LogEntry};
-use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -93,24 +90,8 @@ async fn a_poll_answers_at_most_500_messages_and_the_client_pages_on() {
     let app = spawn_app().await;
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Busy").await;
-    let mut conn = app.db();
-    // This test's own connection may skip fsync: it is filling, not testing durability.
-    conn.batch_execute("PRAGMA synchronous = OFF").unwrap();
-    let alice_id = chatroom::models::User::find_by_username(&mut conn, "alice")
-        .unwrap()
-        .unwrap()
-        .id;
     for i in 0..501 {
-        let text = MessageText::parse(&format!("m{i}")).unwrap();
-        LogEntry::post(
-            &mut conn,
-            room,
-            alice_id,
-            &text,
-            None,
-            &mut Changes::default(),
-        )
-        .unwrap();
+        alice.say(room, &format!("m{i}")).await;
     }
 
     // The log holds alice's "joined" entry, then the 501 messages.

@@ -274,3 +274,52 @@ async fn a_new_room_may_take_the_name_of_a_deleted_one() {
     let new = alice.create_room("Kitchen").await;
     assert!(new > old, "room ids are never reused");
 }
+
+#[actix_web::test]
+async fn opening_a_room_one_is_not_in_shows_its_name_and_an_enter_button_and_changes_nothing() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let kitchen = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    let garden = bob.create_room("Garden").await;
+    let log_before = bob.entries_after(garden, 0).await;
+
+    let (status, page) = bob.page(&format!("/rooms/{kitchen}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<h1 id="room-name">Kitchen</h1>"#));
+    assert!(page.contains(&format!(r#"action="/rooms/{kitchen}/enter""#)));
+    assert!(!page.contains(r#"id="log""#), "no log from outside");
+
+    assert_eq!(
+        bob.entries_after(garden, 0).await,
+        log_before,
+        "still in the garden, and nobody was told otherwise"
+    );
+    let res = bob.poll(kitchen, "0").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "not in the kitchen");
+
+    bob.enter(kitchen).await;
+    assert_eq!(bob.poll(kitchen, "0").await.status(), StatusCode::OK);
+    assert_eq!(bob.poll(garden, "0").await.status(), StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn entering_is_a_post_with_a_csrf_token_and_answers_404_or_410_like_the_page() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    let forged = bob
+        .http
+        .post(bob.url(&format!("/rooms/{room}/enter")))
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let res = bob.post_form("/rooms/999/enter", &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    let res = bob.post_form(&format!("/rooms/{room}/enter"), &[]).await;
+    assert_eq!(res.status(), StatusCode::GONE);
+}

@@ -217,8 +217,18 @@ async fn a_restarted_server_keeps_everyone_logged_in() {
     let room = alice.create_room("Kitchen").await;
     alice.say(room, "before the restart").await;
 
+    let first = app.address.clone();
     let restarted = app.restart().await;
     alice.base = restarted.address.clone();
+    assert!(
+        alice
+            .http
+            .get(format!("{first}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "the first server has stopped"
+    );
 
     let (status, _) = alice.page("/lobby").await;
     assert_eq!(status, StatusCode::OK);
