@@ -1,19 +1,28 @@
-//! The time as the live state sees it: the system's monotonic clock, or one that tests move by
-//! hand, so that timeouts are tested without sleeping.
+//! The time as the server sees it: the system's clocks, or one that tests move by hand, so
+//! that timeouts (presence, typing, rate limits, sessions) are tested without sleeping.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub trait Clock: Send + Sync {
+    /// Monotonic time, for how long something lasted.
     fn now(&self) -> Instant;
+    /// Wall-clock time in Unix seconds, for deadlines stored in the database.
+    fn unix_secs(&self) -> i64;
 }
 
-/// The real monotonic clock.
+/// The real clocks.
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Instant {
         Instant::now()
+    }
+
+    fn unix_secs(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     }
 }
 
@@ -21,9 +30,10 @@ pub fn system() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 
-/// A clock that stands still until `advance` moves it.
+/// A clock that stands still until `advance` moves it (both its times, together).
 pub struct ManualClock {
     start: Instant,
+    start_unix: i64,
     elapsed: Mutex<Duration>,
 }
 
@@ -31,6 +41,7 @@ impl ManualClock {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             start: Instant::now(),
+            start_unix: SystemClock.unix_secs(),
             elapsed: Mutex::new(Duration::ZERO),
         })
     }
@@ -38,10 +49,18 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         *self.elapsed.lock().unwrap_or_else(PoisonError::into_inner) += by;
     }
+
+    fn elapsed(&self) -> Duration {
+        *self.elapsed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
-        self.start + *self.elapsed.lock().unwrap_or_else(PoisonError::into_inner)
+        self.start + self.elapsed()
+    }
+
+    fn unix_secs(&self) -> i64 {
+        self.start_unix + i64::try_from(self.elapsed().as_secs()).unwrap_or(i64::MAX)
     }
 }

@@ -5,12 +5,14 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::Key;
 use anyhow::Context;
 
 use crate::cli::{LimitArgs, ServeArgs, defaults};
+use crate::clock::{self, Clock};
 
 /// The largest request body (form or JSON) the app reads; more gets 413.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -33,6 +35,8 @@ pub struct Settings {
     /// Adds GET /__panic, a handler that panics: for the tests that prove a panic is contained.
     /// No flag turns it on.
     pub panic_route: bool,
+    /// The system's clocks; tests may set one they move by hand.
+    pub clock: Arc<dyn Clock>,
 }
 
 #[derive(Clone, Debug)]
@@ -91,6 +95,7 @@ impl Settings {
             trusted_proxy: None,
             limits: Limits::default(),
             panic_route: false,
+            clock: clock::system(),
         }
     }
 

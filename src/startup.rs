@@ -15,9 +15,9 @@ use anyhow::Context;
 
 use crate::auth::client_addr::TrustedProxy;
 use crate::auth::password::Hasher;
-use crate::auth::session_store::{self, DbSessionStore, SessionCache};
+use crate::auth::session_store::{self, DbSessionStore, MemorySessionCache, SessionCache};
 use crate::chat::{Chat, background};
-use crate::clock;
+use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Db};
 use crate::errors::AppError;
@@ -52,7 +52,7 @@ impl Application {
         }
         let db = Db::open(&settings.database_path, POOL_SIZE)?;
         let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
-        let clock = clock::system();
+        let clock = settings.clock.clone();
         let limits = MemoryLimits::new(&settings.limits, &clock);
         let throttles = Arc::new(Throttles::new(Arc::new(limits)));
         let live = Arc::new(Live::in_memory(&clock));
@@ -60,11 +60,11 @@ impl Application {
         chat.warm_up(WARM_ROOMS)
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the rooms: {err}"))?;
-        let sessions = web::Data::new(SessionCache::default());
-        sessions
-            .warm_up(&db)
+        let sessions: Arc<dyn SessionCache> = Arc::new(MemorySessionCache::default());
+        session_store::warm_up(&*sessions, &db, &*clock)
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the sessions: {err}"))?;
+        let sessions = web::Data::from(sessions);
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let throttles = web::Data::from(throttles);
 
@@ -113,7 +113,7 @@ impl Application {
             log::info!("listening on http://{addr}");
         }
         let tasks = vec![
-            spawn_session_sweeper(db.clone(), sessions_in_background),
+            spawn_session_sweeper(db.clone(), sessions_in_background, clock),
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone()),
         ];
@@ -216,13 +216,13 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
 fn session_middleware(
     settings: &Settings,
     db: Db,
-    cache: std::sync::Arc<SessionCache>,
+    cache: Arc<dyn SessionCache>,
 ) -> SessionMiddleware<DbSessionStore> {
     let lifetime = CookieDuration::seconds(
         i64::try_from(settings.session_lifetime.as_secs()).unwrap_or(i64::MAX),
     );
     SessionMiddleware::builder(
-        DbSessionStore::new(db, settings.session_idle, cache),
+        DbSessionStore::new(db, settings.session_idle, cache, settings.clock.clone()),
         settings.cookie_key.clone(),
     )
     .cookie_name(SESSION_COOKIE.to_owned())
@@ -258,12 +258,16 @@ fn json_config() -> web::JsonConfig {
 }
 
 /// Deletes expired sessions every hour.
-fn spawn_session_sweeper(db: Db, cache: Arc<SessionCache>) -> JoinHandle<()> {
+fn spawn_session_sweeper(
+    db: Db,
+    cache: Arc<dyn SessionCache>,
+    clock: Arc<dyn Clock>,
+) -> JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match session_store::purge_expired(&db, &cache).await {
+            match session_store::purge_expired(&db, &*cache, clock.unix_secs()).await {
                 Ok(0) => {}
                 Ok(n) => log::info!("removed {n} expired sessions"),
                 Err(err) => log::warn!("cannot remove expired sessions: {err}"),

@@ -114,13 +114,13 @@ pub async fn log_out_everywhere(
     user: &CurrentUser,
     client: ClientAddr,
     db: &Db,
-    sessions: &SessionCache,
+    sessions: &dyn SessionCache,
 ) -> Result<(), AppError> {
     let user_id = user.id;
     let revoked = db
         .run(move |conn| Ok(SessionRow::delete_for_user(conn, user_id)?))
         .await?;
-    sessions.revoke_user(user.id);
+    sessions.revoke_user(user.id).await;
     log::info!(
         "{} logged out everywhere ({revoked} sessions) from {client}",
         user.username

@@ -4,15 +4,17 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_session::storage::{
     LoadError, SaveError, SessionKey, SessionStore, UpdateError, generate_session_key,
 };
 use actix_web::cookie::time::Duration as CookieDuration;
 use anyhow::anyhow;
+use async_trait::async_trait;
 
 use super::{USER_ID, USERNAME};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::models::session::SessionRow;
 
@@ -26,7 +28,7 @@ const WARM_SESSIONS: i64 = 100_000;
 
 /// A live session as the database last stored it.
 #[derive(Clone)]
-struct Cached {
+pub struct Cached {
     state: Arc<SessionState>,
     user_id: Option<i32>,
     idle_expires_at: i64,
@@ -39,96 +41,166 @@ impl Cached {
     }
 }
 
-/// Sessions this process has read or written, by key. Written through: every change goes to
-/// the database first. Revocation (logout, "log out everywhere", expiry) removes entries here
-/// too. Several instances would need a shared store instead (see src/live.rs).
+/// Taken before a read of the database: what the read found is cached only if no revocation
+/// came in meanwhile, so that a logout racing another tab's request cannot leave the revoked
+/// session cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// What the cache knows of a key.
+pub enum Lookup {
+    Live(Cached),
+    /// Cached, but past a deadline (and now forgotten).
+    Expired,
+    /// Not cached: ask the database, with this ticket.
+    Unknown(Ticket),
+}
+
+/// Sessions this process has read or written, by key, in front of the sessions table.
+/// Written through: every change goes to the database first. Revocation (logout, "log out
+/// everywhere", expiry) removes entries too. Async, so that several instances can share one.
+#[async_trait]
+pub trait SessionCache: Send + Sync {
+    /// The session under `key`, if cached and live at `now` (Unix seconds).
+    async fn lookup(&self, key: &str, now: i64) -> Lookup;
+    /// A ticket for a read of the database that may then be cached.
+    async fn ticket(&self) -> Ticket;
+    /// Caches what was read or written, unless a revocation came in since `ticket`.
+    async fn put(&self, key: String, session: Cached, ticket: Ticket);
+    /// Moves a cached session's idle deadline.
+    async fn extend(&self, key: &str, idle_expires_at: i64);
+    /// A cached session's absolute deadline.
+    async fn expires_at(&self, key: &str) -> Option<i64>;
+    /// Forgets one session. Call after its row was deleted.
+    async fn revoke(&self, key: &str);
+    /// Forgets every session of the user. Call after their rows were deleted.
+    async fn revoke_user(&self, user_id: i32);
+    /// Forgets the sessions past a deadline at `now`.
+    async fn purge_expired(&self, now: i64);
+}
+
+/// The `SessionCache` in this process's memory.
 #[derive(Default)]
-pub struct SessionCache {
+pub struct MemorySessionCache {
     entries: Mutex<Entries>,
 }
 
 #[derive(Default)]
 struct Entries {
     by_key: HashMap<String, Cached>,
-    /// Counts revocations. What a request read from the database is cached only if no
-    /// revocation happened meanwhile: a logout racing another tab's request must not leave
-    /// the revoked session in the cache.
+    /// Counts revocations (see `Ticket`).
     revocations: u64,
 }
 
-impl SessionCache {
+impl MemorySessionCache {
     fn lock(&self) -> MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    fn revocations(&self) -> u64 {
-        self.lock().revocations
+#[async_trait]
+impl SessionCache for MemorySessionCache {
+    async fn lookup(&self, key: &str, now: i64) -> Lookup {
+        let mut entries = self.lock();
+        match entries.by_key.get(key) {
+            Some(cached) if cached.is_live(now) => Lookup::Live(cached.clone()),
+            Some(_) => {
+                entries.by_key.remove(key);
+                Lookup::Expired
+            }
+            None => Lookup::Unknown(Ticket(entries.revocations)),
+        }
     }
 
-    /// Caches what was read or written, unless a revocation came in since `revocations_before`.
-    fn put(&self, key: String, cached: Cached, revocations_before: u64) {
+    async fn ticket(&self) -> Ticket {
+        Ticket(self.lock().revocations)
+    }
+
+    async fn put(&self, key: String, session: Cached, ticket: Ticket) {
         let mut entries = self.lock();
-        if entries.revocations != revocations_before {
+        if Ticket(entries.revocations) != ticket {
             return;
         }
         if entries.by_key.len() >= CACHE_LIMIT {
             entries.by_key.clear();
         }
-        entries.by_key.insert(key, cached);
+        entries.by_key.insert(key, session);
     }
 
-    /// Call after the session's row was deleted.
-    fn revoke(&self, key: &str) {
+    async fn extend(&self, key: &str, idle_expires_at: i64) {
+        if let Some(cached) = self.lock().by_key.get_mut(key) {
+            cached.idle_expires_at = idle_expires_at;
+        }
+    }
+
+    async fn expires_at(&self, key: &str) -> Option<i64> {
+        self.lock().by_key.get(key).map(|c| c.expires_at)
+    }
+
+    async fn revoke(&self, key: &str) {
         let mut entries = self.lock();
         entries.revocations += 1;
         entries.by_key.remove(key);
     }
 
-    /// Loads the sessions most recently used, before the server serves: after a restart every
-    /// open page polls within a second, and none of those polls should wait for the database.
-    pub async fn warm_up(&self, db: &Db) -> Result<usize, crate::errors::AppError> {
-        let rows = db
-            .run(|conn| Ok(SessionRow::most_recent(conn, unix_now(), WARM_SESSIONS)?))
-            .await?;
-        let mut entries = self.lock();
-        for row in &rows {
-            let Ok(state) = serde_json::from_str::<SessionState>(&row.state) else {
-                continue;
-            };
-            entries.by_key.insert(
-                row.id.clone(),
-                Cached {
-                    state: Arc::new(state),
-                    user_id: row.user_id,
-                    idle_expires_at: row.idle_expires_at,
-                    expires_at: row.expires_at,
-                },
-            );
-        }
-        Ok(rows.len())
-    }
-
-    /// Forgets every session of the user. Call after their rows were deleted.
-    pub fn revoke_user(&self, user_id: i32) {
+    async fn revoke_user(&self, user_id: i32) {
         let mut entries = self.lock();
         entries.revocations += 1;
         entries.by_key.retain(|_, c| c.user_id != Some(user_id));
     }
 
-    fn purge_expired(&self, now: i64) {
+    async fn purge_expired(&self, now: i64) {
         self.lock().by_key.retain(|_, c| c.is_live(now));
     }
+}
+
+/// Loads the sessions most recently used, before the server serves: after a restart every
+/// open page polls within a second, and none of those polls should wait for the database.
+pub async fn warm_up(
+    cache: &dyn SessionCache,
+    db: &Db,
+    clock: &dyn Clock,
+) -> Result<usize, crate::errors::AppError> {
+    let now = clock.unix_secs();
+    let ticket = cache.ticket().await;
+    let rows = db
+        .run(move |conn| Ok(SessionRow::most_recent(conn, now, WARM_SESSIONS)?))
+        .await?;
+    for row in &rows {
+        let Ok(state) = serde_json::from_str::<SessionState>(&row.state) else {
+            continue;
+        };
+        let cached = Cached {
+            state: Arc::new(state),
+            user_id: row.user_id,
+            idle_expires_at: row.idle_expires_at,
+            expires_at: row.expires_at,
+        };
+        cache.put(row.id.clone(), cached, ticket).await;
+    }
+    Ok(rows.len())
 }
 
 pub struct DbSessionStore {
     db: Db,
     idle: Duration,
-    cache: Arc<SessionCache>,
+    cache: Arc<dyn SessionCache>,
+    clock: Arc<dyn Clock>,
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, idle: Duration, cache: Arc<SessionCache>) -> Self {
-        Self { db, idle, cache }
+    pub fn new(
+        db: Db,
+        idle: Duration,
+        cache: Arc<dyn SessionCache>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            db,
+            idle,
+            cache,
+            clock,
+        }
     }
 
     /// A session nobody logged into (a visitor who only opened the login form) lasts an hour:
@@ -148,12 +220,13 @@ impl DbSessionStore {
 
     /// Pushes the idle deadline forward when it lags, in the cache at once and in the
     /// database in the background.
-    fn touch_if_due(&self, key: &str, cached: &mut Cached, now: i64) {
+    async fn touch_if_due(&self, key: &str, cached: &mut Cached, now: i64) {
         let idle = self.idle_for(cached.user_id);
         if cached.idle_expires_at >= now + idle - self.touch_granularity() {
             return;
         }
         cached.idle_expires_at = now + idle;
+        self.cache.extend(key, cached.idle_expires_at).await;
         let (db, id, deadline) = (self.db.clone(), key.to_owned(), cached.idle_expires_at);
         let cache = self.cache.clone();
         actix_web::rt::spawn(async move {
@@ -164,14 +237,14 @@ impl DbSessionStore {
             {
                 Ok(true) => {}
                 // Revoked or swept meanwhile: the cache must not keep it alive.
-                Ok(false) => cache.revoke(&key),
+                Ok(false) => cache.revoke(&key).await,
                 Err(err) => log::warn!("cannot extend a session: {err}"),
             }
         });
     }
 
     fn row(&self, key: &str, state: &SessionState, ttl: &CookieDuration) -> SessionRow {
-        let now = unix_now();
+        let now = self.clock.unix_secs();
         let user_id = user_id(state);
         SessionRow {
             id: key.to_owned(),
@@ -181,10 +254,6 @@ impl DbSessionStore {
             expires_at: now + ttl.whole_seconds(),
         }
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
 }
 
 fn secs(d: Duration) -> i64 {
@@ -198,18 +267,14 @@ fn user_id(state: &SessionState) -> Option<i32> {
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
-        let now = unix_now();
-        let revocations = {
-            let mut entries = self.cache.lock();
-            if let Some(cached) = entries.by_key.get_mut(key.as_ref()) {
-                if !cached.is_live(now) {
-                    entries.by_key.remove(key.as_ref());
-                    return Ok(None);
-                }
-                self.touch_if_due(key.as_ref(), cached, now);
+        let now = self.clock.unix_secs();
+        let ticket = match self.cache.lookup(key.as_ref(), now).await {
+            Lookup::Live(mut cached) => {
+                self.touch_if_due(key.as_ref(), &mut cached, now).await;
                 return Ok(Some((*cached.state).clone()));
             }
-            entries.revocations
+            Lookup::Expired => return Ok(None),
+            Lookup::Unknown(ticket) => ticket,
         };
         let id = key.as_ref().to_owned();
         let row = self
@@ -228,8 +293,8 @@ impl SessionStore for DbSessionStore {
             idle_expires_at: row.idle_expires_at,
             expires_at: row.expires_at,
         };
-        self.touch_if_due(key.as_ref(), &mut cached, now);
-        self.cache.put(row.id, cached, revocations);
+        self.touch_if_due(key.as_ref(), &mut cached, now).await;
+        self.cache.put(row.id, cached, ticket).await;
         Ok(Some(state))
     }
 
@@ -248,12 +313,14 @@ impl SessionStore for DbSessionStore {
             idle_expires_at: row.idle_expires_at,
             expires_at: row.expires_at,
         };
-        let revocations = self.cache.revocations();
+        let ticket = self.cache.ticket().await;
         self.db
             .run(move |conn| Ok(SessionRow::insert(conn, &row)?))
             .await
             .map_err(|err| SaveError::Other(anyhow!("{err}")))?;
-        self.cache.put(key.as_ref().to_owned(), cached, revocations);
+        self.cache
+            .put(key.as_ref().to_owned(), cached, ticket)
+            .await;
         Ok(key)
     }
 
@@ -267,7 +334,7 @@ impl SessionStore for DbSessionStore {
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let row = self.row(key.as_ref(), &state, ttl);
         let (id, uid, idle_expires_at) = (row.id.clone(), row.user_id, row.idle_expires_at);
-        let revocations = self.cache.revocations();
+        let ticket = self.cache.ticket().await;
         let updated = self
             .db
             .run(move |conn| {
@@ -283,26 +350,22 @@ impl SessionStore for DbSessionStore {
             .map_err(|err| UpdateError::Other(anyhow!("{err}")))?;
         if updated {
             // The absolute deadline stays what it was; an uncached session is read afresh.
-            let expires_at = self
-                .cache
-                .lock()
-                .by_key
-                .get(key.as_ref())
-                .map(|c| c.expires_at);
-            if let Some(expires_at) = expires_at {
+            if let Some(expires_at) = self.cache.expires_at(key.as_ref()).await {
                 let cached = Cached {
                     state: Arc::new(state),
                     user_id: uid,
                     idle_expires_at,
                     expires_at,
                 };
-                self.cache.put(key.as_ref().to_owned(), cached, revocations);
+                self.cache
+                    .put(key.as_ref().to_owned(), cached, ticket)
+                    .await;
             }
             Ok(key)
         } else {
             // Revoked or expired while this request ran: start an anonymous session rather
             // than resurrect the login.
-            self.cache.revoke(key.as_ref());
+            self.cache.revoke(key.as_ref()).await;
             let mut state = state;
             state.retain(|k, _| k != USER_ID && k != USERNAME);
             self.save(state, ttl).await.map_err(|err| match err {
@@ -313,8 +376,9 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &CookieDuration) -> anyhow::Result<()> {
-        if let Some(cached) = self.cache.lock().by_key.get_mut(key.as_ref()) {
-            self.touch_if_due(key.as_ref(), cached, unix_now());
+        let now = self.clock.unix_secs();
+        if let Lookup::Live(mut cached) = self.cache.lookup(key.as_ref(), now).await {
+            self.touch_if_due(key.as_ref(), &mut cached, now).await;
         }
         Ok(())
     }
@@ -327,7 +391,7 @@ impl SessionStore for DbSessionStore {
             .run(move |conn| Ok(SessionRow::delete(conn, &id)?))
             .await
             .map_err(|err| anyhow!("{err}"));
-        self.cache.revoke(key.as_ref());
+        self.cache.revoke(key.as_ref()).await;
         deleted
     }
 }
@@ -335,10 +399,10 @@ impl SessionStore for DbSessionStore {
 /// Deletes expired sessions, from the database and the cache.
 pub async fn purge_expired(
     db: &Db,
-    cache: &SessionCache,
+    cache: &dyn SessionCache,
+    now: i64,
 ) -> Result<usize, crate::errors::AppError> {
-    let now = unix_now();
-    cache.purge_expired(now);
+    cache.purge_expired(now).await;
     db.run(move |conn| Ok(SessionRow::delete_expired(conn, now)?))
         .await
 }
@@ -356,30 +420,48 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_read_from_before_a_revocation_is_not_cached_after_it() {
-        let cache = SessionCache::default();
-        let before = cache.revocations();
-        // A logout (row deleted, then this) lands while another request reads the row.
-        cache.revoke("key");
-        cache.put("key".into(), cached(1), before);
-        assert!(
-            cache.lock().by_key.is_empty(),
-            "the revoked session stays out"
-        );
-        cache.put("key".into(), cached(1), cache.revocations());
-        assert_eq!(cache.lock().by_key.len(), 1);
+    async fn keys(cache: &MemorySessionCache) -> Vec<String> {
+        let mut keys: Vec<String> = cache.lock().by_key.keys().cloned().collect();
+        keys.sort();
+        keys
     }
 
-    #[test]
-    fn revoking_a_user_forgets_all_their_sessions_and_only_theirs() {
-        let cache = SessionCache::default();
-        let now = cache.revocations();
-        cache.put("a".into(), cached(1), now);
-        cache.put("b".into(), cached(1), now);
-        cache.put("c".into(), cached(2), now);
-        cache.revoke_user(1);
-        let keys: Vec<String> = cache.lock().by_key.keys().cloned().collect();
-        assert_eq!(keys, ["c"]);
+    #[actix_web::test]
+    async fn a_read_from_before_a_revocation_is_not_cached_after_it() {
+        let cache = MemorySessionCache::default();
+        let before = cache.ticket().await;
+        // A logout (row deleted, then this) lands while another request reads the row.
+        cache.revoke("key").await;
+        cache.put("key".into(), cached(1), before).await;
+        assert!(
+            keys(&cache).await.is_empty(),
+            "the revoked session stays out"
+        );
+        cache
+            .put("key".into(), cached(1), cache.ticket().await)
+            .await;
+        assert_eq!(keys(&cache).await, ["key"]);
+    }
+
+    #[actix_web::test]
+    async fn revoking_a_user_forgets_all_their_sessions_and_only_theirs() {
+        let cache = MemorySessionCache::default();
+        let now = cache.ticket().await;
+        cache.put("a".into(), cached(1), now).await;
+        cache.put("b".into(), cached(1), now).await;
+        cache.put("c".into(), cached(2), now).await;
+        cache.revoke_user(1).await;
+        assert_eq!(keys(&cache).await, ["c"]);
+    }
+
+    #[actix_web::test]
+    async fn a_session_past_a_deadline_is_forgotten_at_its_next_lookup() {
+        let cache = MemorySessionCache::default();
+        let mut session = cached(1);
+        session.idle_expires_at = 100;
+        cache.put("a".into(), session, cache.ticket().await).await;
+        assert!(matches!(cache.lookup("a", 99).await, Lookup::Live(_)));
+        assert!(matches!(cache.lookup("a", 100).await, Lookup::Expired));
+        assert!(matches!(cache.lookup("a", 0).await, Lookup::Unknown(_)));
     }
 }

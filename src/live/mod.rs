@@ -1,7 +1,7 @@
 //! Live state kept in memory, each piece behind a small interface named for what it does:
 //! presence and typing (`Presence`), each room's recent entries and who is where
 //! (`RecentLogs`), and read marks not yet written (`ReadMarks`). Sessions and rate limits sit
-//! behind interfaces of their own (`auth::session_store::SessionCache`, `throttle::Limits`).
+//! behind interfaces of their own (`auth::session_store::SessionCache`, `throttle::RateLimits`).
 //!
 //! None of it costs a database write per poll, and none of it decides anything: the database
 //! orders, memory only remembers what was committed (see `recent`).

@@ -25,11 +25,11 @@ pub async fn logout_everywhere(
     user: CurrentUser,
     client: ClientAddr,
     db: web::Data<Db>,
-    sessions: web::Data<SessionCache>,
+    sessions: web::Data<dyn SessionCache>,
     chat: web::Data<Chat>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    accounts::log_out_everywhere(&session, &user, client, &db, &sessions).await?;
+    accounts::log_out_everywhere(&session, &user, client, &db, &**sessions).await?;
     chat.logged_out(user.id).await;
     Ok(see_other("/login"))
 }

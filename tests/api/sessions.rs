@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::Key;
+use chatroom::clock::ManualClock;
 use reqwest::StatusCode;
 
 use crate::helpers::{PASSWORD, Person, location, spawn_app, spawn_app_with, test_settings};
@@ -241,13 +242,21 @@ async fn a_restarted_server_keeps_everyone_logged_in() {
 async fn a_session_idle_for_longer_than_the_timeout_is_logged_out() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
-    settings.session_idle = Duration::from_secs(2);
+    settings.session_idle = Duration::from_secs(120);
+    let clock = ManualClock::new();
+    settings.clock = clock.clone();
     let app = spawn_app_with(settings, Arc::new(dir)).await;
     let alice = app.user("alice").await;
+    clock.advance(Duration::from_secs(119));
     assert_eq!(alice.get("/lobby").await.status(), StatusCode::OK);
+    clock.advance(Duration::from_secs(119));
+    assert_eq!(
+        alice.get("/lobby").await.status(),
+        StatusCode::OK,
+        "each request starts the idle time again"
+    );
 
-    actix_web::rt::time::sleep(Duration::from_millis(3100)).await;
-
+    clock.advance(Duration::from_secs(121));
     let res = alice.get("/lobby").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login");
