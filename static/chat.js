@@ -12,6 +12,7 @@
   const PAGE_LIMIT = 500;
   const OLDER_PAGE = 100;
   const TYPING_MS = 3000;
+  const GAPS_BEFORE_RELOAD = 5;
 
   const log = document.getElementById("log");
   if (!log) return;
@@ -39,6 +40,7 @@
   let timer = null;
   let backoff = POLL_MS;
   let lastTyped = 0;
+  let gaps = 0; // answers in a row that skipped a number
 
   function formatTime(iso) {
     return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -195,6 +197,11 @@
         "Taking you to the lobby…");
       return true;
     }
+    if (response.status === 409 && error.code === "cursor_ahead") {
+      // This page's numbers are not the room's (it was loaded before an upgrade).
+      leaveFor(window.location.pathname, "Reloading the room…");
+      return true;
+    }
     if (response.status === 403 && error.code === "csrf") {
       // The session changed under this page (a login in another tab): start afresh.
       leaveFor(window.location.pathname, "Your session changed. Reloading…");
@@ -235,8 +242,11 @@
         showPeople(body.present, body.typing);
         setStatus(null);
         if (whole) {
+          gaps = 0;
           backoff = POLL_MS;
           if (body.messages.length >= PAGE_LIMIT) delay = 0; // more are waiting
+        } else if (++gaps >= GAPS_BEFORE_RELOAD) {
+          leaveFor(window.location.pathname, "The room's log has a gap. Reloading…");
         } else {
           backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
           delay = backoff / 4; // soon, from the last number shown

@@ -25,8 +25,9 @@ WHERE target_seq IS NOT NULL;
 -- Read marks count in the same numbers.
 ALTER TABLE room_reads RENAME COLUMN last_read_id TO last_read_seq;
 UPDATE room_reads SET last_read_seq = COALESCE(
-    (SELECT MAX(l.seq) FROM log_entries AS l
-     WHERE l.room_id = room_reads.room_id AND l.id <= room_reads.last_read_seq), 0);
+    (SELECT l.seq FROM log_entries AS l
+     WHERE l.room_id = room_reads.room_id AND l.id <= room_reads.last_read_seq
+     ORDER BY l.id DESC LIMIT 1), 0);
 
 DROP INDEX log_entries_room_id_id;
 CREATE UNIQUE INDEX log_entries_room_id_seq ON log_entries (room_id, seq);

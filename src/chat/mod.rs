@@ -87,11 +87,12 @@ impl Chat {
         self.db
             .run(move |conn| {
                 let _turn = live.write_turn();
-                live.recent.preload_memberships(&User::memberships(conn)?);
                 for room in Room::most_active(conn, rooms)? {
                     live.recent
                         .fill(room, LogEntry::latest(conn, room, TAIL as i64)?);
                 }
+                // After the tails: a move since then is above their heads, for catch-up to see.
+                live.recent.preload_memberships(&User::memberships(conn)?);
                 Ok(())
             })
             .await
@@ -280,7 +281,7 @@ impl Chat {
             .presence
             .polled(room_id, user.id, &user.username, typing)
             .await;
-        // The cursor says how far the reader has seen, up to what is known to exist.
+        // The cursor says how far the reader has seen (never past the head: see below).
         let seen = entries.last().map_or(after.min(head), |e| e.seq);
         if seen > 0 {
             self.live.reads.saw(user.id, room_id, seen);
@@ -289,6 +290,10 @@ impl Chat {
         Ok(Polled { entries, people })
     }
 
+    /// Fills the room's tail first if memory has none, then reads: a move that another
+    /// process commits after the read is above the tail's head, where catch-up sees it. A
+    /// cursor past the room's head was never given out (a page from before an upgrade, or
+    /// another room's number): 409, so that the client starts again.
     async fn poll_database(
         &self,
         user_id: i32,
@@ -302,15 +307,17 @@ impl Chat {
         let (new, head) = self
             .db
             .run(move |conn| {
-                let new = LogEntry::since(conn, room_id, user_id, after, limit)?;
                 if fill {
                     let _turn = live.write_turn();
                     live.recent
                         .fill(room_id, LogEntry::latest(conn, room_id, TAIL as i64)?);
                 }
-                Ok(new)
+                Ok(LogEntry::since(conn, room_id, user_id, after, limit)?)
             })
             .await?;
+        if after > head {
+            return Err(AppError::CursorAhead { head });
+        }
         self.live.recent.learned(room_id, user_id, moves);
         Ok((new.into_iter().map(Arc::new).collect(), head))
     }

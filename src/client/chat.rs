@@ -260,6 +260,12 @@ impl Chat {
                     room.typing.retain(|name| *name != self.me);
                 }
             }
+            // The server never gave out the number the cursor holds: start the room afresh.
+            Err(ApiError::Refused { code, .. }) if code == "cursor_ahead" => {
+                if let Err(error) = self.enter(id).await {
+                    self.show(&error);
+                }
+            }
             Err(error @ (ApiError::RoomDeleted | ApiError::NotInRoom | ApiError::NotFound)) => {
                 let name = self.room.take().map(|r| r.name).unwrap_or_default();
                 self.status = format!("{name}: {error}");

@@ -38,6 +38,9 @@ pub trait RecentLogs: Send + Sync {
     fn has_tail(&self, room_id: i32) -> bool;
     /// Sets a room's tail from its `latest` entries (oldest first, at most `TAIL`, read in one
     /// snapshot of the database). Call under `Live::write_turn`.
+    ///
+    /// Whoever memory had in the room is confirmed again by their next poll: a move that
+    /// another process made before the tail's head would otherwise go unseen.
     fn fill(&self, room_id: i32, latest: Vec<LogEntry>);
     /// What the database says at start-up: who is in which room. Before the server serves.
     fn preload_memberships(&self, memberships: &[(i32, i32)]);
@@ -113,12 +116,31 @@ impl MemoryRecentLogs {
         if entries.is_empty() {
             return;
         }
-        let mut tails = write(&self.tails);
-        for entry in entries {
-            if let Some(tail) = tails.get_mut(&entry.room_id)
-                && !tail.push(entry)
-            {
-                tails.remove(&entry.room_id);
+        let mut dropped = Vec::new();
+        {
+            let mut tails = write(&self.tails);
+            for entry in entries {
+                if let Some(tail) = tails.get_mut(&entry.room_id)
+                    && !tail.push(entry)
+                {
+                    tails.remove(&entry.room_id);
+                    dropped.push(entry.room_id);
+                }
+            }
+        }
+        for room_id in dropped {
+            self.unsettle_room(room_id);
+        }
+    }
+
+    /// Memory no longer vouches for who is in the room: the moves in the hole it skipped, or
+    /// below a new tail's head, were never seen here. Each member's next poll asks the
+    /// database.
+    fn unsettle_room(&self, room_id: i32) {
+        for (room, moves) in write(&self.current).values_mut() {
+            if *room == Some(room_id) {
+                *room = None;
+                *moves += 1;
             }
         }
     }
@@ -173,6 +195,7 @@ impl RecentLogs for MemoryRecentLogs {
         let floor = latest.first().map_or(0, |e| e.seq - 1);
         let entries = latest.into_iter().map(Arc::new).collect();
         write(&self.tails).insert(room_id, Tail { floor, entries });
+        self.unsettle_room(room_id);
     }
 
     fn preload_memberships(&self, memberships: &[(i32, i32)]) {
@@ -229,7 +252,11 @@ impl RecentLogs for MemoryRecentLogs {
 
     fn reset(&self) {
         write(&self.tails).clear();
-        write(&self.current).clear();
+        // Counts kept: a poll that read the database before the reset must not settle anyone.
+        for (room, moves) in write(&self.current).values_mut() {
+            *room = None;
+            *moves += 1;
+        }
     }
 }
 
@@ -281,6 +308,7 @@ mod tests {
         logs.learned(1, 7, logs.moves(7));
         assert_eq!(logs.poll(1, 7, 0, 500), None, "no tail yet");
         logs.fill(1, messages(1, 1..=2));
+        logs.learned(1, 7, logs.moves(7));
         assert_eq!(seqs(logs.poll(1, 7, 1, 500)), Some(vec![2]));
         assert_eq!(seqs(logs.poll(1, 7, 2, 500)), Some(vec![]));
         assert_eq!(
@@ -331,8 +359,8 @@ mod tests {
     #[test]
     fn entries_from_other_processes_extend_the_tail_and_unsettle_who_moved() {
         let logs = MemoryRecentLogs::default();
-        logs.preload_memberships(&[(7, 1), (8, 1)]);
         logs.fill(1, messages(1, 1..=2));
+        logs.preload_memberships(&[(7, 1), (8, 1)]);
         assert_eq!(logs.heads(), [(1, 2)]);
         let mut left = entry(1, 4, Kind::Left, None);
         left.author_id = 8;
@@ -345,10 +373,47 @@ mod tests {
     }
 
     #[test]
+    fn a_new_or_dropped_tail_sends_its_members_to_the_database_once() {
+        let logs = MemoryRecentLogs::default();
+        logs.preload_memberships(&[(7, 1), (8, 2)]);
+        logs.fill(1, messages(1, 1..=2));
+        let moves = logs.moves(7);
+        assert_eq!(
+            logs.poll(1, 7, 2, 500),
+            None,
+            "memory no longer vouches for 7"
+        );
+        assert_eq!(logs.poll(2, 8, 0, 500), None, "room 2 has no tail");
+        logs.learned(1, 7, moves);
+        assert_eq!(
+            seqs(logs.poll(1, 7, 2, 500)),
+            Some(vec![]),
+            "confirmed again"
+        );
+
+        logs.apply(&appended(messages(1, 4..=4)));
+        assert_eq!(logs.poll(1, 7, 2, 500), None, "a hole: unsettled again");
+        assert_eq!(logs.moves(7), moves + 1);
+    }
+
+    #[test]
+    fn a_read_from_before_a_reset_settles_nobody() {
+        let logs = MemoryRecentLogs::default();
+        logs.fill(1, messages(1, 1..=2));
+        let moves = logs.moves(7);
+        logs.learned(1, 7, moves);
+        let before = logs.moves(7);
+        logs.reset();
+        logs.learned(1, 7, before);
+        logs.fill(1, messages(1, 1..=2));
+        assert_eq!(logs.poll(1, 7, 2, 500), None);
+    }
+
+    #[test]
     fn a_full_tail_drops_its_oldest_and_sends_older_cursors_to_the_database() {
         let logs = MemoryRecentLogs::default();
-        logs.learned(1, 7, 0);
         logs.fill(1, Vec::new());
+        logs.learned(1, 7, 0);
         let last = TAIL as i32 + 10;
         logs.apply(&appended(messages(1, 1..=last)));
         assert_eq!(logs.poll(1, 7, 5, 500), None, "below the floor");

@@ -116,8 +116,8 @@ async fn a_cursor_that_is_not_a_non_negative_integer_gets_400() {
     let res = alice.poll(room, "99999999999999999999").await;
     assert_eq!(
         res.status(),
-        StatusCode::OK,
-        "a huge cursor is past every message"
+        StatusCode::CONFLICT,
+        "a huge cursor is past every number the room gave out"
     );
 }
 
@@ -316,4 +316,23 @@ async fn a_retried_post_with_the_same_client_id_returns_the_original_instead_of_
     let res = bob.post_json(&path, &body).await;
     assert_eq!(res.status(), StatusCode::CREATED, "keys are per author");
     assert_eq!(bob.messages_after(room, 0).await.len(), 2);
+}
+
+#[actix_web::test]
+async fn a_cursor_past_the_rooms_last_number_gets_409_and_marks_nothing_read() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    alice.say(room, "unread").await;
+
+    // A page from before per-room numbers still holds a global id.
+    let res = bob.poll(room, "123456").await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(res).await, "cursor_ahead");
+
+    bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+    let lobby: Value = bob.get("/api/lobby").await.json().await.unwrap();
+    assert_eq!(lobby["rooms"][0]["unread"], 1, "nothing was marked read");
 }
