@@ -476,8 +476,9 @@ async fn run_step(
         users,
         ..Step::default()
     }));
-    let acked: Rc<RefCell<HashMap<i64, Instant>>> = Rc::default();
-    let received: Rc<RefCell<HashMap<i64, u64>>> = Rc::default();
+    // Keyed by (room, number): numbers count within a room.
+    let acked: Rc<RefCell<HashMap<(i32, i64), Instant>>> = Rc::default();
+    let received: Rc<RefCell<HashMap<(i32, i64), u64>>> = Rc::default();
     let cpu_before = server.cpu_seconds();
     let generator_before = cpu_seconds(std::process::id());
     // The schedule begins a moment from now: setting up thousands of simulated pages takes
@@ -523,8 +524,9 @@ async fn run_step(
                             let id = e.id;
                             cursor = cursor.max(id);
                             if e.kind == "message" {
-                                *received.borrow_mut().entry(id).or_default() += 1;
-                                if let Some(at) = acked.borrow().get(&id) {
+                                let key = (person.room, id);
+                                *received.borrow_mut().entry(key).or_default() += 1;
+                                if let Some(at) = acked.borrow().get(&key) {
                                     step.delivery.add(now.saturating_duration_since(*at));
                                 }
                             }
@@ -585,7 +587,7 @@ async fn run_step(
                     step.posts.add(now - sent);
                     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     if let Some(id) = value["message"]["id"].as_i64() {
-                        acked.borrow_mut().insert(id, now);
+                        acked.borrow_mut().insert((person.room, id), now);
                     }
                 }
                 _ => step.errors += 1,

@@ -151,9 +151,32 @@ impl Application {
 fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
     cfg.route("/healthz", web::get().to(assets::healthz))
         // JSON API (first: every open page polls it once a second)
-        .service(web::scope("/api").configure(api_routes))
-        .route("/static/{name}", web::get().to(assets::asset))
+        .service(
+            web::resource("/api/rooms/{id}/messages")
+                .get(api::log)
+                .post(api::post_message),
+        )
+        .route(
+            "/api/rooms/{id}/messages/{message}",
+            web::delete().to(api::delete_message),
+        )
+        .route("/api/lobby", web::get().to(api::lobby))
+        .service(
+            web::resource("/api/rooms")
+                .get(api::lobby)
+                .post(api::create_room),
+        )
+        .route("/api/rooms/{id}", web::delete().to(api::delete_room))
+        .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
+        .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
+        .route("/api/users", web::post().to(api_account::register))
+        .service(
+            web::resource("/api/session")
+                .post(api_account::log_in)
+                .delete(api_account::log_out),
+        )
         // Pages
+        .route("/static/{name}", web::get().to(assets::asset))
         .route("/", web::get().to(auth::index))
         .service(
             web::resource("/register")
@@ -182,35 +205,6 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
     if panic_route {
         cfg.route("/__panic", web::get().to(routes::panic));
     }
-}
-
-/// The JSON API, under /api.
-fn api_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/rooms/{id}/messages")
-            .get(api::log)
-            .post(api::post_message),
-    )
-    .route("/lobby", web::get().to(api::lobby))
-    .route("/users", web::post().to(api_account::register))
-    .service(
-        web::resource("/session")
-            .post(api_account::log_in)
-            .delete(api_account::log_out),
-    )
-    .service(
-        web::resource("/rooms")
-            .get(api::lobby)
-            .post(api::create_room),
-    )
-    .route("/rooms/{id}", web::delete().to(api::delete_room))
-    .route("/rooms/{id}/enter", web::post().to(api::enter_room))
-    .route("/rooms/{id}/leave", web::post().to(api::leave_room))
-    .route(
-        "/rooms/{id}/messages/{message}",
-        web::delete().to(api::delete_message),
-    )
-    .default_service(web::to(routes::not_found));
 }
 
 fn session_middleware(

@@ -281,9 +281,10 @@ impl Chat {
             .presence
             .polled(room_id, user.id, &user.username, typing)
             .await;
-        // The cursor says how far the reader has seen (never past the head: see below).
-        let seen = entries.last().map_or(after.min(head), |e| e.seq);
-        if seen > 0 {
+        // How far the reader has seen: what this answer brings, or, on a page's first poll,
+        // what the page showed (the cursor, never past the head: see `poll_database`).
+        let seen = entries.last().map(|e| e.seq).or(arrived.then_some(after));
+        if let Some(seen) = seen.filter(|&seen| seen > 0 && seen <= head) {
             self.live.reads.saw(user.id, room_id, seen);
         }
         let people = self.live.presence.snapshot(room_id, arrived).await;
