@@ -16,7 +16,7 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::{ClientId, MessageText, RoomName, Username};
 use crate::errors::AppError;
-use crate::live::{Known, Live, Snapshot, TAIL};
+use crate::live::{Known, Live, PeopleJson, TAIL};
 use crate::models::read::RoomRead;
 use crate::models::{Changes, LogEntry, ModelError, NewPost, Room, RoomListing, User};
 use crate::throttle::Throttles;
@@ -64,7 +64,7 @@ pub struct Entered {
 /// The answer to a poll: what is new, and who is present and typing.
 pub struct Polled {
     pub entries: Vec<Arc<LogEntry>>,
-    pub people: Snapshot,
+    pub people: PeopleJson,
 }
 
 impl Chat {
@@ -287,7 +287,8 @@ impl Chat {
         if let Some(seen) = seen.filter(|&seen| seen > 0 && seen <= head) {
             self.live.reads.saw(user.id, room_id, seen);
         }
-        let people = self.live.presence.snapshot(room_id, arrived).await;
+        let newcomer = arrived.then_some(user.username.as_str());
+        let people = self.live.presence.people_json(room_id, newcomer).await;
         Ok(Polled { entries, people })
     }
 

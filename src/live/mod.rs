@@ -12,7 +12,9 @@ pub mod recent;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use presence::{MemoryPresence, PRESENCE_TIMEOUT, Presence, RoomPresence, Snapshot};
+pub use presence::{
+    MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, RoomPresence, Snapshot,
+};
 pub use read_marks::{MemoryReadMarks, READ_MARK_DELAY, ReadMarks};
 pub use recent::{Known, MemoryRecentLogs, RecentLogs, TAIL};
 

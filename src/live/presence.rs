@@ -27,14 +27,34 @@ pub struct RoomPresence {
 /// (`"present":[...],"typing":[...]`), made once per snapshot.
 pub type Snapshot = Arc<(RoomPresence, String)>;
 
+/// The `"present":[...],"typing":[...]` part of a poll's answer.
+pub enum PeopleJson {
+    /// The room's snapshot, shared by its pollers.
+    Shared(Snapshot),
+    /// The snapshot with a newcomer added, for the newcomer's own answer.
+    Own(String),
+}
+
+impl PeopleJson {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Shared(snapshot) => &snapshot.1,
+            Self::Own(json) => json,
+        }
+    }
+}
+
 /// Presence and typing. Async, so that several instances can share it through a store.
 #[async_trait]
 pub trait Presence: Send + Sync {
     /// The user's page polled the room, typing or not. True if they just arrived.
     async fn polled(&self, room_id: i32, user_id: i32, username: &str, typing: bool) -> bool;
-    /// Who is present and typing. `fresh` asks for a list read now (for someone who just
-    /// arrived, so that they see themselves); otherwise a recent one may do.
-    async fn snapshot(&self, room_id: i32, fresh: bool) -> Snapshot;
+    /// Who is present and typing; an arrival or someone beginning to type shows to others
+    /// within `DIRTY_SNAPSHOT_AGE`.
+    async fn snapshot(&self, room_id: i32) -> Snapshot;
+    /// The same, as a poll's answer carries it, with `newcomer` among the present even if the
+    /// snapshot is older than their arrival: someone sees themselves from their first poll.
+    async fn people_json(&self, room_id: i32, newcomer: Option<&str>) -> PeopleJson;
     /// The user's message arrived: they are no longer typing it.
     async fn sent(&self, room_id: i32, user_id: i32);
     /// Gone at once: they left the room.
@@ -135,12 +155,14 @@ impl MemoryPresence {
     }
 
     /// A snapshot holds until someone leaves, sends, times out or stops typing; an arrival
-    /// or someone beginning to type shows within `DIRTY_SNAPSHOT_AGE`, or at once if `fresh`.
-    fn snapshot_now(&self, room_id: i32, fresh: bool) -> Snapshot {
+    /// or someone beginning to type shows within `DIRTY_SNAPSHOT_AGE`. (Rebuilding it for
+    /// every arrival would cost a busy room's whole list per newcomer when everyone's page
+    /// opens at once, after a restart: `people_json` adds the newcomer instead.)
+    fn snapshot_now(&self, room_id: i32) -> Snapshot {
         let now = self.clock.now();
         if let Some(built) = lock(&self.snapshots).get(&room_id)
             && now < built.until
-            && !(built.dirty && (fresh || now - built.at >= DIRTY_SNAPSHOT_AGE))
+            && !(built.dirty && now - built.at >= DIRTY_SNAPSHOT_AGE)
         {
             return built.snapshot.clone();
         }
@@ -233,8 +255,24 @@ impl Presence for MemoryPresence {
         self.polled_now(room_id, user_id, username, typing)
     }
 
-    async fn snapshot(&self, room_id: i32, fresh: bool) -> Snapshot {
-        self.snapshot_now(room_id, fresh)
+    async fn snapshot(&self, room_id: i32) -> Snapshot {
+        self.snapshot_now(room_id)
+    }
+
+    async fn people_json(&self, room_id: i32, newcomer: Option<&str>) -> PeopleJson {
+        let snapshot = self.snapshot_now(room_id);
+        let Some(name) = newcomer else {
+            return PeopleJson::Shared(snapshot);
+        };
+        match snapshot
+            .0
+            .present
+            .binary_search_by(|p| p.as_str().cmp(name))
+        {
+            Ok(_) => PeopleJson::Shared(snapshot),
+            Err(index) => splice_present(&snapshot.1, index, name)
+                .map_or(PeopleJson::Shared(snapshot), PeopleJson::Own),
+        }
     }
 
     async fn sent(&self, room_id: i32, user_id: i32) {
@@ -286,6 +324,55 @@ impl Presence for MemoryPresence {
     }
 }
 
+/// `json` (`"present":[...],...`) with `name` as the present list's element `index`, made
+/// without rebuilding the list: the bytes before it, the name, the bytes after.
+fn splice_present(json: &str, index: usize, name: &str) -> Option<String> {
+    const START: &str = "\"present\":[";
+    let name = serde_json::to_string(name).ok()?;
+    let bytes = json.as_bytes();
+    let mut at = START.len();
+    if !json.starts_with(START) {
+        return None;
+    }
+    // Walk to the start of element `index`, or to the list's end, outside strings.
+    let (mut element, mut in_string, mut escaped) = (0, false, false);
+    let end = loop {
+        let b = *bytes.get(at)?;
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' if element == index => break false,
+                b'"' => in_string = true,
+                b',' => element += 1,
+                b']' => break true,
+                _ => {}
+            }
+        }
+        at += 1;
+    };
+    let mut out = String::with_capacity(json.len() + name.len() + 1);
+    out.push_str(&json[..at]);
+    match (end, at == START.len()) {
+        (true, false) => {
+            out.push(',');
+            out.push_str(&name);
+        }
+        (true, true) => out.push_str(&name),
+        (false, _) => {
+            out.push_str(&name);
+            out.push(',');
+        }
+    }
+    out.push_str(&json[at..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,11 +388,11 @@ mod tests {
         let (presence, _) = presence();
         presence.polled(1, 10, "bob", false).await;
         presence.polled(1, 11, "alice", true).await;
-        let now = presence.snapshot(1, true).await;
+        let now = presence.snapshot(1).await;
         assert_eq!(now.0.present, ["alice", "bob"]);
         assert_eq!(now.0.typing, ["alice"]);
         presence.sent(1, 11).await;
-        assert!(presence.snapshot(1, false).await.0.typing.is_empty());
+        assert!(presence.snapshot(1).await.0.typing.is_empty());
         assert_eq!(presence.counts().await.get(&1), Some(&2));
     }
 
@@ -314,11 +401,11 @@ mod tests {
         let (presence, clock) = presence();
         presence.polled(1, 10, "bob", true).await;
         clock.advance(TYPING_TIMEOUT);
-        let later = presence.snapshot(1, false).await;
+        let later = presence.snapshot(1).await;
         assert_eq!(later.0.present, ["bob"]);
         assert!(later.0.typing.is_empty(), "typing lasts {TYPING_TIMEOUT:?}");
         clock.advance(PRESENCE_TIMEOUT);
-        assert!(presence.snapshot(1, false).await.0.present.is_empty());
+        assert!(presence.snapshot(1).await.0.present.is_empty());
         assert!(presence.counts().await.is_empty());
     }
 
@@ -326,47 +413,72 @@ mod tests {
     async fn someone_who_arrives_sees_themselves_in_their_first_answer() {
         let (presence, _) = presence();
         presence.polled(1, 10, "bob", false).await;
-        presence.snapshot(1, false).await;
+        presence.snapshot(1).await;
         let arrived = presence.polled(1, 11, "alice", false).await;
         assert!(arrived);
-        assert_eq!(
-            presence.snapshot(1, arrived).await.0.present,
-            ["alice", "bob"]
-        );
+        let hers = presence.people_json(1, Some("alice")).await;
+        assert_eq!(hers.as_str(), r#""present":["alice","bob"],"typing":[]"#);
         assert!(!presence.polled(1, 11, "alice", false).await, "not again");
+        let bobs = presence.people_json(1, None).await;
+        assert_eq!(
+            bobs.as_str(),
+            r#""present":["bob"],"typing":[]"#,
+            "others see her a moment later"
+        );
+    }
+
+    #[test]
+    fn a_newcomer_is_spliced_into_the_list_in_order() {
+        let json = r#""present":["b,\"x","d"],"typing":["d"]"#;
+        assert_eq!(
+            splice_present(json, 0, "a").as_deref(),
+            Some(r#""present":["a","b,\"x","d"],"typing":["d"]"#)
+        );
+        assert_eq!(
+            splice_present(json, 1, "c").as_deref(),
+            Some(r#""present":["b,\"x","c","d"],"typing":["d"]"#)
+        );
+        assert_eq!(
+            splice_present(json, 2, "e").as_deref(),
+            Some(r#""present":["b,\"x","d","e"],"typing":["d"]"#)
+        );
+        assert_eq!(
+            splice_present(r#""present":[],"typing":[]"#, 0, "a").as_deref(),
+            Some(r#""present":["a"],"typing":[]"#)
+        );
     }
 
     #[actix_web::test]
     async fn a_snapshot_holds_until_the_room_changes() {
         let (presence, clock) = presence();
         presence.polled(1, 10, "bob", false).await;
-        let first = presence.snapshot(1, false).await;
+        let first = presence.snapshot(1).await;
         presence.polled(1, 10, "bob", false).await;
         assert!(
-            Arc::ptr_eq(&first, &presence.snapshot(1, false).await),
+            Arc::ptr_eq(&first, &presence.snapshot(1).await),
             "the same people: the same snapshot"
         );
         assert_eq!(first.1, r#""present":["bob"],"typing":[]"#);
 
         presence.polled(1, 11, "alice", true).await;
         assert_eq!(
-            presence.snapshot(1, false).await.0.present,
+            presence.snapshot(1).await.0.present,
             ["bob"],
             "others see an arrival a moment later"
         );
         clock.advance(DIRTY_SNAPSHOT_AGE);
-        let arrived = presence.snapshot(1, false).await;
+        let arrived = presence.snapshot(1).await;
         assert_eq!(arrived.0.present, ["alice", "bob"]);
         assert_eq!(arrived.0.typing, ["alice"]);
 
         presence.sent(1, 11).await;
         assert!(
-            presence.snapshot(1, false).await.0.typing.is_empty(),
+            presence.snapshot(1).await.0.typing.is_empty(),
             "sending shows at once"
         );
         presence.left(1, 10).await;
         assert_eq!(
-            presence.snapshot(1, false).await.0.present,
+            presence.snapshot(1).await.0.present,
             ["alice"],
             "so does leaving"
         );
@@ -383,10 +495,7 @@ mod tests {
         let kept = presence.keep(1, people, now, until, version);
         assert_eq!(kept.0.present, ["bob"]);
         clock.advance(DIRTY_SNAPSHOT_AGE);
-        assert_eq!(
-            presence.snapshot(1, false).await.0.present,
-            ["alice", "bob"]
-        );
+        assert_eq!(presence.snapshot(1).await.0.present, ["alice", "bob"]);
     }
 
     #[actix_web::test]
@@ -395,9 +504,9 @@ mod tests {
         presence.polled(1, 10, "bob", false).await;
         presence.polled(2, 10, "bob", false).await;
         presence.left(1, 10).await;
-        assert!(presence.snapshot(1, false).await.0.present.is_empty());
+        assert!(presence.snapshot(1).await.0.present.is_empty());
         presence.logged_out(10).await;
-        assert!(presence.snapshot(2, false).await.0.present.is_empty());
+        assert!(presence.snapshot(2).await.0.present.is_empty());
         assert!(presence.counts().await.is_empty());
     }
 }

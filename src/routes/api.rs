@@ -101,7 +101,10 @@ pub async fn log(
     let messages = serde_json::to_string(&messages).map_err(AppError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(format!("{{\"messages\":{messages},{}}}", polled.people.1)))
+        .body(format!(
+            "{{\"messages\":{messages},{}}}",
+            polled.people.as_str()
+        )))
 }
 
 #[derive(Deserialize)]
