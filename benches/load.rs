@@ -24,7 +24,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::TcpListener;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -91,12 +91,8 @@ struct Server {
 }
 
 impl Server {
+    /// Starts the release server on a port of the system's choosing, read back from its log.
     fn start(db: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let binary = env!("CARGO_BIN_EXE_chatroom");
         let pinned = has_taskset();
         let mut command = if pinned {
@@ -106,21 +102,31 @@ impl Server {
         } else {
             Command::new(binary)
         };
-        let child = command
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-            ])
+        let mut child = command
+            .args(["serve", "--bind", "127.0.0.1:0", "--database"])
             .arg(db)
             .args(["--message-limit", "1000000000", "--room-limit", "1000000"])
             .env("CHATROOM_SECRET", SECRET)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,chatroom::startup=info")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("the server starts");
+        let mut lines = std::io::BufReader::new(child.stderr.take().expect("its log")).lines();
+        let port = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let addr = line.split("listening on http://").nth(1)?;
+                addr.rsplit(':').next()?.trim().parse::<u16>().ok()
+            })
+            .expect("the server says where it listens");
+        // The rest of its log (warnings) still reaches the terminal.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("{line}");
+            }
+        });
         Self { child, port }
     }
 

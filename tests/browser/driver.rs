@@ -2,7 +2,8 @@
 //! profile per simulated person.
 
 use std::future::Future;
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -68,23 +69,28 @@ impl Drop for Chrome {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 impl Chrome {
+    /// Starts chromedriver on a port of the system's choosing, read back from what it says.
     fn start() -> Self {
-        let port = free_port();
-        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (Debian package chromium-driver; .ci/run installs it)");
+        let mut driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
+                .arg("--port=0")
+                .process_group(0)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver runs (Debian package chromium-driver; .ci/run installs it)");
+        let mut lines = BufReader::new(driver.stdout.take().expect("its output")).lines();
+        let port: u16 = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let rest = line.split("started successfully on port ").nth(1)?;
+                rest.trim_end_matches('.').trim().parse().ok()
+            })
+            .expect("chromedriver says its port");
+        // Whatever else it says goes nowhere, without blocking it.
+        std::thread::spawn(move || lines.for_each(drop));
         let deadline = Instant::now() + PATIENCE;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
