@@ -21,10 +21,12 @@
 // Its report is its output.
 #![allow(clippy::print_stdout)]
 
+#[path = "../tests/support/listening.rs"]
+mod listening;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -37,6 +39,7 @@ use chatroom::models::session::SessionRow;
 use chatroom::models::{Changes, LogEntry, Room, User};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
+use listening::port_from_log;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -112,21 +115,8 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the server starts");
-        let mut lines = std::io::BufReader::new(child.stderr.take().expect("its log")).lines();
-        let port = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                let addr = line.split("listening on http://").nth(1)?;
-                addr.rsplit(':').next()?.trim().parse::<u16>().ok()
-            })
-            .expect("the server says where it listens");
         // The rest of its log (warnings) still reaches the terminal.
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                eprintln!("{line}");
-            }
-        });
+        let port = port_from_log(child.stderr.take().expect("its log"), true);
         Self { child, port }
     }
 

@@ -5,10 +5,13 @@
 //! The first start binds port 0 and reads the port the server reports ("listening on ...");
 //! a restart binds that same port again, so that clients keep their address.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "listening.rs"]
+mod listening;
+use listening::port_from_log;
 
 /// The real server binary, killed and restarted on one database and one port.
 pub struct Server {
@@ -49,22 +52,11 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
+        let port = port_from_log(child.stderr.take().unwrap(), false);
         self.child = Some(child);
         self.starts += 1;
-        let mut lines = BufReader::new(stderr).lines();
-        let port = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                let addr = line.split("listening on http://").nth(1)?;
-                addr.rsplit(':').next()?.trim().parse::<u16>().ok()
-            })
-            .expect("the server says where it listens");
         assert!(self.port == 0 || self.port == port, "restarted elsewhere");
         self.port = port;
-        // Whatever else it says (errors) goes nowhere, without blocking it.
-        std::thread::spawn(move || lines.for_each(drop));
     }
 
     /// SIGKILL: no chance to flush, close or say goodbye.
