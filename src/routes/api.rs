@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
-use crate::chat::{Chat, Listed};
+use crate::chat::{Chat, Listed, Polled};
 use crate::domain::{ClientId, MessageText, RoomName};
 use crate::errors::AppError;
 use crate::models::{LogEntry, Room};
@@ -96,7 +96,12 @@ pub async fn log(
     let polled = chat
         .poll(&user, room_id, after.unwrap_or(0), typing)
         .await?;
-    // Assembled around the room's presence JSON, which is made once per snapshot.
+    poll_answer(&polled)
+}
+
+/// `{"messages": [...], "present": [...], "typing": [...]}`, assembled around the room's
+/// presence JSON, which is made once per snapshot and shared by the room's pollers.
+fn poll_answer(polled: &Polled) -> Result<HttpResponse, AppError> {
     let messages = entries(polled.entries.iter().map(|e| &**e));
     let messages = serde_json::to_string(&messages).map_err(AppError::internal)?;
     Ok(HttpResponse::Ok()
@@ -129,20 +134,25 @@ pub async fn post_message(
     chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
     let text = MessageText::parse(&body.text)?;
-    let header_key = req.headers().get("idempotency-key").map(|v| v.to_str());
-    let client_id = match (body.client_id.as_deref(), header_key) {
-        (Some(id), _) | (None, Some(Ok(id))) => Some(ClientId::parse(id)?),
-        (None, Some(Err(_))) => {
-            return Err(AppError::BadRequest("Idempotency-Key is not ASCII.".into()));
-        }
-        (None, None) => None,
-    };
+    let client_id = client_id(&body, &req)?;
     let message = chat
         .post(&user, room_id.into_inner(), text, client_id)
         .await?;
     Ok(HttpResponse::Created().json(PostAnswer {
         message: (&message).into(),
     }))
+}
+
+/// The message's name for retries: `client_id` in the body, else the Idempotency-Key header.
+fn client_id(body: &NewMessage, req: &HttpRequest) -> Result<Option<ClientId>, AppError> {
+    let header = req.headers().get("idempotency-key").map(|v| v.to_str());
+    match (body.client_id.as_deref(), header) {
+        (Some(id), _) | (None, Some(Ok(id))) => Ok(Some(ClientId::parse(id)?)),
+        (None, Some(Err(_))) => Err(AppError::BadRequest(
+            "The Idempotency-Key header is not ASCII.".into(),
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
 /// DELETE /api/rooms/{id}/messages/{message}: by its author or the room's creator.

@@ -63,11 +63,7 @@ pub async fn login(
     )
     .await?;
     match user {
-        // Back to the room they were in last (it still exists: deleting a room empties it).
-        Some(user) => Ok(match user.current_room_id {
-            Some(room) => see_other(&format!("/rooms/{room}")),
-            None => see_other("/lobby"),
-        }),
+        Some(user) => Ok(see_other(&back_to(user.current_room_id))),
         None => login_form(
             &session,
             username.trim().to_owned(),
@@ -75,6 +71,12 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         ),
     }
+}
+
+/// Where a login lands: the room the user was in when they last left (it still exists:
+/// deleting a room empties it), or the lobby.
+fn back_to(room: Option<i32>) -> String {
+    room.map_or_else(|| "/lobby".to_owned(), |room| format!("/rooms/{room}"))
 }
 
 pub async fn logout(session: Session, client: ClientAddr, chat: web::Data<Chat>) -> HttpResponse {
