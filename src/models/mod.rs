@@ -101,3 +101,36 @@ pub(crate) fn write<T>(
 pub(crate) fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::domain::{RoomName, Username};
+
+    #[test]
+    fn unique_violations_are_told_apart_by_the_rule_they_broke() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.db");
+        crate::db::initialize(&path).unwrap();
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let ann = Username::parse("ann").unwrap();
+        let user = User::create(&mut conn, &ann, "x").unwrap();
+        let again = User::create(&mut conn, &Username::parse("ANN").unwrap(), "x");
+        assert!(matches!(again, Err(ModelError::UsernameTaken)));
+
+        let name = RoomName::parse("Kitchen").unwrap();
+        Room::create(&mut conn, &name, user.id, &mut Changes::default()).unwrap();
+        let taken = Room::create(&mut conn, &name, user.id, &mut Changes::default());
+        assert!(matches!(taken, Err(ModelError::RoomNameTaken)));
+
+        // A number taken twice is a bug, not the user's doing: no "taken" answer for it.
+        let twice = conn.batch_execute(
+            "INSERT INTO log_entries (room_id, author_id, kind, body, sent_at, seq)
+             VALUES (1, 1, 'joined', '', CURRENT_TIMESTAMP, 1);",
+        );
+        let err = ModelError::from(twice.unwrap_err());
+        assert!(matches!(err, ModelError::Database(_)), "{err:?}");
+    }
+}
