@@ -4,6 +4,7 @@
 //! instances will share through a store.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,8 @@ pub trait RateLimits: Send + Sync {
     async fn hit(&self, limit: Limit, key: &str) -> Result<(), RetryAfter>;
     /// Forgets the key's events.
     async fn reset(&self, limit: Limit, key: &str);
+    /// Forgets the key's latest event (an attempt reserved that did not count after all).
+    async fn give_back(&self, limit: Limit, key: &str);
 }
 
 /// What the app limits, over a `RateLimits` store.
@@ -53,42 +56,44 @@ impl Throttles {
         Self { store }
     }
 
-    /// Refused while either the username's or the address's failures fill their window,
-    /// whatever the password.
-    pub async fn login(&self, username: &str, address: &str) -> Result<(), RetryAfter> {
-        let user = self
+    /// Reserves a login attempt for the username and for the client's address, before the
+    /// password is checked: attempts sent at once are counted at once, so that no more than
+    /// the limit of them get to try a password. Refused, and nothing counted, while either
+    /// counter is full, whatever the password. A failed login keeps its reservation.
+    pub async fn login_attempt(&self, username: &str, address: IpAddr) -> Result<(), RetryAfter> {
+        let (user, address) = (username.to_lowercase(), address_key(address));
+        let by_user = self.store.hit(Limit::FailedLoginsForUser, &user).await;
+        let by_address = self
             .store
-            .check(Limit::FailedLoginsForUser, &username.to_lowercase())
+            .hit(Limit::FailedLoginsFromAddress, &address)
             .await;
-        let address = self
-            .store
-            .check(Limit::FailedLoginsFromAddress, address)
-            .await;
-        match (user, address) {
+        match (by_user, by_address) {
+            (Ok(()), Ok(())) => Ok(()),
             (Err(a), Err(b)) => Err(a.max(b)),
-            (Err(r), _) | (_, Err(r)) => Err(r),
-            _ => Ok(()),
+            (Ok(()), Err(retry)) => {
+                self.store
+                    .give_back(Limit::FailedLoginsForUser, &user)
+                    .await;
+                Err(retry)
+            }
+            (Err(retry), Ok(())) => {
+                self.store
+                    .give_back(Limit::FailedLoginsFromAddress, &address)
+                    .await;
+                Err(retry)
+            }
         }
     }
 
-    pub async fn login_failed(&self, username: &str, address: &str) {
-        // Refusals are not counted again: the window runs from the failures that filled it.
-        let _ = self
-            .store
-            .hit(Limit::FailedLoginsForUser, &username.to_lowercase())
-            .await;
-        let _ = self
-            .store
-            .hit(Limit::FailedLoginsFromAddress, address)
-            .await;
-    }
-
-    pub async fn login_succeeded(&self, username: &str, address: &str) {
+    /// The password was right: the username's failures are forgotten, and the address gets
+    /// this attempt back, but keeps its failures (else an attacker with an account of their
+    /// own could log into it now and then to try other people's passwords without limit).
+    pub async fn login_succeeded(&self, username: &str, address: IpAddr) {
         self.store
             .reset(Limit::FailedLoginsForUser, &username.to_lowercase())
             .await;
         self.store
-            .reset(Limit::FailedLoginsFromAddress, address)
+            .give_back(Limit::FailedLoginsFromAddress, &address_key(address))
             .await;
     }
 
@@ -100,6 +105,21 @@ impl Throttles {
     /// A new room from this user.
     pub async fn room(&self, user_id: i32) -> Result<(), RetryAfter> {
         self.store.hit(Limit::Rooms, &user_id.to_string()).await
+    }
+}
+
+/// The key an address is counted under: IPv4 as it is; IPv6 by its /64, which one customer of
+/// most providers holds whole.
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -147,6 +167,12 @@ impl RateLimiter {
 
     pub fn reset(&self, key: &str) {
         self.lock().remove(key);
+    }
+
+    pub fn give_back(&self, key: &str) {
+        if let Some(times) = self.lock().get_mut(key) {
+            times.pop_back();
+        }
     }
 
     fn verdict(&self, times: &mut VecDeque<Instant>, now: Instant) -> Result<(), RetryAfter> {
@@ -215,6 +241,12 @@ impl RateLimits for MemoryLimits {
             l.reset(key);
         }
     }
+
+    async fn give_back(&self, limit: Limit, key: &str) {
+        if let Some(l) = self.limiter(limit) {
+            l.give_back(key);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -253,30 +285,95 @@ mod tests {
         );
     }
 
-    #[actix_web::test]
-    async fn a_full_login_counter_for_the_user_or_the_address_refuses() {
+    fn throttles(login_user: u32, login_address: u32) -> Throttles {
         let limits = Limits {
-            login_user: 2,
-            login_address: 3,
+            login_user,
+            login_address,
             ..Limits::default()
         };
         let clock: Arc<dyn Clock> = ManualClock::new();
-        let throttle = Throttles::new(Arc::new(MemoryLimits::new(&limits, &clock)));
-        throttle.login_failed("Alice", "10.0.0.1").await;
-        throttle.login_failed("alice", "10.0.0.2").await;
+        Throttles::new(Arc::new(MemoryLimits::new(&limits, &clock)))
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[actix_web::test]
+    async fn a_full_login_counter_for_the_user_or_the_address_refuses() {
+        let throttle = throttles(2, 3);
         assert!(
-            throttle.login("ALICE", "10.0.0.3").await.is_err(),
+            throttle
+                .login_attempt("Alice", ip("10.0.0.1"))
+                .await
+                .is_ok()
+        );
+        assert!(
+            throttle
+                .login_attempt("alice", ip("10.0.0.2"))
+                .await
+                .is_ok()
+        );
+        assert!(
+            throttle
+                .login_attempt("ALICE", ip("10.0.0.3"))
+                .await
+                .is_err(),
             "usernames ignore case"
         );
-        assert!(throttle.login("bob", "10.0.0.1").await.is_ok());
-        throttle.login_failed("bob", "10.0.0.1").await;
-        throttle.login_failed("carol", "10.0.0.1").await;
+        assert!(throttle.login_attempt("bob", ip("10.0.0.1")).await.is_ok());
         assert!(
-            throttle.login("dave", "10.0.0.1").await.is_err(),
+            throttle
+                .login_attempt("carol", ip("10.0.0.1"))
+                .await
+                .is_ok()
+        );
+        assert!(
+            throttle
+                .login_attempt("dave", ip("10.0.0.1"))
+                .await
+                .is_err(),
             "the address is full"
         );
-        throttle.login_succeeded("dave", "10.0.0.1").await;
-        assert!(throttle.login("dave", "10.0.0.1").await.is_ok());
+        assert!(
+            throttle.login_attempt("dave", ip("10.0.0.4")).await.is_ok(),
+            "a refusal counted nothing against dave"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_success_forgets_the_users_failures_but_not_the_addresss() {
+        let throttle = throttles(3, 3);
+        let attacker = ip("10.0.0.9");
+        throttle.login_attempt("victim", attacker).await.unwrap();
+        throttle.login_attempt("victim", attacker).await.unwrap();
+        throttle.login_attempt("attacker", attacker).await.unwrap();
+        throttle.login_succeeded("attacker", attacker).await;
+        throttle.login_attempt("victim", attacker).await.unwrap();
+        assert!(
+            throttle.login_attempt("other", attacker).await.is_err(),
+            "three failures from the address, whatever it logged into meanwhile"
+        );
+        assert!(
+            throttle
+                .login_attempt("attacker", ip("10.0.0.1"))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(address_key(ip("10.1.2.3")), "10.1.2.3");
+        assert_eq!(
+            address_key(ip("2001:db8:1:2:aaaa::1")),
+            address_key(ip("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(
+            address_key(ip("2001:db8:1:2::1")),
+            address_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(address_key(ip("::ffff:10.1.2.3")), "10.1.2.3");
     }
 
     #[test]

@@ -69,9 +69,9 @@ pub async fn log_in(
     throttles: &Throttles,
 ) -> Result<Option<User>, AppError> {
     let username = username.trim().to_owned();
-    let address = client.to_string();
-    // Checked before the password: while throttled, even the right one does not help.
-    if let Err(retry) = throttles.login(&username, &address).await {
+    // Reserved before the password is checked: while throttled, even the right one does not
+    // help, and attempts sent together are counted together.
+    if let Err(retry) = throttles.login_attempt(&username, client.0).await {
         log::warn!("throttled login for {username:?} from {client}");
         return Err(retry.into());
     }
@@ -84,13 +84,12 @@ pub async fn log_in(
     let verified = hasher.verify(password, stored).await?;
     match user {
         Some(user) if verified => {
-            throttles.login_succeeded(&username, &address).await;
+            throttles.login_succeeded(&username, client.0).await;
             log::info!("login of {} from {client}", user.username);
             super::log_in(session, &user)?;
             Ok(Some(user))
         }
         _ => {
-            throttles.login_failed(&username, &address).await;
             log::info!("failed login for {username:?} from {client}");
             Ok(None)
         }

@@ -504,3 +504,66 @@ async fn a_session_ends_at_its_absolute_lifetime_however_active() {
     clock.advance(Duration::from_secs(61));
     assert_eq!(lobby().await, StatusCode::SEE_OTHER, "past its lifetime");
 }
+
+/// The limit is reserved before the password is checked: guesses sent at once cannot all
+/// slip in before the first failure is counted.
+#[actix_web::test]
+async fn forty_guesses_sent_at_once_get_ten_tries_and_thirty_refusals() {
+    let app = spawn_app_tweaked(|s| s.limits = Default::default()).await;
+    app.user("alice").await;
+    let mut guessers = Vec::new();
+    for _ in 0..40 {
+        let mut guesser = app.person();
+        guesser.csrf().await;
+        guessers.push(guesser);
+    }
+    let answers = futures_util::future::join_all(guessers.iter_mut().map(|g| async {
+        g.post_form(
+            "/login",
+            &[("username", "alice"), ("password", "wrong password")],
+        )
+        .await
+        .status()
+    }))
+    .await;
+    let tried = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((tried, refused), (10, 30), "{answers:?}");
+}
+
+/// Logging into one's own account does not wipe the address's failures against others.
+#[actix_web::test]
+async fn a_login_to_ones_own_account_does_not_reset_the_addresss_failures() {
+    let app = spawn_app_tweaked(|s| {
+        s.limits = Default::default();
+        s.limits.login_address = 5;
+    })
+    .await;
+    app.user("mallory").await;
+    let mut mallory = app.person();
+    for victim in ["ann", "ben", "cat", "dan"] {
+        let res = mallory.login(victim, "guess one").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        mallory.login("mallory", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let mut mallory = app.person();
+    assert_eq!(
+        mallory.login("eve", "guess two").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the fifth failure"
+    );
+    assert_eq!(
+        mallory.login("fay", "guess three").await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is full, her own login notwithstanding"
+    );
+}
