@@ -4,6 +4,7 @@
 pub mod schema;
 
 use std::fmt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -64,6 +65,9 @@ impl fmt::Display for InitReport {
 /// Creates the database file if it is missing and applies the pending migrations, keeping data.
 pub fn initialize(path: &Path) -> anyhow::Result<InitReport> {
     let created = !path.exists();
+    if created {
+        create_private(path)?;
+    }
     let mut conn = establish(path)?;
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
@@ -77,6 +81,18 @@ pub fn initialize(path: &Path) -> anyhow::Result<InitReport> {
         created,
         applied,
     })
+}
+
+/// Creates the empty database file readable and writable by its owner only: it holds password
+/// hashes and sessions. SQLite gives the -wal and -shm files it makes beside it the same mode.
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create database {}", path.display()))?;
+    Ok(())
 }
 
 fn establish(path: &Path) -> anyhow::Result<SqliteConnection> {

@@ -567,3 +567,18 @@ async fn a_login_to_ones_own_account_does_not_reset_the_addresss_failures() {
         "the address is full, her own login notwithstanding"
     );
 }
+
+/// The database holds password hashes and sessions: only its owner may read it.
+#[actix_web::test]
+async fn a_new_database_and_its_wal_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    alice.create_room("Kitchen").await;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", app.db_path.display());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path} has mode {mode:o}");
+    }
+}
