@@ -91,7 +91,7 @@ fn create_private(path: &Path) -> anyhow::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("cannot create database {}", path.display()))?;
+        .with_context(|| format!("cannot open database {}", path.display()))?;
     Ok(())
 }
 
