@@ -24,9 +24,7 @@ pub enum AppError {
     MethodNotAllowed,
     Conflict(String),
     /// A poll's cursor is past the room's last number: the client must start again.
-    CursorAhead {
-        head: i32,
-    },
+    CursorAhead,
     Gone(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
@@ -75,7 +73,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
-            Self::CursorAhead { .. } => "cursor_ahead",
+            Self::CursorAhead => "cursor_ahead",
             Self::Gone(_) => "room_deleted",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -94,7 +92,7 @@ impl AppError {
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m) => m,
             Self::Unauthenticated => "You need to log in.",
-            Self::CursorAhead { .. } => {
+            Self::CursorAhead => {
                 "This room's log ends before that number: reload the room to start again."
             }
             Self::InvalidCredentials => "Wrong username or password.",
@@ -125,7 +123,7 @@ impl AppError {
             Self::Unauthenticated | Self::InvalidCredentials => "Please log in",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict(_) => "Already taken",
-            Self::CursorAhead { .. } => "Out of date",
+            Self::CursorAhead => "Out of date",
             Self::PayloadTooLarge(_) => "Too large",
             Self::UnsupportedMediaType(_) => "Unsupported content type",
             Self::RequestTimeout => "Too slow",
@@ -151,7 +149,7 @@ impl ResponseError for AppError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) | Self::CursorAhead { .. } => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::CursorAhead => StatusCode::CONFLICT,
             Self::Gone(_) => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -257,10 +257,9 @@ fn spawn_session_sweeper(
     cache: Arc<dyn SessionCache>,
     clock: Arc<dyn Clock>,
 ) -> JoinHandle<()> {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
+    background::every(Duration::from_secs(3600), move || {
+        let (db, cache, clock) = (db.clone(), cache.clone(), clock.clone());
+        async move {
             match session_store::purge_expired(&db, &*cache, clock.unix_secs()).await {
                 Ok(0) => {}
                 Ok(n) => log::info!("removed {n} expired sessions"),

@@ -36,8 +36,6 @@ pub enum Limit {
 /// Counts events per (limit, key) in sliding windows.
 #[async_trait]
 pub trait RateLimits: Send + Sync {
-    /// Whether another event would be refused now.
-    async fn check(&self, limit: Limit, key: &str) -> Result<(), RetryAfter>;
     /// Counts an event, unless the limit is reached: then it is refused, not counted.
     async fn hit(&self, limit: Limit, key: &str) -> Result<(), RetryAfter>;
     /// Forgets the key's events.
@@ -228,10 +226,6 @@ impl MemoryLimits {
 
 #[async_trait]
 impl RateLimits for MemoryLimits {
-    async fn check(&self, limit: Limit, key: &str) -> Result<(), RetryAfter> {
-        self.limiter(limit).map_or(Ok(()), |l| l.check(key))
-    }
-
     async fn hit(&self, limit: Limit, key: &str) -> Result<(), RetryAfter> {
         self.limiter(limit).map_or(Ok(()), |l| l.hit(key))
     }

@@ -1,6 +1,7 @@
 //! The service's background work: writing read marks, and catching up with what other
 //! processes committed to the rooms whose latest entries this one keeps in memory.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,16 +37,30 @@ pub async fn record_read_marks(
     saved
 }
 
+/// Runs `task` every `period` on the current runtime, until the handle is aborted.
+pub fn every<F, Fut>(period: Duration, mut task: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + 'static,
+    Fut: Future<Output = ()>,
+{
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(period);
+        loop {
+            tick.tick().await;
+            task().await;
+        }
+    })
+}
+
 /// Writes the read marks that polls gathered and that have waited their turn (see
 /// `live::ReadMarks`), a few at a time, four times a second: one big batch now and then would
 /// take the server's core away from the polls for a noticeable moment.
 pub fn spawn_read_mark_writer(db: Db, live: Arc<Live>) -> JoinHandle<()> {
     const EVERY: Duration = Duration::from_millis(250);
     const AT_MOST: usize = 2_000;
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(EVERY);
-        loop {
-            tick.tick().await;
+    every(EVERY, move || {
+        let (db, live) = (db.clone(), live.clone());
+        async move {
             let marks = live.reads.take(AT_MOST);
             if let Err(err) = record_read_marks(&db, &live, marks).await {
                 log::warn!("cannot save read marks, will try again: {err}");
@@ -68,10 +83,9 @@ pub async fn save_all_read_marks(db: &Db, live: &Live) {
 /// Brings the rooms that memory keeps up to the database's committed heads, every
 /// `CATCH_UP_EVERY`: another process on the same database (or a command) may have written.
 pub fn spawn_catch_up(db: Db, live: Arc<Live>) -> JoinHandle<()> {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(CATCH_UP_EVERY);
-        loop {
-            tick.tick().await;
+    every(CATCH_UP_EVERY, move || {
+        let (db, live) = (db.clone(), live.clone());
+        async move {
             if let Err(err) = catch_up(&db, &live).await {
                 log::warn!("cannot compare the rooms with the database: {err}");
             }

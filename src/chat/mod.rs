@@ -318,7 +318,7 @@ impl Chat {
             })
             .await?;
         if after > head {
-            return Err(AppError::CursorAhead { head });
+            return Err(AppError::CursorAhead);
         }
         self.live.recent.learned(room_id, user_id, moves);
         Ok((new.into_iter().map(Arc::new).collect(), head))
@@ -377,7 +377,7 @@ where
         let mut changes = Changes::default();
         let out = f(conn, &mut changes);
         // Whatever committed is applied, even if a later step of `f` failed.
-        live.apply(&changes);
+        live.recent.apply(&changes);
         if matches!(out, Err(ModelError::Database(_))) {
             // The database failed mid-way: memory may no longer match it. Start afresh.
             live.recent.reset();

@@ -19,7 +19,6 @@ pub use read_marks::{MemoryReadMarks, READ_MARK_DELAY, ReadMarks};
 pub use recent::{Known, MemoryRecentLogs, RecentLogs, TAIL};
 
 use crate::clock::Clock;
-use crate::models::Changes;
 
 /// All live state, shared by the workers.
 pub struct Live {
@@ -46,12 +45,6 @@ impl Live {
     /// database's: see `Room::next_seq`.)
     pub fn write_turn(&self) -> MutexGuard<'_, ()> {
         lock(&self.write_turn)
-    }
-
-    /// Hears what a committed write changed: the recent logs at once (under the write turn),
-    /// presence after.
-    pub fn apply(&self, changes: &Changes) {
-        self.recent.apply(changes);
     }
 }
 

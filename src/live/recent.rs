@@ -137,8 +137,14 @@ impl MemoryRecentLogs {
     /// below a new tail's head, were never seen here. Each member's next poll asks the
     /// database.
     fn unsettle_room(&self, room_id: i32) {
+        self.unsettle(|room| room == Some(room_id));
+    }
+
+    /// Forgets the room of everyone `whose` room it picks, and counts that as a move of
+    /// theirs: a poll that read the database before must not settle them again.
+    fn unsettle(&self, whose: impl Fn(Option<i32>) -> bool) {
         for (room, moves) in write(&self.current).values_mut() {
-            if *room == Some(room_id) {
+            if whose(*room) {
                 *room = None;
                 *moves += 1;
             }
@@ -252,11 +258,7 @@ impl RecentLogs for MemoryRecentLogs {
 
     fn reset(&self) {
         write(&self.tails).clear();
-        // Counts kept: a poll that read the database before the reset must not settle anyone.
-        for (room, moves) in write(&self.current).values_mut() {
-            *room = None;
-            *moves += 1;
-        }
+        self.unsettle(|_| true);
     }
 }
 
