@@ -4,6 +4,7 @@
 # instructions, not time). The counts include whatever background work runs meanwhile.
 # Usage: scripts/poll-instructions.sh [-n REQUESTS] BINARY...   (needs valgrind and curl)
 set -euo pipefail
+. "$(dirname "$0")/bench-room.sh"
 n=300
 if [ "${1:-}" = "-n" ]; then n=$2; shift 2; fi
 [ $# -ge 1 ] || { echo "usage: $0 [-n REQUESTS] BINARY..." >&2; exit 2; }
@@ -13,16 +14,8 @@ for binary in "$@"; do
   RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$binary" serve --bind "127.0.0.1:$port" --database "$work/db" --bcrypt-cost 4 >/dev/null 2>&1 &
   vg=$!
   for _ in $(seq 600); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-  jar="$work/jar"
-  token() { grep -o 'name="csrf-token" content="[^"]*"' | sed 's/.*content="//; s/"$//'; }
-  t=$(curl -s -c "$jar" -b "$jar" "$base/register" | token)
-  curl -s -o /dev/null -c "$jar" -b "$jar" --data "csrf_token=$t&username=bench&password=benchmark1" "$base/register"
-  t=$(curl -s -c "$jar" -b "$jar" "$base/lobby" | token)
-  room=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" --data "csrf_token=$t&name=Bench" "$base/rooms" | sed 's#.*/rooms/##')
-  page=$(curl -s -c "$jar" -b "$jar" "$base/rooms/$room")
-  last=$(echo "$page" | grep -o 'data-last-id="[0-9]*"' | grep -o '[0-9]*')
-  cookie=$(awk '$6=="chatroom_session" {print $6"="$7}' "$jar")
-  url="$base/api/rooms/$room/messages?after=$last"
+  bench_room
+  url=$poll_url
   curl -s -H "Cookie: $cookie" "$url" >/dev/null
   count() { # instructions for n requests of $1 (extra curl args after)
     local target=$1; shift

@@ -7,6 +7,7 @@
 #
 # Needs wrk and curl (Debian packages). Sends traffic only to 127.0.0.1 and stops by itself.
 set -euo pipefail
+. "$(dirname "$0")/bench-room.sh"
 
 duration=10
 connections=64
@@ -38,19 +39,11 @@ for binary in "$@"; do
   server=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
-  jar="$work/jar"; rm -f "$jar"
   base="http://127.0.0.1:$port"
-  token() { grep -o 'name="csrf-token" content="[^"]*"' | sed 's/.*content="//; s/"$//'; }
-  t=$(curl -s -c "$jar" -b "$jar" "$base/register" | token)
-  curl -s -o /dev/null -c "$jar" -b "$jar" --data "csrf_token=$t&username=bench&password=benchmark1" "$base/register"
-  t=$(curl -s -c "$jar" -b "$jar" "$base/lobby" | token)
-  room=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" --data "csrf_token=$t&name=Bench" "$base/rooms" | sed 's#.*/rooms/##')
-  page=$(curl -s -c "$jar" -b "$jar" "$base/rooms/$room")
-  last=$(printf '%s' "$page" | grep -o 'data-last-id="[0-9]*"' | grep -o '[0-9]*')
-  cookie="chatroom_session=$(awk '$6 == "chatroom_session" {print $7}' "$jar")"
+  bench_room
 
   health=$(rate "$base/healthz")
-  poll=$(rate "$base/api/rooms/$room/messages?after=$last" "$cookie")
+  poll=$(rate "$poll_url" "$cookie")
   ratio=$(awk -v p="$poll" -v h="$health" 'BEGIN { printf "%.0f%%", 100 * p / h }')
   printf '%-40s %12s %12s %8s\n' "$binary" "$health" "$poll" "$ratio"
   kill "$server"; wait "$server" 2>/dev/null || true

@@ -1,0 +1,18 @@
+# Sourced by the measuring scripts: registers a user on the server at $base, creates a room
+# (which the user then is in) and sets $poll_url, the room's empty poll from the page's cursor,
+# and $cookie, the session cookie for it. Needs $work, a scratch folder.
+bench_room() {
+  local jar="$work/jar" t room page last
+  rm -f "$jar"
+  token() { grep -o 'name="csrf-token" content="[^"]*"' | sed 's/.*content="//; s/"$//'; }
+  t=$(curl -s -c "$jar" -b "$jar" "$base/register" | token)
+  curl -s -o /dev/null -c "$jar" -b "$jar" \
+    --data "csrf_token=$t&username=bench&password=benchmark1" "$base/register"
+  t=$(curl -s -c "$jar" -b "$jar" "$base/lobby" | token)
+  room=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
+    --data "csrf_token=$t&name=Bench" "$base/rooms" | sed 's#.*/rooms/##')
+  page=$(curl -s -c "$jar" -b "$jar" "$base/rooms/$room")
+  last=$(printf '%s' "$page" | grep -o 'data-last-id="[0-9]*"' | grep -o '[0-9]*')
+  poll_url="$base/api/rooms/$room/messages?after=$last"
+  cookie="chatroom_session=$(awk '$6 == "chatroom_session" {print $7}' "$jar")"
+}
