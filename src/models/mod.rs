@@ -102,6 +102,17 @@ pub(crate) fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
+/// A fresh, migrated database for a model's unit tests; the folder lives as long as it.
+#[cfg(test)]
+pub(crate) fn test_database() -> (tempfile::TempDir, SqliteConnection) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("chat.db");
+    crate::db::initialize(&path).expect("a new database");
+    let conn = SqliteConnection::establish(path.to_str().expect("a UTF-8 path"))
+        .expect("the database opens");
+    (dir, conn)
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;
@@ -111,10 +122,7 @@ mod tests {
 
     #[test]
     fn unique_violations_are_told_apart_by_the_rule_they_broke() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chat.db");
-        crate::db::initialize(&path).unwrap();
-        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let (_dir, mut conn) = test_database();
         let ann = Username::parse("ann").unwrap();
         let user = User::create(&mut conn, &ann, "x").unwrap();
         let again = User::create(&mut conn, &Username::parse("ANN").unwrap(), "x");

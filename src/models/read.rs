@@ -100,10 +100,7 @@ mod tests {
 
     #[test]
     fn a_mark_only_moves_forward_and_a_deleted_room_is_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chat.db");
-        crate::db::initialize(&path).unwrap();
-        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let (_dir, mut conn) = super::super::test_database();
         conn.batch_execute(
             "INSERT INTO users (id, username, password_hash, created_at)
                  VALUES (1, 'ann', 'x', CURRENT_TIMESTAMP);
