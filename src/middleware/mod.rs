@@ -12,7 +12,7 @@ use actix_web::ResponseError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
 use askama::Template;
 use futures_util::FutureExt;
@@ -25,20 +25,28 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self'; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; \
      base-uri 'none'; form-action 'self'";
 
+const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    // Pages and API answers are per user: no cache may keep them. Static files say otherwise.
+    (header::CACHE_CONTROL, "no-store"),
+];
+
+/// Adds the headers to every answer that leaves as a response; `render_errors` adds them to
+/// the ones that leave as errors.
 pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::REFERRER_POLICY, "same-origin"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        // Pages and API answers are per user: no cache may keep them. Static files say otherwise.
-        .add((header::CACHE_CONTROL, "no-store"))
+    SECURITY_HEADERS
+        .into_iter()
+        .fold(DefaultHeaders::new(), |headers, pair| headers.add(pair))
 }
 
-/// One log line per request, except the ones every open page makes every second or so
-/// (polls, the lobby's refresh, health checks, static files): those would drown the rest.
-/// (actix-web's Logger can skip paths only by regular expression, which cost a poll more than
-/// the rest of its work together.)
+/// One log line per request, except the successful ones every open page makes every second
+/// or so (polls, posts, the lobby's refresh, health checks, static files): those would drown
+/// the rest. A refusal is always logged. The request line is written as a quoted, escaped
+/// string, so a crafted URI cannot forge fields. (actix-web's Logger can skip paths only by
+/// regular expression, which cost a poll more than the rest of its work together.)
 pub async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -48,20 +56,24 @@ pub async fn access_log(
         || path == "/api/lobby"
         || path.starts_with("/static/")
         || (path.starts_with("/api/rooms/") && path.ends_with("/messages"));
-    if routine {
-        return next.call(req).await;
-    }
     let started = Instant::now();
-    let peer = req.peer_addr().map(|a| a.ip());
-    let line = format!("{} {}", req.method(), req.uri());
-    let res = next.call(req).await?;
-    log::info!(
-        "{} \"{line}\" {} {}ms",
-        peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string()),
-        res.status().as_u16(),
-        started.elapsed().as_millis()
-    );
-    Ok(res)
+    // Cheap to keep (shared bytes): an error that leaves without a response needs them.
+    let (method, uri, peer) = (req.method().clone(), req.uri().clone(), req.peer_addr());
+    let outcome = next.call(req).await;
+    let status = match &outcome {
+        Ok(res) => res.status(),
+        Err(err) => err.as_response_error().status_code(),
+    };
+    if !routine || status.as_u16() >= 400 {
+        log::info!(
+            "{} {:?} {} {}ms",
+            peer.map_or_else(|| "-".to_owned(), |a| a.ip().to_string()),
+            format!("{method} {uri}"),
+            status.as_u16(),
+            started.elapsed().as_millis()
+        );
+    }
+    outcome
 }
 
 /// Turns every error answer into the right shape for the caller, and logs 5xx causes.
@@ -73,14 +85,19 @@ pub async fn render_errors(
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         // An error with no request left to answer (a panic, a timeout): the server answers
-        // with the response we attach to it.
+        // with the response we attach to it, which the middleware outside never sees, so it
+        // gets the security headers here.
         Err(err) => {
             let fallback = AppError::from_status(err.as_response_error().status_code());
             let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
             if app_err.status_code().is_server_error() {
                 log::error!("request failed: {err:#?}");
             }
-            let response = app_err.respond(api, |e| error_page(Layout::anonymous(), e));
+            let mut response = app_err.respond(api, |e| error_page(Layout::anonymous(), e));
+            let headers = response.headers_mut();
+            for (name, value) in SECURITY_HEADERS {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
             return Err(InternalError::from_response(err, response).into());
         }
     };

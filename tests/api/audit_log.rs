@@ -1,7 +1,8 @@
 //! The log, read from the real binary's output: who did what from where, and never a secret.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -11,40 +12,82 @@ use crate::helpers::Person;
 
 const SECRET_PASSWORD: &str = "hunter2-but-longer";
 
+/// The real binary, logging at debug level into a pipe we read.
+struct LoggedServer {
+    process: Child,
+    address: String,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl LoggedServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut process = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--bcrypt-cost",
+                "4",
+                "--database",
+            ])
+            .arg(dir.path().join("chat.db"))
+            .env("RUST_LOG", "debug")
+            .env_remove("CHATROOM_SECRET")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines_tx, lines) = mpsc::channel::<String>();
+        let stderr = process.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut log = Vec::new();
+        let address = loop {
+            let line = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+            log.push(line.clone());
+            if let Some(at) = line.find("listening on ") {
+                break line[at + "listening on ".len()..].trim().to_owned();
+            }
+        };
+        Self {
+            process,
+            address,
+            lines,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server and returns everything it logged.
+    fn stop(mut self) -> String {
+        self.kill();
+        let lines: Vec<String> = self.lines.iter().collect();
+        self.log.extend(lines);
+        self.log.join("\n")
+    }
+
+    fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A test that fails half-way leaves no server behind.
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 #[actix_web::test]
 async fn security_events_are_logged_with_user_and_address_and_secrets_never_are() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_chatroom"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--bcrypt-cost",
-            "4",
-            "--database",
-        ])
-        .arg(dir.path().join("chat.db"))
-        .env("RUST_LOG", "debug")
-        .env_remove("CHATROOM_SECRET")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines) = mpsc::channel::<String>();
-    let stderr = server.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
-    let mut log = Vec::new();
-    let address = loop {
-        let line = lines.recv_timeout(Duration::from_secs(30)).unwrap();
-        log.push(line.clone());
-        if let Some(at) = line.find("listening on ") {
-            break line[at + "listening on ".len()..].trim().to_owned();
-        }
-    };
-
+    let server = LoggedServer::start();
+    let address = server.address.clone();
     let mut alice = Person::new(&address);
     assert_eq!(
         alice.register("alice", SECRET_PASSWORD).await.status(),
@@ -67,10 +110,7 @@ async fn security_events_are_logged_with_user_and_address_and_secrets_never_are(
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let later_token = alice.csrf().await;
 
-    server.kill().unwrap();
-    server.wait().unwrap();
-    log.extend(lines.iter());
-    let log = log.join("\n");
+    let log = server.stop();
 
     for event in [
         "registered user alice from 127.0.0.1",
@@ -95,4 +135,41 @@ async fn security_events_are_logged_with_user_and_address_and_secrets_never_are(
             "a secret leaked into the log: {secret}"
         );
     }
+}
+
+#[actix_web::test]
+async fn refused_posts_are_logged_and_a_crafted_uri_cannot_forge_log_fields() {
+    let server = LoggedServer::start();
+    let mut alice = Person::new(&server.address);
+    alice.register("alice", SECRET_PASSWORD).await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = Person::new(&server.address);
+    bob.register("bob", SECRET_PASSWORD).await;
+    // Bob never entered the kitchen: refused.
+    assert_eq!(
+        bob.send(room, "hello").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let host = server.address.trim_start_matches("http://").to_owned();
+    actix_web::web::block(move || {
+        let mut stream = TcpStream::connect(host).unwrap();
+        stream
+            .write_all(b"GET /x\"forged HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut answer = [0u8; 64];
+        let _ = stream.read(&mut answer);
+    })
+    .await
+    .unwrap();
+
+    let log = server.stop();
+    let refusal = format!("\"POST /api/rooms/{room}/messages\" 403");
+    assert!(
+        log.contains(&refusal),
+        "{refusal} is not in the log:\n{log}"
+    );
+    assert!(
+        log.contains(r#""GET /x\"forged" 404"#),
+        "a quote in the URI must be escaped inside the quoted field:\n{log}"
+    );
 }

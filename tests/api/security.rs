@@ -316,7 +316,22 @@ async fn a_stalled_request_is_answered_408_after_the_timeout() {
     .unwrap();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(8));
+    let answer = answer.to_ascii_lowercase();
+    for header in SECURITY_HEADERS {
+        assert!(
+            answer.contains(&format!("\r\n{header}: ")),
+            "no {header}: {answer}"
+        );
+    }
 }
+
+/// What every answer carries, errors included.
+const SECURITY_HEADERS: [&str; 4] = [
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "cache-control",
+];
 
 #[actix_web::test]
 async fn odd_input_gets_a_clear_4xx_never_a_500() {
@@ -417,6 +432,10 @@ async fn a_panicking_handler_answers_a_generic_500_and_the_server_keeps_serving(
     for _ in 0..4 {
         let res = visitor.get("/__panic").await;
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        for name in SECURITY_HEADERS {
+            header(&res, name);
+        }
+        assert_eq!(header(&res, "cache-control"), "no-store");
         let body = res.text().await.unwrap();
         assert!(body.contains("Something went wrong on our side"));
         assert!(
