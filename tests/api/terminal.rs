@@ -1,11 +1,16 @@
 //! The terminal client: its logic against the real server without a terminal, and once for
-//! real in a pseudo-terminal (tmux), chatting with someone using the web API.
+//! real in a pseudo-terminal (tmux), chatting with someone using the web API; and how it saves
+//! a login.
 
+use std::fs::Permissions;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chatroom::client::api::Api;
+use chatroom::client::api::{Api, SavedSession};
 use chatroom::client::chat::{Chat, Next};
+use chatroom::client::saved::{self, SavedFile};
 use serde_json::Value;
 
 use crate::helpers::{PASSWORD, Person, TestApp, spawn_app};
@@ -297,4 +302,60 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
         );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn a_saved_login(user_id: i32) -> SavedFile {
+    SavedFile {
+        session: SavedSession {
+            server: "http://127.0.0.1:8080".into(),
+            username: "term".into(),
+            cookie: "chatroom_session=secret".into(),
+            csrf_token: "token".into(),
+        },
+        user_id,
+    }
+}
+
+#[test]
+fn the_saved_login_is_rewritten_readable_by_its_owner_only_in_an_owner_only_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let folder = home.path().join("chatroom");
+    let path = folder.join("session.json");
+    // As an older client, a copy or a restore from backup could have left them.
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&path, "{}").unwrap();
+    std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+
+    saved::save(&path, &a_saved_login(7)).unwrap();
+
+    assert_eq!(mode(&path), 0o600, "the file");
+    assert_eq!(mode(&folder), 0o700, "the folder");
+    assert_eq!(saved::load(&path).unwrap().user_id, 7);
+    let names: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["session.json"], "no temporary file is left behind");
+}
+
+#[test]
+fn a_first_saved_login_makes_its_folder_owner_only() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home
+        .path()
+        .join("config")
+        .join("chatroom")
+        .join("session.json");
+
+    saved::save(&path, &a_saved_login(1)).unwrap();
+    saved::save(&path, &a_saved_login(2)).unwrap();
+
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    assert_eq!(saved::load(&path).unwrap().user_id, 2);
 }
