@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod chat;
+pub mod printable;
 pub mod saved;
 mod tui;
 
