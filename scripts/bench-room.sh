@@ -7,7 +7,7 @@ bench_room() {
   token() { grep -o 'name="csrf-token" content="[^"]*"' | sed 's/.*content="//; s/"$//'; }
   t=$(curl -s -c "$jar" -b "$jar" "$base/register" | token)
   curl -s -o /dev/null -c "$jar" -b "$jar" \
-    --data "csrf_token=$t&username=bench&password=benchmark1" "$base/register"
+    --data "csrf_token=$t&username=bench&password=measured+slowly+42" "$base/register"
   t=$(curl -s -c "$jar" -b "$jar" "$base/lobby" | token)
   room=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
     --data "csrf_token=$t&name=Bench" "$base/rooms" | sed 's#.*/rooms/##')

@@ -37,7 +37,10 @@ pub async fn register(
     db: &Db,
     hasher: &Hasher,
 ) -> Result<Result<User, Refused>, AppError> {
-    let parsed = Username::parse(username).and_then(|u| Ok((u, Password::parse(password)?)));
+    let parsed = Username::parse(username).and_then(|u| {
+        let password = Password::parse_new(password, &u)?;
+        Ok((u, password))
+    });
     let (username, password) = match parsed {
         Ok(valid) => valid,
         Err(invalid) => return Ok(Err(Refused::Invalid(invalid.0))),

@@ -1,4 +1,5 @@
 //! The public HTTP API, as a client speaks it: the same requests the browser's pages make.
+//! Every string in an answer that the client may show is decoded through `printable`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +10,8 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+use super::printable;
 
 /// What went wrong, in words for the status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserInfo {
     pub id: i32,
+    #[serde(deserialize_with = "printable::string")]
     pub username: String,
 }
 
@@ -63,7 +67,9 @@ pub struct LoggedIn {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RoomInfo {
     pub id: i32,
+    #[serde(deserialize_with = "printable::string")]
     pub name: String,
+    #[serde(deserialize_with = "printable::string")]
     pub creator: String,
     pub direct: bool,
     pub present: usize,
@@ -73,6 +79,7 @@ pub struct RoomInfo {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RoomRef {
     pub id: i32,
+    #[serde(deserialize_with = "printable::string")]
     pub name: String,
     pub creator_id: i32,
     pub direct: bool,
@@ -82,9 +89,13 @@ pub struct RoomRef {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Entry {
     pub id: i64,
+    #[serde(deserialize_with = "printable::string")]
     pub kind: String,
+    #[serde(deserialize_with = "printable::string")]
     pub author: String,
+    #[serde(deserialize_with = "printable::string")]
     pub text: String,
+    #[serde(deserialize_with = "printable::string")]
     pub sent_at: String,
     #[serde(default)]
     pub target: Option<i64>,
@@ -101,7 +112,9 @@ pub struct Entered {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Poll {
     pub messages: Vec<Entry>,
+    #[serde(deserialize_with = "printable::strings")]
     pub present: Vec<String>,
+    #[serde(deserialize_with = "printable::strings")]
     pub typing: Vec<String>,
 }
 
@@ -123,7 +136,9 @@ pub struct Api {
 
 #[derive(Deserialize)]
 struct ErrorBody {
+    #[serde(deserialize_with = "printable::string")]
     error: String,
+    #[serde(deserialize_with = "printable::string")]
     message: String,
 }
 

@@ -2,25 +2,28 @@
 
 pub mod api;
 pub mod chat;
+pub mod printable;
+pub mod saved;
 mod tui;
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal;
 
 use crate::cli::ChatArgs;
-use api::{Api, ApiError, LoggedIn, SavedSession};
+use api::{Api, ApiError, LoggedIn};
 use chat::Chat;
+use saved::SavedFile;
 
 /// Logs in (asking what it must), runs the interface, and logs out on the way out unless the
 /// login is to be remembered.
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let mut api = Api::new(&args.server)?;
-    let saved_path = session_file();
-    let (username, user_id, room) = match restore(&mut api, &args, saved_path.as_ref()).await {
+    let saved_path = saved::default_path();
+    let (username, user_id, room) = match restore(&mut api, &args, saved_path.as_deref()).await {
         Some(saved) => saved,
         None => {
             let logged_in = log_in(&mut api, &args).await?;
@@ -28,7 +31,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 && let (Some(path), Some(saved)) =
                     (&saved_path, api.saved(&logged_in.user.username))
             {
-                save(path, &saved, logged_in.user.id)?;
+                let file = SavedFile {
+                    session: saved,
+                    user_id: logged_in.user.id,
+                };
+                saved::save(path, &file)?;
             }
             (
                 logged_in.user.username,
@@ -107,50 +114,16 @@ fn prompt_hidden(label: &str) -> anyhow::Result<String> {
     result.map(|()| secret)
 }
 
-/// ~/.config/chatroom/session.json (or under $XDG_CONFIG_HOME).
-fn session_file() -> Option<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
-    Some(config.join("chatroom").join("session.json"))
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SavedFile {
-    session: SavedSession,
-    user_id: i32,
-}
-
-fn save(path: &PathBuf, session: &SavedSession, user_id: i32) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let file = SavedFile {
-        session: session.clone(),
-        user_id,
-    };
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot save the session in {}", path.display()))?;
-    out.write_all(serde_json::to_string(&file)?.as_bytes())?;
-    Ok(())
-}
-
 /// A remembered login for this server, if it still works.
 async fn restore(
     api: &mut Api,
     args: &ChatArgs,
-    path: Option<&PathBuf>,
+    path: Option<&Path>,
 ) -> Option<(String, i32, Option<i32>)> {
     if !args.remember {
         return None;
     }
-    let saved: SavedFile = serde_json::from_str(&std::fs::read_to_string(path?).ok()?).ok()?;
+    let saved = saved::load(path?)?;
     let wanted = args.user.as_deref().unwrap_or(&saved.session.username);
     if saved.session.server != api.server() || wanted != saved.session.username {
         return None;

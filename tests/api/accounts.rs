@@ -1,5 +1,6 @@
 //! Registration and login.
 
+use chatroom::domain::Username;
 use chatroom::models::User;
 use reqwest::StatusCode;
 
@@ -51,6 +52,43 @@ async fn passwords_shorter_than_8_characters_or_longer_than_72_bytes_get_400() {
     let mut person = app.person();
     let res = person.register("carol", &"p".repeat(72)).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "72 bytes is allowed");
+}
+
+#[actix_web::test]
+async fn common_passwords_and_passwords_built_from_the_username_get_400_and_the_form_again() {
+    let app = spawn_app().await;
+    for (weak, why) in [
+        ("password1", "most common"),
+        ("Sunshine1", "most common"),
+        ("carol2024!", "username"),
+        ("lorac-lorac", "username"),
+    ] {
+        let mut person = app.person();
+        let res = person.register("Carol", weak).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{weak}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(why), "says why {weak} is refused");
+        assert!(body.contains(r#"value="Carol""#), "keeps the username");
+    }
+    assert!(
+        User::find_by_username(&mut app.db(), "carol")
+            .unwrap()
+            .is_none(),
+        "no account was made"
+    );
+}
+
+#[actix_web::test]
+async fn an_existing_user_whose_password_is_now_refused_can_still_log_in() {
+    let app = spawn_app().await;
+    let name = Username::parse("olduser").unwrap();
+    let hash = bcrypt::hash("password1", 4).unwrap();
+    User::create(&mut app.db(), &name, &hash).unwrap();
+
+    let res = app.person().login("olduser", "password1").await;
+
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/lobby");
 }
 
 #[actix_web::test]

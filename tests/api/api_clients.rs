@@ -99,11 +99,30 @@ async fn json_registration_follows_the_same_rules_as_the_form() {
             json!({"username": "TAKEN", "password": PASSWORD}),
             StatusCode::CONFLICT,
         ),
+        (
+            json!({"username": "weakling", "password": "iloveyou2"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"username": "weakling", "password": "Weakling!!1"}),
+            StatusCode::BAD_REQUEST,
+        ),
         (json!({"username": "nopass"}), StatusCode::BAD_REQUEST),
     ] {
         let res = post(&client, "/api/users", &body).await;
         assert_eq!(res.status(), status, "{body}");
     }
+    let weak = json!({"username": "weakling", "password": "iloveyou2"});
+    let answer: Value = post(&client, "/api/users", &weak)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["error"], "bad_request", "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("most common"),
+        "{answer}"
+    );
 }
 
 #[actix_web::test]

@@ -1,12 +1,18 @@
 //! The terminal client: its logic against the real server without a terminal, and once for
-//! real in a pseudo-terminal (tmux), chatting with someone using the web API.
+//! real in a pseudo-terminal (tmux), chatting with someone using the web API; and what it does
+//! with a hostile server's words and with the login it saves.
 
+use std::fs::Permissions;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chatroom::client::api::Api;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use chatroom::client::api::{Api, SavedSession};
 use chatroom::client::chat::{Chat, Next};
-use serde_json::Value;
+use chatroom::client::saved::{self, SavedFile};
+use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, Person, TestApp, spawn_app};
 use crate::server::Server;
@@ -296,5 +302,192 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
             terminal.screen()
         );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn a_saved_login(user_id: i32) -> SavedFile {
+    SavedFile {
+        session: SavedSession {
+            server: "http://127.0.0.1:8080".into(),
+            username: "term".into(),
+            cookie: "chatroom_session=secret".into(),
+            csrf_token: "token".into(),
+        },
+        user_id,
+    }
+}
+
+#[test]
+fn the_saved_login_is_rewritten_readable_by_its_owner_only_in_an_owner_only_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let folder = home.path().join("chatroom");
+    let path = folder.join("session.json");
+    // As an older client, a copy or a restore from backup could have left them.
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&path, "{}").unwrap();
+    std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+
+    saved::save(&path, &a_saved_login(7)).unwrap();
+
+    assert_eq!(mode(&path), 0o600, "the file");
+    assert_eq!(mode(&folder), 0o700, "the folder");
+    assert_eq!(saved::load(&path).unwrap().user_id, 7);
+    let names: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["session.json"], "no temporary file is left behind");
+}
+
+#[test]
+fn a_first_saved_login_makes_its_folder_owner_only() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home
+        .path()
+        .join("config")
+        .join("chatroom")
+        .join("session.json");
+
+    saved::save(&path, &a_saved_login(1)).unwrap();
+    saved::save(&path, &a_saved_login(2)).unwrap();
+
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    assert_eq!(saved::load(&path).unwrap().user_id, 2);
+}
+
+/// What a hostile server (or anyone between the client and a server over plain http) could
+/// send: terminal escape sequences, C1 controls, bidi overrides and line breaks.
+const ESCAPES: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}\r\n\u{1b}[1A";
+
+async fn hostile_answer(req: HttpRequest) -> HttpResponse {
+    let bad = |text: &str| format!("{text}{ESCAPES}");
+    let entry = |id: i64| {
+        json!({
+            "id": id, "kind": "message", "author": bad("eve"),
+            "text": bad("hello"), "sent_at": bad("2026-01-01T10:00:00Z"),
+        })
+    };
+    let body = match (req.method().as_str(), req.path()) {
+        ("GET", "/api/rooms") => json!({"rooms": [{
+            "id": 1, "name": bad("Kitchen"), "creator": bad("eve"),
+            "direct": false, "present": 1, "unread": 0,
+        }]}),
+        ("POST", "/api/rooms/1/enter") => json!({
+            "room": {"id": 1, "name": bad("Kitchen"), "creator_id": 2, "direct": false},
+            "messages": [entry(1)],
+        }),
+        ("GET", "/api/rooms/1/messages") => json!({
+            "messages": [entry(2)], "present": [bad("eve")], "typing": [bad("mallory")],
+        }),
+        _ => {
+            return HttpResponse::Forbidden().json(json!({
+                "error": bad("refused"), "message": bad("go away"),
+            }));
+        }
+    };
+    HttpResponse::Ok().json(body)
+}
+
+/// A server on port 0 that answers like `hostile_answer`; it stops with the test's runtime.
+fn hostile_server() -> String {
+    let server = HttpServer::new(|| App::new().default_service(web::to(hostile_answer)))
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+    let port = server.addrs()[0].port();
+    actix_web::rt::spawn(server.run());
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Nothing a terminal would act on: no control character (C0, DEL, C1) and no bidi control.
+fn assert_printable(what: &str, text: &str) {
+    let bidi = |c: char| matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    assert!(
+        !text.chars().any(|c| c.is_control() || bidi(c)),
+        "{what}: {text:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_hostile_servers_words_reach_the_client_without_control_characters() {
+    let server = hostile_server();
+    let mut api = Api::new(&server).unwrap();
+    let refusal = api.log_in("bob", PASSWORD).await.unwrap_err().to_string();
+    assert_printable("a refusal", &refusal);
+    assert!(refusal.contains("go away"), "the words themselves are kept");
+
+    let mut chat = Chat::new(api, "bob".into(), 1);
+    chat.refresh_rooms().await.unwrap();
+    chat.enter(1).await.unwrap();
+    chat.poll().await;
+    chat.command("/create Porch").await;
+    assert!(chat.status.contains("go away"), "{}", chat.status);
+
+    assert_printable("the status line", &chat.status);
+    for room in &chat.rooms {
+        assert_printable("a room's name", &room.name);
+        assert_printable("a room's creator", &room.creator);
+    }
+    let room = chat.room.as_ref().unwrap();
+    assert_printable("the room's title", &room.name);
+    assert_eq!(room.log.len(), 2);
+    for entry in &room.log {
+        for field in [&entry.kind, &entry.author, &entry.text, &entry.sent_at] {
+            assert_printable("a log entry", field);
+        }
+    }
+    for name in room.present.iter().chain(&room.typing) {
+        assert_printable("who is here or typing", name);
+    }
+}
+
+#[actix_web::test]
+async fn the_login_prompt_prints_a_hostile_servers_refusal_without_its_escapes() {
+    let server = hostile_server();
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = dir.path().join("stderr");
+    let terminal = Tmux(format!("chatroom-hostile-{}", std::process::id()));
+    // What the client prints outside the full-screen view goes to its standard error, kept
+    // here byte for byte (the pane would act on an escape rather than show it).
+    let command = format!(
+        "{} chat --server {server} --user bob 2>{}",
+        env!("CARGO_BIN_EXE_chatroom"),
+        stderr.display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &terminal.0,
+        "-x",
+        "100",
+        "-y",
+        "20",
+        &command,
+    ]);
+    let printed = || std::fs::read(&stderr).unwrap_or_default();
+    let deadline = Instant::now() + PATIENCE;
+    while !String::from_utf8_lossy(&printed()).contains("Password:") {
+        assert!(Instant::now() < deadline, "no password prompt");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    terminal.keys(PASSWORD);
+    terminal.press("Enter");
+    while terminal.alive() {
+        assert!(Instant::now() < deadline, "the client did not give up");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let printed = String::from_utf8(printed()).unwrap();
+    assert!(printed.contains("go away"), "{printed:?}");
+    // Its own line breaks are the only control characters in it.
+    for line in printed.lines() {
+        assert_printable("what the client printed", line);
     }
 }
