@@ -67,6 +67,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         current_room_id -> Nullable<Integer>,
+        username_key -> Text,
     }
 }
 

@@ -2,6 +2,7 @@
 //! Nothing here knows about HTTP; errors.rs maps `ModelError` to statuses.
 
 pub mod log;
+pub mod name_key;
 pub mod read;
 pub mod room;
 pub mod session;
