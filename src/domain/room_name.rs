@@ -2,7 +2,7 @@ use super::Invalid;
 use super::name_key::{mixes_scripts, name_key};
 
 /// 1 to 64 characters after trimming; nothing invisible or that breaks a line; no look-alike
-/// mix of scripts. Unique by `key()`.
+/// mix of scripts; not named like a direct conversation. Unique by `key()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomName(String);
 
@@ -32,6 +32,12 @@ impl RoomName {
                     .into(),
             ));
         }
+        let key = name_key(name);
+        if key.starts_with('@') || DIRECT_LOOKALIKES.contains(&key.as_str()) {
+            return Err(Invalid(
+                "That name is kept for direct conversations: please choose another.".into(),
+            ));
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -45,6 +51,9 @@ impl RoomName {
         name_key(&self.0)
     }
 }
+
+/// Keys of names that the pages and the terminal client give direct conversations.
+const DIRECT_LOOKALIKES: [&str; 2] = ["direct conversation", "direct"];
 
 /// Characters that change how the text around them reads without showing themselves, or that
 /// break the line: every default-ignorable code point (soft hyphen, U+034F, bidi controls,
@@ -119,6 +128,19 @@ mod tests {
         let err = RoomName::parse("Gard\u{435}n").unwrap_err();
         assert!(err.0.contains("Cyrillic"), "{err}");
         assert!(RoomName::parse("Сад").is_ok());
+    }
+
+    #[test]
+    fn refuses_names_that_direct_conversations_go_by() {
+        for bad in [
+            "@bob",
+            "＠bob",
+            "Direct conversation",
+            "DIRECT  conversation",
+        ] {
+            assert!(RoomName::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(RoomName::parse("bob@home").is_ok());
     }
 
     #[test]
