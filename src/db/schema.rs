@@ -26,6 +26,7 @@ diesel::table! {
     room_members (room_id, user_id) {
         room_id -> Integer,
         user_id -> Integer,
+        hidden -> Bool,
     }
 }
 
