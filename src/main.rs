@@ -31,6 +31,9 @@ fn main() -> ExitCode {
 fn initdb(path: &std::path::Path) -> anyhow::Result<()> {
     let report = db::initialize(path)?;
     println!("{report}");
+    for clash in &report.clashes {
+        eprintln!("chatroom: {clash}");
+    }
     Ok(())
 }
 

@@ -50,6 +50,9 @@ impl Application {
         if report.created || !report.applied.is_empty() {
             log::info!("{report}");
         }
+        for clash in &report.clashes {
+            log::error!("{clash}");
+        }
         let db = Db::open(&settings.database_path, POOL_SIZE)?;
         let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
         let clock = settings.clock.clone();

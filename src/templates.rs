@@ -156,7 +156,8 @@ pub struct EntryView {
     pub author: String,
     pub text: String,
     pub deleted: bool,
-    /// The reader may delete it: their own message, or any message in a room they created.
+    /// The reader may delete it: their own message, or any message in a public room they
+    /// created.
     pub deletable: bool,
     pub sent_at: String,
     /// HH:MM in UTC, until the page's script shows it in the reader's own time zone.
@@ -164,13 +165,13 @@ pub struct EntryView {
 }
 
 impl EntryView {
-    pub fn new(e: LogEntry, reader_id: i32, reader_is_creator: bool) -> Self {
+    pub fn new(e: LogEntry, reader_id: i32, reader_moderates: bool) -> Self {
         Self {
             id: e.seq,
             kind: e.kind.as_str(),
             deletable: e.kind == Kind::Message
                 && !e.deleted
-                && (e.author_id == reader_id || reader_is_creator),
+                && (e.author_id == reader_id || reader_moderates),
             author: e.author,
             text: e.body,
             deleted: e.deleted,
@@ -187,6 +188,8 @@ pub struct RoomPage {
     pub room_id: i32,
     pub room_name: String,
     pub is_direct: bool,
+    /// The reader created this public room: they may delete it, and anyone's messages in it.
+    /// Nobody has that over a direct conversation.
     pub is_creator: bool,
     /// Entries shown (messages, joins, leaves), oldest first.
     pub entries: Vec<EntryView>,
@@ -213,7 +216,7 @@ impl RoomPage {
                 .find(|e| e.seq > read && e.kind == Kind::Message && e.author_id != reader.id)
                 .map(|e| e.seq)
         });
-        let is_creator = room.creator_id == reader.id;
+        let is_creator = !room.is_direct && room.creator_id == reader.id;
         let first_id = history.first().map_or(0, |e| e.seq);
         Self {
             layout,

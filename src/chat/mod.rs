@@ -18,7 +18,7 @@ use crate::domain::{ClientId, MessageText, RoomName, Username};
 use crate::errors::AppError;
 use crate::live::{Known, Live, PeopleJson, TAIL};
 use crate::models::read::RoomRead;
-use crate::models::{Changes, LogEntry, ModelError, NewPost, Room, RoomListing, User};
+use crate::models::{Changes, LogEntry, ModelError, NewPost, Removed, Room, RoomListing, User};
 use crate::throttle::Throttles;
 use poster::Poster;
 
@@ -194,31 +194,45 @@ impl Chat {
         Ok(())
     }
 
-    /// Deletes the room and its log; only its creator may. Those inside learn it at their
-    /// next poll (410).
+    /// Deletes a public room and its log; only its creator may. Those inside learn it at
+    /// their next poll (410). A direct conversation is hidden from the user's lobby instead
+    /// (see `Room::delete`).
     pub async fn delete_room(
         &self,
         user: &CurrentUser,
         client: ClientAddr,
         room_id: i32,
-    ) -> Result<Room, AppError> {
+    ) -> Result<Removed, AppError> {
         let user_id = user.id;
-        let room = self
+        let removed = self
             .write(move |conn, changes| Room::delete(conn, room_id, user_id, changes))
             .await?;
-        log::info!(
-            "{} deleted room {} {:?} from {client}",
-            user.username,
-            room.id,
-            room.name
-        );
-        Ok(room)
+        match &removed {
+            Removed::Deleted(room) => log::info!(
+                "{} deleted room {} {:?} from {client}",
+                user.username,
+                room.id,
+                room.name
+            ),
+            Removed::Hidden(room) => {
+                self.live.presence.left(room.id, user_id).await;
+            }
+        }
+        Ok(removed)
     }
 
     /// Opens (creating it the first time) the direct conversation with `other`, and puts the
-    /// user in it.
+    /// user in it. A new conversation counts against the user's limit of new rooms.
     pub async fn open_direct(&self, user: &CurrentUser, other: Username) -> Result<Room, AppError> {
         let user_id = user.id;
+        let lookup = other.clone();
+        let exists = self
+            .db
+            .run(move |conn| Ok(Room::direct_exists(conn, user_id, &lookup)?))
+            .await?;
+        if !exists {
+            self.throttles.room(user_id).await?;
+        }
         self.write(move |conn, changes| Room::open_direct(conn, user_id, &other, changes))
             .await
     }
@@ -246,7 +260,7 @@ impl Chat {
         Ok(message)
     }
 
-    /// Deletes a message (its author or the room's creator may): it keeps its place, emptied,
+    /// Deletes a message (its author may, or a public room's creator): it keeps its place, emptied,
     /// and a `deleted` entry tells the pollers.
     pub async fn delete_message(
         &self,

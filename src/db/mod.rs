@@ -16,6 +16,7 @@ use diesel::{Connection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::errors::AppError;
+use crate::models::name_key::{self, NameClash};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -48,6 +49,9 @@ pub struct InitReport {
     pub path: PathBuf,
     pub created: bool,
     pub applied: Vec<String>,
+    /// Names whose key could not be brought up to date (see `models::name_key`): each names
+    /// both rows, for the operator to rename one. The server runs meanwhile.
+    pub clashes: Vec<NameClash>,
 }
 
 impl fmt::Display for InitReport {
@@ -62,7 +66,8 @@ impl fmt::Display for InitReport {
     }
 }
 
-/// Creates the database file if it is missing and applies the pending migrations, keeping data.
+/// Creates the database file if it is missing, applies the pending migrations, keeping data,
+/// and brings the stored name keys up to date (SQL cannot compute them).
 pub fn initialize(path: &Path) -> anyhow::Result<InitReport> {
     let created = !path.exists();
     if created {
@@ -76,10 +81,13 @@ pub fn initialize(path: &Path) -> anyhow::Result<InitReport> {
         .iter()
         .map(ToString::to_string)
         .collect();
+    let clashes = name_key::refresh(&mut conn)
+        .with_context(|| format!("cannot update the name keys in {}", path.display()))?;
     Ok(InitReport {
         path: path.to_owned(),
         created,
         applied,
+        clashes,
     })
 }
 

@@ -26,6 +26,7 @@ diesel::table! {
     room_members (room_id, user_id) {
         room_id -> Integer,
         user_id -> Integer,
+        hidden -> Bool,
     }
 }
 
@@ -67,6 +68,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         current_room_id -> Nullable<Integer>,
+        username_key -> Text,
     }
 }
 

@@ -2,12 +2,14 @@
 
 mod client_id;
 mod message_text;
+mod name_key;
 mod password;
 mod room_name;
 mod username;
 
 pub use client_id::ClientId;
 pub use message_text::{MessageText, MessageTextError};
+pub use name_key::name_key;
 pub use password::Password;
 pub use room_name::RoomName;
 pub use username::Username;

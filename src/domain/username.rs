@@ -1,6 +1,6 @@
 use super::Invalid;
 
-/// 3 to 32 ASCII letters, digits, `_`, `.` or `-`. Unique ignoring case (the schema enforces it).
+/// 3 to 32 ASCII letters, digits, `_`, `.` or `-`. Unique by `key()` (the schema enforces it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
@@ -32,6 +32,12 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form stored under the schema's UNIQUE index: the same rule as room names'
+    /// (`name_key`), which for ASCII names is their lower case.
+    pub fn key(&self) -> String {
+        super::name_key(&self.0)
+    }
 }
 
 #[cfg(test)]
@@ -55,6 +61,13 @@ mod tests {
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("").is_err());
         assert!(Username::parse(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn the_key_ignores_letter_case() {
+        let key = |name| Username::parse(name).unwrap().key();
+        assert_eq!(key("Alice"), key("aLICE"));
+        assert_ne!(key("alice"), key("alice_"));
     }
 
     #[test]

@@ -232,7 +232,10 @@ impl LogEntry {
                     };
                 }
             }
-            Room::find_as_member(conn, room_id, author_id)?;
+            let room = Room::find_as_member(conn, room_id, author_id)?;
+            if room.is_direct {
+                Room::unhide(conn, room_id)?;
+            }
             Ok(Self::insert(
                 conn,
                 room_id,
@@ -272,7 +275,7 @@ impl LogEntry {
         Ok(results)
     }
 
-    /// Deletes a message: its author may, and so may the room's creator. The message keeps its
+    /// Deletes a message: its author may, and so may a public room's creator. It keeps its
     /// place in the log (emptied, marked deleted) and a `Deleted` entry tells the pollers.
     pub fn delete_message(
         conn: &mut SqliteConnection,
@@ -293,7 +296,10 @@ impl LogEntry {
                     log_entries::deleted_at,
                 ))
                 .first(conn)?;
-            if author_id != user_id && room.creator_id != user_id {
+            // In a direct conversation both people are equals: whoever opened it is no
+            // moderator of the other's words.
+            let moderates = !room.is_direct && room.creator_id == user_id;
+            if author_id != user_id && !moderates {
                 return Err(ModelError::NotAuthor);
             }
             if deleted_at.is_some() {

@@ -2,13 +2,14 @@
 //! Nothing here knows about HTTP; errors.rs maps `ModelError` to statuses.
 
 pub mod log;
+pub mod name_key;
 pub mod read;
 pub mod room;
 pub mod session;
 pub mod user;
 
 pub use log::{Kind, LogEntry, NewPost};
-pub use room::{Room, RoomListing};
+pub use room::{Removed, Room, RoomListing};
 pub use user::User;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -24,7 +25,7 @@ pub enum ModelError {
     /// The room is not the user's current room.
     NotInRoom,
     NotCreator,
-    /// Only a message's author (or the room's creator) may delete it.
+    /// Only a message's author (or, in a public room, the room's creator) may delete it.
     NotAuthor,
     /// A client_id already names a different message of this author.
     KeyReused,

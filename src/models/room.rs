@@ -113,7 +113,12 @@ impl Room {
                 .first(conn)
                 .optional()?;
             let room = match existing {
-                Some(room) => room,
+                Some(room) => {
+                    diesel::update(room_members::table.find((room.id, user_id)))
+                        .set(room_members::hidden.eq(false))
+                        .execute(conn)?;
+                    room
+                }
                 None => {
                     let room = Self::insert(conn, "direct", &key, user_id, true)?;
                     diesel::insert_into(room_members::table)
@@ -136,10 +141,27 @@ impl Room {
         })
     }
 
-    /// The rooms this user's lobby lists, newest activity first, with unread counts.
+    /// Whether the direct conversation between these two users exists already.
+    pub fn direct_exists(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        other: &Username,
+    ) -> QueryResult<bool> {
+        let Some(other) = User::find_by_username(conn, other.as_str())? else {
+            return Ok(false);
+        };
+        diesel::select(diesel::dsl::exists(
+            rooms::table.filter(rooms::name_key.eq(direct_key(user_id, other.id))),
+        ))
+        .get_result(conn)
+    }
+
+    /// The rooms this user's lobby lists, newest activity first, with unread counts. Direct
+    /// conversations the user hid are left out.
     pub fn lobby(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<RoomListing>> {
         let direct_rooms: Vec<i32> = room_members::table
             .filter(room_members::user_id.eq(user_id))
+            .filter(room_members::hidden.eq(false))
             .select(room_members::room_id)
             .load(conn)?;
         let partners: HashMap<i32, String> = room_members::table
@@ -339,15 +361,38 @@ impl Room {
         Ok(room)
     }
 
-    /// Deletes the room and, by cascade, its log; only its creator may. One transaction.
+    /// A direct conversation shows again in both lobbies: someone wrote in it. Runs inside
+    /// the caller's transaction.
+    pub(crate) fn unhide(conn: &mut SqliteConnection, room_id: i32) -> QueryResult<()> {
+        diesel::update(room_members::table)
+            .filter(room_members::room_id.eq(room_id))
+            .filter(room_members::hidden.eq(true))
+            .set(room_members::hidden.eq(false))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Removes the room as far as this user may. A public room is deleted with, by cascade,
+    /// its log, by its creator only. A direct conversation belongs to both people, so neither
+    /// deletes it: it leaves the user's lobby (and the user leaves it) until someone writes
+    /// in it or the user opens it again. One transaction.
     pub fn delete(
         conn: &mut SqliteConnection,
         room_id: i32,
         user_id: i32,
         changes: &mut Changes,
-    ) -> Result<Room, ModelError> {
+    ) -> Result<Removed, ModelError> {
         write(conn, changes, |conn, changes| {
             let room = Self::find(conn, room_id, user_id)?;
+            if room.is_direct {
+                diesel::update(room_members::table.find((room_id, user_id)))
+                    .set(room_members::hidden.eq(true))
+                    .execute(conn)?;
+                if User::current_room(conn, user_id)? == Some(room_id) {
+                    Self::move_user(conn, user_id, None, changes)?;
+                }
+                return Ok(Removed::Hidden(room));
+            }
             if room.creator_id != user_id {
                 return Err(ModelError::NotCreator);
             }
@@ -359,7 +404,16 @@ impl Room {
                 ))
                 .execute(conn)?;
             changes.deleted_rooms.push(room_id);
-            Ok(room)
+            Ok(Removed::Deleted(room))
         })
     }
+}
+
+/// What `Room::delete` did.
+#[derive(Debug)]
+pub enum Removed {
+    /// A public room, gone for everyone.
+    Deleted(Room),
+    /// A direct conversation, out of this user's lobby only.
+    Hidden(Room),
 }

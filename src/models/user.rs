@@ -6,7 +6,7 @@ use diesel::sqlite::Sqlite;
 
 use super::{ModelError, now};
 use crate::db::schema::users;
-use crate::domain::Username;
+use crate::domain::{Username, name_key};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users, check_for_backend(Sqlite))]
@@ -22,12 +22,13 @@ pub struct User {
 #[diesel(table_name = users)]
 struct NewUser<'a> {
     username: &'a str,
+    username_key: &'a str,
     password_hash: &'a str,
     created_at: NaiveDateTime,
 }
 
 impl User {
-    /// Fails with `NameTaken` when the name is taken in any letter case.
+    /// Fails with `UsernameTaken` when another name has the same key.
     pub fn create(
         conn: &mut SqliteConnection,
         username: &Username,
@@ -35,6 +36,7 @@ impl User {
     ) -> Result<User, ModelError> {
         let new = NewUser {
             username: username.as_str(),
+            username_key: &username.key(),
             password_hash,
             created_at: now(),
         };
@@ -44,13 +46,13 @@ impl User {
             .get_result(conn)?)
     }
 
-    /// Case-insensitive, like the uniqueness rule (the column is COLLATE NOCASE).
+    /// By the name's key, like the uniqueness rule: "ALICE" finds alice.
     pub fn find_by_username(
         conn: &mut SqliteConnection,
         username: &str,
     ) -> QueryResult<Option<User>> {
         users::table
-            .filter(users::username.eq(username))
+            .filter(users::username_key.eq(name_key(username)))
             .select(User::as_select())
             .first(conn)
             .optional()

@@ -155,7 +155,7 @@ fn client_id(body: &NewMessage, req: &HttpRequest) -> Result<Option<ClientId>, A
     }
 }
 
-/// DELETE /api/rooms/{id}/messages/{message}: by its author or the room's creator.
+/// DELETE /api/rooms/{id}/messages/{message}: by its author or a public room's creator.
 pub async fn delete_message(
     user: CurrentUser,
     path: web::Path<(i32, i32)>,
@@ -245,7 +245,8 @@ pub async fn create_room(
     }))
 }
 
-/// DELETE /api/rooms/{id}: 204; only the creator may.
+/// DELETE /api/rooms/{id}: 204. A public room is deleted, by its creator only; a direct
+/// conversation is hidden from the caller's lobby (either person may), never deleted.
 pub async fn delete_room(
     user: CurrentUser,
     client: ClientAddr,

@@ -186,3 +186,66 @@ fn an_existing_database_is_numbered_room_by_room_in_its_old_order() {
         "heads, and read marks in the new numbers"
     );
 }
+
+/// Databases made before name keys: keys are recomputed in Rust after the migrations, and two
+/// names that now read alike are reported by initdb (and the server's log), never merged.
+#[test]
+fn upgrading_recomputes_name_keys_and_reports_names_that_now_clash() {
+    use chatroom::db::schema::{rooms, users};
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel_migrations::MigrationHarness;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let path_arg = path.to_str().unwrap();
+    let mut conn = SqliteConnection::establish(path_arg).unwrap();
+    for _ in 0..5 {
+        conn.run_next_migration(chatroom::db::MIGRATIONS).unwrap();
+    }
+    conn.batch_execute(
+        "INSERT INTO users (id, username, password_hash, created_at)
+             VALUES (1, 'Ann', 'x', CURRENT_TIMESTAMP);
+         INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at) VALUES
+             (1, 'Straße', 'straße', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+             (2, 'STRASSE', 'strasse', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+             (3, 'Cafe\u{301}', 'cafe\u{301}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+             (4, 'Book  Club', 'book  club', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let output = chatroom(&["initdb", "--database", path_arg]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert_eq!(err.trim().lines().count(), 1, "one clash: {err}");
+    assert!(
+        err.contains(r#"room 1 "Straße""#) && err.contains(r#"room 2 "STRASSE""#),
+        "names both rows: {err}"
+    );
+    let mut conn = SqliteConnection::establish(path_arg).unwrap();
+    let keys: Vec<(i32, String)> = rooms::table
+        .order(rooms::id)
+        .select((rooms::id, rooms::name_key))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        keys,
+        [
+            (1, "straße".to_owned()),
+            (2, "strasse".to_owned()),
+            (3, "caf\u{E9}".to_owned()),
+            (4, "book club".to_owned()),
+        ],
+        "the clash kept its old key; the others were brought up to date"
+    );
+    let key: String = users::table
+        .select(users::username_key)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(key, "ann");
+
+    let again = chatroom(&["initdb", "--database", path_arg]);
+    assert!(stderr(&again).contains("room 1"), "reported until renamed");
+}

@@ -7,6 +7,7 @@ mod accounts;
 mod api_clients;
 mod audit_log;
 mod concurrency;
+mod direct;
 mod helpers;
 mod initdb;
 mod live;

@@ -87,6 +87,48 @@ async fn a_room_name_taken_in_any_letter_case_gets_409() {
 }
 
 #[actix_web::test]
+async fn a_room_name_a_reader_could_take_for_a_taken_one_gets_409() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    for (taken, alike) in [
+        ("Straße", "STRASSE"),
+        ("Caf\u{E9}", "Cafe\u{301}"),
+        ("Book Club", "Book  Club"),
+        ("Tea", "ＴＥＡ"),
+    ] {
+        alice.create_room(taken).await;
+        let res = alice.post_form("/rooms", &[("name", alike)]).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CONFLICT,
+            "{alike:?} beside {taken:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_room_name_with_hidden_characters_or_a_look_alike_letter_gets_400() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    alice.create_room("Kitchen").await;
+    alice.create_room("Garden").await;
+    for bad in [
+        "Kit\u{AD}chen",
+        "Kitchen\u{34F}",
+        "Line\u{2028}break",
+        "Gard\u{435}n",
+    ] {
+        let res = alice.post_form("/rooms", &[("name", bad)]).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+    }
+    let res = alice
+        .post_json("/api/rooms", &serde_json::json!({ "name": "Gard\u{435}n" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    alice.create_room("family \u{1F468}\u{200D}\u{1F469}").await;
+}
+
+#[actix_web::test]
 async fn the_room_page_shows_the_history_oldest_first_with_author_and_time() {
     let app = spawn_app().await;
     let mut alice = app.user("alice").await;

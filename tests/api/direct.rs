@@ -1,0 +1,175 @@
+//! Direct conversations: two equals. Each deletes only their own messages, nobody deletes
+//! the conversation for both (each may hide it from their own lobby), opening new ones counts
+//! against the room limit, and no public room may pass for one.
+
+use std::sync::Arc;
+
+use actix_web::cookie::Key;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{
+    Person, TestApp, error_code, location, spawn_app, spawn_app_with, test_settings,
+};
+
+/// `opener` opens the direct conversation with `other` and enters it; returns its id.
+async fn open_direct(opener: &mut Person, other: &str) -> i32 {
+    let res = opener.post_form("/direct", &[("username", other)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "opening with {other}");
+    let room = location(&res)
+        .strip_prefix("/rooms/")
+        .and_then(|id| id.parse().ok())
+        .expect("redirected to the conversation");
+    opener.enter(room).await;
+    room
+}
+
+async fn delete_message(person: &mut Person, room: i32, seq: i64) -> Response {
+    let token = person.csrf().await;
+    person
+        .http
+        .delete(person.url(&format!("/api/rooms/{room}/messages/{seq}")))
+        .header("X-CSRF-Token", token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn lobby_ids(person: &Person) -> Vec<i64> {
+    let body: Value = person.get("/api/lobby").await.json().await.unwrap();
+    body["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[actix_web::test]
+async fn in_a_direct_conversation_each_person_deletes_only_their_own_messages() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let room = open_direct(&mut alice, "bob").await;
+    bob.enter(room).await;
+    let bobs = bob.say(room, "from bob").await["id"].as_i64().unwrap();
+    let alices = alice.say(room, "from alice").await["id"].as_i64().unwrap();
+
+    let res = delete_message(&mut alice, room, bobs).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "the opener is no moderator"
+    );
+    assert_eq!(error_code(res).await, "not_author");
+    let res = delete_message(&mut bob, room, alices).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let page = alice.enter(room).await;
+    assert!(
+        page.contains(r#"data-creator="false""#),
+        "the page's script agrees"
+    );
+    assert_eq!(
+        page.matches(r#"class="delete-message"#).count(),
+        1,
+        "a Delete button on her own message only"
+    );
+
+    assert_eq!(
+        delete_message(&mut bob, room, bobs).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        delete_message(&mut alice, room, alices).await.status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[actix_web::test]
+async fn nobody_deletes_a_direct_conversation_for_both_but_each_may_hide_it() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let room = open_direct(&mut alice, "bob").await;
+    alice.say(room, "hello").await;
+
+    let page = alice.enter(room).await;
+    assert!(
+        !page.contains(r#"id="delete""#),
+        "no Delete room button that would not work"
+    );
+    assert!(page.contains(r#"id="hide""#));
+
+    let res = alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/lobby");
+    assert!(
+        !lobby_ids(&alice).await.contains(&room.into()),
+        "hidden for her"
+    );
+    assert!(
+        lobby_ids(&bob).await.contains(&room.into()),
+        "still there for him"
+    );
+    bob.enter(room).await;
+    let seen = bob.messages_after(room, 0).await;
+    assert_eq!(seen[0]["text"], "hello", "nothing was deleted");
+
+    let token = bob.csrf().await;
+    let res = bob
+        .http
+        .delete(bob.url(&format!("/api/rooms/{room}")))
+        .header("X-CSRF-Token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(!lobby_ids(&bob).await.contains(&room.into()));
+    assert_eq!(
+        bob.poll(room, "0").await.status(),
+        StatusCode::FORBIDDEN,
+        "he left it"
+    );
+
+    bob.enter(room).await;
+    bob.say(room, "still there?").await;
+    assert!(
+        lobby_ids(&alice).await.contains(&room.into()),
+        "a new message brings it back"
+    );
+    assert!(lobby_ids(&bob).await.contains(&room.into()));
+}
+
+#[actix_web::test]
+async fn opening_new_direct_conversations_counts_against_the_room_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
+    settings.limits.rooms = 2;
+    let app: TestApp = spawn_app_with(settings, Arc::new(dir)).await;
+    let mut alice = app.user("alice").await;
+    for name in ["bob", "carol", "dave"] {
+        app.user(name).await;
+    }
+    open_direct(&mut alice, "bob").await;
+    alice.create_room("Kitchen").await;
+
+    let res = alice.post_form("/direct", &[("username", "carol")]).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let res = alice.post_form("/direct", &[("username", "bob")]).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "reopening creates nothing"
+    );
+}
+
+#[actix_web::test]
+async fn a_public_room_may_not_be_named_like_a_direct_conversation() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    for name in ["@bob", "Direct conversation", "direct  CONVERSATION"] {
+        let res = alice.post_form("/rooms", &[("name", name)]).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{name:?}");
+    }
+}
