@@ -32,7 +32,9 @@ use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use actix_session::storage::SessionKey;
 use actix_web::cookie::{Cookie, CookieJar, Key};
+use chatroom::auth::session_store::row_id;
 use chatroom::db;
 use chatroom::domain::{MessageText, RoomName, Username};
 use chatroom::models::session::SessionRow;
@@ -238,14 +240,19 @@ fn populate(path: &Path, users: usize, rooms: usize) -> Vec<Person> {
             ),
             ("csrf", serde_json::to_string(&csrf).unwrap()),
         ]);
+        let stored_as = SessionKey::try_from(session_key.clone()).unwrap();
         let row = SessionRow {
-            id: session_key.clone(),
+            id: row_id(&stored_as),
             user_id: Some(*user),
             state: serde_json::to_string(&state).unwrap(),
             // As a fresh login leaves them (default idle time 7 days), so that the server has
             // no idle deadline to push forward during the run.
             idle_expires_at: unix_now() + 7 * 86_400,
             expires_at: unix_now() + 30 * 86_400,
+            public_id: format!("bench{i}"),
+            started_at: unix_now(),
+            client: "127.0.0.1".to_owned(),
+            agent: String::new(),
         };
         SessionRow::insert(&mut conn, &row).unwrap();
         people.push(Person {

@@ -15,7 +15,9 @@ use anyhow::Context;
 
 use crate::auth::client_addr::TrustedProxy;
 use crate::auth::password::Hasher;
-use crate::auth::session_store::{self, DbSessionStore, MemorySessionCache, SessionCache};
+use crate::auth::session_store::{
+    self, DbSessionStore, MemorySessionCache, SessionCache, SessionTimes,
+};
 use crate::chat::{Chat, background};
 use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
@@ -70,6 +72,10 @@ impl Application {
         let sessions = web::Data::from(sessions);
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let throttles = web::Data::from(throttles);
+        let session_times = web::Data::new(SessionTimes {
+            idle: settings.session_idle,
+            clock: clock.clone(),
+        });
 
         let bind = settings.bind.clone();
         let request_timeout = settings.limits.request_timeout;
@@ -84,6 +90,7 @@ impl Application {
                 .app_data(throttles.clone())
                 .app_data(sessions.clone())
                 .app_data(trusted_proxy.clone())
+                .app_data(session_times.clone())
                 .app_data(web::FormConfig::default().limit(BODY_LIMIT))
                 .app_data(json_config())
                 .wrap(from_fn(middleware::catch_panics))
@@ -193,6 +200,14 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
         )
         .route("/logout", web::post().to(auth::logout))
         .route("/account", web::get().to(account::page))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route(
+            "/account/sessions/{id}/end",
+            web::post().to(account::end_session),
+        )
         .route(
             "/account/logout-everywhere",
             web::post().to(account::logout_everywhere),

@@ -6,6 +6,8 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use chrono::NaiveDateTime;
 
+use crate::auth::accounts::SessionSummary;
+use crate::auth::client_addr::Device;
 use crate::auth::{CurrentUser, csrf};
 use crate::chat::{Inside, Listed};
 use crate::errors::AppError;
@@ -259,10 +261,64 @@ impl EnterPage {
     }
 }
 
+/// One of the user's sessions on the account page.
+pub struct SessionView {
+    pub public_id: String,
+    pub started: String,
+    pub started_text: String,
+    pub last_seen: String,
+    pub last_seen_text: String,
+    pub client: String,
+    /// "terminal", or the browser and system its User-Agent names.
+    pub device: String,
+    pub current: bool,
+}
+
+impl SessionView {
+    fn new(s: SessionSummary) -> Self {
+        let at = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        let (started, last_seen) = (at(s.started_at), at(s.last_seen));
+        Self {
+            started: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started_text: started.format("%Y-%m-%d %H:%M UTC").to_string(),
+            last_seen: last_seen.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            last_seen_text: last_seen.format("%Y-%m-%d %H:%M UTC").to_string(),
+            device: Device::describe(&s.agent),
+            public_id: s.public_id,
+            client: s.client,
+            current: s.current,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage {
     pub layout: Layout,
+    pub notice: Option<&'static str>,
+    pub sessions: Vec<SessionView>,
+    /// Why the change-password form was refused.
+    pub password_error: Option<String>,
+}
+
+impl AccountPage {
+    pub fn new(layout: Layout, sessions: Vec<SessionSummary>) -> Self {
+        Self {
+            layout,
+            notice: None,
+            sessions: sessions.into_iter().map(SessionView::new).collect(),
+            password_error: None,
+        }
+    }
+
+    /// What the last action did; only these fixed texts are ever shown.
+    pub fn notice(key: Option<&str>) -> Option<&'static str> {
+        match key? {
+            "password" => Some("Your password was changed, and your other sessions were ended."),
+            "ended" => Some("That session was ended."),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Template)]

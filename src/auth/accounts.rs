@@ -5,9 +5,9 @@ use actix_session::Session;
 use serde::Deserialize;
 
 use super::CurrentUser;
-use super::client_addr::ClientAddr;
+use super::client_addr::{ClientAddr, Device};
 use super::password::Hasher;
-use super::session_store::SessionCache;
+use super::session_store::{SessionCache, SessionTimes};
 use crate::db::Db;
 use crate::domain::{Password, Username};
 use crate::errors::AppError;
@@ -33,7 +33,7 @@ pub async fn register(
     session: &Session,
     username: &str,
     password: String,
-    client: ClientAddr,
+    device: &Device,
     db: &Db,
     hasher: &Hasher,
 ) -> Result<Result<User, Refused>, AppError> {
@@ -51,8 +51,8 @@ pub async fn register(
         .await?
     {
         Ok(user) => {
-            log::info!("registered user {} from {client}", user.username);
-            super::log_in(session, &user)?;
+            log::info!("registered user {} from {}", user.username, device.addr);
+            super::log_in(session, &user, device)?;
             Ok(Ok(user))
         }
         Err(ModelError::UsernameTaken) => Ok(Err(Refused::Taken)),
@@ -66,12 +66,13 @@ pub async fn log_in(
     session: &Session,
     username: &str,
     password: String,
-    client: ClientAddr,
+    device: &Device,
     db: &Db,
     hasher: &Hasher,
     throttles: &Throttles,
 ) -> Result<Option<User>, AppError> {
     let username = username.trim().to_owned();
+    let client = device.addr;
     // Reserved before the password is checked: while throttled, even the right one does not
     // help, and attempts sent together are counted together.
     if let Err(retry) = throttles.login_attempt(&username, client.0).await {
@@ -89,7 +90,7 @@ pub async fn log_in(
         Some(user) if verified => {
             throttles.login_succeeded(&username, client.0).await;
             log::info!("login of {} from {client}", user.username);
-            super::log_in(session, &user)?;
+            super::log_in(session, &user, device)?;
             Ok(Some(user))
         }
         _ => {
@@ -129,4 +130,133 @@ pub async fn log_out_everywhere(
     );
     super::log_out(session);
     Ok(())
+}
+
+/// Why a password change did not happen, in words for the person.
+pub enum PasswordRefused {
+    /// The current password was wrong.
+    WrongPassword,
+    /// The new password breaks a rule.
+    Invalid(String),
+}
+
+/// Changes the user's password after checking the current one (throttled like a login), and
+/// ends every other session of theirs. This one continues under a new key.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_password(
+    session: &Session,
+    user: &CurrentUser,
+    current: String,
+    new: String,
+    device: &Device,
+    db: &Db,
+    hasher: &Hasher,
+    throttles: &Throttles,
+    sessions: &dyn SessionCache,
+) -> Result<Result<(), PasswordRefused>, AppError> {
+    let client = device.addr;
+    throttles.login_attempt(&user.username, client.0).await?;
+    let user_id = user.id;
+    let stored = db
+        .run(move |conn| Ok(User::find(conn, user_id)?))
+        .await?
+        .map(|u| u.password_hash);
+    if !hasher.verify(current, stored).await? {
+        log::info!(
+            "wrong current password for {} changing it, from {client}",
+            user.username
+        );
+        return Ok(Err(PasswordRefused::WrongPassword));
+    }
+    throttles.login_succeeded(&user.username, client.0).await;
+    let rules = Username::parse(&user.username).and_then(|name| Password::parse_new(new, &name));
+    let password = match rules {
+        Ok(password) => password,
+        Err(invalid) => return Ok(Err(PasswordRefused::Invalid(invalid.0))),
+    };
+    let hash = hasher.hash(password).await?;
+    let ended = db
+        .run(move |conn| Ok(User::change_password(conn, user_id, &hash)?))
+        .await?;
+    sessions.revoke_user(user_id).await;
+    // Every row of the user is gone, this one's too: the session carries on under a new key.
+    session.renew();
+    super::csrf::rotate(session);
+    log::info!(
+        "{} changed their password from {client}; {} other sessions ended",
+        user.username,
+        ended.saturating_sub(1)
+    );
+    Ok(Ok(()))
+}
+
+/// One of the user's sessions, as the account page lists it.
+pub struct SessionSummary {
+    pub public_id: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Unix seconds, to within the store's coarse touch (see `DbSessionStore`).
+    pub last_seen: i64,
+    pub client: String,
+    pub agent: String,
+    /// The session asking.
+    pub current: bool,
+}
+
+/// The user's live sessions, the most recently used first.
+pub async fn sessions(
+    session: &Session,
+    user: &CurrentUser,
+    db: &Db,
+    times: &SessionTimes,
+) -> Result<Vec<SessionSummary>, AppError> {
+    let current = super::public_id(session);
+    let (user_id, now) = (user.id, times.clock.unix_secs());
+    let rows = db
+        .run(move |conn| Ok(SessionRow::live_for_user(conn, user_id, now)?))
+        .await?;
+    let idle = i64::try_from(times.idle.as_secs()).unwrap_or(i64::MAX);
+    Ok(rows
+        .into_iter()
+        .map(|row| SessionSummary {
+            current: current.as_deref() == Some(row.public_id.as_str()),
+            last_seen: row
+                .idle_expires_at
+                .saturating_sub(idle)
+                .clamp(row.started_at, now),
+            public_id: row.public_id,
+            started_at: row.started_at,
+            client: row.client,
+            agent: row.agent,
+        })
+        .collect())
+}
+
+/// Ends one of the user's sessions, found by the id the account page shows: `None` if they
+/// have no such session, else whether it was the one asking (which is then logged out).
+pub async fn end_session(
+    session: &Session,
+    user: &CurrentUser,
+    public_id: String,
+    client: ClientAddr,
+    db: &Db,
+    sessions: &dyn SessionCache,
+) -> Result<Option<bool>, AppError> {
+    let user_id = user.id;
+    let is_current = super::public_id(session).as_deref() == Some(public_id.as_str());
+    let ended = db
+        .run(move |conn| Ok(SessionRow::delete_by_public_id(conn, user_id, &public_id)?))
+        .await?;
+    let Some(row_id) = ended else {
+        return Ok(None);
+    };
+    sessions.revoke(&row_id).await;
+    log::info!(
+        "{} ended one of their sessions from {client}",
+        user.username
+    );
+    if is_current {
+        super::log_out(session);
+    }
+    Ok(Some(is_current))
 }

@@ -1,4 +1,5 @@
-//! Who is on the other end of the connection, for rate limits and the audit log.
+//! Who is on the other end of the connection, for rate limits, the audit log and the account
+//! page's list of sessions.
 
 use std::fmt;
 use std::future::{Ready, ready};
@@ -51,5 +52,97 @@ impl FromRequest for ClientAddr {
             Self::of(req)
                 .ok_or_else(|| AppError::BadRequest("The client's address is unknown.".into())),
         )
+    }
+}
+
+/// Where a login comes from: the client's address and what its User-Agent calls it.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub addr: ClientAddr,
+    pub agent: String,
+}
+
+impl Device {
+    /// Enough of a User-Agent to tell browsers apart.
+    pub const AGENT_MAX_CHARS: usize = 200;
+
+    /// What a person would call the client a User-Agent names: "terminal", or a browser and
+    /// its system ("Firefox on Linux"). Browsers claim each other's names, so the most
+    /// specific comes first.
+    pub fn describe(agent: &str) -> String {
+        if agent.starts_with("chatroom-terminal") {
+            return "terminal".to_owned();
+        }
+        let browser = [
+            ("Edg/", "Edge"),
+            ("OPR/", "Opera"),
+            ("Firefox/", "Firefox"),
+            ("Chromium/", "Chromium"),
+            ("Chrome/", "Chrome"),
+            ("Safari/", "Safari"),
+        ]
+        .into_iter()
+        .find(|(mark, _)| agent.contains(mark))
+        .map(|(_, name)| name);
+        let system = [
+            ("Android", "Android"),
+            ("iPhone", "iOS"),
+            ("iPad", "iOS"),
+            ("Windows", "Windows"),
+            ("Mac OS X", "macOS"),
+            ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"),
+        ]
+        .into_iter()
+        .find(|(mark, _)| agent.contains(mark))
+        .map(|(_, name)| name);
+        match (browser, system) {
+            (Some(browser), Some(system)) => format!("{browser} on {system}"),
+            (Some(browser), None) => browser.to_owned(),
+            (None, Some(system)) => format!("a browser on {system}"),
+            (None, None) if agent.is_empty() => "unknown client".to_owned(),
+            (None, None) => agent.chars().take(40).collect(),
+        }
+    }
+}
+
+impl FromRequest for Device {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(Self::AGENT_MAX_CHARS)
+            .collect();
+        ready(
+            ClientAddr::from_request(req, payload)
+                .into_inner()
+                .map(|addr| Self { addr, agent }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_browsers_by_their_most_specific_name_and_the_terminal_as_such() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/120.0 Safari/537.36";
+        assert_eq!(Device::describe(chrome), "Chrome on Linux");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36 Edg/120.0";
+        assert_eq!(Device::describe(edge), "Edge on Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 \
+                      Mobile/15E148 Safari/604.1";
+        assert_eq!(Device::describe(safari), "Safari on iOS");
+        assert_eq!(Device::describe("chatroom-terminal/0.1.0"), "terminal");
+        assert_eq!(Device::describe(""), "unknown client");
     }
 }

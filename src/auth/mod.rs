@@ -11,12 +11,20 @@ use std::future::{Ready, ready};
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 
+use rand::distr::{Alphanumeric, SampleString};
+
 use crate::errors::AppError;
 use crate::models::User;
+use client_addr::Device;
 
 /// Keys of the session state.
 const USER_ID: &str = "user_id";
 const USERNAME: &str = "username";
+/// What the account page shows of a logged-in session (the store copies them into columns).
+const PUBLIC_ID: &str = "public_id";
+const STARTED_AT: &str = "started_at";
+const CLIENT: &str = "client";
+const AGENT: &str = "agent";
 
 /// The logged-in user. A handler that takes one cannot run for an anonymous visitor: pages
 /// redirect to /login, the API answers 401.
@@ -43,15 +51,25 @@ impl FromRequest for CurrentUser {
     }
 }
 
-/// Starts a logged-in session under a new key (no fixation) with a fresh CSRF token.
-pub fn log_in(session: &Session, user: &User) -> Result<(), AppError> {
+/// Starts a logged-in session under a new key (no fixation) with a fresh CSRF token, and
+/// notes where it started for the account page (the store notes when).
+pub fn log_in(session: &Session, user: &User, device: &Device) -> Result<(), AppError> {
     session.renew();
+    let public_id = Alphanumeric.sample_string(&mut rand::rng(), 16);
     session
         .insert(USER_ID, user.id)
         .and_then(|()| session.insert(USERNAME, &user.username))
+        .and_then(|()| session.insert(PUBLIC_ID, public_id))
+        .and_then(|()| session.insert(CLIENT, device.addr.to_string()))
+        .and_then(|()| session.insert(AGENT, &device.agent))
         .map_err(AppError::internal)?;
     csrf::rotate(session);
     Ok(())
+}
+
+/// How the account page knows which of the user's sessions is the one asking.
+pub fn public_id(session: &Session) -> Option<String> {
+    session.get::<String>(PUBLIC_ID).ok().flatten()
 }
 
 /// Ends the session: the server forgets it, so a replayed cookie is logged out.

@@ -1,6 +1,9 @@
 //! actix-session's store, backed by the sessions table: sessions survive restarts and can be
 //! revoked by deleting their row. A write-through cache in front of it answers the one read
 //! every request makes (a poll a second per open tab) without the database.
+//!
+//! Neither the table nor the cache holds a session's key: both are keyed by its SHA-256
+//! (`row_id`), so a copy of the database lets nobody act as anyone.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -13,7 +16,9 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use anyhow::anyhow;
 use async_trait::async_trait;
 
-use super::{USER_ID, USERNAME};
+use sha2::{Digest, Sha256};
+
+use super::{AGENT, CLIENT, PUBLIC_ID, STARTED_AT, USER_ID, USERNAME};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::models::session::SessionRow;
@@ -181,6 +186,14 @@ pub async fn warm_up(
     Ok(rows.len())
 }
 
+/// How long logged-in sessions stay idle, and the clock they are timed by: the store and the
+/// account page's list of sessions share them.
+#[derive(Clone)]
+pub struct SessionTimes {
+    pub idle: Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
 pub struct DbSessionStore {
     db: Db,
     idle: Duration,
@@ -243,15 +256,19 @@ impl DbSessionStore {
         });
     }
 
-    fn row(&self, key: &str, state: &SessionState, ttl: &CookieDuration) -> SessionRow {
+    fn row(&self, id: String, state: &SessionState, ttl: &CookieDuration) -> SessionRow {
         let now = self.clock.unix_secs();
         let user_id = user_id(state);
         SessionRow {
-            id: key.to_owned(),
+            id,
             user_id,
             state: String::new(),
             idle_expires_at: now + self.idle_for(user_id),
             expires_at: now + ttl.whole_seconds(),
+            public_id: field(state, PUBLIC_ID).unwrap_or_default(),
+            started_at: field(state, STARTED_AT).unwrap_or_default(),
+            client: field(state, CLIENT).unwrap_or_default(),
+            agent: field(state, AGENT).unwrap_or_default(),
         }
     }
 }
@@ -262,24 +279,40 @@ fn secs(d: Duration) -> i64 {
 
 /// The logged-in user's id, kept in a column of its own so all their sessions can be found.
 fn user_id(state: &SessionState) -> Option<i32> {
-    state.get(USER_ID).and_then(|v| v.parse().ok())
+    field(state, USER_ID)
+}
+
+/// A value of the state (actix-session keeps each as JSON).
+fn field<T: serde::de::DeserializeOwned>(state: &SessionState, key: &str) -> Option<T> {
+    state.get(key).and_then(|v| serde_json::from_str(v).ok())
+}
+
+/// What the table and the cache know a session by: the SHA-256 of its key, as hex.
+pub fn row_id(key: &SessionKey) -> String {
+    Sha256::digest(key.as_ref().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let now = self.clock.unix_secs();
-        let ticket = match self.cache.lookup(key.as_ref(), now).await {
+        let id = row_id(key);
+        let ticket = match self.cache.lookup(&id, now).await {
             Lookup::Live(mut cached) => {
-                self.touch_if_due(key.as_ref(), &mut cached, now).await;
+                self.touch_if_due(&id, &mut cached, now).await;
                 return Ok(Some((*cached.state).clone()));
             }
             Lookup::Expired => return Ok(None),
             Lookup::Unknown(ticket) => ticket,
         };
-        let id = key.as_ref().to_owned();
         let row = self
             .db
-            .run(move |conn| Ok(SessionRow::find_live(conn, &id, now)?))
+            .run({
+                let id = id.clone();
+                move |conn| Ok(SessionRow::find_live(conn, &id, now)?)
+            })
             .await
             .map_err(|err| LoadError::Other(anyhow!("{err}")))?;
         let Some(row) = row else {
@@ -293,8 +326,8 @@ impl SessionStore for DbSessionStore {
             idle_expires_at: row.idle_expires_at,
             expires_at: row.expires_at,
         };
-        self.touch_if_due(key.as_ref(), &mut cached, now).await;
-        self.cache.put(row.id, cached, ticket).await;
+        self.touch_if_due(&id, &mut cached, now).await;
+        self.cache.put(id, cached, ticket).await;
         Ok(Some(state))
     }
 
@@ -304,7 +337,12 @@ impl SessionStore for DbSessionStore {
         ttl: &CookieDuration,
     ) -> Result<SessionKey, SaveError> {
         let key = generate_session_key();
-        let mut row = self.row(key.as_ref(), &state, ttl);
+        let id = row_id(&key);
+        let mut state = state;
+        if user_id(&state).is_some() && !state.contains_key(STARTED_AT) {
+            state.insert(STARTED_AT.to_owned(), self.clock.unix_secs().to_string());
+        }
+        let mut row = self.row(id.clone(), &state, ttl);
         row.state =
             serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let cached = Cached {
@@ -318,9 +356,7 @@ impl SessionStore for DbSessionStore {
             .run(move |conn| Ok(SessionRow::insert(conn, &row)?))
             .await
             .map_err(|err| SaveError::Other(anyhow!("{err}")))?;
-        self.cache
-            .put(key.as_ref().to_owned(), cached, ticket)
-            .await;
+        self.cache.put(id, cached, ticket).await;
         Ok(key)
     }
 
@@ -330,42 +366,33 @@ impl SessionStore for DbSessionStore {
         state: SessionState,
         ttl: &CookieDuration,
     ) -> Result<SessionKey, UpdateError> {
-        let json =
+        let id = row_id(&key);
+        let mut row = self.row(id.clone(), &state, ttl);
+        row.state =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
-        let row = self.row(key.as_ref(), &state, ttl);
-        let (id, uid, idle_expires_at) = (row.id.clone(), row.user_id, row.idle_expires_at);
+        let (uid, idle_expires_at) = (row.user_id, row.idle_expires_at);
         let ticket = self.cache.ticket().await;
         let updated = self
             .db
-            .run(move |conn| {
-                Ok(SessionRow::update_state(
-                    conn,
-                    &id,
-                    uid,
-                    &json,
-                    idle_expires_at,
-                )?)
-            })
+            .run(move |conn| Ok(SessionRow::update_state(conn, &row)?))
             .await
             .map_err(|err| UpdateError::Other(anyhow!("{err}")))?;
         if updated {
             // The absolute deadline stays what it was; an uncached session is read afresh.
-            if let Some(expires_at) = self.cache.expires_at(key.as_ref()).await {
+            if let Some(expires_at) = self.cache.expires_at(&id).await {
                 let cached = Cached {
                     state: Arc::new(state),
                     user_id: uid,
                     idle_expires_at,
                     expires_at,
                 };
-                self.cache
-                    .put(key.as_ref().to_owned(), cached, ticket)
-                    .await;
+                self.cache.put(id, cached, ticket).await;
             }
             Ok(key)
         } else {
             // Revoked or expired while this request ran: start an anonymous session rather
             // than resurrect the login.
-            self.cache.revoke(key.as_ref()).await;
+            self.cache.revoke(&id).await;
             let mut state = state;
             state.retain(|k, _| k != USER_ID && k != USERNAME);
             self.save(state, ttl).await.map_err(|err| match err {
@@ -377,21 +404,25 @@ impl SessionStore for DbSessionStore {
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &CookieDuration) -> anyhow::Result<()> {
         let now = self.clock.unix_secs();
-        if let Lookup::Live(mut cached) = self.cache.lookup(key.as_ref(), now).await {
-            self.touch_if_due(key.as_ref(), &mut cached, now).await;
+        let id = row_id(key);
+        if let Lookup::Live(mut cached) = self.cache.lookup(&id, now).await {
+            self.touch_if_due(&id, &mut cached, now).await;
         }
         Ok(())
     }
 
     /// The row goes first, then the cache entry (see `SessionCache::put`).
     async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
-        let id = key.as_ref().to_owned();
+        let id = row_id(key);
         let deleted = self
             .db
-            .run(move |conn| Ok(SessionRow::delete(conn, &id)?))
+            .run({
+                let id = id.clone();
+                move |conn| Ok(SessionRow::delete(conn, &id)?)
+            })
             .await
             .map_err(|err| anyhow!("{err}"));
-        self.cache.revoke(key.as_ref()).await;
+        self.cache.revoke(&id).await;
         deleted
     }
 }

@@ -13,6 +13,9 @@ use serde_json::json;
 
 use super::printable;
 
+/// The User-Agent the terminal client sends.
+pub const TERMINAL_AGENT: &str = concat!("chatroom-terminal/", env!("CARGO_PKG_VERSION"));
+
 /// What went wrong, in words for the status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -151,6 +154,8 @@ impl Api {
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            // The account page lists this session as "terminal".
+            .user_agent(TERMINAL_AGENT)
             .timeout(Duration::from_secs(10))
             .build()?;
         Ok(Self {

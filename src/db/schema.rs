@@ -58,6 +58,10 @@ diesel::table! {
         state -> Text,
         idle_expires_at -> BigInt,
         expires_at -> BigInt,
+        public_id -> Text,
+        started_at -> BigInt,
+        client -> Text,
+        agent -> Text,
     }
 }
 

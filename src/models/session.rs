@@ -1,4 +1,6 @@
 //! The sessions table: actix-session's state, kept server-side so that a session can be revoked.
+//! Rows are found by a SHA-256 of the cookie's key (`auth::session_store` hashes it), never by
+//! the key itself.
 
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
@@ -15,6 +17,11 @@ pub struct SessionRow {
     pub idle_expires_at: i64,
     /// Unix seconds; fixed when the session starts.
     pub expires_at: i64,
+    /// What the account page shows of a logged-in session (empty for an anonymous one).
+    pub public_id: String,
+    pub started_at: i64,
+    pub client: String,
+    pub agent: String,
 }
 
 impl SessionRow {
@@ -56,21 +63,50 @@ impl SessionRow {
     }
 
     /// Replaces the state of a live session; false if it is gone (expired or revoked meanwhile).
-    pub fn update_state(
-        conn: &mut SqliteConnection,
-        id: &str,
-        user_id: Option<i32>,
-        state: &str,
-        idle_expires_at: i64,
-    ) -> QueryResult<bool> {
-        diesel::update(sessions::table.find(id))
+    pub fn update_state(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResult<bool> {
+        diesel::update(sessions::table.find(&row.id))
             .set((
-                sessions::user_id.eq(user_id),
-                sessions::state.eq(state),
-                sessions::idle_expires_at.eq(idle_expires_at),
+                sessions::user_id.eq(row.user_id),
+                sessions::state.eq(&row.state),
+                sessions::idle_expires_at.eq(row.idle_expires_at),
+                sessions::public_id.eq(&row.public_id),
+                sessions::started_at.eq(row.started_at),
+                sessions::client.eq(&row.client),
+                sessions::agent.eq(&row.agent),
             ))
             .execute(conn)
             .map(|n| n == 1)
+    }
+
+    /// The user's live sessions, the most recently used first.
+    pub fn live_for_user(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        now: i64,
+    ) -> QueryResult<Vec<SessionRow>> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::idle_expires_at.gt(now))
+            .filter(sessions::expires_at.gt(now))
+            .order(sessions::idle_expires_at.desc())
+            .select(SessionRow::as_select())
+            .load(conn)
+    }
+
+    /// Ends the user's session shown as `public_id`; returns its row id, if there was one.
+    pub fn delete_by_public_id(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        public_id: &str,
+    ) -> QueryResult<Option<String>> {
+        diesel::delete(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::public_id.eq(public_id)),
+        )
+        .returning(sessions::id)
+        .get_result(conn)
+        .optional()
     }
 
     /// Pushes the idle deadline; false if the session is gone.

@@ -58,6 +58,29 @@ impl User {
             .optional()
     }
 
+    /// Replaces the user's password hash and ends every session of theirs, in one transaction:
+    /// whoever knew the old password is out. Returns how many sessions ended.
+    pub fn change_password(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        password_hash: &str,
+    ) -> QueryResult<usize> {
+        conn.immediate_transaction(|conn| {
+            diesel::update(users::table.find(user_id))
+                .set(users::password_hash.eq(password_hash))
+                .execute(conn)?;
+            super::session::SessionRow::delete_for_user(conn, user_id)
+        })
+    }
+
+    pub fn find(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<User>> {
+        users::table
+            .find(user_id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// Every user who is in a room, with the room.
     pub fn memberships(conn: &mut SqliteConnection) -> QueryResult<Vec<(i32, i32)>> {
         users::table

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::auth::accounts::{self, Credentials, Refused};
-use crate::auth::client_addr::ClientAddr;
+use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf;
 use crate::auth::password::Hasher;
 use crate::chat::Chat;
@@ -46,13 +46,13 @@ fn session_answer(session: &Session, user: User) -> SessionAnswer {
 /// POST /api/users: 201 with the new user, logged in.
 pub async fn register(
     body: web::Json<Credentials>,
-    client: ClientAddr,
+    device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = body.into_inner();
-    match accounts::register(&session, &username, password, client, &db, &hasher).await? {
+    match accounts::register(&session, &username, password, &device, &db, &hasher).await? {
         Ok(user) => Ok(HttpResponse::Created().json(session_answer(&session, user))),
         Err(Refused::Invalid(message)) => Err(AppError::BadRequest(message)),
         Err(Refused::Taken) => Err(AppError::Conflict(
@@ -64,7 +64,7 @@ pub async fn register(
 /// POST /api/session: 200 and the session cookie, or 401 `invalid_credentials`.
 pub async fn log_in(
     body: web::Json<Credentials>,
-    client: ClientAddr,
+    device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     throttles: web::Data<Throttles>,
@@ -72,7 +72,7 @@ pub async fn log_in(
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = body.into_inner();
     let user = accounts::log_in(
-        &session, &username, password, client, &db, &hasher, &throttles,
+        &session, &username, password, &device, &db, &hasher, &throttles,
     )
     .await?;
     match user {

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::accounts::{self, Credentials, Refused};
-use crate::auth::client_addr::ClientAddr;
+use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::password::Hasher;
 use crate::chat::Chat;
 use crate::db::Db;
@@ -29,13 +29,13 @@ pub async fn register_page(session: Session) -> Result<HttpResponse, AppError> {
 
 pub async fn register(
     form: web::Form<Credentials>,
-    client: ClientAddr,
+    device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = form.into_inner();
-    match accounts::register(&session, &username, password, client, &db, &hasher).await? {
+    match accounts::register(&session, &username, password, &device, &db, &hasher).await? {
         Ok(_) => Ok(see_other("/lobby")),
         Err(Refused::Invalid(message)) => {
             register_form(&session, username, Some(message), StatusCode::BAD_REQUEST)
@@ -51,7 +51,7 @@ pub async fn register(
 
 pub async fn login(
     form: web::Form<Credentials>,
-    client: ClientAddr,
+    device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     throttles: web::Data<Throttles>,
@@ -59,7 +59,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = form.into_inner();
     let user = accounts::log_in(
-        &session, &username, password, client, &db, &hasher, &throttles,
+        &session, &username, password, &device, &db, &hasher, &throttles,
     )
     .await?;
     match user {

@@ -106,12 +106,19 @@ pub struct Person {
 
 impl Person {
     pub fn new(base: &str) -> Self {
+        Self::with_agent(base, "")
+    }
+
+    /// A person whose client sends this User-Agent (none when empty).
+    pub fn with_agent(base: &str, agent: &str) -> Self {
         let jar = Arc::new(Jar::default());
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .cookie_provider(jar.clone())
-            .build()
-            .expect("an HTTP client");
+            .cookie_provider(jar.clone());
+        if !agent.is_empty() {
+            http = http.user_agent(agent);
+        }
+        let http = http.build().expect("an HTTP client");
         Self {
             http,
             jar,

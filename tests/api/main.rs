@@ -3,6 +3,7 @@
 // A test that finds None or Err where it expected a value should fail right there.
 #![allow(clippy::unwrap_used)]
 
+mod account_page;
 mod accounts;
 mod api_clients;
 mod audit_log;
