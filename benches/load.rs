@@ -986,8 +986,11 @@ fn main() {
         let alice = &people[0];
         let last: Value = {
             let path = format!("/api/rooms/{}/messages?after=0", alice.room);
-            let (_, body) = call(&lanes[0], get(&path, &alice.cookie)).await.unwrap();
-            serde_json::from_slice(&body).unwrap()
+            let (status, body) = call(&lanes[0], get(&path, &alice.cookie)).await.unwrap();
+            serde_json::from_slice(&body).unwrap_or_else(|err| {
+                let body = String::from_utf8_lossy(&body);
+                panic!("a poll answered {status} with no JSON ({err}): {body}")
+            })
         };
         let entries = last["messages"].as_array().unwrap();
         let last_id = entries.last().map_or(0, |e| e["id"].as_i64().unwrap());

@@ -14,6 +14,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::auth::client_addr::TrustedProxy;
+use crate::auth::csrf::FormTokens;
 use crate::auth::password::Hasher;
 use crate::auth::session_store::{
     self, DbSessionStore, MemorySessionCache, SessionCache, SessionTimes,
@@ -31,7 +32,16 @@ use crate::throttle::{MemoryLimits, Throttles};
 /// Connections per database pool, one for each blocking thread that may want one: SQLite
 /// serialises writers anyway; readers share WAL snapshots.
 const POOL_SIZE: u32 = crate::blocking::THREADS as u32;
-pub const SESSION_COOKIE: &str = "chatroom_session";
+/// The session cookie's name; with `--secure-cookies` it carries the `__Host-` prefix, which
+/// a browser accepts only from a secure origin, for the whole site, with no Domain: no other
+/// host (a sibling subdomain, a plain-http page) can set or overwrite it.
+pub fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-chatroom_session"
+    } else {
+        "chatroom_session"
+    }
+}
 /// Connections waiting to be accepted (the kernel caps it at net.core.somaxconn).
 const LISTEN_BACKLOG: u32 = 4096;
 /// How many rooms' latest entries are loaded at start-up (the most recently active).
@@ -72,6 +82,11 @@ impl Application {
         let sessions = web::Data::from(sessions);
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
         let throttles = web::Data::from(throttles);
+        let form_tokens = web::Data::new(FormTokens::new(
+            &settings.cookie_key,
+            settings.secure_cookies,
+            clock.clone(),
+        ));
         let session_times = web::Data::new(SessionTimes {
             idle: settings.session_idle,
             clock: clock.clone(),
@@ -91,6 +106,7 @@ impl Application {
                 .app_data(sessions.clone())
                 .app_data(trusted_proxy.clone())
                 .app_data(session_times.clone())
+                .app_data(form_tokens.clone())
                 .app_data(web::FormConfig::default().limit(BODY_LIMIT))
                 .app_data(json_config())
                 .wrap(from_fn(middleware::catch_panics))
@@ -237,7 +253,7 @@ fn session_middleware(
         DbSessionStore::new(db, settings.session_idle, cache, settings.clock.clone()),
         settings.cookie_key.clone(),
     )
-    .cookie_name(SESSION_COOKIE.to_owned())
+    .cookie_name(session_cookie(settings.secure_cookies).to_owned())
     .cookie_http_only(true)
     .cookie_same_site(SameSite::Lax)
     .cookie_path("/".to_owned())

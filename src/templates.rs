@@ -37,6 +37,15 @@ impl Layout {
         }
     }
 
+    /// For the login and register forms: the form's own token (see `csrf::FormTokens`), so
+    /// that an anonymous visitor costs no session.
+    pub fn for_form(session: &Session, csrf_token: String) -> Self {
+        Self {
+            user: CurrentUser::from_session(session).map(|u| u.username),
+            csrf_token,
+        }
+    }
+
     pub fn from_session(session: &Session) -> Self {
         Self {
             user: CurrentUser::from_session(session).map(|u| u.username),

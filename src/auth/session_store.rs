@@ -5,7 +5,7 @@
 //! Neither the table nor the cache holds a session's key: both are keyed by its SHA-256
 //! (`row_id`), so a copy of the database lets nobody act as anyone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -26,7 +26,8 @@ use crate::models::session::SessionRow;
 type SessionState = HashMap<String, String>;
 
 const ANONYMOUS_IDLE_SECS: i64 = 3600;
-/// Past this many cached sessions the cache starts over: the database still has them all.
+/// Past this many cached sessions the cache forgets the one written longest ago: the database
+/// still has them all.
 const CACHE_LIMIT: usize = 200_000;
 /// How many sessions are loaded at start-up.
 const WARM_SESSIONS: i64 = 100_000;
@@ -84,20 +85,71 @@ pub trait SessionCache: Send + Sync {
     async fn purge_expired(&self, now: i64);
 }
 
-/// The `SessionCache` in this process's memory.
-#[derive(Default)]
+/// The `SessionCache` in this process's memory, holding at most `limit` sessions.
 pub struct MemorySessionCache {
     entries: Mutex<Entries>,
+    limit: usize,
 }
 
 #[derive(Default)]
 struct Entries {
-    by_key: HashMap<String, Cached>,
+    by_key: HashMap<String, Slot>,
+    /// Keys by when they were last written (put or extended), oldest first: the next to go.
+    by_age: BTreeMap<u64, String>,
+    writes: u64,
     /// Counts revocations (see `Ticket`).
     revocations: u64,
 }
 
+struct Slot {
+    cached: Cached,
+    written: u64,
+}
+
+impl Entries {
+    fn remove(&mut self, key: &str) {
+        if let Some(slot) = self.by_key.remove(key) {
+            self.by_age.remove(&slot.written);
+        }
+    }
+
+    fn retain(&mut self, keep: impl Fn(&Cached) -> bool) {
+        let by_age = &mut self.by_age;
+        self.by_key.retain(|_, slot| {
+            let kept = keep(&slot.cached);
+            if !kept {
+                by_age.remove(&slot.written);
+            }
+            kept
+        });
+    }
+
+    /// Marks the key as written just now.
+    fn renew(&mut self, key: &str) {
+        let Some(slot) = self.by_key.get_mut(key) else {
+            return;
+        };
+        self.writes += 1;
+        self.by_age.remove(&slot.written);
+        slot.written = self.writes;
+        self.by_age.insert(self.writes, key.to_owned());
+    }
+}
+
+impl Default for MemorySessionCache {
+    fn default() -> Self {
+        Self::with_limit(CACHE_LIMIT)
+    }
+}
+
 impl MemorySessionCache {
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            entries: Mutex::default(),
+            limit: limit.max(1),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -108,9 +160,9 @@ impl SessionCache for MemorySessionCache {
     async fn lookup(&self, key: &str, now: i64) -> Lookup {
         let mut entries = self.lock();
         match entries.by_key.get(key) {
-            Some(cached) if cached.is_live(now) => Lookup::Live(cached.clone()),
+            Some(slot) if slot.cached.is_live(now) => Lookup::Live(slot.cached.clone()),
             Some(_) => {
-                entries.by_key.remove(key);
+                entries.remove(key);
                 Lookup::Expired
             }
             None => Lookup::Unknown(Ticket(entries.revocations)),
@@ -126,36 +178,49 @@ impl SessionCache for MemorySessionCache {
         if Ticket(entries.revocations) != ticket {
             return;
         }
-        if entries.by_key.len() >= CACHE_LIMIT {
-            entries.by_key.clear();
+        entries.remove(&key);
+        while entries.by_key.len() >= self.limit {
+            let Some((_, oldest)) = entries.by_age.pop_first() else {
+                break;
+            };
+            entries.by_key.remove(&oldest);
         }
-        entries.by_key.insert(key, session);
+        entries.by_key.insert(
+            key.clone(),
+            Slot {
+                cached: session,
+                written: 0,
+            },
+        );
+        entries.renew(&key);
     }
 
     async fn extend(&self, key: &str, idle_expires_at: i64) {
-        if let Some(cached) = self.lock().by_key.get_mut(key) {
-            cached.idle_expires_at = idle_expires_at;
+        let mut entries = self.lock();
+        if let Some(slot) = entries.by_key.get_mut(key) {
+            slot.cached.idle_expires_at = idle_expires_at;
+            entries.renew(key);
         }
     }
 
     async fn expires_at(&self, key: &str) -> Option<i64> {
-        self.lock().by_key.get(key).map(|c| c.expires_at)
+        self.lock().by_key.get(key).map(|s| s.cached.expires_at)
     }
 
     async fn revoke(&self, key: &str) {
         let mut entries = self.lock();
         entries.revocations += 1;
-        entries.by_key.remove(key);
+        entries.remove(key);
     }
 
     async fn revoke_user(&self, user_id: i32) {
         let mut entries = self.lock();
         entries.revocations += 1;
-        entries.by_key.retain(|_, c| c.user_id != Some(user_id));
+        entries.retain(|c| c.user_id != Some(user_id));
     }
 
     async fn purge_expired(&self, now: i64) {
-        self.lock().by_key.retain(|_, c| c.is_live(now));
+        self.lock().retain(|c| c.is_live(now));
     }
 }
 
@@ -494,5 +559,25 @@ mod tests {
         assert!(matches!(cache.lookup("a", 99).await, Lookup::Live(_)));
         assert!(matches!(cache.lookup("a", 100).await, Lookup::Expired));
         assert!(matches!(cache.lookup("a", 0).await, Lookup::Unknown(_)));
+    }
+
+    #[actix_web::test]
+    async fn a_full_cache_forgets_the_session_written_longest_ago_and_keeps_the_rest() {
+        let cache = MemorySessionCache::with_limit(3);
+        for (user, key) in ["a", "b", "c"].into_iter().enumerate() {
+            let user = i32::try_from(user).unwrap();
+            cache
+                .put(key.into(), cached(user), cache.ticket().await)
+                .await;
+        }
+        // "a" was used since: "b" is now the one written longest ago.
+        cache.extend("a", i64::MAX).await;
+        cache.put("d".into(), cached(3), cache.ticket().await).await;
+        assert_eq!(keys(&cache).await, ["a", "c", "d"]);
+
+        cache.revoke_user(0).await;
+        cache.put("e".into(), cached(4), cache.ticket().await).await;
+        cache.put("f".into(), cached(5), cache.ticket().await).await;
+        assert_eq!(keys(&cache).await, ["d", "e", "f"]);
     }
 }

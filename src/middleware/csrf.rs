@@ -12,7 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 use crate::auth::CurrentUser;
-use crate::auth::csrf::{FIELD, HEADER, existing};
+use crate::auth::csrf::{FIELD, FORM_PATHS, FormTokens, HEADER, existing};
 use crate::config::BODY_LIMIT;
 use crate::errors::{AppError, is_api};
 
@@ -57,25 +57,36 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
             ))
         };
     }
+    let presented = match req.headers().get(HEADER) {
+        Some(value) => value.to_str().ok().map(str::to_owned),
+        None if is_form(req.headers()) => token_from_form(req).await?,
+        None => None,
+    };
+    // The login and register forms: signed tokens bound to a cookie, no session.
+    if req.method() == Method::POST && FORM_PATHS.contains(&req.path()) {
+        let tokens = req.app_data::<web::Data<FormTokens>>();
+        return match (tokens, presented) {
+            (Some(tokens), Some(presented)) if tokens.check(req.request(), &presented) => Ok(()),
+            _ => Err(expired()),
+        };
+    }
     let session = req.get_session();
     // An API call from a browser whose session ended (expired, logged out elsewhere) gets the
     // handler's 401, which sends the page to the login form; it cannot change anything.
     if is_api(req.path()) && CurrentUser::from_session(&session).is_none() {
         return Ok(());
     }
-    let expected = existing(&session);
-    let presented = match req.headers().get(HEADER) {
-        Some(value) => value.to_str().ok().map(str::to_owned),
-        None if is_form(req.headers()) => token_from_form(req).await?,
-        None => None,
-    };
-    match (expected, presented) {
+    match (existing(&session), presented) {
         (Some(expected), Some(presented)) if constant_time_eq(&expected, &presented) => Ok(()),
-        _ => Err(AppError::forbidden(
-            "csrf",
-            "Your form has expired or the security token is missing. Reload the page and try again.",
-        )),
+        _ => Err(expired()),
     }
+}
+
+fn expired() -> AppError {
+    AppError::forbidden(
+        "csrf",
+        "Your form has expired or the security token is missing. Reload the page and try again.",
+    )
 }
 
 /// The browser says so (Sec-Fetch-Site), or, from an older browser, the Origin is not ours.
@@ -133,7 +144,7 @@ async fn token_from_form(req: &mut ServiceRequest) -> Result<Option<String>, App
         .await
         .map_err(|_| too_large())?
         .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-    // The token is alphanumeric, so it needs no percent-decoding to be compared.
+    // Tokens are alphanumeric (a form token adds a dot), so they need no percent-decoding.
     let token = body
         .split(|&b| b == b'&')
         .filter_map(|pair| pair.strip_prefix(FIELD.as_bytes())?.strip_prefix(b"="))

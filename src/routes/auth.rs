@@ -1,13 +1,15 @@
 //! Registration, login, logout.
 
-use actix_session::Session;
+use actix_session::{Session, SessionExt};
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::accounts::{self, Credentials, Refused};
 use crate::auth::client_addr::{ClientAddr, Device};
+use crate::auth::csrf::FormTokens;
 use crate::auth::password::Hasher;
 use crate::chat::Chat;
 use crate::db::Db;
@@ -19,12 +21,18 @@ pub async fn index(user: Option<CurrentUser>) -> HttpResponse {
     see_other(if user.is_some() { "/lobby" } else { "/login" })
 }
 
-pub async fn login_page(session: Session) -> Result<HttpResponse, AppError> {
-    login_form(&session, String::new(), None, StatusCode::OK)
+pub async fn login_page(
+    req: HttpRequest,
+    tokens: web::Data<FormTokens>,
+) -> Result<HttpResponse, AppError> {
+    login_form(&req, &tokens, String::new(), None, StatusCode::OK)
 }
 
-pub async fn register_page(session: Session) -> Result<HttpResponse, AppError> {
-    register_form(&session, String::new(), None, StatusCode::OK)
+pub async fn register_page(
+    req: HttpRequest,
+    tokens: web::Data<FormTokens>,
+) -> Result<HttpResponse, AppError> {
+    register_form(&req, &tokens, String::new(), None, StatusCode::OK)
 }
 
 pub async fn register(
@@ -32,16 +40,23 @@ pub async fn register(
     device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
+    tokens: web::Data<FormTokens>,
+    req: HttpRequest,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = form.into_inner();
     match accounts::register(&session, &username, password, &device, &db, &hasher).await? {
         Ok(_) => Ok(see_other("/lobby")),
-        Err(Refused::Invalid(message)) => {
-            register_form(&session, username, Some(message), StatusCode::BAD_REQUEST)
-        }
+        Err(Refused::Invalid(message)) => register_form(
+            &req,
+            &tokens,
+            username,
+            Some(message),
+            StatusCode::BAD_REQUEST,
+        ),
         Err(Refused::Taken) => register_form(
-            &session,
+            &req,
+            &tokens,
             username.trim().to_owned(),
             Some("That username is taken. Please choose another.".into()),
             StatusCode::CONFLICT,
@@ -55,8 +70,10 @@ pub async fn login(
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     throttles: web::Data<Throttles>,
-    session: Session,
+    tokens: web::Data<FormTokens>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
+    let session = req.get_session();
     let Credentials { username, password } = form.into_inner();
     let user = accounts::log_in(
         &session, &username, password, &device, &db, &hasher, &throttles,
@@ -65,7 +82,8 @@ pub async fn login(
     match user {
         Some(user) => Ok(see_other(&back_to(user.current_room_id))),
         None => login_form(
-            &session,
+            &req,
+            &tokens,
             username.trim().to_owned(),
             Some("Wrong username or password.".into()),
             StatusCode::UNAUTHORIZED,
@@ -87,29 +105,38 @@ pub async fn logout(session: Session, client: ClientAddr, chat: web::Data<Chat>)
 }
 
 fn login_form(
-    session: &Session,
+    req: &HttpRequest,
+    tokens: &FormTokens,
     username: String,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    let (token, cookie) = tokens.issue(req);
     let page = LoginPage {
-        layout: Layout::from_session(session),
+        layout: Layout::for_form(&req.get_session(), token),
         username,
         error,
     };
-    render(&page, status)
+    with_cookie(render(&page, status)?, &cookie)
 }
 
 fn register_form(
-    session: &Session,
+    req: &HttpRequest,
+    tokens: &FormTokens,
     username: String,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    let (token, cookie) = tokens.issue(req);
     let page = RegisterPage {
-        layout: Layout::from_session(session),
+        layout: Layout::for_form(&req.get_session(), token),
         username,
         error,
     };
-    render(&page, status)
+    with_cookie(render(&page, status)?, &cookie)
+}
+
+fn with_cookie(mut res: HttpResponse, cookie: &Cookie<'_>) -> Result<HttpResponse, AppError> {
+    res.add_cookie(cookie).map_err(AppError::internal)?;
+    Ok(res)
 }

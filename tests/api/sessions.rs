@@ -47,15 +47,13 @@ async fn logging_out_ends_the_session_on_the_server_so_a_replayed_cookie_is_logg
 async fn logging_in_issues_a_new_session_id() {
     let app = spawn_app().await;
     app.user("alice").await;
-    let mut alice = app.person();
-    alice.page("/login").await;
-    let before = alice
-        .cookies()
-        .expect("an anonymous session for the form's token");
+    // A browser that already has a session (bob's) logs in as alice.
+    let mut browser = app.user("bob").await;
+    let before = browser.cookies().expect("bob's session cookie");
 
-    alice.login("alice", PASSWORD).await;
+    browser.login("alice", PASSWORD).await;
 
-    let after = alice.cookies().expect("a session cookie");
+    let after = browser.cookies().expect("a session cookie");
     assert_ne!(before, after);
     let old = get_with_cookie(&app.address, &before, "/lobby").await;
     assert_eq!(
@@ -65,24 +63,139 @@ async fn logging_in_issues_a_new_session_id() {
     );
 }
 
+/// The Set-Cookie headers of an answer, by cookie name.
+fn set_cookies(res: &reqwest::Response) -> Vec<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Registers with explicit Cookie headers (a cookie jar would not send a Secure cookie over
+/// plain http); returns the registration's answer.
+async fn register_by_hand(base: &str, name: &str) -> reqwest::Response {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = http.get(format!("{base}/register")).send().await.unwrap();
+    let cookie = set_cookies(&form)[0].split(';').next().unwrap().to_owned();
+    let token = crate::helpers::meta_csrf(&form.text().await.unwrap()).unwrap();
+    http.post(format!("{base}/register"))
+        .header("Cookie", cookie)
+        .form(&[
+            ("username", name),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn the_session_cookie_is_http_only_same_site_lax_for_the_whole_site() {
     let app = spawn_app().await;
-    let res = app.person().get("/login").await;
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .expect("the login page starts a session")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(cookie.starts_with("chatroom_session="));
+    let res = register_by_hand(&app.address, "alice").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookies = set_cookies(&res);
+    let cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("chatroom_session="))
+        .expect("logging in starts a session");
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
     assert!(cookie.contains("Path=/"));
     assert!(
         !cookie.contains("Secure"),
         "Secure only with --secure-cookies"
+    );
+}
+
+#[actix_web::test]
+async fn with_secure_cookies_both_cookies_are_secure_and_host_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
+    settings.secure_cookies = true;
+    let app = spawn_app_with(settings, Arc::new(dir)).await;
+
+    let form = app.person().get("/login").await;
+    let form_cookie = &set_cookies(&form)[0];
+    let res = register_by_hand(&app.address, "alice").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookies = set_cookies(&res);
+    let session = cookies
+        .iter()
+        .find(|c| c.contains("chatroom_session="))
+        .expect("a session cookie");
+    for cookie in [form_cookie, session] {
+        assert!(cookie.starts_with("__Host-chatroom_"), "{cookie}");
+        assert!(
+            cookie.contains("Secure") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+}
+
+#[actix_web::test]
+async fn anonymous_visits_to_the_forms_store_no_session_and_the_forms_still_work() {
+    let app = spawn_app().await;
+    for _ in 0..20 {
+        for path in ["/login", "/register", "/lobby", "/"] {
+            app.person().get(path).await;
+        }
+    }
+    let stored: i64 = {
+        use diesel::prelude::*;
+        chatroom::db::schema::sessions::table
+            .count()
+            .get_result(&mut app.db())
+            .unwrap()
+    };
+    assert_eq!(stored, 0, "a visitor who only looked costs no session");
+
+    let mut alice = app.person();
+    assert_eq!(
+        alice.register("alice", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(alice.get("/lobby").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_form_token_works_only_with_its_own_browsers_cookie_and_for_an_hour() {
+    let clock = ManualClock::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
+    settings.clock = clock.clone();
+    let app = spawn_app_with(settings, Arc::new(dir)).await;
+    app.user("alice").await;
+
+    // Mallory's token, planted in a page that alice's browser posts (a login CSRF).
+    let mut mallory = app.person();
+    mallory.page("/login").await;
+    let planted = mallory.csrf.clone().unwrap();
+    let mut victim = app.person();
+    victim.page("/login").await;
+    victim.csrf = Some(planted);
+    let res = victim
+        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // A form left open for more than an hour has to be reloaded.
+    let mut slow = app.person();
+    slow.page("/login").await;
+    clock.advance(Duration::from_secs(3601));
+    let res = slow
+        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        slow.login("alice", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
     );
 }
 
