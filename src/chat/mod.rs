@@ -82,7 +82,8 @@ impl Chat {
     /// Loads who is in which room, and the busiest rooms' latest entries, before serving:
     /// after a restart, every open page polls within a second, and none of those polls should
     /// need the database.
-    pub async fn warm_up(&self, rooms: i64) -> Result<(), AppError> {
+    pub async fn warm_up(&self, rooms: usize) -> Result<(), AppError> {
+        let rooms = i64::try_from(rooms).unwrap_or(i64::MAX);
         let live = self.live.clone();
         self.db
             .run(move |conn| {
@@ -324,6 +325,9 @@ impl Chat {
             .db
             .run(move |conn| {
                 if fill {
+                    // Only a member's poll fills a tail: nobody fills memory with rooms they
+                    // may not read (`since` checks again, after the fill).
+                    Room::find_as_member(conn, room_id, user_id)?;
                     let _turn = live.write_turn();
                     live.recent
                         .fill(room_id, LogEntry::latest(conn, room_id, TAIL as i64)?);
