@@ -161,15 +161,23 @@ impl Chat {
         Ok(())
     }
 
+    /// Enters the room of that name, looking through the lobby a page at a time.
     async fn join(&mut self, name: &str) -> Result<(), ApiError> {
-        self.refresh_rooms().await?;
-        let id = self
-            .rooms
-            .iter()
-            .find(|r| r.name.eq_ignore_ascii_case(name))
-            .map(|r| r.id)
-            .ok_or(ApiError::NotFound)?;
-        self.enter(id).await
+        let mut page = 1;
+        loop {
+            let (rooms, next) = self.api.rooms_page(page).await?;
+            let found = rooms
+                .iter()
+                .find(|r| r.name.eq_ignore_ascii_case(name))
+                .map(|r| r.id);
+            if page == 1 {
+                self.rooms = rooms;
+            }
+            if let Some(id) = found {
+                return self.enter(id).await;
+            }
+            page = next.ok_or(ApiError::NotFound)?;
+        }
     }
 
     pub async fn enter(&mut self, id: i32) -> Result<(), ApiError> {

@@ -104,6 +104,19 @@ async fn the_clients_commands_create_join_leave_and_delete_rooms() {
 }
 
 #[actix_web::test]
+async fn the_clients_join_finds_a_room_past_the_first_page_of_the_lobby() {
+    let app = spawn_app().await;
+    let mut chat = terminal_user(&app.address, "term").await;
+    app.old_rooms("term", 201);
+    chat.command("/rooms").await;
+    assert_eq!(chat.status, "200 rooms", "the first page");
+    chat.command("/join room 0").await;
+    assert_eq!(chat.room.as_ref().map(|r| r.name.as_str()), Some("Room 0"));
+    chat.command("/join Room 201").await;
+    assert!(chat.status.contains("no such room"), "{}", chat.status);
+}
+
+#[actix_web::test]
 async fn the_client_learns_that_its_room_was_deleted_or_that_it_moved_elsewhere() {
     let app = spawn_app().await;
     let mut alice = app.user("alice").await;
