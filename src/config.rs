@@ -37,6 +37,9 @@ pub struct Settings {
     pub panic_route: bool,
     /// The system's clocks; tests may set one they move by hand.
     pub clock: Arc<dyn Clock>,
+    /// How many rooms keep their latest entries in memory (`live::TAILS`); tests lower it to
+    /// see eviction. No flag sets it.
+    pub room_tails: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -96,6 +99,7 @@ impl Settings {
             limits: Limits::default(),
             panic_route: false,
             clock: clock::system(),
+            room_tails: crate::live::TAILS,
         }
     }
 

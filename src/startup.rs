@@ -44,8 +44,10 @@ pub fn session_cookie(secure: bool) -> &'static str {
 }
 /// Connections waiting to be accepted (the kernel caps it at net.core.somaxconn).
 const LISTEN_BACKLOG: u32 = 4096;
-/// How many rooms' latest entries are loaded at start-up (the most recently active).
-const WARM_ROOMS: i64 = 1000;
+/// How many rooms' latest entries are loaded at start-up (the most recently active): fewer
+/// than memory keeps by default, so that warming up evicts nothing.
+const WARM_ROOMS: usize = 1000;
+const _: () = assert!(WARM_ROOMS < crate::live::TAILS);
 
 pub struct Application {
     addr: SocketAddr,
@@ -70,9 +72,9 @@ impl Application {
         let clock = settings.clock.clone();
         let limits = MemoryLimits::new(&settings.limits, &clock);
         let throttles = Arc::new(Throttles::new(Arc::new(limits)));
-        let live = Arc::new(Live::in_memory(&clock));
+        let live = Arc::new(Live::in_memory(&clock, settings.room_tails));
         let chat = web::Data::new(Chat::start(db.clone(), live.clone(), throttles.clone()));
-        chat.warm_up(WARM_ROOMS)
+        chat.warm_up(WARM_ROOMS.min(settings.room_tails))
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the rooms: {err}"))?;
         let sessions: Arc<dyn SessionCache> = Arc::new(MemorySessionCache::default());

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use crate::auth::accounts::SessionSummary;
 use crate::auth::client_addr::Device;
 use crate::auth::{CurrentUser, csrf};
-use crate::chat::{Inside, Listed};
+use crate::chat::{Inside, Listed, Lobby};
 use crate::errors::AppError;
 use crate::models::{Kind, LogEntry, Room};
 
@@ -102,6 +102,9 @@ pub struct LobbyPage {
     pub active: Vec<LobbyRoom>,
     pub others: Vec<LobbyRoom>,
     pub direct: Vec<LobbyRoom>,
+    /// Which page of rooms this is (from 1), and the next one's number if there are more.
+    pub page: u32,
+    pub next: Option<u32>,
     /// What the user typed into the new-room form, kept when it is refused.
     pub new_room_name: String,
     pub error: Option<String>,
@@ -109,17 +112,19 @@ pub struct LobbyPage {
 
 impl LobbyPage {
     /// The rooms with someone present, then the rest, then direct conversations.
-    pub fn new(layout: Layout, rooms: Vec<Listed>) -> Self {
+    pub fn new(layout: Layout, lobby: Lobby) -> Self {
         let mut page = Self {
             layout,
             notice: None,
             active: Vec::new(),
             others: Vec::new(),
             direct: Vec::new(),
+            page: lobby.page,
+            next: lobby.next,
             new_room_name: String::new(),
             error: None,
         };
-        for Listed { room, present } in rooms {
+        for Listed { room, present } in lobby.rooms {
             let view = LobbyRoom {
                 present,
                 id: room.id,
@@ -155,6 +160,20 @@ impl LobbyPage {
 
     pub fn is_empty(&self) -> bool {
         self.active.is_empty() && self.others.is_empty() && self.direct.is_empty()
+    }
+
+    /// The link to the page before this one (the first page is plain /lobby).
+    pub fn newer_href(&self) -> Option<String> {
+        match self.page {
+            0 | 1 => None,
+            2 => Some("/lobby".to_owned()),
+            page => Some(format!("/lobby?page={}", page - 1)),
+        }
+    }
+
+    /// The link to the page after this one (shown only while there is one).
+    pub fn older_href(&self) -> String {
+        format!("/lobby?page={}", self.page.saturating_add(1))
     }
 }
 

@@ -54,10 +54,11 @@ impl Throttles {
         Self { store }
     }
 
-    /// Reserves a login attempt for the username and for the client's address, before the
-    /// password is checked: attempts sent at once are counted at once, so that no more than
-    /// the limit of them get to try a password. Refused, and nothing counted, while either
-    /// counter is full, whatever the password. A failed login keeps its reservation.
+    /// Reserves a login attempt for the username (by its key: `LoginName::key`) and for the
+    /// client's address, before the password is checked: attempts sent at once are counted
+    /// at once, so that no more than the limit of them get to try a password. Refused, and
+    /// nothing counted, while either counter is full, whatever the password. A failed login
+    /// keeps its reservation.
     pub async fn login_attempt(&self, username: &str, address: IpAddr) -> Result<(), RetryAfter> {
         let (user, address) = (username.to_lowercase(), address_key(address));
         let by_user = self.store.hit(Limit::FailedLoginsForUser, &user).await;

@@ -1,5 +1,5 @@
 // Keeps the lobby's room lists fresh without a reload: every few seconds it asks GET /api/lobby
-// and rebuilds the lists (with textContent, never innerHTML).
+// for the page being viewed and rebuilds the lists (with textContent, never innerHTML).
 (function () {
   "use strict";
 
@@ -16,6 +16,8 @@
     direct: document.getElementById("direct-heading"),
   };
   const empty = document.getElementById("no-rooms");
+  const older = document.getElementById("older-rooms");
+  const page = Number(document.getElementById("rooms").dataset.page) || 1;
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
   function item(room) {
@@ -52,7 +54,8 @@
     return li;
   }
 
-  function show(rooms) {
+  function show(answer) {
+    const rooms = answer.rooms;
     const groups = { active: [], others: [], direct: [] };
     for (const room of rooms) {
       const group = room.direct ? "direct" : room.present > 0 ? "active" : "others";
@@ -64,16 +67,20 @@
     }
     headings.others.textContent = groups.active.length ? "Other rooms" : "Rooms";
     empty.hidden = rooms.length > 0;
+    older.hidden = !answer.next;
   }
 
   async function refresh() {
     try {
-      const response = await fetch("/api/lobby", { headers: { Accept: "application/json" }, cache: "no-store" });
+      const response = await fetch("/api/lobby?page=" + page, {
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
       if (response.status === 401) {
         window.location.assign("/login");
         return;
       }
-      if (response.ok) show((await response.json()).rooms);
+      if (response.ok) show(await response.json());
     } catch (_) {
       // Offline for a moment: the next refresh tries again.
     }

@@ -9,7 +9,7 @@ use super::client_addr::{ClientAddr, Device};
 use super::password::Hasher;
 use super::session_store::{SessionCache, SessionTimes};
 use crate::db::Db;
-use crate::domain::{Password, Username};
+use crate::domain::{LoginName, Password, Username, name_key};
 use crate::errors::AppError;
 use crate::models::session::SessionRow;
 use crate::models::{ModelError, User};
@@ -61,7 +61,9 @@ pub async fn register(
 }
 
 /// Checks the password and logs the user in; `None` for a wrong password or unknown user
-/// alike (after the same work). Throttled per username and per client address.
+/// alike (after the same work). Throttled per account name (its key) and per client address.
+/// A name no account can have is refused at once: nothing is counted, kept or hashed for it,
+/// and answering fast tells nothing, since nobody has such a name.
 pub async fn log_in(
     session: &Session,
     username: &str,
@@ -71,11 +73,15 @@ pub async fn log_in(
     hasher: &Hasher,
     throttles: &Throttles,
 ) -> Result<Option<User>, AppError> {
-    let username = username.trim().to_owned();
     let client = device.addr;
+    let Some(name) = LoginName::parse(username) else {
+        log::info!("failed login for no possible username from {client}");
+        return Ok(None);
+    };
+    let (username, key) = (name.as_str().to_owned(), name.key());
     // Reserved before the password is checked: while throttled, even the right one does not
     // help, and attempts sent together are counted together.
-    if let Err(retry) = throttles.login_attempt(&username, client.0).await {
+    if let Err(retry) = throttles.login_attempt(&key, client.0).await {
         log::warn!("throttled login for {username:?} from {client}");
         return Err(retry.into());
     }
@@ -88,7 +94,7 @@ pub async fn log_in(
     let verified = hasher.verify(password, stored).await?;
     match user {
         Some(user) if verified => {
-            throttles.login_succeeded(&username, client.0).await;
+            throttles.login_succeeded(&key, client.0).await;
             log::info!("login of {} from {client}", user.username);
             super::log_in(session, &user, device)?;
             Ok(Some(user))
@@ -155,7 +161,9 @@ pub async fn change_password(
     sessions: &dyn SessionCache,
 ) -> Result<Result<(), PasswordRefused>, AppError> {
     let client = device.addr;
-    throttles.login_attempt(&user.username, client.0).await?;
+    // Counted with failed logins: a stolen session must not make this a guessing door.
+    let key = name_key(&user.username);
+    throttles.login_attempt(&key, client.0).await?;
     let user_id = user.id;
     let stored = db
         .run(move |conn| Ok(User::find(conn, user_id)?))
@@ -168,7 +176,7 @@ pub async fn change_password(
         );
         return Ok(Err(PasswordRefused::WrongPassword));
     }
-    throttles.login_succeeded(&user.username, client.0).await;
+    throttles.login_succeeded(&key, client.0).await;
     let rules = Username::parse(&user.username).and_then(|name| Password::parse_new(new, &name));
     let password = match rules {
         Ok(password) => password,

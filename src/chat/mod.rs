@@ -26,6 +26,8 @@ use poster::Poster;
 pub const HISTORY: i64 = 200;
 /// The most entries one poll answers with; the client asks again from the last one.
 pub const PAGE_LIMIT: usize = 500;
+/// How many rooms one page of the lobby lists.
+pub const LOBBY_PAGE: u32 = 200;
 
 pub struct Chat {
     db: Db,
@@ -38,6 +40,15 @@ pub struct Chat {
 pub struct Listed {
     pub room: RoomListing,
     pub present: usize,
+}
+
+/// One page of someone's lobby.
+pub struct Lobby {
+    pub rooms: Vec<Listed>,
+    /// Counted from 1.
+    pub page: u32,
+    /// The next page's number, if there are rooms past this one.
+    pub next: Option<u32>,
 }
 
 /// A room as its page shows it to someone inside: the latest entries, and the last one they
@@ -82,7 +93,8 @@ impl Chat {
     /// Loads who is in which room, and the busiest rooms' latest entries, before serving:
     /// after a restart, every open page polls within a second, and none of those polls should
     /// need the database.
-    pub async fn warm_up(&self, rooms: i64) -> Result<(), AppError> {
+    pub async fn warm_up(&self, rooms: usize) -> Result<(), AppError> {
+        let rooms = i64::try_from(rooms).unwrap_or(i64::MAX);
         let live = self.live.clone();
         self.db
             .run(move |conn| {
@@ -98,22 +110,33 @@ impl Chat {
             .await
     }
 
-    /// The rooms the user's lobby lists, newest activity first, with unread and present counts.
-    pub async fn lobby(&self, user: &CurrentUser) -> Result<Vec<Listed>, AppError> {
+    /// A page of the rooms the user's lobby lists (`LOBBY_PAGE` of them, page 1 first),
+    /// newest activity first, with unread and present counts.
+    pub async fn lobby(&self, user: &CurrentUser, page: u32) -> Result<Lobby, AppError> {
         self.save_read_marks(user.id).await?;
         let user_id = user.id;
-        let rooms = self
+        let page = page.max(1);
+        let offset = i64::from(page - 1) * i64::from(LOBBY_PAGE);
+        // One more than a page: whether it comes says whether there is a next page.
+        let limit = i64::from(LOBBY_PAGE) + 1;
+        let mut rooms = self
             .db
-            .run(move |conn| Ok(Room::lobby(conn, user_id)?))
+            .run(move |conn| Ok(Room::lobby(conn, user_id, offset, limit)?))
             .await?;
+        let more = rooms.len() > LOBBY_PAGE as usize;
+        rooms.truncate(LOBBY_PAGE as usize);
         let present = self.live.presence.counts().await;
-        Ok(rooms
-            .into_iter()
-            .map(|room| Listed {
-                present: present.get(&room.id).copied().unwrap_or(0),
-                room,
-            })
-            .collect())
+        Ok(Lobby {
+            rooms: rooms
+                .into_iter()
+                .map(|room| Listed {
+                    present: present.get(&room.id).copied().unwrap_or(0),
+                    room,
+                })
+                .collect(),
+            page,
+            next: page.checked_add(1).filter(|_| more),
+        })
     }
 
     /// Creates a room with its creator inside.
@@ -324,6 +347,9 @@ impl Chat {
             .db
             .run(move |conn| {
                 if fill {
+                    // Only a member's poll fills a tail: nobody fills memory with rooms they
+                    // may not read (`since` checks again, after the fill).
+                    Room::find_as_member(conn, room_id, user_id)?;
                     let _turn = live.write_turn();
                     live.recent
                         .fill(room_id, LogEntry::latest(conn, room_id, TAIL as i64)?);

@@ -253,13 +253,23 @@ impl Api {
         Ok(())
     }
 
+    /// The first page of the lobby.
     pub async fn rooms(&self) -> ApiResult<Vec<RoomInfo>> {
+        Ok(self.rooms_page(1).await?.0)
+    }
+
+    /// A page of the lobby (from 1), and the next one's number if there are more rooms.
+    pub async fn rooms_page(&self, page: u32) -> ApiResult<(Vec<RoomInfo>, Option<u32>)> {
         #[derive(Deserialize)]
         struct Rooms {
             rooms: Vec<RoomInfo>,
+            #[serde(default)]
+            next: Option<u32>,
         }
-        let rooms: Rooms = self.expect(Method::GET, "/api/rooms", None).await?;
-        Ok(rooms.rooms)
+        let rooms: Rooms = self
+            .expect(Method::GET, &format!("/api/rooms?page={page}"), None)
+            .await?;
+        Ok((rooms.rooms, rooms.next))
     }
 
     pub async fn create_room(&self, name: &str) -> ApiResult<RoomRef> {

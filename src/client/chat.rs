@@ -17,6 +17,8 @@ pub struct Current {
     pub id: i32,
     pub name: String,
     pub creator_id: i32,
+    /// A direct conversation: between equals, so either person may hide it.
+    pub direct: bool,
     /// The log as shown, in id order. Deleted messages keep their place.
     pub log: Vec<Entry>,
     /// The poller's cursor: the number of the last entry shown. A room's entries are
@@ -28,11 +30,12 @@ pub struct Current {
 }
 
 impl Current {
-    fn new(id: i32, name: String, creator_id: i32) -> Self {
+    fn new(id: i32, name: String, creator_id: i32, direct: bool) -> Self {
         Self {
             id,
             name,
             creator_id,
+            direct,
             log: Vec::new(),
             cursor: 0,
             present: Vec::new(),
@@ -161,15 +164,23 @@ impl Chat {
         Ok(())
     }
 
+    /// Enters the room of that name, looking through the lobby a page at a time.
     async fn join(&mut self, name: &str) -> Result<(), ApiError> {
-        self.refresh_rooms().await?;
-        let id = self
-            .rooms
-            .iter()
-            .find(|r| r.name.eq_ignore_ascii_case(name))
-            .map(|r| r.id)
-            .ok_or(ApiError::NotFound)?;
-        self.enter(id).await
+        let mut page = 1;
+        loop {
+            let (rooms, next) = self.api.rooms_page(page).await?;
+            let found = rooms
+                .iter()
+                .find(|r| r.name.eq_ignore_ascii_case(name))
+                .map(|r| r.id);
+            if page == 1 {
+                self.rooms = rooms;
+            }
+            if let Some(id) = found {
+                return self.enter(id).await;
+            }
+            page = next.ok_or(ApiError::NotFound)?;
+        }
     }
 
     pub async fn enter(&mut self, id: i32) -> Result<(), ApiError> {
@@ -179,7 +190,7 @@ impl Chat {
             .iter()
             .find(|r| r.id == id)
             .map_or(entered.room.name, |r| r.name.clone());
-        let mut current = Current::new(id, name, entered.room.creator_id);
+        let mut current = Current::new(id, name, entered.room.creator_id, entered.room.direct);
         // The latest entries, in one piece: the poll goes on from the last.
         current.apply(entered.messages);
         self.status = format!("in {}", current.name);
@@ -208,14 +219,19 @@ impl Chat {
             self.status = "you are not in a room".into();
             return Ok(());
         };
-        if room.creator_id != self.my_id {
+        // A direct conversation is not deleted but hidden, by either person: the server says so.
+        if !room.direct && room.creator_id != self.my_id {
             self.status = "only the room's creator can delete it".into();
             return Ok(());
         }
-        let (id, name) = (room.id, room.name.clone());
+        let (id, name, direct) = (room.id, room.name.clone(), room.direct);
         self.api.delete_room(id).await?;
         self.room = None;
-        self.status = format!("you deleted {name}");
+        self.status = if direct {
+            format!("you hid the conversation with {name} until a new message arrives")
+        } else {
+            format!("you deleted {name}")
+        };
         self.refresh_rooms().await
     }
 
@@ -303,7 +319,7 @@ mod tests {
 
     #[test]
     fn the_log_keeps_server_order_skips_repeats_and_blanks_deleted_messages() {
-        let mut room = Current::new(1, "Kitchen".into(), 1);
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
         assert!(room.apply(vec![
             entry(3, "message", "a", None),
             entry(4, "message", "b", None),
@@ -320,7 +336,7 @@ mod tests {
 
     #[test]
     fn an_answer_that_skips_a_number_is_not_shown_past_the_hole() {
-        let mut room = Current::new(1, "Kitchen".into(), 1);
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
         assert!(room.apply(vec![entry(1, "joined", "", None)]));
         assert!(!room.apply(vec![
             entry(2, "message", "a", None),

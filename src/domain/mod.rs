@@ -12,7 +12,7 @@ pub use message_text::{MessageText, MessageTextError};
 pub use name_key::name_key;
 pub use password::Password;
 pub use room_name::RoomName;
-pub use username::Username;
+pub use username::{LoginName, Username};
 
 /// Why a piece of input was refused, in words fit to show the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,9 +40,61 @@ impl Username {
     }
 }
 
+/// What someone typed as their username to log in: trimmed, and no longer than a username can
+/// be (the schema holds every account to it): a longer one is no account's name, refused
+/// before any work. Not checked further, so that a name that an earlier rule allowed still
+/// logs in, and a short or odd one fails like any unknown name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginName(String);
+
+impl LoginName {
+    pub fn parse(input: &str) -> Option<Self> {
+        let name = input.trim();
+        // Bytes first: a long input is not counted char by char.
+        let fits = name.len() <= 4 * Username::MAX_LEN && name.chars().count() <= Username::MAX_LEN;
+        fits.then(|| Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What finds the account and counts its failed logins: every spelling that finds the
+    /// same account ("ALICE", full-width "ａｌｉｃｅ") shares one counter.
+    pub fn key(&self) -> String {
+        super::name_key(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_login_name_is_refused_only_when_no_account_could_have_it() {
+        assert_eq!(LoginName::parse(" bob ").unwrap().as_str(), "bob");
+        assert!(LoginName::parse(&"x".repeat(32)).is_some());
+        assert!(LoginName::parse(&"é".repeat(32)).is_some(), "no other rule");
+        assert!(LoginName::parse(&"x".repeat(33)).is_none());
+        assert!(LoginName::parse(&"x".repeat(15_000)).is_none());
+        assert!(
+            LoginName::parse("ab").is_some(),
+            "fails like an unknown name"
+        );
+    }
+
+    #[test]
+    fn look_alike_login_names_share_the_accounts_key() {
+        let key = |name| LoginName::parse(name).unwrap().key();
+        let alice = Username::parse("alice").unwrap().key();
+        for name in [
+            "ALICE",
+            "\u{FF41}\u{FF4C}\u{FF49}\u{FF43}\u{FF45}",
+            "ali\u{AD}ce",
+        ] {
+            assert_eq!(key(name), alice, "{name:?}");
+        }
+    }
 
     #[test]
     fn accepts_letters_digits_and_the_three_marks() {

@@ -16,7 +16,7 @@ pub use presence::{
     MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, RoomPresence, Snapshot,
 };
 pub use read_marks::{MemoryReadMarks, READ_MARK_DELAY, ReadMarks};
-pub use recent::{Known, MemoryRecentLogs, RecentLogs, TAIL};
+pub use recent::{Known, MemoryRecentLogs, RecentLogs, TAIL, TAILS};
 
 use crate::clock::Clock;
 
@@ -29,12 +29,12 @@ pub struct Live {
 }
 
 impl Live {
-    /// This process's memory, on `clock`.
-    pub fn in_memory(clock: &Arc<dyn Clock>) -> Self {
+    /// This process's memory, on `clock`, with tails for at most `tails` rooms.
+    pub fn in_memory(clock: &Arc<dyn Clock>, tails: usize) -> Self {
         Self {
             presence: Arc::new(MemoryPresence::new(clock.clone())),
             reads: Arc::new(MemoryReadMarks::new(clock.clone())),
-            recent: Arc::new(MemoryRecentLogs::default()),
+            recent: Arc::new(MemoryRecentLogs::with_capacity(tails)),
             write_turn: Mutex::new(()),
         }
     }

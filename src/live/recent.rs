@@ -8,10 +8,15 @@
 //! drops the tail instead, and the next poll fills it again from the database. Entries that
 //! other processes commit reach memory through `caught_up` (see `chat::watch`).
 //!
+//! Memory is bounded: at most `TAILS` rooms have a tail, each at most `TAIL` entries and
+//! `TAIL_BYTES`. Filling one more drops the least recently polled tail, exactly as a hole
+//! does: its members' next polls go to the database, which fills it again.
+//!
 //! This cache is per instance by design (it is what makes a poll cheap), so its interface is
 //! plain, not async: it is used inside database calls, under the write turn.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::{read, write};
@@ -19,6 +24,12 @@ use crate::models::{Changes, Kind, LogEntry};
 
 /// How many of a room's latest log entries memory keeps.
 pub const TAIL: usize = 256;
+/// About how many bytes of entries a tail keeps: room for `TAIL` ordinary messages, a few
+/// dozen of the longest. Together with `TAILS`, what memory can hold is bounded (about 130 MB
+/// at worst) whatever people post.
+pub const TAIL_BYTES: usize = 64 * 1024;
+/// How many rooms have a tail at most, by default: more than start-up warms (see `startup`).
+pub const TAILS: usize = 2000;
 
 /// What a poll can be told without the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +51,8 @@ pub trait RecentLogs: Send + Sync {
     /// snapshot of the database). Call under `Live::write_turn`.
     ///
     /// Whoever memory had in the room is confirmed again by their next poll: a move that
-    /// another process made before the tail's head would otherwise go unseen.
+    /// another process made before the tail's head would otherwise go unseen. A fill past
+    /// the cap on tails drops the least recently polled other tail, as a hole drops one.
     fn fill(&self, room_id: i32, latest: Vec<LogEntry>);
     /// What the database says at start-up: who is in which room. Before the server serves.
     fn preload_memberships(&self, memberships: &[(i32, i32)]);
@@ -65,11 +77,54 @@ pub trait RecentLogs: Send + Sync {
 struct Tail {
     floor: i32,
     entries: VecDeque<Arc<LogEntry>>,
+    /// What the entries hold, as `size` counts it.
+    bytes: usize,
+    /// The generation (see `MemoryRecentLogs::generation`) when it was last used. Atomic, so
+    /// that a poll records it under the read lock it already holds.
+    used: AtomicU64,
+}
+
+/// About what an entry costs in memory.
+fn size(entry: &LogEntry) -> usize {
+    std::mem::size_of::<LogEntry>() + entry.author.len() + entry.body.len()
 }
 
 impl Tail {
+    /// A tail of the room's `latest` entries (oldest first, without holes), as many as fit.
+    fn new(latest: Vec<LogEntry>, generation: u64) -> Self {
+        let mut tail = Self {
+            floor: latest.first().map_or(0, |e| e.seq - 1),
+            bytes: latest.iter().map(size).sum(),
+            entries: latest.into_iter().map(Arc::new).collect(),
+            used: AtomicU64::new(generation),
+        };
+        tail.trim();
+        tail
+    }
+
     fn head(&self) -> i32 {
         self.entries.back().map_or(self.floor, |e| e.seq)
+    }
+
+    /// Drops the oldest entries past `TAIL` or `TAIL_BYTES`; the floor rises with them.
+    fn trim(&mut self) {
+        while self.entries.len() > TAIL || self.bytes > TAIL_BYTES {
+            let Some(oldest) = self.entries.pop_front() else {
+                break;
+            };
+            self.floor = oldest.seq;
+            self.bytes -= size(&oldest);
+        }
+    }
+
+    /// A poll read the tail: it becomes the most recently used, with the next generation.
+    /// Unless it already is (no other tail took a generation since): then a load is all a
+    /// poll costs, however busy the room.
+    fn touch(&self, generation: &AtomicU64) {
+        if self.used.load(Ordering::Relaxed) != generation.load(Ordering::Relaxed) {
+            let next = generation.fetch_add(1, Ordering::Relaxed) + 1;
+            self.used.store(next, Ordering::Relaxed);
+        }
     }
 
     /// Appends the room's next entry; false if it is not the next (a hole would open).
@@ -88,30 +143,50 @@ impl Tail {
         {
             let mut blanked = LogEntry::clone(target);
             blanked.deleted = true;
-            blanked.body.clear();
+            self.bytes -= blanked.body.len();
+            blanked.body = String::new();
             *target = Arc::new(blanked);
         }
         self.entries.push_back(Arc::new(entry.clone()));
-        while self.entries.len() > TAIL {
-            if let Some(oldest) = self.entries.pop_front() {
-                self.floor = oldest.seq;
-            }
-        }
+        self.bytes += size(entry);
+        self.trim();
         true
     }
 }
 
 /// The in-memory `RecentLogs`.
-#[derive(Default)]
 pub struct MemoryRecentLogs {
     tails: RwLock<HashMap<i32, Tail>>,
+    /// The most rooms with a tail.
+    capacity: usize,
+    /// Counts uses: a fill, or a poll of a tail that another has been used since, takes the
+    /// next one and stamps its tail with it. The tail with the lowest stamp is the least
+    /// recently used: the one a fill past `capacity` drops.
+    generation: AtomicU64,
     deleted: RwLock<HashSet<i32>>,
     /// Each user's current room (`None`: none, or not known), with a count of the moves seen:
     /// a poll that read the database before a move must not record what it read after it.
     current: RwLock<HashMap<i32, (Option<i32>, u64)>>,
 }
 
+impl Default for MemoryRecentLogs {
+    fn default() -> Self {
+        Self::with_capacity(TAILS)
+    }
+}
+
 impl MemoryRecentLogs {
+    /// Keeps tails for at most `capacity` rooms (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            tails: RwLock::default(),
+            capacity: capacity.max(1),
+            generation: AtomicU64::new(0),
+            deleted: RwLock::default(),
+            current: RwLock::default(),
+        }
+    }
+
     fn append(&self, entries: &[LogEntry]) {
         if entries.is_empty() {
             return;
@@ -174,6 +249,7 @@ impl RecentLogs for MemoryRecentLogs {
         }
         let tails = read(&self.tails);
         let tail = tails.get(&room_id)?;
+        tail.touch(&self.generation);
         let head = tail.head();
         if after < tail.floor || after > head {
             return None;
@@ -198,10 +274,29 @@ impl RecentLogs for MemoryRecentLogs {
     }
 
     fn fill(&self, room_id: i32, latest: Vec<LogEntry>) {
-        let floor = latest.first().map_or(0, |e| e.seq - 1);
-        let entries = latest.into_iter().map(Arc::new).collect();
-        write(&self.tails).insert(room_id, Tail { floor, entries });
+        let evicted = {
+            let mut tails = write(&self.tails);
+            let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+            tails.insert(room_id, Tail::new(latest, generation));
+            let mut evicted = None;
+            if tails.len() > self.capacity {
+                // A scan, but only when a fill (a poll that goes to the database anyway)
+                // meets a full cache; polls themselves only stamp their tail.
+                evicted = tails
+                    .iter()
+                    .filter(|(id, _)| **id != room_id)
+                    .min_by_key(|(_, tail)| tail.used.load(Ordering::Relaxed))
+                    .map(|(id, _)| *id);
+            }
+            if let Some(evicted) = evicted {
+                tails.remove(&evicted);
+            }
+            evicted
+        };
         self.unsettle_room(room_id);
+        if let Some(evicted) = evicted {
+            self.unsettle_room(evicted);
+        }
     }
 
     fn preload_memberships(&self, memberships: &[(i32, i32)]) {
@@ -427,5 +522,55 @@ mod tests {
             seqs(logs.poll(1, 7, last - 3, 2)),
             Some(vec![last - 2, last - 1])
         );
+    }
+
+    #[test]
+    fn past_the_cap_a_new_tail_drops_the_least_recently_polled_one_and_its_members_ask_the_database()
+     {
+        let logs = MemoryRecentLogs::with_capacity(2);
+        logs.preload_memberships(&[(7, 1), (8, 2), (9, 3)]);
+        logs.fill(1, messages(1, 1..=2));
+        logs.fill(2, messages(2, 1..=2));
+        logs.learned(1, 7, logs.moves(7));
+        logs.learned(2, 8, logs.moves(8));
+        assert_eq!(seqs(logs.poll(2, 8, 2, 500)), Some(vec![]));
+        // Room 1, filled first, is polled last: room 2 is now the least recently used.
+        assert_eq!(seqs(logs.poll(1, 7, 1, 500)), Some(vec![2]));
+
+        let moves = logs.moves(8);
+        logs.fill(3, messages(3, 1..=1));
+        assert!(logs.has_tail(1) && logs.has_tail(3));
+        assert!(!logs.has_tail(2), "room 2 was evicted");
+        assert_eq!(logs.heads().len(), 2);
+        assert_eq!(logs.poll(2, 8, 2, 500), None, "room 2: to the database");
+        assert_eq!(logs.moves(8), moves + 1, "room 2's members confirm again");
+        assert_eq!(
+            seqs(logs.poll(1, 7, 2, 500)),
+            Some(vec![]),
+            "room 1 is kept, its members still vouched for"
+        );
+
+        // Room 2's next poll reads the database, which fills it again (room 3 goes).
+        logs.apply(&appended(messages(2, 3..=3)));
+        logs.fill(2, messages(2, 1..=3));
+        logs.learned(2, 8, moves + 1);
+        assert_eq!(seqs(logs.poll(2, 8, 2, 500)), Some(vec![3]));
+        assert!(!logs.has_tail(3));
+    }
+
+    #[test]
+    fn a_tail_of_long_messages_keeps_only_what_fits_in_its_bytes() {
+        let logs = MemoryRecentLogs::default();
+        let long = |seq| LogEntry {
+            body: "x".repeat(8000),
+            ..entry(1, seq, Kind::Message, None)
+        };
+        logs.fill(1, (1..=20).map(long).collect());
+        logs.learned(1, 7, logs.moves(7));
+        logs.apply(&appended((21..=40).map(long).collect()));
+        let kept = read(&logs.tails)[&1].entries.len();
+        assert!((1..20).contains(&kept), "{kept} entries kept");
+        assert_eq!(seqs(logs.poll(1, 7, 39, 500)), Some(vec![40]));
+        assert_eq!(logs.poll(1, 7, 10, 500), None, "below the floor");
     }
 }

@@ -72,19 +72,26 @@ impl RoomRead {
             .optional()
     }
 
-    /// Per room: the messages by others, not deleted, past the user's read mark.
+    /// Per room of `room_ids`: the messages by others, not deleted, past the user's read mark.
     pub fn unread_counts(
         conn: &mut SqliteConnection,
         user_id: i32,
+        room_ids: &[i32],
     ) -> QueryResult<HashMap<i32, i64>> {
-        let rows: Vec<UnreadRow> = diesel::sql_query(
+        if room_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // Numbers only, written by us: nothing anyone typed reaches the SQL.
+        let ids: Vec<String> = room_ids.iter().map(i32::to_string).collect();
+        let rows: Vec<UnreadRow> = diesel::sql_query(format!(
             "SELECT l.room_id AS room_id, COUNT(*) AS unread
              FROM log_entries l
              LEFT JOIN room_reads r ON r.room_id = l.room_id AND r.user_id = ?
-             WHERE l.kind = 'message' AND l.deleted_at IS NULL AND l.author_id <> ?
-               AND l.seq > COALESCE(r.last_read_seq, 0)
+             WHERE l.room_id IN ({}) AND l.kind = 'message' AND l.deleted_at IS NULL
+               AND l.author_id <> ? AND l.seq > COALESCE(r.last_read_seq, 0)
              GROUP BY l.room_id",
-        )
+            ids.join(",")
+        ))
         .bind::<Integer, _>(user_id)
         .bind::<Integer, _>(user_id)
         .load(conn)?;

@@ -156,33 +156,45 @@ impl Room {
         .get_result(conn)
     }
 
-    /// The rooms this user's lobby lists, newest activity first, with unread counts. Direct
-    /// conversations the user hid are left out.
-    pub fn lobby(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<RoomListing>> {
-        let direct_rooms: Vec<i32> = room_members::table
+    /// The rooms this user's lobby lists, newest activity first, with unread counts: `limit`
+    /// of them after the first `offset`. Direct conversations the user hid are left out.
+    pub fn lobby(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<RoomListing>> {
+        let direct_rooms = room_members::table
             .filter(room_members::user_id.eq(user_id))
             .filter(room_members::hidden.eq(false))
-            .select(room_members::room_id)
-            .load(conn)?;
-        let partners: HashMap<i32, String> = room_members::table
-            .inner_join(users::table)
-            .filter(room_members::room_id.eq_any(&direct_rooms))
-            .filter(room_members::user_id.ne(user_id))
-            .select((room_members::room_id, users::username))
-            .load::<(i32, String)>(conn)?
-            .into_iter()
-            .collect();
-        let unread = RoomRead::unread_counts(conn, user_id)?;
+            .select(room_members::room_id);
         let rooms = rooms::table
             .inner_join(users::table.on(users::id.eq(rooms::creator_id)))
             .filter(
                 rooms::is_direct
                     .eq(false)
-                    .or(rooms::id.eq_any(&direct_rooms)),
+                    .or(rooms::id.eq_any(direct_rooms)),
             )
             .order((rooms::last_activity_at.desc(), rooms::id.desc()))
+            .offset(offset)
+            .limit(limit)
             .select((rooms::id, rooms::name, users::username, rooms::is_direct))
             .load::<(i32, String, String, bool)>(conn)?;
+        let listed: Vec<i32> = rooms.iter().map(|(id, ..)| *id).collect();
+        let direct: Vec<i32> = rooms
+            .iter()
+            .filter(|(.., direct)| *direct)
+            .map(|(id, ..)| *id)
+            .collect();
+        let partners: HashMap<i32, String> = room_members::table
+            .inner_join(users::table)
+            .filter(room_members::room_id.eq_any(&direct))
+            .filter(room_members::user_id.ne(user_id))
+            .select((room_members::room_id, users::username))
+            .load::<(i32, String)>(conn)?
+            .into_iter()
+            .collect();
+        let unread = RoomRead::unread_counts(conn, user_id, &listed)?;
         Ok(rooms
             .into_iter()
             .map(|(id, name, creator, direct)| RoomListing {

@@ -192,13 +192,30 @@ impl<'a> From<&'a Listed> for LobbyRoomJson<'a> {
 #[derive(Serialize)]
 struct LobbyAnswer<'a> {
     rooms: Vec<LobbyRoomJson<'a>>,
+    page: u32,
+    /// The next page's number, only when there are more rooms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<u32>,
 }
 
-/// GET /api/lobby (and GET /api/rooms): the lobby's list, for refreshing it without a reload.
-pub async fn lobby(user: CurrentUser, chat: web::Data<Chat>) -> Result<HttpResponse, AppError> {
-    let rooms = chat.lobby(&user).await?;
+#[derive(Deserialize)]
+pub struct LobbyQuery {
+    /// Which page of rooms, from 1.
+    page: Option<u32>,
+}
+
+/// GET /api/lobby (and GET /api/rooms): a page of the lobby's list, for refreshing it without
+/// a reload.
+pub async fn lobby(
+    user: CurrentUser,
+    query: web::Query<LobbyQuery>,
+    chat: web::Data<Chat>,
+) -> Result<HttpResponse, AppError> {
+    let lobby = chat.lobby(&user, query.page.unwrap_or(1)).await?;
     Ok(HttpResponse::Ok().json(LobbyAnswer {
-        rooms: rooms.iter().map(LobbyRoomJson::from).collect(),
+        page: lobby.page,
+        next: lobby.next,
+        rooms: lobby.rooms.iter().map(LobbyRoomJson::from).collect(),
     }))
 }
 

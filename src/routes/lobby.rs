@@ -16,6 +16,8 @@ use crate::templates::{Layout, LobbyPage, render};
 #[derive(Deserialize)]
 pub struct LobbyQuery {
     notice: Option<String>,
+    /// Which page of rooms, from 1.
+    page: Option<u32>,
 }
 
 pub async fn lobby(
@@ -24,8 +26,8 @@ pub async fn lobby(
     chat: web::Data<Chat>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let rooms = chat.lobby(&user).await?;
-    let mut page = LobbyPage::new(Layout::from_session(&session), rooms);
+    let lobby = chat.lobby(&user, query.page.unwrap_or(1)).await?;
+    let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
     page.notice = LobbyPage::notice(query.notice.as_deref());
     render(&page, StatusCode::OK)
 }
@@ -53,8 +55,8 @@ pub async fn create_room(
         Err(err @ (AppError::BadRequest(_) | AppError::Conflict(_))) => err,
         Err(other) => return Err(other),
     };
-    let rooms = chat.lobby(&user).await?;
-    let mut page = LobbyPage::new(Layout::from_session(&session), rooms);
+    let lobby = chat.lobby(&user, 1).await?;
+    let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
     page.refused(form.into_inner().name, &refusal);
     render(&page, actix_web::ResponseError::status_code(&refusal))
 }

@@ -87,6 +87,36 @@ impl TestApp {
         person
     }
 
+    /// Rooms "Room 0" to "Room {count - 1}" by `creator`, written straight into the database
+    /// (quicker than the app, and past its limits): less recently active than any room made
+    /// through the app, "Room 0" the least. Their ids, in that order.
+    pub fn old_rooms(&self, creator: &str, count: usize) -> Vec<i32> {
+        use diesel::RunQueryDsl;
+        let mut sql = String::from("BEGIN;");
+        for i in 0..count {
+            sql.push_str(&format!(
+                "INSERT INTO rooms (name, name_key, creator_id, created_at, last_activity_at)
+                 SELECT 'Room {i}', 'room {i}', id, '2020-01-01 00:00:00',
+                        datetime('2020-01-01', '+{i} minutes')
+                 FROM users WHERE username = '{creator}';"
+            ));
+        }
+        sql.push_str("COMMIT;");
+        let mut conn = self.db();
+        conn.batch_execute(&sql).expect("rooms inserted");
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            id: i32,
+        }
+        let ids: Vec<Id> = diesel::sql_query(format!(
+            "SELECT id FROM rooms WHERE name LIKE 'Room %' ORDER BY id DESC LIMIT {count}"
+        ))
+        .load(&mut conn)
+        .expect("their ids");
+        ids.into_iter().rev().map(|row| row.id).collect()
+    }
+
     /// A direct connection to the database, for checking what was stored.
     pub fn db(&self) -> SqliteConnection {
         let mut conn = SqliteConnection::establish(self.db_path.to_str().expect("utf-8 path"))

@@ -7,7 +7,13 @@ use diesel::sql_types::BigInt;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, Person, error_code, location, spawn_app};
+use std::sync::Arc;
+
+use actix_web::cookie::Key;
+
+use crate::helpers::{
+    PASSWORD, Person, error_code, location, page_cursor, spawn_app, spawn_app_with, test_settings,
+};
 use crate::server::Server;
 
 async fn poll_body(person: &Person, room: i32, query: &str) -> Value {
@@ -531,4 +537,36 @@ async fn a_poll_marked_cross_site_is_refused_and_records_no_presence_or_typing()
         .await
         .unwrap();
     assert_eq!(same_site.status(), StatusCode::OK);
+}
+
+/// Memory keeps the latest entries of only so many rooms: a room whose tail was evicted is
+/// answered from the database, which fills it again, and no poll misses or repeats anything.
+#[actix_web::test]
+async fn with_memory_for_one_room_polls_of_three_busy_rooms_still_see_every_entry_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
+    settings.room_tails = 1;
+    let app = spawn_app_with(settings, Arc::new(dir)).await;
+    let mut rooms = Vec::new();
+    for (name, room) in [("alice", "Kitchen"), ("bob", "Garden"), ("carol", "Porch")] {
+        let mut person = app.user(name).await;
+        let id = person.create_room(room).await;
+        let cursor = page_cursor(&person.enter(id).await);
+        rooms.push((person, id, cursor));
+    }
+    for round in 0..3 {
+        for (person, room, cursor) in &mut rooms {
+            let text = format!("round {round} in {room}");
+            person.say(*room, &text).await;
+            let entries = person.entries_after(*room, *cursor).await;
+            let texts: Vec<&str> = entries.iter().filter_map(|e| e["text"].as_str()).collect();
+            assert_eq!(texts, [text.as_str()], "after {cursor}");
+            *cursor = entries.last().unwrap()["id"].as_i64().unwrap();
+            assert_eq!(
+                poll_body(person, *room, &format!("after={cursor}")).await["messages"],
+                serde_json::json!([]),
+                "nothing new, nothing repeated"
+            );
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use reqwest::StatusCode;
 
-use crate::helpers::{error_code, location, spawn_app};
+use crate::helpers::{Person, error_code, location, spawn_app};
 
 #[actix_web::test]
 async fn the_lobby_says_so_when_there_are_no_rooms_yet() {
@@ -364,4 +364,78 @@ async fn entering_is_a_post_with_a_csrf_token_and_answers_404_or_410_like_the_pa
     alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
     let res = bob.post_form(&format!("/rooms/{room}/enter"), &[]).await;
     assert_eq!(res.status(), StatusCode::GONE);
+}
+
+async fn lobby_page(person: &Person, path: &str) -> serde_json::Value {
+    let res = person.get(path).await;
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    res.json().await.unwrap()
+}
+
+/// Past a few hundred rooms the lobby comes in pages, in the same order (latest activity
+/// first): the page says which is next, and links to its neighbours.
+#[actix_web::test]
+async fn a_lobby_of_more_than_200_rooms_comes_in_pages_of_200() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice").await;
+    let kitchen = alice.create_room("Kitchen").await;
+    let old = app.old_rooms("alice", 250);
+
+    let ids = |answer: &serde_json::Value| -> Vec<i64> {
+        answer["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    let first = lobby_page(&alice, "/api/lobby").await;
+    assert_eq!(
+        (first["page"].as_i64(), first["next"].as_i64()),
+        (Some(1), Some(2))
+    );
+    let mut expected: Vec<i64> = std::iter::once(kitchen)
+        .chain(old.iter().rev().copied())
+        .map(i64::from)
+        .collect();
+    assert_eq!(ids(&first), expected[..200]);
+    let second = lobby_page(&alice, "/api/lobby?page=2").await;
+    assert_eq!(second["page"], 2);
+    assert!(second.get("next").is_none(), "the last page: {second}");
+    assert_eq!(ids(&second), expected[200..]);
+    assert_eq!(
+        lobby_page(&alice, "/api/rooms?page=2").await,
+        second,
+        "the same list"
+    );
+    assert_eq!(lobby_page(&alice, "/api/lobby?page=0").await["page"], 1);
+    assert_eq!(
+        ids(&lobby_page(&alice, "/api/lobby?page=3").await),
+        Vec::<i64>::new()
+    );
+    let res = alice.get("/api/lobby?page=two").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    let (_, html) = alice.page("/lobby").await;
+    assert!(html.contains(r#"<a href="/lobby?page=2" id="older-rooms" rel="next">"#));
+    assert!(!html.contains("newer-rooms"));
+    assert_eq!(html.matches(r#"class="room""#).count(), 200);
+    let (_, html) = alice.page("/lobby?page=2").await;
+    assert!(html.contains(r#"<a href="/lobby" id="newer-rooms" rel="prev">"#));
+    assert!(html.contains(r#"id="older-rooms" rel="next" hidden>"#));
+    assert!(html.contains(">Room 0<") && !html.contains(">Kitchen<"));
+
+    // A message is activity: its room moves to the top of the first page.
+    alice.enter(old[0]).await;
+    alice.say(old[0], "back to the top").await;
+    expected.retain(|&id| id != i64::from(old[0]));
+    expected.insert(0, i64::from(old[0]));
+    assert_eq!(
+        ids(&lobby_page(&alice, "/api/lobby").await),
+        expected[..200]
+    );
+    assert_eq!(
+        ids(&lobby_page(&alice, "/api/lobby?page=2").await),
+        expected[200..]
+    );
 }

@@ -227,6 +227,74 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
     );
 }
 
+/// A name longer than any username is nobody's: refused at once, and nothing is kept for it.
+/// (Each attempt used to be a key in the throttle's memory, and counted against the address.)
+#[actix_web::test]
+async fn names_longer_than_any_username_are_refused_without_counting_against_the_address() {
+    let app = spawn_app_tweaked(|s| {
+        s.limits = Default::default();
+        s.limits.login_address = 3;
+    })
+    .await;
+    app.user("alice").await;
+    let mut attacker = app.person();
+    for i in 0..4 {
+        let name = format!("{i}{}", "x".repeat(15_000));
+        let res = attacker.login(&name, "wrong password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {}", i + 1);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("Wrong username or password")
+        );
+    }
+    let res = attacker
+        .post_json(
+            "/api/session",
+            &serde_json::json!({ "username": "y".repeat(15_000), "password": "nope" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(res).await, "invalid_credentials");
+    assert_eq!(
+        app.person().login("alice", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "the address counted none of them"
+    );
+}
+
+/// Every spelling that finds an account counts against it: the full-width "ａｌｉｃｅ" and
+/// "ali\u{AD}ce" log into alice, so they must not each get ten guesses of their own.
+#[actix_web::test]
+async fn look_alike_spellings_of_a_username_share_one_failure_counter() {
+    let app = spawn_app_tweaked(|s| s.limits = Default::default()).await;
+    app.user("alice").await;
+    let spellings = [
+        "alice",
+        "ALICE",
+        "\u{FF41}\u{FF4C}\u{FF49}\u{FF43}\u{FF45}",
+        "ali\u{AD}ce",
+    ];
+    assert_eq!(
+        app.person().login(spellings[2], PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "the full-width spelling finds alice"
+    );
+    let mut attacker = app.person();
+    for i in 0..10 {
+        let res = attacker.login(spellings[i % 4], "wrong password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {}", i + 1);
+    }
+    for spelling in spellings {
+        assert_eq!(
+            app.person().login(spelling, PASSWORD).await.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{spelling:?} is locked with the others"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn posting_faster_than_a_person_can_gets_429_and_the_message_is_not_stored() {
     let app = spawn_app_tweaked(|s| s.limits = Default::default()).await;

@@ -14,7 +14,7 @@ use chatroom::client::chat::{Chat, Next};
 use chatroom::client::saved::{self, SavedFile};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Person, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
 use crate::server::Server;
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -101,6 +101,53 @@ async fn the_clients_commands_create_join_leave_and_delete_rooms() {
     chat.command("/nonsense").await;
     assert!(chat.status.contains("unknown command"));
     assert_eq!(chat.command("/quit").await, Next::Quit);
+}
+
+#[actix_web::test]
+async fn the_clients_join_finds_a_room_past_the_first_page_of_the_lobby() {
+    let app = spawn_app().await;
+    let mut chat = terminal_user(&app.address, "term").await;
+    app.old_rooms("term", 201);
+    chat.command("/rooms").await;
+    assert_eq!(chat.status, "200 rooms", "the first page");
+    chat.command("/join room 0").await;
+    assert_eq!(chat.room.as_ref().map(|r| r.name.as_str()), Some("Room 0"));
+    chat.command("/join Room 201").await;
+    assert!(chat.status.contains("no such room"), "{}", chat.status);
+}
+
+/// In a direct conversation the two are equals: the one who did not open it may hide it too.
+#[actix_web::test]
+async fn the_clients_delete_hides_a_direct_conversation_that_the_other_person_opened() {
+    let app = spawn_app().await;
+    let mut chat = terminal_user(&app.address, "term").await;
+    let mut alice = app.user("alice").await;
+    let res = alice.post_form("/direct", &[("username", "term")]).await;
+    let room: i32 = location(&res)
+        .strip_prefix("/rooms/")
+        .and_then(|id| id.parse().ok())
+        .expect("into the conversation");
+
+    chat.command("/join alice").await;
+    assert_eq!(chat.room.as_ref().map(|r| r.id), Some(room));
+    chat.command("/delete").await;
+    assert!(chat.room.is_none(), "{}", chat.status);
+    assert!(
+        chat.status.contains("you hid the conversation with alice"),
+        "{}",
+        chat.status
+    );
+    assert!(
+        !chat.rooms.iter().any(|r| r.id == room),
+        "gone from the list"
+    );
+
+    alice.say(room, "still here?").await;
+    chat.command("/rooms").await;
+    assert!(
+        chat.rooms.iter().any(|r| r.id == room && r.name == "alice"),
+        "back with the new message, never deleted"
+    );
 }
 
 #[actix_web::test]

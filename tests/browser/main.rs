@@ -333,3 +333,37 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         assert_console_clean(&[&carol]).await;
     });
 }
+
+#[test]
+fn a_later_page_of_the_lobby_refreshes_itself_and_links_back() {
+    scenario(|app, chrome| async move {
+        let carol = newcomer(&chrome, &app, "carol").await;
+        // 230 rooms: the first page lists Room 229 to Room 30, the second Room 29 to Room 0.
+        let old = app.old_rooms("carol", 230);
+        carol.goto("/lobby?page=2").await;
+        let listed = carol.text("#other-rooms").await;
+        assert!(
+            listed.contains("Room 0") && !listed.contains("Room 30"),
+            "{listed}"
+        );
+        assert!(carol.exists("#newer-rooms").await);
+
+        let mut bob = app.user("bob").await;
+        bob.enter_and_poll(old[0]).await;
+        carol
+            .wait_until("Room 0 to show as active on page 2", || async {
+                carol.text("#active-rooms").await.contains("Room 0")
+            })
+            .await;
+        let rooms = carol.text("#rooms").await;
+        assert!(!rooms.contains("Room 30"), "still page 2 only: {rooms}");
+        assert_eq!(carol.path().await, "/lobby?page=2");
+
+        carol.click("#newer-rooms").await;
+        carol.wait_for_path("/lobby").await;
+        assert!(carol.text("#other-rooms").await.contains("Room 229"));
+        carol.click("#older-rooms").await;
+        carol.wait_for_path("/lobby?page=2").await;
+        assert_console_clean(&[&carol]).await;
+    });
+}
