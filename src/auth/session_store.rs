@@ -353,11 +353,16 @@ fn field<T: serde::de::DeserializeOwned>(state: &SessionState, key: &str) -> Opt
 }
 
 /// What the table and the cache know a session by: the SHA-256 of its key, as hex.
+/// Every request computes it, so it is written out without a `format!` per byte.
 pub fn row_id(key: &SessionKey) -> String {
-    Sha256::digest(key.as_ref().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(key.as_ref().as_bytes());
+    let mut id = String::with_capacity(2 * digest.len());
+    for byte in digest {
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    id
 }
 
 impl SessionStore for DbSessionStore {

@@ -15,6 +15,8 @@ mod live;
 mod messages;
 mod rooms;
 mod security;
+#[path = "../support/programs.rs"]
+mod programs;
 #[path = "../support/server.rs"]
 mod server;
 mod sessions;

@@ -14,6 +14,7 @@ use chatroom::client::chat::{Chat, Next};
 use chatroom::client::saved::{self, SavedFile};
 use serde_json::{Value, json};
 
+use crate::programs::{self, Program};
 use crate::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
 use crate::server::Server;
 
@@ -298,6 +299,9 @@ async fn wait_for_message(person: &Person, room: i32, text: &str) {
 
 #[actix_web::test]
 async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
     let app: TestApp = spawn_app().await;
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Porch").await;
@@ -496,6 +500,9 @@ async fn a_hostile_servers_words_reach_the_client_without_control_characters() {
 
 #[actix_web::test]
 async fn the_login_prompt_prints_a_hostile_servers_refusal_without_its_escapes() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
     let server = hostile_server();
     let dir = tempfile::tempdir().unwrap();
     let stderr = dir.path().join("stderr");

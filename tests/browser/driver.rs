@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::helpers::{TestApp, spawn_app};
+use crate::programs::{self, Program};
 
 /// How long a condition may take before a scenario fails: generous, for a loaded 2-core CI box.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -31,6 +32,12 @@ where
     F: FnOnce(TestApp, Chrome) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    if !programs::available(&[
+        Program::new("chromedriver", "CHROMEDRIVER", "chromium-driver"),
+        Program::new("/usr/bin/chromium", "CHROME_BIN", "chromium"),
+    ]) {
+        return;
+    }
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

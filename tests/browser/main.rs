@@ -9,6 +9,8 @@
 mod helpers;
 
 mod driver;
+#[path = "../support/programs.rs"]
+mod programs;
 
 use driver::{Browser, Chrome, Viewport, scenario};
 use helpers::{PASSWORD, TestApp};
