@@ -95,6 +95,17 @@ impl Throttles {
             .await;
     }
 
+    /// The login was not tried after all (the server was too busy to check the password):
+    /// both reservations are given back.
+    pub async fn login_not_tried(&self, username: &str, address: IpAddr) {
+        self.store
+            .give_back(Limit::FailedLoginsForUser, &username.to_lowercase())
+            .await;
+        self.store
+            .give_back(Limit::FailedLoginsFromAddress, &address_key(address))
+            .await;
+    }
+
     /// A message from this user.
     pub async fn message(&self, user_id: i32) -> Result<(), RetryAfter> {
         self.store.hit(Limit::Messages, &user_id.to_string()).await

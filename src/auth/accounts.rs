@@ -45,7 +45,15 @@ pub async fn register(
         Ok(valid) => valid,
         Err(invalid) => return Ok(Err(Refused::Invalid(invalid.0))),
     };
-    let hash = hasher.hash(password).await?;
+    let hash = match hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(err) => {
+            if let AppError::Busy(_) = err {
+                log::warn!("too busy to register {} from {client}", username.as_str());
+            }
+            return Err(err);
+        }
+    };
     match db
         .run(move |conn| Ok(User::create(conn, &username, &hash)))
         .await?
@@ -84,7 +92,16 @@ pub async fn log_in(
         .await?;
     // Verify even when there is no such user, so that both failures take the same time.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = hasher.verify(password, stored).await?;
+    let verified = match hasher.verify(password, stored).await {
+        Ok(verified) => verified,
+        Err(err) => {
+            throttles.login_not_tried(&username, client.0).await;
+            if let AppError::Busy(_) = err {
+                log::warn!("too busy to check the login for {username:?} from {client}");
+            }
+            return Err(err);
+        }
+    };
     match user {
         Some(user) if verified => {
             throttles.login_succeeded(&username, client.0).await;

@@ -8,6 +8,7 @@ mod api_clients;
 mod audit_log;
 mod concurrency;
 mod direct;
+mod flooding;
 mod helpers;
 mod initdb;
 mod live;
