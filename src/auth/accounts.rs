@@ -28,7 +28,8 @@ pub enum Refused {
     Taken,
 }
 
-/// Creates the account and logs the new user in.
+/// Creates the account and logs the new user in. A taken name is found before the password is
+/// hashed, so that it costs no hashing.
 pub async fn register(
     session: &Session,
     username: &str,
@@ -45,6 +46,13 @@ pub async fn register(
         Ok(valid) => valid,
         Err(invalid) => return Ok(Err(Refused::Invalid(invalid.0))),
     };
+    let lookup = username.clone();
+    if db
+        .run(move |conn| Ok(User::name_taken(conn, &lookup)?))
+        .await?
+    {
+        return Ok(Err(Refused::Taken));
+    }
     let hash = match hasher.hash(password).await {
         Ok(hash) => hash,
         Err(err) => {

@@ -1,5 +1,5 @@
 //! Floods of logins and registrations: the password-hashing queue is bounded and refuses at
-//! once (503).
+//! once (503), and a taken name costs no hashing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -134,6 +134,41 @@ async fn a_login_refused_because_the_hashing_queue_is_full_uses_up_no_attempt() 
         StatusCode::SEE_OTHER,
         "only the attempts that were checked count against the limit of 3: {statuses:?}"
     );
+}
+
+#[actix_web::test]
+async fn registering_a_taken_name_is_answered_without_hashing_even_when_the_queue_is_full() {
+    let app = spawn_app_tweaked(|s| {
+        s.bcrypt_cost = SLOWER_COST + 1;
+        s.limits.hash_queue = 1;
+    })
+    .await;
+    app.user("alice").await;
+    // Someone else's registration holds the one place in the queue for a while.
+    let mut other = app.person();
+    other.csrf().await;
+    let holding = actix_web::rt::spawn(async move {
+        other
+            .post_form("/register", &[("username", "bob"), ("password", PASSWORD)])
+            .await
+            .status()
+    });
+    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+
+    let mut copycat = app.person();
+    copycat.csrf().await;
+    let sent = Instant::now();
+    let res = copycat
+        .post_form(
+            "/register",
+            &[("username", "ALICE"), ("password", "another password")],
+        )
+        .await;
+    let took = sent.elapsed();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("taken"));
+    assert!(took < Duration::from_millis(400), "no hash: {took:?}");
+    assert_eq!(holding.await.unwrap(), StatusCode::SEE_OTHER);
 }
 
 /// Logins from many addresses at once, each for a name of its own, so that no limit stops
