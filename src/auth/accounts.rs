@@ -28,8 +28,8 @@ pub enum Refused {
     Taken,
 }
 
-/// Creates the account and logs the new user in. A taken name is found before the password is
-/// hashed, so that it costs no hashing.
+/// Creates the account and logs the new user in. Throttled per client address; a taken name
+/// is found before the password is hashed, so that it costs no hashing.
 pub async fn register(
     session: &Session,
     username: &str,
@@ -37,6 +37,7 @@ pub async fn register(
     client: ClientAddr,
     db: &Db,
     hasher: &Hasher,
+    throttles: &Throttles,
 ) -> Result<Result<User, Refused>, AppError> {
     let parsed = Username::parse(username).and_then(|u| {
         let password = Password::parse_new(password, &u)?;
@@ -46,6 +47,10 @@ pub async fn register(
         Ok(valid) => valid,
         Err(invalid) => return Ok(Err(Refused::Invalid(invalid.0))),
     };
+    if let Err(retry) = throttles.registration(client.0).await {
+        log::warn!("throttled registration from {client}");
+        return Err(retry.into());
+    }
     let lookup = username.clone();
     if db
         .run(move |conn| Ok(User::name_taken(conn, &lookup)?))
@@ -56,6 +61,7 @@ pub async fn register(
     let hash = match hasher.hash(password).await {
         Ok(hash) => hash,
         Err(err) => {
+            throttles.registration_not_tried(client.0).await;
             if let AppError::Busy(_) = err {
                 log::warn!("too busy to register {} from {client}", username.as_str());
             }

@@ -32,10 +32,15 @@ pub async fn register(
     client: ClientAddr,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
+    throttles: web::Data<Throttles>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = form.into_inner();
-    match accounts::register(&session, &username, password, client, &db, &hasher).await? {
+    match accounts::register(
+        &session, &username, password, client, &db, &hasher, &throttles,
+    )
+    .await?
+    {
         Ok(_) => Ok(see_other("/lobby")),
         Err(Refused::Invalid(message)) => {
             register_form(&session, username, Some(message), StatusCode::BAD_REQUEST)

@@ -1,10 +1,11 @@
 //! Floods of logins and registrations: the password-hashing queue is bounded and refuses at
-//! once (503), and a taken name costs no hashing.
+//! once (503), a taken name costs no hashing, and registrations are limited per address (429).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::cookie::Key;
+use chatroom::clock::ManualClock;
 use chatroom::config::Settings;
 use diesel::prelude::*;
 use reqwest::{Response, StatusCode};
@@ -68,6 +69,7 @@ async fn registrations_beyond_the_hashing_queue_get_a_fast_503_with_retry_after_
     let app = spawn_app_tweaked(|s| {
         s.bcrypt_cost = SLOWER_COST;
         s.limits.hash_queue = 2;
+        s.limits.registrations = 12;
     })
     .await;
     let http = reqwest::Client::new();
@@ -101,6 +103,12 @@ async fn registrations_beyond_the_hashing_queue_get_a_fast_503_with_retry_after_
         created,
         "the refused ones stored nothing"
     );
+
+    // The refused ones gave their registrations back: 10 + 3 would be over the limit of 12.
+    for name in ["latecomer1", "latecomer2", "latecomer3"] {
+        let res = app.person().register(name, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "registering {name}");
+    }
 }
 
 #[actix_web::test]
@@ -169,6 +177,53 @@ async fn registering_a_taken_name_is_answered_without_hashing_even_when_the_queu
     assert!(res.text().await.unwrap().contains("taken"));
     assert!(took < Duration::from_millis(400), "no hash: {took:?}");
     assert_eq!(holding.await.unwrap(), StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn registrations_beyond_the_limit_from_one_address_get_429_until_the_window_has_passed() {
+    let clock = ManualClock::new();
+    let app = spawn_app_tweaked(|s| {
+        s.clock = clock.clone();
+        s.limits.registrations = 2;
+        s.limits.registrations_window = Duration::from_secs(600);
+    })
+    .await;
+    app.user("alice").await;
+    let mut visitor = app.person();
+    assert_eq!(
+        visitor.register("x", PASSWORD).await.status(),
+        StatusCode::BAD_REQUEST,
+        "an invalid form is not counted"
+    );
+    assert_eq!(
+        visitor.register("alice", PASSWORD).await.status(),
+        StatusCode::CONFLICT,
+        "a taken name is counted"
+    );
+    clock.advance(Duration::from_secs(100));
+    let res = visitor.register("bob", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        retry_after(&res),
+        500,
+        "until alice's registration leaves the window"
+    );
+
+    let http = reqwest::Client::new();
+    let (res, _) = post_json_from(
+        &http,
+        format!("{}/api/users", app.address),
+        "127.0.0.1".into(),
+        json!({"username": "bob", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "the API too");
+    assert!(retry_after(&res) >= 1);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "rate_limited");
+
+    clock.advance(Duration::from_secs(500));
+    let res = app.person().register("bob", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the window has passed");
 }
 
 /// Logins from many addresses at once, each for a name of its own, so that no limit stops
