@@ -122,6 +122,23 @@ pub struct LimitArgs {
     #[arg(long, env = "CHATROOM_LOGIN_WINDOW_SECS", default_value_t = defaults::LOGIN_WINDOW_SECS)]
     pub login_window_secs: u64,
 
+    /// Registrations one client address may attempt within the registration window; more
+    /// get 429.
+    #[arg(long, env = "CHATROOM_REGISTRATION_LIMIT",
+          default_value_t = defaults::REGISTRATION_LIMIT)]
+    pub registration_limit: u32,
+
+    /// The registration window, in seconds.
+    #[arg(long, env = "CHATROOM_REGISTRATION_WINDOW_SECS",
+          default_value_t = defaults::REGISTRATION_WINDOW_SECS)]
+    pub registration_window_secs: u64,
+
+    /// Password hashes and checks (logins, registrations) that may wait or run at once; more
+    /// get 503 at once.
+    #[arg(long, env = "CHATROOM_HASH_QUEUE_LIMIT", default_value_t = defaults::HASH_QUEUE_LIMIT,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub hash_queue_limit: usize,
+
     /// Messages one user may post within the message window; more get 429.
     #[arg(long, env = "CHATROOM_MESSAGE_LIMIT", default_value_t = defaults::MESSAGE_LIMIT)]
     pub message_limit: u32,
@@ -151,6 +168,14 @@ pub mod defaults {
     pub const LOGIN_USER_LIMIT: u32 = 10;
     pub const LOGIN_ADDRESS_LIMIT: u32 = 30;
     pub const LOGIN_WINDOW_SECS: u64 = 15 * 60;
+    /// A class of thirty behind one school address, each trying a name or two that is taken,
+    /// with room for a second class within the hour.
+    pub const REGISTRATION_LIMIT: u32 = 100;
+    pub const REGISTRATION_WINDOW_SECS: u64 = 3600;
+    /// Eight for each of the four hashing threads: at cost 12 (a quarter of a second of a
+    /// core each) a full queue empties in about 4 s on two cores, well inside the request
+    /// timeout, and a class of thirty logging in at once still fits.
+    pub const HASH_QUEUE_LIMIT: usize = 32;
     pub const MESSAGE_LIMIT: u32 = 20;
     pub const MESSAGE_WINDOW_SECS: u64 = 10;
     pub const ROOM_LIMIT: u32 = 10;

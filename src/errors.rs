@@ -30,6 +30,8 @@ pub enum AppError {
     UnsupportedMediaType(String),
     TooManyRequests(RetryAfter),
     RequestTimeout,
+    /// Too much work already waits (passwords to hash): refused at once rather than late.
+    Busy(RetryAfter),
     /// Anything unexpected: logged with its cause, shown as a generic 500.
     Internal(anyhow::Error),
 }
@@ -64,6 +66,12 @@ impl AppError {
         }
     }
 
+    /// A fault of ours, to be logged with its cause; a refusal for being busy is not one, and
+    /// a flood of them must not flood the error log.
+    pub fn is_fault(&self) -> bool {
+        matches!(self, Self::Internal(_))
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
@@ -79,6 +87,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests(_) => "rate_limited",
             Self::RequestTimeout => "request_timeout",
+            Self::Busy(_) => "busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -100,6 +109,7 @@ impl AppError {
             Self::MethodNotAllowed => "That method is not allowed here.",
             Self::TooManyRequests(_) => "Too many attempts. Please wait a little and try again.",
             Self::RequestTimeout => "The request took too long to arrive.",
+            Self::Busy(_) => "The server is busy. Please try again in a moment.",
             Self::Internal(_) => "Something went wrong on our side. Please try again.",
         }
     }
@@ -107,7 +117,7 @@ impl AppError {
     /// The status, and the headers that go with it.
     fn response_builder(&self) -> HttpResponseBuilder {
         let mut res = HttpResponse::build(self.status_code());
-        if let Self::TooManyRequests(retry) = self {
+        if let Self::TooManyRequests(retry) | Self::Busy(retry) = self {
             res.insert_header((header::RETRY_AFTER, retry.secs()));
         }
         res
@@ -127,6 +137,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "Too large",
             Self::UnsupportedMediaType(_) => "Unsupported content type",
             Self::RequestTimeout => "Too slow",
+            Self::Busy(_) => "Busy",
             Self::BadRequest(_) => "Bad request",
         }
     }
@@ -155,6 +166,7 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

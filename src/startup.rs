@@ -68,7 +68,10 @@ impl Application {
             log::error!("{clash}");
         }
         let db = Db::open(&settings.database_path, POOL_SIZE)?;
-        let hasher = web::Data::new(Hasher::new(settings.bcrypt_cost)?);
+        let hasher = web::Data::new(Hasher::new(
+            settings.bcrypt_cost,
+            settings.limits.hash_queue,
+        )?);
         let clock = settings.clock.clone();
         let limits = MemoryLimits::new(&settings.limits, &clock);
         let throttles = Arc::new(Throttles::new(Arc::new(limits)));

@@ -1,5 +1,6 @@
 //! Rate limits: sliding windows of events per key. `Throttles` says what is limited (failed
-//! logins per username and per address, messages and new rooms per user); the counting sits
+//! logins per username and per address, registrations per address, messages and new rooms per
+//! user); the counting sits
 //! behind `RateLimits`, which this process keeps in memory (`MemoryLimits`) and which several
 //! instances will share through a store.
 
@@ -29,6 +30,7 @@ impl RetryAfter {
 pub enum Limit {
     FailedLoginsForUser,
     FailedLoginsFromAddress,
+    Registrations,
     Messages,
     Rooms,
 }
@@ -93,6 +95,32 @@ impl Throttles {
             .await;
         self.store
             .give_back(Limit::FailedLoginsFromAddress, &address_key(address))
+            .await;
+    }
+
+    /// The login was not tried after all (the server was too busy to check the password):
+    /// both reservations are given back.
+    pub async fn login_not_tried(&self, username: &str, address: IpAddr) {
+        self.store
+            .give_back(Limit::FailedLoginsForUser, &username.to_lowercase())
+            .await;
+        self.store
+            .give_back(Limit::FailedLoginsFromAddress, &address_key(address))
+            .await;
+    }
+
+    /// A registration from this address, counted whether or not the name turns out to be free.
+    pub async fn registration(&self, address: IpAddr) -> Result<(), RetryAfter> {
+        self.store
+            .hit(Limit::Registrations, &address_key(address))
+            .await
+    }
+
+    /// The registration was not tried after all (the server was too busy to hash the
+    /// password): the address gets it back.
+    pub async fn registration_not_tried(&self, address: IpAddr) {
+        self.store
+            .give_back(Limit::Registrations, &address_key(address))
             .await;
     }
 
@@ -210,6 +238,10 @@ impl MemoryLimits {
                 (
                     Limit::FailedLoginsFromAddress,
                     limiter(limits.login_address, limits.login_window),
+                ),
+                (
+                    Limit::Registrations,
+                    limiter(limits.registrations, limits.registrations_window),
                 ),
                 (
                     Limit::Messages,

@@ -28,7 +28,8 @@ pub enum Refused {
     Taken,
 }
 
-/// Creates the account and logs the new user in.
+/// Creates the account and logs the new user in. Throttled per client address; a taken name
+/// is found before the password is hashed, so that it costs no hashing.
 pub async fn register(
     session: &Session,
     username: &str,
@@ -36,7 +37,9 @@ pub async fn register(
     device: &Device,
     db: &Db,
     hasher: &Hasher,
+    throttles: &Throttles,
 ) -> Result<Result<User, Refused>, AppError> {
+    let client = device.addr;
     let parsed = Username::parse(username).and_then(|u| {
         let password = Password::parse_new(password, &u)?;
         Ok((u, password))
@@ -45,7 +48,27 @@ pub async fn register(
         Ok(valid) => valid,
         Err(invalid) => return Ok(Err(Refused::Invalid(invalid.0))),
     };
-    let hash = hasher.hash(password).await?;
+    if let Err(retry) = throttles.registration(client.0).await {
+        log::warn!("throttled registration from {client}");
+        return Err(retry.into());
+    }
+    let lookup = username.clone();
+    if db
+        .run(move |conn| Ok(User::name_taken(conn, &lookup)?))
+        .await?
+    {
+        return Ok(Err(Refused::Taken));
+    }
+    let hash = match hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(err) => {
+            throttles.registration_not_tried(client.0).await;
+            if let AppError::Busy(_) = err {
+                log::warn!("too busy to register {} from {client}", username.as_str());
+            }
+            return Err(err);
+        }
+    };
     match db
         .run(move |conn| Ok(User::create(conn, &username, &hash)))
         .await?
@@ -91,7 +114,16 @@ pub async fn log_in(
         .await?;
     // Verify even when there is no such user, so that both failures take the same time.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = hasher.verify(password, stored).await?;
+    let verified = match hasher.verify(password, stored).await {
+        Ok(verified) => verified,
+        Err(err) => {
+            throttles.login_not_tried(&key, client.0).await;
+            if let AppError::Busy(_) = err {
+                log::warn!("too busy to check the login for {username:?} from {client}");
+            }
+            return Err(err);
+        }
+    };
     match user {
         Some(user) if verified => {
             throttles.login_succeeded(&key, client.0).await;
@@ -169,7 +201,15 @@ pub async fn change_password(
         .run(move |conn| Ok(User::find(conn, user_id)?))
         .await?
         .map(|u| u.password_hash);
-    if !hasher.verify(current, stored).await? {
+    let verified = match hasher.verify(current, stored).await {
+        Ok(verified) => verified,
+        Err(err) => {
+            // Busy: no password was tried.
+            throttles.login_not_tried(&key, client.0).await;
+            return Err(err);
+        }
+    };
+    if !verified {
         log::info!(
             "wrong current password for {} changing it, from {client}",
             user.username

@@ -90,7 +90,7 @@ pub async fn render_errors(
         Err(err) => {
             let fallback = AppError::from_status(err.as_response_error().status_code());
             let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
-            if app_err.status_code().is_server_error() {
+            if app_err.is_fault() {
                 log::error!("request failed: {err:#?}");
             }
             let mut response = app_err.respond(api, |e| error_page(Layout::anonymous(), e));
@@ -107,7 +107,7 @@ pub async fn render_errors(
     let fallback = AppError::from_status(res.status());
     let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
     let http_req = res.request();
-    if res.status().is_server_error() {
+    if app_err.is_fault() {
         log::error!("{} {} failed: {err:#?}", http_req.method(), http_req.path());
     }
     let layout = Layout::existing(&http_req.get_session());

@@ -46,6 +46,16 @@ impl User {
             .get_result(conn)?)
     }
 
+    /// Whether a user holds the name's key, as the uniqueness rule compares them: asked before
+    /// the password is hashed, so that a taken name costs no hashing (`create` still decides
+    /// between two registrations of one name at the same time).
+    pub fn name_taken(conn: &mut SqliteConnection, username: &Username) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            users::table.filter(users::username_key.eq(username.key())),
+        ))
+        .get_result(conn)
+    }
+
     /// By the name's key, like the uniqueness rule: "ALICE" finds alice.
     pub fn find_by_username(
         conn: &mut SqliteConnection,

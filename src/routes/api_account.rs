@@ -49,10 +49,15 @@ pub async fn register(
     device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
+    throttles: web::Data<Throttles>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = body.into_inner();
-    match accounts::register(&session, &username, password, &device, &db, &hasher).await? {
+    match accounts::register(
+        &session, &username, password, &device, &db, &hasher, &throttles,
+    )
+    .await?
+    {
         Ok(user) => Ok(HttpResponse::Created().json(session_answer(&session, user))),
         Err(Refused::Invalid(message)) => Err(AppError::BadRequest(message)),
         Err(Refused::Taken) => Err(AppError::Conflict(

@@ -40,12 +40,17 @@ pub async fn register(
     device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
+    throttles: web::Data<Throttles>,
     tokens: web::Data<FormTokens>,
     req: HttpRequest,
-    session: Session,
 ) -> Result<HttpResponse, AppError> {
+    let session = req.get_session();
     let Credentials { username, password } = form.into_inner();
-    match accounts::register(&session, &username, password, &device, &db, &hasher).await? {
+    match accounts::register(
+        &session, &username, password, &device, &db, &hasher, &throttles,
+    )
+    .await?
+    {
         Ok(_) => Ok(see_other("/lobby")),
         Err(Refused::Invalid(message)) => register_form(
             &req,

@@ -37,6 +37,7 @@ pub fn test_settings(db_path: &Path, cookie_key: Key) -> Settings {
     settings.limits.rooms = 100_000;
     settings.limits.login_user = 100_000;
     settings.limits.login_address = 100_000;
+    settings.limits.registrations = 100_000;
     settings
 }
 

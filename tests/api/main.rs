@@ -9,14 +9,16 @@ mod api_clients;
 mod audit_log;
 mod concurrency;
 mod direct;
+mod flooding;
 mod helpers;
 mod initdb;
 mod live;
 mod messages;
+#[path = "../support/programs.rs"]
+#[allow(dead_code)]
+mod programs;
 mod rooms;
 mod security;
-#[path = "../support/programs.rs"]
-mod programs;
 #[path = "../support/server.rs"]
 mod server;
 mod sessions;

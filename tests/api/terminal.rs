@@ -14,8 +14,8 @@ use chatroom::client::chat::{Chat, Next};
 use chatroom::client::saved::{self, SavedFile};
 use serde_json::{Value, json};
 
-use crate::programs::{self, Program};
 use crate::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
+use crate::programs::{self, Program};
 use crate::server::Server;
 
 const PATIENCE: Duration = Duration::from_secs(20);

@@ -10,6 +10,7 @@ mod helpers;
 
 mod driver;
 #[path = "../support/programs.rs"]
+#[allow(dead_code)]
 mod programs;
 
 use driver::{Browser, Chrome, Viewport, scenario};

@@ -69,7 +69,7 @@ pub fn available(programs: &[Program]) -> bool {
         String::new()
     };
     let mut stderr = std::io::stderr().lock();
-    let _ = write!(stderr, "{line}skipped {test}: needs {}\n", names.join(", "));
+    let _ = writeln!(stderr, "{line}skipped {test}: needs {}", names.join(", "));
     false
 }
 
@@ -78,7 +78,6 @@ fn on_path(command: &str) -> bool {
     if command.contains('/') {
         return Path::new(command).is_file();
     }
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(command).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(command).is_file()))
 }
