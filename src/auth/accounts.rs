@@ -229,6 +229,7 @@ pub async fn change_password(
     sessions.revoke_user(user_id).await;
     // Every row of the user is gone, this one's too: the session carries on under a new key.
     session.renew();
+    super::note_device(session, device)?;
     super::csrf::rotate(session);
     log::info!(
         "{} changed their password from {client}; {} other sessions ended",

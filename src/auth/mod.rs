@@ -20,9 +20,9 @@ use client_addr::Device;
 /// Keys of the session state.
 const USER_ID: &str = "user_id";
 const USERNAME: &str = "username";
-/// What the account page shows of a logged-in session (the store copies them into columns).
+/// What the account page shows of a logged-in session: the store moves the client and agent
+/// into columns of their own at login, and keeps the public id in the state too.
 const PUBLIC_ID: &str = "public_id";
-const STARTED_AT: &str = "started_at";
 const CLIENT: &str = "client";
 const AGENT: &str = "agent";
 
@@ -60,11 +60,18 @@ pub fn log_in(session: &Session, user: &User, device: &Device) -> Result<(), App
         .insert(USER_ID, user.id)
         .and_then(|()| session.insert(USERNAME, &user.username))
         .and_then(|()| session.insert(PUBLIC_ID, public_id))
-        .and_then(|()| session.insert(CLIENT, device.addr.to_string()))
-        .and_then(|()| session.insert(AGENT, &device.agent))
         .map_err(AppError::internal)?;
+    note_device(session, device)?;
     csrf::rotate(session);
     Ok(())
+}
+
+/// Tells the store where a session (new, or renewed under a new key) comes from.
+pub fn note_device(session: &Session, device: &Device) -> Result<(), AppError> {
+    session
+        .insert(CLIENT, device.addr.to_string())
+        .and_then(|()| session.insert(AGENT, &device.agent))
+        .map_err(AppError::internal)
 }
 
 /// How the account page knows which of the user's sessions is the one asking.

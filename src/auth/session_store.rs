@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use sha2::{Digest, Sha256};
 
-use super::{AGENT, CLIENT, PUBLIC_ID, STARTED_AT, USER_ID, USERNAME};
+use super::{AGENT, CLIENT, PUBLIC_ID, USER_ID, USERNAME};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::models::session::SessionRow;
@@ -331,7 +331,7 @@ impl DbSessionStore {
             idle_expires_at: now + self.idle_for(user_id),
             expires_at: now + ttl.whole_seconds(),
             public_id: field(state, PUBLIC_ID).unwrap_or_default(),
-            started_at: field(state, STARTED_AT).unwrap_or_default(),
+            started_at: now,
             client: field(state, CLIENT).unwrap_or_default(),
             agent: field(state, AGENT).unwrap_or_default(),
         }
@@ -409,10 +409,11 @@ impl SessionStore for DbSessionStore {
         let key = generate_session_key();
         let id = row_id(&key);
         let mut state = state;
-        if user_id(&state).is_some() && !state.contains_key(STARTED_AT) {
-            state.insert(STARTED_AT.to_owned(), self.clock.unix_secs().to_string());
-        }
         let mut row = self.row(id.clone(), &state, ttl);
+        // Where the login came from goes to its columns only: every request clones the
+        // cached state, which need not carry it.
+        state.remove(CLIENT);
+        state.remove(AGENT);
         row.state =
             serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let cached = Cached {

@@ -62,7 +62,8 @@ impl SessionRow {
             .map(drop)
     }
 
-    /// Replaces the state of a live session; false if it is gone (expired or revoked meanwhile).
+    /// Replaces the state of a live session (where and when it started stay as the login
+    /// wrote them); false if it is gone (expired or revoked meanwhile).
     pub fn update_state(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResult<bool> {
         diesel::update(sessions::table.find(&row.id))
             .set((
@@ -70,9 +71,6 @@ impl SessionRow {
                 sessions::state.eq(&row.state),
                 sessions::idle_expires_at.eq(row.idle_expires_at),
                 sessions::public_id.eq(&row.public_id),
-                sessions::started_at.eq(row.started_at),
-                sessions::client.eq(&row.client),
-                sessions::agent.eq(&row.agent),
             ))
             .execute(conn)
             .map(|n| n == 1)
