@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use std::net::IpAddr;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -72,38 +73,50 @@ pub struct ServeArgs {
         long,
         env = "CHATROOM_BIND",
         default_value = "127.0.0.1:8080",
-        value_name = "ADDR"
+        value_name = "ADDR",
+        help_heading = "Network"
     )]
     pub bind: String,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Database")]
     pub database: DatabaseArgs,
 
-    /// Mark the session cookie Secure. Turn this on whenever the app is served over HTTPS.
-    #[arg(long, env = "CHATROOM_SECURE_COOKIES")]
+    /// Mark the session and form cookies Secure, with the __Host- prefix. Turn this on
+    /// whenever the app is served over HTTPS. From the environment: 1/0, true/false, yes/no,
+    /// on/off.
+    #[arg(long, env = "CHATROOM_SECURE_COOKIES", help_heading = "Network",
+          value_parser = BoolishValueParser::new())]
     pub secure_cookies: bool,
 
     /// bcrypt cost factor for new password hashes (4 to 31).
     #[arg(long, env = "CHATROOM_BCRYPT_COST", default_value_t = defaults::BCRYPT_COST,
+          help_heading = "Passwords and sessions",
           value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
 
     /// A session ends after this many seconds without a request.
     #[arg(long, env = "CHATROOM_SESSION_IDLE_SECS", default_value_t = defaults::SESSION_IDLE_SECS,
+          help_heading = "Passwords and sessions",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_secs: u64,
 
     /// A session ends this many seconds after login, however active.
     #[arg(long, env = "CHATROOM_SESSION_LIFETIME_SECS", default_value_t = defaults::SESSION_LIFETIME_SECS,
+          help_heading = "Passwords and sessions",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_lifetime_secs: u64,
 
     /// The address of the reverse proxy in front of the app. Only requests from it may name
     /// the client's address in X-Forwarded-For; otherwise the socket peer is the client.
-    #[arg(long, env = "CHATROOM_TRUSTED_PROXY", value_name = "IP")]
+    #[arg(
+        long,
+        env = "CHATROOM_TRUSTED_PROXY",
+        value_name = "IP",
+        help_heading = "Network"
+    )]
     pub trusted_proxy: Option<IpAddr>,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Limits")]
     pub limits: LimitArgs,
 }
 

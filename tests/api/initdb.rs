@@ -249,3 +249,80 @@ fn upgrading_recomputes_name_keys_and_reports_names_that_now_clash() {
     let again = chatroom(&["initdb", "--database", path_arg]);
     assert!(stderr(&again).contains("room 1"), "reported until renamed");
 }
+
+/// The form cookie's name a real server sets with `CHATROOM_SECURE_COOKIES=value`.
+async fn form_cookie_with_secure_cookies(value: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--bcrypt-cost",
+            "4",
+            "--database",
+        ])
+        .arg(dir.path().join("chat.db"))
+        .env("CHATROOM_SECURE_COOKIES", value)
+        .env("RUST_LOG", "chatroom::startup=info")
+        .env_remove("CHATROOM_SECRET")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let address = BufReader::new(server.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| Some(line.split("listening on ").nth(1)?.trim().to_owned()));
+    let cookie = match &address {
+        Some(address) => reqwest::get(format!("{address}/login"))
+            .await
+            .unwrap()
+            .headers()
+            .get("set-cookie")
+            .map(|c| c.to_str().unwrap().to_owned()),
+        None => None,
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let cookie = cookie.unwrap_or_else(|| panic!("no server with CHATROOM_SECURE_COOKIES={value}"));
+    cookie.split('=').next().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn boolean_settings_from_the_environment_take_the_words_operators_write() {
+    for on in ["1", "true", "yes", "on"] {
+        assert_eq!(
+            form_cookie_with_secure_cookies(on).await,
+            "__Host-chatroom_form",
+            "{on}"
+        );
+    }
+    for off in ["0", "false", "no", "off"] {
+        assert_eq!(
+            form_cookie_with_secure_cookies(off).await,
+            "chatroom_form",
+            "{off}"
+        );
+    }
+}
+
+#[test]
+fn serve_help_groups_the_flags_by_topic() {
+    let help = stdout(&chatroom(&["serve", "--help"]));
+    let headings: Vec<&str> = help
+        .lines()
+        .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Options:",
+            "Network:",
+            "Database:",
+            "Passwords and sessions:",
+            "Limits:"
+        ],
+        "{help}"
+    );
+}
