@@ -223,18 +223,20 @@ pub async fn change_password(
         Err(invalid) => return Ok(Err(PasswordRefused::Invalid(invalid.0))),
     };
     let hash = hasher.hash(password).await?;
+    // This session's row stays until the renewal below replaces it, so that a poll from
+    // another tab meanwhile is not logged out.
+    let keep = super::public_id(session).unwrap_or_default();
     let ended = db
-        .run(move |conn| Ok(User::change_password(conn, user_id, &hash)?))
+        .run(move |conn| Ok(User::change_password(conn, user_id, &hash, &keep)?))
         .await?;
     sessions.revoke_user(user_id).await;
-    // Every row of the user is gone, this one's too: the session carries on under a new key.
+    // The session carries on under a new key.
     session.renew();
     super::note_device(session, device)?;
     super::csrf::rotate(session);
     log::info!(
-        "{} changed their password from {client}; {} other sessions ended",
-        user.username,
-        ended.saturating_sub(1)
+        "{} changed their password from {client}; {ended} other sessions ended",
+        user.username
     );
     Ok(Ok(()))
 }

@@ -126,6 +126,20 @@ impl SessionRow {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
     }
 
+    /// Revokes every session of the user but the one shown as `keep`; returns how many.
+    pub fn delete_for_user_except(
+        conn: &mut SqliteConnection,
+        user_id: i32,
+        keep: &str,
+    ) -> QueryResult<usize> {
+        diesel::delete(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::public_id.ne(keep)),
+        )
+        .execute(conn)
+    }
+
     /// Removes expired sessions; returns how many.
     pub fn delete_expired(conn: &mut SqliteConnection, now: i64) -> QueryResult<usize> {
         diesel::delete(

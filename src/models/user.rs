@@ -68,18 +68,20 @@ impl User {
             .optional()
     }
 
-    /// Replaces the user's password hash and ends every session of theirs, in one transaction:
-    /// whoever knew the old password is out. Returns how many sessions ended.
+    /// Replaces the user's password hash and ends every session of theirs but the one shown
+    /// as `keep` (the one asking, which the caller then renews), in one transaction: whoever
+    /// knew the old password is out. Returns how many sessions ended.
     pub fn change_password(
         conn: &mut SqliteConnection,
         user_id: i32,
         password_hash: &str,
+        keep: &str,
     ) -> QueryResult<usize> {
         conn.immediate_transaction(|conn| {
             diesel::update(users::table.find(user_id))
                 .set(users::password_hash.eq(password_hash))
                 .execute(conn)?;
-            super::session::SessionRow::delete_for_user(conn, user_id)
+            super::session::SessionRow::delete_for_user_except(conn, user_id, keep)
         })
     }
 

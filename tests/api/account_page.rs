@@ -184,6 +184,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
         "nothing changed"
     );
 
+    let old_cookie = here.cookies().unwrap();
     let res = here
         .post_form(
             "/account/password",
@@ -195,6 +196,20 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/account?notice=password");
+    let replayed = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(here.url("/lobby"))
+        .header("Cookie", old_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&replayed),
+        "/login",
+        "the key from before the change is worthless"
+    );
     assert_eq!(
         here.get("/lobby").await.status(),
         StatusCode::OK,
