@@ -123,6 +123,7 @@ impl Application {
                 .wrap(session_middleware(
                     &settings,
                     db_in_app.clone(),
+                    SessionTimes::clone(&session_times),
                     sessions.clone().into_inner(),
                 ))
                 .wrap(middleware::security_headers())
@@ -249,13 +250,14 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
 fn session_middleware(
     settings: &Settings,
     db: Db,
+    times: SessionTimes,
     cache: Arc<dyn SessionCache>,
 ) -> SessionMiddleware<DbSessionStore> {
     let lifetime = CookieDuration::seconds(
         i64::try_from(settings.session_lifetime.as_secs()).unwrap_or(i64::MAX),
     );
     SessionMiddleware::builder(
-        DbSessionStore::new(db, settings.session_idle, cache, settings.clock.clone()),
+        DbSessionStore::new(db, times, cache),
         settings.cookie_key.clone(),
     )
     .cookie_name(session_cookie(settings.secure_cookies).to_owned())

@@ -114,16 +114,7 @@ pub async fn log_in(
         .await?;
     // Verify even when there is no such user, so that both failures take the same time.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = match hasher.verify(password, stored).await {
-        Ok(verified) => verified,
-        Err(err) => {
-            throttles.login_not_tried(&key, client.0).await;
-            if let AppError::Busy(_) = err {
-                log::warn!("too busy to check the login for {username:?} from {client}");
-            }
-            return Err(err);
-        }
-    };
+    let verified = verify_counted(password, stored, &key, client, hasher, throttles).await?;
     match user {
         Some(user) if verified => {
             throttles.login_succeeded(&key, client.0).await;
@@ -147,6 +138,27 @@ pub fn log_out(session: &Session, client: ClientAddr) -> Option<CurrentUser> {
     }
     super::log_out(session);
     user
+}
+
+/// Checks a password whose attempt `throttles.login_attempt` reserved under `key`; when it
+/// could not be checked (the hashing queue is full), the attempt is given back, since no
+/// password was tried.
+async fn verify_counted(
+    candidate: String,
+    stored: Option<String>,
+    key: &str,
+    client: ClientAddr,
+    hasher: &Hasher,
+    throttles: &Throttles,
+) -> Result<bool, AppError> {
+    let verified = hasher.verify(candidate, stored).await;
+    if let Err(err) = &verified {
+        throttles.login_not_tried(key, client.0).await;
+        if let AppError::Busy(_) = err {
+            log::warn!("too busy to check a password for {key:?} from {client}");
+        }
+    }
+    verified
 }
 
 /// Revokes every session of the user, this one included.
@@ -201,14 +213,7 @@ pub async fn change_password(
         .run(move |conn| Ok(User::find(conn, user_id)?))
         .await?
         .map(|u| u.password_hash);
-    let verified = match hasher.verify(current, stored).await {
-        Ok(verified) => verified,
-        Err(err) => {
-            // Busy: no password was tried.
-            throttles.login_not_tried(&key, client.0).await;
-            return Err(err);
-        }
-    };
+    let verified = verify_counted(current, stored, &key, client, hasher, throttles).await?;
     if !verified {
         log::info!(
             "wrong current password for {} changing it, from {client}",

@@ -83,7 +83,7 @@ impl FormTokens {
         let issued = self.clock.unix_secs();
         let token = format!(
             "{issued}.{}",
-            hex(&self.mac(&nonce, issued).finalize().into_bytes())
+            super::hex(&self.mac(&nonce, issued).finalize().into_bytes())
         );
         let cookie = Cookie::build(self.cookie_name, nonce)
             .path("/")
@@ -124,10 +124,6 @@ impl FormTokens {
         mac.update(issued.to_string().as_bytes());
         mac
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

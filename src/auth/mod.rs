@@ -74,6 +74,18 @@ pub fn note_device(session: &Session, device: &Device) -> Result<(), AppError> {
         .map_err(AppError::internal)
 }
 
+/// Bytes as lower-case hex. Every request hashes its session key into a row id with it, so
+/// it is written out without a `format!` per byte.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(2 * bytes.len());
+    for &byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    text
+}
+
 /// How the account page knows which of the user's sessions is the one asking.
 pub fn public_id(session: &Session) -> Option<String> {
     session.get::<String>(PUBLIC_ID).ok().flatten()

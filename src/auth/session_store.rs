@@ -261,39 +261,28 @@ pub struct SessionTimes {
 
 pub struct DbSessionStore {
     db: Db,
-    idle: Duration,
+    times: SessionTimes,
     cache: Arc<dyn SessionCache>,
-    clock: Arc<dyn Clock>,
 }
 
 impl DbSessionStore {
-    pub fn new(
-        db: Db,
-        idle: Duration,
-        cache: Arc<dyn SessionCache>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            db,
-            idle,
-            cache,
-            clock,
-        }
+    pub fn new(db: Db, times: SessionTimes, cache: Arc<dyn SessionCache>) -> Self {
+        Self { db, times, cache }
     }
 
-    /// A session nobody logged into (a visitor who only opened the login form) lasts an hour:
-    /// anonymous visitors and scanners must not fill the table for a week.
+    /// A session nobody is logged into (only left behind when a login is revoked while one
+    /// of its requests runs: the forms need no session) lasts an hour at most.
     fn idle_for(&self, user_id: Option<i32>) -> i64 {
         match user_id {
-            Some(_) => secs(self.idle),
-            None => secs(self.idle).min(ANONYMOUS_IDLE_SECS),
+            Some(_) => secs(self.times.idle),
+            None => secs(self.times.idle).min(ANONYMOUS_IDLE_SECS),
         }
     }
 
     /// How far the idle deadline may lag before a request pushes it forward. Coarse on purpose:
     /// a poll every second must not cost a database write every second.
     fn touch_granularity(&self) -> i64 {
-        secs(self.idle / 100).clamp(1, 3600)
+        secs(self.times.idle / 100).clamp(1, 3600)
     }
 
     /// Pushes the idle deadline forward when it lags, in the cache at once and in the
@@ -322,7 +311,7 @@ impl DbSessionStore {
     }
 
     fn row(&self, id: String, state: &SessionState, ttl: &CookieDuration) -> SessionRow {
-        let now = self.clock.unix_secs();
+        let now = self.times.clock.unix_secs();
         let user_id = user_id(state);
         SessionRow {
             id,
@@ -353,21 +342,13 @@ fn field<T: serde::de::DeserializeOwned>(state: &SessionState, key: &str) -> Opt
 }
 
 /// What the table and the cache know a session by: the SHA-256 of its key, as hex.
-/// Every request computes it, so it is written out without a `format!` per byte.
 pub fn row_id(key: &SessionKey) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(key.as_ref().as_bytes());
-    let mut id = String::with_capacity(2 * digest.len());
-    for byte in digest {
-        id.push(char::from(HEX[usize::from(byte >> 4)]));
-        id.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    id
+    super::hex(&Sha256::digest(key.as_ref().as_bytes()))
 }
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
-        let now = self.clock.unix_secs();
+        let now = self.times.clock.unix_secs();
         let id = row_id(key);
         let ticket = match self.cache.lookup(&id, now).await {
             Lookup::Live(mut cached) => {
@@ -474,7 +455,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &CookieDuration) -> anyhow::Result<()> {
-        let now = self.clock.unix_secs();
+        let now = self.times.clock.unix_secs();
         let id = row_id(key);
         if let Lookup::Live(mut cached) = self.cache.lookup(&id, now).await {
             self.touch_if_due(&id, &mut cached, now).await;
