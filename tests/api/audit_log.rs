@@ -1,88 +1,13 @@
 //! The log, read from the real binary's output: who did what from where, and never a secret.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::Person;
+use crate::helpers::{LoggedServer, Person};
 
 const SECRET_PASSWORD: &str = "hunter2-but-longer";
-
-/// The real binary, logging at debug level into a pipe we read.
-struct LoggedServer {
-    process: Child,
-    address: String,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl LoggedServer {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut process = Command::new(env!("CARGO_BIN_EXE_chatroom"))
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--bcrypt-cost",
-                "4",
-                "--database",
-            ])
-            .arg(dir.path().join("chat.db"))
-            .env("RUST_LOG", "debug")
-            .env_remove("CHATROOM_SECRET")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (lines_tx, lines) = mpsc::channel::<String>();
-        let stderr = process.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        let mut log = Vec::new();
-        let address = loop {
-            let line = lines.recv_timeout(Duration::from_secs(30)).unwrap();
-            log.push(line.clone());
-            if let Some(at) = line.find("listening on ") {
-                break line[at + "listening on ".len()..].trim().to_owned();
-            }
-        };
-        Self {
-            process,
-            address,
-            lines,
-            log,
-            _dir: dir,
-        }
-    }
-
-    /// Stops the server and returns everything it logged.
-    fn stop(mut self) -> String {
-        self.kill();
-        let lines: Vec<String> = self.lines.iter().collect();
-        self.log.extend(lines);
-        self.log.join("\n")
-    }
-
-    fn kill(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// A test that fails half-way leaves no server behind.
-impl Drop for LoggedServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 #[actix_web::test]
 async fn security_events_are_logged_with_user_and_address_and_secrets_never_are() {

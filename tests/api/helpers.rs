@@ -1,8 +1,11 @@
 //! spawn_app() starts the real server on port 0 with a fresh database; `Person` is one browser:
 //! a cookie-keeping HTTP client that knows its CSRF token.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use actix_web::cookie::Key;
 use actix_web::dev::ServerHandle;
@@ -351,4 +354,82 @@ pub async fn error_code(res: Response) -> String {
         "errors carry a message: {body}"
     );
     body["error"].as_str().expect("an error code").to_owned()
+}
+
+/// The real binary, logging at debug level into a pipe we read.
+pub struct LoggedServer {
+    pub address: String,
+    process: Child,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl LoggedServer {
+    pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// With these environment variables set for it.
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut process = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--bcrypt-cost",
+                "4",
+                "--database",
+            ])
+            .arg(dir.path().join("chat.db"))
+            .env("RUST_LOG", "debug")
+            .env_remove("CHATROOM_SECRET")
+            .envs(vars.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines_tx, lines) = mpsc::channel::<String>();
+        let stderr = process.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut log = Vec::new();
+        let address = loop {
+            let line = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+            log.push(line.clone());
+            if let Some(at) = line.find("listening on ") {
+                break line[at + "listening on ".len()..].trim().to_owned();
+            }
+        };
+        Self {
+            process,
+            address,
+            lines,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        self.kill();
+        let lines: Vec<String> = self.lines.iter().collect();
+        self.log.extend(lines);
+        self.log.join("\n")
+    }
+
+    fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A test that fails half-way leaves no server behind.
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -6,6 +6,8 @@ use chatroom::domain::Username;
 use chatroom::models::User;
 use diesel::{Connection, SqliteConnection};
 
+use crate::helpers::LoggedServer;
+
 fn chatroom(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chatroom"))
         .args(args)
@@ -252,40 +254,16 @@ fn upgrading_recomputes_name_keys_and_reports_names_that_now_clash() {
 
 /// The form cookie's name a real server sets with `CHATROOM_SECURE_COOKIES=value`.
 async fn form_cookie_with_secure_cookies(value: &str) -> String {
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_chatroom"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--bcrypt-cost",
-            "4",
-            "--database",
-        ])
-        .arg(dir.path().join("chat.db"))
-        .env("CHATROOM_SECURE_COOKIES", value)
-        .env("RUST_LOG", "chatroom::startup=info")
-        .env_remove("CHATROOM_SECRET")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+    let server = LoggedServer::start_with_env(&[("CHATROOM_SECURE_COOKIES", value)]);
+    let res = reqwest::get(format!("{}/login", server.address))
+        .await
         .unwrap();
-    let address = BufReader::new(server.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|line| Some(line.split("listening on ").nth(1)?.trim().to_owned()));
-    let cookie = match &address {
-        Some(address) => reqwest::get(format!("{address}/login"))
-            .await
-            .unwrap()
-            .headers()
-            .get("set-cookie")
-            .map(|c| c.to_str().unwrap().to_owned()),
-        None => None,
-    };
-    let _ = server.kill();
-    let _ = server.wait();
-    let cookie = cookie.unwrap_or_else(|| panic!("no server with CHATROOM_SECURE_COOKIES={value}"));
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap_or_else(|| panic!("no cookie with CHATROOM_SECURE_COOKIES={value}"))
+        .to_str()
+        .unwrap();
     cookie.split('=').next().unwrap().to_owned()
 }
 

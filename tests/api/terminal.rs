@@ -242,6 +242,23 @@ fn tmux(args: &[&str]) -> String {
 struct Tmux(String);
 
 impl Tmux {
+    /// Runs `command` in a new detached session of `width` x `height` characters.
+    fn open(name: String, width: u16, height: u16, command: &str) -> Self {
+        let (width, height) = (width.to_string(), height.to_string());
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            &width,
+            "-y",
+            &height,
+            command,
+        ]);
+        Self(name)
+    }
+
     fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-t", &self.0])
     }
@@ -307,23 +324,13 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     let room = alice.create_room("Porch").await;
     app.user("bob").await;
 
-    let terminal = Tmux(format!("chatroom-test-{}-{room}", std::process::id()));
     let command = format!(
         "{} chat --server {} --user bob",
         env!("CARGO_BIN_EXE_chatroom"),
         app.address
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &terminal.0,
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &command,
-    ]);
+    let name = format!("chatroom-test-{}-{room}", std::process::id());
+    let terminal = Tmux::open(name, 120, 30, &command);
     terminal.wait_for("Password:").await;
     terminal.keys(PASSWORD);
     terminal.press("Enter");
@@ -506,7 +513,6 @@ async fn the_login_prompt_prints_a_hostile_servers_refusal_without_its_escapes()
     let server = hostile_server();
     let dir = tempfile::tempdir().unwrap();
     let stderr = dir.path().join("stderr");
-    let terminal = Tmux(format!("chatroom-hostile-{}", std::process::id()));
     // What the client prints outside the full-screen view goes to its standard error, kept
     // here byte for byte (the pane would act on an escape rather than show it).
     let command = format!(
@@ -514,17 +520,8 @@ async fn the_login_prompt_prints_a_hostile_servers_refusal_without_its_escapes()
         env!("CARGO_BIN_EXE_chatroom"),
         stderr.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &terminal.0,
-        "-x",
-        "100",
-        "-y",
-        "20",
-        &command,
-    ]);
+    let name = format!("chatroom-hostile-{}", std::process::id());
+    let terminal = Tmux::open(name, 100, 20, &command);
     let printed = || std::fs::read(&stderr).unwrap_or_default();
     let deadline = Instant::now() + PATIENCE;
     while !String::from_utf8_lossy(&printed()).contains("Password:") {
