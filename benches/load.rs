@@ -36,11 +36,11 @@ use actix_session::storage::SessionKey;
 use actix_web::cookie::{Cookie, CookieJar, Key};
 use chatroom::auth::session_store::row_id;
 use chatroom::db;
+use chatroom::db::DbConnection;
 use chatroom::domain::{MessageText, RoomName, Username};
 use chatroom::models::session::SessionRow;
 use chatroom::models::{Changes, LogEntry, Room, User};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
 use listening::port_from_log;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -204,7 +204,7 @@ fn session_cookie(key: &Key, session_key: &str) -> String {
 /// (what registering and logging in 20,000 people over HTTP would leave behind, in seconds).
 fn populate(path: &Path, users: usize, rooms: usize) -> Vec<Person> {
     db::initialize(path).unwrap();
-    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let mut conn = DbConnection::open(path.to_str().unwrap()).unwrap();
     conn.batch_execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
     )

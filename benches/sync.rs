@@ -17,6 +17,8 @@ use chatroom::models::{Changes, LogEntry, Room, User};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 
+use chatroom::db::DbConnection;
+
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -24,14 +26,14 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn connect(path: &Path, synchronous: &str) -> SqliteConnection {
+fn connect(path: &Path, synchronous: &str) -> DbConnection {
     let mut conn = SqliteConnection::establish(path.to_str().expect("utf-8 path")).expect("open");
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
          PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
     ))
     .expect("pragmas");
-    conn
+    DbConnection::Sqlite(conn)
 }
 
 /// Posts per second with `threads` posters for `seconds`.

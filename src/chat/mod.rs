@@ -9,7 +9,7 @@ mod poster;
 
 use std::sync::Arc;
 
-use diesel::SqliteConnection;
+use crate::db::DbConnection;
 
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
@@ -391,7 +391,7 @@ impl Chat {
     /// Runs a write and hands its committed changes to the live state.
     async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
+        F: FnOnce(&mut DbConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
         T: Send + 'static,
     {
         let (out, changes) = commit(&self.db, &self.live, f).await?;
@@ -408,7 +408,7 @@ async fn commit<T, F>(
     f: F,
 ) -> Result<(Result<T, ModelError>, Changes), AppError>
 where
-    F: FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
     T: Send + 'static,
 {
     let live = live.clone();

@@ -1,7 +1,10 @@
-//! The database: connection pool with our PRAGMAs, embedded migrations, and the one way to run
-//! blocking queries from async handlers.
+//! The database: SQLite or PostgreSQL behind one connection type, the pool, embedded migrations
+//! for each backend, and the one way to run blocking queries from async handlers.
 
+mod conn;
 pub mod schema;
+
+pub use conn::{Backend, DbConnection, DbManager, MultiBackend};
 
 use std::fmt;
 use std::os::unix::fs::OpenOptionsExt;
@@ -10,38 +13,16 @@ use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Context;
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
-use diesel::{Connection, SqliteConnection};
+use diesel::r2d2::Pool;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::errors::AppError;
 use crate::models::name_key::{self, NameClash};
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-
-/// How long a connection waits for another writer's lock before giving up with "busy".
-const BUSY_TIMEOUT_MS: u32 = 5_000;
-
-/// Applied to every connection, pooled or not. synchronous=FULL: once a message is acknowledged,
-/// it survives a crash or a power cut (WAL with NORMAL could lose the last commits).
-fn apply_pragmas(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
-         PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;"
-    ))
-}
-
-#[derive(Debug)]
-struct Pragmas;
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        apply_pragmas(conn).map_err(diesel::r2d2::Error::QueryError)
-    }
-}
+/// One folder per backend: their SQL differs, and so does their history (SQLite's took eight
+/// steps to reach the schema that PostgreSQL starts from).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// What `initialize` did, for the log and for `initdb`'s output.
 #[derive(Debug)]
@@ -74,13 +55,9 @@ pub fn initialize(path: &Path) -> anyhow::Result<InitReport> {
         create_private(path)?;
     }
     let mut conn = establish(path)?;
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
+    let applied = migrate(&mut conn)
         .map_err(|err| anyhow::anyhow!("{err}"))
-        .with_context(|| format!("cannot migrate database {}", path.display()))?
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+        .with_context(|| format!("cannot migrate database {}", path.display()))?;
     let clashes = name_key::refresh(&mut conn)
         .with_context(|| format!("cannot update the name keys in {}", path.display()))?;
     Ok(InitReport {
@@ -89,6 +66,19 @@ pub fn initialize(path: &Path) -> anyhow::Result<InitReport> {
         applied,
         clashes,
     })
+}
+
+/// Applies the pending migrations to the database at `url` (SQLite path or PostgreSQL URL;
+/// a PostgreSQL database must exist already) and brings the name keys up to date.
+pub fn initialize_url(url: &str) -> anyhow::Result<Vec<String>> {
+    let mut conn =
+        DbConnection::open(url).with_context(|| format!("cannot open database {url}"))?;
+    let applied = migrate(&mut conn)
+        .map_err(|err| anyhow::anyhow!("{err}"))
+        .with_context(|| format!("cannot migrate database {url}"))?;
+    name_key::refresh(&mut conn)
+        .with_context(|| format!("cannot update the name keys in {url}"))?;
+    Ok(applied)
 }
 
 /// Creates the empty database file readable and writable by its owner only: it holds password
@@ -103,20 +93,28 @@ fn create_private(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn establish(path: &Path) -> anyhow::Result<SqliteConnection> {
+/// Applies the pending migrations of the connection's backend; answers their versions.
+fn migrate(conn: &mut DbConnection) -> diesel::migration::Result<Vec<String>> {
+    let names = |applied: Vec<diesel::migration::MigrationVersion<'_>>| {
+        applied.iter().map(ToString::to_string).collect()
+    };
+    match conn {
+        DbConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS).map(names),
+        DbConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(names),
+    }
+}
+
+fn establish(path: &Path) -> anyhow::Result<DbConnection> {
     let url = path
         .to_str()
         .with_context(|| format!("database path {} is not valid UTF-8", path.display()))?;
-    let mut conn = SqliteConnection::establish(url)
-        .with_context(|| format!("cannot open database {}", path.display()))?;
-    apply_pragmas(&mut conn).with_context(|| format!("cannot use database {}", path.display()))?;
-    Ok(conn)
+    DbConnection::open(url).with_context(|| format!("cannot open database {}", path.display()))
 }
 
 /// The pool, and the single door through which handlers reach it.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
+    pool: Pool<DbManager>,
 }
 
 impl Db {
@@ -127,8 +125,7 @@ impl Db {
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(Pragmas))
-            .build(ConnectionManager::new(url))
+            .build(DbManager::new(url))
             .with_context(|| format!("cannot open database {}", path.display()))?;
         Ok(Self { pool })
     }
@@ -136,7 +133,7 @@ impl Db {
     /// Runs `f` with a pooled connection on the blocking thread pool, never on the async workers.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut SqliteConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();

@@ -10,7 +10,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Changes, ModelError, Room, now, write};
+use crate::db::DbConnection;
+
+use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
 
@@ -150,7 +152,7 @@ impl LogEntry {
     /// Appends an entry with the room's next number. Runs inside the caller's transaction,
     /// which holds the room's row from here until it commits.
     pub(crate) fn append(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         author_id: i32,
         kind: Kind,
@@ -165,7 +167,7 @@ impl LogEntry {
 
     #[allow(clippy::too_many_arguments)]
     fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         author_id: i32,
         kind: Kind,
@@ -196,7 +198,7 @@ impl LogEntry {
     }
 
     /// By the row's key, which never leaves this module.
-    fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<LogEntry> {
+    fn find(conn: &mut DbConnection, id: i32) -> QueryResult<LogEntry> {
         log_entries::table
             .inner_join(users::table)
             .filter(log_entries::id.eq(id))
@@ -209,7 +211,7 @@ impl LogEntry {
     /// if this author already sent a message under that id, it is returned instead of stored
     /// again (a retry after a lost answer). The same id for a different message is `KeyReused`.
     pub fn post(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         author_id: i32,
         text: &MessageText,
@@ -217,6 +219,8 @@ impl LogEntry {
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
         write(conn, changes, |conn, changes| {
+            // The idempotency check below is a check-then-write: one author's posts take turns.
+            User::lock(conn, &[author_id])?;
             if let Some(client_id) = client_id {
                 let earlier = log_entries::table
                     .filter(log_entries::author_id.eq(author_id))
@@ -253,12 +257,12 @@ impl LogEntry {
     /// disk flush, for all of them (group commit). One post's refusal does not touch the
     /// others; if the commit itself fails, every post fails and nothing reaches `changes`.
     pub fn post_batch(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         posts: &[NewPost],
         changes: &mut Changes,
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
         let mut these = Changes::default();
-        let results = conn.immediate_transaction(|conn| {
+        let results = conn.write_transaction(|conn| {
             let mut results = Vec::with_capacity(posts.len());
             for p in posts {
                 let client_id = p.client_id.as_ref();
@@ -278,7 +282,7 @@ impl LogEntry {
     /// Deletes a message: its author may, and so may a public room's creator. It keeps its
     /// place in the log (emptied, marked deleted) and a `Deleted` entry tells the pollers.
     pub fn delete_message(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         message_seq: i32,
         user_id: i32,
@@ -326,7 +330,7 @@ impl LogEntry {
     /// A member's poll: the room's entries numbered above `after`, oldest first, and the
     /// room's head as it was just before they were read.
     pub fn since(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         user_id: i32,
         after: i32,
@@ -339,7 +343,7 @@ impl LogEntry {
 
     /// A member's look further back: up to `OLDER_PAGE` entries below `before`, oldest first.
     pub fn before(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         user_id: i32,
         before: i32,
@@ -350,7 +354,7 @@ impl LogEntry {
 
     /// The room's entries numbered above `after`, oldest first, whoever asks.
     pub fn after(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         after: i32,
         limit: i64,
@@ -359,16 +363,12 @@ impl LogEntry {
     }
 
     /// The room's last `limit` entries, oldest first: the history a room page starts with.
-    pub fn latest(
-        conn: &mut SqliteConnection,
-        room_id: i32,
-        limit: i64,
-    ) -> QueryResult<Vec<LogEntry>> {
+    pub fn latest(conn: &mut DbConnection, room_id: i32, limit: i64) -> QueryResult<Vec<LogEntry>> {
         Self::latest_below(conn, room_id, i32::MAX, limit)
     }
 
     fn latest_below(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         below: i32,
         limit: i64,
@@ -379,7 +379,7 @@ impl LogEntry {
     }
 
     fn page(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         range: Range,
         limit: i64,

@@ -12,9 +12,9 @@ pub use log::{Kind, LogEntry, NewPost};
 pub use room::{Removed, Room, RoomListing};
 pub use user::User;
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{Connection, SqliteConnection};
+
+pub use crate::db::DbConnection;
 
 /// The outcomes of a model call that are not a bug: each has its own answer for the user.
 #[derive(Debug)]
@@ -80,19 +80,12 @@ pub struct Changes {
 /// Runs `f` in an immediate transaction (or, inside the caller's transaction, a savepoint of
 /// its own: see `LogEntry::post_batch`); what it changed reaches `changes` only if it commits.
 pub(crate) fn write<T>(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     changes: &mut Changes,
-    f: impl FnOnce(&mut SqliteConnection, &mut Changes) -> Result<T, ModelError>,
+    f: impl FnOnce(&mut DbConnection, &mut Changes) -> Result<T, ModelError>,
 ) -> Result<T, ModelError> {
     let mut these = Changes::default();
-    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()?
-        .is_some();
-    let out = if nested {
-        conn.transaction(|conn| f(conn, &mut these))?
-    } else {
-        conn.immediate_transaction(|conn| f(conn, &mut these))?
-    };
+    let out = conn.write_transaction(|conn| f(conn, &mut these))?;
     changes.appended.extend(these.appended);
     changes.moved.extend(these.moved);
     changes.deleted_rooms.extend(these.deleted_rooms);
@@ -103,15 +96,65 @@ pub(crate) fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
-/// A fresh, migrated database for a model's unit tests; the folder lives as long as it.
+/// A fresh, migrated database for a model's unit tests; it lives as long as the guard. SQLite
+/// in a temporary folder, or, with `CHATROOM_TEST_POSTGRES` set to a server's URL (any
+/// database on it), a new PostgreSQL database that the guard drops.
 #[cfg(test)]
-pub(crate) fn test_database() -> (tempfile::TempDir, SqliteConnection) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("chat.db");
-    crate::db::initialize(&path).expect("a new database");
-    let conn = SqliteConnection::establish(path.to_str().expect("a UTF-8 path"))
-        .expect("the database opens");
-    (dir, conn)
+pub(crate) fn test_database() -> (TestDatabase, DbConnection) {
+    use diesel::connection::SimpleConnection;
+
+    let Ok(admin_url) = std::env::var("CHATROOM_TEST_POSTGRES") else {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("chat.db");
+        crate::db::initialize(&path).expect("a new database");
+        let conn =
+            DbConnection::open(path.to_str().expect("a UTF-8 path")).expect("the database opens");
+        return (TestDatabase::Sqlite(dir), conn);
+    };
+    let name = format!("chatroom_test_{:016x}", rand::random::<u64>());
+    let mut admin = DbConnection::open(&admin_url).expect("the PostgreSQL server answers");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("a new PostgreSQL database");
+    let url = with_database(&admin_url, &name);
+    crate::db::initialize_url(&url).expect("the new database migrates");
+    let conn = DbConnection::open(&url).expect("the database opens");
+    (TestDatabase::Postgres { admin_url, name }, conn)
+}
+
+/// `url` with its database name replaced by `name`.
+#[cfg(test)]
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+pub(crate) enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+#[cfg(test)]
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+
+        if let Self::Postgres { admin_url, name } = self
+            && let Ok(mut admin) = DbConnection::open(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -141,5 +184,63 @@ mod tests {
         );
         let err = ModelError::from(twice.unwrap_err());
         assert!(matches!(err, ModelError::Database(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_conversation_round_trips_with_its_numbers_times_and_upserts_on_this_backend() {
+        use crate::domain::{ClientId, MessageText};
+        use crate::models::read::RoomRead;
+
+        let (_db, mut conn) = test_database();
+        let c = &mut Changes::default();
+        let ann = User::create(&mut conn, &Username::parse("ann").unwrap(), "x").unwrap();
+        let bob = User::create(&mut conn, &Username::parse("bob").unwrap(), "x").unwrap();
+        let room =
+            Room::create(&mut conn, &RoomName::parse("Kitchen").unwrap(), ann.id, c).unwrap();
+        Room::enter(&mut conn, room.id, bob.id, c).unwrap();
+        let before = now();
+        let key = ClientId::parse("k1").unwrap();
+        let hi = MessageText::parse("hi").unwrap();
+        let first = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
+        let again = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
+        assert_eq!(
+            first, again,
+            "a retry with the same key answers the first post"
+        );
+        let other = MessageText::parse("other").unwrap();
+        let reused = LogEntry::post(&mut conn, room.id, bob.id, &other, Some(&key), c);
+        assert!(matches!(reused, Err(ModelError::KeyReused)), "{reused:?}");
+        // Stored as UTC and read back unshifted, whatever the server's time zone.
+        let drift = (first.sent_at - before).num_seconds().abs();
+        assert!(drift < 5, "sent_at {} vs now {before}", first.sent_at);
+
+        let (entries, head) = LogEntry::since(&mut conn, room.id, ann.id, 0, 100).unwrap();
+        let seqs: Vec<i32> = entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [1, 2, 3], "ann joined, bob joined, bob's message");
+        assert_eq!(head, 3);
+        let unread = RoomRead::unread_counts(&mut conn, ann.id, &[room.id]).unwrap();
+        assert_eq!(unread.get(&room.id), Some(&1));
+        RoomRead::record(&mut conn, &[(ann.id, room.id, 3)]).unwrap();
+        assert!(
+            RoomRead::unread_counts(&mut conn, ann.id, &[room.id])
+                .unwrap()
+                .is_empty()
+        );
+
+        let lobby = Room::lobby(&mut conn, ann.id, 0, 10).unwrap();
+        assert_eq!(lobby.len(), 1);
+        let direct = Room::open_direct(&mut conn, ann.id, &Username::parse("bob").unwrap(), c);
+        assert!(direct.unwrap().is_direct);
+        assert!(Room::direct_exists(&mut conn, bob.id, &Username::parse("ann").unwrap()).unwrap());
+
+        LogEntry::delete_message(&mut conn, room.id, 3, bob.id, c).unwrap();
+        assert!(matches!(
+            Room::delete(&mut conn, room.id, ann.id, c),
+            Ok(Removed::Deleted(_))
+        ));
+        assert!(matches!(
+            Room::find(&mut conn, room.id, ann.id),
+            Err(ModelError::Deleted)
+        ));
     }
 }

@@ -8,6 +8,8 @@ use std::fmt;
 
 use diesel::prelude::*;
 
+use crate::db::DbConnection;
+
 use crate::db::schema::{rooms, users};
 use crate::domain::name_key;
 
@@ -35,8 +37,8 @@ impl fmt::Display for NameClash {
 
 /// Brings every public room's and every user's key up to date, in one transaction, and
 /// answers the clashes it left alone. Direct conversations' keys are not names: untouched.
-pub fn refresh(conn: &mut SqliteConnection) -> QueryResult<Vec<NameClash>> {
-    conn.immediate_transaction(|conn| {
+pub fn refresh(conn: &mut DbConnection) -> QueryResult<Vec<NameClash>> {
+    conn.write_transaction(|conn| {
         let rooms: Vec<Stored> = rooms::table
             .filter(rooms::is_direct.eq(false))
             .select((rooms::id, rooms::name, rooms::name_key))

@@ -4,6 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
+
+use crate::db::DbConnection;
 use diesel::sql_types::{BigInt, Integer};
 
 use crate::db::schema::{room_reads, rooms};
@@ -22,16 +24,22 @@ impl RoomRead {
     /// Records read marks `(user, room, last read number)`, in one transaction, a few hundred rows
     /// per statement. A mark only moves forward; a mark for a room deleted since is dropped,
     /// not an error.
-    pub fn record(conn: &mut SqliteConnection, marks: &[(i32, i32, i32)]) -> QueryResult<()> {
-        conn.immediate_transaction(|conn| {
+    pub fn record(conn: &mut DbConnection, marks: &[(i32, i32, i32)]) -> QueryResult<()> {
+        conn.write_transaction(|conn| {
             for chunk in marks.chunks(500) {
                 let named: HashSet<i32> = chunk.iter().map(|&(_, room_id, _)| room_id).collect();
-                let live: HashSet<i32> = rooms::table
+                let named = rooms::table
                     .filter(rooms::id.eq_any(named))
-                    .select(rooms::id)
-                    .load::<i32>(conn)?
-                    .into_iter()
-                    .collect();
+                    .select(rooms::id);
+                // On PostgreSQL the rooms are held (KEY SHARE: no delete, but posts go on) until
+                // the marks commit, so that a room deleted meanwhile cannot fail the insert's
+                // foreign key. SQLite's write lock already holds everything.
+                let live: HashSet<i32> = match conn {
+                    DbConnection::Sqlite(c) => named.load::<i32>(c)?,
+                    DbConnection::Postgres(c) => named.for_key_share().load::<i32>(c)?,
+                }
+                .into_iter()
+                .collect();
                 let rows: Vec<_> = chunk
                     .iter()
                     .filter(|(_, room_id, _)| live.contains(room_id))
@@ -46,22 +54,36 @@ impl RoomRead {
                 if rows.is_empty() {
                     continue;
                 }
-                diesel::insert_into(room_reads::table)
-                    .values(rows)
-                    .on_conflict((room_reads::user_id, room_reads::room_id))
-                    .do_update()
-                    // Never backwards: two writes of one mark may commit in either order.
-                    .set(room_reads::last_read_seq.eq(sql::<Integer>(
-                        "max(room_reads.last_read_seq, excluded.last_read_seq)",
-                    )))
-                    .execute(conn)?;
+                // ON CONFLICT is beyond the multi-backend, so each arm builds it for its own.
+                // Never backwards: two writes of one mark may commit in either order.
+                macro_rules! upsert {
+                    ($c:expr, $larger:literal) => {
+                        diesel::insert_into(room_reads::table)
+                            .values(rows)
+                            .on_conflict((room_reads::user_id, room_reads::room_id))
+                            .do_update()
+                            .set(room_reads::last_read_seq.eq(sql::<Integer>($larger)))
+                            .execute($c)?
+                    };
+                }
+                match conn {
+                    DbConnection::Sqlite(c) => {
+                        upsert!(c, "max(room_reads.last_read_seq, excluded.last_read_seq)")
+                    }
+                    DbConnection::Postgres(c) => {
+                        upsert!(
+                            c,
+                            "GREATEST(room_reads.last_read_seq, excluded.last_read_seq)"
+                        )
+                    }
+                };
             }
             Ok(())
         })
     }
 
     pub fn last_read(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         room_id: i32,
     ) -> QueryResult<Option<i32>> {
@@ -74,21 +96,23 @@ impl RoomRead {
 
     /// Per room of `room_ids`: the messages by others, not deleted, past the user's read mark.
     pub fn unread_counts(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         room_ids: &[i32],
     ) -> QueryResult<HashMap<i32, i64>> {
         if room_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        // Numbers only, written by us: nothing anyone typed reaches the SQL.
+        // Numbers only, written by us: nothing anyone typed reaches the SQL. The parameters are
+        // `$1`, `$2`: PostgreSQL's own syntax, and SQLite's named parameters, numbered in order
+        // of first appearance, so they must appear in order, each once. `?` is SQLite's only.
         let ids: Vec<String> = room_ids.iter().map(i32::to_string).collect();
         let rows: Vec<UnreadRow> = diesel::sql_query(format!(
             "SELECT l.room_id AS room_id, COUNT(*) AS unread
              FROM log_entries l
-             LEFT JOIN room_reads r ON r.room_id = l.room_id AND r.user_id = ?
+             LEFT JOIN room_reads r ON r.room_id = l.room_id AND r.user_id = $1
              WHERE l.room_id IN ({}) AND l.kind = 'message' AND l.deleted_at IS NULL
-               AND l.author_id <> ? AND l.seq > COALESCE(r.last_read_seq, 0)
+               AND l.author_id <> $2 AND l.seq > COALESCE(r.last_read_seq, 0)
              GROUP BY l.room_id",
             ids.join(",")
         ))
@@ -109,8 +133,8 @@ mod tests {
     fn a_mark_only_moves_forward_and_a_deleted_room_is_skipped() {
         let (_dir, mut conn) = super::super::test_database();
         conn.batch_execute(
-            "INSERT INTO users (id, username, password_hash, created_at)
-                 VALUES (1, 'ann', 'x', CURRENT_TIMESTAMP);
+            "INSERT INTO users (id, username, username_key, password_hash, created_at)
+                 VALUES (1, 'ann', 'ann', 'x', CURRENT_TIMESTAMP);
              INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at)
                  VALUES (7, 'Seven', 'seven', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);",
         )

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
+
+use crate::db::{DbConnection, MultiBackend};
 
 use super::log::{Kind, LogEntry};
 use super::read::RoomRead;
@@ -14,7 +15,7 @@ use crate::db::schema::{deleted_rooms, room_members, rooms, users};
 use crate::domain::{RoomName, Username};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = rooms, check_for_backend(Sqlite))]
+#[diesel(table_name = rooms, check_for_backend(crate::db::MultiBackend))]
 pub struct Room {
     pub id: i32,
     pub name: String,
@@ -59,12 +60,13 @@ fn direct_key(a: i32, b: i32) -> String {
 impl Room {
     /// Creates the room and puts its creator in it, in one transaction.
     pub fn create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         name: &RoomName,
         creator_id: i32,
         changes: &mut Changes,
     ) -> Result<Room, ModelError> {
         write(conn, changes, |conn, changes| {
+            User::lock(conn, &[creator_id])?;
             let room = Self::insert(conn, name.as_str(), &name.key(), creator_id, false)?;
             Self::move_user(conn, creator_id, Some(room.id), changes)?;
             Ok(room)
@@ -72,7 +74,7 @@ impl Room {
     }
 
     fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         name: &str,
         name_key: &str,
         creator_id: i32,
@@ -88,14 +90,17 @@ impl Room {
                 last_activity_at: created_at,
                 is_direct,
             })
-            .returning(Room::as_returning())
+            // Not `Room::as_returning()`: its `SelectBy<Room, MultiBackend>` is SQL only for
+            // the multi-backend, and RETURNING is written by each inner backend. The plain
+            // column tuple is SQL for all of them.
+            .returning(<Room as Selectable<MultiBackend>>::construct_selection())
             .get_result(conn)
     }
 
     /// Opens the direct conversation between the user and `other`, creating it the first
     /// time, and puts the user in it.
     pub fn open_direct(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         other: &Username,
         changes: &mut Changes,
@@ -106,6 +111,8 @@ impl Room {
             if other.id == user_id {
                 return Err(ModelError::NotFound);
             }
+            // Both people: the two of them opening it at once must not both create it.
+            User::lock(conn, &[user_id, other.id])?;
             let key = direct_key(user_id, other.id);
             let existing = rooms::table
                 .filter(rooms::name_key.eq(&key))
@@ -121,18 +128,16 @@ impl Room {
                 }
                 None => {
                     let room = Self::insert(conn, "direct", &key, user_id, true)?;
-                    diesel::insert_into(room_members::table)
-                        .values(&[
-                            (
+                    // One row a statement: a multi-row VALUES does not compile on the
+                    // multi-backend (its batch insert differs per backend).
+                    for member in [user_id, other.id] {
+                        diesel::insert_into(room_members::table)
+                            .values((
                                 room_members::room_id.eq(room.id),
-                                room_members::user_id.eq(user_id),
-                            ),
-                            (
-                                room_members::room_id.eq(room.id),
-                                room_members::user_id.eq(other.id),
-                            ),
-                        ])
-                        .execute(conn)?;
+                                room_members::user_id.eq(member),
+                            ))
+                            .execute(conn)?;
+                    }
                     room
                 }
             };
@@ -143,7 +148,7 @@ impl Room {
 
     /// Whether the direct conversation between these two users exists already.
     pub fn direct_exists(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         other: &Username,
     ) -> QueryResult<bool> {
@@ -159,7 +164,7 @@ impl Room {
     /// The rooms this user's lobby lists, newest activity first, with unread counts: `limit`
     /// of them after the first `offset`. Direct conversations the user hid are left out.
     pub fn lobby(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         offset: i64,
         limit: i64,
@@ -215,7 +220,7 @@ impl Room {
     /// caller's transaction then holds until it commits, so that numbers commit in order.
     /// A message also counts as the room's latest activity.
     pub(crate) fn next_seq(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         activity: Option<NaiveDateTime>,
     ) -> QueryResult<i32> {
@@ -234,7 +239,7 @@ impl Room {
     }
 
     /// The committed head (last log number) of each of these rooms that still exists.
-    pub fn heads(conn: &mut SqliteConnection, room_ids: &[i32]) -> QueryResult<Vec<(i32, i32)>> {
+    pub fn heads(conn: &mut DbConnection, room_ids: &[i32]) -> QueryResult<Vec<(i32, i32)>> {
         let mut heads = Vec::with_capacity(room_ids.len());
         for chunk in room_ids.chunks(500) {
             heads.extend(
@@ -248,7 +253,7 @@ impl Room {
     }
 
     /// The ids of the `limit` rooms with the most recent activity.
-    pub fn most_active(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<i32>> {
+    pub fn most_active(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<i32>> {
         rooms::table
             .order(rooms::last_activity_at.desc())
             .limit(limit)
@@ -258,11 +263,7 @@ impl Room {
 
     /// The room as `user_id` may see it: `NotFound` if it never existed (or is someone else's
     /// direct conversation), `Deleted` if it was deleted.
-    pub fn find(
-        conn: &mut SqliteConnection,
-        room_id: i32,
-        user_id: i32,
-    ) -> Result<Room, ModelError> {
+    pub fn find(conn: &mut DbConnection, room_id: i32, user_id: i32) -> Result<Room, ModelError> {
         let room = rooms::table
             .find(room_id)
             .select(Room::as_select())
@@ -278,29 +279,26 @@ impl Room {
         }
     }
 
-    fn is_direct_member(
-        conn: &mut SqliteConnection,
-        room_id: i32,
-        user_id: i32,
-    ) -> QueryResult<bool> {
+    fn is_direct_member(conn: &mut DbConnection, room_id: i32, user_id: i32) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             room_members::table.find((room_id, user_id)),
         ))
         .get_result(conn)
     }
 
-    fn was_deleted(conn: &mut SqliteConnection, room_id: i32) -> QueryResult<bool> {
+    fn was_deleted(conn: &mut DbConnection, room_id: i32) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(deleted_rooms::table.find(room_id))).get_result(conn)
     }
 
     /// Makes the room the user's current room, taking them out of any other.
     pub fn enter(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         user_id: i32,
         changes: &mut Changes,
     ) -> Result<Room, ModelError> {
         write(conn, changes, |conn, changes| {
+            User::lock(conn, &[user_id])?;
             let room = Self::find(conn, room_id, user_id)?;
             Self::move_user(conn, user_id, Some(room.id), changes)?;
             Ok(room)
@@ -309,7 +307,7 @@ impl Room {
 
     /// The room as `user_id` may see it, and whether it is their current room.
     pub fn view(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         user_id: i32,
     ) -> Result<(Room, bool), ModelError> {
@@ -320,12 +318,13 @@ impl Room {
 
     /// Takes the user out of the room, if that is where they are.
     pub fn leave(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         user_id: i32,
         changes: &mut Changes,
     ) -> Result<(), ModelError> {
         write(conn, changes, |conn, changes| {
+            User::lock(conn, &[user_id])?;
             if User::current_room(conn, user_id)? == Some(room_id) {
                 Self::move_user(conn, user_id, None, changes)?;
             }
@@ -337,7 +336,7 @@ impl Room {
     /// concerned. Runs inside the caller's transaction. The two rooms' rows are taken in
     /// ascending id, so that two moves in opposite directions cannot deadlock.
     fn move_user(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         to: Option<i32>,
         changes: &mut Changes,
@@ -362,7 +361,7 @@ impl Room {
 
     /// The room, provided it is the user's current room.
     pub fn find_as_member(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         user_id: i32,
     ) -> Result<Room, ModelError> {
@@ -375,7 +374,7 @@ impl Room {
 
     /// A direct conversation shows again in both lobbies: someone wrote in it. Runs inside
     /// the caller's transaction.
-    pub(crate) fn unhide(conn: &mut SqliteConnection, room_id: i32) -> QueryResult<()> {
+    pub(crate) fn unhide(conn: &mut DbConnection, room_id: i32) -> QueryResult<()> {
         diesel::update(room_members::table)
             .filter(room_members::room_id.eq(room_id))
             .filter(room_members::hidden.eq(true))
@@ -389,12 +388,13 @@ impl Room {
     /// deletes it: it leaves the user's lobby (and the user leaves it) until someone writes
     /// in it or the user opens it again. One transaction.
     pub fn delete(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         room_id: i32,
         user_id: i32,
         changes: &mut Changes,
     ) -> Result<Removed, ModelError> {
         write(conn, changes, |conn, changes| {
+            User::lock(conn, &[user_id])?;
             let room = Self::find(conn, room_id, user_id)?;
             if room.is_direct {
                 diesel::update(room_members::table.find((room_id, user_id)))
@@ -408,6 +408,7 @@ impl Room {
             if room.creator_id != user_id {
                 return Err(ModelError::NotCreator);
             }
+            User::lock_inside(conn, room_id)?;
             diesel::delete(rooms::table.find(room_id)).execute(conn)?;
             diesel::insert_into(deleted_rooms::table)
                 .values((

@@ -3,12 +3,13 @@
 //! the key itself.
 
 use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
+
+use crate::db::DbConnection;
 
 use crate::db::schema::sessions;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions, check_for_backend(Sqlite))]
+#[diesel(table_name = sessions, check_for_backend(crate::db::MultiBackend))]
 pub struct SessionRow {
     pub id: String,
     pub user_id: Option<i32>,
@@ -27,7 +28,7 @@ pub struct SessionRow {
 impl SessionRow {
     /// The session, if it exists and has not expired at `now` (unix seconds).
     pub fn find_live(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: &str,
         now: i64,
     ) -> QueryResult<Option<SessionRow>> {
@@ -42,7 +43,7 @@ impl SessionRow {
 
     /// The `limit` live sessions used most recently (their idle deadlines are the latest).
     pub fn most_recent(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         now: i64,
         limit: i64,
     ) -> QueryResult<Vec<SessionRow>> {
@@ -55,7 +56,7 @@ impl SessionRow {
             .load(conn)
     }
 
-    pub fn insert(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResult<()> {
+    pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
         diesel::insert_into(sessions::table)
             .values(row)
             .execute(conn)
@@ -64,7 +65,7 @@ impl SessionRow {
 
     /// Replaces the state of a live session (where and when it started stay as the login
     /// wrote them); false if it is gone (expired or revoked meanwhile).
-    pub fn update_state(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResult<bool> {
+    pub fn update_state(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<bool> {
         diesel::update(sessions::table.find(&row.id))
             .set((
                 sessions::user_id.eq(row.user_id),
@@ -78,7 +79,7 @@ impl SessionRow {
 
     /// The user's live sessions, the most recently used first.
     pub fn live_for_user(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         now: i64,
     ) -> QueryResult<Vec<SessionRow>> {
@@ -93,7 +94,7 @@ impl SessionRow {
 
     /// Ends the user's session shown as `public_id`; returns its row id, if there was one.
     pub fn delete_by_public_id(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         public_id: &str,
     ) -> QueryResult<Option<String>> {
@@ -108,21 +109,21 @@ impl SessionRow {
     }
 
     /// Pushes the idle deadline; false if the session is gone.
-    pub fn touch(conn: &mut SqliteConnection, id: &str, idle_expires_at: i64) -> QueryResult<bool> {
+    pub fn touch(conn: &mut DbConnection, id: &str, idle_expires_at: i64) -> QueryResult<bool> {
         diesel::update(sessions::table.find(id))
             .set(sessions::idle_expires_at.eq(idle_expires_at))
             .execute(conn)
             .map(|n| n == 1)
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: &str) -> QueryResult<()> {
+    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         diesel::delete(sessions::table.find(id))
             .execute(conn)
             .map(drop)
     }
 
     /// Revokes every session of the user; returns how many.
-    pub fn delete_for_user(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<usize> {
+    pub fn delete_for_user(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
     }
 
@@ -141,7 +142,7 @@ impl SessionRow {
     }
 
     /// Removes expired sessions; returns how many.
-    pub fn delete_expired(conn: &mut SqliteConnection, now: i64) -> QueryResult<usize> {
+    pub fn delete_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
         diesel::delete(
             sessions::table.filter(
                 sessions::idle_expires_at

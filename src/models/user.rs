@@ -2,14 +2,15 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
+
+use crate::db::{DbConnection, MultiBackend};
 
 use super::{ModelError, now};
 use crate::db::schema::users;
 use crate::domain::{Username, name_key};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = users, check_for_backend(Sqlite))]
+#[diesel(table_name = users, check_for_backend(crate::db::MultiBackend))]
 pub struct User {
     pub id: i32,
     pub username: String,
@@ -30,7 +31,7 @@ struct NewUser<'a> {
 impl User {
     /// Fails with `UsernameTaken` when another name has the same key.
     pub fn create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         username: &Username,
         password_hash: &str,
     ) -> Result<User, ModelError> {
@@ -42,14 +43,15 @@ impl User {
         };
         Ok(diesel::insert_into(users::table)
             .values(&new)
-            .returning(User::as_returning())
+            // See `Room::insert` for why not `User::as_returning()`.
+            .returning(<User as Selectable<MultiBackend>>::construct_selection())
             .get_result(conn)?)
     }
 
     /// Whether a user holds the name's key, as the uniqueness rule compares them: asked before
     /// the password is hashed, so that a taken name costs no hashing (`create` still decides
     /// between two registrations of one name at the same time).
-    pub fn name_taken(conn: &mut SqliteConnection, username: &Username) -> QueryResult<bool> {
+    pub fn name_taken(conn: &mut DbConnection, username: &Username) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             users::table.filter(users::username_key.eq(username.key())),
         ))
@@ -57,10 +59,7 @@ impl User {
     }
 
     /// By the name's key, like the uniqueness rule: "ALICE" finds alice.
-    pub fn find_by_username(
-        conn: &mut SqliteConnection,
-        username: &str,
-    ) -> QueryResult<Option<User>> {
+    pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
         users::table
             .filter(users::username_key.eq(name_key(username)))
             .select(User::as_select())
@@ -72,12 +71,12 @@ impl User {
     /// as `keep` (the one asking, which the caller then renews), in one transaction: whoever
     /// knew the old password is out. Returns how many sessions ended.
     pub fn change_password(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         password_hash: &str,
         keep: &str,
     ) -> QueryResult<usize> {
-        conn.immediate_transaction(|conn| {
+        conn.write_transaction(|conn| {
             diesel::update(users::table.find(user_id))
                 .set(users::password_hash.eq(password_hash))
                 .execute(conn)?;
@@ -85,7 +84,7 @@ impl User {
         })
     }
 
-    pub fn find(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<User>> {
+    pub fn find(conn: &mut DbConnection, user_id: i32) -> QueryResult<Option<User>> {
         users::table
             .find(user_id)
             .select(User::as_select())
@@ -94,14 +93,14 @@ impl User {
     }
 
     /// Every user who is in a room, with the room.
-    pub fn memberships(conn: &mut SqliteConnection) -> QueryResult<Vec<(i32, i32)>> {
+    pub fn memberships(conn: &mut DbConnection) -> QueryResult<Vec<(i32, i32)>> {
         users::table
             .filter(users::current_room_id.is_not_null())
             .select((users::id, users::current_room_id.assume_not_null()))
             .load(conn)
     }
 
-    pub fn current_room(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<i32>> {
+    pub fn current_room(conn: &mut DbConnection, user_id: i32) -> QueryResult<Option<i32>> {
         users::table
             .find(user_id)
             .select(users::current_room_id)
@@ -110,8 +109,41 @@ impl User {
 
     /// Sets the user's one current room. Callers write the matching joined/left log entries
     /// (see `Room::move_user`).
+    /// Holds these users' rows until the transaction ends, in ascending id (the one order in
+    /// which every write takes them, users before rooms, so that writers cannot deadlock). On
+    /// PostgreSQL this is what makes a write's check-then-write safe: two tabs of one user, or
+    /// the two people of a direct conversation, take their turns. SQLite's write transaction
+    /// holds the whole database already.
+    pub(crate) fn lock(conn: &mut DbConnection, user_ids: &[i32]) -> QueryResult<()> {
+        match conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgres(c) => users::table
+                .filter(users::id.eq_any(user_ids))
+                .order(users::id)
+                .select(users::id)
+                .for_no_key_update()
+                .load::<i32>(c)
+                .map(drop),
+        }
+    }
+
+    /// Holds the rows of the users inside the room (see `lock`): deleting the room sets their
+    /// current room to none, and that must not wait on one of them who waits on the room.
+    pub(crate) fn lock_inside(conn: &mut DbConnection, room_id: i32) -> QueryResult<()> {
+        match conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgres(c) => users::table
+                .filter(users::current_room_id.eq(room_id))
+                .order(users::id)
+                .select(users::id)
+                .for_no_key_update()
+                .load::<i32>(c)
+                .map(drop),
+        }
+    }
+
     pub(crate) fn set_current_room(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         room_id: Option<i32>,
     ) -> QueryResult<()> {

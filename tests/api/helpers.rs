@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::cookie::Key;
 use actix_web::dev::ServerHandle;
 use chatroom::config::Settings;
+use chatroom::db::DbConnection;
 use chatroom::startup::Application;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
@@ -122,12 +123,12 @@ impl TestApp {
     }
 
     /// A direct connection to the database, for checking what was stored.
-    pub fn db(&self) -> SqliteConnection {
+    pub fn db(&self) -> DbConnection {
         let mut conn = SqliteConnection::establish(self.db_path.to_str().expect("utf-8 path"))
             .expect("the test database opens");
         conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
             .expect("pragmas");
-        conn
+        DbConnection::Sqlite(conn)
     }
 }
 

@@ -40,7 +40,7 @@ fn initdb_creates_the_database_and_run_again_keeps_its_data() {
     );
     assert!(stdout(&first).contains("applied migrations"));
 
-    let mut conn = SqliteConnection::establish(path_arg).unwrap();
+    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
     User::create(
         &mut conn,
         &Username::parse("keeper").unwrap(),
@@ -57,7 +57,7 @@ fn initdb_creates_the_database_and_run_again_keeps_its_data() {
         stdout(&second)
     );
 
-    let mut conn = SqliteConnection::establish(path_arg).unwrap();
+    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
     assert!(
         User::find_by_username(&mut conn, "keeper")
             .unwrap()
@@ -113,7 +113,8 @@ fn an_existing_database_is_numbered_room_by_room_in_its_old_order() {
     let path = dir.path().join("chat.db");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
     for _ in 0..4 {
-        conn.run_next_migration(chatroom::db::MIGRATIONS).unwrap();
+        conn.run_next_migration(chatroom::db::SQLITE_MIGRATIONS)
+            .unwrap();
     }
     conn.batch_execute(
         "INSERT INTO users (id, username, password_hash, created_at)
@@ -201,9 +202,10 @@ fn upgrading_recomputes_name_keys_and_reports_names_that_now_clash() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chat.db");
     let path_arg = path.to_str().unwrap();
-    let mut conn = SqliteConnection::establish(path_arg).unwrap();
+    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
     for _ in 0..5 {
-        conn.run_next_migration(chatroom::db::MIGRATIONS).unwrap();
+        conn.run_next_migration(chatroom::db::SQLITE_MIGRATIONS)
+            .unwrap();
     }
     conn.batch_execute(
         "INSERT INTO users (id, username, password_hash, created_at)
@@ -226,7 +228,7 @@ fn upgrading_recomputes_name_keys_and_reports_names_that_now_clash() {
         err.contains(r#"room 1 "Straße""#) && err.contains(r#"room 2 "STRASSE""#),
         "names both rows: {err}"
     );
-    let mut conn = SqliteConnection::establish(path_arg).unwrap();
+    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
     let keys: Vec<(i32, String)> = rooms::table
         .order(rooms::id)
         .select((rooms::id, rooms::name_key))

@@ -463,7 +463,7 @@ async fn polling_writes_nothing_to_the_database() {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let writes = |conn: &mut diesel::SqliteConnection| {
+    let writes = |conn: &mut chatroom::db::DbConnection| {
         diesel::sql_query("SELECT n FROM writes")
             .get_result::<Writes>(conn)
             .unwrap()

@@ -1,0 +1,141 @@
+//! The one connection type the models take: SQLite or PostgreSQL, chosen from the URL. Its own
+//! module because the derive writes a `multi_connection_impl` module and a `MultiBackend` type
+//! beside the enum.
+
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+};
+use diesel::r2d2::{ManageConnection, R2D2Connection};
+use diesel::result::Error as DieselError;
+use diesel::{ConnectionError, PgConnection, SqliteConnection};
+
+/// Which database a URL names: `postgres://` or `postgresql://` is PostgreSQL; anything else
+/// is a SQLite path, as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// How long a SQLite connection waits for another writer's lock before giving up with "busy".
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+impl DbConnection {
+    /// Opens the backend the URL names, and nothing else. The derived `establish` tries each
+    /// backend in turn and throws their errors away ("Invalid connection url"), so a wrong
+    /// password would read the same as a typo in the scheme.
+    pub fn open(url: &str) -> Result<Self, ConnectionError> {
+        let mut conn = match Backend::of(url) {
+            Backend::Sqlite => Self::Sqlite(SqliteConnection::establish(url)?),
+            Backend::Postgres => Self::Postgres(PgConnection::establish(url)?),
+        };
+        conn.set_up()
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        Ok(conn)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applied to every connection, pooled or not.
+    /// SQLite: synchronous=FULL, so that an acknowledged message survives a power cut.
+    /// PostgreSQL: nothing. Diesel's `PgConnection::establish` already says `SET TIME ZONE
+    /// 'UTC'`, which is what lets the naive-UTC `Timestamp` values it binds land in our
+    /// `timestamptz` columns unshifted (the server converts in the session's zone).
+    fn set_up(&mut self) -> diesel::QueryResult<()> {
+        match self {
+            Self::Sqlite(conn) => conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+                 PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;
+                 PRAGMA foreign_keys = ON;"
+            )),
+            Self::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the database's one write
+    /// lock, taken up front, so a check-then-write inside `f` is safe), a plain `BEGIN` (READ
+    /// COMMITTED) on PostgreSQL, where `f` must take its own row locks. Inside an open
+    /// transaction, a savepoint. `SqliteConnection::immediate_transaction` cannot be used: it
+    /// hands `f` the inner connection, and the models take this enum.
+    pub fn write_transaction<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DieselError>,
+    {
+        let nested = <Self as TransactionManager<Self>>::transaction_manager_status_mut(self)
+            .transaction_depth()?
+            .is_some();
+        if nested {
+            return self.transaction(f);
+        }
+        match self {
+            Self::Sqlite(conn) => {
+                AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?
+            }
+            Self::Postgres(conn) => AnsiTransactionManager::begin_transaction(conn)?,
+        }
+        match f(self) {
+            Ok(value) => {
+                <Self as TransactionManager<Self>>::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(err) => match <Self as TransactionManager<Self>>::rollback_transaction(self) {
+                Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(err),
+                Err(rollback) => Err(rollback.into()),
+            },
+        }
+    }
+}
+
+/// The pool's manager: the URL decides the backend once, and every connection gets `set_up`.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: String,
+}
+
+impl DbManager {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into() }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        DbConnection::open(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
