@@ -129,7 +129,7 @@ impl SessionRow {
 
     /// Revokes every session of the user but the one shown as `keep`; returns how many.
     pub fn delete_for_user_except(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: i32,
         keep: &str,
     ) -> QueryResult<usize> {
