@@ -203,7 +203,7 @@ fn session_cookie(key: &Key, session_key: &str) -> String {
 /// Users, rooms, memberships and logged-in sessions, written straight into the database
 /// (what registering and logging in 20,000 people over HTTP would leave behind, in seconds).
 fn populate(path: &Path, users: usize, rooms: usize) -> Vec<Person> {
-    db::initialize(path).unwrap();
+    db::initialize(path.to_str().unwrap()).unwrap();
     let mut conn = DbConnection::open(path.to_str().unwrap()).unwrap();
     conn.batch_execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",

@@ -1,7 +1,5 @@
 //! The command line: `chatroom [serve] [flags]` and `chatroom initdb [flags]`.
 
-use std::path::PathBuf;
-
 use std::net::IpAddr;
 
 use clap::builder::BoolishValueParser;
@@ -56,14 +54,15 @@ pub struct ChatArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// Path of the SQLite database file.
+    /// The database: a SQLite file's path (created if missing), or a PostgreSQL URL,
+    /// postgres://USER:PASSWORD@HOST:PORT/DBNAME (the database must exist).
     #[arg(
         long = "database",
         env = "DATABASE_URL",
         default_value = "chat.db",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
-    pub path: PathBuf,
+    pub url: String,
 }
 
 #[derive(Debug, Clone, Args)]

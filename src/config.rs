@@ -13,6 +13,7 @@ use anyhow::Context;
 
 use crate::cli::{LimitArgs, ServeArgs, defaults};
 use crate::clock::{self, Clock};
+use crate::db::Backend;
 
 /// The largest request body (form or JSON) the app reads; more gets 413.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -23,7 +24,8 @@ pub const SECRET_ENV: &str = "CHATROOM_SECRET";
 #[derive(Clone)]
 pub struct Settings {
     pub bind: String,
-    pub database_path: PathBuf,
+    /// A SQLite path or a PostgreSQL URL (see `db::Backend`).
+    pub database: String,
     pub secure_cookies: bool,
     pub bcrypt_cost: u32,
     pub session_idle: Duration,
@@ -96,10 +98,10 @@ impl From<LimitArgs> for Limits {
 
 impl Settings {
     /// The defaults, for this database and key.
-    pub fn new(database_path: PathBuf, cookie_key: Key) -> Self {
+    pub fn new(database: impl Into<String>, cookie_key: Key) -> Self {
         Self {
             bind: "127.0.0.1:8080".into(),
-            database_path,
+            database: database.into(),
             secure_cookies: false,
             bcrypt_cost: defaults::BCRYPT_COST,
             session_idle: Duration::from_secs(defaults::SESSION_IDLE_SECS),
@@ -114,9 +116,16 @@ impl Settings {
     }
 
     pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
-        let cookie_key = match std::env::var(SECRET_ENV) {
-            Ok(secret) => key_from_secret(&secret)?,
-            Err(_) => key_from_file(&secret_path(&args.database.path))?,
+        let database = args.database.url;
+        let cookie_key = match (std::env::var(SECRET_ENV), Backend::of(&database)) {
+            (Ok(secret), _) => key_from_secret(&secret)?,
+            (Err(_), Backend::Sqlite) => key_from_file(&secret_path(Path::new(&database)))?,
+            // A key file kept beside a database on another host would be a guess at where
+            // that is; and every server on one database must share the key.
+            (Err(_), Backend::Postgres) => anyhow::bail!(
+                "{SECRET_ENV} must be set (at least 32 bytes) when the database is PostgreSQL: \
+                 the session cookies' key cannot live beside the database"
+            ),
         };
         Ok(Self {
             bind: args.bind,
@@ -126,7 +135,7 @@ impl Settings {
             session_lifetime: Duration::from_secs(args.session_lifetime_secs),
             trusted_proxy: args.trusted_proxy,
             limits: args.limits.into(),
-            ..Self::new(args.database.path, cookie_key)
+            ..Self::new(database, cookie_key)
         })
     }
 }

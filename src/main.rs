@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     }
     let result = match cli.command {
-        Some(Command::Initdb(args)) => initdb(&args.path),
+        Some(Command::Initdb(args)) => initdb(&args.url),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Chat(args)) => chat(args),
         None => serve(cli.serve),
@@ -28,8 +28,8 @@ fn main() -> ExitCode {
 }
 
 #[allow(clippy::print_stdout)] // initdb's report is its output, whatever the log level.
-fn initdb(path: &std::path::Path) -> anyhow::Result<()> {
-    let report = db::initialize(path)?;
+fn initdb(url: &str) -> anyhow::Result<()> {
+    let report = db::initialize(url)?;
     println!("{report}");
     for clash in &report.clashes {
         eprintln!("chatroom: {clash}");

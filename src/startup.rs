@@ -60,14 +60,14 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let report = db::initialize(&settings.database_path)?;
+        let report = db::initialize(&settings.database)?;
         if report.created || !report.applied.is_empty() {
             log::info!("{report}");
         }
         for clash in &report.clashes {
             log::error!("{clash}");
         }
-        let db = Db::open(&settings.database_path, POOL_SIZE)?;
+        let db = Db::open(&settings.database, POOL_SIZE)?;
         let hasher = web::Data::new(Hasher::new(
             settings.bcrypt_cost,
             settings.limits.hash_queue,

@@ -74,6 +74,28 @@ impl DbConnection {
         }
     }
 
+    /// Runs `f` while no other process runs an `exclusively` of its own on this database:
+    /// migrations and the name-key refresh, which several servers starting at once on one
+    /// PostgreSQL database would otherwise run twice, side by side. PostgreSQL: a session
+    /// advisory lock, let go however `f` ends. SQLite: nothing (each migration is a
+    /// transaction, and SQLite lets one writer in at a time).
+    pub fn exclusively<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        /// Any number, as long as it is always the same one: "chatroom" in ASCII.
+        const START_LOCK: i64 = 0x6368_6174_726f_6f6d;
+        if self.backend() == Backend::Sqlite {
+            return f(self);
+        }
+        self.batch_execute(&format!("SELECT pg_advisory_lock({START_LOCK})"))?;
+        let out = f(self);
+        let unlocked = self.batch_execute(&format!("SELECT pg_advisory_unlock({START_LOCK})"));
+        let out = out?;
+        unlocked?;
+        Ok(out)
+    }
+
     /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the database's one write
     /// lock, taken up front, so a check-then-write inside `f` is safe), a plain `BEGIN` (READ
     /// COMMITTED) on PostgreSQL, where `f` must take its own row locks. Inside an open

@@ -8,11 +8,12 @@ pub use conn::{Backend, DbConnection, DbManager, MultiBackend};
 
 use std::fmt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Context;
+use diesel::migration::MigrationSource;
 use diesel::r2d2::Pool;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -27,7 +28,8 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 /// What `initialize` did, for the log and for `initdb`'s output.
 #[derive(Debug)]
 pub struct InitReport {
-    pub path: PathBuf,
+    /// The database as it may be shown: a SQLite path, or a PostgreSQL URL without its password.
+    pub database: String,
     pub created: bool,
     pub applied: Vec<String>,
     /// Names whose key could not be brought up to date (see `models::name_key`): each names
@@ -37,78 +39,130 @@ pub struct InitReport {
 
 impl fmt::Display for InitReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display();
+        let database = &self.database;
         match (self.created, self.applied.is_empty()) {
-            (true, _) => write!(f, "created database {path}")?,
-            (false, true) => return write!(f, "database {path} is up to date"),
-            (false, false) => write!(f, "upgraded database {path}")?,
+            (true, _) => write!(f, "created database {database}")?,
+            (false, true) => return write!(f, "database {database} is up to date"),
+            (false, false) => write!(f, "upgraded database {database}")?,
         }
         write!(f, "; applied migrations: {}", self.applied.join(", "))
     }
 }
 
-/// Creates the database file if it is missing, applies the pending migrations, keeping data,
-/// and brings the stored name keys up to date (SQL cannot compute them).
-pub fn initialize(path: &Path) -> anyhow::Result<InitReport> {
-    let created = !path.exists();
-    if created {
-        create_private(path)?;
-    }
-    let mut conn = establish(path)?;
-    let applied = migrate(&mut conn)
-        .map_err(|err| anyhow::anyhow!("{err}"))
-        .with_context(|| format!("cannot migrate database {}", path.display()))?;
-    let clashes = name_key::refresh(&mut conn)
-        .with_context(|| format!("cannot update the name keys in {}", path.display()))?;
+/// Brings the database at `url` up to date, keeping its data: a SQLite path is created if
+/// missing; a PostgreSQL database must exist already (creating one takes rights the app's role
+/// should not have). Applies the pending migrations and brings the stored name keys up to date
+/// (SQL cannot compute them). Every error is one line that never shows a password.
+pub fn initialize(url: &str) -> anyhow::Result<InitReport> {
+    let database = shown(url);
+    let created = match Backend::of(url) {
+        Backend::Sqlite => create_private(Path::new(url))?,
+        Backend::Postgres => false,
+    };
+    let mut conn = DbConnection::open(url)
+        .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
+        .with_context(|| format!("cannot open database {database}"))?;
+    let (applied, clashes) = conn
+        .exclusively(|conn| {
+            let applied = migrate(conn)?;
+            let clashes = name_key::refresh(conn)
+                .map_err(|err| anyhow::anyhow!("cannot update the name keys: {err}"))?;
+            Ok((applied, clashes))
+        })
+        .with_context(|| format!("cannot migrate database {database}"))?;
     Ok(InitReport {
-        path: path.to_owned(),
+        database,
         created,
         applied,
         clashes,
     })
 }
 
-/// Applies the pending migrations to the database at `url` (SQLite path or PostgreSQL URL;
-/// a PostgreSQL database must exist already) and brings the name keys up to date.
-pub fn initialize_url(url: &str) -> anyhow::Result<Vec<String>> {
-    let mut conn =
-        DbConnection::open(url).with_context(|| format!("cannot open database {url}"))?;
-    let applied = migrate(&mut conn)
-        .map_err(|err| anyhow::anyhow!("{err}"))
-        .with_context(|| format!("cannot migrate database {url}"))?;
-    name_key::refresh(&mut conn)
-        .with_context(|| format!("cannot update the name keys in {url}"))?;
-    Ok(applied)
+/// A database URL as it may be printed or logged: a PostgreSQL URL loses its password.
+pub fn shown(url: &str) -> String {
+    if Backend::of(url) == Backend::Sqlite {
+        return url.to_owned();
+    }
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _password)) => format!("{name}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    format!("{scheme}://{authority}/{path}")
 }
 
-/// Creates the empty database file readable and writable by its owner only: it holds password
-/// hashes and sessions. SQLite gives the -wal and -shm files it makes beside it the same mode.
-fn create_private(path: &Path) -> anyhow::Result<()> {
-    std::fs::OpenOptions::new()
+/// libpq's messages run over several lines (one per address tried, then a hint): one line,
+/// each distinct part once.
+fn one_line(message: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in message.lines().map(str::trim).filter(|p| !p.is_empty()) {
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    parts.join(" ")
+}
+
+/// Creates the empty database file if it is missing, readable and writable by its owner only:
+/// it holds password hashes and sessions. SQLite gives the -wal and -shm files it makes beside
+/// it the same mode. Answers whether it made the file.
+fn create_private(path: &Path) -> anyhow::Result<bool> {
+    let created = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot open database {}", path.display()))?;
-    Ok(())
-}
-
-/// Applies the pending migrations of the connection's backend; answers their versions.
-fn migrate(conn: &mut DbConnection) -> diesel::migration::Result<Vec<String>> {
-    let names = |applied: Vec<diesel::migration::MigrationVersion<'_>>| {
-        applied.iter().map(ToString::to_string).collect()
-    };
-    match conn {
-        DbConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS).map(names),
-        DbConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(names),
+        .open(path);
+    match created {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("cannot open database {}", path.display())),
     }
 }
 
-fn establish(path: &Path) -> anyhow::Result<DbConnection> {
-    let url = path
-        .to_str()
-        .with_context(|| format!("database path {} is not valid UTF-8", path.display()))?;
-    DbConnection::open(url).with_context(|| format!("cannot open database {}", path.display()))
+/// Applies the pending migrations of the connection's backend; answers their versions. A
+/// database that has a migration this binary does not know was upgraded by a newer chatroom:
+/// running on it could lose data, so that is an error, and nothing is applied.
+fn migrate(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    fn pending<C, D>(conn: &mut C, source: EmbeddedMigrations) -> anyhow::Result<Vec<String>>
+    where
+        C: MigrationHarness<D>,
+        D: diesel::backend::Backend,
+        EmbeddedMigrations: MigrationSource<D>,
+    {
+        let known: Vec<String> = MigrationSource::<D>::migrations(&source)
+            .map_err(|err| anyhow::anyhow!("{err}"))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        let applied = conn
+            .applied_migrations()
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        if let Some(unknown) = applied
+            .iter()
+            .map(ToString::to_string)
+            .filter(|version| !known.contains(version))
+            .max()
+        {
+            anyhow::bail!(
+                "it was upgraded by a newer chatroom (schema version {unknown}; this binary \
+                 knows up to {}): run that version or newer",
+                known.last().map_or("none", String::as_str)
+            );
+        }
+        let applied = conn
+            .run_pending_migrations(source)
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    }
+    match conn {
+        DbConnection::Sqlite(conn) => pending(conn, SQLITE_MIGRATIONS),
+        DbConnection::Postgres(conn) => pending(conn, POSTGRES_MIGRATIONS),
+    }
 }
 
 /// The pool, and the single door through which handlers reach it.
@@ -118,15 +172,13 @@ pub struct Db {
 }
 
 impl Db {
-    pub fn open(path: &Path, max_connections: u32) -> anyhow::Result<Self> {
-        let url = path
-            .to_str()
-            .with_context(|| format!("database path {} is not valid UTF-8", path.display()))?;
+    pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
             .build(DbManager::new(url))
-            .with_context(|| format!("cannot open database {}", path.display()))?;
+            .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
+            .with_context(|| format!("cannot open database {}", shown(url)))?;
         Ok(Self { pool })
     }
 

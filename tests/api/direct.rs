@@ -2,15 +2,10 @@
 //! the conversation for both (each may hide it from their own lobby), opening new ones counts
 //! against the room limit, and no public room may pass for one.
 
-use std::sync::Arc;
-
-use actix_web::cookie::Key;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{
-    Person, TestApp, error_code, location, spawn_app, spawn_app_with, test_settings,
-};
+use super::helpers::{Person, error_code, location, spawn_app, spawn_app_tweaked};
 
 /// `opener` opens the direct conversation with `other` and enters it; returns its id.
 async fn open_direct(opener: &mut Person, other: &str) -> i32 {
@@ -47,7 +42,7 @@ async fn lobby_ids(person: &Person) -> Vec<i64> {
 
 #[actix_web::test]
 async fn in_a_direct_conversation_each_person_deletes_only_their_own_messages() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
     let room = open_direct(&mut alice, "bob").await;
@@ -88,7 +83,7 @@ async fn in_a_direct_conversation_each_person_deletes_only_their_own_messages() 
 
 #[actix_web::test]
 async fn nobody_deletes_a_direct_conversation_for_both_but_each_may_hide_it() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
     let room = open_direct(&mut alice, "bob").await;
@@ -143,10 +138,13 @@ async fn nobody_deletes_a_direct_conversation_for_both_but_each_may_hide_it() {
 
 #[actix_web::test]
 async fn opening_new_direct_conversations_counts_against_the_room_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
-    settings.limits.rooms = 2;
-    let app: TestApp = spawn_app_with(settings, Arc::new(dir)).await;
+    let Some(app) = spawn_app_tweaked(|s| {
+        s.limits.rooms = 2;
+    })
+    .await
+    else {
+        return;
+    };
     let mut alice = app.user("alice").await;
     for name in ["bob", "carol", "dave"] {
         app.user(name).await;
@@ -166,7 +164,7 @@ async fn opening_new_direct_conversations_counts_against_the_room_limit() {
 
 #[actix_web::test]
 async fn a_public_room_may_not_be_named_like_a_direct_conversation() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     for name in ["@bob", "Direct conversation", "direct  CONVERSATION"] {
         let res = alice.post_form("/rooms", &[("name", name)]).await;

@@ -2,7 +2,6 @@
 //! a cookie-keeping HTTP client that knows its CSRF token.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -13,28 +12,27 @@ use chatroom::config::Settings;
 use chatroom::db::DbConnection;
 use chatroom::startup::Application;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
-use tempfile::TempDir;
+
+use super::database::TestDatabase;
 
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub address: String,
-    pub db_path: PathBuf,
     pub cookie_key: Key,
     server: ServerHandle,
-    dir: Arc<TempDir>,
+    database: Arc<TestDatabase>,
 }
 
-pub fn test_settings(db_path: &Path, cookie_key: Key) -> Settings {
+pub fn test_settings(database: &TestDatabase, cookie_key: Key) -> Settings {
     let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
         bcrypt_cost: 4,
         panic_route: true,
-        ..Settings::new(db_path.to_owned(), cookie_key)
+        ..Settings::new(database.url.clone(), cookie_key)
     };
     // Tests post and log in far faster than people; the limits get tests of their own.
     settings.limits.messages = 100_000;
@@ -45,15 +43,22 @@ pub fn test_settings(db_path: &Path, cookie_key: Key) -> Settings {
     settings
 }
 
-pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db_path = dir.path().join("chat.db");
-    spawn_app_with(test_settings(&db_path, Key::generate()), Arc::new(dir)).await
+/// The real server on a fresh database of this binary's backend, or `None` (the test is then
+/// skipped: see `support/database.rs`) where that backend is not at hand.
+pub async fn spawn_app() -> Option<TestApp> {
+    spawn_app_tweaked(|_| {}).await
 }
 
-/// Starts a server with these settings; `dir` keeps the database's directory alive.
-pub async fn spawn_app_with(settings: Settings, dir: Arc<TempDir>) -> TestApp {
-    let db_path = settings.database_path.clone();
+/// The same, with settings that `tweak` adjusts from the test defaults.
+pub async fn spawn_app_tweaked(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    let database = TestDatabase::fresh()?;
+    let mut settings = test_settings(&database, Key::generate());
+    tweak(&mut settings);
+    Some(spawn_app_with(settings, Arc::new(database)).await)
+}
+
+/// Starts a server with these settings on `database`, which it keeps alive.
+pub async fn spawn_app_with(settings: Settings, database: Arc<TestDatabase>) -> TestApp {
     let cookie_key = settings.cookie_key.clone();
     let app = Application::build(settings)
         .await
@@ -63,10 +68,9 @@ pub async fn spawn_app_with(settings: Settings, dir: Arc<TempDir>) -> TestApp {
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
-        db_path,
         cookie_key,
         server,
-        dir,
+        database,
     }
 }
 
@@ -75,8 +79,13 @@ impl TestApp {
     /// looks like to a browser.
     pub async fn restart(self) -> TestApp {
         self.server.stop(false).await;
-        let settings = test_settings(&self.db_path, self.cookie_key.clone());
-        spawn_app_with(settings, self.dir.clone()).await
+        let settings = test_settings(&self.database, self.cookie_key.clone());
+        spawn_app_with(settings, self.database.clone()).await
+    }
+
+    /// The database under this server.
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
     }
 
     /// A new person with a browser of their own (own cookie jar), not logged in.
@@ -102,8 +111,10 @@ impl TestApp {
             sql.push_str(&format!(
                 "INSERT INTO rooms (name, name_key, creator_id, created_at, last_activity_at)
                  SELECT 'Room {i}', 'room {i}', id, '2020-01-01 00:00:00',
-                        datetime('2020-01-01', '+{i} minutes')
-                 FROM users WHERE username = '{creator}';"
+                        '2020-01-01 {:02}:{:02}:00'
+                 FROM users WHERE username = '{creator}';",
+                i / 60,
+                i % 60
             ));
         }
         sql.push_str("COMMIT;");
@@ -124,11 +135,7 @@ impl TestApp {
 
     /// A direct connection to the database, for checking what was stored.
     pub fn db(&self) -> DbConnection {
-        let mut conn = SqliteConnection::establish(self.db_path.to_str().expect("utf-8 path"))
-            .expect("the test database opens");
-        conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-            .expect("pragmas");
-        DbConnection::Sqlite(conn)
+        self.database.connect()
     }
 }
 
@@ -357,23 +364,26 @@ pub async fn error_code(res: Response) -> String {
     body["error"].as_str().expect("an error code").to_owned()
 }
 
+/// A key for servers started as a process on PostgreSQL, which will not start without one.
+pub const TEST_SECRET: &str = "a test secret, thirty-two bytes or more";
+
 /// The real binary, logging at debug level into a pipe we read.
 pub struct LoggedServer {
     pub address: String,
     process: Child,
     lines: mpsc::Receiver<String>,
     log: Vec<String>,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 impl LoggedServer {
-    pub fn start() -> Self {
+    pub fn start() -> Option<Self> {
         Self::start_with_env(&[])
     }
 
     /// With these environment variables set for it.
-    pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Option<Self> {
+        let database = TestDatabase::fresh()?;
         let mut process = Command::new(env!("CARGO_BIN_EXE_chatroom"))
             .args([
                 "serve",
@@ -382,10 +392,10 @@ impl LoggedServer {
                 "--bcrypt-cost",
                 "4",
                 "--database",
+                &database.url,
             ])
-            .arg(dir.path().join("chat.db"))
             .env("RUST_LOG", "debug")
-            .env_remove("CHATROOM_SECRET")
+            .env("CHATROOM_SECRET", TEST_SECRET)
             .envs(vars.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
@@ -405,13 +415,13 @@ impl LoggedServer {
                 break line[at + "listening on ".len()..].trim().to_owned();
             }
         };
-        Self {
+        Some(Self {
             process,
             address,
             lines,
             log,
-            _dir: dir,
-        }
+            _database: database,
+        })
     }
 
     /// Stops the server and returns everything it logged.

@@ -7,14 +7,11 @@ use diesel::sql_types::BigInt;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use std::sync::Arc;
-
-use actix_web::cookie::Key;
-
-use crate::helpers::{
-    PASSWORD, Person, error_code, location, page_cursor, spawn_app, spawn_app_with, test_settings,
+use super::database::TestDatabase;
+use super::helpers::{
+    PASSWORD, Person, error_code, location, page_cursor, spawn_app, spawn_app_tweaked,
 };
-use crate::server::Server;
+use super::server::Server;
 
 async fn poll_body(person: &Person, room: i32, query: &str) -> Value {
     let res = person
@@ -66,7 +63,7 @@ fn room_in(rooms: &[Value], id: i32) -> &Value {
 
 #[actix_web::test]
 async fn the_poll_answer_says_who_is_present_and_who_is_typing() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -90,7 +87,7 @@ async fn the_poll_answer_says_who_is_present_and_who_is_typing() {
 
 #[actix_web::test]
 async fn leaving_or_logging_out_ends_presence_at_once() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -118,7 +115,7 @@ async fn leaving_or_logging_out_ends_presence_at_once() {
 
 #[actix_web::test]
 async fn joins_and_leaves_are_entries_in_the_rooms_one_ordered_log() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let other = alice.create_room("Garden").await;
@@ -169,7 +166,7 @@ async fn joins_and_leaves_are_entries_in_the_rooms_one_ordered_log() {
 
 #[actix_web::test]
 async fn the_room_page_shows_joins_and_leaves_as_muted_lines() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -181,7 +178,7 @@ async fn the_room_page_shows_joins_and_leaves_as_muted_lines() {
 
 #[actix_web::test]
 async fn the_lobby_api_lists_each_room_with_present_and_unread_counts() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     for text in ["one", "two", "three"] {
@@ -235,8 +232,10 @@ async fn the_lobby_api_lists_each_room_with_present_and_unread_counts() {
 /// writes them, so a restart does not show what was read as unread.
 #[actix_web::test]
 async fn what_was_read_stays_read_across_a_clean_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&dir.path().join("chat.db"));
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let mut server = Server::start(&database.url);
     server.wait_until_up().await;
     let mut alice = Person::new(&server.url());
     alice.register("alice", PASSWORD).await;
@@ -260,7 +259,7 @@ async fn what_was_read_stays_read_across_a_clean_restart() {
 
 #[actix_web::test]
 async fn the_room_page_marks_the_first_unread_message() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     alice.say(room, "old news").await;
@@ -283,7 +282,7 @@ async fn the_room_page_marks_the_first_unread_message() {
 
 #[actix_web::test]
 async fn after_login_the_user_returns_to_the_room_they_were_in() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     alice.post_form("/logout", &[]).await;
@@ -300,7 +299,7 @@ async fn after_login_the_user_returns_to_the_room_they_were_in() {
 
 #[actix_web::test]
 async fn older_history_comes_in_pages_before_a_cursor() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Archive").await;
     let mut ids = Vec::new();
@@ -334,7 +333,7 @@ async fn older_history_comes_in_pages_before_a_cursor() {
 
 #[actix_web::test]
 async fn a_direct_conversation_is_visible_only_to_its_two_people() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
     let mut carol = app.user("carol").await;
@@ -378,7 +377,7 @@ async fn a_direct_conversation_is_visible_only_to_its_two_people() {
 
 #[actix_web::test]
 async fn an_author_deletes_their_message_in_place_and_others_learn_it_from_the_log() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -433,14 +432,21 @@ async fn an_author_deletes_their_message_in_place_and_others_learn_it_from_the_l
 
 #[actix_web::test]
 async fn polling_writes_nothing_to_the_database() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     alice.say(room, "hello").await;
     let mut conn = app.db();
     // Every row written to any table, by any connection, counts.
+    let postgres = matches!(conn, chatroom::db::DbConnection::Postgres(_));
     let mut triggers =
-        String::from("CREATE TABLE writes (n INTEGER NOT NULL); INSERT INTO writes VALUES (0);");
+        String::from("CREATE TABLE writes (n BIGINT NOT NULL); INSERT INTO writes VALUES (0);");
+    if postgres {
+        triggers.push_str(
+            "CREATE FUNCTION count_write() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN UPDATE writes SET n = n + 1; RETURN NULL; END $$;",
+        );
+    }
     for table in [
         "users",
         "sessions",
@@ -451,10 +457,17 @@ async fn polling_writes_nothing_to_the_database() {
         "room_reads",
     ] {
         for op in ["INSERT", "UPDATE", "DELETE"] {
-            triggers.push_str(&format!(
-                "CREATE TRIGGER count_{table}_{op} AFTER {op} ON {table}
+            triggers.push_str(&if postgres {
+                format!(
+                    "CREATE TRIGGER count_{table}_{op} AFTER {op} ON {table}
+                     FOR EACH ROW EXECUTE FUNCTION count_write();"
+                )
+            } else {
+                format!(
+                    "CREATE TRIGGER count_{table}_{op} AFTER {op} ON {table}
                  BEGIN UPDATE writes SET n = n + 1; END;"
-            ));
+                )
+            });
         }
     }
     conn.batch_execute(&triggers).unwrap();
@@ -484,7 +497,7 @@ async fn polling_writes_nothing_to_the_database() {
 
 #[actix_web::test]
 async fn the_room_page_offers_older_messages_only_when_there_may_be_some() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Quiet").await;
     alice.say(room, "just one").await;
@@ -497,7 +510,7 @@ async fn the_room_page_offers_older_messages_only_when_there_may_be_some() {
 
 #[actix_web::test]
 async fn someone_who_arrives_is_in_the_presence_list_of_their_own_first_poll() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     poll_body(&alice, room, "after=0").await;
@@ -510,7 +523,7 @@ async fn someone_who_arrives_is_in_the_presence_list_of_their_own_first_poll() {
 
 #[actix_web::test]
 async fn a_poll_marked_cross_site_is_refused_and_records_no_presence_or_typing() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -543,10 +556,13 @@ async fn a_poll_marked_cross_site_is_refused_and_records_no_presence_or_typing()
 /// answered from the database, which fills it again, and no poll misses or repeats anything.
 #[actix_web::test]
 async fn with_memory_for_one_room_polls_of_three_busy_rooms_still_see_every_entry_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
-    settings.room_tails = 1;
-    let app = spawn_app_with(settings, Arc::new(dir)).await;
+    let Some(app) = spawn_app_tweaked(|s| {
+        s.room_tails = 1;
+    })
+    .await
+    else {
+        return;
+    };
     let mut rooms = Vec::new();
     for (name, room) in [("alice", "Kitchen"), ("bob", "Garden"), ("carol", "Porch")] {
         let mut person = app.user(name).await;

@@ -8,6 +8,8 @@ mod accounts;
 mod api_clients;
 mod audit_log;
 mod concurrency;
+#[path = "../support/database.rs"]
+mod database;
 mod direct;
 mod flooding;
 mod helpers;

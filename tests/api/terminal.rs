@@ -14,9 +14,10 @@ use chatroom::client::chat::{Chat, Next};
 use chatroom::client::saved::{self, SavedFile};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
-use crate::programs::{self, Program};
-use crate::server::Server;
+use super::database::TestDatabase;
+use super::helpers::{PASSWORD, Person, location, spawn_app};
+use super::programs::{self, Program};
+use super::server::Server;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -52,7 +53,7 @@ fn ids(entries: &[Value]) -> Vec<i64> {
 
 #[actix_web::test]
 async fn the_clients_commands_create_join_leave_and_delete_rooms() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut chat = terminal_user(&app.address, "term").await;
 
     assert_eq!(chat.command("/create Kitchen").await, Next::Continue);
@@ -106,7 +107,7 @@ async fn the_clients_commands_create_join_leave_and_delete_rooms() {
 
 #[actix_web::test]
 async fn the_clients_join_finds_a_room_past_the_first_page_of_the_lobby() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut chat = terminal_user(&app.address, "term").await;
     app.old_rooms("term", 201);
     chat.command("/rooms").await;
@@ -120,7 +121,7 @@ async fn the_clients_join_finds_a_room_past_the_first_page_of_the_lobby() {
 /// In a direct conversation the two are equals: the one who did not open it may hide it too.
 #[actix_web::test]
 async fn the_clients_delete_hides_a_direct_conversation_that_the_other_person_opened() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut chat = terminal_user(&app.address, "term").await;
     let mut alice = app.user("alice").await;
     let res = alice.post_form("/direct", &[("username", "term")]).await;
@@ -153,7 +154,7 @@ async fn the_clients_delete_hides_a_direct_conversation_that_the_other_person_op
 
 #[actix_web::test]
 async fn the_client_learns_that_its_room_was_deleted_or_that_it_moved_elsewhere() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Doomed").await;
     let other = alice.create_room("Other").await;
@@ -181,8 +182,10 @@ async fn the_client_learns_that_its_room_was_deleted_or_that_it_moved_elsewhere(
 
 #[actix_web::test]
 async fn the_client_reconnects_after_an_outage_without_losing_or_repeating_anything() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&dir.path().join("chat.db"));
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let mut server = Server::start(&database.url);
     server.wait_until_up().await;
     let mut alice = Person::new(&server.url());
     alice.register("alice", PASSWORD).await;
@@ -319,7 +322,7 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     if !programs::available(&[Program::tmux()]) {
         return;
     }
-    let app: TestApp = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Porch").await;
     app.user("bob").await;

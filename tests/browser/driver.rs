@@ -17,8 +17,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::helpers::{TestApp, spawn_app};
-use crate::programs::{self, Program};
+use super::helpers::{TestApp, spawn_app};
+use super::programs::{self, Program};
 
 /// How long a condition may take before a scenario fails: generous, for a loaded 2-core CI box.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -42,7 +42,7 @@ where
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     actix_web::rt::System::new().block_on(async move {
-        let app = spawn_app().await;
+        let Some(app) = spawn_app().await else { return };
         let chrome = Chrome::start();
         let browsers = chrome.opened.clone();
         let outcome = actix_web::rt::spawn(body(app, chrome)).await;

@@ -8,6 +8,9 @@
 #[allow(dead_code)]
 mod helpers;
 
+#[path = "../support/database.rs"]
+#[allow(dead_code)]
+mod database;
 mod driver;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]

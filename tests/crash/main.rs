@@ -16,7 +16,6 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,10 +29,18 @@ use serde_json::{Value, json};
 
 // Shared with tests/api, which also stops the server cleanly; this test only kills it.
 #[allow(dead_code)]
+#[path = "../support/database.rs"]
+mod database;
+#[allow(dead_code)]
+#[path = "../support/programs.rs"]
+mod programs;
+#[allow(dead_code)]
 #[path = "../support/server.rs"]
 mod server;
 mod two_processes;
 
+use chatroom::db::DbConnection;
+use database::TestDatabase;
 use server::Server;
 
 const PASSWORD: &str = "crash test dummy";
@@ -270,11 +277,11 @@ struct Stored {
     body: String,
 }
 
-pub(crate) fn open(db: &Path) -> SqliteConnection {
-    SqliteConnection::establish(db.to_str().unwrap()).unwrap()
+pub(crate) fn open(db: &TestDatabase) -> DbConnection {
+    db.connect()
 }
 
-fn stored_log(db: &Path) -> Vec<Stored> {
+fn stored_log(db: &TestDatabase) -> Vec<Stored> {
     diesel::sql_query(
         "SELECT l.seq AS id, l.room_id, l.kind, u.username AS author, l.body
          FROM log_entries l JOIN users u ON u.id = l.author_id ORDER BY l.room_id, l.seq",
@@ -283,7 +290,12 @@ fn stored_log(db: &Path) -> Vec<Stored> {
     .unwrap()
 }
 
-fn integrity_ok(db: &Path) -> bool {
+/// SQLite's own check of its file; PostgreSQL's files are the server's business (a killed
+/// client process cannot damage them), so there is nothing to check there.
+fn integrity_ok(db: &TestDatabase) -> bool {
+    if db.sqlite_path().is_none() {
+        return true;
+    }
     #[derive(QueryableByName)]
     struct Check {
         #[diesel(sql_type = Text)]
@@ -306,9 +318,10 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     let mut tasks = 0..;
     let mut next_rng = || rng(seed, tasks.next().unwrap_or_default());
 
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chat.db");
-    let mut server = Server::start(&db);
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let mut server = Server::start(&db.url);
     server.wait_until_up().await;
     let base = server.url();
 
@@ -520,9 +533,10 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
 
 #[actix_web::test]
 async fn posting_into_a_room_while_it_is_deleted_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chat.db");
-    let server = Server::start(&db);
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let server = Server::start(&db.url);
     server.wait_until_up().await;
     let base = server.url();
     let owner = Client::register(&base, "owner").await;
@@ -596,9 +610,10 @@ async fn posting_into_a_room_while_it_is_deleted_leaves_nothing_behind() {
 
 #[actix_web::test]
 async fn of_several_people_creating_a_room_with_the_same_name_at_once_exactly_one_wins() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chat.db");
-    let server = Server::start(&db);
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let server = Server::start(&db.url);
     server.wait_until_up().await;
     let base = server.url();
     let mut people = Vec::new();

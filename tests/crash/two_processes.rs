@@ -1,4 +1,4 @@
-//! Two server processes on one SQLite database: posts through both, polls through both, and
+//! Two server processes on one database: posts through both, polls through both, and
 //! every poller sees the room's one log, numbered without holes, in the database's order.
 //! (Presence may differ between them; several instances sharing it is another step.)
 
@@ -11,6 +11,7 @@ use diesel::sql_types::{Integer, Text};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::database::TestDatabase;
 use super::server::Server;
 use super::{Client, open, room_id};
 
@@ -46,11 +47,12 @@ struct Entry {
 
 #[actix_web::test]
 async fn two_processes_on_one_database_give_every_poller_the_same_gap_free_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chat.db");
-    let first = Server::start(&db);
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let first = Server::start(&db.url);
     first.wait_until_up().await;
-    let second = Server::start(&db);
+    let second = Server::start(&db.url);
     second.wait_until_up().await;
     let (a, b) = (first.url(), second.url());
 
@@ -88,7 +90,7 @@ async fn two_processes_on_one_database_give_every_poller_the_same_gap_free_log()
     }
 
     let stored: Vec<Entry> =
-        diesel::sql_query("SELECT seq, body FROM log_entries WHERE room_id = ? ORDER BY seq")
+        diesel::sql_query("SELECT seq, body FROM log_entries WHERE room_id = $1 ORDER BY seq")
             .bind::<Integer, _>(room)
             .load(&mut open(&db))
             .unwrap();

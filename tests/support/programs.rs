@@ -1,4 +1,4 @@
-//! Programs some tests need besides Rust (Chromium, chromedriver, tmux). On a machine without
+//! Programs some tests need besides Rust (Chromium, chromedriver, tmux, a PostgreSQL server). On a machine without
 //! one, those tests are skipped, and each test binary says so once, plainly, with how to get
 //! it; with `CI` set (as `.ci/run` has it), a missing program fails the test instead: CI
 //! must never pass by skipping.
@@ -36,41 +36,44 @@ pub fn this_test() -> String {
     std::thread::current().name().unwrap_or("a test").to_owned()
 }
 
-/// The programs missing so far, each reported once per test binary.
-static REPORTED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-
-/// True when every program is here. Otherwise `test` is skipped with a line on the terminal
-/// (written past the test harness's capture, which would hide it), or, under CI, fails.
+/// True when every program is here. Otherwise the test is skipped (see `skip`).
 pub fn available(programs: &[Program]) -> bool {
     let missing: Vec<&Program> = programs.iter().filter(|p| !on_path(&p.command)).collect();
     if missing.is_empty() {
         return true;
     }
-    let test = this_test();
     let names: Vec<&str> = missing.iter().map(|p| p.command.as_str()).collect();
     let packages: Vec<&str> = missing.iter().map(|p| p.package).collect();
+    skip(
+        &names.join(" and "),
+        &format!("sudo apt-get install {}", packages.join(" ")),
+    );
+    false
+}
+
+/// What was missing so far: each is reported once per test binary.
+static REPORTED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// Skips the running test, which `needs` something this machine lacks: a line on the terminal
+/// (written past the test harness's capture, which would hide it), the first time with `how`
+/// to get it. Under CI a missing program is a failure instead: CI must never pass by skipping.
+pub fn skip(needs: &str, how: &str) {
+    let test = this_test();
     assert!(
         std::env::var_os("CI").is_none(),
-        "{test} needs {} (CI is set, so a missing program is a failure; \
-         install with: apt-get install {})",
-        names.join(", "),
-        packages.join(" ")
+        "{test} needs {needs} (CI is set, so a missing program is a failure; to get it: {how})"
     );
     let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
-    let reported = reported.get_or_insert_with(HashSet::new);
-    let first = names.iter().any(|name| reported.insert((*name).to_owned()));
+    let first = reported
+        .get_or_insert_with(HashSet::new)
+        .insert(needs.to_owned());
     let line = if first {
-        format!(
-            "\nskipped: tests that need {} (not found). Install with: sudo apt-get install {}\n",
-            names.join(" and "),
-            packages.join(" ")
-        )
+        format!("\nskipped: tests that need {needs} (not found). To get it: {how}\n")
     } else {
         String::new()
     };
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{line}skipped {test}: needs {}", names.join(", "));
-    false
+    let _ = writeln!(stderr, "{line}skipped {test}: needs {needs}");
 }
 
 /// Whether `command` can be run: a path that exists, or a name found on PATH.

@@ -5,7 +5,6 @@
 //! The first start binds port 0 and reads the port the server reports ("listening on ...");
 //! a restart binds that same port again, so that clients keep their address.
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,12 +16,13 @@ use listening::port_from_log;
 pub struct Server {
     child: Option<Child>,
     port: u16,
-    db: PathBuf,
+    /// `--database`: a SQLite path or a PostgreSQL URL.
+    db: String,
     pub starts: u32,
 }
 
 impl Server {
-    pub fn start(db: &Path) -> Self {
+    pub fn start(db: &str) -> Self {
         let mut server = Self {
             child: None,
             port: 0,
@@ -47,7 +47,8 @@ impl Server {
             .arg(&self.db)
             // Only the line that names the address: the rest would fill the pipe.
             .env("RUST_LOG", "error,chatroom::startup=info")
-            .env_remove("CHATROOM_SECRET")
+            // PostgreSQL wants a key from the environment; on SQLite it saves a key file.
+            .env("CHATROOM_SECRET", "a test secret, thirty-two bytes or more")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
