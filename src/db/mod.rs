@@ -30,7 +30,10 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 pub struct InitReport {
     /// The database as it may be shown: a SQLite path, or a PostgreSQL URL without its password.
     pub database: String,
+    /// The database had no tables of ours: a new SQLite file, or an empty PostgreSQL database.
     pub created: bool,
+    /// A SQLite file was made for it.
+    pub new_file: bool,
     pub applied: Vec<String>,
     /// Names whose key could not be brought up to date (see `models::name_key`): each names
     /// both rows, for the operator to rename one. The server runs meanwhile.
@@ -41,7 +44,8 @@ impl fmt::Display for InitReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let database = &self.database;
         match (self.created, self.applied.is_empty()) {
-            (true, _) => write!(f, "created database {database}")?,
+            (true, _) if self.new_file => write!(f, "created database {database}")?,
+            (true, _) => write!(f, "set up empty database {database}")?,
             (false, true) => return write!(f, "database {database} is up to date"),
             (false, false) => write!(f, "upgraded database {database}")?,
         }
@@ -62,17 +66,18 @@ pub fn initialize(url: &str) -> anyhow::Result<InitReport> {
     let mut conn = DbConnection::open(url)
         .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
         .with_context(|| format!("cannot open database {database}"))?;
-    let (applied, clashes) = conn
+    let (empty, applied, clashes) = conn
         .exclusively(|conn| {
-            let applied = migrate(conn)?;
+            let (empty, applied) = migrate(conn)?;
             let clashes = name_key::refresh(conn)
                 .map_err(|err| anyhow::anyhow!("cannot update the name keys: {err}"))?;
-            Ok((applied, clashes))
+            Ok((empty, applied, clashes))
         })
         .with_context(|| format!("cannot migrate database {database}"))?;
     Ok(InitReport {
         database,
-        created,
+        created: created || empty,
+        new_file: created,
         applied,
         clashes,
     })
@@ -99,9 +104,10 @@ pub fn shown(url: &str) -> String {
 /// libpq's messages run over several lines (one per address tried, then a hint): one line,
 /// each distinct part once.
 fn one_line(message: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in message.lines().map(str::trim).filter(|p| !p.is_empty()) {
-        if !parts.contains(&part) {
+    let mut parts: Vec<String> = Vec::new();
+    for part in message.lines() {
+        let part = part.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !part.is_empty() && !parts.contains(&part) {
             parts.push(part);
         }
     }
@@ -124,11 +130,15 @@ fn create_private(path: &Path) -> anyhow::Result<bool> {
     }
 }
 
-/// Applies the pending migrations of the connection's backend; answers their versions. A
+/// Applies the pending migrations of the connection's backend; answers whether the database
+/// had none applied before, and the versions it applied now. A
 /// database that has a migration this binary does not know was upgraded by a newer chatroom:
 /// running on it could lose data, so that is an error, and nothing is applied.
-fn migrate(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
-    fn pending<C, D>(conn: &mut C, source: EmbeddedMigrations) -> anyhow::Result<Vec<String>>
+fn migrate(conn: &mut DbConnection) -> anyhow::Result<(bool, Vec<String>)> {
+    fn pending<C, D>(
+        conn: &mut C,
+        source: EmbeddedMigrations,
+    ) -> anyhow::Result<(bool, Vec<String>)>
     where
         C: MigrationHarness<D>,
         D: diesel::backend::Backend,
@@ -154,10 +164,11 @@ fn migrate(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
                 known.last().map_or("none", String::as_str)
             );
         }
+        let empty = applied.is_empty();
         let applied = conn
             .run_pending_migrations(source)
             .map_err(|err| anyhow::anyhow!("{err}"))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+        Ok((empty, applied.iter().map(ToString::to_string).collect()))
     }
     match conn {
         DbConnection::Sqlite(conn) => pending(conn, SQLITE_MIGRATIONS),

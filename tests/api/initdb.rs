@@ -6,12 +6,17 @@ use chatroom::domain::Username;
 use chatroom::models::User;
 use diesel::{Connection, SqliteConnection};
 
-use super::helpers::LoggedServer;
+use chatroom::db::Backend;
+use diesel::connection::SimpleConnection;
+
+use super::database::{TestDatabase, backend};
+use super::helpers::{LoggedServer, TEST_SECRET};
 
 fn chatroom(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chatroom"))
         .args(args)
         .env_remove("DATABASE_URL")
+        .env("CHATROOM_SECRET", TEST_SECRET)
         .env("RUST_LOG", "off")
         .output()
         .expect("the binary runs")
@@ -304,4 +309,136 @@ fn serve_help_groups_the_flags_by_topic() {
         ],
         "{help}"
     );
+}
+
+/// Runs `chatroom initdb --database url`; answers (success, stdout, stderr).
+fn initdb(url: &str) -> (bool, String, String) {
+    let output = chatroom(&["initdb", "--database", url]);
+    (output.status.success(), stdout(&output), stderr(&output))
+}
+
+#[test]
+fn initdb_sets_up_an_empty_database_once_on_either_backend() {
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    // On PostgreSQL the test database comes migrated: start from an empty one.
+    if backend() == Backend::Postgres {
+        database
+            .connect()
+            .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            .unwrap();
+    }
+    let (ok, out, err) = initdb(&database.url);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("created database") || out.contains("set up empty database"),
+        "{out}"
+    );
+    assert!(out.contains("applied migrations"), "{out}");
+    assert!(
+        !out.contains(":postgres@"),
+        "no password in the output: {out}"
+    );
+    let (ok, out, err) = initdb(&database.url);
+    assert!(ok, "{err}");
+    assert!(out.contains("is up to date"), "{out}");
+}
+
+#[test]
+fn a_database_upgraded_by_a_newer_chatroom_is_refused_in_one_line_and_left_alone() {
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    assert!(initdb(&database.url).0);
+    database
+        .connect()
+        .batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('29990101000000')")
+        .unwrap();
+    let commands: [&[&str]; 2] = [&["initdb"], &["serve", "--bind", "127.0.0.1:0"]];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.extend(["--database", &database.url]);
+        let output = chatroom(&args);
+        let err = stderr(&output);
+        assert!(!output.status.success(), "{command:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{command:?}: {err}");
+        assert!(err.contains("newer chatroom"), "{command:?}: {err}");
+        assert!(err.contains("29990101000000"), "{command:?}: {err}");
+    }
+}
+
+/// Can't connect, no such database, wrong password: each is one line naming the database
+/// (without its password) and what went wrong, and a failure exit.
+#[test]
+fn postgresql_connection_failures_are_one_clear_line_each() {
+    if backend() != Backend::Postgres {
+        return; // SQLite's own failures: an_unusable_database_path_is_a_one_line_error...
+    }
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let url = &database.url;
+    let (base, _name) = url.rsplit_once('/').unwrap();
+    let (scheme_user, host_port) = base.split_once('@').unwrap();
+    let (user, password) = scheme_user
+        .trim_start_matches("postgres://")
+        .split_once(':')
+        .unwrap();
+    assert_ne!(password, "wrong");
+    let cases = [
+        (
+            format!("{base}/no_such_database_here"),
+            "database \"no_such_database_here\" does not exist",
+        ),
+        (
+            format!("postgres://{user}:wrong@{host_port}/postgres"),
+            "password authentication failed",
+        ),
+        (
+            format!("postgres://{user}:{password}@127.0.0.1:1/postgres"),
+            "Connection refused",
+        ),
+    ];
+    for (url, why) in cases {
+        let (ok, _, err) = initdb(&url);
+        assert!(!ok, "{url}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("chatroom: cannot open database postgres://"),
+            "{err}"
+        );
+        assert!(err.contains(why), "{err}");
+        assert!(
+            !err.contains(&format!(":{password}@")) && err.contains(":***@"),
+            "the password stays secret: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn serve_on_postgresql_without_a_secret_refuses_to_start_and_says_why() {
+    if backend() != Backend::Postgres {
+        return; // On SQLite the key is kept in a file beside the database.
+    }
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            &database.url,
+        ])
+        .env_remove("CHATROOM_SECRET")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert!(!output.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("CHATROOM_SECRET must be set"), "{err}");
 }
