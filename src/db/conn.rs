@@ -96,6 +96,13 @@ impl DbConnection {
         Ok(out)
     }
 
+    /// Whether a transaction is open on this connection.
+    pub fn in_transaction(&mut self) -> bool {
+        <Self as TransactionManager<Self>>::transaction_manager_status_mut(self)
+            .transaction_depth()
+            .is_ok_and(|depth| depth.is_some())
+    }
+
     /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the database's one write
     /// lock, taken up front, so a check-then-write inside `f` is safe), a plain `BEGIN` (READ
     /// COMMITTED) on PostgreSQL, where `f` must take its own row locks. Inside an open

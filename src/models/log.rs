@@ -15,6 +15,7 @@ use crate::db::DbConnection;
 use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
+use crate::models;
 
 /// What a log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +160,7 @@ impl LogEntry {
         body: &str,
         target_seq: Option<i32>,
         changes: &mut Changes,
-    ) -> QueryResult<LogEntry> {
+    ) -> Result<LogEntry, ModelError> {
         Self::insert(
             conn, room_id, author_id, kind, body, target_seq, None, changes,
         )
@@ -175,7 +176,7 @@ impl LogEntry {
         target_seq: Option<i32>,
         client_id: Option<&str>,
         changes: &mut Changes,
-    ) -> QueryResult<LogEntry> {
+    ) -> Result<LogEntry, ModelError> {
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
         let seq = Room::next_seq(conn, room_id, activity)?;
@@ -261,21 +262,38 @@ impl LogEntry {
         posts: &[NewPost],
         changes: &mut Changes,
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
-        let mut these = Changes::default();
-        let results = conn.write_transaction(|conn| {
-            let mut results = Vec::with_capacity(posts.len());
-            for p in posts {
-                let client_id = p.client_id.as_ref();
-                match Self::post(conn, p.room_id, p.author_id, &p.text, client_id, &mut these) {
-                    // The database itself failed: SQLite may have rolled the whole transaction
-                    // back already, so nothing after this may run in it.
-                    Err(ModelError::Database(err)) => return Err(err),
-                    result => results.push(result),
-                }
-            }
-            Ok(results)
+        let authors: Vec<i32> = posts.iter().map(|p| p.author_id).collect();
+        let rooms: Vec<i32> = posts.iter().map(|p| p.room_id).collect();
+        let (results, these) = models::retrying(conn, |conn| {
+            let mut these = Changes::default();
+            let results = conn.write_transaction(|conn| {
+                // Every row the batch will write, taken up front in the one order all writers
+                // keep (see `retrying`), not post by post.
+                User::lock(conn, &authors)?;
+                Room::lock(conn, &rooms)?;
+                Self::post_each(conn, posts, &mut these)
+            })?;
+            Ok::<_, diesel::result::Error>((results, these))
         })?;
         changes.appended.extend(these.appended);
+        Ok(results)
+    }
+
+    fn post_each(
+        conn: &mut DbConnection,
+        posts: &[NewPost],
+        these: &mut Changes,
+    ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
+        let mut results = Vec::with_capacity(posts.len());
+        for p in posts {
+            let client_id = p.client_id.as_ref();
+            match Self::post(conn, p.room_id, p.author_id, &p.text, client_id, these) {
+                // The database itself failed: SQLite may have rolled the whole transaction
+                // back already, so nothing after this may run in it.
+                Err(ModelError::Database(err)) => return Err(err),
+                result => results.push(result),
+            }
+        }
         Ok(results)
     }
 
@@ -309,12 +327,21 @@ impl LogEntry {
             if deleted_at.is_some() {
                 return Err(ModelError::NotFound);
             }
-            diesel::update(log_entries::table.find(id))
-                .set((
-                    log_entries::body.eq(""),
-                    log_entries::deleted_at.eq(Some(now())),
-                ))
-                .execute(conn)?;
+            // Only if still there: on PostgreSQL another delete of it may have committed since
+            // the read above, and a message is deleted once.
+            let emptied = diesel::update(
+                log_entries::table
+                    .find(id)
+                    .filter(log_entries::deleted_at.is_null()),
+            )
+            .set((
+                log_entries::body.eq(""),
+                log_entries::deleted_at.eq(Some(now())),
+            ))
+            .execute(conn)?;
+            if emptied == 0 {
+                return Err(ModelError::NotFound);
+            }
             Ok(Self::append(
                 conn,
                 room_id,

@@ -219,14 +219,17 @@ impl Room {
     /// Takes the room's next log number: raises the counter on the room's row, which the
     /// caller's transaction then holds until it commits, so that numbers commit in order.
     /// A message also counts as the room's latest activity.
+    ///
+    /// The caller has just found the room; if its row is gone now, another transaction deleted
+    /// it meanwhile (PostgreSQL lets it, where SQLite's one writer would not): `Deleted`.
     pub(crate) fn next_seq(
         conn: &mut DbConnection,
         room_id: i32,
         activity: Option<NaiveDateTime>,
-    ) -> QueryResult<i32> {
+    ) -> Result<i32, ModelError> {
         let room = rooms::table.find(room_id);
         let next = rooms::last_seq + 1;
-        match activity {
+        let seq = match activity {
             Some(at) => diesel::update(room)
                 .set((rooms::last_seq.eq(next), rooms::last_activity_at.eq(at)))
                 .returning(rooms::last_seq)
@@ -235,6 +238,22 @@ impl Room {
                 .set(rooms::last_seq.eq(next))
                 .returning(rooms::last_seq)
                 .get_result(conn),
+        };
+        seq.optional()?.ok_or(ModelError::Deleted)
+    }
+
+    /// Holds the rows of these rooms until the transaction ends, in ascending id (see
+    /// `models::retrying`). PostgreSQL only: SQLite's writer holds the whole database.
+    pub(crate) fn lock(conn: &mut DbConnection, room_ids: &[i32]) -> QueryResult<()> {
+        match conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgres(c) => rooms::table
+                .filter(rooms::id.eq_any(room_ids))
+                .order(rooms::id)
+                .select(rooms::id)
+                .for_no_key_update()
+                .load::<i32>(c)
+                .map(drop),
         }
     }
 
@@ -340,7 +359,7 @@ impl Room {
         user_id: i32,
         to: Option<i32>,
         changes: &mut Changes,
-    ) -> QueryResult<()> {
+    ) -> Result<(), ModelError> {
         let from = User::current_room(conn, user_id)?;
         if from == to {
             return Ok(());
@@ -409,7 +428,10 @@ impl Room {
                 return Err(ModelError::NotCreator);
             }
             User::lock_inside(conn, room_id)?;
-            diesel::delete(rooms::table.find(room_id)).execute(conn)?;
+            // On PostgreSQL another delete of this room may have committed since `find`.
+            if diesel::delete(rooms::table.find(room_id)).execute(conn)? == 0 {
+                return Err(ModelError::Deleted);
+            }
             diesel::insert_into(deleted_rooms::table)
                 .values((
                     deleted_rooms::id.eq(room_id),

@@ -115,3 +115,116 @@ async fn two_processes_on_one_database_give_every_poller_the_same_gap_free_log()
         );
     }
 }
+
+/// The same person, logged in once, speaking to the other process (sessions and the cookie
+/// key live in the database and the environment, not in one process).
+fn through(client: &Client, base: &str) -> Client {
+    Client {
+        base: base.to_owned(),
+        ..client.clone()
+    }
+}
+
+/// What a process does with a post depends on what the other has committed, not on what it
+/// remembers: posts through one process racing the room's deletion through the other are
+/// stored (201) or told the room is gone (410), never a 500, and nothing is left behind.
+#[actix_web::test]
+async fn posts_through_one_process_racing_the_rooms_deletion_through_the_other_get_201_or_410() {
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let (first, second) = (Server::start(&db.url), Server::start(&db.url));
+    first.wait_until_up().await;
+    second.wait_until_up().await;
+    let owner = Client::register(&first.url(), "owner").await;
+    let room = room_id(&owner.create_room("Doomed").await.unwrap());
+    let mut posters = Vec::new();
+    for p in 0..4 {
+        let client = Client::register(&second.url(), &format!("poster{p}")).await;
+        client.enter(room).await;
+        posters.push(actix_web::rt::spawn(async move {
+            let mut statuses = Vec::new();
+            for n in 0..500 {
+                let status = client
+                    .post(room, &format!("p{p}-{n}"))
+                    .await
+                    .unwrap()
+                    .status();
+                statuses.push(status);
+                if status == StatusCode::GONE {
+                    break;
+                }
+            }
+            statuses
+        }));
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let res = owner
+        .http
+        .post(format!("{}/rooms/{room}/delete", first.url()))
+        .form(&[("csrf_token", owner.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    for poster in posters {
+        let statuses = poster.await.unwrap();
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s == StatusCode::CREATED || *s == StatusCode::GONE),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.last(),
+            Some(&StatusCode::GONE),
+            "learned it is gone"
+        );
+    }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let left: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM log_entries WHERE room_id = $1")
+        .bind::<Integer, _>(room)
+        .get_result(&mut open(&db))
+        .unwrap();
+    assert_eq!(left.n, 0, "the deleted room's log went with it");
+}
+
+/// A retry (same client_id) that reaches the other process while the first try is still being
+/// written is the same message: one row, one id, both answers 201 with it.
+#[actix_web::test]
+async fn one_post_sent_through_both_processes_at_once_is_stored_once() {
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let (first, second) = (Server::start(&db.url), Server::start(&db.url));
+    first.wait_until_up().await;
+    second.wait_until_up().await;
+    let alice = Client::register(&first.url(), "alice").await;
+    let room = room_id(&alice.create_room("Kitchen").await.unwrap());
+    let elsewhere = through(&alice, &second.url());
+    for n in 0..30 {
+        let text = format!("message-{n}");
+        let (a, b) =
+            futures_util::future::join(alice.post(room, &text), elsewhere.post(room, &text)).await;
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let statuses = (a.status(), b.status());
+        let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+        assert_eq!(
+            statuses,
+            (StatusCode::CREATED, StatusCode::CREATED),
+            "{a} {b}"
+        );
+        assert_eq!(a["id"], b["id"], "{a} {b}");
+    }
+    let stored: Vec<Entry> = diesel::sql_query(
+        "SELECT seq, body FROM log_entries WHERE room_id = $1 AND kind = 'message'",
+    )
+    .bind::<Integer, _>(room)
+    .load(&mut open(&db))
+    .unwrap();
+    assert_eq!(stored.len(), 30, "each message once");
+}
