@@ -241,7 +241,7 @@ impl LogEntry {
             if room.is_direct {
                 Room::unhide(conn, room_id)?;
             }
-            Ok(Self::insert(
+            Self::insert(
                 conn,
                 room_id,
                 author_id,
@@ -250,7 +250,7 @@ impl LogEntry {
                 None,
                 client_id.map(ClientId::as_str),
                 changes,
-            )?)
+            )
         })
     }
 
@@ -342,7 +342,7 @@ impl LogEntry {
             if emptied == 0 {
                 return Err(ModelError::NotFound);
             }
-            Ok(Self::append(
+            Self::append(
                 conn,
                 room_id,
                 user_id,
@@ -350,7 +350,7 @@ impl LogEntry {
                 "",
                 Some(message_seq),
                 changes,
-            )?)
+            )
         })
     }
 

@@ -165,30 +165,44 @@ pub(crate) fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
-/// A fresh, migrated database for a model's unit tests; it lives as long as the guard. SQLite
-/// in a temporary folder, or, with `CHATROOM_TEST_POSTGRES` set to a server's URL (any
-/// database on it), a new PostgreSQL database that the guard drops.
+/// A fresh, migrated database on each backend for a model's unit tests, each living as long as
+/// its guard: SQLite in a temporary folder, and a new PostgreSQL database (dropped by the
+/// guard) on the server `CHATROOM_TEST_POSTGRES` names, by default the one the integration
+/// tests use (tests/support/database.rs). Without that server the PostgreSQL one is left out,
+/// except under CI, where that fails.
 #[cfg(test)]
-pub(crate) fn test_database() -> (TestDatabase, DbConnection) {
+pub(crate) fn test_databases() -> Vec<(TestDatabase, DbConnection)> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("chat.db");
+    let path = path.to_str().expect("a UTF-8 path");
+    crate::db::initialize(path).expect("a new database");
+    let conn = DbConnection::open(path).expect("the database opens");
+    let mut databases = vec![(TestDatabase::Sqlite(dir), conn)];
+    databases.extend(postgres_test_database());
+    databases
+}
+
+#[cfg(test)]
+fn postgres_test_database() -> Option<(TestDatabase, DbConnection)> {
     use diesel::connection::SimpleConnection;
 
-    let Ok(admin_url) = std::env::var("CHATROOM_TEST_POSTGRES") else {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let path = dir.path().join("chat.db");
-        let path = path.to_str().expect("a UTF-8 path");
-        crate::db::initialize(path).expect("a new database");
-        let conn = DbConnection::open(path).expect("the database opens");
-        return (TestDatabase::Sqlite(dir), conn);
+    let admin_url = std::env::var("CHATROOM_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@localhost:5432/postgres".into());
+    let name = format!("chatroom_unit_{:016x}", rand::random::<u64>());
+    let mut admin = match DbConnection::open(&admin_url) {
+        Ok(admin) => admin,
+        Err(err) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set and there is no PostgreSQL server at {admin_url}: {err}")
+        }
+        Err(_) => return None,
     };
-    let name = format!("chatroom_test_{:016x}", rand::random::<u64>());
-    let mut admin = DbConnection::open(&admin_url).expect("the PostgreSQL server answers");
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("a new PostgreSQL database");
     let url = with_database(&admin_url, &name);
     crate::db::initialize(&url).expect("the new database migrates");
     let conn = DbConnection::open(&url).expect("the database opens");
-    (TestDatabase::Postgres { admin_url, name }, conn)
+    Some((TestDatabase::Postgres { admin_url, name }, conn))
 }
 
 /// `url` with its database name replaced by `name`.
@@ -235,24 +249,25 @@ mod tests {
 
     #[test]
     fn unique_violations_are_told_apart_by_the_rule_they_broke() {
-        let (_dir, mut conn) = test_database();
-        let ann = Username::parse("ann").unwrap();
-        let user = User::create(&mut conn, &ann, "x").unwrap();
-        let again = User::create(&mut conn, &Username::parse("ANN").unwrap(), "x");
-        assert!(matches!(again, Err(ModelError::UsernameTaken)));
+        for (_db, mut conn) in test_databases() {
+            let ann = Username::parse("ann").unwrap();
+            let user = User::create(&mut conn, &ann, "x").unwrap();
+            let again = User::create(&mut conn, &Username::parse("ANN").unwrap(), "x");
+            assert!(matches!(again, Err(ModelError::UsernameTaken)));
 
-        let name = RoomName::parse("Kitchen").unwrap();
-        Room::create(&mut conn, &name, user.id, &mut Changes::default()).unwrap();
-        let taken = Room::create(&mut conn, &name, user.id, &mut Changes::default());
-        assert!(matches!(taken, Err(ModelError::RoomNameTaken)));
+            let name = RoomName::parse("Kitchen").unwrap();
+            Room::create(&mut conn, &name, user.id, &mut Changes::default()).unwrap();
+            let taken = Room::create(&mut conn, &name, user.id, &mut Changes::default());
+            assert!(matches!(taken, Err(ModelError::RoomNameTaken)));
 
-        // A number taken twice is a bug, not the user's doing: no "taken" answer for it.
-        let twice = conn.batch_execute(
-            "INSERT INTO log_entries (room_id, author_id, kind, body, sent_at, seq)
+            // A number taken twice is a bug, not the user's doing: no "taken" answer for it.
+            let twice = conn.batch_execute(
+                "INSERT INTO log_entries (room_id, author_id, kind, body, sent_at, seq)
              VALUES (1, 1, 'joined', '', CURRENT_TIMESTAMP, 1);",
-        );
-        let err = ModelError::from(twice.unwrap_err());
-        assert!(matches!(err, ModelError::Database(_)), "{err:?}");
+            );
+            let err = ModelError::from(twice.unwrap_err());
+            assert!(matches!(err, ModelError::Database(_)), "{err:?}");
+        }
     }
 
     #[test]
@@ -260,56 +275,59 @@ mod tests {
         use crate::domain::{ClientId, MessageText};
         use crate::models::read::RoomRead;
 
-        let (_db, mut conn) = test_database();
-        let c = &mut Changes::default();
-        let ann = User::create(&mut conn, &Username::parse("ann").unwrap(), "x").unwrap();
-        let bob = User::create(&mut conn, &Username::parse("bob").unwrap(), "x").unwrap();
-        let room =
-            Room::create(&mut conn, &RoomName::parse("Kitchen").unwrap(), ann.id, c).unwrap();
-        Room::enter(&mut conn, room.id, bob.id, c).unwrap();
-        let before = now();
-        let key = ClientId::parse("k1").unwrap();
-        let hi = MessageText::parse("hi").unwrap();
-        let first = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
-        let again = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
-        assert_eq!(
-            first, again,
-            "a retry with the same key answers the first post"
-        );
-        let other = MessageText::parse("other").unwrap();
-        let reused = LogEntry::post(&mut conn, room.id, bob.id, &other, Some(&key), c);
-        assert!(matches!(reused, Err(ModelError::KeyReused)), "{reused:?}");
-        // Stored as UTC and read back unshifted, whatever the server's time zone.
-        let drift = (first.sent_at - before).num_seconds().abs();
-        assert!(drift < 5, "sent_at {} vs now {before}", first.sent_at);
+        for (_db, mut conn) in test_databases() {
+            let c = &mut Changes::default();
+            let ann = User::create(&mut conn, &Username::parse("ann").unwrap(), "x").unwrap();
+            let bob = User::create(&mut conn, &Username::parse("bob").unwrap(), "x").unwrap();
+            let room =
+                Room::create(&mut conn, &RoomName::parse("Kitchen").unwrap(), ann.id, c).unwrap();
+            Room::enter(&mut conn, room.id, bob.id, c).unwrap();
+            let before = now();
+            let key = ClientId::parse("k1").unwrap();
+            let hi = MessageText::parse("hi").unwrap();
+            let first = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
+            let again = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
+            assert_eq!(
+                first, again,
+                "a retry with the same key answers the first post"
+            );
+            let other = MessageText::parse("other").unwrap();
+            let reused = LogEntry::post(&mut conn, room.id, bob.id, &other, Some(&key), c);
+            assert!(matches!(reused, Err(ModelError::KeyReused)), "{reused:?}");
+            // Stored as UTC and read back unshifted, whatever the server's time zone.
+            let drift = (first.sent_at - before).num_seconds().abs();
+            assert!(drift < 5, "sent_at {} vs now {before}", first.sent_at);
 
-        let (entries, head) = LogEntry::since(&mut conn, room.id, ann.id, 0, 100).unwrap();
-        let seqs: Vec<i32> = entries.iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, [1, 2, 3], "ann joined, bob joined, bob's message");
-        assert_eq!(head, 3);
-        let unread = RoomRead::unread_counts(&mut conn, ann.id, &[room.id]).unwrap();
-        assert_eq!(unread.get(&room.id), Some(&1));
-        RoomRead::record(&mut conn, &[(ann.id, room.id, 3)]).unwrap();
-        assert!(
-            RoomRead::unread_counts(&mut conn, ann.id, &[room.id])
-                .unwrap()
-                .is_empty()
-        );
+            let (entries, head) = LogEntry::since(&mut conn, room.id, ann.id, 0, 100).unwrap();
+            let seqs: Vec<i32> = entries.iter().map(|e| e.seq).collect();
+            assert_eq!(seqs, [1, 2, 3], "ann joined, bob joined, bob's message");
+            assert_eq!(head, 3);
+            let unread = RoomRead::unread_counts(&mut conn, ann.id, &[room.id]).unwrap();
+            assert_eq!(unread.get(&room.id), Some(&1));
+            RoomRead::record(&mut conn, &[(ann.id, room.id, 3)]).unwrap();
+            assert!(
+                RoomRead::unread_counts(&mut conn, ann.id, &[room.id])
+                    .unwrap()
+                    .is_empty()
+            );
 
-        let lobby = Room::lobby(&mut conn, ann.id, 0, 10).unwrap();
-        assert_eq!(lobby.len(), 1);
-        let direct = Room::open_direct(&mut conn, ann.id, &Username::parse("bob").unwrap(), c);
-        assert!(direct.unwrap().is_direct);
-        assert!(Room::direct_exists(&mut conn, bob.id, &Username::parse("ann").unwrap()).unwrap());
+            let lobby = Room::lobby(&mut conn, ann.id, 0, 10).unwrap();
+            assert_eq!(lobby.len(), 1);
+            let direct = Room::open_direct(&mut conn, ann.id, &Username::parse("bob").unwrap(), c);
+            assert!(direct.unwrap().is_direct);
+            assert!(
+                Room::direct_exists(&mut conn, bob.id, &Username::parse("ann").unwrap()).unwrap()
+            );
 
-        LogEntry::delete_message(&mut conn, room.id, 3, bob.id, c).unwrap();
-        assert!(matches!(
-            Room::delete(&mut conn, room.id, ann.id, c),
-            Ok(Removed::Deleted(_))
-        ));
-        assert!(matches!(
-            Room::find(&mut conn, room.id, ann.id),
-            Err(ModelError::Deleted)
-        ));
+            LogEntry::delete_message(&mut conn, room.id, 3, bob.id, c).unwrap();
+            assert!(matches!(
+                Room::delete(&mut conn, room.id, ann.id, c),
+                Ok(Removed::Deleted(_))
+            ));
+            assert!(matches!(
+                Room::find(&mut conn, room.id, ann.id),
+                Err(ModelError::Deleted)
+            ));
+        }
     }
 }

@@ -131,24 +131,25 @@ mod tests {
 
     #[test]
     fn a_mark_only_moves_forward_and_a_deleted_room_is_skipped() {
-        let (_dir, mut conn) = super::super::test_database();
-        conn.batch_execute(
-            "INSERT INTO users (id, username, username_key, password_hash, created_at)
+        for (_db, mut conn) in super::super::test_databases() {
+            conn.batch_execute(
+                "INSERT INTO users (id, username, username_key, password_hash, created_at)
                  VALUES (1, 'ann', 'ann', 'x', CURRENT_TIMESTAMP);
              INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at)
                  VALUES (7, 'Seven', 'seven', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);",
-        )
-        .unwrap();
-        RoomRead::record(&mut conn, &[(1, 7, 20), (1, 99, 5)]).unwrap();
-        assert_eq!(RoomRead::last_read(&mut conn, 1, 7).unwrap(), Some(20));
-        assert_eq!(RoomRead::last_read(&mut conn, 1, 99).unwrap(), None);
-        RoomRead::record(&mut conn, &[(1, 7, 12)]).unwrap();
-        assert_eq!(
-            RoomRead::last_read(&mut conn, 1, 7).unwrap(),
-            Some(20),
-            "an older write landing late does not move it back"
-        );
-        RoomRead::record(&mut conn, &[(1, 7, 31)]).unwrap();
-        assert_eq!(RoomRead::last_read(&mut conn, 1, 7).unwrap(), Some(31));
+            )
+            .unwrap();
+            RoomRead::record(&mut conn, &[(1, 7, 20), (1, 99, 5)]).unwrap();
+            assert_eq!(RoomRead::last_read(&mut conn, 1, 7).unwrap(), Some(20));
+            assert_eq!(RoomRead::last_read(&mut conn, 1, 99).unwrap(), None);
+            RoomRead::record(&mut conn, &[(1, 7, 12)]).unwrap();
+            assert_eq!(
+                RoomRead::last_read(&mut conn, 1, 7).unwrap(),
+                Some(20),
+                "an older write landing late does not move it back"
+            );
+            RoomRead::record(&mut conn, &[(1, 7, 31)]).unwrap();
+            assert_eq!(RoomRead::last_read(&mut conn, 1, 7).unwrap(), Some(31));
+        }
     }
 }
