@@ -3,8 +3,12 @@
 //!
 //!     cargo bench --bench load
 //!
-//! It prints a Markdown table and writes it, with a chart of poll latency against simulated
-//! users, to target/load/ (report.md, latency.svg). Settings (environment): LOAD_USERS (20000),
+//! It runs once on SQLite, then again on PostgreSQL (a database it makes, and drops after, on
+//! the server LOAD_DATABASE names: a URL of any database there, as a role that may create
+//! databases; default postgres://postgres:postgres@localhost:5432/postgres; without a server
+//! there, SQLite alone). It prints a Markdown table per database and writes them, with a chart
+//! of poll latency against simulated users per database, to target/load/ (report.md,
+//! latency-sqlite.svg, latency-postgresql.svg). Settings (environment): LOAD_USERS (20000),
 //! LOAD_ROOMS (100), LOAD_STEPS (users per step, "2500,5000,10000,20000"), LOAD_STEP_SECONDS
 //! (15), LOAD_POST_RATE (messages/s, 100), LOAD_CONNECTIONS (512), LOAD_SATURATION_ROUNDS
 //! (rounds of the saturation phase, 10: each endpoint gets one second per round),
@@ -27,7 +31,7 @@ mod listening;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,6 +53,7 @@ use tokio::sync::{mpsc, oneshot};
 
 const SECRET: &str = "load benchmark secret, long enough to derive a key";
 
+#[derive(Clone)]
 struct Config {
     users: usize,
     rooms: usize,
@@ -93,11 +98,13 @@ impl Config {
 struct Server {
     child: Child,
     port: u16,
+    /// PostgreSQL's CPU is counted too: it shares this machine, and does part of the work.
+    postgres: bool,
 }
 
 impl Server {
     /// Starts the release server on a port of the system's choosing, read back from its log.
-    fn start(db: &Path) -> Self {
+    fn start(db: &str) -> Self {
         let binary = env!("CARGO_BIN_EXE_chatroom");
         let pinned = has_taskset();
         let mut command = if pinned {
@@ -108,8 +115,7 @@ impl Server {
             Command::new(binary)
         };
         let mut child = command
-            .args(["serve", "--bind", "127.0.0.1:0", "--database"])
-            .arg(db)
+            .args(["serve", "--bind", "127.0.0.1:0", "--database", db])
             .args(["--message-limit", "1000000000", "--room-limit", "1000000"])
             .env("CHATROOM_SECRET", SECRET)
             .env("RUST_LOG", "warn,chatroom::startup=info")
@@ -119,12 +125,36 @@ impl Server {
             .expect("the server starts");
         // The rest of its log (warnings) still reaches the terminal.
         let port = port_from_log(child.stderr.take().expect("its log"), true);
-        Self { child, port }
+        Self {
+            child,
+            port,
+            postgres: db::Backend::of(db) == db::Backend::Postgres,
+        }
     }
 
     /// User and system CPU seconds the server has used so far.
     fn cpu_seconds(&self) -> f64 {
         cpu_seconds(self.child.id())
+    }
+
+    /// CPU seconds every PostgreSQL process on this machine has used so far (its server,
+    /// WAL writer, checkpointer and the backends serving our pool), or 0 on SQLite, whose work
+    /// is inside the server's own.
+    fn database_cpu_seconds(&self) -> f64 {
+        if !self.postgres {
+            return 0.0;
+        }
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0.0;
+        };
+        entries
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "postgres")
+            })
+            .map(cpu_seconds)
+            .sum()
     }
 
     /// The most resident memory the server has used, in MiB.
@@ -202,12 +232,14 @@ fn session_cookie(key: &Key, session_key: &str) -> String {
 
 /// Users, rooms, memberships and logged-in sessions, written straight into the database
 /// (what registering and logging in 20,000 people over HTTP would leave behind, in seconds).
-fn populate(path: &Path, users: usize, rooms: usize) -> Vec<Person> {
-    db::initialize(path.to_str().unwrap()).unwrap();
-    let mut conn = DbConnection::open(path.to_str().unwrap()).unwrap();
-    conn.batch_execute(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
-    )
+fn populate(url: &str, users: usize, rooms: usize) -> Vec<Person> {
+    db::initialize(url).unwrap();
+    let mut conn = DbConnection::open(url).unwrap();
+    // Setting up is not what is measured: no waiting for the disk.
+    conn.batch_execute(match conn.backend() {
+        db::Backend::Sqlite => "PRAGMA synchronous = OFF;",
+        db::Backend::Postgres => "SET synchronous_commit = off;",
+    })
     .unwrap();
     let hash = bcrypt::hash("benchmark1", 4).unwrap();
     let key = Key::derive_from(SECRET.as_bytes());
@@ -429,6 +461,7 @@ struct Step {
     deliveries_expected: u64,
     deliveries_late: u64,
     cpu: f64,
+    database_cpu: f64,
     generator_cpu: f64,
     seconds: f64,
 }
@@ -483,6 +516,7 @@ async fn run_step(
     let acked: Rc<RefCell<HashMap<(i32, i64), Instant>>> = Rc::default();
     let received: Rc<RefCell<HashMap<(i32, i64), u64>>> = Rc::default();
     let cpu_before = server.cpu_seconds();
+    let database_before = server.database_cpu_seconds();
     let generator_before = cpu_seconds(std::process::id());
     // The schedule begins a moment from now: setting up thousands of simulated pages takes
     // this generator a while, and that is not the server's latency.
@@ -608,6 +642,7 @@ async fn run_step(
     let mut step = Rc::try_unwrap(step).ok().unwrap().into_inner();
     step.seconds = started.elapsed().as_secs_f64();
     step.cpu = server.cpu_seconds() - cpu_before;
+    step.database_cpu = server.database_cpu_seconds() - database_before;
     step.generator_cpu = cpu_seconds(std::process::id()) - generator_before;
     // Every acknowledged message should reach every active member of its room.
     let members_per_room = users / rooms.max(1);
@@ -893,17 +928,39 @@ fn main() {
             .stdout(Stdio::null())
             .status();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("load.db");
+    let out: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", "load"]
+        .iter()
+        .collect();
+    std::fs::create_dir_all(&out).unwrap();
+    let mut report = String::new();
+    for target in Target::all() {
+        println!("\n## {}\n", target.name());
+        let (md, steps) = run(&config, full, &target);
+        println!("\n{md}");
+        let _ = write!(report, "## {}\n\n{md}\n", target.name());
+        let chart = format!("latency-{}.svg", target.name().to_lowercase());
+        std::fs::write(out.join(&chart), svg_chart(&steps)).unwrap();
+    }
+    std::fs::write(out.join("report.md"), &report).unwrap();
+    println!(
+        "wrote {}/report.md and a latency chart per database",
+        out.display()
+    );
+}
+
+/// One backend's whole run: populate, serve, measure. Its Markdown section and its steps.
+fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>) {
+    let config = config.clone();
+    let url = target.url();
     let setup = Instant::now();
-    let people = populate(&db_path, config.users, config.rooms);
+    let people = populate(&url, config.users, config.rooms);
     println!(
         "populated {} users in {} rooms in {:.1} s",
         people.len(),
         config.rooms,
         setup.elapsed().as_secs_f64()
     );
-    let server = Server::start(&db_path);
+    let server = Server::start(&url);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1066,18 +1123,18 @@ fn main() {
     );
     let _ = writeln!(
         md,
-        "| users | polls/s | poll p50 | p99 | p99.9 | max | post p50 | post p99 | delivery p50 | delivery p99 | delivery max | not delivered | errors | server CPU | generator CPU |"
+        "| users | polls/s | poll p50 | p99 | p99.9 | max | post p50 | post p99 | delivery p50 | delivery p99 | delivery max | not delivered | errors | server CPU | PostgreSQL CPU | generator CPU |"
     );
     let _ = writeln!(
         md,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let rss = server.peak_rss_mib();
     for s in &mut steps {
         let polls_per_s = s.polls.0.len() as f64 / s.seconds;
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} of {} | {} | {:.0}% | {:.0}% |",
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} of {} | {} | {:.0}% | {} | {:.0}% |",
             s.users,
             polls_per_s,
             s.polls.ms(0.5),
@@ -1093,6 +1150,11 @@ fn main() {
             s.deliveries_expected,
             s.errors,
             100.0 * s.cpu / s.seconds,
+            if server.postgres {
+                format!("{:.0}%", 100.0 * s.database_cpu / s.seconds)
+            } else {
+                "(in the server's)".to_owned()
+            },
             100.0 * s.generator_cpu / s.seconds,
         );
     }
@@ -1117,19 +1179,16 @@ fn main() {
     }
     let _ = writeln!(
         md,
-        "\nPosting burst (open loop at {} messages/s for {} s, synchronous=FULL): {burst_rate:.0} messages/s acknowledged, {burst_failed} failed, {burst_locked} \"database is locked\".",
+        "\nPosting burst (open loop at {} messages/s for {} s, {}): {burst_rate:.0} messages/s acknowledged, {burst_failed} failed, {burst_locked} \"database is locked\".",
         config.burst_rate,
-        config.burst.as_secs()
+        config.burst.as_secs(),
+        if server.postgres {
+            "synchronous_commit = on"
+        } else {
+            "synchronous=FULL"
+        },
     );
     let _ = writeln!(md, "\n{login_report}");
-    println!("\n{md}");
-    let out: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", "load"]
-        .iter()
-        .collect();
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("report.md"), &md).unwrap();
-    std::fs::write(out.join("latency.svg"), svg_chart(&steps)).unwrap();
-    println!("wrote {}/report.md and latency.svg", out.display());
     let errors: u64 = steps.iter().map(|s| s.errors).sum();
     if !full {
         // The tiny run only proves the benchmark works: every request answered.
@@ -1137,5 +1196,71 @@ fn main() {
         assert!(logins_ok, "{login_report}");
         assert_eq!(control_errors, 0, "{control_report}");
         assert!(mean(&empty) > 0.0 && mean(&health) > 0.0 && mean(&one) > 0.0);
+    }
+    (md, steps)
+}
+
+/// The database a run measures, made for it and dropped after it.
+enum Target {
+    Sqlite(tempfile::TempDir),
+    Postgres { server: String, name: String },
+}
+
+/// The PostgreSQL server `LOAD_DATABASE` names when it is not set (the tests' default).
+const DEFAULT_POSTGRES: &str = "postgres://postgres:postgres@localhost:5432/postgres";
+
+impl Target {
+    /// SQLite, then PostgreSQL on the server `LOAD_DATABASE` names (a URL of any database
+    /// there, as a role that may create databases): the benchmark makes a database of its own
+    /// there and drops it after. Without that server, SQLite alone, saying so; unless
+    /// LOAD_DATABASE was given or CI is set, which makes it an error.
+    fn all() -> Vec<Self> {
+        let mut targets = vec![Self::Sqlite(tempfile::tempdir().unwrap())];
+        let given = std::env::var("LOAD_DATABASE").ok();
+        let server = given.clone().unwrap_or_else(|| DEFAULT_POSTGRES.to_owned());
+        match DbConnection::open(&server) {
+            Ok(mut admin) => {
+                let name = format!("chatroom_load_{}", std::process::id());
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("a database for the benchmark");
+                targets.push(Self::Postgres { server, name });
+            }
+            Err(err) if given.is_some() || std::env::var_os("CI").is_some() => {
+                panic!("no PostgreSQL at {}: {err}", db::shown(&server))
+            }
+            Err(err) => println!(
+                "PostgreSQL skipped: no server at {} ({err}); set LOAD_DATABASE",
+                db::shown(&server)
+            ),
+        }
+        targets
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "SQLite",
+            Self::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => dir.path().join("load.db").to_str().unwrap().to_owned(),
+            Self::Postgres { server, name } => {
+                let (base, _) = server.split('?').next().unwrap().rsplit_once('/').unwrap();
+                format!("{base}/{name}")
+            }
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Self::Postgres { server, name } = self
+            && let Ok(mut admin) = DbConnection::open(server)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
     }
 }
