@@ -60,6 +60,13 @@ struct NewEntry<'a> {
     seq: i32,
 }
 
+/// What a batch of posts reads once, for all of them: authors by id (name, current room), and
+/// rooms by id.
+struct Known {
+    authors: std::collections::HashMap<i32, (String, Option<i32>)>,
+    rooms: std::collections::HashMap<i32, Room>,
+}
+
 /// A message to store (see `post_batch`).
 #[derive(Debug, Clone)]
 pub struct NewPost {
@@ -161,16 +168,26 @@ impl LogEntry {
         target_seq: Option<i32>,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
+        let author = User::name(conn, author_id)?;
         Self::insert(
-            conn, room_id, author_id, kind, body, target_seq, None, changes,
+            conn,
+            room_id,
+            (author_id, &author),
+            kind,
+            body,
+            target_seq,
+            None,
+            changes,
         )
     }
 
+    /// Writes the entry and answers it as a reader would read it back (the author given by id
+    /// and name), without reading it back.
     #[allow(clippy::too_many_arguments)]
     fn insert(
         conn: &mut DbConnection,
         room_id: i32,
-        author_id: i32,
+        (author_id, author): (i32, &str),
         kind: Kind,
         body: &str,
         target_seq: Option<i32>,
@@ -180,7 +197,7 @@ impl LogEntry {
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
         let seq = Room::next_seq(conn, room_id, activity)?;
-        let id = diesel::insert_into(log_entries::table)
+        diesel::insert_into(log_entries::table)
             .values(&NewEntry {
                 room_id,
                 author_id,
@@ -191,9 +208,18 @@ impl LogEntry {
                 client_id,
                 seq,
             })
-            .returning(log_entries::id)
-            .get_result(conn)?;
-        let entry = Self::find(conn, id)?;
+            .execute(conn)?;
+        let entry = LogEntry {
+            seq,
+            room_id,
+            kind,
+            author: author.to_owned(),
+            author_id,
+            body: body.to_owned(),
+            target: target_seq,
+            deleted: false,
+            sent_at,
+        };
         changes.appended.push(entry.clone());
         Ok(entry)
     }
@@ -222,41 +248,75 @@ impl LogEntry {
         write(conn, changes, |conn, changes| {
             // The idempotency check below is a check-then-write: one author's posts take turns.
             User::lock(conn, &[author_id])?;
-            if let Some(client_id) = client_id {
-                let earlier = log_entries::table
-                    .filter(log_entries::author_id.eq(author_id))
-                    .filter(log_entries::client_id.eq(client_id.as_str()))
-                    .select(log_entries::id)
-                    .first::<i32>(conn)
-                    .optional()?;
-                if let Some(id) = earlier {
-                    let entry = Self::find(conn, id)?;
-                    return match (entry.room_id == room_id, entry.body == text.as_str()) {
-                        (true, true) => Ok(entry),
-                        _ => Err(ModelError::KeyReused),
-                    };
-                }
+            if let Some(earlier) = Self::sent_before(conn, room_id, author_id, text, client_id)? {
+                return Ok(earlier);
             }
             let room = Room::find_as_member(conn, room_id, author_id)?;
-            if room.is_direct {
-                Room::unhide(conn, room_id)?;
-            }
-            Self::insert(
-                conn,
-                room_id,
-                author_id,
-                Kind::Message,
-                text.as_str(),
-                None,
-                client_id.map(ClientId::as_str),
-                changes,
-            )
+            let author = User::name(conn, author_id)?;
+            Self::store(conn, &room, (author_id, &author), text, client_id, changes)
         })
     }
 
-    /// Stores many posts in one transaction, each in a savepoint of its own: one commit, one
-    /// disk flush, for all of them (group commit). One post's refusal does not touch the
-    /// others; if the commit itself fails, every post fails and nothing reaches `changes`.
+    /// The message this author already sent under `client_id`, if any: a retry gets it back.
+    /// The same id for a different message (or room) is `KeyReused`.
+    fn sent_before(
+        conn: &mut DbConnection,
+        room_id: i32,
+        author_id: i32,
+        text: &MessageText,
+        client_id: Option<&ClientId>,
+    ) -> Result<Option<LogEntry>, ModelError> {
+        let Some(client_id) = client_id else {
+            return Ok(None);
+        };
+        let earlier = log_entries::table
+            .filter(log_entries::author_id.eq(author_id))
+            .filter(log_entries::client_id.eq(client_id.as_str()))
+            .select(log_entries::id)
+            .first::<i32>(conn)
+            .optional()?;
+        let Some(id) = earlier else {
+            return Ok(None);
+        };
+        let entry = Self::find(conn, id)?;
+        match (entry.room_id == room_id, entry.body == text.as_str()) {
+            (true, true) => Ok(Some(entry)),
+            _ => Err(ModelError::KeyReused),
+        }
+    }
+
+    /// Writes a message into a room its author is inside.
+    fn store(
+        conn: &mut DbConnection,
+        room: &Room,
+        author: (i32, &str),
+        text: &MessageText,
+        client_id: Option<&ClientId>,
+        changes: &mut Changes,
+    ) -> Result<LogEntry, ModelError> {
+        if room.is_direct {
+            Room::unhide(conn, room.id)?;
+        }
+        Self::insert(
+            conn,
+            room.id,
+            author,
+            Kind::Message,
+            text.as_str(),
+            None,
+            client_id.map(ClientId::as_str),
+            changes,
+        )
+    }
+
+    /// Stores many posts in one transaction: one commit, one disk flush, for all of them (group
+    /// commit). One post's refusal does not touch the others; if the commit itself fails, every
+    /// post fails and nothing reaches `changes`.
+    ///
+    /// The batch reads its authors (name, current room) and rooms once, after taking their
+    /// rows, so that nothing it read can change before it commits. A post whose author is
+    /// inside its room is then two statements (the room's number, the row); any other runs
+    /// through `post`, in a savepoint of its own, for its precise refusal.
     pub fn post_batch(
         conn: &mut DbConnection,
         posts: &[NewPost],
@@ -271,7 +331,11 @@ impl LogEntry {
                 // keep (see `retrying`), not post by post.
                 User::lock(conn, &authors)?;
                 Room::lock(conn, &rooms)?;
-                Self::post_each(conn, posts, &mut these)
+                let known = Known {
+                    authors: User::names_and_rooms(conn, &authors)?,
+                    rooms: Room::many(conn, &rooms)?,
+                };
+                Self::post_each(conn, posts, &known, &mut these)
             })?;
             Ok::<_, diesel::result::Error>((results, these))
         })?;
@@ -282,12 +346,34 @@ impl LogEntry {
     fn post_each(
         conn: &mut DbConnection,
         posts: &[NewPost],
+        known: &Known,
         these: &mut Changes,
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
         let mut results = Vec::with_capacity(posts.len());
         for p in posts {
             let client_id = p.client_id.as_ref();
-            match Self::post(conn, p.room_id, p.author_id, &p.text, client_id, these) {
+            let inside = match (known.authors.get(&p.author_id), known.rooms.get(&p.room_id)) {
+                (Some((name, Some(current))), Some(room)) if *current == room.id => {
+                    Some((name, room))
+                }
+                _ => None,
+            };
+            let result = match inside {
+                // Every refusal here comes before the post's first write, and a failure after
+                // it is the database's, which ends the whole batch: no savepoint needed.
+                Some((name, room)) => {
+                    match Self::sent_before(conn, p.room_id, p.author_id, &p.text, client_id) {
+                        Ok(Some(earlier)) => Ok(earlier),
+                        Ok(None) => {
+                            let author = (p.author_id, name.as_str());
+                            Self::store(conn, room, author, &p.text, client_id, these)
+                        }
+                        Err(err) => Err(err),
+                    }
+                }
+                None => Self::post(conn, p.room_id, p.author_id, &p.text, client_id, these),
+            };
+            match result {
                 // The database itself failed: SQLite may have rolled the whole transaction
                 // back already, so nothing after this may run in it.
                 Err(ModelError::Database(err)) => return Err(err),

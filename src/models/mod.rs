@@ -161,8 +161,11 @@ impl Transient for ModelError {
     }
 }
 
+/// The time now, to the microsecond: what PostgreSQL keeps of it, so that an entry built from
+/// what was written (see `LogEntry::insert`) equals the same entry read back, on either backend.
 pub(crate) fn now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc()
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }
 
 /// A fresh, migrated database on each backend for a model's unit tests, each living as long as

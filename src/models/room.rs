@@ -242,6 +242,18 @@ impl Room {
         seq.optional()?.ok_or(ModelError::Deleted)
     }
 
+    /// These rooms that exist, by id, whoever may see them (the caller checks membership).
+    pub(crate) fn many(
+        conn: &mut DbConnection,
+        room_ids: &[i32],
+    ) -> QueryResult<std::collections::HashMap<i32, Room>> {
+        let rooms: Vec<Room> = rooms::table
+            .filter(rooms::id.eq_any(room_ids))
+            .select(Room::as_select())
+            .load(conn)?;
+        Ok(rooms.into_iter().map(|room| (room.id, room)).collect())
+    }
+
     /// Holds the rows of these rooms until the transaction ends, in ascending id (see
     /// `models::retrying`). PostgreSQL only: SQLite's writer holds the whole database.
     pub(crate) fn lock(conn: &mut DbConnection, room_ids: &[i32]) -> QueryResult<()> {

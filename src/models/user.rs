@@ -1,5 +1,7 @@
 //! The users table: accounts, and the room each user is in now.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -98,6 +100,28 @@ impl User {
             .filter(users::current_room_id.is_not_null())
             .select((users::id, users::current_room_id.assume_not_null()))
             .load(conn)
+    }
+
+    /// Each of these users' name and current room, by id.
+    pub(crate) fn names_and_rooms(
+        conn: &mut DbConnection,
+        user_ids: &[i32],
+    ) -> QueryResult<HashMap<i32, (String, Option<i32>)>> {
+        let rows: Vec<(i32, String, Option<i32>)> = users::table
+            .filter(users::id.eq_any(user_ids))
+            .select((users::id, users::username, users::current_room_id))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, room)| (id, (name, room)))
+            .collect())
+    }
+
+    pub(crate) fn name(conn: &mut DbConnection, user_id: i32) -> QueryResult<String> {
+        users::table
+            .find(user_id)
+            .select(users::username)
+            .first(conn)
     }
 
     pub fn current_room(conn: &mut DbConnection, user_id: i32) -> QueryResult<Option<i32>> {
