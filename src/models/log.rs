@@ -7,6 +7,8 @@
 //! (`Room::next_seq`): the row's lock orders writers, so numbers commit in order and a room's
 //! log has no holes.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -63,9 +65,12 @@ struct NewEntry<'a> {
 /// What a batch of posts reads once, for all of them: authors by id (name, current room), and
 /// rooms by id.
 struct Known {
-    authors: std::collections::HashMap<i32, (String, Option<i32>)>,
-    rooms: std::collections::HashMap<i32, Room>,
+    authors: HashMap<i32, (String, Option<i32>)>,
+    rooms: HashMap<i32, Room>,
 }
+
+/// Rows per INSERT: 8 values each, well under both backends' limits on bound values.
+const INSERT_CHUNK: usize = 512;
 
 /// A message to store (see `post_batch`).
 #[derive(Debug, Clone)]
@@ -349,38 +354,186 @@ impl LogEntry {
         known: &Known,
         these: &mut Changes,
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
-        let mut results = Vec::with_capacity(posts.len());
-        for p in posts {
-            let client_id = p.client_id.as_ref();
+        let sent = Self::sent_before_many(conn, posts)?;
+        let mut results: Vec<Option<Result<LogEntry, ModelError>>> =
+            posts.iter().map(|_| None).collect();
+        // The posts to store, in order; and for a client_id sent twice in this batch, which
+        // post stores it.
+        let mut fresh: Vec<(usize, &Room, &str)> = Vec::new();
+        let mut first_of: HashMap<(i32, &str), usize> = HashMap::new();
+        let mut again: Vec<(usize, usize)> = Vec::new();
+        for (i, p) in posts.iter().enumerate() {
             let inside = match (known.authors.get(&p.author_id), known.rooms.get(&p.room_id)) {
                 (Some((name, Some(current))), Some(room)) if *current == room.id => {
-                    Some((name, room))
+                    Some((name.as_str(), room))
                 }
                 _ => None,
             };
-            let result = match inside {
-                // Every refusal here comes before the post's first write, and a failure after
-                // it is the database's, which ends the whole batch: no savepoint needed.
-                Some((name, room)) => {
-                    match Self::sent_before(conn, p.room_id, p.author_id, &p.text, client_id) {
-                        Ok(Some(earlier)) => Ok(earlier),
-                        Ok(None) => {
-                            let author = (p.author_id, name.as_str());
-                            Self::store(conn, room, author, &p.text, client_id, these)
-                        }
-                        Err(err) => Err(err),
-                    }
+            let Some((name, room)) = inside else {
+                // Not inside the room: `post` finds out why, in a savepoint of its own.
+                let client_id = p.client_id.as_ref();
+                match Self::post(conn, p.room_id, p.author_id, &p.text, client_id, these) {
+                    // The database itself failed: SQLite may have rolled the whole
+                    // transaction back already, so nothing after this may run in it.
+                    Err(ModelError::Database(err)) => return Err(err),
+                    result => results[i] = Some(result),
                 }
-                None => Self::post(conn, p.room_id, p.author_id, &p.text, client_id, these),
+                continue;
             };
-            match result {
-                // The database itself failed: SQLite may have rolled the whole transaction
-                // back already, so nothing after this may run in it.
-                Err(ModelError::Database(err)) => return Err(err),
-                result => results.push(result),
+            if let Some(client_id) = &p.client_id {
+                let key = (p.author_id, client_id.as_str());
+                if let Some(entry) = sent.get(&key) {
+                    results[i] = Some(Self::same_post(entry.clone(), p));
+                    continue;
+                }
+                if let Some(&first) = first_of.get(&key) {
+                    again.push((i, first));
+                    continue;
+                }
+                first_of.insert(key, i);
+            }
+            fresh.push((i, room, name));
+        }
+        for (i, entry) in Self::store_many(conn, posts, &fresh, these)? {
+            results[i] = Some(Ok(entry));
+        }
+        for (i, first) in again {
+            let stored = results[first]
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .cloned();
+            results[i] = stored.map(|entry| Self::same_post(entry, &posts[i]));
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(ModelError::NotFound)))
+            .collect())
+    }
+
+    /// The entry stored under a post's client_id, if it is that post; otherwise `KeyReused`.
+    fn same_post(entry: LogEntry, post: &NewPost) -> Result<LogEntry, ModelError> {
+        if entry.room_id == post.room_id && entry.body == post.text.as_str() {
+            Ok(entry)
+        } else {
+            Err(ModelError::KeyReused)
+        }
+    }
+
+    /// The entries already stored under the client_ids of these posts, by (author, client_id).
+    fn sent_before_many<'p>(
+        conn: &mut DbConnection,
+        posts: &'p [NewPost],
+    ) -> QueryResult<HashMap<(i32, &'p str), LogEntry>> {
+        let keys: Vec<(i32, &str)> = posts
+            .iter()
+            .filter_map(|p| Some((p.author_id, p.client_id.as_ref()?.as_str())))
+            .collect();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let authors: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let ids: Vec<&str> = keys.iter().map(|k| k.1).collect();
+        let rows: Vec<(Row, Option<String>)> = log_entries::table
+            .inner_join(users::table)
+            .filter(log_entries::author_id.eq_any(&authors))
+            .filter(log_entries::client_id.eq_any(&ids))
+            .select((COLUMNS, log_entries::client_id))
+            .load(conn)?;
+        let mut sent = HashMap::new();
+        for (row, client_id) in rows {
+            let entry = LogEntry::from(row);
+            let key = keys
+                .iter()
+                .find(|k| k.0 == entry.author_id && Some(k.1) == client_id.as_deref());
+            if let Some(&key) = key {
+                sent.insert(key, entry);
             }
         }
-        Ok(results)
+        Ok(sent)
+    }
+
+    /// Stores these posts, whose authors are inside their rooms: each room's numbers in one
+    /// statement (rooms in ascending id, the lock order), then every row in one. Answers each
+    /// post's index with its entry.
+    fn store_many(
+        conn: &mut DbConnection,
+        posts: &[NewPost],
+        fresh: &[(usize, &Room, &str)],
+        changes: &mut Changes,
+    ) -> Result<Vec<(usize, LogEntry)>, diesel::result::Error> {
+        if fresh.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sent_at = now();
+        let mut per_room: std::collections::BTreeMap<i32, (i32, bool)> = Default::default();
+        for (_, room, _) in fresh {
+            per_room.entry(room.id).or_insert((0, room.is_direct)).0 += 1;
+        }
+        // The first number each room gives this batch.
+        let mut next: HashMap<i32, i32> = HashMap::new();
+        for (&room_id, &(count, is_direct)) in &per_room {
+            if is_direct {
+                Room::unhide(conn, room_id)?;
+            }
+            let last = match Room::take_seqs(conn, room_id, count, Some(sent_at)) {
+                Ok(last) => last,
+                Err(ModelError::Database(err)) => return Err(err),
+                // The room's row is held since the batch began: it cannot be gone.
+                Err(other) => {
+                    return Err(diesel::result::Error::QueryBuilderError(
+                        format!("room {room_id} vanished from under a held lock: {other:?}").into(),
+                    ));
+                }
+            };
+            next.insert(room_id, last - count + 1);
+        }
+        let mut stored = Vec::with_capacity(fresh.len());
+        for &(i, room, author) in fresh {
+            let post = &posts[i];
+            let seq = next.get_mut(&room.id).map_or(0, |n| {
+                *n += 1;
+                *n - 1
+            });
+            stored.push((
+                i,
+                LogEntry {
+                    seq,
+                    room_id: room.id,
+                    kind: Kind::Message,
+                    author: author.to_owned(),
+                    author_id: post.author_id,
+                    body: post.text.as_str().to_owned(),
+                    target: None,
+                    deleted: false,
+                    sent_at,
+                },
+            ));
+        }
+        let rows: Vec<NewEntry> = stored
+            .iter()
+            .map(|(i, entry)| NewEntry {
+                room_id: entry.room_id,
+                author_id: entry.author_id,
+                kind: Kind::Message.as_str(),
+                body: &entry.body,
+                target_seq: None,
+                sent_at,
+                client_id: posts[*i].client_id.as_ref().map(ClientId::as_str),
+                seq: entry.seq,
+            })
+            .collect();
+        // Several rows in one INSERT: each backend writes it its own way.
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let insert = diesel::insert_into(log_entries::table);
+            match conn {
+                DbConnection::Sqlite(c) => insert.values(chunk).execute(c)?,
+                DbConnection::Postgres(c) => insert.values(chunk).execute(c)?,
+            };
+        }
+        changes
+            .appended
+            .extend(stored.iter().map(|(_, entry)| entry.clone()));
+        Ok(stored)
     }
 
     /// Deletes a message: its author may, and so may a public room's creator. It keeps its
@@ -516,5 +669,63 @@ impl LogEntry {
             .into_iter()
             .map(LogEntry::from)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{RoomName, Username};
+    use crate::models::test_databases;
+
+    #[test]
+    fn a_batch_stores_each_client_id_once_and_refuses_what_it_must_on_this_backend() {
+        for (_db, mut conn) in test_databases() {
+            let c = &mut Changes::default();
+            let ann = User::create(&mut conn, &Username::parse("ann").unwrap(), "x").unwrap();
+            let bob = User::create(&mut conn, &Username::parse("bob").unwrap(), "x").unwrap();
+            let room =
+                Room::create(&mut conn, &RoomName::parse("Kitchen").unwrap(), ann.id, c).unwrap();
+            let post = |author_id, text: &str, client_id: Option<&str>| NewPost {
+                room_id: room.id,
+                author_id,
+                text: MessageText::parse(text).unwrap(),
+                client_id: client_id.map(|id| ClientId::parse(id).unwrap()),
+            };
+            let batch = [
+                post(ann.id, "one", Some("k1")),
+                post(ann.id, "one", Some("k1")),
+                post(ann.id, "not one", Some("k1")),
+                post(bob.id, "bob is outside", None),
+                post(ann.id, "two", None),
+            ];
+            let mut changes = Changes::default();
+            let results = LogEntry::post_batch(&mut conn, &batch, &mut changes).unwrap();
+            let first = results[0].as_ref().unwrap();
+            assert_eq!(
+                results[1].as_ref().unwrap(),
+                first,
+                "a retry is the same message"
+            );
+            assert!(matches!(results[2], Err(ModelError::KeyReused)));
+            assert!(matches!(results[3], Err(ModelError::NotInRoom)));
+            let second = results[4].as_ref().unwrap();
+            assert_eq!(
+                second.seq,
+                first.seq + 1,
+                "numbered in order, without holes"
+            );
+            assert_eq!(changes.appended, vec![first.clone(), second.clone()]);
+            let stored = LogEntry::after(&mut conn, room.id, 0, 100).unwrap();
+            assert_eq!(
+                &stored[stored.len() - 2..],
+                &[first.clone(), second.clone()]
+            );
+
+            // Sent again in a later batch: the stored message comes back.
+            let again = LogEntry::post_batch(&mut conn, &batch[..1], c).unwrap();
+            assert_eq!(again[0].as_ref().unwrap(), first);
+            assert_eq!(LogEntry::after(&mut conn, room.id, 0, 100).unwrap(), stored);
+        }
     }
 }

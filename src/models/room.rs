@@ -227,8 +227,18 @@ impl Room {
         room_id: i32,
         activity: Option<NaiveDateTime>,
     ) -> Result<i32, ModelError> {
+        Self::take_seqs(conn, room_id, 1, activity)
+    }
+
+    /// Takes the room's next `count` numbers at once (see `next_seq`); answers the last.
+    pub(crate) fn take_seqs(
+        conn: &mut DbConnection,
+        room_id: i32,
+        count: i32,
+        activity: Option<NaiveDateTime>,
+    ) -> Result<i32, ModelError> {
         let room = rooms::table.find(room_id);
-        let next = rooms::last_seq + 1;
+        let next = rooms::last_seq + count;
         let seq = match activity {
             Some(at) => diesel::update(room)
                 .set((rooms::last_seq.eq(next), rooms::last_activity_at.eq(at)))
