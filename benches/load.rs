@@ -144,17 +144,7 @@ impl Server {
         if !self.postgres {
             return 0.0;
         }
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return 0.0;
-        };
-        entries
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|comm| comm.trim() == "postgres")
-            })
-            .map(cpu_seconds)
-            .sum()
+        postgres_pids().into_iter().map(cpu_seconds).sum()
     }
 
     /// The most resident memory the server has used, in MiB.
@@ -191,6 +181,37 @@ fn cpu_seconds(pid: u32) -> f64 {
     };
     // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the ")".
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Every PostgreSQL process on this machine.
+fn postgres_pids() -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .collect()
+}
+
+/// Moves PostgreSQL's processes (and the connections it forks from now on) to `cpus`, as
+/// `taskset` lists them: the server under test keeps CPU 0 to itself, as it does on SQLite,
+/// and PostgreSQL shares CPU 1 with the generator. Best effort: it takes rights over those
+/// processes (root, or the postgres user).
+fn pin_postgres(cpus: &str) {
+    if !has_taskset() {
+        return;
+    }
+    for pid in postgres_pids() {
+        let _ = Command::new("taskset")
+            .args(["-a", "-cp", cpus, &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 fn has_taskset() -> bool {
@@ -1111,7 +1132,9 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>) {
     let _ = writeln!(
         md,
         "Server pinned to one core{}; {} rooms; {} messages/s posted; {} s per step; {} connections.\n",
-        if has_taskset() {
+        if has_taskset() && server.postgres {
+            " (taskset -c 0), generator and PostgreSQL on the other"
+        } else if has_taskset() {
             " (taskset -c 0), generator on the other"
         } else {
             " (taskset missing: not pinned)"
@@ -1225,6 +1248,7 @@ impl Target {
                     .batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("a database for the benchmark");
                 targets.push(Self::Postgres { server, name });
+                pin_postgres("1");
             }
             Err(err) if given.is_some() || std::env::var_os("CI").is_some() => {
                 panic!("no PostgreSQL at {}: {err}", db::shown(&server))
@@ -1257,10 +1281,14 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        if let Self::Postgres { server, name } = self
-            && let Ok(mut admin) = DbConnection::open(server)
-        {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        if let Self::Postgres { server, name } = self {
+            if let Ok(mut admin) = DbConnection::open(server) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+            // Every CPU the machine has (not this process's: it is pinned itself).
+            let online = std::fs::read_to_string("/sys/devices/system/cpu/online");
+            pin_postgres(online.as_deref().unwrap_or("0-1").trim());
         }
     }
 }

@@ -187,6 +187,10 @@ impl Db {
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
+            // No `SELECT 1` before every use: on PostgreSQL that is a round trip per query. A
+            // connection the server dropped fails its next query once, and the pool then
+            // discards it (`DbManager::has_broken`).
+            .test_on_check_out(false)
             .build(DbManager::new(url))
             .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
             .with_context(|| format!("cannot open database {}", shown(url)))?;
