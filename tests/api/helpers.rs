@@ -384,7 +384,13 @@ impl LoggedServer {
     /// With these environment variables set for it.
     pub fn start_with_env(vars: &[(&str, &str)]) -> Option<Self> {
         let database = TestDatabase::fresh()?;
-        let mut process = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatroom"));
+        match database.sqlite_path() {
+            // On SQLite the server makes its own key file.
+            Some(_) => command.env_remove("CHATROOM_SECRET"),
+            None => command.env("CHATROOM_SECRET", TEST_SECRET),
+        };
+        let mut process = command
             .args([
                 "serve",
                 "--bind",
@@ -395,7 +401,6 @@ impl LoggedServer {
                 &database.url,
             ])
             .env("RUST_LOG", "debug")
-            .env("CHATROOM_SECRET", TEST_SECRET)
             .envs(vars.iter().copied())
             .stderr(Stdio::piped())
             .spawn()

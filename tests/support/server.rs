@@ -39,7 +39,16 @@ impl Server {
 
     /// Starts the server (again) and waits until it says where it listens.
     pub fn spawn(&mut self) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatroom"));
+        // PostgreSQL wants the key from the environment; on SQLite the server keeps it in a
+        // file beside the database, which restarts must find again.
+        match chatroom::db::Backend::of(&self.db) {
+            chatroom::db::Backend::Postgres => {
+                command.env("CHATROOM_SECRET", "a test secret, thirty-two bytes or more")
+            }
+            chatroom::db::Backend::Sqlite => command.env_remove("CHATROOM_SECRET"),
+        };
+        let mut child = command
             .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
             .args(["--bcrypt-cost", "4", "--message-limit", "1000000"])
             .args(["--room-limit", "1000000", "--login-user-limit", "1000000"])
@@ -47,8 +56,6 @@ impl Server {
             .arg(&self.db)
             // Only the line that names the address: the rest would fill the pipe.
             .env("RUST_LOG", "error,chatroom::startup=info")
-            // PostgreSQL wants a key from the environment; on SQLite it saves a key file.
-            .env("CHATROOM_SECRET", "a test secret, thirty-two bytes or more")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
