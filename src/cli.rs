@@ -23,6 +23,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create the database if it is missing and apply any pending migrations.
     Initdb(DatabaseArgs),
+    /// Write a consistent copy of a SQLite database while the server runs (on PostgreSQL,
+    /// use pg_dump).
+    Backup(BackupArgs),
     /// Chat from the terminal with a chatroom server.
     Chat(ChatArgs),
 }
@@ -50,6 +53,20 @@ pub struct ChatArgs {
     /// logged in on quitting, so that the next run needs no password.
     #[arg(long)]
     pub remember: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Args)]

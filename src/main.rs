@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Some(Command::Initdb(args)) => initdb(&args.url),
+        Some(Command::Backup(args)) => backup(&args),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Chat(args)) => chat(args),
         None => serve(cli.serve),
@@ -34,6 +35,13 @@ fn initdb(url: &str) -> anyhow::Result<()> {
     for clash in &report.clashes {
         eprintln!("chatroom: {clash}");
     }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // What it wrote is its output, whatever the log level.
+fn backup(args: &chatroom::cli::BackupArgs) -> anyhow::Result<()> {
+    let report = db::backup(&args.database.url, &args.file, args.force)?;
+    println!("{report}");
     Ok(())
 }
 

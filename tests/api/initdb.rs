@@ -10,7 +10,7 @@ use chatroom::db::Backend;
 use diesel::connection::SimpleConnection;
 
 use super::database::{TestDatabase, backend};
-use super::helpers::{LoggedServer, TEST_SECRET};
+use super::helpers::{LoggedServer, TEST_SECRET, spawn_app};
 
 fn chatroom(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chatroom"))
@@ -441,4 +441,83 @@ fn serve_on_postgresql_without_a_secret_refuses_to_start_and_says_why() {
     assert!(!output.status.success());
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("CHATROOM_SECRET must be set"), "{err}");
+}
+
+/// `chatroom backup FILE` copies a SQLite database while the server writes to it; the copy is
+/// a database `serve` takes as it is. It never overwrites unless told to. On PostgreSQL it
+/// points at pg_dump and fails.
+#[actix_web::test]
+async fn a_backup_taken_while_the_server_writes_is_a_complete_working_copy() {
+    let Some(app) = spawn_app().await else { return };
+    let Some(path) = app.database().sqlite_path() else {
+        let output = chatroom(&[
+            "backup",
+            "/tmp/never-written.db",
+            "--database",
+            &app.database().url,
+        ]);
+        assert!(!output.status.success());
+        let err = stderr(&output);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("pg_dump"), "{err}");
+        return;
+    };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    alice.say(room, "before the backup").await;
+
+    // Someone goes on writing while the copy is taken.
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    let writing = actix_web::rt::spawn(async move {
+        for n in 0..50 {
+            bob.say(room, &format!("during the backup {n}")).await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_arg = copy.to_str().unwrap();
+    let output = chatroom(&["backup", copy_arg, "--database", path.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with(&format!("wrote {copy_arg}")),
+        "{}",
+        stdout(&output)
+    );
+    writing.await.unwrap();
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the copy holds password hashes too");
+    let (ok, out, err) = initdb(copy_arg);
+    assert!(ok && out.contains("is up to date"), "{out}{err}");
+    let mut conn = chatroom::db::DbConnection::open(copy_arg).unwrap();
+    assert!(
+        User::find_by_username(&mut conn, "alice")
+            .unwrap()
+            .is_some()
+    );
+    let log = chatroom::models::LogEntry::after(&mut conn, room, 0, 1000).unwrap();
+    assert!(log.iter().any(|e| e.body == "before the backup"));
+    let numbers: Vec<i32> = log.iter().map(|e| e.seq).collect();
+    let expected: Vec<i32> = (1..=numbers.len() as i32).collect();
+    assert_eq!(numbers, expected, "a prefix of the log, without holes");
+
+    let again = chatroom(&["backup", copy_arg, "--database", path.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    let forced = chatroom(&[
+        "backup",
+        copy_arg,
+        "--force",
+        "--database",
+        path.to_str().unwrap(),
+    ]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let mut conn = chatroom::db::DbConnection::open(copy_arg).unwrap();
+    let log = chatroom::models::LogEntry::after(&mut conn, room, 0, 1000).unwrap();
+    assert!(
+        log.iter().any(|e| e.body == "during the backup 49"),
+        "the newer copy"
+    );
 }
