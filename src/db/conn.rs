@@ -76,9 +76,10 @@ impl DbConnection {
 
     /// Runs `f` while no other process runs an `exclusively` of its own on this database:
     /// migrations and the name-key refresh, which several servers starting at once on one
-    /// PostgreSQL database would otherwise run twice, side by side. PostgreSQL: a session
-    /// advisory lock, let go however `f` ends. SQLite: nothing (each migration is a
-    /// transaction, and SQLite lets one writer in at a time).
+    /// database would otherwise run twice, side by side (the second failing on "table users
+    /// already exists"). PostgreSQL: a session advisory lock, let go however `f` ends.
+    /// SQLite: one write transaction around it all (each migration a savepoint inside), so
+    /// the others wait on the database's write lock and then find nothing left to do.
     pub fn exclusively<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> anyhow::Result<T>,
@@ -86,7 +87,7 @@ impl DbConnection {
         /// Any number, as long as it is always the same one: "chatroom" in ASCII.
         const START_LOCK: i64 = 0x6368_6174_726f_6f6d;
         if self.backend() == Backend::Sqlite {
-            return f(self);
+            return self.write_transaction(f);
         }
         self.batch_execute(&format!("SELECT pg_advisory_lock({START_LOCK})"))?;
         let out = f(self);

@@ -228,3 +228,36 @@ async fn one_post_sent_through_both_processes_at_once_is_stored_once() {
     .unwrap();
     assert_eq!(stored.len(), 30, "each message once");
 }
+
+/// Three servers started at the same moment on one new, empty database all come up: one
+/// applies the migrations while the others wait for it (an advisory lock on PostgreSQL; on
+/// SQLite, the database's write lock).
+#[actix_web::test]
+async fn three_servers_started_at_once_on_an_empty_database_all_come_up() {
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    if db.sqlite_path().is_none() {
+        // The PostgreSQL test database comes migrated: empty it.
+        use diesel::connection::SimpleConnection;
+        open(&db)
+            .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            .unwrap();
+    }
+    let url = db.url.clone();
+    let starting: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || Server::start(&url))
+        })
+        .collect();
+    let servers: Vec<Server> = starting.into_iter().map(|s| s.join().unwrap()).collect();
+    for server in &servers {
+        server.wait_until_up().await;
+    }
+    let alice = Client::register(&servers[0].url(), "alice").await;
+    let room = room_id(&alice.create_room("Kitchen").await.unwrap());
+    let elsewhere = through(&alice, &servers[2].url());
+    let res = elsewhere.post(room, "hello-from-the-third").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
