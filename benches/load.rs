@@ -1271,10 +1271,7 @@ impl Target {
     fn url(&self) -> String {
         match self {
             Self::Sqlite(dir) => dir.path().join("load.db").to_str().unwrap().to_owned(),
-            Self::Postgres { server, name } => {
-                let (base, _) = server.split('?').next().unwrap().rsplit_once('/').unwrap();
-                format!("{base}/{name}")
-            }
+            Self::Postgres { server, name } => db::on_database(server, name),
         }
     }
 }

@@ -184,6 +184,22 @@ pub fn shown(url: &str) -> String {
     format!("{scheme}://{authority}/{path}")
 }
 
+/// The PostgreSQL `url` with its database name replaced by `name`: another database on the
+/// same server, as the same role (the tests and the benchmark make databases of their own).
+pub fn on_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
 /// libpq's messages run over several lines (one per address tried, then a hint): one line,
 /// each distinct part once.
 fn one_line(message: &str) -> String {

@@ -202,26 +202,10 @@ fn postgres_test_database() -> Option<(TestDatabase, DbConnection)> {
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("a new PostgreSQL database");
-    let url = with_database(&admin_url, &name);
+    let url = crate::db::on_database(&admin_url, &name);
     crate::db::initialize(&url).expect("the new database migrates");
     let conn = DbConnection::open(&url).expect("the database opens");
     Some((TestDatabase::Postgres { admin_url, name }, conn))
-}
-
-/// `url` with its database name replaced by `name`.
-#[cfg(test)]
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
 }
 
 #[cfg(test)]

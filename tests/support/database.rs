@@ -63,7 +63,7 @@ impl TestDatabase {
                 let server = postgres()?;
                 let name = server.new_database();
                 Some(Self {
-                    url: with_database(&server.url, &name),
+                    url: chatroom::db::on_database(&server.url, &name),
                     place: Place::Postgres { name },
                 })
             }
@@ -125,7 +125,8 @@ impl Postgres {
         admin
             .batch_execute(&format!("CREATE DATABASE {template}"))
             .expect("a template database");
-        chatroom::db::initialize(&with_database(&url, &template)).expect("the template migrates");
+        chatroom::db::initialize(&chatroom::db::on_database(&url, &template))
+            .expect("the template migrates");
         Some(Self { url, template })
     }
 
@@ -179,20 +180,5 @@ fn forget_dead_binaries(admin: &mut DbConnection) {
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"));
         }
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
     }
 }
