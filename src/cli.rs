@@ -26,6 +26,9 @@ pub enum Command {
     /// Write a consistent copy of a SQLite database while the server runs (on PostgreSQL,
     /// use pg_dump).
     Backup(BackupArgs),
+    /// Make a user an administrator of this server, or no longer one.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Chat from the terminal with a chatroom server.
     Chat(ChatArgs),
 }
@@ -53,6 +56,23 @@ pub struct ChatArgs {
     /// logged in on quitting, so that the next run needs no password.
     #[arg(long)]
     pub remember: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Make NAME an administrator.
+    Grant(AdminArgs),
+    /// Make NAME no longer an administrator (never the last one).
+    Revoke(AdminArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// The user's name.
+    pub name: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -217,6 +217,9 @@ impl From<ModelError> for AppError {
             ModelError::RoomNameTaken => {
                 Self::Conflict("A room with that name already exists.".into())
             }
+            ModelError::LastAdministrator => Self::Conflict(
+                "The last administrator cannot be revoked: grant another first.".into(),
+            ),
             ModelError::Database(err) => err.into(),
         }
     }

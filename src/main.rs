@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Initdb(args)) => initdb(&args.url),
         Some(Command::Backup(args)) => backup(&args),
+        Some(Command::Admin(command)) => admin(&command),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Chat(args)) => chat(args),
         None => serve(cli.serve),
@@ -42,6 +43,22 @@ fn initdb(url: &str) -> anyhow::Result<()> {
 fn backup(args: &chatroom::cli::BackupArgs) -> anyhow::Result<()> {
     let report = db::backup(&args.database.url, &args.file, args.force)?;
     println!("{report}");
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // What it did is its output, whatever the log level.
+fn admin(command: &chatroom::cli::AdminCommand) -> anyhow::Result<()> {
+    use chatroom::cli::AdminCommand;
+    let (args, admin) = match command {
+        AdminCommand::Grant(args) => (args, true),
+        AdminCommand::Revoke(args) => (args, false),
+    };
+    let user = db::set_admin(&args.database.url, &args.name, admin)?;
+    if user.is_admin {
+        println!("{} is an administrator", user.username);
+    } else {
+        println!("{} is not an administrator", user.username);
+    }
     Ok(())
 }
 

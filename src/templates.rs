@@ -144,6 +144,10 @@ impl LobbyPage {
     }
 
     /// Why the room page sent the user here; only these fixed texts are ever shown.
+    /// Shown once, after the first account of a new database registers (never from the URL).
+    pub const FIRST_ACCOUNT: &'static str =
+        "Yours is the first account, so you are this server's administrator.";
+
     pub fn notice(key: Option<&str>) -> Option<&'static str> {
         match key? {
             "deleted" => Some("The room you were in was deleted."),

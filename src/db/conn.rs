@@ -64,12 +64,20 @@ impl DbConnection {
     /// `timestamptz` columns unshifted (the server converts in the session's zone).
     fn set_up(&mut self) -> diesel::QueryResult<()> {
         match self {
-            Self::Sqlite(conn) => conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
-                 PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = FULL;
-                 PRAGMA foreign_keys = ON;"
-            )),
+            Self::Sqlite(conn) => {
+                conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+                // Switching a new file to WAL takes its exclusive lock, and SQLite may answer
+                // "database is locked" at once rather than wait, when servers start together.
+                let mut tries = 0;
+                while let Err(err) = conn.batch_execute("PRAGMA journal_mode = WAL;") {
+                    tries += 1;
+                    if tries == 50 || !err.to_string().contains("locked") {
+                        return Err(err);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                conn.batch_execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            }
             Self::Postgres(_) => Ok(()),
         }
     }

@@ -73,6 +73,7 @@ diesel::table! {
         created_at -> Timestamp,
         current_room_id -> Nullable<Integer>,
         username_key -> Text,
+        is_admin -> Bool,
     }
 }
 

@@ -33,6 +33,8 @@ pub enum ModelError {
     UsernameTaken,
     /// Another room has this name, in some letter case.
     RoomNameTaken,
+    /// The server's last administrator cannot stop being one.
+    LastAdministrator,
     Database(DieselError),
 }
 

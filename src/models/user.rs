@@ -19,6 +19,9 @@ pub struct User {
     pub password_hash: String,
     pub created_at: NaiveDateTime,
     pub current_room_id: Option<i32>,
+    /// Runs this server's chat: the first account of a new database, and whoever
+    /// `chatroom admin grant` names.
+    pub is_admin: bool,
 }
 
 #[derive(Insertable)]
@@ -28,6 +31,7 @@ struct NewUser<'a> {
     username_key: &'a str,
     password_hash: &'a str,
     created_at: NaiveDateTime,
+    is_admin: bool,
 }
 
 impl User {
@@ -37,17 +41,75 @@ impl User {
         username: &Username,
         password_hash: &str,
     ) -> Result<User, ModelError> {
-        let new = NewUser {
-            username: username.as_str(),
-            username_key: &username.key(),
-            password_hash,
-            created_at: now(),
+        conn.write_transaction(|conn| {
+            let new = NewUser {
+                username: username.as_str(),
+                username_key: &username.key(),
+                password_hash,
+                created_at: now(),
+                is_admin: Self::none_yet(conn)?,
+            };
+            Ok(diesel::insert_into(users::table)
+                .values(&new)
+                // See `Room::insert` for why not `User::as_returning()`.
+                .returning(<User as Selectable<MultiBackend>>::construct_selection())
+                .get_result(conn)?)
+        })
+    }
+
+    /// Whether the database has no account yet: the one about to be made will be its first,
+    /// and its administrator. Two first registrations at once on PostgreSQL take turns (an
+    /// advisory lock, taken only while there is no account); SQLite's writer is alone anyway.
+    fn none_yet(conn: &mut DbConnection) -> QueryResult<bool> {
+        let empty = |conn: &mut DbConnection| {
+            diesel::select(diesel::dsl::not(diesel::dsl::exists(
+                users::table.select(users::id),
+            )))
+            .get_result(conn)
         };
-        Ok(diesel::insert_into(users::table)
-            .values(&new)
-            // See `Room::insert` for why not `User::as_returning()`.
-            .returning(<User as Selectable<MultiBackend>>::construct_selection())
-            .get_result(conn)?)
+        if !empty(conn)? {
+            return Ok(false);
+        }
+        if let DbConnection::Postgres(c) = conn {
+            /// "first" in ASCII: any number, always the same one.
+            const FIRST_ACCOUNT: i64 = 0x0066_6972_7374;
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FIRST_ACCOUNT})"))
+                .execute(c)?;
+        }
+        empty(conn)
+    }
+
+    /// Makes `name` an administrator, or (`admin` false) no longer one. The last
+    /// administrator stays one: the server must keep someone who runs it.
+    pub fn set_admin(conn: &mut DbConnection, name: &str, admin: bool) -> Result<User, ModelError> {
+        conn.write_transaction(|conn| {
+            let user = Self::find_by_username(conn, name)?.ok_or(ModelError::NotFound)?;
+            if !admin && user.is_admin {
+                // Every administrator's row, so that two revokes at once cannot both pass.
+                let admins: Vec<i32> = match conn {
+                    DbConnection::Sqlite(c) => users::table
+                        .filter(users::is_admin.eq(true))
+                        .select(users::id)
+                        .load(c)?,
+                    DbConnection::Postgres(c) => users::table
+                        .filter(users::is_admin.eq(true))
+                        .order(users::id)
+                        .select(users::id)
+                        .for_no_key_update()
+                        .load(c)?,
+                };
+                if admins.len() <= 1 {
+                    return Err(ModelError::LastAdministrator);
+                }
+            }
+            diesel::update(users::table.find(user.id))
+                .set(users::is_admin.eq(admin))
+                .execute(conn)?;
+            Ok(User {
+                is_admin: admin,
+                ..user
+            })
+        })
     }
 
     /// Whether a user holds the name's key, as the uniqueness rule compares them: asked before

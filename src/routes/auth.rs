@@ -35,6 +35,9 @@ pub async fn register_page(
     register_form(&req, &tokens, String::new(), None, StatusCode::OK)
 }
 
+/// The session key of a notice the next lobby page shows once (see `LobbyPage::notice`).
+pub const FLASH: &str = "flash";
+
 pub async fn register(
     form: web::Form<Credentials>,
     device: Device,
@@ -51,7 +54,16 @@ pub async fn register(
     )
     .await?
     {
-        Ok(_) => Ok(see_other("/lobby")),
+        Ok(user) => {
+            // The first account of a new database runs the server: the lobby tells it so,
+            // once.
+            if user.is_admin {
+                session
+                    .insert(FLASH, "administrator")
+                    .map_err(AppError::internal)?;
+            }
+            Ok(see_other("/lobby"))
+        }
         Err(Refused::Invalid(message)) => register_form(
             &req,
             &tokens,

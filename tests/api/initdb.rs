@@ -10,7 +10,7 @@ use chatroom::db::Backend;
 use diesel::connection::SimpleConnection;
 
 use super::database::{TestDatabase, backend};
-use super::helpers::{LoggedServer, TEST_SECRET, spawn_app};
+use super::helpers::{LoggedServer, PASSWORD, TEST_SECRET, spawn_app};
 
 fn chatroom(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chatroom"))
@@ -520,4 +520,64 @@ async fn a_backup_taken_while_the_server_writes_is_a_complete_working_copy() {
         log.iter().any(|e| e.body == "during the backup 49"),
         "the newer copy"
     );
+}
+
+/// The first account of a new database is its administrator, and the lobby says so once;
+/// `chatroom admin grant|revoke` changes who is one, but never leaves none.
+#[actix_web::test]
+async fn the_first_account_administers_and_admin_grant_and_revoke_never_leave_none() {
+    let Some(app) = spawn_app().await else { return };
+    let url = app.database().url.clone();
+    let mut first = app.person();
+    first.page("/register").await;
+    let res = first
+        .post_form(
+            "/register",
+            &[("username", "alice"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        "/lobby",
+        "the contract's answer, unchanged"
+    );
+    let (_, lobby) = first.page("/lobby").await;
+    assert!(lobby.contains("so you are this server"), "{lobby}");
+    let (_, again) = first.page("/lobby").await;
+    assert!(!again.contains("administrator"), "said once");
+    let second = app.user("bob").await;
+    let lobby = second.get("/lobby").await.text().await.unwrap();
+    assert!(!lobby.contains("administrator"), "only the first account");
+    let is_admin = |name: &str| {
+        User::find_by_username(&mut app.db(), name)
+            .unwrap()
+            .unwrap()
+            .is_admin
+    };
+    assert!(is_admin("alice") && !is_admin("bob"));
+
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend(["--database", url.as_str()]);
+        let output = chatroom(&all);
+        (output.status.success(), stdout(&output), stderr(&output))
+    };
+    let (ok, _, err) = admin(&["revoke", "alice"]);
+    assert!(!ok && err.contains("last administrator"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(is_admin("alice"));
+
+    let (ok, out, err) = admin(&["grant", "BOB"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "bob is an administrator");
+    let (ok, out, err) = admin(&["revoke", "alice"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "alice is not an administrator");
+    assert!(!is_admin("alice") && is_admin("bob"));
+
+    let (ok, _, err) = admin(&["grant", "nobody"]);
+    assert!(!ok && err.contains("no user named \"nobody\""), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

@@ -9,14 +9,24 @@ use std::process::ChildStderr;
 /// blocks on a full pipe.
 pub fn port_from_log(log: ChildStderr, echo: bool) -> u16 {
     let mut lines = BufReader::new(log).lines();
+    let mut before = Vec::new();
     let port = lines
         .by_ref()
         .map_while(Result::ok)
         .find_map(|line| {
-            let addr = line.split("listening on http://").nth(1)?;
-            addr.rsplit(':').next()?.trim().parse::<u16>().ok()
+            let port = line
+                .split("listening on http://")
+                .nth(1)
+                .and_then(|addr| addr.rsplit(':').next()?.trim().parse::<u16>().ok());
+            before.push(line);
+            port
         })
-        .expect("the server says where it listens");
+        .unwrap_or_else(|| {
+            panic!(
+                "the server ended without saying where it listens; it said:\n{}",
+                before.join("\n")
+            )
+        });
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             if echo {
