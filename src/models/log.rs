@@ -62,6 +62,22 @@ struct NewEntry<'a> {
     seq: i32,
 }
 
+impl<'a> NewEntry<'a> {
+    /// The row that stores `entry` (built before it is written: see `LogEntry::insert`).
+    fn of(entry: &'a LogEntry, client_id: Option<&'a str>) -> Self {
+        Self {
+            room_id: entry.room_id,
+            author_id: entry.author_id,
+            kind: entry.kind.as_str(),
+            body: &entry.body,
+            target_seq: entry.target,
+            sent_at: entry.sent_at,
+            client_id,
+            seq: entry.seq,
+        }
+    }
+}
+
 /// What a batch of posts reads once, for all of them: authors by id (name, current room), and
 /// rooms by id.
 struct Known {
@@ -202,18 +218,6 @@ impl LogEntry {
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
         let seq = Room::next_seq(conn, room_id, activity)?;
-        diesel::insert_into(log_entries::table)
-            .values(&NewEntry {
-                room_id,
-                author_id,
-                kind: kind.as_str(),
-                body,
-                target_seq,
-                sent_at,
-                client_id,
-                seq,
-            })
-            .execute(conn)?;
         let entry = LogEntry {
             seq,
             room_id,
@@ -225,6 +229,9 @@ impl LogEntry {
             deleted: false,
             sent_at,
         };
+        diesel::insert_into(log_entries::table)
+            .values(&NewEntry::of(&entry, client_id))
+            .execute(conn)?;
         changes.appended.push(entry.clone());
         Ok(entry)
     }
@@ -283,11 +290,7 @@ impl LogEntry {
         let Some(id) = earlier else {
             return Ok(None);
         };
-        let entry = Self::find(conn, id)?;
-        match (entry.room_id == room_id, entry.body == text.as_str()) {
-            (true, true) => Ok(Some(entry)),
-            _ => Err(ModelError::KeyReused),
-        }
+        Self::same_post(Self::find(conn, id)?, room_id, text).map(Some)
     }
 
     /// Writes a message into a room its author is inside.
@@ -383,7 +386,7 @@ impl LogEntry {
             if let Some(client_id) = &p.client_id {
                 let key = (p.author_id, client_id.as_str());
                 if let Some(entry) = sent.get(&key) {
-                    results[i] = Some(Self::same_post(entry.clone(), p));
+                    results[i] = Some(Self::same_post(entry.clone(), p.room_id, &p.text));
                     continue;
                 }
                 if let Some(&first) = first_of.get(&key) {
@@ -402,7 +405,8 @@ impl LogEntry {
                 .as_ref()
                 .and_then(|r| r.as_ref().ok())
                 .cloned();
-            results[i] = stored.map(|entry| Self::same_post(entry, &posts[i]));
+            let post = &posts[i];
+            results[i] = stored.map(|entry| Self::same_post(entry, post.room_id, &post.text));
         }
         Ok(results
             .into_iter()
@@ -410,9 +414,14 @@ impl LogEntry {
             .collect())
     }
 
-    /// The entry stored under a post's client_id, if it is that post; otherwise `KeyReused`.
-    fn same_post(entry: LogEntry, post: &NewPost) -> Result<LogEntry, ModelError> {
-        if entry.room_id == post.room_id && entry.body == post.text.as_str() {
+    /// The entry stored under a post's client_id, if it is that post (same room, same text):
+    /// a retry. Otherwise the client reused its key for another message: `KeyReused`.
+    fn same_post(
+        entry: LogEntry,
+        room_id: i32,
+        text: &MessageText,
+    ) -> Result<LogEntry, ModelError> {
+        if entry.room_id == room_id && entry.body == text.as_str() {
             Ok(entry)
         } else {
             Err(ModelError::KeyReused)
@@ -511,15 +520,8 @@ impl LogEntry {
         }
         let rows: Vec<NewEntry> = stored
             .iter()
-            .map(|(i, entry)| NewEntry {
-                room_id: entry.room_id,
-                author_id: entry.author_id,
-                kind: Kind::Message.as_str(),
-                body: &entry.body,
-                target_seq: None,
-                sent_at,
-                client_id: posts[*i].client_id.as_ref().map(ClientId::as_str),
-                seq: entry.seq,
+            .map(|(i, entry)| {
+                NewEntry::of(entry, posts[*i].client_id.as_ref().map(ClientId::as_str))
             })
             .collect();
         // Several rows in one INSERT: each backend writes it its own way.

@@ -34,6 +34,24 @@ struct NewUser<'a> {
     is_admin: bool,
 }
 
+/// Holds the rows of the users `filter` picks until the transaction ends, in ascending id (see
+/// `User::lock`). PostgreSQL only: SQLite's write transaction holds the whole database. A
+/// macro, because the locking clause exists only on PostgreSQL's own query type.
+macro_rules! lock_users {
+    ($conn:expr, $filter:expr) => {
+        match $conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgres(c) => users::table
+                .filter($filter)
+                .order(users::id)
+                .select(users::id)
+                .for_no_key_update()
+                .load::<i32>(c)
+                .map(drop),
+        }
+    };
+}
+
 impl User {
     /// Fails with `UsernameTaken` when another name has the same key.
     pub fn create(
@@ -86,19 +104,12 @@ impl User {
             let user = Self::find_by_username(conn, name)?.ok_or(ModelError::NotFound)?;
             if !admin && user.is_admin {
                 // Every administrator's row, so that two revokes at once cannot both pass.
-                let admins: Vec<i32> = match conn {
-                    DbConnection::Sqlite(c) => users::table
-                        .filter(users::is_admin.eq(true))
-                        .select(users::id)
-                        .load(c)?,
-                    DbConnection::Postgres(c) => users::table
-                        .filter(users::is_admin.eq(true))
-                        .order(users::id)
-                        .select(users::id)
-                        .for_no_key_update()
-                        .load(c)?,
-                };
-                if admins.len() <= 1 {
+                lock_users!(conn, users::is_admin.eq(true))?;
+                let admins: i64 = users::table
+                    .filter(users::is_admin.eq(true))
+                    .count()
+                    .get_result(conn)?;
+                if admins <= 1 {
                     return Err(ModelError::LastAdministrator);
                 }
             }
@@ -193,41 +204,23 @@ impl User {
             .first(conn)
     }
 
-    /// Sets the user's one current room. Callers write the matching joined/left log entries
-    /// (see `Room::move_user`).
     /// Holds these users' rows until the transaction ends, in ascending id (the one order in
     /// which every write takes them, users before rooms, so that writers cannot deadlock). On
     /// PostgreSQL this is what makes a write's check-then-write safe: two tabs of one user, or
     /// the two people of a direct conversation, take their turns. SQLite's write transaction
     /// holds the whole database already.
     pub(crate) fn lock(conn: &mut DbConnection, user_ids: &[i32]) -> QueryResult<()> {
-        match conn {
-            DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Postgres(c) => users::table
-                .filter(users::id.eq_any(user_ids))
-                .order(users::id)
-                .select(users::id)
-                .for_no_key_update()
-                .load::<i32>(c)
-                .map(drop),
-        }
+        lock_users!(conn, users::id.eq_any(user_ids))
     }
 
     /// Holds the rows of the users inside the room (see `lock`): deleting the room sets their
     /// current room to none, and that must not wait on one of them who waits on the room.
     pub(crate) fn lock_inside(conn: &mut DbConnection, room_id: i32) -> QueryResult<()> {
-        match conn {
-            DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Postgres(c) => users::table
-                .filter(users::current_room_id.eq(room_id))
-                .order(users::id)
-                .select(users::id)
-                .for_no_key_update()
-                .load::<i32>(c)
-                .map(drop),
-        }
+        lock_users!(conn, users::current_room_id.eq(room_id))
     }
 
+    /// Sets the user's one current room. Callers write the matching joined/left log entries
+    /// (see `Room::move_user`).
     pub(crate) fn set_current_room(
         conn: &mut DbConnection,
         user_id: i32,
