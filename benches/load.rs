@@ -5,7 +5,8 @@
 //!
 //! It runs once on SQLite, then again on PostgreSQL (a database it makes, and drops after, on
 //! the server LOAD_DATABASE names: a URL of any database there, as a role that may create
-//! databases; default postgres://postgres:postgres@localhost:5432/postgres; without a server
+//! databases; default the tests' server: CHATROOM_TEST_POSTGRES, or
+//! postgres://postgres:postgres@localhost:5432/postgres; without a server
 //! there, SQLite alone). It prints a Markdown table per database and writes them, with a chart
 //! of poll latency against simulated users per database, to target/load/ (report.md,
 //! latency-sqlite.svg, latency-postgresql.svg). Settings (environment): LOAD_USERS (20000),
@@ -1229,9 +1230,6 @@ enum Target {
     Postgres { server: String, name: String },
 }
 
-/// The PostgreSQL server `LOAD_DATABASE` names when it is not set (the tests' default).
-const DEFAULT_POSTGRES: &str = "postgres://postgres:postgres@localhost:5432/postgres";
-
 impl Target {
     /// SQLite, then PostgreSQL on the server `LOAD_DATABASE` names (a URL of any database
     /// there, as a role that may create databases): the benchmark makes a database of its own
@@ -1240,7 +1238,8 @@ impl Target {
     fn all() -> Vec<Self> {
         let mut targets = vec![Self::Sqlite(tempfile::tempdir().unwrap())];
         let given = std::env::var("LOAD_DATABASE").ok();
-        let server = given.clone().unwrap_or_else(|| DEFAULT_POSTGRES.to_owned());
+        // Unset, the tests' server.
+        let server = given.clone().unwrap_or_else(db::test_postgres);
         match DbConnection::open(&server) {
             Ok(mut admin) => {
                 let name = format!("chatroom_load_{}", std::process::id());

@@ -213,6 +213,14 @@ pub fn shown(url: &str) -> String {
     format!("{scheme}://{authority}/{path}")
 }
 
+/// The PostgreSQL server the tests use: `CHATROOM_TEST_POSTGRES` (a URL of any database there,
+/// as a role that may create databases), or a local one set up as README "Tests" shows. The
+/// load benchmark defaults to it too.
+pub fn test_postgres() -> String {
+    std::env::var("CHATROOM_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@localhost:5432/postgres".into())
+}
+
 /// The PostgreSQL `url` with its database name replaced by `name`: another database on the
 /// same server, as the same role (the tests and the benchmark make databases of their own).
 pub fn on_database(url: &str, name: &str) -> String {

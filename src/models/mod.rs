@@ -191,8 +191,7 @@ pub(crate) fn test_databases() -> Vec<(TestDatabase, DbConnection)> {
 fn postgres_test_database() -> Option<(TestDatabase, DbConnection)> {
     use diesel::connection::SimpleConnection;
 
-    let admin_url = std::env::var("CHATROOM_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@localhost:5432/postgres".into());
+    let admin_url = crate::db::test_postgres();
     let name = format!("chatroom_unit_{:016x}", rand::random::<u64>());
     let mut admin = match DbConnection::open(&admin_url) {
         Ok(admin) => admin,

@@ -364,9 +364,6 @@ pub async fn error_code(res: Response) -> String {
     body["error"].as_str().expect("an error code").to_owned()
 }
 
-/// A key for servers started as a process on PostgreSQL, which will not start without one.
-pub const TEST_SECRET: &str = "a test secret, thirty-two bytes or more";
-
 /// The real binary, logging at debug level into a pipe we read.
 pub struct LoggedServer {
     pub address: String,
@@ -385,11 +382,7 @@ impl LoggedServer {
     pub fn start_with_env(vars: &[(&str, &str)]) -> Option<Self> {
         let database = TestDatabase::fresh()?;
         let mut command = Command::new(env!("CARGO_BIN_EXE_chatroom"));
-        match database.sqlite_path() {
-            // On SQLite the server makes its own key file.
-            Some(_) => command.env_remove("CHATROOM_SECRET"),
-            None => command.env("CHATROOM_SECRET", TEST_SECRET),
-        };
+        super::database::key_env(&mut command, &database.url);
         let mut process = command
             .args([
                 "serve",

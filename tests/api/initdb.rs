@@ -9,8 +9,9 @@ use diesel::{Connection, SqliteConnection};
 use chatroom::db::Backend;
 use diesel::connection::SimpleConnection;
 
+use super::database::TEST_SECRET;
 use super::database::{TestDatabase, backend};
-use super::helpers::{LoggedServer, PASSWORD, TEST_SECRET, spawn_app};
+use super::helpers::{LoggedServer, PASSWORD, spawn_app};
 
 fn chatroom(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chatroom"))

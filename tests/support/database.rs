@@ -17,7 +17,18 @@ use diesel::prelude::*;
 
 use super::programs;
 
-const DEFAULT_SERVER: &str = "postgres://postgres:postgres@localhost:5432/postgres";
+/// The cookie key a server process gets on PostgreSQL, which will not start without one.
+pub const TEST_SECRET: &str = "a test secret, thirty-two bytes or more";
+
+/// Gives a server process on `url` what its backend needs in the environment: on PostgreSQL
+/// the key; on SQLite none, so that the server keeps its own key file beside the database, as
+/// a restart must find it again.
+pub fn key_env(command: &mut std::process::Command, url: &str) {
+    match chatroom::db::Backend::of(url) {
+        Backend::Postgres => command.env("CHATROOM_SECRET", TEST_SECRET),
+        Backend::Sqlite => command.env_remove("CHATROOM_SECRET"),
+    };
+}
 
 /// The backend of this test binary.
 pub fn backend() -> Backend {
@@ -105,7 +116,7 @@ static SERVER: OnceLock<Option<Postgres>> = OnceLock::new();
 
 fn postgres() -> Option<&'static Postgres> {
     SERVER.get_or_init(Postgres::connect).as_ref().or_else(|| {
-        let url = std::env::var("CHATROOM_TEST_POSTGRES").unwrap_or(DEFAULT_SERVER.into());
+        let url = chatroom::db::test_postgres();
         programs::skip(
             &format!("a PostgreSQL server at {}", chatroom::db::shown(&url)),
             "sudo apt-get install postgresql, start it, and set CHATROOM_TEST_POSTGRES to a \
@@ -117,7 +128,7 @@ fn postgres() -> Option<&'static Postgres> {
 
 impl Postgres {
     fn connect() -> Option<Self> {
-        let url = std::env::var("CHATROOM_TEST_POSTGRES").unwrap_or(DEFAULT_SERVER.into());
+        let url = chatroom::db::test_postgres();
         let mut admin = DbConnection::open(&url).ok()?;
         let pid = std::process::id();
         forget_dead_binaries(&mut admin);

@@ -40,14 +40,7 @@ impl Server {
     /// Starts the server (again) and waits until it says where it listens.
     pub fn spawn(&mut self) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_chatroom"));
-        // PostgreSQL wants the key from the environment; on SQLite the server keeps it in a
-        // file beside the database, which restarts must find again.
-        match chatroom::db::Backend::of(&self.db) {
-            chatroom::db::Backend::Postgres => {
-                command.env("CHATROOM_SECRET", "a test secret, thirty-two bytes or more")
-            }
-            chatroom::db::Backend::Sqlite => command.env_remove("CHATROOM_SECRET"),
-        };
+        super::database::key_env(&mut command, &self.db);
         let mut child = command
             .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
             .args(["--bcrypt-cost", "4", "--message-limit", "1000000"])
