@@ -29,6 +29,12 @@ pub enum Command {
     /// Make a user an administrator of this server, or no longer one.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// List, create, delete and read rooms, while the server runs.
+    #[command(subcommand)]
+    Rooms(RoomsCommand),
+    /// List, disable and enable accounts, and reset passwords, while the server runs.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Chat from the terminal with a chatroom server.
     Chat(ChatArgs),
 }
@@ -70,6 +76,117 @@ pub enum AdminCommand {
 pub struct AdminArgs {
     /// The user's name.
     pub name: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RoomsCommand {
+    /// Every public room, with its creator, message count and last activity.
+    List(ListArgs),
+    /// Create a public room (nobody is moved into it).
+    Create(RoomCreateArgs),
+    /// Delete a public room and its messages; anyone inside is told, as with any deletion.
+    Delete(RoomArgs),
+    /// The room's latest entries, as text.
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCommand {
+    /// Every account (or those whose name contains --search), with when each registered and
+    /// was last seen.
+    List(UserListArgs),
+    /// Disable an account: its sessions end at once, and it cannot log in.
+    Disable(UserArgs),
+    /// Enable a disabled account.
+    Enable(UserArgs),
+    /// Give an account a new password and end every session of it. Prints a new random
+    /// password, or with --stdin reads one from standard input.
+    ResetPassword(ResetPasswordArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserListArgs {
+    /// Only names containing this (in any letter case).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub search: String,
+
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RoomCreateArgs {
+    /// The room's name.
+    pub name: String,
+
+    /// Who owns it (may delete it and moderate it); by default the oldest administrator.
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RoomArgs {
+    /// The room's number, or its name.
+    #[arg(value_name = "ID|NAME")]
+    pub room: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TailArgs {
+    /// The room's number, or its name.
+    #[arg(value_name = "ID|NAME")]
+    pub room: String,
+
+    /// How many entries, the latest last.
+    #[arg(short = 'n', default_value_t = 20, value_name = "N",
+          value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub count: i64,
+
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    /// The user's name (in any letter case).
+    pub name: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResetPasswordArgs {
+    /// The user's name (in any letter case).
+    pub name: String,
+
+    /// Read the new password from standard input (one line) instead of making one up.
+    #[arg(long)]
+    pub stdin: bool,
+
+    /// bcrypt cost factor for the new hash (4 to 31).
+    #[arg(long, env = "CHATROOM_BCRYPT_COST", default_value_t = defaults::BCRYPT_COST,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
 
     #[command(flatten)]
     pub database: DatabaseArgs,

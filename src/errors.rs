@@ -206,7 +206,7 @@ impl From<ModelError> for AppError {
             }
             ModelError::NotAuthor => Self::forbidden(
                 "not_author",
-                "Only the message's author or the room's creator can delete it.",
+                "Only the message's author, the room's creator or an administrator can delete it.",
             ),
             ModelError::KeyReused => {
                 Self::Conflict("That client_id already names a different message.".into())
@@ -219,6 +219,15 @@ impl From<ModelError> for AppError {
             }
             ModelError::LastAdministrator => Self::Conflict(
                 "The last administrator cannot be revoked: grant another first.".into(),
+            ),
+            ModelError::InvitationUnusable => Self::forbidden(
+                "invitation_unusable",
+                "This invitation cannot be used: it was used already, withdrawn, or it expired. \
+                 Ask for a new one.",
+            ),
+            ModelError::NotAdministrator => Self::NotFound,
+            ModelError::OwnAccount => Self::Conflict(
+                "You cannot disable your own account: ask another administrator.".into(),
             ),
             ModelError::Database(err) => err.into(),
         }

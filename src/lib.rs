@@ -1,11 +1,13 @@
 //! chatroom: a small multi-room chat server. The binary in main.rs is a thin shell around this.
 
+pub mod admin;
 pub mod auth;
 pub mod blocking;
 pub mod chat;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -4,7 +4,7 @@ use clap::Parser;
 
 use chatroom::cli::{Cli, Command};
 use chatroom::config::Settings;
-use chatroom::{db, startup::Application};
+use chatroom::{commands, db, startup::Application};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -15,7 +15,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Initdb(args)) => initdb(&args.url),
         Some(Command::Backup(args)) => backup(&args),
-        Some(Command::Admin(command)) => admin(&command),
+        Some(Command::Admin(command)) => report(commands::admin(&command)),
+        Some(Command::Rooms(command)) => report(commands::rooms(&command)),
+        Some(Command::Users(command)) => report(commands::users(&command)),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Chat(args)) => chat(args),
         None => serve(cli.serve),
@@ -46,19 +48,10 @@ fn backup(args: &chatroom::cli::BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::print_stdout)] // What it did is its output, whatever the log level.
-fn admin(command: &chatroom::cli::AdminCommand) -> anyhow::Result<()> {
-    use chatroom::cli::AdminCommand;
-    let (args, admin) = match command {
-        AdminCommand::Grant(args) => (args, true),
-        AdminCommand::Revoke(args) => (args, false),
-    };
-    let user = db::set_admin(&args.database.url, &args.name, admin)?;
-    if user.is_admin {
-        println!("{} is an administrator", user.username);
-    } else {
-        println!("{} is not an administrator", user.username);
-    }
+/// A server command's report is its output, whatever the log level.
+#[allow(clippy::print_stdout)]
+fn report(output: anyhow::Result<String>) -> anyhow::Result<()> {
+    println!("{}", output?);
     Ok(())
 }
 

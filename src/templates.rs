@@ -222,8 +222,8 @@ pub struct RoomPage {
     pub room_id: i32,
     pub room_name: String,
     pub is_direct: bool,
-    /// The reader created this public room: they may delete it, and anyone's messages in it.
-    /// Nobody has that over a direct conversation.
+    /// The reader created this public room, or administers the server: they may delete it,
+    /// and anyone's messages in it. Nobody has that over a direct conversation.
     pub is_creator: bool,
     /// Entries shown (messages, joins, leaves), oldest first.
     pub entries: Vec<EntryView>,
@@ -243,6 +243,7 @@ impl RoomPage {
             room,
             history,
             last_read,
+            administrator,
         } = inside;
         let first_unread = last_read.and_then(|read| {
             history
@@ -250,7 +251,8 @@ impl RoomPage {
                 .find(|e| e.seq > read && e.kind == Kind::Message && e.author_id != reader.id)
                 .map(|e| e.seq)
         });
-        let is_creator = !room.is_direct && room.creator_id == reader.id;
+        // Administrators moderate every public room; nobody moderates a direct conversation.
+        let is_creator = !room.is_direct && (room.creator_id == reader.id || administrator);
         let first_id = history.first().map_or(0, |e| e.seq);
         Self {
             layout,

@@ -57,6 +57,8 @@ pub struct Inside {
     pub room: Room,
     pub history: Vec<LogEntry>,
     pub last_read: Option<i32>,
+    /// The reader administers the server (and so moderates every public room).
+    pub administrator: bool,
 }
 
 /// What a room's page shows: the room to someone inside it, else the way in.
@@ -199,10 +201,12 @@ impl Chat {
                 }
                 let last_read = RoomRead::last_read(conn, user_id, room_id)?;
                 let history = LogEntry::latest(conn, room_id, HISTORY)?;
+                let administrator = User::administering(conn, user_id)?.is_some();
                 Ok(RoomView::Inside(Inside {
                     room,
                     history,
                     last_read,
+                    administrator,
                 }))
             })
             .await

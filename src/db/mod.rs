@@ -83,12 +83,9 @@ pub fn initialize(url: &str) -> anyhow::Result<InitReport> {
     })
 }
 
-/// Makes the user named `name` an administrator, or (`admin` false) no longer one, in the
-/// database at `url`, which must exist already (it is brought up to date first, as `serve`
-/// would). Errors are one line: no such database, no such user, the last administrator.
-pub fn set_admin(url: &str, name: &str, admin: bool) -> anyhow::Result<crate::models::User> {
-    use crate::models::{ModelError, User};
-
+/// Opens an existing database for a server command (migrating it first, as `serve` would);
+/// a missing SQLite file is an error rather than a new empty database.
+pub fn open_existing(url: &str) -> anyhow::Result<DbConnection> {
     let database = shown(url);
     if Backend::of(url) == Backend::Sqlite {
         anyhow::ensure!(
@@ -97,18 +94,11 @@ pub fn set_admin(url: &str, name: &str, admin: bool) -> anyhow::Result<crate::mo
         );
     }
     initialize(url)?;
-    let mut conn = DbConnection::open(url).map_err(|err| {
+    DbConnection::open(url).map_err(|err| {
         anyhow::anyhow!(
             "cannot open database {database}: {}",
             one_line(&err.to_string())
         )
-    })?;
-    User::set_admin(&mut conn, name, admin).map_err(|err| match err {
-        ModelError::NotFound => anyhow::anyhow!("there is no user named {name:?}"),
-        ModelError::LastAdministrator => {
-            anyhow::anyhow!("{name} is the last administrator and stays one: grant another first")
-        }
-        other => anyhow::anyhow!("cannot change {name}: {other:?}"),
     })
 }
 

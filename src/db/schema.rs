@@ -1,9 +1,31 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        subject -> Text,
+    }
+}
+
+diesel::table! {
     deleted_rooms (id) {
         id -> Integer,
         deleted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Integer,
+        token_hash -> Text,
+        created_by -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_by -> Nullable<Integer>,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -19,6 +41,14 @@ diesel::table! {
         sent_at -> Timestamp,
         client_id -> Nullable<Text>,
         seq -> Integer,
+    }
+}
+
+diesel::table! {
+    revocations (id) {
+        id -> Integer,
+        user_id -> Integer,
+        revoked_at -> BigInt,
     }
 }
 
@@ -66,6 +96,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Integer,
         username -> Text,
@@ -74,6 +111,8 @@ diesel::table! {
         current_room_id -> Nullable<Integer>,
         username_key -> Text,
         is_admin -> Bool,
+        disabled_at -> Nullable<Timestamp>,
+        last_seen_at -> Nullable<Timestamp>,
     }
 }
 
@@ -86,11 +125,15 @@ diesel::joinable!(room_reads -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
     deleted_rooms,
+    invitations,
     log_entries,
+    revocations,
     room_members,
     room_reads,
     rooms,
     sessions,
+    settings,
     users,
 );

@@ -4,6 +4,7 @@ mod client_id;
 mod message_text;
 mod name_key;
 mod password;
+mod registration;
 mod room_name;
 mod username;
 
@@ -11,6 +12,7 @@ pub use client_id::ClientId;
 pub use message_text::{MessageText, MessageTextError};
 pub use name_key::name_key;
 pub use password::Password;
+pub use registration::RegistrationMode;
 pub use room_name::RoomName;
 pub use username::{LoginName, Username};
 

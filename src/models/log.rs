@@ -14,6 +14,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 
+use super::audit::AuditEntry;
 use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
@@ -560,10 +561,16 @@ impl LogEntry {
                 ))
                 .first(conn)?;
             // In a direct conversation both people are equals: whoever opened it is no
-            // moderator of the other's words.
-            let moderates = !room.is_direct && room.creator_id == user_id;
-            if author_id != user_id && !moderates {
-                return Err(ModelError::NotAuthor);
+            // moderator of the other's words, and administrators do not read it.
+            if author_id != user_id && (room.is_direct || room.creator_id != user_id) {
+                let admin = match room.is_direct {
+                    true => None,
+                    false => User::administering(conn, user_id)?,
+                };
+                let admin = admin.ok_or(ModelError::NotAuthor)?;
+                let author = User::name(conn, author_id)?;
+                let subject = format!("message {message_seq} by {author} in {}", room.described());
+                AuditEntry::record(conn, &admin, "deleted message", &subject)?;
             }
             if deleted_at.is_some() {
                 return Err(ModelError::NotFound);

@@ -1,15 +1,19 @@
 //! Every query the app makes: rows, insert structs and query functions, one file per table.
 //! Nothing here knows about HTTP; errors.rs maps `ModelError` to statuses.
 
+pub mod audit;
+pub mod invitation;
 pub mod log;
 pub mod name_key;
 pub mod read;
+pub mod revocation;
 pub mod room;
 pub mod session;
+pub mod setting;
 pub mod user;
 
 pub use log::{Kind, LogEntry, NewPost};
-pub use room::{Removed, Room, RoomListing};
+pub use room::{Removed, Room, RoomListing, RoomOverview};
 pub use user::User;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -35,6 +39,12 @@ pub enum ModelError {
     RoomNameTaken,
     /// The server's last administrator cannot stop being one.
     LastAdministrator,
+    /// Administrators do not disable their own account.
+    OwnAccount,
+    /// The invitation is unknown, used, expired or withdrawn.
+    InvitationUnusable,
+    /// Only administrators may do this; to anyone else it does not exist.
+    NotAdministrator,
     Database(DieselError),
 }
 

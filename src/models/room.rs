@@ -8,10 +8,11 @@ use diesel::prelude::*;
 
 use crate::db::{DbConnection, MultiBackend};
 
+use super::audit::AuditEntry;
 use super::log::{Kind, LogEntry};
 use super::read::RoomRead;
 use super::{Changes, ModelError, User, now, write};
-use crate::db::schema::{deleted_rooms, room_members, rooms, users};
+use crate::db::schema::{deleted_rooms, log_entries, room_members, rooms, users};
 use crate::domain::{RoomName, Username};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -447,23 +448,147 @@ impl Room {
                 return Ok(Removed::Hidden(room));
             }
             if room.creator_id != user_id {
-                return Err(ModelError::NotCreator);
+                let admin = User::administering(conn, user_id)?.ok_or(ModelError::NotCreator)?;
+                AuditEntry::record(conn, &admin, "deleted room", &room.described())?;
             }
-            User::lock_inside(conn, room_id)?;
-            // On PostgreSQL another delete of this room may have committed since `find`.
-            if diesel::delete(rooms::table.find(room_id)).execute(conn)? == 0 {
-                return Err(ModelError::Deleted);
-            }
-            diesel::insert_into(deleted_rooms::table)
-                .values((
-                    deleted_rooms::id.eq(room_id),
-                    deleted_rooms::deleted_at.eq(now()),
-                ))
-                .execute(conn)?;
-            changes.deleted_rooms.push(room_id);
+            Self::remove(conn, &room, changes)?;
             Ok(Removed::Deleted(room))
         })
     }
+
+    /// Deletes a public room as the server's command line does, for whoever is named `actor`
+    /// in the audit log. `NotFound` for a direct conversation: nobody deletes those.
+    pub fn delete_public(
+        conn: &mut DbConnection,
+        room_id: i32,
+        actor: &str,
+        changes: &mut Changes,
+    ) -> Result<Room, ModelError> {
+        write(conn, changes, |conn, changes| {
+            let room: Room = rooms::table
+                .find(room_id)
+                .filter(rooms::is_direct.eq(false))
+                .select(Room::as_select())
+                .first(conn)?;
+            AuditEntry::record(conn, actor, "deleted room", &room.described())?;
+            Self::remove(conn, &room, changes)?;
+            Ok(room)
+        })
+    }
+
+    /// Deletes the public room with its log (by cascade) and everyone's place in it, and
+    /// keeps its tombstone. Runs inside the caller's transaction.
+    fn remove(
+        conn: &mut DbConnection,
+        room: &Room,
+        changes: &mut Changes,
+    ) -> Result<(), ModelError> {
+        User::lock_inside(conn, room.id)?;
+        // On PostgreSQL another delete of this room may have committed since it was read.
+        if diesel::delete(rooms::table.find(room.id)).execute(conn)? == 0 {
+            return Err(ModelError::Deleted);
+        }
+        diesel::insert_into(deleted_rooms::table)
+            .values((
+                deleted_rooms::id.eq(room.id),
+                deleted_rooms::deleted_at.eq(now()),
+            ))
+            .execute(conn)?;
+        changes.deleted_rooms.push(room.id);
+        Ok(())
+    }
+
+    /// How the audit log names the room: `room 7 "Kitchen"`.
+    pub fn described(&self) -> String {
+        format!("room {} {:?}", self.id, self.name)
+    }
+
+    /// Creates a public room for `owner` from the server's command line: unlike `create`,
+    /// nobody is moved into it. Recorded in the audit log as `actor`'s doing.
+    pub fn create_for(
+        conn: &mut DbConnection,
+        name: &RoomName,
+        owner_id: i32,
+        actor: &str,
+    ) -> Result<Room, ModelError> {
+        conn.write_transaction(|conn| {
+            let room = Self::insert(conn, name.as_str(), &name.key(), owner_id, false)?;
+            AuditEntry::record(conn, actor, "created room", &room.described())?;
+            Ok(room)
+        })
+    }
+
+    /// The public room with this id, or else this name (in any letter case).
+    pub fn find_public(conn: &mut DbConnection, id_or_name: &str) -> QueryResult<Option<Room>> {
+        let by_id = match id_or_name.trim().parse::<i32>() {
+            Ok(id) => rooms::table
+                .find(id)
+                .filter(rooms::is_direct.eq(false))
+                .select(Room::as_select())
+                .first(conn)
+                .optional()?,
+            Err(_) => None,
+        };
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+        rooms::table
+            .filter(rooms::name_key.eq(crate::domain::name_key(id_or_name.trim())))
+            .filter(rooms::is_direct.eq(false))
+            .select(Room::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Every public room with its creator's name and how many messages it holds, the most
+    /// recently active first.
+    pub fn overview(conn: &mut DbConnection) -> QueryResult<Vec<RoomOverview>> {
+        let rooms: Vec<(i32, String, String, NaiveDateTime, NaiveDateTime)> = rooms::table
+            .inner_join(users::table.on(users::id.eq(rooms::creator_id)))
+            .filter(rooms::is_direct.eq(false))
+            .order((rooms::last_activity_at.desc(), rooms::id.desc()))
+            .select((
+                rooms::id,
+                rooms::name,
+                users::username,
+                rooms::created_at,
+                rooms::last_activity_at,
+            ))
+            .load(conn)?;
+        let counts: HashMap<i32, i64> = log_entries::table
+            .filter(log_entries::kind.eq(Kind::Message.as_str()))
+            .filter(log_entries::deleted_at.is_null())
+            .group_by(log_entries::room_id)
+            .select((log_entries::room_id, diesel::dsl::count_star()))
+            .load::<(i32, i64)>(conn)?
+            .into_iter()
+            .collect();
+        Ok(rooms
+            .into_iter()
+            .map(
+                |(id, name, creator, created_at, last_activity_at)| RoomOverview {
+                    messages: counts.get(&id).copied().unwrap_or(0),
+                    id,
+                    name,
+                    creator,
+                    created_at,
+                    last_activity_at,
+                },
+            )
+            .collect())
+    }
+}
+
+/// A public room as the administrators' page and `chatroom rooms list` show it.
+#[derive(Debug, Clone)]
+pub struct RoomOverview {
+    pub id: i32,
+    pub name: String,
+    pub creator: String,
+    /// Messages not deleted.
+    pub messages: i64,
+    pub created_at: NaiveDateTime,
+    pub last_activity_at: NaiveDateTime,
 }
 
 /// What `Room::delete` did.

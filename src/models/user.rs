@@ -22,6 +22,11 @@ pub struct User {
     /// Runs this server's chat: the first account of a new database, and whoever
     /// `chatroom admin grant` names.
     pub is_admin: bool,
+    /// Set while an administrator has the account disabled: it cannot log in.
+    pub disabled_at: Option<NaiveDateTime>,
+    /// The last login, or the last use of a session (as coarsely as the session store
+    /// touches it); none since this was recorded.
+    pub last_seen_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -32,6 +37,7 @@ struct NewUser<'a> {
     password_hash: &'a str,
     created_at: NaiveDateTime,
     is_admin: bool,
+    last_seen_at: NaiveDateTime,
 }
 
 /// Holds the rows of the users `filter` picks until the transaction ends, in ascending id (see
@@ -59,20 +65,123 @@ impl User {
         username: &Username,
         password_hash: &str,
     ) -> Result<User, ModelError> {
+        Self::create_invited(conn, username, password_hash, None)
+    }
+
+    /// Creates the account, using up the invitation whose token hashes to `invitation` if
+    /// one is given: `InvitationUnusable` (and no account) if it cannot be used.
+    pub fn create_invited(
+        conn: &mut DbConnection,
+        username: &Username,
+        password_hash: &str,
+        invitation: Option<&str>,
+    ) -> Result<User, ModelError> {
         conn.write_transaction(|conn| {
+            let at = now();
             let new = NewUser {
                 username: username.as_str(),
                 username_key: &username.key(),
                 password_hash,
-                created_at: now(),
+                created_at: at,
                 is_admin: Self::none_yet(conn)?,
+                last_seen_at: at,
             };
-            Ok(diesel::insert_into(users::table)
+            let user: User = diesel::insert_into(users::table)
                 .values(&new)
                 // See `Room::insert` for why not `User::as_returning()`.
                 .returning(<User as Selectable<MultiBackend>>::construct_selection())
-                .get_result(conn)?)
+                .get_result(conn)?;
+            if let Some(token_hash) = invitation
+                && !super::invitation::Invitation::redeem(conn, token_hash, user.id)?
+            {
+                return Err(ModelError::InvitationUnusable);
+            }
+            Ok(user)
         })
+    }
+
+    /// Disables the account (or, `disabled` false, enables it). Disabling ends every session
+    /// of theirs, recorded for every running server to forget (see `Revocation`). False if it
+    /// already was as asked. Runs in the caller's transaction.
+    pub fn set_disabled(
+        conn: &mut DbConnection,
+        user_id: i32,
+        disabled: bool,
+        now_secs: i64,
+    ) -> QueryResult<bool> {
+        let changed = if disabled {
+            diesel::update(
+                users::table
+                    .find(user_id)
+                    .filter(users::disabled_at.is_null()),
+            )
+            .set(users::disabled_at.eq(Some(now())))
+            .execute(conn)?
+        } else {
+            diesel::update(
+                users::table
+                    .find(user_id)
+                    .filter(users::disabled_at.is_not_null()),
+            )
+            .set(users::disabled_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?
+        };
+        if disabled {
+            Self::end_sessions(conn, user_id, now_secs)?;
+        }
+        Ok(changed == 1)
+    }
+
+    /// Replaces the password hash and ends every session of theirs. Runs in the caller's
+    /// transaction.
+    pub fn reset_password(
+        conn: &mut DbConnection,
+        user_id: i32,
+        password_hash: &str,
+        now_secs: i64,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(user_id))
+            .set(users::password_hash.eq(password_hash))
+            .execute(conn)?;
+        Self::end_sessions(conn, user_id, now_secs)
+    }
+
+    /// Ends every session of the user, here and (through the revocation) in every running
+    /// server's memory; how many.
+    pub fn end_sessions(
+        conn: &mut DbConnection,
+        user_id: i32,
+        now_secs: i64,
+    ) -> QueryResult<usize> {
+        let ended = super::session::SessionRow::delete_for_user(conn, user_id)?;
+        super::revocation::Revocation::record(conn, user_id, now_secs)?;
+        Ok(ended)
+    }
+
+    /// Notes that the user was here at `at`.
+    pub fn seen(conn: &mut DbConnection, user_id: i32, at: NaiveDateTime) -> QueryResult<()> {
+        diesel::update(users::table.find(user_id))
+            .set(users::last_seen_at.eq(Some(at)))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Up to `limit` users whose name contains `search` (ignoring letter case; all if it is
+    /// empty), by name.
+    pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> QueryResult<Vec<User>> {
+        let pattern = format!(
+            "%{}%",
+            name_key(search)
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        users::table
+            .filter(users::username_key.like(pattern).escape('\\'))
+            .order(users::username_key)
+            .limit(limit)
+            .select(User::as_select())
+            .load(conn)
     }
 
     /// Whether the database has no account yet: the one about to be made will be its first,
@@ -105,11 +214,7 @@ impl User {
             if !admin && user.is_admin {
                 // Every administrator's row, so that two revokes at once cannot both pass.
                 lock_users!(conn, users::is_admin.eq(true))?;
-                let admins: i64 = users::table
-                    .filter(users::is_admin.eq(true))
-                    .count()
-                    .get_result(conn)?;
-                if admins <= 1 {
+                if user.disabled_at.is_none() && Self::enabled_administrators(conn)? <= 1 {
                     return Err(ModelError::LastAdministrator);
                 }
             }
@@ -157,6 +262,47 @@ impl User {
                 .execute(conn)?;
             super::session::SessionRow::delete_for_user_except(conn, user_id, keep)
         })
+    }
+
+    /// Holds the rows of every administrator and of `user_id` (see `lock`): whatever asks how
+    /// many administrators remain and then changes one of them.
+    pub(crate) fn lock_with_administrators(
+        conn: &mut DbConnection,
+        user_id: i32,
+    ) -> QueryResult<()> {
+        lock_users!(conn, users::is_admin.eq(true).or(users::id.eq(user_id)))
+    }
+
+    /// The administrator who registered first (and can log in).
+    pub fn oldest_administrator(conn: &mut DbConnection) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::is_admin.eq(true))
+            .filter(users::disabled_at.is_null())
+            .order(users::id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// How many administrators can log in.
+    pub fn enabled_administrators(conn: &mut DbConnection) -> QueryResult<i64> {
+        users::table
+            .filter(users::is_admin.eq(true))
+            .filter(users::disabled_at.is_null())
+            .count()
+            .get_result(conn)
+    }
+
+    /// The user's name if they are an administrator whose account is enabled: the one check
+    /// before any administrator's power is used.
+    pub fn administering(conn: &mut DbConnection, user_id: i32) -> QueryResult<Option<String>> {
+        users::table
+            .find(user_id)
+            .filter(users::is_admin.eq(true))
+            .filter(users::disabled_at.is_null())
+            .select(users::username)
+            .first(conn)
+            .optional()
     }
 
     pub fn find(conn: &mut DbConnection, user_id: i32) -> QueryResult<Option<User>> {

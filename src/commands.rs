@@ -1,0 +1,334 @@
+//! The server's commands for the people who run it: `chatroom admin`, `rooms` and `users`.
+//! They act on the database directly while servers run: a running server notices a deleted
+//! room at its next catch-up and ended sessions at its next look at the revocations, each
+//! within a second or so. Every command returns its output as text (or JSON) for main.rs to
+//! print; every refusal is one line.
+
+use std::io::BufRead;
+
+use anyhow::{Context, anyhow};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::Serialize;
+
+use crate::admin::{self, Actor};
+use crate::cli::{
+    AdminCommand, ListArgs, ResetPasswordArgs, RoomCreateArgs, RoomsCommand, TailArgs,
+    UserListArgs, UsersCommand,
+};
+use crate::db::{self, DbConnection};
+use crate::domain::{Password, RoomName, Username};
+use crate::models::{Changes, LogEntry, ModelError, Room, RoomOverview, User};
+use crate::routes::api::EntryJson;
+use crate::templates::rfc3339;
+
+pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
+    let (args, grant) = match command {
+        AdminCommand::Grant(args) => (args, true),
+        AdminCommand::Revoke(args) => (args, false),
+    };
+    let mut conn = db::open_existing(&args.database.url)?;
+    let name = &user(&mut conn, &args.name)?.username;
+    let user = admin::set_admin(&mut conn, &Actor::server_command(), name, grant)
+        .map_err(|err| refusal(err, name))?;
+    Ok(if user.is_admin {
+        format!("{} is an administrator", user.username)
+    } else {
+        format!("{} is not an administrator", user.username)
+    })
+}
+
+pub fn rooms(command: &RoomsCommand) -> anyhow::Result<String> {
+    match command {
+        RoomsCommand::List(args) => list_rooms(args),
+        RoomsCommand::Create(args) => create_room(args),
+        RoomsCommand::Delete(args) => {
+            let mut conn = db::open_existing(&args.database.url)?;
+            let room = public_room(&mut conn, &args.room)?;
+            let actor = Actor::server_command();
+            Room::delete_public(&mut conn, room.id, &actor.name, &mut Changes::default())
+                .map_err(|err| refusal(err, &args.room))?;
+            Ok(format!("deleted {}", room.described()))
+        }
+        RoomsCommand::Tail(args) => tail(args),
+    }
+}
+
+pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
+    match command {
+        UsersCommand::List(args) => list_users(args),
+        UsersCommand::Disable(args) | UsersCommand::Enable(args) => {
+            let disable = matches!(command, UsersCommand::Disable(_));
+            let mut conn = db::open_existing(&args.database.url)?;
+            let user = user(&mut conn, &args.name)?;
+            let user = admin::set_disabled(
+                &mut conn,
+                &Actor::server_command(),
+                user.id,
+                disable,
+                unix_now(),
+            )
+            .map_err(|err| refusal(err, &args.name))?;
+            Ok(if disable {
+                format!(
+                    "{} is disabled: every session of theirs has ended",
+                    user.username
+                )
+            } else {
+                format!("{} is enabled", user.username)
+            })
+        }
+        UsersCommand::ResetPassword(args) => reset_password(args),
+    }
+}
+
+#[derive(Serialize)]
+struct RoomJson<'a> {
+    id: i32,
+    name: &'a str,
+    creator: &'a str,
+    messages: i64,
+    created_at: String,
+    last_activity_at: String,
+}
+
+impl<'a> From<&'a RoomOverview> for RoomJson<'a> {
+    fn from(room: &'a RoomOverview) -> Self {
+        Self {
+            id: room.id,
+            name: &room.name,
+            creator: &room.creator,
+            messages: room.messages,
+            created_at: rfc3339(room.created_at),
+            last_activity_at: rfc3339(room.last_activity_at),
+        }
+    }
+}
+
+fn list_rooms(args: &ListArgs) -> anyhow::Result<String> {
+    let mut conn = db::open_existing(&args.database.url)?;
+    let rooms = Room::overview(&mut conn)?;
+    if args.json {
+        return json(&rooms.iter().map(RoomJson::from).collect::<Vec<_>>());
+    }
+    if rooms.is_empty() {
+        return Ok("no rooms yet".into());
+    }
+    let rows = rooms.iter().map(|room| {
+        vec![
+            room.id.to_string(),
+            room.name.clone(),
+            room.creator.clone(),
+            room.messages.to_string(),
+            minutes(room.last_activity_at),
+        ]
+    });
+    Ok(table(
+        &["ID", "NAME", "CREATOR", "MESSAGES", "LAST ACTIVITY (UTC)"],
+        rows,
+    ))
+}
+
+fn create_room(args: &RoomCreateArgs) -> anyhow::Result<String> {
+    let name = RoomName::parse(&args.name).map_err(|invalid| anyhow!("{invalid}"))?;
+    let mut conn = db::open_existing(&args.list.database.url)?;
+    let owner = match &args.owner {
+        Some(owner) => user(&mut conn, owner)?,
+        None => User::oldest_administrator(&mut conn)?
+            .context("there is no account yet to own the room: name one with --owner")?,
+    };
+    let room = Room::create_for(&mut conn, &name, owner.id, admin::SERVER_COMMAND)
+        .map_err(|err| refusal(err, &args.name))?;
+    if args.list.json {
+        return json(&serde_json::json!({
+            "id": room.id,
+            "name": room.name,
+            "creator": owner.username,
+        }));
+    }
+    Ok(format!(
+        "created {} owned by {}",
+        room.described(),
+        owner.username
+    ))
+}
+
+fn tail(args: &TailArgs) -> anyhow::Result<String> {
+    let mut conn = db::open_existing(&args.list.database.url)?;
+    let room = public_room(&mut conn, &args.room)?;
+    let entries = LogEntry::latest(&mut conn, room.id, args.count)?;
+    if args.list.json {
+        return json(&entries.iter().map(EntryJson::from).collect::<Vec<_>>());
+    }
+    let lines: Vec<String> = entries.iter().filter_map(entry_line).collect();
+    if lines.is_empty() {
+        return Ok(format!("{} has no messages yet", room.described()));
+    }
+    Ok(lines.join("\n"))
+}
+
+/// One entry as a line of text; none for the marker of a deletion (its message says it).
+fn entry_line(entry: &LogEntry) -> Option<String> {
+    use crate::models::Kind;
+    let at = entry.sent_at.format("%Y-%m-%d %H:%M:%S");
+    let what = match entry.kind {
+        Kind::Message if entry.deleted => format!("{}: (message deleted)", entry.author),
+        // Control characters never reach the log (`MessageText`), so the text prints as is.
+        Kind::Message => format!("{}: {}", entry.author, entry.body),
+        Kind::Joined => format!("* {} joined", entry.author),
+        Kind::Left => format!("* {} left", entry.author),
+        Kind::Deleted => return None,
+    };
+    Some(format!("[{at}] #{} {what}", entry.seq))
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    id: i32,
+    username: &'a str,
+    registered_at: String,
+    last_seen_at: Option<String>,
+    administrator: bool,
+    disabled: bool,
+}
+
+fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
+    let mut conn = db::open_existing(&args.list.database.url)?;
+    let users = User::search(&mut conn, &args.search, i64::MAX)?;
+    if args.list.json {
+        let users: Vec<UserJson> = users
+            .iter()
+            .map(|user| UserJson {
+                id: user.id,
+                username: &user.username,
+                registered_at: rfc3339(user.created_at),
+                last_seen_at: user.last_seen_at.map(rfc3339),
+                administrator: user.is_admin,
+                disabled: user.disabled_at.is_some(),
+            })
+            .collect();
+        return json(&users);
+    }
+    if users.is_empty() {
+        return Ok("no users".into());
+    }
+    let rows = users.iter().map(|user| {
+        let mut roles = Vec::new();
+        if user.is_admin {
+            roles.push("administrator");
+        }
+        if user.disabled_at.is_some() {
+            roles.push("disabled");
+        }
+        vec![
+            user.username.clone(),
+            minutes(user.created_at),
+            user.last_seen_at.map_or_else(|| "-".into(), minutes),
+            roles.join(", "),
+        ]
+    });
+    Ok(table(
+        &["NAME", "REGISTERED (UTC)", "LAST SEEN (UTC)", "ROLE"],
+        rows,
+    ))
+}
+
+fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
+    let mut conn = db::open_existing(&args.database.url)?;
+    let user = user(&mut conn, &args.name)?;
+    let username = Username::parse(&user.username).map_err(|invalid| anyhow!("{invalid}"))?;
+    let (password, made_up) = if args.stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the new password from standard input")?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        (line, false)
+    } else {
+        (Alphanumeric.sample_string(&mut rand::rng(), 16), true)
+    };
+    let password =
+        Password::parse_new(password.clone(), &username).map_err(|invalid| anyhow!("{invalid}"))?;
+    let hash = bcrypt::hash(password.expose(), args.bcrypt_cost)?;
+    let ended = admin::reset_password(
+        &mut conn,
+        &Actor::server_command(),
+        user.id,
+        &hash,
+        unix_now(),
+    )
+    .map_err(|err| refusal(err, &args.name))?;
+    let sessions = format!("{ended} session{} ended", if ended == 1 { "" } else { "s" });
+    Ok(if made_up {
+        format!(
+            "new password for {}: {}\n({sessions}; give it to them to log in and change it)",
+            user.username,
+            password.expose()
+        )
+    } else {
+        format!("{} has a new password ({sessions})", user.username)
+    })
+}
+
+fn user(conn: &mut DbConnection, name: &str) -> anyhow::Result<User> {
+    User::find_by_username(conn, name)?.ok_or_else(|| anyhow!("there is no user named {name:?}"))
+}
+
+fn public_room(conn: &mut DbConnection, id_or_name: &str) -> anyhow::Result<Room> {
+    Room::find_public(conn, id_or_name)?.ok_or_else(|| anyhow!("there is no room {id_or_name:?}"))
+}
+
+/// A model's refusal as one line for the operator; `what` is what they named.
+fn refusal(err: ModelError, what: &str) -> anyhow::Error {
+    match err {
+        ModelError::NotFound => anyhow!("there is no {what:?}"),
+        ModelError::Deleted => anyhow!("{what:?} was deleted meanwhile"),
+        ModelError::RoomNameTaken => anyhow!("a room named {what:?} exists already"),
+        ModelError::LastAdministrator => {
+            anyhow!("{what} is the last administrator who can log in: grant another first")
+        }
+        other => anyhow!(
+            "cannot change {what:?}: {}",
+            crate::errors::AppError::from(other).message()
+        ),
+    }
+}
+
+fn json(value: &impl Serialize) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(value)?)
+}
+
+/// A time to the minute, as the text tables show it.
+fn minutes(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Columns padded to their widest cell, two spaces apart.
+fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let rows: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| (*h).to_owned()).collect())
+        .chain(rows)
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|row| row[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:width$}"))
+                .collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
