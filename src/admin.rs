@@ -77,7 +77,6 @@ pub fn set_disabled(
     actor: &Actor,
     user_id: i32,
     disabled: bool,
-    now_secs: i64,
 ) -> Result<User, ModelError> {
     conn.write_transaction(|conn| {
         User::lock_with_administrators(conn, user_id)?;
@@ -90,7 +89,7 @@ pub fn set_disabled(
                 return Err(ModelError::LastAdministrator);
             }
         }
-        if User::set_disabled(conn, user.id, disabled, now_secs)? {
+        if User::set_disabled(conn, user.id, disabled)? {
             let action = if disabled {
                 "disabled user"
             } else {
@@ -108,11 +107,10 @@ pub fn reset_password(
     actor: &Actor,
     user_id: i32,
     password_hash: &str,
-    now_secs: i64,
 ) -> Result<usize, ModelError> {
     conn.write_transaction(|conn| {
         let user = User::find(conn, user_id)?.ok_or(ModelError::NotFound)?;
-        let ended = User::reset_password(conn, user.id, password_hash, now_secs)?;
+        let ended = User::reset_password(conn, user.id, password_hash)?;
         AuditEntry::record(conn, &actor.name, "reset password", &user.username)?;
         Ok(ended)
     })

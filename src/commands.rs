@@ -17,9 +17,9 @@ use crate::cli::{
 };
 use crate::db::{self, DbConnection};
 use crate::domain::{Password, RoomName, Username};
-use crate::models::{Changes, LogEntry, ModelError, Room, RoomOverview, User};
+use crate::models::{Changes, LogEntry, ModelError, Room, User};
+use crate::routes::admin::{RoomJson, UserJson};
 use crate::routes::api::EntryJson;
-use crate::templates::rfc3339;
 
 pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
     let (args, grant) = match command {
@@ -60,14 +60,8 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
             let disable = matches!(command, UsersCommand::Disable(_));
             let mut conn = db::open_existing(&args.database.url)?;
             let user = user(&mut conn, &args.name)?;
-            let user = admin::set_disabled(
-                &mut conn,
-                &Actor::server_command(),
-                user.id,
-                disable,
-                unix_now(),
-            )
-            .map_err(|err| refusal(err, &args.name))?;
+            let user = admin::set_disabled(&mut conn, &Actor::server_command(), user.id, disable)
+                .map_err(|err| refusal(err, &args.name))?;
             Ok(if disable {
                 format!(
                     "{} is disabled: every session of theirs has ended",
@@ -78,29 +72,6 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
             })
         }
         UsersCommand::ResetPassword(args) => reset_password(args),
-    }
-}
-
-#[derive(Serialize)]
-struct RoomJson<'a> {
-    id: i32,
-    name: &'a str,
-    creator: &'a str,
-    messages: i64,
-    created_at: String,
-    last_activity_at: String,
-}
-
-impl<'a> From<&'a RoomOverview> for RoomJson<'a> {
-    fn from(room: &'a RoomOverview) -> Self {
-        Self {
-            id: room.id,
-            name: &room.name,
-            creator: &room.creator,
-            messages: room.messages,
-            created_at: rfc3339(room.created_at),
-            last_activity_at: rfc3339(room.last_activity_at),
-        }
     }
 }
 
@@ -181,32 +152,11 @@ fn entry_line(entry: &LogEntry) -> Option<String> {
     Some(format!("[{at}] #{} {what}", entry.seq))
 }
 
-#[derive(Serialize)]
-struct UserJson<'a> {
-    id: i32,
-    username: &'a str,
-    registered_at: String,
-    last_seen_at: Option<String>,
-    administrator: bool,
-    disabled: bool,
-}
-
 fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
     let mut conn = db::open_existing(&args.list.database.url)?;
     let users = User::search(&mut conn, &args.search, i64::MAX)?;
     if args.list.json {
-        let users: Vec<UserJson> = users
-            .iter()
-            .map(|user| UserJson {
-                id: user.id,
-                username: &user.username,
-                registered_at: rfc3339(user.created_at),
-                last_seen_at: user.last_seen_at.map(rfc3339),
-                administrator: user.is_admin,
-                disabled: user.disabled_at.is_some(),
-            })
-            .collect();
-        return json(&users);
+        return json(&users.iter().map(UserJson::from).collect::<Vec<_>>());
     }
     if users.is_empty() {
         return Ok("no users".into());
@@ -250,14 +200,8 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let password =
         Password::parse_new(password.clone(), &username).map_err(|invalid| anyhow!("{invalid}"))?;
     let hash = bcrypt::hash(password.expose(), args.bcrypt_cost)?;
-    let ended = admin::reset_password(
-        &mut conn,
-        &Actor::server_command(),
-        user.id,
-        &hash,
-        unix_now(),
-    )
-    .map_err(|err| refusal(err, &args.name))?;
+    let ended = admin::reset_password(&mut conn, &Actor::server_command(), user.id, &hash)
+        .map_err(|err| refusal(err, &args.name))?;
     let sessions = format!("{ended} session{} ended", if ended == 1 { "" } else { "s" });
     Ok(if made_up {
         format!(
@@ -301,10 +245,6 @@ fn json(value: &impl Serialize) -> anyhow::Result<String> {
 /// A time to the minute, as the text tables show it.
 fn minutes(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M").to_string()
-}
-
-fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// Columns padded to their widest cell, two spaces apart.

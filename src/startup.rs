@@ -26,7 +26,7 @@ use crate::db::{self, Db};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::middleware::{self, csrf};
-use crate::routes::{self, account, api, api_account, assets, auth, lobby, room};
+use crate::routes::{self, account, admin, api, api_account, assets, auth, lobby, room};
 use crate::throttle::{MemoryLimits, Throttles};
 
 /// Connections per database pool, one for each blocking thread that may want one: SQLite
@@ -145,6 +145,7 @@ impl Application {
             log::info!("listening on http://{addr}");
         }
         let tasks = vec![
+            spawn_revocation_follower(db.clone(), sessions_in_background.clone()),
             spawn_session_sweeper(db.clone(), sessions_in_background, clock),
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone()),
@@ -202,6 +203,20 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
         .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
         .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
         .route("/api/users", web::post().to(api_account::register))
+        .route("/api/admin/users", web::get().to(admin::api_users))
+        .route(
+            "/api/admin/users/{id}/disable",
+            web::post().to(admin::api_disable),
+        )
+        .route(
+            "/api/admin/users/{id}/enable",
+            web::post().to(admin::api_enable),
+        )
+        .route("/api/admin/rooms", web::get().to(admin::api_rooms))
+        .route(
+            "/api/admin/rooms/{id}",
+            web::delete().to(admin::api_delete_room),
+        )
         .service(
             web::resource("/api/session")
                 .post(api_account::log_in)
@@ -241,6 +256,25 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
         .route("/rooms/{id}/leave", web::post().to(room::leave))
         .route("/rooms/{id}/delete", web::post().to(room::delete))
         .route("/direct", web::post().to(room::direct))
+        // Administration (404 for anyone but an administrator)
+        .route("/admin", web::get().to(admin::page))
+        .route(
+            "/admin/registration",
+            web::post().to(admin::set_registration),
+        )
+        .route("/admin/invitations", web::post().to(admin::invite))
+        .route(
+            "/admin/invitations/{id}/withdraw",
+            web::post().to(admin::withdraw),
+        )
+        .route("/admin/users", web::get().to(admin::users))
+        .route("/admin/users/{id}/disable", web::post().to(admin::disable))
+        .route("/admin/users/{id}/enable", web::post().to(admin::enable))
+        .route("/admin/rooms", web::get().to(admin::rooms))
+        .route(
+            "/admin/rooms/{id}/delete",
+            web::post().to(admin::delete_room),
+        )
         .default_service(web::to(routes::not_found));
     if panic_route {
         cfg.route("/__panic", web::get().to(routes::panic));
@@ -290,6 +324,21 @@ fn json_config() -> web::JsonConfig {
             };
             app_err.into()
         })
+}
+
+/// Forgets the cached sessions that ended elsewhere (see `session_store::follow_revocations`).
+fn spawn_revocation_follower(db: Db, cache: Arc<dyn SessionCache>) -> JoinHandle<()> {
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    background::every(session_store::FOLLOW_REVOCATIONS_EVERY, move || {
+        let (db, cache, seen) = (db.clone(), cache.clone(), seen.clone());
+        async move {
+            let mut known = std::mem::take(&mut *seen.lock().unwrap_or_else(|p| p.into_inner()));
+            if let Err(err) = session_store::follow_revocations(&db, &*cache, &mut known).await {
+                log::warn!("cannot read the ended sessions: {err}");
+            }
+            *seen.lock().unwrap_or_else(|p| p.into_inner()) = known;
+        }
+    })
 }
 
 /// Deletes expired sessions every hour.

@@ -74,6 +74,8 @@ pub struct LoginPage {
     pub layout: Layout,
     pub username: String,
     pub error: Option<String>,
+    /// Who may register: "open", "invite" or "closed" (`RegistrationMode::as_str`).
+    pub registration: &'static str,
 }
 
 #[derive(Template)]
@@ -82,6 +84,10 @@ pub struct RegisterPage {
     pub layout: Layout,
     pub username: String,
     pub error: Option<String>,
+    /// The invitation link's token, sent again with the form.
+    pub invite: String,
+    /// Why there is no form: registration is closed, or by invitation without a usable one.
+    pub closed: Option<String>,
 }
 
 /// A room in the lobby's lists.
@@ -105,6 +111,8 @@ pub struct LobbyPage {
     /// Which page of rooms this is (from 1), and the next one's number if there are more.
     pub page: u32,
     pub next: Option<u32>,
+    /// The reader administers the server: a link to /admin.
+    pub administrator: bool,
     /// What the user typed into the new-room form, kept when it is refused.
     pub new_room_name: String,
     pub error: Option<String>,
@@ -121,6 +129,7 @@ impl LobbyPage {
             direct: Vec::new(),
             page: lobby.page,
             next: lobby.next,
+            administrator: lobby.administrator,
             new_room_name: String::new(),
             error: None,
         };
@@ -362,4 +371,154 @@ pub struct ErrorPage<'a> {
     pub status: u16,
     pub title: &'a str,
     pub message: &'a str,
+}
+
+/// A time as the admin pages show it, to the minute.
+fn minutes(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// An unused invitation on the admin page.
+pub struct InvitationView {
+    pub id: i32,
+    pub created_by: String,
+    pub created: String,
+    pub expires: String,
+}
+
+/// An entry of the audit log on the admin page.
+pub struct AuditView {
+    pub at: String,
+    pub at_text: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+}
+
+/// /admin: registration, invitations, and the audit log.
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage {
+    pub layout: Layout,
+    pub notice: Option<String>,
+    /// An invitation link just made: shown once, since only its hash is kept.
+    pub new_link: Option<String>,
+    /// "open", "invite" or "closed".
+    pub registration: &'static str,
+    pub invitations: Vec<InvitationView>,
+    pub audit: Vec<AuditView>,
+}
+
+impl AdminPage {
+    pub fn new(layout: Layout, overview: crate::admin::Overview) -> Self {
+        Self {
+            layout,
+            notice: None,
+            new_link: None,
+            registration: overview.registration.as_str(),
+            invitations: overview
+                .invitations
+                .into_iter()
+                .map(|i| InvitationView {
+                    id: i.id,
+                    created_by: i.created_by,
+                    created: minutes(i.created_at),
+                    expires: minutes(i.expires_at),
+                })
+                .collect(),
+            audit: overview
+                .audit
+                .into_iter()
+                .map(|e| AuditView {
+                    at: rfc3339(e.at),
+                    at_text: minutes(e.at),
+                    actor: e.actor,
+                    action: e.action,
+                    subject: e.subject,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A user on the admin page.
+pub struct AdminUserView {
+    pub id: i32,
+    pub username: String,
+    pub registered: String,
+    pub last_seen: String,
+    pub admin: bool,
+    pub disabled: bool,
+}
+
+/// /admin/users: find users, disable and enable them.
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+pub struct AdminUsersPage {
+    pub layout: Layout,
+    pub notice: Option<String>,
+    pub search: String,
+    pub users: Vec<AdminUserView>,
+    /// More users match than the page shows.
+    pub more: bool,
+}
+
+impl AdminUsersPage {
+    pub fn new(layout: Layout, search: String, users: Vec<crate::models::User>) -> Self {
+        let shown = usize::try_from(crate::admin::USERS_SHOWN).unwrap_or(usize::MAX);
+        Self {
+            layout,
+            notice: None,
+            search,
+            more: users.len() >= shown,
+            users: users
+                .into_iter()
+                .map(|u| AdminUserView {
+                    id: u.id,
+                    username: u.username,
+                    registered: minutes(u.created_at),
+                    last_seen: u.last_seen_at.map_or_else(|| "never".into(), minutes),
+                    admin: u.is_admin,
+                    disabled: u.disabled_at.is_some(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A public room on the admin page.
+pub struct AdminRoomView {
+    pub id: i32,
+    pub name: String,
+    pub creator: String,
+    pub messages: i64,
+    pub last_activity: String,
+}
+
+/// /admin/rooms: every public room, and deleting any of them.
+#[derive(Template)]
+#[template(path = "admin_rooms.html")]
+pub struct AdminRoomsPage {
+    pub layout: Layout,
+    pub notice: Option<String>,
+    pub rooms: Vec<AdminRoomView>,
+}
+
+impl AdminRoomsPage {
+    pub fn new(layout: Layout, rooms: Vec<crate::models::RoomOverview>) -> Self {
+        Self {
+            layout,
+            notice: None,
+            rooms: rooms
+                .into_iter()
+                .map(|r| AdminRoomView {
+                    id: r.id,
+                    name: r.name,
+                    creator: r.creator,
+                    messages: r.messages,
+                    last_activity: minutes(r.last_activity_at),
+                })
+                .collect(),
+        }
+    }
 }

@@ -12,28 +12,116 @@ use crate::db::Db;
 use crate::domain::{LoginName, Password, Username, name_key};
 use crate::errors::AppError;
 use crate::models::session::SessionRow;
+use crate::models::setting::Setting;
 use crate::models::{ModelError, User};
 use crate::throttle::Throttles;
 
-/// What the login and registration forms (and their JSON twins) send.
+/// What the login and registration forms (and their JSON twins) send. `invite` is the token
+/// of an invitation link, for registering while registration is by invitation.
 #[derive(Deserialize)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    #[serde(default)]
+    pub invite: Option<String>,
 }
 
 /// Why a registration did not happen, in words for the person.
 pub enum Refused {
     Invalid(String),
     Taken,
+    /// Registration is closed.
+    Closed,
+    /// Registration is by invitation, and none came with it.
+    InvitationRequired,
+    /// The invitation is used, withdrawn or expired.
+    InvitationUnusable,
+}
+
+impl Refused {
+    /// What the person is told.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Invalid(message) => message,
+            Self::Taken => "That username is taken. Please choose another.",
+            Self::Closed => "Registration is closed on this server.",
+            Self::InvitationRequired => {
+                "Registration on this server is by invitation only: ask an administrator for a link."
+            }
+            Self::InvitationUnusable => {
+                "This invitation cannot be used: it was used already, withdrawn, or it expired. \
+                 Ask for a new one."
+            }
+        }
+    }
+}
+
+impl From<Refused> for AppError {
+    fn from(refused: Refused) -> Self {
+        let message = refused.message().to_owned();
+        match refused {
+            Refused::Invalid(message) => Self::BadRequest(message),
+            Refused::Taken => Self::Conflict(message),
+            Refused::Closed => Self::forbidden("registration_closed", message),
+            Refused::InvitationRequired => Self::forbidden("invitation_required", message),
+            Refused::InvitationUnusable => Self::forbidden("invitation_unusable", message),
+        }
+    }
+}
+
+/// Whether someone may register now, with `invite` if they have one: `Ok` with the hash of
+/// the invitation to use up (none while registration is open), or why not.
+pub fn admission(
+    conn: &mut crate::db::DbConnection,
+    invite: Option<&str>,
+) -> Result<Result<Option<String>, Refused>, ModelError> {
+    use crate::domain::RegistrationMode;
+    use crate::models::invitation::Invitation;
+    match Setting::registration(conn)? {
+        RegistrationMode::Open => Ok(Ok(None)),
+        RegistrationMode::Closed => Ok(Err(Refused::Closed)),
+        RegistrationMode::Invite => {
+            let Some(token) = invite.filter(|t| !t.is_empty()) else {
+                return Ok(Err(Refused::InvitationRequired));
+            };
+            let hash = crate::admin::invitation_hash(token);
+            if Invitation::is_usable(conn, &hash)? {
+                Ok(Ok(Some(hash)))
+            } else {
+                Ok(Err(Refused::InvitationUnusable))
+            }
+        }
+    }
+}
+
+/// Why a login did not happen.
+pub enum LoginRefused {
+    /// A wrong password or an unknown user, alike.
+    Wrong,
+    /// The right password for a disabled account: told so, since only its owner knows it.
+    Disabled,
+}
+
+impl From<LoginRefused> for AppError {
+    fn from(refused: LoginRefused) -> Self {
+        match refused {
+            LoginRefused::Wrong => Self::InvalidCredentials,
+            LoginRefused::Disabled => Self::forbidden(
+                "account_disabled",
+                "This account is disabled. Ask an administrator of this server.",
+            ),
+        }
+    }
 }
 
 /// Creates the account and logs the new user in. Throttled per client address; a taken name
 /// is found before the password is hashed, so that it costs no hashing.
+#[allow(clippy::too_many_arguments)]
 pub async fn register(
     session: &Session,
     username: &str,
     password: String,
+    invite: Option<String>,
     device: &Device,
     db: &Db,
     hasher: &Hasher,
@@ -53,12 +141,19 @@ pub async fn register(
         return Err(retry.into());
     }
     let lookup = username.clone();
-    if db
-        .run(move |conn| Ok(User::name_taken(conn, &lookup)?))
-        .await?
-    {
-        return Ok(Err(Refused::Taken));
-    }
+    let admitted = db
+        .run(move |conn| {
+            let admitted = admission(conn, invite.as_deref())?;
+            if admitted.is_ok() && User::name_taken(conn, &lookup)? {
+                return Ok(Err(Refused::Taken));
+            }
+            Ok(admitted)
+        })
+        .await?;
+    let invitation = match admitted {
+        Ok(invitation) => invitation,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let hash = match hasher.hash(password).await {
         Ok(hash) => hash,
         Err(err) => {
@@ -70,7 +165,14 @@ pub async fn register(
         }
     };
     match db
-        .run(move |conn| Ok(User::create(conn, &username, &hash)))
+        .run(move |conn| {
+            Ok(User::create_invited(
+                conn,
+                &username,
+                &hash,
+                invitation.as_deref(),
+            ))
+        })
         .await?
     {
         Ok(user) => {
@@ -79,12 +181,13 @@ pub async fn register(
             Ok(Ok(user))
         }
         Err(ModelError::UsernameTaken) => Ok(Err(Refused::Taken)),
+        Err(ModelError::InvitationUnusable) => Ok(Err(Refused::InvitationUnusable)),
         Err(other) => Err(other.into()),
     }
 }
 
-/// Checks the password and logs the user in; `None` for a wrong password or unknown user
-/// alike (after the same work). Throttled per account name (its key) and per client address.
+/// Checks the password and logs the user in; `Wrong` for a wrong password or unknown user
+/// alike (after the same work), `Disabled` for the right password of a disabled account. Throttled per account name (its key) and per client address.
 /// A name no account can have is refused at once: nothing is counted, kept or hashed for it,
 /// and answering fast tells nothing, since nobody has such a name.
 pub async fn log_in(
@@ -95,11 +198,11 @@ pub async fn log_in(
     db: &Db,
     hasher: &Hasher,
     throttles: &Throttles,
-) -> Result<Option<User>, AppError> {
+) -> Result<Result<User, LoginRefused>, AppError> {
     let client = device.addr;
     let Some(name) = LoginName::parse(username) else {
         log::info!("failed login for no possible username from {client}");
-        return Ok(None);
+        return Ok(Err(LoginRefused::Wrong));
     };
     let (username, key) = (name.as_str().to_owned(), name.key());
     // Reserved before the password is checked: while throttled, even the right one does not
@@ -116,15 +219,23 @@ pub async fn log_in(
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = verify_counted(password, stored, &key, client, hasher, throttles).await?;
     match user {
+        Some(user) if verified && user.disabled_at.is_some() => {
+            throttles.login_succeeded(&key, client.0).await;
+            log::info!("refused login of disabled {} from {client}", user.username);
+            Ok(Err(LoginRefused::Disabled))
+        }
         Some(user) if verified => {
             throttles.login_succeeded(&key, client.0).await;
             log::info!("login of {} from {client}", user.username);
             super::log_in(session, &user, device)?;
-            Ok(Some(user))
+            let (user_id, at) = (user.id, crate::models::now());
+            db.run(move |conn| Ok(User::seen(conn, user_id, at)?))
+                .await?;
+            Ok(Ok(user))
         }
         _ => {
             log::info!("failed login for {username:?} from {client}");
-            Ok(None)
+            Ok(Err(LoginRefused::Wrong))
         }
     }
 }
@@ -171,7 +282,7 @@ pub async fn log_out_everywhere(
 ) -> Result<(), AppError> {
     let user_id = user.id;
     let revoked = db
-        .run(move |conn| Ok(SessionRow::delete_for_user(conn, user_id)?))
+        .run(move |conn| Ok(conn.write_transaction(|conn| User::end_sessions(conn, user_id))?))
         .await?;
     sessions.revoke_user(user.id).await;
     log::info!(

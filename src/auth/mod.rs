@@ -6,13 +6,15 @@ pub mod csrf;
 pub mod password;
 pub mod session_store;
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 
 use actix_session::{Session, SessionExt};
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use rand::distr::{Alphanumeric, SampleString};
 
+use crate::db::Db;
 use crate::errors::AppError;
 use crate::models::User;
 use client_addr::Device;
@@ -48,6 +50,46 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Self::from_session(&req.get_session()).ok_or(AppError::Unauthenticated))
+    }
+}
+
+/// An administrator of this server, checked against the database at every request, so that
+/// a revoke or a disable takes effect at once. To anyone else (anonymous visitors included)
+/// an administrator's page or API does not exist: 404.
+#[derive(Debug, Clone)]
+pub struct Administrator {
+    pub id: i32,
+    pub username: String,
+}
+
+impl Administrator {
+    /// The administrator as the service sees any logged-in user.
+    pub fn as_user(&self) -> CurrentUser {
+        CurrentUser {
+            id: self.id,
+            username: self.username.clone(),
+        }
+    }
+}
+
+impl FromRequest for Administrator {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_session(&req.get_session());
+        let db = req.app_data::<web::Data<Db>>().cloned();
+        Box::pin(async move {
+            let (Some(user), Some(db)) = (user, db) else {
+                return Err(AppError::NotFound);
+            };
+            let id = user.id;
+            let name = db
+                .run(move |conn| Ok(User::administering(conn, id)?))
+                .await?;
+            name.map(|username| Administrator { id, username })
+                .ok_or(AppError::NotFound)
+        })
     }
 }
 

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::{AGENT, CLIENT, PUBLIC_ID, USER_ID, USERNAME};
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::models::revocation::Revocation;
 use crate::models::session::SessionRow;
 
 type SessionState = HashMap<String, String>;
@@ -486,8 +487,44 @@ pub async fn purge_expired(
     now: i64,
 ) -> Result<usize, crate::errors::AppError> {
     cache.purge_expired(now).await;
-    db.run(move |conn| Ok(SessionRow::delete_expired(conn, now)?))
-        .await
+    db.run(move |conn| {
+        Revocation::purge(conn, Revocation::now() - REVOCATIONS_KEPT)?;
+        Ok(SessionRow::delete_expired(conn, now)?)
+    })
+    .await
+}
+
+/// How often a server looks for sessions that ended elsewhere (another server, a command):
+/// they stop working here within this.
+pub const FOLLOW_REVOCATIONS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// How far back each look reads (Unix seconds): far longer than any transaction that records
+/// a revocation takes to commit.
+const REVOCATION_WINDOW: i64 = 60;
+/// How long revocations are kept: every running server has read them long before.
+const REVOCATIONS_KEPT: i64 = 3600;
+
+/// One look at the revocations (see `Revocation`): forgets the cached sessions of every user
+/// with a revocation not in `seen`, then remembers what it saw; returns how many it followed.
+/// Reads by time, not from the last number, because on PostgreSQL numbers can commit out of
+/// order. A server just started follows the last minute's again, which costs only a reload.
+pub async fn follow_revocations(
+    db: &Db,
+    cache: &dyn SessionCache,
+    seen: &mut std::collections::HashSet<i32>,
+) -> Result<usize, crate::errors::AppError> {
+    let since = Revocation::now() - REVOCATION_WINDOW;
+    let rows = db
+        .run(move |conn| Ok(Revocation::since(conn, since)?))
+        .await?;
+    let mut followed = 0;
+    for &(id, user_id) in &rows {
+        if !seen.contains(&id) {
+            cache.revoke_user(user_id).await;
+            followed += 1;
+        }
+    }
+    *seen = rows.into_iter().map(|(id, _)| id).collect();
+    Ok(followed)
 }
 
 #[cfg(test)]

@@ -49,6 +49,8 @@ pub struct Lobby {
     pub page: u32,
     /// The next page's number, if there are rooms past this one.
     pub next: Option<u32>,
+    /// The user administers the server: the lobby links to /admin.
+    pub administrator: bool,
 }
 
 /// A room as its page shows it to someone inside: the latest entries, and the last one they
@@ -121,9 +123,12 @@ impl Chat {
         let offset = i64::from(page - 1) * i64::from(LOBBY_PAGE);
         // One more than a page: whether it comes says whether there is a next page.
         let limit = i64::from(LOBBY_PAGE) + 1;
-        let mut rooms = self
+        let (mut rooms, administrator) = self
             .db
-            .run(move |conn| Ok(Room::lobby(conn, user_id, offset, limit)?))
+            .run(move |conn| {
+                let rooms = Room::lobby(conn, user_id, offset, limit)?;
+                Ok((rooms, User::administering(conn, user_id)?.is_some()))
+            })
             .await?;
         let more = rooms.len() > LOBBY_PAGE as usize;
         rooms.truncate(LOBBY_PAGE as usize);
@@ -138,6 +143,7 @@ impl Chat {
                 .collect(),
             page,
             next: page.checked_add(1).filter(|_| more),
+            administrator,
         })
     }
 

@@ -10,16 +10,22 @@ use crate::db::schema::revocations;
 pub struct Revocation;
 
 impl Revocation {
-    /// Records that the user's sessions ended at `now` (Unix seconds). Call inside the
-    /// transaction that deleted them.
-    pub fn record(conn: &mut DbConnection, user_id: i32, now: i64) -> QueryResult<()> {
+    /// Records that the user's sessions ended just now. Call inside the transaction that
+    /// deleted them.
+    pub fn record(conn: &mut DbConnection, user_id: i32) -> QueryResult<()> {
         diesel::insert_into(revocations::table)
             .values((
                 revocations::user_id.eq(user_id),
-                revocations::revoked_at.eq(now),
+                revocations::revoked_at.eq(Self::now()),
             ))
             .execute(conn)
             .map(drop)
+    }
+
+    /// The time as revocations are stamped and read, in Unix seconds: the system's clock,
+    /// which every process on the database shares, whatever clock a server's sessions run on.
+    pub fn now() -> i64 {
+        chrono::Utc::now().timestamp()
     }
 
     /// The revocations recorded at or after `since` (Unix seconds): (number, user). Read by

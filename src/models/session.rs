@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 
-use crate::db::schema::sessions;
+use crate::db::schema::{sessions, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, check_for_backend(crate::db::MultiBackend))]
@@ -108,12 +108,24 @@ impl SessionRow {
         .optional()
     }
 
-    /// Pushes the idle deadline; false if the session is gone.
+    /// Pushes the idle deadline, and notes that its user was seen; false if the session is
+    /// gone.
     pub fn touch(conn: &mut DbConnection, id: &str, idle_expires_at: i64) -> QueryResult<bool> {
-        diesel::update(sessions::table.find(id))
+        let touched = diesel::update(sessions::table.find(id))
             .set(sessions::idle_expires_at.eq(idle_expires_at))
-            .execute(conn)
-            .map(|n| n == 1)
+            .execute(conn)?
+            == 1;
+        if touched {
+            diesel::update(users::table)
+                .filter(
+                    users::id
+                        .nullable()
+                        .eq_any(sessions::table.find(id).select(sessions::user_id)),
+                )
+                .set(users::last_seen_at.eq(Some(super::now())))
+                .execute(conn)?;
+        }
+        Ok(touched)
     }
 
     pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {

@@ -107,7 +107,6 @@ impl User {
         conn: &mut DbConnection,
         user_id: i32,
         disabled: bool,
-        now_secs: i64,
     ) -> QueryResult<bool> {
         let changed = if disabled {
             diesel::update(
@@ -127,7 +126,7 @@ impl User {
             .execute(conn)?
         };
         if disabled {
-            Self::end_sessions(conn, user_id, now_secs)?;
+            Self::end_sessions(conn, user_id)?;
         }
         Ok(changed == 1)
     }
@@ -138,23 +137,18 @@ impl User {
         conn: &mut DbConnection,
         user_id: i32,
         password_hash: &str,
-        now_secs: i64,
     ) -> QueryResult<usize> {
         diesel::update(users::table.find(user_id))
             .set(users::password_hash.eq(password_hash))
             .execute(conn)?;
-        Self::end_sessions(conn, user_id, now_secs)
+        Self::end_sessions(conn, user_id)
     }
 
     /// Ends every session of the user, here and (through the revocation) in every running
     /// server's memory; how many.
-    pub fn end_sessions(
-        conn: &mut DbConnection,
-        user_id: i32,
-        now_secs: i64,
-    ) -> QueryResult<usize> {
+    pub fn end_sessions(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
         let ended = super::session::SessionRow::delete_for_user(conn, user_id)?;
-        super::revocation::Revocation::record(conn, user_id, now_secs)?;
+        super::revocation::Revocation::record(conn, user_id)?;
         Ok(ended)
     }
 
@@ -260,7 +254,10 @@ impl User {
             diesel::update(users::table.find(user_id))
                 .set(users::password_hash.eq(password_hash))
                 .execute(conn)?;
-            super::session::SessionRow::delete_for_user_except(conn, user_id, keep)
+            let ended = super::session::SessionRow::delete_for_user_except(conn, user_id, keep)?;
+            // Other servers forget the user's cached sessions; the kept one reloads from here.
+            super::revocation::Revocation::record(conn, user_id)?;
+            Ok(ended)
         })
     }
 

@@ -7,7 +7,7 @@ use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::auth::accounts::{self, Credentials, Refused};
+use crate::auth::accounts::{self, Credentials};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf;
 use crate::auth::password::Hasher;
@@ -43,7 +43,8 @@ fn session_answer(session: &Session, user: User) -> SessionAnswer {
     }
 }
 
-/// POST /api/users: 201 with the new user, logged in.
+/// POST /api/users: 201 with the new user, logged in; `invite` carries an invitation's token
+/// while registration is by invitation.
 pub async fn register(
     body: web::Json<Credentials>,
     device: Device,
@@ -52,21 +53,20 @@ pub async fn register(
     throttles: web::Data<Throttles>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let Credentials { username, password } = body.into_inner();
-    match accounts::register(
-        &session, &username, password, &device, &db, &hasher, &throttles,
+    let Credentials {
+        username,
+        password,
+        invite,
+    } = body.into_inner();
+    let user = accounts::register(
+        &session, &username, password, invite, &device, &db, &hasher, &throttles,
     )
-    .await?
-    {
-        Ok(user) => Ok(HttpResponse::Created().json(session_answer(&session, user))),
-        Err(Refused::Invalid(message)) => Err(AppError::BadRequest(message)),
-        Err(Refused::Taken) => Err(AppError::Conflict(
-            "That username is taken. Please choose another.".into(),
-        )),
-    }
+    .await??;
+    Ok(HttpResponse::Created().json(session_answer(&session, user)))
 }
 
-/// POST /api/session: 200 and the session cookie, or 401 `invalid_credentials`.
+/// POST /api/session: 200 and the session cookie, or 401 `invalid_credentials` (403
+/// `account_disabled` for the right password of a disabled account).
 pub async fn log_in(
     body: web::Json<Credentials>,
     device: Device,
@@ -75,15 +75,14 @@ pub async fn log_in(
     throttles: web::Data<Throttles>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let Credentials { username, password } = body.into_inner();
+    let Credentials {
+        username, password, ..
+    } = body.into_inner();
     let user = accounts::log_in(
         &session, &username, password, &device, &db, &hasher, &throttles,
     )
-    .await?;
-    match user {
-        Some(user) => Ok(HttpResponse::Ok().json(session_answer(&session, user))),
-        None => Err(AppError::InvalidCredentials),
-    }
+    .await??;
+    Ok(HttpResponse::Ok().json(session_answer(&session, user)))
 }
 
 /// DELETE /api/session: 204; the server forgets the session.

@@ -3,7 +3,8 @@
 use actix_session::{Session, SessionExt};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::Deserialize;
 
 use super::see_other;
 use crate::auth::CurrentUser;
@@ -14,6 +15,7 @@ use crate::auth::password::Hasher;
 use crate::chat::Chat;
 use crate::db::Db;
 use crate::errors::AppError;
+use crate::models::setting::Setting;
 use crate::templates::{Layout, LoginPage, RegisterPage, render};
 use crate::throttle::Throttles;
 
@@ -24,15 +26,37 @@ pub async fn index(user: Option<CurrentUser>) -> HttpResponse {
 pub async fn login_page(
     req: HttpRequest,
     tokens: web::Data<FormTokens>,
+    db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    login_form(&req, &tokens, String::new(), None, StatusCode::OK)
+    login_form(&req, &tokens, &db, String::new(), None, StatusCode::OK).await
 }
 
+#[derive(Deserialize)]
+pub struct RegisterQuery {
+    /// An invitation link's token.
+    invite: Option<String>,
+}
+
+/// GET /register: the form, or (registration closed, by invitation without a usable one) why
+/// there is none.
 pub async fn register_page(
     req: HttpRequest,
+    query: web::Query<RegisterQuery>,
     tokens: web::Data<FormTokens>,
+    db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    register_form(&req, &tokens, String::new(), None, StatusCode::OK)
+    let invite = query.into_inner().invite.unwrap_or_default();
+    let lookup = invite.clone();
+    let admitted = db
+        .run(move |conn| Ok(accounts::admission(conn, Some(&lookup))?))
+        .await?;
+    let form = RegisterForm {
+        username: String::new(),
+        invite,
+        error: None,
+        closed: admitted.err().map(|refused| refused.message().to_owned()),
+    };
+    register_form(&req, &tokens, form, StatusCode::OK)
 }
 
 /// The session key of a notice the next lobby page shows once (see `LobbyPage::notice`).
@@ -48,9 +72,20 @@ pub async fn register(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let session = req.get_session();
-    let Credentials { username, password } = form.into_inner();
-    match accounts::register(
-        &session, &username, password, &device, &db, &hasher, &throttles,
+    let Credentials {
+        username,
+        password,
+        invite,
+    } = form.into_inner();
+    let refused = match accounts::register(
+        &session,
+        &username,
+        password,
+        invite.clone(),
+        &device,
+        &db,
+        &hasher,
+        &throttles,
     )
     .await?
     {
@@ -62,23 +97,28 @@ pub async fn register(
                     .insert(FLASH, "administrator")
                     .map_err(AppError::internal)?;
             }
-            Ok(see_other("/lobby"))
+            return Ok(see_other("/lobby"));
         }
-        Err(Refused::Invalid(message)) => register_form(
-            &req,
-            &tokens,
-            username,
-            Some(message),
-            StatusCode::BAD_REQUEST,
-        ),
-        Err(Refused::Taken) => register_form(
-            &req,
-            &tokens,
-            username.trim().to_owned(),
-            Some("That username is taken. Please choose another.".into()),
-            StatusCode::CONFLICT,
-        ),
-    }
+        Err(refused) => refused,
+    };
+    // A registration that can never pass here (closed, no usable invitation) loses the form.
+    let closed = matches!(
+        refused,
+        Refused::Closed | Refused::InvitationRequired | Refused::InvitationUnusable
+    )
+    .then(|| refused.message().to_owned());
+    let username = match refused {
+        Refused::Invalid(_) => username,
+        _ => username.trim().to_owned(),
+    };
+    let error = AppError::from(refused);
+    let form = RegisterForm {
+        username,
+        invite: invite.unwrap_or_default(),
+        error: closed.is_none().then(|| error.message().to_owned()),
+        closed,
+    };
+    register_form(&req, &tokens, form, ResponseError::status_code(&error))
 }
 
 pub async fn login(
@@ -91,20 +131,27 @@ pub async fn login(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let session = req.get_session();
-    let Credentials { username, password } = form.into_inner();
+    let Credentials {
+        username, password, ..
+    } = form.into_inner();
     let user = accounts::log_in(
         &session, &username, password, &device, &db, &hasher, &throttles,
     )
     .await?;
     match user {
-        Some(user) => Ok(see_other(&back_to(user.current_room_id))),
-        None => login_form(
-            &req,
-            &tokens,
-            username.trim().to_owned(),
-            Some("Wrong username or password.".into()),
-            StatusCode::UNAUTHORIZED,
-        ),
+        Ok(user) => Ok(see_other(&back_to(user.current_room_id))),
+        Err(refused) => {
+            let error = AppError::from(refused);
+            login_form(
+                &req,
+                &tokens,
+                &db,
+                username.trim().to_owned(),
+                Some(error.message().to_owned()),
+                ResponseError::status_code(&error),
+            )
+            .await
+        }
     }
 }
 
@@ -121,34 +168,47 @@ pub async fn logout(session: Session, client: ClientAddr, chat: web::Data<Chat>)
     see_other("/login")
 }
 
-fn login_form(
+async fn login_form(
     req: &HttpRequest,
     tokens: &FormTokens,
+    db: &Db,
     username: String,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    let registration = db.run(|conn| Ok(Setting::registration(conn)?)).await?;
     let (token, cookie) = tokens.issue(req);
     let page = LoginPage {
         layout: Layout::for_form(&req.get_session(), token),
         username,
         error,
+        registration: registration.as_str(),
     };
     with_cookie(render(&page, status)?, &cookie)
+}
+
+/// What the registration form shows.
+struct RegisterForm {
+    username: String,
+    invite: String,
+    error: Option<String>,
+    /// Why there is no form: registration is closed, or by invitation without a usable one.
+    closed: Option<String>,
 }
 
 fn register_form(
     req: &HttpRequest,
     tokens: &FormTokens,
-    username: String,
-    error: Option<String>,
+    form: RegisterForm,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (token, cookie) = tokens.issue(req);
     let page = RegisterPage {
         layout: Layout::for_form(&req.get_session(), token),
-        username,
-        error,
+        username: form.username,
+        error: form.error,
+        invite: form.invite,
+        closed: form.closed,
     };
     with_cookie(render(&page, status)?, &cookie)
 }

@@ -2,6 +2,7 @@
 //! `auth::accounts` once, answer. No handler module uses another.
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod api_account;
 pub mod assets;
@@ -24,6 +25,12 @@ pub fn see_other(location: &str) -> HttpResponse {
 /// What the router answers when nothing matched: 405 when the path is ours but the method is
 /// not, else 404.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    // The administrators' paths exist only for administrators: a wrong method there says
+    // nothing either.
+    let path = req.path();
+    if path == "/admin" || path.starts_with("/admin/") || path.starts_with("/api/admin/") {
+        return Err(AppError::NotFound);
+    }
     match req.match_pattern() {
         Some(_) => Err(AppError::MethodNotAllowed),
         None => Err(AppError::NotFound),
