@@ -11,6 +11,7 @@ use super::see_other;
 use crate::admin::{self, Actor};
 use crate::auth::Administrator;
 use crate::auth::client_addr::ClientAddr;
+use crate::auth::session_store::SessionCache;
 use crate::chat::Chat;
 use crate::db::Db;
 use crate::domain::RegistrationMode;
@@ -136,8 +137,9 @@ pub async fn disable(
     admin: Administrator,
     id: web::Path<i32>,
     db: web::Data<Db>,
+    sessions: web::Data<dyn SessionCache>,
 ) -> Result<HttpResponse, AppError> {
-    set_disabled(&admin, id.into_inner(), true, &db).await?;
+    set_disabled(&admin, id.into_inner(), true, &db, &**sessions).await?;
     Ok(see_other("/admin/users?notice=disabled"))
 }
 
@@ -146,21 +148,28 @@ pub async fn enable(
     admin: Administrator,
     id: web::Path<i32>,
     db: web::Data<Db>,
+    sessions: web::Data<dyn SessionCache>,
 ) -> Result<HttpResponse, AppError> {
-    set_disabled(&admin, id.into_inner(), false, &db).await?;
+    set_disabled(&admin, id.into_inner(), false, &db, &**sessions).await?;
     Ok(see_other("/admin/users?notice=enabled"))
 }
 
+/// Disables or enables the account; a disabled one's sessions stop working here at once
+/// (other servers follow the revocation within a second).
 async fn set_disabled(
     admin: &Administrator,
     user_id: i32,
     disabled: bool,
     db: &Db,
+    sessions: &dyn SessionCache,
 ) -> Result<User, AppError> {
     let actor = actor(admin);
     let user = db
         .run(move |conn| Ok(admin::set_disabled(conn, &actor, user_id, disabled)?))
         .await?;
+    if disabled {
+        sessions.revoke_user(user.id).await;
+    }
     let done = if disabled { "disabled" } else { "enabled" };
     log::info!("{} {done} the account of {}", admin.username, user.username);
     Ok(user)
@@ -262,8 +271,9 @@ pub async fn api_disable(
     admin: Administrator,
     id: web::Path<i32>,
     db: web::Data<Db>,
+    sessions: web::Data<dyn SessionCache>,
 ) -> Result<HttpResponse, AppError> {
-    let user = set_disabled(&admin, id.into_inner(), true, &db).await?;
+    let user = set_disabled(&admin, id.into_inner(), true, &db, &**sessions).await?;
     Ok(HttpResponse::Ok().json(UserJson::from(&user)))
 }
 
@@ -272,8 +282,9 @@ pub async fn api_enable(
     admin: Administrator,
     id: web::Path<i32>,
     db: web::Data<Db>,
+    sessions: web::Data<dyn SessionCache>,
 ) -> Result<HttpResponse, AppError> {
-    let user = set_disabled(&admin, id.into_inner(), false, &db).await?;
+    let user = set_disabled(&admin, id.into_inner(), false, &db, &**sessions).await?;
     Ok(HttpResponse::Ok().json(UserJson::from(&user)))
 }
 

@@ -13,7 +13,7 @@ use super::database::TEST_SECRET;
 use super::database::{TestDatabase, backend};
 use super::helpers::{LoggedServer, PASSWORD, spawn_app};
 
-fn chatroom(args: &[&str]) -> Output {
+pub fn chatroom(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chatroom"))
         .args(args)
         .env_remove("DATABASE_URL")
@@ -23,11 +23,11 @@ fn chatroom(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

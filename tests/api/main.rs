@@ -5,8 +5,10 @@
 
 mod account_page;
 mod accounts;
+mod administration;
 mod api_clients;
 mod audit_log;
+mod commands;
 mod concurrency;
 #[path = "../support/database.rs"]
 mod database;

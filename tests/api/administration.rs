@@ -1,0 +1,544 @@
+//! The administrators' page and API: 404 to everyone else, disabling accounts, deleting any
+//! room or message, registration modes and invitations, and the audit log.
+
+use std::time::{Duration, Instant};
+
+use chatroom::models::User;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::helpers::{PASSWORD, Person, TestApp, error_code, location, spawn_app};
+
+fn user_id(app: &TestApp, name: &str) -> i32 {
+    User::find_by_username(&mut app.db(), name)
+        .unwrap()
+        .expect("the user exists")
+        .id
+}
+
+/// Every administrators' path and call, with a method each answers to.
+fn admin_requests(bob: i32, room: i32) -> Vec<(&'static str, String)> {
+    vec![
+        ("GET", "/admin".into()),
+        ("GET", "/admin/users".into()),
+        ("GET", "/admin/users?q=bo".into()),
+        ("GET", "/admin/rooms".into()),
+        ("POST", "/admin/registration".into()),
+        ("POST", "/admin/invitations".into()),
+        ("POST", "/admin/invitations/1/withdraw".into()),
+        ("POST", format!("/admin/users/{bob}/disable")),
+        ("POST", format!("/admin/users/{bob}/enable")),
+        ("POST", format!("/admin/rooms/{room}/delete")),
+        ("GET", "/api/admin/users".into()),
+        ("GET", "/api/admin/rooms".into()),
+        ("POST", format!("/api/admin/users/{bob}/disable")),
+        ("POST", format!("/api/admin/users/{bob}/enable")),
+        ("DELETE", format!("/api/admin/rooms/{room}")),
+        // A method the path does not take says nothing either.
+        ("GET", format!("/admin/users/{bob}/disable")),
+        ("PUT", "/admin".into()),
+    ]
+}
+
+async fn send(person: &mut Person, method: &str, path: &str) -> reqwest::Response {
+    let token = person.csrf().await;
+    let request = match method {
+        "GET" => person.http.get(person.url(path)),
+        "POST" if path.starts_with("/api/") => person
+            .http
+            .post(person.url(path))
+            .header("X-CSRF-Token", &token)
+            .json(&json!({})),
+        "POST" => person
+            .http
+            .post(person.url(path))
+            .form(&[("csrf_token", token.as_str()), ("mode", "closed")]),
+        "DELETE" => person
+            .http
+            .delete(person.url(path))
+            .header("X-CSRF-Token", &token),
+        _ => person
+            .http
+            .put(person.url(path))
+            .header("X-CSRF-Token", &token),
+    };
+    request.send().await.expect("answered")
+}
+
+#[actix_web::test]
+async fn every_admin_page_and_call_is_404_to_anyone_but_an_administrator() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let room = bob.create_room("Bobs room").await;
+    let bob_id = user_id(&app, "bob");
+    let mut stranger = app.person();
+
+    for (method, path) in admin_requests(bob_id, room) {
+        let res = send(&mut bob, method, &path).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{method} {path} as bob"
+        );
+        // A visitor with no session meets the form check first (403 for any POST without a
+        // session's token): the answer is the one a path that never existed gets.
+        let res = send(&mut stranger, method, &path).await;
+        let nowhere = match path.starts_with("/api/") {
+            true => "/api/no-such-thing",
+            false => "/no-such-page",
+        };
+        let nowhere = send(&mut stranger, method, nowhere).await;
+        assert_eq!(res.status(), nowhere.status(), "{method} {path} anonymous");
+        assert!(res.status().is_client_error());
+    }
+    let unchanged = User::find_by_username(&mut app.db(), "bob")
+        .unwrap()
+        .unwrap();
+    assert!(unchanged.disabled_at.is_none(), "nothing was done");
+    assert_eq!(
+        bob.get("/api/rooms").await.status(),
+        StatusCode::OK,
+        "bob is still logged in"
+    );
+    let (_, lobby) = bob.page("/lobby").await;
+    assert!(!lobby.contains("/admin"), "no link for bob");
+
+    let (_, lobby) = alice.page("/lobby").await;
+    assert!(
+        lobby.contains(r#"href="/admin""#),
+        "the administrator's lobby links there"
+    );
+    for path in [
+        "/admin",
+        "/admin/users",
+        "/admin/rooms",
+        "/api/admin/users",
+        "/api/admin/rooms",
+    ] {
+        assert_eq!(alice.get(path).await.status(), StatusCode::OK, "{path}");
+    }
+
+    // A revoked administrator loses the pages at once, though still logged in.
+    let mut conn = app.db();
+    User::set_admin(&mut conn, "bob", true).unwrap();
+    User::set_admin(&mut conn, "alice", false).unwrap();
+    assert_eq!(alice.get("/admin").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.get("/admin").await.status(), StatusCode::OK);
+}
+
+async fn wait_for_status(person: &Person, path: &str, status: StatusCode) -> Duration {
+    let started = Instant::now();
+    loop {
+        if person.get(path).await.status() == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} never answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_disabled_account_is_logged_out_at_once_and_its_login_says_it_is_disabled() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let mut bobs_phone = app.person();
+    assert_eq!(bobs_phone.login("bob", PASSWORD).await.status(), 303);
+    let room = bob.create_room("Chatter").await;
+    bob.say(room, "hello").await;
+    let bob_id = user_id(&app, "bob");
+
+    alice.page("/admin/users?q=BO").await;
+    let res = alice
+        .post_form(&format!("/admin/users/{bob_id}/disable"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/admin/users?notice=disabled");
+
+    let poll = format!("/api/rooms/{room}/messages?after=0");
+    assert_eq!(bob.get(&poll).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bobs_phone.get(&poll).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(location(&bob.get("/lobby").await), "/login");
+
+    let res = bob.login("bob", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("This account is disabled")
+    );
+    let res = bob.login("bob", "not the password at all").await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "a wrong password learns nothing about the account"
+    );
+    let res = bob
+        .http
+        .post(bob.url("/api/session"))
+        .json(&json!({"username": "bob", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "account_disabled");
+
+    let (_, users) = alice.page("/admin/users?q=bob").await;
+    assert!(users.contains("disabled"), "{users}");
+    let res = alice
+        .post_json(&format!("/api/admin/users/{bob_id}/enable"), &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["disabled"], false);
+    assert_eq!(
+        bob.login("bob", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let (_, front) = alice.page("/admin").await;
+    let disabled = front
+        .find("disabled user")
+        .expect("disabling is in the audit log");
+    let enabled = front
+        .find("enabled user")
+        .expect("enabling is in the audit log");
+    assert!(enabled < disabled, "newest first");
+    assert!(front[..disabled].contains("alice"), "with who did it");
+}
+
+#[actix_web::test]
+async fn no_administrator_disables_their_own_account_or_the_last_administrator() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let alice_id = user_id(&app, "alice");
+    let res = alice
+        .post_json(&format!("/api/admin/users/{alice_id}/disable"), &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    let mut bob = app.user("bob").await;
+    User::set_admin(&mut app.db(), "bob", true).unwrap();
+    bob.page("/lobby").await;
+    let res = bob
+        .post_form(&format!("/admin/users/{alice_id}/disable"), &[])
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "another administrator may"
+    );
+    let bob_id = user_id(&app, "bob");
+    // bob is now the last administrator who can log in: revoking him is refused too.
+    let refused = User::set_admin(&mut app.db(), "bob", false);
+    assert!(refused.is_err());
+    let res = bob
+        .post_json(&format!("/api/admin/users/{bob_id}/disable"), &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        bob.get("/api/admin/users").await.status(),
+        StatusCode::OK,
+        "bob still runs the server"
+    );
+}
+
+#[actix_web::test]
+async fn an_administrator_deletes_any_public_room_and_its_members_are_told() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let mut carol = app.user("carol").await;
+    let room = bob.create_room("Bobs room").await;
+    carol.enter_and_poll(room).await;
+    let said = bob.say(room, "not nice").await;
+
+    // Any message in a public room, without being its creator.
+    alice.enter_and_poll(room).await;
+    let res = alice
+        .http
+        .delete(alice.url(&format!("/api/rooms/{room}/messages/{}", said["id"])))
+        .header("X-CSRF-Token", alice.csrf().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let entries = carol.entries_after(room, 0).await;
+    assert!(
+        entries.iter().any(|e| e["kind"] == "deleted"),
+        "{entries:?}"
+    );
+
+    let (_, rooms) = alice.page("/admin/rooms").await;
+    assert!(rooms.contains("Bobs room"), "{rooms}");
+    let res = alice
+        .post_form(&format!("/admin/rooms/{room}/delete"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(carol.poll(room, "0").await.status(), StatusCode::GONE);
+    assert_eq!(bob.poll(room, "0").await.status(), StatusCode::GONE);
+    let (_, front) = alice.page("/admin").await;
+    assert!(front.contains("deleted room"), "audited");
+    assert!(front.contains("deleted message"), "audited");
+
+    // A direct conversation is nobody's to moderate.
+    let direct = {
+        let res = bob.post_form("/direct", &[("username", "carol")]).await;
+        location(&res)
+            .strip_prefix("/rooms/")
+            .unwrap()
+            .parse::<i32>()
+            .unwrap()
+    };
+    let res = alice
+        .http
+        .delete(alice.url(&format!("/api/admin/rooms/{direct}")))
+        .header("X-CSRF-Token", alice.csrf().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn registration_by_invitation_takes_one_unused_link_once() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    alice.page("/admin").await;
+    let res = alice
+        .post_form("/admin/registration", &[("mode", "invite")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let mut stranger = app.person();
+    let (_, login) = stranger.page("/login").await;
+    assert!(login.contains("by invitation only"), "{login}");
+    let (_, register) = stranger.page("/register").await;
+    assert!(
+        register.contains("by invitation only")
+            && !register.contains("<form method=\"post\" action=\"/register\"")
+    );
+    let res = stranger
+        .post_form(
+            "/register",
+            &[("username", "sneaky"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = stranger
+        .http
+        .post(stranger.url("/api/users"))
+        .json(&json!({"username": "sneaky", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res).await, "invitation_required");
+
+    let link = make_invitation(&mut alice).await;
+    let token = link.split("invite=").nth(1).unwrap().to_owned();
+    let (_, again) = alice.page("/admin").await;
+    assert!(!again.contains(&token), "the link is shown once");
+    assert!(again.contains("class=\"invitation\""), "listed as unused");
+
+    let mut dave = app.person();
+    let (_, form) = dave.page(&format!("/register?invite={token}")).await;
+    assert!(
+        form.contains(&format!("name=\"invite\" value=\"{token}\"")),
+        "{form}"
+    );
+    let res = dave
+        .post_form(
+            "/register",
+            &[
+                ("username", "dave"),
+                ("password", PASSWORD),
+                ("invite", &token),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let mut eve = app.person();
+    let (_, used) = eve.page(&format!("/register?invite={token}")).await;
+    assert!(used.contains("cannot be used"), "{used}");
+    let res = eve
+        .http
+        .post(eve.url("/api/users"))
+        .json(&json!({"username": "eve", "password": PASSWORD, "invite": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res).await, "invitation_unusable");
+
+    // Withdrawn: the link stops working. A fresh one works through the API too.
+    let withdrawn = make_invitation(&mut alice).await;
+    let (_, front) = alice.page("/admin").await;
+    let id = front
+        .split("/admin/invitations/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let res = alice
+        .post_form(&format!("/admin/invitations/{id}/withdraw"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, gone) = eve
+        .page(&format!(
+            "/register?{}",
+            withdrawn.split('?').nth(1).unwrap()
+        ))
+        .await;
+    assert!(gone.contains("cannot be used"));
+    let fresh = make_invitation(&mut alice).await;
+    let res = eve
+        .http
+        .post(eve.url("/api/users"))
+        .json(&json!({
+            "username": "eve",
+            "password": PASSWORD,
+            "invite": fresh.split("invite=").nth(1).unwrap(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let users: Vec<String> = alice
+        .get("/api/admin/users")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(users, ["alice", "dave", "eve"]);
+}
+
+/// Makes an invitation on /admin and returns the link the page shows once.
+async fn make_invitation(admin: &mut Person) -> String {
+    let res = admin.post_form("/admin/invitations", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, front) = admin.page("/admin").await;
+    let marker = "id=\"new-invitation\" href=\"";
+    let start = front.find(marker).expect("the new link") + marker.len();
+    let end = front[start..].find('"').unwrap();
+    let link = front[start..start + end].to_owned();
+    assert!(link.starts_with(&admin.base), "{link}");
+    link
+}
+
+#[actix_web::test]
+async fn closed_registration_refuses_everyone_and_the_pages_say_so() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let invitation = make_invitation(&mut alice).await;
+    alice.page("/admin").await;
+    let res = alice
+        .post_form("/admin/registration", &[("mode", "closed")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = alice
+        .post_form("/admin/registration", &[("mode", "sometimes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    let mut stranger = app.person();
+    let (_, login) = stranger.page("/login").await;
+    assert!(login.contains("Registration is closed"), "{login}");
+    let (_, register) = stranger
+        .page(&format!(
+            "/register?{}",
+            invitation.split('?').nth(1).unwrap()
+        ))
+        .await;
+    assert!(
+        register.contains("Registration is closed"),
+        "an invitation does not open it"
+    );
+    let res = stranger
+        .http
+        .post(stranger.url("/api/users"))
+        .json(&json!({"username": "newbie", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "registration_closed");
+    assert!(
+        User::find_by_username(&mut app.db(), "newbie")
+            .unwrap()
+            .is_none()
+    );
+
+    alice
+        .post_form("/admin/registration", &[("mode", "open")])
+        .await;
+    let (_, login) = stranger.page("/login").await;
+    assert!(login.contains("Create an account"));
+    assert_eq!(
+        stranger.register("newbie", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// A session ended by another process (a server command, another server) stops working here
+/// within about a second, though this server had it in memory.
+#[actix_web::test]
+async fn sessions_ended_by_a_server_command_stop_working_on_the_running_server() {
+    let Some(app) = spawn_app().await else { return };
+    let _alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    assert_eq!(bob.get("/api/rooms").await.status(), StatusCode::OK);
+    let url = app.database().url.clone();
+
+    let output = super::initdb::chatroom(&["users", "disable", "BOB", "--database", &url]);
+    assert!(
+        output.status.success(),
+        "{}",
+        super::initdb::stderr(&output)
+    );
+    let took = wait_for_status(&bob, "/api/rooms", StatusCode::UNAUTHORIZED).await;
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+
+    let output = super::initdb::chatroom(&["users", "enable", "bob", "--database", &url]);
+    assert!(output.status.success());
+    let mut bob = app.person();
+    assert_eq!(
+        bob.login("bob", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let output = super::initdb::chatroom(&["users", "reset-password", "bob", "--database", &url]);
+    assert!(
+        output.status.success(),
+        "{}",
+        super::initdb::stderr(&output)
+    );
+    wait_for_status(&bob, "/api/rooms", StatusCode::UNAUTHORIZED).await;
+    let printed = super::initdb::stdout(&output);
+    let password = printed
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("new password for bob: "))
+        .expect("the new password")
+        .to_owned();
+    assert_eq!(
+        bob.login("bob", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        bob.login("bob", &password).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}

@@ -1,0 +1,211 @@
+//! The server's commands (`chatroom rooms ...`, `chatroom users ...`) against a database a
+//! running server uses: what they print, what they change, and what the server notices.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::helpers::{PASSWORD, TestApp, spawn_app};
+use super::initdb::{chatroom, stderr, stdout};
+
+/// Runs `chatroom ARGS --database URL`: (succeeded, stdout, stderr).
+fn run(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let mut all = args.to_vec();
+    all.extend(["--database", app.database().url.as_str()]);
+    let output = chatroom(&all);
+    (output.status.success(), stdout(&output), stderr(&output))
+}
+
+/// A refusal: a failure exit and one line that says what was wrong.
+fn refused(app: &TestApp, args: &[&str], says: &str) {
+    let (ok, out, err) = run(app, args);
+    assert!(!ok, "{args:?} should fail: {out}");
+    assert!(err.contains(says), "{args:?}: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[actix_web::test]
+async fn room_commands_list_create_tail_and_delete_while_the_server_runs() {
+    let Some(app) = spawn_app().await else { return };
+    let (ok, out, _) = run(&app, &["rooms", "list"]);
+    assert!(ok);
+    assert_eq!(out.trim(), "no rooms yet");
+    refused(&app, &["rooms", "create", "Lounge"], "no account yet");
+
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let (ok, out, err) = run(&app, &["rooms", "create", "Lounge"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"Lounge\" owned by alice"), "{out}");
+    let (ok, out, err) = run(
+        &app,
+        &["rooms", "create", "Quiet", "--owner", "BOB", "--json"],
+    );
+    assert!(ok, "{err}");
+    let quiet: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(quiet["creator"], "bob");
+    refused(&app, &["rooms", "create", "LOUNGE"], "exists already");
+    refused(&app, &["rooms", "create", "   "], "name");
+    refused(
+        &app,
+        &["rooms", "create", "Attic", "--owner", "nobody"],
+        "no user named \"nobody\"",
+    );
+
+    // The running server lists the new rooms; nobody was moved into them.
+    let lobby: Value = alice.get("/api/rooms").await.json().await.unwrap();
+    let names: Vec<&str> = lobby["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Lounge") && names.contains(&"Quiet"),
+        "{lobby}"
+    );
+    let lounge = lobby["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Lounge")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap() as i32;
+    bob.enter_and_poll(lounge).await;
+    bob.say(lounge, "first words").await;
+    bob.say(lounge, "second words").await;
+
+    let (ok, out, _) = run(&app, &["rooms", "tail", "lounge", "-n", "2"]);
+    assert!(ok);
+    let lines: Vec<&str> = out.trim().lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].ends_with("bob: first words") && lines[1].ends_with("bob: second words"));
+    let (ok, out, _) = run(&app, &["rooms", "tail", &lounge.to_string(), "--json"]);
+    assert!(ok);
+    let entries: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(entries[0]["kind"], "joined", "{entries}");
+    assert_eq!(
+        entries.as_array().unwrap().last().unwrap()["text"],
+        "second words"
+    );
+
+    let (ok, out, _) = run(&app, &["rooms", "list", "--json"]);
+    assert!(ok);
+    let rooms: Value = serde_json::from_str(&out).unwrap();
+    let listed = rooms.as_array().unwrap();
+    assert_eq!(listed[0]["name"], "Lounge", "most recently active first");
+    assert_eq!(listed[0]["messages"], 2);
+    let (_, text, _) = run(&app, &["rooms", "list"]);
+    assert!(text.starts_with("ID  NAME"), "{text}");
+
+    // Deleted from the command line: bob, inside, learns it at his next polls.
+    let (ok, out, err) = run(&app, &["rooms", "delete", "Lounge"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("deleted room {lounge} \"Lounge\""));
+    let started = Instant::now();
+    while bob.poll(lounge, "0").await.status() != StatusCode::GONE {
+        assert!(started.elapsed() < Duration::from_secs(3), "never told");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    refused(&app, &["rooms", "delete", "Lounge"], "no room \"Lounge\"");
+    refused(&app, &["rooms", "tail", "999"], "no room \"999\"");
+
+    let (_, admin_page) = alice.page("/admin").await;
+    assert!(
+        admin_page.contains("server command"),
+        "audited as the command line"
+    );
+}
+
+#[actix_web::test]
+async fn user_commands_list_disable_enable_and_reset_passwords() {
+    let Some(app) = spawn_app().await else { return };
+    let _alice = app.user("alice").await;
+    let _bob = app.user("bob").await;
+
+    let (ok, out, _) = run(&app, &["users", "list"]);
+    assert!(ok);
+    let lines: Vec<&str> = out.trim().lines().collect();
+    assert!(lines[0].starts_with("NAME"), "{out}");
+    assert!(lines[1].starts_with("alice") && lines[1].ends_with("administrator"));
+    assert!(lines[2].starts_with("bob"));
+    let (ok, out, _) = run(&app, &["users", "list", "--search", "BO", "--json"]);
+    assert!(ok);
+    let users: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    assert_eq!(users[0]["username"], "bob");
+    assert_eq!(users[0]["disabled"], false);
+    assert!(
+        users[0]["last_seen_at"].is_string(),
+        "registering counts as seen"
+    );
+
+    let (ok, out, _) = run(&app, &["users", "disable", "bob"]);
+    assert!(ok);
+    assert!(out.starts_with("bob is disabled"), "{out}");
+    let mut bob = app.person();
+    assert_eq!(
+        bob.login("bob", PASSWORD).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let (_, out, _) = run(&app, &["users", "list", "--json", "--search", "bob"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()[0]["disabled"],
+        true
+    );
+    refused(&app, &["users", "disable", "alice"], "last administrator");
+    refused(
+        &app,
+        &["users", "disable", "nobody"],
+        "no user named \"nobody\"",
+    );
+    let (ok, _, _) = run(&app, &["users", "enable", "bob"]);
+    assert!(ok);
+    assert_eq!(
+        bob.login("bob", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // A new password from standard input, under the same rules as any new password.
+    let reset = |input: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chatroom"))
+            .args(["users", "reset-password", "bob", "--stdin", "--database"])
+            .arg(&app.database().url)
+            .env("RUST_LOG", "off")
+            .env("CHATROOM_BCRYPT_COST", "4")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (output.status.success(), stdout(&output), stderr(&output))
+    };
+    let (ok, _, err) = reset("password\n");
+    assert!(!ok && err.contains("most common"), "{err}");
+    let (ok, out, err) = reset("a brand new secret\n");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("bob has a new password (1 session ended)"),
+        "{out}"
+    );
+    let mut bob = app.person();
+    assert_eq!(
+        bob.login("bob", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        bob.login("bob", "a brand new secret").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
