@@ -373,3 +373,108 @@ fn a_later_page_of_the_lobby_refreshes_itself_and_links_back() {
         assert_console_clean(&[&carol]).await;
     });
 }
+
+#[test]
+fn an_administrator_disables_someone_chatting_elsewhere_and_their_page_goes_to_the_login() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let bob = newcomer(&chrome, &app, "bob").await;
+        let room = bob.create_room("Troll cave").await;
+        bob.say("something unkind").await;
+
+        alice.goto("/lobby").await;
+        alice.click("#admin-link").await;
+        alice.wait_for_path("/admin").await;
+        alice.click(".admin-nav a[href='/admin/users']").await;
+        alice.wait_for_path("/admin/users").await;
+        alice.fill("#user-search", "bo").await;
+        alice.click("form[role=search] button").await;
+        alice.wait_for_path("/admin/users?q=bo").await;
+        alice.click("tr[data-username=bob] button.disable").await;
+        alice.wait_for_path("/admin/users?notice=disabled").await;
+        assert!(
+            alice
+                .text("tr[data-username=bob]")
+                .await
+                .contains("disabled")
+        );
+
+        // bob's open room page polls once a second: the next poll is refused and the page
+        // goes to the login form, where his password no longer lets him in.
+        bob.wait_for_path("/login").await;
+        bob.goto("/login").await;
+        bob.fill("input[name=username]", "bob").await;
+        bob.fill("input[name=password]", PASSWORD).await;
+        bob.click("main button[type=submit]").await;
+        bob.wait_until("the refusal", || async {
+            bob.exists(".error").await && bob.text(".error").await.contains("disabled")
+        })
+        .await;
+
+        // The administrator also cleans up the room and its message.
+        alice.enter(room).await;
+        assert!(
+            alice.exists("#delete").await,
+            "administrators may delete any room"
+        );
+        assert!(
+            alice.exists(".delete-message").await,
+            "and any message in a public room"
+        );
+        alice.goto("/admin").await;
+        assert!(alice.text("#audit-log").await.contains("disabled user"));
+        assert_console_clean(&[&alice]).await;
+    });
+}
+
+#[test]
+fn registration_by_invitation_end_to_end() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        alice.goto("/admin").await;
+        alice.click("input[name=mode][value=invite]").await;
+        alice.click("#save-registration").await;
+        alice.wait_for_path("/admin?notice=registration").await;
+        alice.click("#make-invitation").await;
+        alice.wait_for_path("/admin").await;
+        let link = alice.text("#new-invitation").await;
+        assert!(link.contains("/register?invite="), "{link}");
+
+        let stranger = person(&chrome, &app, "stranger").await;
+        stranger.goto("/login").await;
+        assert!(
+            stranger
+                .text("#registration")
+                .await
+                .contains("by invitation only")
+        );
+        stranger.goto("/register").await;
+        assert!(
+            !stranger.exists("input[name=username]").await,
+            "no form without a link"
+        );
+
+        let dave = person(&chrome, &app, "dave").await;
+        let path = &link[link.find("/register").unwrap()..];
+        dave.goto(path).await;
+        dave.fill("input[name=username]", "dave").await;
+        dave.fill("input[name=password]", PASSWORD).await;
+        dave.click("main button[type=submit]").await;
+        dave.wait_for_path("/lobby").await;
+
+        // The link was single-use.
+        stranger.goto(path).await;
+        assert!(
+            stranger
+                .text("#registration-closed")
+                .await
+                .contains("cannot be used")
+        );
+        alice.goto("/admin").await;
+        assert!(
+            alice.exists("#no-invitations").await,
+            "no unused invitation is left"
+        );
+        assert_console_clean(&[&alice, &dave, &stranger]).await;
+    });
+}
