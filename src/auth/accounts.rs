@@ -11,6 +11,7 @@ use super::session_store::{SessionCache, SessionTimes};
 use crate::db::Db;
 use crate::domain::{LoginName, Password, Username, name_key};
 use crate::errors::AppError;
+use crate::models::revocation::Revocation;
 use crate::models::session::SessionRow;
 use crate::models::setting::Setting;
 use crate::models::{ModelError, User};
@@ -412,7 +413,15 @@ pub async fn end_session(
     let user_id = user.id;
     let is_current = super::public_id(session).as_deref() == Some(public_id.as_str());
     let ended = db
-        .run(move |conn| Ok(SessionRow::delete_by_public_id(conn, user_id, &public_id)?))
+        .run(move |conn| {
+            Ok(conn.write_transaction(|conn| {
+                let ended = SessionRow::delete_by_public_id(conn, user_id, &public_id)?;
+                if let Some(row_id) = &ended {
+                    Revocation::record_session(conn, row_id)?;
+                }
+                Ok::<_, diesel::result::Error>(ended)
+            })?)
+        })
         .await?;
     let Some(row_id) = ended else {
         return Ok(None);

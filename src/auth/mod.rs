@@ -133,6 +133,18 @@ pub fn public_id(session: &Session) -> Option<String> {
     session.get::<String>(PUBLIC_ID).ok().flatten()
 }
 
+/// Takes a one-time value (a notice to show once) out of the session, if it holds one.
+/// actix-session counts any `remove` as a change, present or not, and writes a changed
+/// session back: from a server whose cached copy is a moment old, that write would undo
+/// what another server just wrote (the value itself, say). So the session is written only
+/// when there was something to take.
+pub fn take_once(session: &Session, key: &str) -> Option<String> {
+    if !session.contains_key(key) {
+        return None;
+    }
+    session.remove_as::<String>(key).and_then(Result::ok)
+}
+
 /// Ends the session: the server forgets it, so a replayed cookie is logged out.
 pub fn log_out(session: &Session) {
     session.purge();

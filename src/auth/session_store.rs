@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::{AGENT, CLIENT, PUBLIC_ID, USER_ID, USERNAME};
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::models::revocation::Revocation;
+use crate::models::revocation::{Revocation, Revoked};
 use crate::models::session::SessionRow;
 
 type SessionState = HashMap<String, String>;
@@ -427,7 +427,16 @@ impl SessionStore for DbSessionStore {
         let ticket = self.cache.ticket().await;
         let updated = self
             .db
-            .run(move |conn| Ok(SessionRow::update_state(conn, &row)?))
+            .run(move |conn| {
+                // Other servers' cached copies go stale: they read it afresh.
+                Ok(conn.write_transaction(|conn| {
+                    let updated = SessionRow::update_state(conn, &row)?;
+                    if updated {
+                        Revocation::record_session(conn, &row.id)?;
+                    }
+                    Ok::<_, diesel::result::Error>(updated)
+                })?)
+            })
             .await
             .map_err(|err| UpdateError::Other(anyhow!("{err}")))?;
         if updated {
@@ -471,7 +480,12 @@ impl SessionStore for DbSessionStore {
             .db
             .run({
                 let id = id.clone();
-                move |conn| Ok(SessionRow::delete(conn, &id)?)
+                move |conn| {
+                    Ok(conn.write_transaction(|conn| {
+                        SessionRow::delete(conn, &id)?;
+                        Revocation::record_session(conn, &id)
+                    })?)
+                }
             })
             .await
             .map_err(|err| anyhow!("{err}"));
@@ -517,11 +531,15 @@ pub async fn follow_revocations(
         .run(move |conn| Ok(Revocation::since(conn, since)?))
         .await?;
     let mut followed = 0;
-    for &(id, user_id) in &rows {
-        if !seen.contains(&id) {
-            cache.revoke_user(user_id).await;
-            followed += 1;
+    for (id, revoked) in &rows {
+        if seen.contains(id) {
+            continue;
         }
+        match revoked {
+            Revoked::User(user_id) => cache.revoke_user(*user_id).await,
+            Revoked::Session(session_id) => cache.revoke(session_id).await,
+        }
+        followed += 1;
     }
     *seen = rows.into_iter().map(|(id, _)| id).collect();
     Ok(followed)

@@ -47,7 +47,8 @@ diesel::table! {
 diesel::table! {
     revocations (id) {
         id -> Integer,
-        user_id -> Integer,
+        user_id -> Nullable<Integer>,
+        session_id -> Nullable<Text>,
         revoked_at -> BigInt,
     }
 }

@@ -50,7 +50,7 @@ pub async fn page(
     let overview = db.run(|conn| Ok(admin::overview(conn)?)).await?;
     let mut page = AdminPage::new(Layout::from_session(&session), overview);
     page.notice = notice(query.notice.as_deref());
-    page.new_link = session.remove_as::<String>(NEW_LINK).and_then(Result::ok);
+    page.new_link = crate::auth::take_once(&session, NEW_LINK);
     render(&page, StatusCode::OK)
 }
 

@@ -28,9 +28,7 @@ pub async fn lobby(
 ) -> Result<HttpResponse, AppError> {
     let lobby = chat.lobby(&user, query.page.unwrap_or(1)).await?;
     let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
-    let flash = session
-        .remove_as::<String>(super::auth::FLASH)
-        .and_then(Result::ok);
+    let flash = crate::auth::take_once(&session, super::auth::FLASH);
     page.notice = match flash.as_deref() {
         Some("administrator") => Some(LobbyPage::FIRST_ACCOUNT),
         _ => LobbyPage::notice(query.notice.as_deref()),

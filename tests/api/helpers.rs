@@ -169,6 +169,18 @@ impl Person {
         }
     }
 
+    /// The same browser (cookies and token) talking to another server on this machine, as
+    /// when a proxy in front of several sends it to another one: cookies do not depend on
+    /// the port.
+    pub fn on(&self, base: &str) -> Person {
+        Person {
+            http: self.http.clone(),
+            jar: self.jar.clone(),
+            base: base.to_owned(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -16,6 +16,7 @@ mod direct;
 mod flooding;
 mod helpers;
 mod initdb;
+mod instances;
 mod live;
 mod messages;
 #[path = "../support/programs.rs"]

@@ -35,11 +35,17 @@ CREATE TABLE audit_log (
     subject TEXT NOT NULL
 );
 
--- Every "end all of this user's sessions" (disabling, a password reset or change, log out
--- everywhere), in order: each running server forgets the user's cached sessions when it reads
--- one. Kept an hour.
+-- Every change to stored sessions that other running servers must not miss, in order: all of
+-- a user's sessions ended (disabling, a password reset or change, log out everywhere), or one
+-- session ended or changed (logout, a new key at login, its state written). Each server
+-- forgets its cached copy when it reads one, and reads the sessions table afresh. Kept an
+-- hour.
 CREATE TABLE revocations (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    user_id INTEGER NOT NULL,
-    revoked_at BIGINT NOT NULL
+    -- One of the two: the user whose sessions all ended, or the session (its row id).
+    user_id INTEGER,
+    session_id TEXT,
+    revoked_at BIGINT NOT NULL,
+    CHECK ((user_id IS NULL) <> (session_id IS NULL))
 );
+CREATE INDEX revocations_revoked_at ON revocations (revoked_at);

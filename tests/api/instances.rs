@@ -1,0 +1,119 @@
+//! Two servers on one database, as behind a proxy with no sticky sessions: whatever one of
+//! them knows that the other must honour reaches it through the database, within a second or
+//! two.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::Key;
+use reqwest::StatusCode;
+
+use super::database::TestDatabase;
+use super::helpers::{PASSWORD, TestApp, spawn_app_with, test_settings};
+
+/// Two servers on one fresh database, sharing their key.
+async fn two_servers() -> Option<(TestApp, TestApp)> {
+    let database = Arc::new(TestDatabase::fresh()?);
+    let key = Key::generate();
+    let a = spawn_app_with(test_settings(&database, key.clone()), database.clone()).await;
+    let b = spawn_app_with(test_settings(&database, key), database).await;
+    Some((a, b))
+}
+
+/// How many revocations (changes to sessions that servers follow) are stored.
+fn revocations(app: &TestApp) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT COUNT(*) AS n FROM revocations")
+        .get_result::<Count>(&mut app.db())
+        .unwrap()
+        .n
+}
+
+/// Waits until `check` holds, at most `within`; how long it took.
+async fn within<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_session_made_on_one_server_works_on_the_other_and_logging_out_on_either_ends_both() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    let alice_a = a.user("alice").await;
+    let alice_b = alice_a.on(&b.address);
+    assert_eq!(alice_b.get("/api/rooms").await.status(), StatusCode::OK);
+    assert_eq!(alice_a.get("/api/rooms").await.status(), StatusCode::OK);
+    // Requests that change nothing in the session write nothing for the servers to follow.
+    let before = revocations(&a);
+    for _ in 0..10 {
+        alice_a.get("/lobby").await;
+        alice_b.get("/api/lobby").await;
+    }
+    assert_eq!(revocations(&a), before);
+
+    let mut alice_a = alice_a;
+    let res = alice_a.post_form("/logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let took = within(Duration::from_secs(1), "the logout reaches b", || async {
+        alice_b.get("/api/rooms").await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    println!("logout reached the other server in {took:?}");
+
+    // Log out everywhere through b: a session that only a has served ends as well.
+    let mut phone = a.person();
+    assert_eq!(phone.login("alice", PASSWORD).await.status(), 303);
+    let mut laptop = b.person();
+    assert_eq!(laptop.login("alice", PASSWORD).await.status(), 303);
+    assert_eq!(phone.get("/api/rooms").await.status(), StatusCode::OK);
+    let res = laptop.post_form("/account/logout-everywhere", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    within(
+        Duration::from_secs(1),
+        "log out everywhere reaches a",
+        || async { phone.get("/api/rooms").await.status() == StatusCode::UNAUTHORIZED },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn what_one_server_writes_into_a_session_the_other_reads() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    let mut alice_a = a.user("alice").await;
+    let mut alice_b = alice_a.on(&b.address);
+    // b has the session cached before a changes it.
+    assert_eq!(alice_b.page("/admin").await.0, StatusCode::OK);
+    let res = alice_a.post_form("/admin/invitations", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    within(Duration::from_secs(1), "b shows the new link", || {
+        let alice_b = &alice_b;
+        async move {
+            let body = alice_b.get("/admin").await.text().await.unwrap();
+            body.contains("id=\"new-invitation\"")
+        }
+    })
+    .await;
+    // Shown once, whichever server shows it (once a's copy is a second old at most).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, again) = alice_a.page("/admin").await;
+    assert!(!again.contains("id=\"new-invitation\""));
+}
