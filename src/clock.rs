@@ -9,6 +9,8 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
     /// Wall-clock time in Unix seconds, for deadlines stored in the database.
     fn unix_secs(&self) -> i64;
+    /// Wall-clock time in Unix milliseconds, for what several servers compare.
+    fn unix_millis(&self) -> i64;
 }
 
 /// The real clocks.
@@ -24,6 +26,12 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     }
+
+    fn unix_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
 }
 
 pub fn system() -> Arc<dyn Clock> {
@@ -34,6 +42,7 @@ pub fn system() -> Arc<dyn Clock> {
 pub struct ManualClock {
     start: Instant,
     start_unix: i64,
+    start_unix_millis: i64,
     elapsed: Mutex<Duration>,
 }
 
@@ -42,6 +51,7 @@ impl ManualClock {
         Arc::new(Self {
             start: Instant::now(),
             start_unix: SystemClock.unix_secs(),
+            start_unix_millis: SystemClock.unix_millis(),
             elapsed: Mutex::new(Duration::ZERO),
         })
     }
@@ -62,5 +72,9 @@ impl Clock for ManualClock {
 
     fn unix_secs(&self) -> i64 {
         self.start_unix + i64::try_from(self.elapsed().as_secs()).unwrap_or(i64::MAX)
+    }
+
+    fn unix_millis(&self) -> i64 {
+        self.start_unix_millis + i64::try_from(self.elapsed().as_millis()).unwrap_or(i64::MAX)
     }
 }

@@ -32,6 +32,8 @@ pub enum AppError {
     RequestTimeout,
     /// Too much work already waits (passwords to hash): refused at once rather than late.
     Busy(RetryAfter),
+    /// The database cannot be reached: 503, rather than an answer nobody could vouch for.
+    Unavailable,
     /// Anything unexpected: logged with its cause, shown as a generic 500.
     Internal(anyhow::Error),
 }
@@ -88,6 +90,7 @@ impl AppError {
             Self::TooManyRequests(_) => "rate_limited",
             Self::RequestTimeout => "request_timeout",
             Self::Busy(_) => "busy",
+            Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -110,6 +113,9 @@ impl AppError {
             Self::TooManyRequests(_) => "Too many attempts. Please wait a little and try again.",
             Self::RequestTimeout => "The request took too long to arrive.",
             Self::Busy(_) => "The server is busy. Please try again in a moment.",
+            Self::Unavailable => {
+                "The server cannot reach its database just now. Please try again in a moment."
+            }
             Self::Internal(_) => "Something went wrong on our side. Please try again.",
         }
     }
@@ -119,6 +125,9 @@ impl AppError {
         let mut res = HttpResponse::build(self.status_code());
         if let Self::TooManyRequests(retry) | Self::Busy(retry) = self {
             res.insert_header((header::RETRY_AFTER, retry.secs()));
+        }
+        if let Self::Unavailable = self {
+            res.insert_header((header::RETRY_AFTER, 1));
         }
         res
     }
@@ -138,6 +147,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "Unsupported content type",
             Self::RequestTimeout => "Too slow",
             Self::Busy(_) => "Busy",
+            Self::Unavailable => "Unavailable",
             Self::BadRequest(_) => "Bad request",
         }
     }
@@ -166,7 +176,7 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy(_) | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -179,8 +189,14 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match err {
-            diesel::result::Error::NotFound => Self::NotFound,
+            Error::NotFound => Self::NotFound,
+            // The connection went (the database restarted or is gone): the pool drops it.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
+                log::warn!("the database connection closed: {}", info.message());
+                Self::Unavailable
+            }
             other => Self::Internal(other.into()),
         }
     }

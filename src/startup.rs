@@ -22,12 +22,12 @@ use crate::auth::session_store::{
 use crate::chat::{Chat, background};
 use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
-use crate::db::{self, Db};
+use crate::db::{self, Backend, Db};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::middleware::{self, csrf};
 use crate::routes::{self, account, admin, api, api_account, assets, auth, lobby, room};
-use crate::throttle::{MemoryLimits, Throttles};
+use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
 /// Connections per database pool, one for each blocking thread that may want one: SQLite
 /// serialises writers anyway; readers share WAL snapshots.
@@ -73,8 +73,8 @@ impl Application {
             settings.limits.hash_queue,
         )?);
         let clock = settings.clock.clone();
-        let limits = MemoryLimits::new(&settings.limits, &clock);
-        let throttles = Arc::new(Throttles::new(Arc::new(limits)));
+        let (limits, shared_limits) = rate_limits(&db, &settings, &clock);
+        let throttles = Arc::new(Throttles::new(limits));
         let live = Arc::new(Live::in_memory(&clock, settings.room_tails));
         let chat = web::Data::new(Chat::start(db.clone(), live.clone(), throttles.clone()));
         chat.warm_up(WARM_ROOMS.min(settings.room_tails))
@@ -144,12 +144,18 @@ impl Application {
         for addr in addrs {
             log::info!("listening on http://{addr}");
         }
-        let tasks = vec![
+        let mut tasks = vec![
             spawn_revocation_follower(db.clone(), sessions_in_background.clone()),
             spawn_session_sweeper(db.clone(), sessions_in_background, clock),
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone()),
         ];
+        if let Some(shared) = shared_limits {
+            tasks.push(background::every(Duration::from_secs(3600), move || {
+                let shared = shared.clone();
+                async move { shared.purge().await }
+            }));
+        }
         Ok(Self {
             addr,
             server,
@@ -324,6 +330,22 @@ fn json_config() -> web::JsonConfig {
             };
             app_err.into()
         })
+}
+
+/// Where the rate limits count: in memory on SQLite, where one server runs; on PostgreSQL
+/// in the database, shared by every server on it (also returned, for its hourly sweep).
+fn rate_limits(
+    db: &Db,
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
+) -> (Arc<dyn RateLimits>, Option<Arc<SharedLimits>>) {
+    match db.backend() {
+        Backend::Sqlite => (Arc::new(MemoryLimits::new(&settings.limits, clock)), None),
+        Backend::Postgres => {
+            let shared = Arc::new(SharedLimits::new(db.clone(), &settings.limits, clock));
+            (shared.clone(), Some(shared))
+        }
+    }
 }
 
 /// Forgets the cached sessions that ended elsewhere (see `session_store::follow_revocations`).

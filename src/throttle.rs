@@ -1,8 +1,7 @@
 //! Rate limits: sliding windows of events per key. `Throttles` says what is limited (failed
 //! logins per username and per address, registrations per address, messages and new rooms per
-//! user); the counting sits
-//! behind `RateLimits`, which this process keeps in memory (`MemoryLimits`) and which several
-//! instances will share through a store.
+//! user); the counting sits behind `RateLimits`: in this process's memory (`MemoryLimits`) on
+//! SQLite, shared through the database by every server on PostgreSQL (`SharedLimits`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -13,6 +12,8 @@ use async_trait::async_trait;
 
 use crate::clock::Clock;
 use crate::config::Limits;
+use crate::db::Db;
+use crate::models::rate::RateEvents;
 
 /// Refused: try again after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -273,6 +274,115 @@ impl RateLimits for MemoryLimits {
         if let Some(l) = self.limiter(limit) {
             l.give_back(key);
         }
+    }
+}
+
+/// `RateLimits` shared by every server on one PostgreSQL database: failed logins spread over
+/// three servers are counted as if they went to one. Each call is one round trip (see
+/// `RateEvents`). If the database cannot be asked, an event is let through: the request it
+/// guards needs the database too, and fails there.
+pub struct SharedLimits {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    windows: HashMap<Limit, (u32, Duration)>,
+}
+
+impl SharedLimits {
+    pub fn new(db: Db, limits: &Limits, clock: &Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            clock: clock.clone(),
+            windows: HashMap::from([
+                (
+                    Limit::FailedLoginsForUser,
+                    (limits.login_user, limits.login_window),
+                ),
+                (
+                    Limit::FailedLoginsFromAddress,
+                    (limits.login_address, limits.login_window),
+                ),
+                (
+                    Limit::Registrations,
+                    (limits.registrations, limits.registrations_window),
+                ),
+                (Limit::Messages, (limits.messages, limits.messages_window)),
+                (Limit::Rooms, (limits.rooms, limits.rooms_window)),
+            ]),
+        }
+    }
+
+    /// How the events are named in the shared table: the limit, then the key.
+    fn name(limit: Limit, key: &str) -> String {
+        format!("{limit:?}:{key}")
+    }
+
+    /// Forgets events older than the longest window, every hour (names nobody hits again).
+    pub async fn purge(&self) {
+        let longest = self
+            .windows
+            .values()
+            .map(|&(_, w)| w)
+            .max()
+            .unwrap_or_default();
+        let before = self.clock.unix_millis() - millis(longest);
+        if let Err(err) = self
+            .db
+            .run(move |conn| Ok(RateEvents::purge(conn, before)?))
+            .await
+        {
+            log::warn!("cannot sweep the rate limits' events: {err}");
+        }
+    }
+
+    async fn run(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut crate::db::DbConnection) -> diesel::QueryResult<()> + Send + 'static,
+    ) {
+        if let Err(err) = self.db.run(move |conn| Ok(f(conn)?)).await {
+            log::warn!("cannot {what} a rate limit's events: {err}");
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl RateLimits for SharedLimits {
+    async fn hit(&self, limit: Limit, key: &str) -> Result<(), RetryAfter> {
+        let Some(&(max, window)) = self.windows.get(&limit) else {
+            return Ok(());
+        };
+        let (name, now) = (Self::name(limit, key), self.clock.unix_millis());
+        let max = i32::try_from(max).unwrap_or(i32::MAX);
+        let asked = self
+            .db
+            .run(move |conn| Ok(RateEvents::hit(conn, &name, now, millis(window), max)?))
+            .await;
+        match asked {
+            Ok(0) => Ok(()),
+            Ok(wait) => Err(RetryAfter(Duration::from_millis(
+                u64::try_from(wait).unwrap_or(1),
+            ))),
+            Err(err) => {
+                log::warn!("cannot count an event against a rate limit: {err}");
+                Ok(())
+            }
+        }
+    }
+
+    async fn reset(&self, limit: Limit, key: &str) {
+        let name = Self::name(limit, key);
+        self.run("reset", move |conn| RateEvents::reset(conn, &name))
+            .await;
+    }
+
+    async fn give_back(&self, limit: Limit, key: &str) {
+        let name = Self::name(limit, key);
+        self.run("give back", move |conn| RateEvents::give_back(conn, &name))
+            .await;
     }
 }
 

@@ -302,17 +302,25 @@ fn migrate(conn: &mut DbConnection) -> anyhow::Result<(bool, Vec<String>)> {
     }
 }
 
+/// How long a request waits for a database connection before it is answered 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The pool, and the single door through which handlers reach it.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<DbManager>,
+    backend: Backend,
 }
 
 impl Db {
     pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         let pool = Pool::builder()
             .max_size(max_connections)
-            .connection_timeout(Duration::from_secs(10))
+            // Past this wait for a connection, the answer is 503 at once: a database that
+            // cannot be reached must not hold every request (and the proxy's retries) for
+            // long. Every query of ours takes milliseconds, so a healthy pool never waits
+            // this long.
+            .connection_timeout(CHECKOUT_TIMEOUT)
             // No `SELECT 1` before every use: on PostgreSQL that is a round trip per query. A
             // connection the server dropped fails its next query once, and the pool then
             // discards it (`DbManager::has_broken`).
@@ -320,7 +328,14 @@ impl Db {
             .build(DbManager::new(url))
             .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
             .with_context(|| format!("cannot open database {}", shown(url)))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend: Backend::of(url),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, never on the async workers.
@@ -331,7 +346,10 @@ impl Db {
     {
         let pool = self.pool.clone();
         web::block(move || {
-            let mut conn = pool.get().map_err(AppError::internal)?;
+            let mut conn = pool.get().map_err(|err| {
+                log::warn!("no database connection: {err}");
+                AppError::Unavailable
+            })?;
             f(&mut conn)
         })
         .await

@@ -116,3 +116,46 @@ async fn what_one_server_writes_into_a_session_the_other_reads() {
     let (_, again) = alice_a.page("/admin").await;
     assert!(!again.contains("id=\"new-invitation\""));
 }
+
+/// Two servers with this login limit per username, on one fresh database.
+async fn two_servers_limiting_logins(per_user: u32) -> Option<(TestApp, TestApp)> {
+    let database = Arc::new(TestDatabase::fresh()?);
+    let key = Key::generate();
+    let settings = || {
+        let mut settings = test_settings(&database, key.clone());
+        settings.limits.login_user = per_user;
+        settings
+    };
+    let a = spawn_app_with(settings(), database.clone()).await;
+    let b = spawn_app_with(settings(), database.clone()).await;
+    Some((a, b))
+}
+
+/// On PostgreSQL the servers count together: a guesser spreading attempts over them gets no
+/// more tries than against one. (On SQLite one server runs, and counts in memory.)
+#[actix_web::test]
+async fn failed_logins_spread_over_servers_are_throttled_as_if_they_went_to_one() {
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let Some((a, b)) = two_servers_limiting_logins(4).await else {
+        return;
+    };
+    a.user("alice").await;
+    let mut statuses = Vec::new();
+    for attempt in 0..6 {
+        let server = if attempt % 2 == 0 { &a } else { &b };
+        let mut guesser = server.person();
+        statuses.push(
+            guesser
+                .login("alice", "wrong guess")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
+    // Throttled on both, even with the right password, until the window passes.
+    let mut alice = b.person();
+    assert_eq!(alice.login("alice", PASSWORD).await.status(), 429);
+}
