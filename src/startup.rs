@@ -25,6 +25,7 @@ use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Backend, Db};
 use crate::errors::AppError;
 use crate::live::Live;
+use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf};
 use crate::routes::{self, account, admin, api, api_account, assets, auth, lobby, room};
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
@@ -75,7 +76,13 @@ impl Application {
         let clock = settings.clock.clone();
         let (limits, shared_limits) = rate_limits(&db, &settings, &clock);
         let throttles = Arc::new(Throttles::new(limits));
-        let live = Arc::new(Live::in_memory(&clock, settings.room_tails));
+        // On PostgreSQL, presence and typing are shared with the other servers on the database.
+        let shared_presence = (db.backend() == Backend::Postgres)
+            .then(|| Arc::new(SharedPresence::new(clock.clone())));
+        let live = Arc::new(match &shared_presence {
+            Some(shared) => Live::with_presence(shared.clone(), &clock, settings.room_tails),
+            None => Live::in_memory(&clock, settings.room_tails),
+        });
         let chat = web::Data::new(Chat::start(db.clone(), live.clone(), throttles.clone()));
         chat.warm_up(WARM_ROOMS.min(settings.room_tails))
             .await
@@ -150,6 +157,9 @@ impl Application {
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone()),
         ];
+        if let Some(shared) = shared_presence {
+            tasks.push(background::spawn_presence_sync(db.clone(), shared));
+        }
         if let Some(shared) = shared_limits {
             tasks.push(background::every(Duration::from_secs(3600), move || {
                 let shared = shared.clone();

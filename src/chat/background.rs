@@ -9,7 +9,9 @@ use actix_web::rt::task::JoinHandle;
 
 use crate::db::Db;
 use crate::errors::AppError;
+use crate::live::shared::SharedPresence;
 use crate::live::{Live, TAIL};
+use crate::models::presence::Presence as PresenceRows;
 use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room};
 
@@ -94,30 +96,90 @@ pub fn spawn_catch_up(db: Db, live: Arc<Live>) -> JoinHandle<()> {
 }
 
 /// One round of `spawn_catch_up`. In this process's write turn, so that its own writes and
-/// what it reads here reach memory in commit order.
+/// what it reads here reach memory in commit order. A room found deleted (by another
+/// process) is forgotten by presence too.
 pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
-    let live = live.clone();
-    db.run(move |conn| {
-        let _turn = live.write_turn();
-        let known = live.recent.heads();
-        if known.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<i32> = known.iter().map(|&(room_id, _)| room_id).collect();
-        let committed: std::collections::HashMap<i32, i32> =
-            Room::heads(conn, &ids)?.into_iter().collect();
-        for (room_id, head) in known {
-            match committed.get(&room_id) {
-                None => live.recent.caught_up(room_id, None),
-                Some(&last) if last > head => {
-                    let limit = (last - head).min(TAIL as i32);
-                    let newer = LogEntry::after(conn, room_id, head, i64::from(limit))?;
-                    live.recent.caught_up(room_id, Some(newer));
+    let in_db = live.clone();
+    let deleted = db
+        .run(move |conn| {
+            let live = in_db;
+            let mut deleted = Vec::new();
+            let _turn = live.write_turn();
+            let known = live.recent.heads();
+            if known.is_empty() {
+                return Ok(deleted);
+            }
+            let ids: Vec<i32> = known.iter().map(|&(room_id, _)| room_id).collect();
+            let committed: std::collections::HashMap<i32, i32> =
+                Room::heads(conn, &ids)?.into_iter().collect();
+            for (room_id, head) in known {
+                match committed.get(&room_id) {
+                    None => {
+                        live.recent.caught_up(room_id, None);
+                        deleted.push(room_id);
+                    }
+                    Some(&last) if last > head => {
+                        let limit = (last - head).min(TAIL as i32);
+                        let newer = LogEntry::after(conn, room_id, head, i64::from(limit))?;
+                        live.recent.caught_up(room_id, Some(newer));
+                    }
+                    Some(_) => {}
                 }
-                Some(_) => {}
+            }
+            Ok(deleted)
+        })
+        .await?;
+    for room_id in deleted {
+        live.presence.forget_room(room_id).await;
+    }
+    Ok(())
+}
+
+/// How often a server on PostgreSQL writes what the others must hear of presence and typing,
+/// and reads what they wrote: someone arriving, typing or leaving shows on every server within
+/// about twice this, plus a poll.
+pub const PRESENCE_SYNC_EVERY: Duration = Duration::from_millis(500);
+/// How far back each read looks again, for rows written just before the last read but
+/// committed after it (each write commits at once: this is ample).
+const PRESENCE_READ_SLACK_MS: i64 = 1000;
+
+/// Shares presence with the other servers on the database (see `live::shared`).
+pub fn spawn_presence_sync(db: Db, presence: Arc<SharedPresence>) -> JoinHandle<()> {
+    let since = Arc::new(std::sync::Mutex::new(0_i64));
+    every(PRESENCE_SYNC_EVERY, move || {
+        let (db, presence, since) = (db.clone(), presence.clone(), since.clone());
+        async move {
+            let from = *crate::live::lock(&since);
+            match sync_presence(&db, &presence, from).await {
+                Ok(latest) => *crate::live::lock(&since) = latest,
+                Err(err) => log::warn!("cannot share presence with the other servers: {err}"),
             }
         }
-        Ok(())
     })
-    .await
+}
+
+/// One round of `spawn_presence_sync`: writes what is pending, reads what was written after
+/// `since_ms` (less the slack); returns the latest write time read.
+pub async fn sync_presence(
+    db: &Db,
+    presence: &Arc<SharedPresence>,
+    since_ms: i64,
+) -> Result<i64, AppError> {
+    let rows = presence.take_pending();
+    if !rows.is_empty() {
+        let batch = rows.clone();
+        if let Err(err) = db
+            .run(move |conn| Ok(PresenceRows::write(conn, &batch)?))
+            .await
+        {
+            presence.give_back(rows);
+            return Err(err);
+        }
+    }
+    let from = since_ms - PRESENCE_READ_SLACK_MS;
+    let (heard, latest) = db
+        .run(move |conn| Ok(PresenceRows::written_since(conn, from)?))
+        .await?;
+    presence.heard(&heard);
+    Ok(latest.max(since_ms))
 }

@@ -1,6 +1,7 @@
 //! Live state kept in memory, each piece behind a small interface named for what it does:
 //! presence and typing (`Presence`), each room's recent entries and who is where
-//! (`RecentLogs`), and read marks not yet written (`ReadMarks`). Sessions and rate limits sit
+//! (`RecentLogs`), and read marks not yet written (`ReadMarks`). On PostgreSQL, presence is
+//! shared with the other servers on the database (`shared::SharedPresence`). Sessions and rate limits sit
 //! behind interfaces of their own (`auth::session_store::SessionCache`, `throttle::RateLimits`).
 //!
 //! None of it costs a database write per poll, and none of it decides anything: the database
@@ -9,6 +10,7 @@
 pub mod presence;
 pub mod read_marks;
 pub mod recent;
+pub mod shared;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -31,8 +33,17 @@ pub struct Live {
 impl Live {
     /// This process's memory, on `clock`, with tails for at most `tails` rooms.
     pub fn in_memory(clock: &Arc<dyn Clock>, tails: usize) -> Self {
+        Self::with_presence(Arc::new(MemoryPresence::new(clock.clone())), clock, tails)
+    }
+
+    /// The same, with presence kept by `presence` (shared between servers, say).
+    pub fn with_presence(
+        presence: Arc<dyn Presence>,
+        clock: &Arc<dyn Clock>,
+        tails: usize,
+    ) -> Self {
         Self {
-            presence: Arc::new(MemoryPresence::new(clock.clone())),
+            presence,
             reads: Arc::new(MemoryReadMarks::new(clock.clone())),
             recent: Arc::new(MemoryRecentLogs::with_capacity(tails)),
             write_turn: Mutex::new(()),

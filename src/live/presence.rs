@@ -69,6 +69,18 @@ pub trait Presence: Send + Sync {
     async fn counts(&self) -> HashMap<i32, usize>;
 }
 
+/// What another server saw of one user (see `MemoryPresence::observe`).
+#[derive(Debug, Clone)]
+pub struct Heard {
+    pub user_id: i32,
+    pub username: String,
+    /// The room their page polls, or none: they left, moved away or logged out.
+    pub room_id: Option<i32>,
+    /// When it was so, on this server's clock.
+    pub at: Instant,
+    pub typing_until: Option<Instant>,
+}
+
 struct Seen {
     username: String,
     last_poll: Instant,
@@ -197,6 +209,74 @@ impl MemoryPresence {
         };
         snapshots.insert(room_id, built);
         snapshot
+    }
+
+    /// Takes in what other servers saw (see `SharedPresence`): a poll there counts as one
+    /// here, and someone gone there (left, moved away, logged out) is gone here unless they
+    /// polled here since. Someone is in one room at a time: being seen in one takes them out
+    /// of the others where they were last seen before.
+    pub fn observe(&self, heard: &[Heard]) {
+        let now = self.clock.now();
+        let mut people = lock(&self.people);
+        let mut changed = Vec::new();
+        for h in heard {
+            // Most of what comes is a heartbeat from the room where they are here too: only
+            // news of a move needs the walk through every room.
+            let already_there = h.room_id.is_some_and(|room_id| {
+                people
+                    .rooms
+                    .get(&room_id)
+                    .is_some_and(|room| room.contains_key(&h.user_id))
+            });
+            for (&room_id, room) in people.rooms.iter_mut().filter(|_| !already_there) {
+                if Some(room_id) != h.room_id
+                    && room
+                        .get(&h.user_id)
+                        .is_some_and(|seen| seen.last_poll <= h.at)
+                {
+                    room.remove(&h.user_id);
+                    changed.push(room_id);
+                }
+            }
+            let Some(room_id) = h.room_id else { continue };
+            if now.saturating_duration_since(h.at) >= PRESENCE_TIMEOUT {
+                continue;
+            }
+            let room = people.rooms.entry(room_id).or_default();
+            match room.get_mut(&h.user_id) {
+                Some(seen) => {
+                    let typing_before = seen.typing_until.filter(|&t| t > now);
+                    if h.at >= seen.last_poll {
+                        // Newer than anything seen here: it says whether they type.
+                        seen.last_poll = h.at;
+                        seen.typing_until = h.typing_until;
+                    } else if h.typing_until > seen.typing_until {
+                        seen.typing_until = h.typing_until;
+                    }
+                    if typing_before != seen.typing_until.filter(|&t| t > now) {
+                        changed.push(room_id);
+                    }
+                }
+                None => {
+                    room.insert(
+                        h.user_id,
+                        Seen {
+                            username: h.username.clone(),
+                            last_poll: h.at,
+                            typing_until: h.typing_until,
+                        },
+                    );
+                    changed.push(room_id);
+                }
+            }
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        let mut snapshots = lock(&self.snapshots);
+        for room_id in changed {
+            people.changed(room_id);
+            snapshots.remove(&room_id);
+        }
     }
 
     /// Runs `change` on everyone's presence, counts it as a change of the room's people, and

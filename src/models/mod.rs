@@ -5,6 +5,7 @@ pub mod audit;
 pub mod invitation;
 pub mod log;
 pub mod name_key;
+pub mod presence;
 pub mod rate;
 pub mod read;
 pub mod revocation;

@@ -159,3 +159,67 @@ async fn failed_logins_spread_over_servers_are_throttled_as_if_they_went_to_one(
     let mut alice = b.person();
     assert_eq!(alice.login("alice", PASSWORD).await.status(), 429);
 }
+
+/// Who a poll of the room through this server says is present and typing.
+async fn people(person: &super::helpers::Person, room: i32) -> (Vec<String>, Vec<String>) {
+    let body: serde_json::Value = person.poll(room, "0").await.json().await.unwrap();
+    let names = |key: &str| -> Vec<String> {
+        body[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {body}"))
+            .iter()
+            .map(|n| n.as_str().unwrap().to_owned())
+            .collect()
+    };
+    (names("present"), names("typing"))
+}
+
+/// On PostgreSQL, presence and typing seen by one server show on the others within two
+/// seconds, whichever server each person's polls reach.
+#[actix_web::test]
+async fn presence_typing_and_leaving_show_on_every_server_within_two_seconds() {
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    let mut alice = a.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    alice.enter_and_poll(room).await;
+    let mut bob = b.user("bob").await;
+    bob.enter_and_poll(room).await;
+
+    within(Duration::from_secs(2), "a sees bob present", || async {
+        people(&alice, room).await.0 == ["alice", "bob"]
+    })
+    .await;
+    within(Duration::from_secs(2), "b sees alice present", || async {
+        people(&bob, room).await.0 == ["alice", "bob"]
+    })
+    .await;
+
+    let typing = format!("/api/rooms/{room}/messages?after=0&typing=1");
+    assert_eq!(bob.get(&typing).await.status(), StatusCode::OK);
+    within(Duration::from_secs(2), "a sees bob typing", || async {
+        people(&alice, room).await.1 == ["bob"]
+    })
+    .await;
+    bob.say(room, "done typing").await;
+    within(Duration::from_secs(2), "a sees bob stop typing", || async {
+        people(&alice, room).await.1.is_empty()
+    })
+    .await;
+
+    let res = bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    within(Duration::from_secs(2), "a sees bob gone", || async {
+        people(&alice, room).await.0 == ["alice"]
+    })
+    .await;
+    let lobby: serde_json::Value = bob.get("/api/lobby").await.json().await.unwrap();
+    assert_eq!(
+        lobby["rooms"][0]["present"], 1,
+        "b's lobby counts alice, seen on a"
+    );
+}

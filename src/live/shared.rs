@@ -1,0 +1,303 @@
+//! Presence and typing shared by several servers on one PostgreSQL database. Each server
+//! keeps its own `MemoryPresence`, which answers every poll as on a single server; this
+//! wrapper also notes what others must hear (someone arrived, is still here every few
+//! seconds, began or stopped typing, left, moved, logged out) for `chat::background`'s sync
+//! to write in one batch twice a second, and takes in what the others wrote. No poll waits
+//! on the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::lock;
+use super::presence::{
+    Heard, MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, Snapshot, TYPING_TIMEOUT,
+};
+use crate::clock::Clock;
+
+/// How often a user who stays in one room is written again: well inside `PRESENCE_TIMEOUT`,
+/// so that a server that saw none of their polls keeps them present.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// One user's presence as servers write it for each other (the `presence` table's row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceRow {
+    pub user_id: i32,
+    pub username: String,
+    /// None: gone (left, moved away, logged out).
+    pub room_id: Option<i32>,
+    /// When it was so, in Unix milliseconds.
+    pub at_ms: i64,
+    /// Until when they type, in Unix milliseconds (0: not typing).
+    pub typing_until_ms: i64,
+}
+
+/// What this server last wrote of a user.
+struct Written {
+    username: String,
+    room_id: Option<i32>,
+    at_ms: i64,
+    typing_until_ms: i64,
+}
+
+#[derive(Default)]
+struct Journal {
+    written: HashMap<i32, Written>,
+    /// To write at the next sync, the latest per user.
+    pending: HashMap<i32, PresenceRow>,
+}
+
+impl Journal {
+    fn note(&mut self, row: PresenceRow) {
+        self.written.insert(
+            row.user_id,
+            Written {
+                username: row.username.clone(),
+                room_id: row.room_id,
+                at_ms: row.at_ms,
+                typing_until_ms: row.typing_until_ms,
+            },
+        );
+        self.pending.insert(row.user_id, row);
+    }
+
+    /// A row saying the user is gone from every room, as of `at_ms`.
+    fn gone(&mut self, user_id: i32, at_ms: i64) {
+        let username = self
+            .written
+            .get(&user_id)
+            .map(|w| w.username.clone())
+            .unwrap_or_default();
+        self.note(PresenceRow {
+            user_id,
+            username,
+            room_id: None,
+            at_ms,
+            typing_until_ms: 0,
+        });
+    }
+}
+
+pub struct SharedPresence {
+    local: MemoryPresence,
+    clock: Arc<dyn Clock>,
+    journal: Mutex<Journal>,
+}
+
+impl SharedPresence {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            local: MemoryPresence::new(clock.clone()),
+            clock,
+            journal: Mutex::default(),
+        }
+    }
+
+    /// What the other servers must hear, since the last call; and forgets, of what it wrote,
+    /// whoever has not been seen for longer than presence lasts.
+    pub fn take_pending(&self) -> Vec<PresenceRow> {
+        let now_ms = self.clock.unix_millis();
+        let mut journal = lock(&self.journal);
+        let timeout = millis(PRESENCE_TIMEOUT);
+        journal.written.retain(|_, w| now_ms - w.at_ms < timeout);
+        journal.pending.drain().map(|(_, row)| row).collect()
+    }
+
+    /// Puts back rows a failed write did not store, unless newer ones came meanwhile.
+    pub fn give_back(&self, rows: Vec<PresenceRow>) {
+        let mut journal = lock(&self.journal);
+        for row in rows {
+            journal.pending.entry(row.user_id).or_insert(row);
+        }
+    }
+
+    /// Takes in what other servers wrote.
+    pub fn heard(&self, rows: &[PresenceRow]) {
+        let (now, now_ms) = (self.clock.now(), self.clock.unix_millis());
+        // Their times in Unix milliseconds, as this server's monotonic clock reads them.
+        let at = |ms: i64| {
+            let ago = Duration::from_millis(u64::try_from(now_ms - ms).unwrap_or(0));
+            now.checked_sub(ago).unwrap_or(now)
+        };
+        let heard: Vec<Heard> = rows
+            .iter()
+            .map(|row| Heard {
+                user_id: row.user_id,
+                username: row.username.clone(),
+                room_id: row.room_id,
+                at: at(row.at_ms),
+                typing_until: (row.typing_until_ms > row.at_ms).then(|| {
+                    let ahead = u64::try_from(row.typing_until_ms - now_ms).unwrap_or(0);
+                    match row.typing_until_ms > now_ms {
+                        true => now + Duration::from_millis(ahead),
+                        false => at(row.typing_until_ms),
+                    }
+                }),
+            })
+            .collect();
+        self.local.observe(&heard);
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl Presence for SharedPresence {
+    async fn polled(&self, room_id: i32, user_id: i32, username: &str, typing: bool) -> bool {
+        let arrived = self.local.polled(room_id, user_id, username, typing).await;
+        let now_ms = self.clock.unix_millis();
+        let mut journal = lock(&self.journal);
+        let last = journal.written.get(&user_id);
+        let typing_until_ms = match (typing, last) {
+            (true, _) => now_ms + millis(TYPING_TIMEOUT),
+            (false, Some(w)) if w.room_id == Some(room_id) => w.typing_until_ms,
+            (false, _) => 0,
+        };
+        let due = match last {
+            None => true,
+            Some(w) => {
+                w.room_id != Some(room_id)
+                    || now_ms - w.at_ms >= millis(HEARTBEAT)
+                    // Began typing, or types on past what the others were told.
+                    || (typing && w.typing_until_ms - now_ms < millis(TYPING_TIMEOUT) / 2)
+            }
+        };
+        if due {
+            journal.note(PresenceRow {
+                user_id,
+                username: username.to_owned(),
+                room_id: Some(room_id),
+                at_ms: now_ms,
+                typing_until_ms,
+            });
+        }
+        arrived
+    }
+
+    async fn snapshot(&self, room_id: i32) -> Snapshot {
+        self.local.snapshot(room_id).await
+    }
+
+    async fn people_json(&self, room_id: i32, newcomer: Option<&str>) -> PeopleJson {
+        self.local.people_json(room_id, newcomer).await
+    }
+
+    async fn sent(&self, room_id: i32, user_id: i32) {
+        self.local.sent(room_id, user_id).await;
+        let now_ms = self.clock.unix_millis();
+        let mut journal = lock(&self.journal);
+        let username = journal.written.get(&user_id).map(|w| w.username.clone());
+        if let Some(username) = username {
+            journal.note(PresenceRow {
+                user_id,
+                username,
+                room_id: Some(room_id),
+                at_ms: now_ms,
+                typing_until_ms: 0,
+            });
+        }
+    }
+
+    async fn left(&self, room_id: i32, user_id: i32) {
+        self.local.left(room_id, user_id).await;
+        lock(&self.journal).gone(user_id, self.clock.unix_millis());
+    }
+
+    async fn moved(&self, user_id: i32, to: Option<i32>) {
+        self.local.moved(user_id, to).await;
+        let now_ms = self.clock.unix_millis();
+        let mut journal = lock(&self.journal);
+        let username = journal.written.get(&user_id).map(|w| w.username.clone());
+        match (to, username) {
+            // Into another room: there from now on, as their next poll will say anyway.
+            (Some(room_id), Some(username)) => journal.note(PresenceRow {
+                user_id,
+                username,
+                room_id: Some(room_id),
+                at_ms: now_ms,
+                typing_until_ms: 0,
+            }),
+            _ => journal.gone(user_id, now_ms),
+        }
+    }
+
+    async fn logged_out(&self, user_id: i32) {
+        self.local.logged_out(user_id).await;
+        lock(&self.journal).gone(user_id, self.clock.unix_millis());
+    }
+
+    async fn forget_room(&self, room_id: i32) {
+        // Every server hears of a deleted room through its catch-up, which calls this.
+        self.local.forget_room(room_id).await;
+    }
+
+    async fn counts(&self) -> HashMap<i32, usize> {
+        self.local.counts().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn shared() -> (SharedPresence, Arc<ManualClock>) {
+        let clock = ManualClock::new();
+        (SharedPresence::new(clock.clone()), clock)
+    }
+
+    #[actix_web::test]
+    async fn a_poll_is_written_on_arrival_then_every_heartbeat_and_at_once_when_typing_begins() {
+        let (presence, clock) = shared();
+        presence.polled(1, 7, "bob", false).await;
+        let rows = presence.take_pending();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].room_id, rows[0].typing_until_ms), (Some(1), 0));
+
+        clock.advance(Duration::from_secs(1));
+        presence.polled(1, 7, "bob", false).await;
+        assert!(presence.take_pending().is_empty(), "nothing new to say");
+        presence.polled(1, 7, "bob", true).await;
+        let rows = presence.take_pending();
+        assert!(
+            rows[0].typing_until_ms > clock.unix_millis(),
+            "typing, at once"
+        );
+
+        clock.advance(HEARTBEAT);
+        presence.polled(1, 7, "bob", false).await;
+        assert_eq!(presence.take_pending().len(), 1, "the heartbeat");
+        presence.left(1, 7).await;
+        assert_eq!(presence.take_pending()[0].room_id, None, "gone, at once");
+    }
+
+    #[actix_web::test]
+    async fn what_others_saw_shows_here_and_a_departure_there_removes_only_older_sightings() {
+        let (presence, clock) = shared();
+        let now = clock.unix_millis();
+        let row = |user_id, username: &str, room_id, at_ms| PresenceRow {
+            user_id,
+            username: username.into(),
+            room_id,
+            at_ms,
+            typing_until_ms: 0,
+        };
+        presence.heard(&[row(7, "bob", Some(1), now), row(8, "carol", Some(1), now)]);
+        assert_eq!(presence.snapshot(1).await.0.present, ["bob", "carol"]);
+
+        clock.advance(Duration::from_secs(1));
+        // carol polls here after she was reported gone as of a moment ago: she stays.
+        presence.polled(1, 8, "carol", false).await;
+        presence.heard(&[row(7, "", None, now + 500), row(8, "", None, now + 500)]);
+        assert_eq!(presence.snapshot(1).await.0.present, ["carol"]);
+
+        // A sighting older than presence lasts is ignored.
+        clock.advance(PRESENCE_TIMEOUT);
+        presence.heard(&[row(9, "dave", Some(2), now)]);
+        assert!(presence.snapshot(2).await.0.present.is_empty());
+    }
+}
