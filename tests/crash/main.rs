@@ -28,6 +28,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 // Shared with tests/api, which also stops the server cleanly; this test only kills it.
+mod cluster;
 #[allow(dead_code)]
 #[path = "../support/database.rs"]
 mod database;
@@ -46,7 +47,7 @@ use server::Server;
 const PASSWORD: &str = "crash test dummy";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
-fn setting(name: &str, default: u64) -> u64 {
+pub(crate) fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -54,14 +55,14 @@ fn setting(name: &str, default: u64) -> u64 {
 }
 
 /// The run's seed: CRASH_SEED, or a new one, printed either way.
-fn seed() -> u64 {
+pub(crate) fn seed() -> u64 {
     let seed = setting("CRASH_SEED", rand::rng().random());
     println!("crash test seed: CRASH_SEED={seed}");
     seed
 }
 
 /// A task's own random numbers, from the run's seed and the task's number.
-fn rng(seed: u64, task: u64) -> StdRng {
+pub(crate) fn rng(seed: u64, task: u64) -> StdRng {
     StdRng::seed_from_u64(seed ^ task.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
@@ -162,7 +163,7 @@ enum Outcome {
 }
 
 #[derive(Debug, Clone)]
-struct Post {
+pub(crate) struct Post {
     room: i32,
     text: String,
     started: Instant,
@@ -173,9 +174,9 @@ struct Post {
 }
 
 /// What a poller saw: (number, kind, author, text), in the order it was shown.
-type Seen = Vec<(i64, String, String, String)>;
+pub(crate) type Seen = Vec<(i64, String, String, String)>;
 
-async fn writer(
+pub(crate) async fn writer(
     client: Client,
     room: i32,
     me: usize,
@@ -228,7 +229,12 @@ async fn writer(
 
 /// Polls as chat.js does: from the last number it has, treating a skipped number as a fault
 /// (it keeps what it has and asks again), so what it saw must be the room's log without gaps.
-async fn poller(client: Client, room: i32, stop: Arc<AtomicBool>, mut rng: StdRng) -> Seen {
+pub(crate) async fn poller(
+    client: Client,
+    room: i32,
+    stop: Arc<AtomicBool>,
+    mut rng: StdRng,
+) -> Seen {
     let mut seen: Seen = Vec::new();
     let mut after = 0;
     loop {
@@ -264,7 +270,7 @@ async fn poller(client: Client, room: i32, stop: Arc<AtomicBool>, mut rng: StdRn
 }
 
 #[derive(QueryableByName, Debug, Clone, PartialEq, Eq)]
-struct Stored {
+pub(crate) struct Stored {
     #[diesel(sql_type = Integer)]
     id: i32,
     #[diesel(sql_type = Integer)]
@@ -281,7 +287,7 @@ pub(crate) fn open(db: &TestDatabase) -> DbConnection {
     db.connect()
 }
 
-fn stored_log(db: &TestDatabase) -> Vec<Stored> {
+pub(crate) fn stored_log(db: &TestDatabase) -> Vec<Stored> {
     diesel::sql_query(
         "SELECT l.seq AS id, l.room_id, l.kind, u.username AS author, l.body
          FROM log_entries l JOIN users u ON u.id = l.author_id ORDER BY l.room_id, l.seq",
@@ -305,6 +311,145 @@ fn integrity_ok(db: &TestDatabase) -> bool {
         .load(&mut open(db))
         .unwrap();
     rows.len() == 1 && rows[0].integrity_check == "ok"
+}
+
+/// How the posts ended.
+pub(crate) struct Counts {
+    acked: usize,
+    unknown: usize,
+    refused: usize,
+}
+
+/// What the history checker finds wrong in a run: every acknowledged message stored once with
+/// its number, unknown ones at most once, refused ones never; numbers in real-time order
+/// within a room; each room numbered 1, 2, 3, ... without holes; and what each poller saw a
+/// run of its room's log that reaches its end.
+pub(crate) fn check_history(
+    posts: &[Post],
+    rooms: &[i32],
+    seen_by_poller: &[(i32, Seen)],
+    stored: &[Stored],
+) -> (Vec<String>, Counts) {
+    let mut anomalies: Vec<String> = Vec::new();
+
+    // Every acknowledged message once, with its id; unknown at most once; refused never.
+    let mut by_text: HashMap<&str, Vec<&Stored>> = HashMap::new();
+    for entry in stored.iter().filter(|e| e.kind == "message") {
+        by_text.entry(entry.body.as_str()).or_default().push(entry);
+    }
+    let (mut acked, mut refused, mut unknown) = (0, 0, 0);
+    for post in posts {
+        let copies = by_text.get(post.text.as_str()).map_or(0, Vec::len);
+        match post.outcome {
+            Outcome::Acknowledged(id) => {
+                acked += 1;
+                let found = by_text.get(post.text.as_str());
+                let right = found.is_some_and(|c| {
+                    c.len() == 1 && i64::from(c[0].id) == id && c[0].room_id == post.room
+                });
+                if !right {
+                    anomalies.push(format!(
+                        "acknowledged {} as {id}, stored {found:?}",
+                        post.text
+                    ));
+                }
+            }
+            Outcome::Unknown => {
+                unknown += 1;
+                if copies > 1 {
+                    anomalies.push(format!("unknown {} stored {copies} times", post.text));
+                }
+            }
+            Outcome::Refused(status) => {
+                refused += 1;
+                if copies > 0 {
+                    anomalies.push(format!("refused ({status}) {} was stored", post.text));
+                }
+            }
+        }
+    }
+
+    // Real-time order within a room: acknowledged before another was sent into the same room
+    // means a lower number.
+    for &room in rooms {
+        let in_room = || posts.iter().filter(move |p| p.room == room);
+        let mut acks: Vec<(Instant, i64)> = in_room()
+            .filter_map(|p| match p.outcome {
+                Outcome::Acknowledged(id) => Some((p.ended, id)),
+                _ => None,
+            })
+            .collect();
+        acks.sort();
+        let mut sends: Vec<(Instant, i64, &str)> = in_room()
+            .filter_map(|p| match p.outcome {
+                Outcome::Acknowledged(id) => Some((p.started, id, p.text.as_str())),
+                _ => None,
+            })
+            .collect();
+        sends.sort();
+        let (mut highest_before, mut next) = (0, 0);
+        for (sent, id, text) in &sends {
+            while next < acks.len() && acks[next].0 < *sent {
+                highest_before = highest_before.max(acks[next].1);
+                next += 1;
+            }
+            if *id <= highest_before {
+                anomalies.push(format!(
+                    "{text} got number {id} in room {room}, below {highest_before} \
+                     acknowledged before it was sent"
+                ));
+            }
+        }
+    }
+
+    // Each room's log is numbered 1, 2, 3, ... with no holes.
+    let mut per_room: HashMap<i32, Vec<(i64, String, String, String)>> = HashMap::new();
+    for e in stored {
+        per_room.entry(e.room_id).or_default().push((
+            i64::from(e.id),
+            e.kind.clone(),
+            e.author.clone(),
+            e.body.clone(),
+        ));
+    }
+    for (room, log) in &per_room {
+        if log.iter().zip(1..).any(|(entry, n)| entry.0 != n) {
+            anomalies.push(format!("room {room}'s numbers have a hole or a repeat"));
+        }
+    }
+    // Each poller saw a contiguous run of its room's sequence: no gap, repeat or reordering.
+    for (room, seen) in seen_by_poller {
+        let canonical = &per_room[room];
+        let start = seen
+            .first()
+            .and_then(|first| canonical.iter().position(|c| c.0 == first.0));
+        let run_matches = start.is_some_and(|start| {
+            canonical.len() >= start + seen.len()
+                && canonical[start..start + seen.len()] == seen[..]
+        });
+        if !run_matches {
+            anomalies.push(format!(
+                "a poller of room {room} saw {} entries that are not a run of the room's \
+                 sequence ({} entries)",
+                seen.len(),
+                canonical.len()
+            ));
+        } else if seen.len() + start.unwrap_or(0) != canonical.len() {
+            anomalies.push(format!(
+                "a poller of room {room} never caught up: {} of {} entries",
+                seen.len() + start.unwrap_or(0),
+                canonical.len()
+            ));
+        }
+    }
+    (
+        anomalies,
+        Counts {
+            acked,
+            unknown,
+            refused,
+        },
+    )
 }
 
 #[actix_web::test]
@@ -391,118 +536,12 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     server.kill();
 
     let stored = stored_log(&db);
-    let mut anomalies: Vec<String> = Vec::new();
-
-    // Every acknowledged message once, with its id; unknown at most once; refused never.
-    let mut by_text: HashMap<&str, Vec<&Stored>> = HashMap::new();
-    for entry in stored.iter().filter(|e| e.kind == "message") {
-        by_text.entry(entry.body.as_str()).or_default().push(entry);
-    }
-    let (mut acked, mut refused, mut unknown) = (0, 0, 0);
-    for post in &posts {
-        let copies = by_text.get(post.text.as_str()).map_or(0, Vec::len);
-        match post.outcome {
-            Outcome::Acknowledged(id) => {
-                acked += 1;
-                let found = by_text.get(post.text.as_str());
-                let right = found.is_some_and(|c| {
-                    c.len() == 1 && i64::from(c[0].id) == id && c[0].room_id == post.room
-                });
-                if !right {
-                    anomalies.push(format!(
-                        "acknowledged {} as {id}, stored {found:?}",
-                        post.text
-                    ));
-                }
-            }
-            Outcome::Unknown => {
-                unknown += 1;
-                if copies > 1 {
-                    anomalies.push(format!("unknown {} stored {copies} times", post.text));
-                }
-            }
-            Outcome::Refused(status) => {
-                refused += 1;
-                if copies > 0 {
-                    anomalies.push(format!("refused ({status}) {} was stored", post.text));
-                }
-            }
-        }
-    }
-
-    // Real-time order within a room: acknowledged before another was sent into the same room
-    // means a lower number.
-    for &room in &rooms {
-        let in_room = || posts.iter().filter(move |p| p.room == room);
-        let mut acks: Vec<(Instant, i64)> = in_room()
-            .filter_map(|p| match p.outcome {
-                Outcome::Acknowledged(id) => Some((p.ended, id)),
-                _ => None,
-            })
-            .collect();
-        acks.sort();
-        let mut sends: Vec<(Instant, i64, &str)> = in_room()
-            .filter_map(|p| match p.outcome {
-                Outcome::Acknowledged(id) => Some((p.started, id, p.text.as_str())),
-                _ => None,
-            })
-            .collect();
-        sends.sort();
-        let (mut highest_before, mut next) = (0, 0);
-        for (sent, id, text) in &sends {
-            while next < acks.len() && acks[next].0 < *sent {
-                highest_before = highest_before.max(acks[next].1);
-                next += 1;
-            }
-            if *id <= highest_before {
-                anomalies.push(format!(
-                    "{text} got number {id} in room {room}, below {highest_before} \
-                     acknowledged before it was sent"
-                ));
-            }
-        }
-    }
-
-    // Each room's log is numbered 1, 2, 3, ... with no holes.
-    let mut per_room: HashMap<i32, Vec<(i64, String, String, String)>> = HashMap::new();
-    for e in &stored {
-        per_room.entry(e.room_id).or_default().push((
-            i64::from(e.id),
-            e.kind.clone(),
-            e.author.clone(),
-            e.body.clone(),
-        ));
-    }
-    for (room, log) in &per_room {
-        if log.iter().zip(1..).any(|(entry, n)| entry.0 != n) {
-            anomalies.push(format!("room {room}'s numbers have a hole or a repeat"));
-        }
-    }
-    // Each poller saw a contiguous run of its room's sequence: no gap, repeat or reordering.
-    for (room, seen) in &seen_by_poller {
-        let canonical = &per_room[room];
-        let start = seen
-            .first()
-            .and_then(|first| canonical.iter().position(|c| c.0 == first.0));
-        let run_matches = start.is_some_and(|start| {
-            canonical.len() >= start + seen.len()
-                && canonical[start..start + seen.len()] == seen[..]
-        });
-        if !run_matches {
-            anomalies.push(format!(
-                "a poller of room {room} saw {} entries that are not a run of the room's \
-                 sequence ({} entries)",
-                seen.len(),
-                canonical.len()
-            ));
-        } else if seen.len() + start.unwrap_or(0) != canonical.len() {
-            anomalies.push(format!(
-                "a poller of room {room} never caught up: {} of {} entries",
-                seen.len() + start.unwrap_or(0),
-                canonical.len()
-            ));
-        }
-    }
+    let (mut anomalies, counts) = check_history(&posts, &rooms, &seen_by_poller, &stored);
+    let Counts {
+        acked,
+        unknown,
+        refused,
+    } = counts;
     let integrity = integrity_ok(&db);
     if !integrity {
         anomalies.push("PRAGMA integrity_check is not ok".into());

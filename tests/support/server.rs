@@ -18,15 +18,23 @@ pub struct Server {
     port: u16,
     /// `--database`: a SQLite path or a PostgreSQL URL.
     db: String,
+    /// `--login-user-limit`: failed logins per username (by default, all but unlimited).
+    login_user_limit: u32,
     pub starts: u32,
 }
 
 impl Server {
     pub fn start(db: &str) -> Self {
+        Self::start_limiting_logins(db, 1_000_000)
+    }
+
+    /// A server that throttles a username after `per_user` failed logins.
+    pub fn start_limiting_logins(db: &str, per_user: u32) -> Self {
         let mut server = Self {
             child: None,
             port: 0,
             db: db.to_owned(),
+            login_user_limit: per_user,
             starts: 0,
         };
         server.spawn();
@@ -44,7 +52,8 @@ impl Server {
         let mut child = command
             .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
             .args(["--bcrypt-cost", "4", "--message-limit", "1000000"])
-            .args(["--room-limit", "1000000", "--login-user-limit", "1000000"])
+            .args(["--room-limit", "1000000", "--login-user-limit"])
+            .arg(self.login_user_limit.to_string())
             .args(["--login-address-limit", "1000000", "--database"])
             .arg(&self.db)
             // Only the line that names the address: the rest would fill the pipe.
