@@ -196,7 +196,14 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
         client.enter(room).await;
         poller_tasks.push((
             room,
-            actix_web::rt::spawn(poller(client, room, pollers_stop.clone(), next_rng())),
+            actix_web::rt::spawn(poller(
+                client,
+                room,
+                pollers_stop.clone(),
+                // Four catch-ups: every server has the last post by then.
+                Duration::from_secs(1),
+                next_rng(),
+            )),
         ));
     }
 

@@ -229,16 +229,24 @@ pub(crate) async fn writer(
 
 /// Polls as chat.js does: from the last number it has, treating a skipped number as a fault
 /// (it keeps what it has and asks again), so what it saw must be the room's log without gaps.
+/// Once told to stop, it stops at the first empty answer that comes `settle` or more after:
+/// behind a proxy, a server may answer from memory a moment behind another's commit (its
+/// catch-up runs every 250 ms), which is no gap but must not end the run early.
 pub(crate) async fn poller(
     client: Client,
     room: i32,
     stop: Arc<AtomicBool>,
+    settle: Duration,
     mut rng: StdRng,
 ) -> Seen {
     let mut seen: Seen = Vec::new();
     let mut after = 0;
+    let mut stopping_since: Option<Instant> = None;
     loop {
-        let finishing = stop.load(Ordering::SeqCst);
+        if stopping_since.is_none() && stop.load(Ordering::SeqCst) {
+            stopping_since = Some(Instant::now());
+        }
+        let finishing = stopping_since.is_some_and(|since| since.elapsed() >= settle);
         let batch = match client.poll(room, after).await {
             Ok(res) if res.status() == StatusCode::OK => {
                 let body: Value = res.json().await.unwrap_or(Value::Null);
@@ -502,7 +510,13 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
         client.enter(room).await;
         poller_tasks.push((
             room,
-            actix_web::rt::spawn(poller(client, room, pollers_stop.clone(), next_rng())),
+            actix_web::rt::spawn(poller(
+                client,
+                room,
+                pollers_stop.clone(),
+                Duration::ZERO,
+                next_rng(),
+            )),
         ));
     }
 
