@@ -28,6 +28,9 @@
 
 #[path = "../tests/support/listening.rs"]
 mod listening;
+#[allow(dead_code)]
+#[path = "../tests/support/nginx.rs"]
+mod nginx;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -47,6 +50,7 @@ use chatroom::models::session::SessionRow;
 use chatroom::models::{Changes, LogEntry, Room, User};
 use diesel::connection::SimpleConnection;
 use listening::port_from_log;
+use nginx::Nginx;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -95,9 +99,12 @@ impl Config {
     }
 }
 
-/// The server under test, pinned to CPU 0 when taskset is there.
+/// The server under test, pinned to CPU 0 when taskset is there; or several, behind nginx
+/// (also on CPU 0: being several costs the same core, which is what this measures).
 struct Server {
-    child: Child,
+    children: Vec<Child>,
+    nginx: Option<Nginx>,
+    /// Where the load goes: the server, or nginx in front of them.
     port: u16,
     /// PostgreSQL's CPU is counted too: it shares this machine, and does part of the work.
     postgres: bool,
@@ -106,6 +113,36 @@ struct Server {
 impl Server {
     /// Starts the release server on a port of the system's choosing, read back from its log.
     fn start(db: &str) -> Self {
+        let (child, port) = Self::spawn(db);
+        Self {
+            children: vec![child],
+            nginx: None,
+            port,
+            postgres: db::Backend::of(db) == db::Backend::Postgres,
+        }
+    }
+
+    /// `instances` servers on one database, behind nginx with deploy/nginx.conf.
+    fn cluster(db: &str, instances: usize, nginx: &str) -> Self {
+        let (children, ports): (Vec<Child>, Vec<u16>) =
+            (0..instances).map(|_| Self::spawn(db)).unzip();
+        let upstreams: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let prefix: &[&str] = if has_taskset() {
+            &["taskset", "-c", "0"]
+        } else {
+            &[]
+        };
+        let proxy = Nginx::start(nginx, prefix, &upstreams);
+        proxy.wait_until_listening();
+        Self {
+            children,
+            port: proxy.port,
+            nginx: Some(proxy),
+            postgres: db::Backend::of(db) == db::Backend::Postgres,
+        }
+    }
+
+    fn spawn(db: &str) -> (Child, u16) {
         let binary = env!("CARGO_BIN_EXE_chatroom");
         let pinned = has_taskset();
         let mut command = if pinned {
@@ -118,6 +155,7 @@ impl Server {
         let mut child = command
             .args(["serve", "--bind", "127.0.0.1:0", "--database", db])
             .args(["--message-limit", "1000000000", "--room-limit", "1000000"])
+            .args(["--trusted-proxy", "127.0.0.1"])
             .env("CHATROOM_SECRET", SECRET)
             .env("RUST_LOG", "warn,chatroom::startup=info")
             .stdout(Stdio::null())
@@ -126,16 +164,20 @@ impl Server {
             .expect("the server starts");
         // The rest of its log (warnings) still reaches the terminal.
         let port = port_from_log(child.stderr.take().expect("its log"), true);
-        Self {
-            child,
-            port,
-            postgres: db::Backend::of(db) == db::Backend::Postgres,
-        }
+        (child, port)
     }
 
-    /// User and system CPU seconds the server has used so far.
+    /// User and system CPU seconds the servers (and nginx, and its workers) have used so far.
     fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(self.child.id())
+        let servers: f64 = self.children.iter().map(|c| cpu_seconds(c.id())).sum();
+        let proxy = self.nginx.as_ref().map_or(0.0, |n| {
+            let master = n.pid();
+            std::iter::once(master)
+                .chain(children_of(master))
+                .map(cpu_seconds)
+                .sum()
+        });
+        servers + proxy
     }
 
     /// CPU seconds every PostgreSQL process on this machine has used so far (its server,
@@ -148,23 +190,37 @@ impl Server {
         postgres_pids().into_iter().map(cpu_seconds).sum()
     }
 
-    /// The most resident memory the server has used, in MiB.
+    /// The most resident memory a server has used, in MiB (the largest, if several).
     fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
+        let peak = |child: &Child| {
+            let status =
+                std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        self.children.iter().map(peak).fold(0.0, f64::max)
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
+}
+
+/// The processes whose parent is `pid` (nginx's workers).
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 /// User and system CPU seconds process `pid` has used so far.
@@ -853,74 +909,61 @@ async fn burst(
     )
 }
 
-fn svg_chart(steps: &[Step]) -> String {
-    let (w, h, pad) = (640.0, 360.0, 50.0);
-    let max_users = steps.iter().map(|s| s.users).max().unwrap_or(1) as f64;
-    let mut percentiles: Vec<(&str, &str, Vec<f64>)> = vec![
-        ("p50", "#2f5bea", Vec::new()),
-        ("p99", "#c0362c", Vec::new()),
-        ("p99.9", "#8a5a00", Vec::new()),
-    ];
-    let mut steps_sorted: Vec<&Step> = steps.iter().collect();
-    steps_sorted.sort_by_key(|s| s.users);
-    let max_ms = steps_sorted
-        .iter()
-        .map(|s| s.polls.0.last().copied().unwrap_or(0) as f64 / 1000.0)
-        .fold(1.0_f64, f64::max)
-        .min(1000.0);
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
-         <text x=\"{}\" y=\"20\" text-anchor=\"middle\">poll latency (ms) against simulated users</text>\
-         <line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\
-         <line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{}\" stroke=\"black\"/>",
-        w / 2.0,
-        h - pad,
-        w - pad,
-        h - pad,
-        h - pad
-    );
-    for (i, (name, color, points)) in percentiles.iter_mut().enumerate() {
-        let q = [0.5, 0.99, 0.999][i];
-        for s in &steps_sorted {
-            let mut polls = Samples(s.polls.0.clone());
-            points.push(polls.ms(q));
+/// Poll p99 latency against simulated users, a line per configuration, as SVG (plotters).
+fn chart(series: &[(String, Vec<(f64, f64)>)]) -> String {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 440)).into_drawing_area();
+        root.fill(&WHITE).unwrap();
+        let points = || series.iter().flat_map(|(_, points)| points.iter().copied());
+        let max_users = points().map(|(users, _)| users).fold(1.0, f64::max);
+        let max_ms = points().map(|(_, ms)| ms).fold(1.0, f64::max) * 1.5;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "poll p99 latency against simulated users",
+                ("sans-serif", 18),
+            )
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..max_users * 1.05, (0.5..max_ms).log_scale())
+            .unwrap();
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_labels(8)
+            .x_label_formatter(&|users| format!("{users:.0}"))
+            .y_label_formatter(&|ms| format!("{ms}"))
+            .x_desc("users, each polling once a second")
+            .y_desc("poll p99 (ms, log scale)")
+            .draw()
+            .unwrap();
+        for (i, (name, points)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))
+                .unwrap()
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .unwrap();
         }
-        let coords: Vec<String> = steps_sorted
-            .iter()
-            .zip(points.iter())
-            .map(|(s, ms)| {
-                let x = pad + (w - 2.0 * pad) * s.users as f64 / max_users;
-                let y = h - pad - (h - 2.0 * pad) * (ms / max_ms).min(1.0);
-                format!("{x:.1},{y:.1}")
-            })
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\
-             <text x=\"{}\" y=\"{}\" fill=\"{color}\">{name}</text>",
-            coords.join(" "),
-            w - pad + 5.0,
-            pad + 15.0 * (i as f64 + 1.0)
-        );
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .unwrap();
+        root.present().unwrap();
     }
-    for s in &steps_sorted {
-        let x = pad + (w - 2.0 * pad) * s.users as f64 / max_users;
-        let _ = write!(
-            svg,
-            "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            h - pad + 15.0,
-            s.users
-        );
-    }
-    let _ = write!(
-        svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max_ms:.0}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text></svg>",
-        pad - 5.0,
-        pad + 4.0,
-        pad - 5.0,
-        h - pad
-    );
     svg
 }
 
@@ -955,23 +998,59 @@ fn main() {
         .collect();
     std::fs::create_dir_all(&out).unwrap();
     let mut report = String::new();
+    let mut summary = String::from(
+        "| configuration | poll p99 | delivery p99 | server CPU (with nginx) | PostgreSQL CPU per 1,000 users | empty poll, share of /healthz |\n|---|---|---|---|---|---|\n",
+    );
+    let mut series = Vec::new();
     for target in Target::all() {
         println!("\n## {}\n", target.name());
-        let (md, steps) = run(&config, full, &target);
+        let (md, mut steps, empty_share) = run(&config, full, &target);
         println!("\n{md}");
         let _ = write!(report, "## {}\n\n{md}\n", target.name());
-        let chart = format!("latency-{}.svg", target.name().to_lowercase());
-        std::fs::write(out.join(&chart), svg_chart(&steps)).unwrap();
+        // The summary's step: 10,000 users, or the largest step below that.
+        if let Some(s) = steps
+            .iter_mut()
+            .filter(|s| s.users <= 10_000)
+            .max_by_key(|s| s.users)
+        {
+            let per_thousand = 1000.0 / s.users as f64;
+            let _ = writeln!(
+                summary,
+                "| {} ({} users) | {:.1} ms | {:.0} ms | {:.0}% | {} | {:.0}% |",
+                target.name(),
+                s.users,
+                s.polls.ms(0.99),
+                s.delivery.ms(0.99),
+                100.0 * s.cpu / s.seconds,
+                match target {
+                    Target::Sqlite(_) => "(none)".to_owned(),
+                    Target::Postgres { .. } => format!(
+                        "{:.1}% of a core",
+                        100.0 * s.database_cpu / s.seconds * per_thousand
+                    ),
+                },
+                100.0 * empty_share,
+            );
+        }
+        let mut points: Vec<(f64, f64)> = steps
+            .iter_mut()
+            .map(|s| (s.users as f64, s.polls.ms(0.99)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        series.push((target.name(), points));
     }
+    let report = format!("## Summary\n\n{summary}\n{report}");
+    println!("\n## Summary\n\n{summary}");
     std::fs::write(out.join("report.md"), &report).unwrap();
+    std::fs::write(out.join("latency.svg"), chart(&series)).unwrap();
     println!(
-        "wrote {}/report.md and a latency chart per database",
+        "wrote {}/report.md and latency.svg (poll p99 against users, a line per configuration)",
         out.display()
     );
 }
 
 /// One backend's whole run: populate, serve, measure. Its Markdown section and its steps.
-fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>) {
+fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64) {
     let config = config.clone();
     let url = target.url();
     let setup = Instant::now();
@@ -982,7 +1061,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>) {
         config.rooms,
         setup.elapsed().as_secs_f64()
     );
-    let server = Server::start(&url);
+    let server = target.serve();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1132,7 +1211,12 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>) {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "Server pinned to one core{}; {} rooms; {} messages/s posted; {} s per step; {} connections.\n",
+        "{} pinned to one core{}; {} rooms; {} messages/s posted; {} s per step; {} connections.\n",
+        match (server.children.len(), server.nginx.is_some()) {
+            (1, false) => "Server".to_owned(),
+            (1, true) => "One server and nginx (in front of it)".to_owned(),
+            (n, _) => format!("{n} servers and nginx (round robin in front of them)"),
+        },
         if has_taskset() && server.postgres {
             " (taskset -c 0), generator and PostgreSQL on the other"
         } else if has_taskset() {
@@ -1221,13 +1305,39 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>) {
         assert_eq!(control_errors, 0, "{control_report}");
         assert!(mean(&empty) > 0.0 && mean(&health) > 0.0 && mean(&one) > 0.0);
     }
-    (md, steps)
+    (md, steps, mean(&empty) / mean(&health))
 }
 
-/// The database a run measures, made for it and dropped after it.
+/// The nginx binary, if this machine has one (`LOAD_NGINX` names another).
+fn nginx() -> Option<String> {
+    let named = std::env::var("LOAD_NGINX").ok();
+    let candidates = named
+        .into_iter()
+        .chain(["/usr/sbin/nginx".to_owned(), "/usr/bin/nginx".to_owned()]);
+    candidates
+        .into_iter()
+        .find(|path| std::path::Path::new(path).is_file())
+}
+
+/// How many servers the runs behind nginx have, one run each: LOAD_INSTANCES, "1,2,3".
+fn instances() -> Vec<usize> {
+    std::env::var("LOAD_INSTANCES")
+        .unwrap_or_else(|_| "1,2,3".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("LOAD_INSTANCES"))
+        .collect()
+}
+
+/// The database a run measures, made for it and dropped after it; and how many servers run
+/// on it (behind nginx when `proxied`).
 enum Target {
     Sqlite(tempfile::TempDir),
-    Postgres { server: String, name: String },
+    Postgres {
+        server: String,
+        name: String,
+        /// Several servers behind nginx (this path), or one alone (None).
+        proxied: Option<(usize, String)>,
+    },
 }
 
 impl Target {
@@ -1242,11 +1352,33 @@ impl Target {
         let server = given.clone().unwrap_or_else(db::test_postgres);
         match DbConnection::open(&server) {
             Ok(mut admin) => {
-                let name = format!("chatroom_load_{}", std::process::id());
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("a database for the benchmark");
-                targets.push(Self::Postgres { server, name });
+                let mut database = |proxied: Option<(usize, String)>| {
+                    let name = format!(
+                        "chatroom_load_{}_{}",
+                        std::process::id(),
+                        proxied.as_ref().map_or(0, |(n, _)| *n)
+                    );
+                    admin
+                        .batch_execute(&format!("CREATE DATABASE {name}"))
+                        .expect("a database for the benchmark");
+                    Self::Postgres {
+                        server: server.clone(),
+                        name,
+                        proxied,
+                    }
+                };
+                targets.push(database(None));
+                match nginx() {
+                    Some(nginx) => {
+                        for n in instances() {
+                            targets.push(database(Some((n, nginx.clone()))));
+                        }
+                    }
+                    None if std::env::var_os("CI").is_some() => {
+                        panic!("CI is set and nginx is missing (apt-get install nginx)")
+                    }
+                    None => println!("Several servers behind nginx skipped: no nginx"),
+                }
                 pin_postgres("1");
             }
             Err(err) if given.is_some() || std::env::var_os("CI").is_some() => {
@@ -1260,24 +1392,43 @@ impl Target {
         targets
     }
 
-    fn name(&self) -> &'static str {
+    fn name(&self) -> String {
         match self {
-            Self::Sqlite(_) => "SQLite",
-            Self::Postgres { .. } => "PostgreSQL",
+            Self::Sqlite(_) => "SQLite".into(),
+            Self::Postgres { proxied: None, .. } => "PostgreSQL".into(),
+            Self::Postgres {
+                proxied: Some((1, _)),
+                ..
+            } => "PostgreSQL, 1 server behind nginx".into(),
+            Self::Postgres {
+                proxied: Some((n, _)),
+                ..
+            } => format!("PostgreSQL, {n} servers behind nginx"),
+        }
+    }
+
+    /// Starts what this target measures on its database.
+    fn serve(&self) -> Server {
+        match self {
+            Self::Postgres {
+                proxied: Some((n, nginx)),
+                ..
+            } => Server::cluster(&self.url(), *n, nginx),
+            _ => Server::start(&self.url()),
         }
     }
 
     fn url(&self) -> String {
         match self {
             Self::Sqlite(dir) => dir.path().join("load.db").to_str().unwrap().to_owned(),
-            Self::Postgres { server, name } => db::on_database(server, name),
+            Self::Postgres { server, name, .. } => db::on_database(server, name),
         }
     }
 }
 
 impl Drop for Target {
     fn drop(&mut self) {
-        if let Self::Postgres { server, name } = self {
+        if let Self::Postgres { server, name, .. } = self {
             if let Ok(mut admin) = DbConnection::open(server) {
                 let _ =
                     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));

@@ -9,8 +9,6 @@
 //! PostgreSQL only (tests/crash_postgres.rs runs it): on SQLite one server runs.
 
 use std::future::Future;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -20,96 +18,13 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::database::{TestDatabase, backend};
+use super::nginx::Nginx;
 use super::programs::{Program, available};
 use super::server::Server;
 use super::{
     Client, Counts, PASSWORD, check_history, poller, rng, room_id, seed, setting, stored_log,
     writer,
 };
-
-/// nginx in front of the servers, with deploy/nginx.conf's settings and these ports.
-struct Nginx {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    fn start(command: &str, upstreams: &[String]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let shipped = include_str!("../../deploy/nginx.conf");
-        let mut config = String::new();
-        for line in shipped.lines() {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with("server 127.0.0.1:") {
-                continue;
-            }
-            if trimmed == "listen 8080;" {
-                config.push_str(&format!("        listen 127.0.0.1:{port};\n"));
-                continue;
-            }
-            config.push_str(line);
-            config.push('\n');
-            if trimmed.starts_with("upstream chatroom {") {
-                for upstream in upstreams {
-                    let address = upstream.trim_start_matches("http://");
-                    config.push_str(&format!(
-                        "        server {address} max_fails=2 fail_timeout=5s;\n"
-                    ));
-                }
-            }
-        }
-        let path = dir.path().join("nginx.conf");
-        std::fs::write(&path, config).unwrap();
-        let child = Command::new(command)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&path)
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_until_up(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("{}/healthz", self.url()))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "nginx did not start");
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nobody listens on just now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Waits until `check` holds, at most `within`.
 async fn within<F, Fut>(within: Duration, what: &str, mut check: F)
@@ -161,9 +76,10 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     }
     let nginx = Nginx::start(
         &nginx_command.command,
+        &[],
         &servers.iter().map(Server::url).collect::<Vec<_>>(),
     );
-    nginx.wait_until_up().await;
+    nginx.wait_until_listening();
     let base = nginx.url();
 
     let owner = Client::register(&base, "owner").await;

@@ -33,6 +33,9 @@ mod cluster;
 #[path = "../support/database.rs"]
 mod database;
 #[allow(dead_code)]
+#[path = "../support/nginx.rs"]
+mod nginx;
+#[allow(dead_code)]
 #[path = "../support/programs.rs"]
 mod programs;
 #[allow(dead_code)]

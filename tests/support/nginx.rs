@@ -1,0 +1,107 @@
+//! nginx in front of several servers, run with the shipped deploy/nginx.conf: its upstream
+//! servers replaced by the ones given, its port by a free one. Shared by the cluster test
+//! and the load benchmark.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Nginx {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Starts `command` (nginx) in front of `upstreams` ("127.0.0.1:PORT" or URLs), with
+    /// `prefix` before the command (`taskset -c 0`, say) if not empty.
+    pub fn start(command: &str, prefix: &[&str], upstreams: &[String]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, config(port, upstreams)).unwrap();
+        let mut run = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut run = Command::new(first);
+                run.args(rest).arg(command);
+                run
+            }
+            None => Command::new(command),
+        };
+        let child = run
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Blocks until nginx accepts connections (at most 20 s).
+    pub fn wait_until_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// deploy/nginx.conf, listening on `port` of 127.0.0.1, in front of `upstreams`.
+fn config(port: u16, upstreams: &[String]) -> String {
+    let shipped = include_str!("../../deploy/nginx.conf");
+    let mut config = String::new();
+    for line in shipped.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("server 127.0.0.1:") {
+            continue;
+        }
+        if trimmed == "listen 8080;" {
+            config.push_str(&format!("        listen 127.0.0.1:{port};\n"));
+            continue;
+        }
+        config.push_str(line);
+        config.push('\n');
+        if trimmed.starts_with("upstream chatroom {") {
+            for upstream in upstreams {
+                let address = upstream.trim_start_matches("http://");
+                config.push_str(&format!(
+                    "        server {address} max_fails=2 fail_timeout=5s;\n"
+                ));
+            }
+        }
+    }
+    config
+}
+
+/// A port nobody listens on just now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
