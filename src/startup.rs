@@ -133,6 +133,10 @@ impl Application {
                     SessionTimes::clone(&session_times),
                     sessions.clone().into_inner(),
                 ))
+                .wrap(from_fn({
+                    let db = db_in_app.clone();
+                    move |req, next| middleware::database_down(db.clone(), req, next)
+                }))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::access_log))
                 .configure(|cfg| routes(cfg, panic_route))

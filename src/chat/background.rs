@@ -107,6 +107,7 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
             let _turn = live.write_turn();
             let known = live.recent.heads();
             if known.is_empty() {
+                live.confirmed();
                 return Ok(deleted);
             }
             let ids: Vec<i32> = known.iter().map(|&(room_id, _)| room_id).collect();
@@ -126,6 +127,7 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
                     Some(_) => {}
                 }
             }
+            live.confirmed();
             Ok(deleted)
         })
         .await?;

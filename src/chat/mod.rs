@@ -109,6 +109,7 @@ impl Chat {
                 }
                 // After the tails: a move since then is above their heads, for catch-up to see.
                 live.recent.preload_memberships(&User::memberships(conn)?);
+                live.confirmed();
                 Ok(())
             })
             .await
@@ -318,7 +319,12 @@ impl Chat {
         after: i32,
         typing: bool,
     ) -> Result<Polled, AppError> {
-        let (entries, head) = match self.live.recent.poll(room_id, user.id, after, PAGE_LIMIT) {
+        // Memory answers only while catch-up keeps confirming it against the database.
+        let known = match self.live.vouches() {
+            true => self.live.recent.poll(room_id, user.id, after, PAGE_LIMIT),
+            false => None,
+        };
+        let (entries, head) = match known {
             Some(Known::Deleted) => return Err(ModelError::Deleted.into()),
             Some(Known::Entries { entries, head }) => (entries, head),
             None => self.poll_database(user.id, room_id, after).await?,

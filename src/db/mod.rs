@@ -9,6 +9,8 @@ pub use conn::{Backend, DbConnection, DbManager, MultiBackend};
 use std::fmt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -302,6 +304,13 @@ fn migrate(conn: &mut DbConnection) -> anyhow::Result<(bool, Vec<String>)> {
     }
 }
 
+/// Whether the connection still reaches the database: asked only after a query failed, to
+/// tell a database that went away (503, not our fault) from a bug (500).
+fn connection_works(conn: &mut DbConnection) -> bool {
+    use diesel::r2d2::R2D2Connection;
+    !conn.is_broken() && conn.ping().is_ok()
+}
+
 /// How long a request waits for a database connection before it is answered 503.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -310,6 +319,9 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Db {
     pool: Pool<DbManager>,
     backend: Backend,
+    /// Set while the database cannot be reached (no connection within the wait, or one broke
+    /// under a query); cleared by the next connection that works.
+    down: Arc<AtomicBool>,
 }
 
 impl Db {
@@ -331,7 +343,13 @@ impl Db {
         Ok(Self {
             pool,
             backend: Backend::of(url),
+            down: Arc::default(),
         })
+    }
+
+    /// Whether the last attempt to reach the database failed.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> Backend {
@@ -344,13 +362,24 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, down) = (self.pool.clone(), self.down.clone());
         web::block(move || {
             let mut conn = pool.get().map_err(|err| {
                 log::warn!("no database connection: {err}");
+                down.store(true, Ordering::Relaxed);
                 AppError::Unavailable
             })?;
-            f(&mut conn)
+            down.store(false, Ordering::Relaxed);
+            match f(&mut conn) {
+                // The connection died under the query (the database restarted, or is gone):
+                // not a fault of ours, and the pool drops the connection.
+                Err(AppError::Internal(err)) if !connection_works(&mut conn) => {
+                    log::warn!("the database connection broke: {err:#}");
+                    down.store(true, Ordering::Relaxed);
+                    Err(AppError::Unavailable)
+                }
+                answer => answer,
+            }
         })
         .await
         .map_err(AppError::internal)?

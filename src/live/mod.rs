@@ -13,6 +13,7 @@ pub mod recent;
 pub mod shared;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 pub use presence::{
     MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, RoomPresence, Snapshot,
@@ -28,7 +29,16 @@ pub struct Live {
     pub reads: Arc<dyn ReadMarks>,
     pub recent: Arc<dyn RecentLogs>,
     write_turn: Mutex<()>,
+    /// When catch-up last compared memory with the database and succeeded: until then,
+    /// memory can vouch for the rooms' heads (see `vouches`).
+    confirmed: Mutex<Option<Instant>>,
+    clock: Arc<dyn Clock>,
 }
+
+/// How long memory's heads stay good without a catch-up that reached the database: after
+/// that, polls go to the database (and get 503 if it cannot be reached) rather than answer
+/// "nothing new" from a memory nobody checked. Eight catch-up rounds.
+pub const VOUCH_FOR: Duration = Duration::from_secs(2);
 
 impl Live {
     /// This process's memory, on `clock`, with tails for at most `tails` rooms.
@@ -47,7 +57,20 @@ impl Live {
             reads: Arc::new(MemoryReadMarks::new(clock.clone())),
             recent: Arc::new(MemoryRecentLogs::with_capacity(tails)),
             write_turn: Mutex::new(()),
+            confirmed: Mutex::new(None),
+            clock: clock.clone(),
         }
+    }
+
+    /// Catch-up just compared memory with the database's committed heads.
+    pub fn confirmed(&self) {
+        *lock(&self.confirmed) = Some(self.clock.now());
+    }
+
+    /// Whether memory may answer a poll: a catch-up reached the database within `VOUCH_FOR`.
+    pub fn vouches(&self) -> bool {
+        lock(&self.confirmed)
+            .is_some_and(|at| self.clock.now().saturating_duration_since(at) < VOUCH_FOR)
     }
 
     /// Held by a write of this process from before its transaction begins until its changes

@@ -17,6 +17,7 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use askama::Template;
 use futures_util::FutureExt;
 
+use crate::db::Db;
 use crate::errors::{AppError, is_api};
 use crate::templates::{ErrorPage, Layout};
 
@@ -113,6 +114,36 @@ pub async fn render_errors(
     let layout = Layout::existing(&http_req.get_session());
     let response = app_err.respond(api, |e| error_page(layout, e));
     Ok(res.into_response(response))
+}
+
+/// While the database cannot be reached, a request that failed (reading its session, most
+/// often: that happens before any handler, and actix-session makes it a bare 500) is
+/// answered 503 `unavailable` with `Retry-After`, as the handlers answer: the client, or the
+/// proxy, tries again shortly, perhaps elsewhere.
+pub async fn database_down(
+    db: Db,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let api = is_api(req.path());
+    match next.call(req).await {
+        Ok(res) if res.status().is_server_error() && db.is_down() => {
+            let response =
+                AppError::Unavailable.respond(api, |e| error_page(Layout::anonymous(), e));
+            Ok(res.into_response(response))
+        }
+        Ok(res) => Ok(res.map_into_boxed_body()),
+        Err(err) if db.is_down() => {
+            let mut response =
+                AppError::Unavailable.respond(api, |e| error_page(Layout::anonymous(), e));
+            let headers = response.headers_mut();
+            for (name, value) in SECURITY_HEADERS {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+            Err(InternalError::from_response(err, response).into())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 fn error_page(layout: Layout, err: &AppError) -> Option<String> {

@@ -223,3 +223,42 @@ async fn presence_typing_and_leaving_show_on_every_server_within_two_seconds() {
         "b's lobby counts alice, seen on a"
     );
 }
+
+/// A server that cannot reach its database answers 503 within a few seconds: it neither hangs
+/// nor keeps answering polls from a memory nobody can check. When the database is back, so
+/// is the server. (PostgreSQL: a SQLite file does not go away.)
+#[actix_web::test]
+async fn a_server_cut_off_from_its_database_answers_503_quickly_and_recovers() {
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let Some(app) = super::helpers::spawn_app().await else {
+        return;
+    };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Cellar").await;
+    alice.enter_and_poll(room).await;
+    assert_eq!(alice.poll(room, "0").await.status(), StatusCode::OK);
+
+    app.database().set_reachable(false);
+    // Memory may answer for the few moments it can still vouch for (super::VOUCH_FOR), then
+    // every poll is 503, each within the pool's wait.
+    tokio::time::sleep(chatroom::live::VOUCH_FOR).await;
+    for _ in 0..3 {
+        let asked = Instant::now();
+        let res = alice.poll(room, "0").await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()["retry-after"], "1");
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            asked.elapsed()
+        );
+    }
+
+    app.database().set_reachable(true);
+    within(Duration::from_secs(10), "the server recovers", || async {
+        alice.poll(room, "0").await.status() == StatusCode::OK
+    })
+    .await;
+}

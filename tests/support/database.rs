@@ -86,6 +86,25 @@ impl TestDatabase {
         DbConnection::open(&self.url).expect("the test database opens")
     }
 
+    /// PostgreSQL only: cuts every connection to this database and refuses new ones
+    /// (`reachable` false), as when the database server is gone; or lets them in again.
+    pub fn set_reachable(&self, reachable: bool) {
+        let (Place::Postgres { name }, Some(server)) =
+            (&self.place, SERVER.get().and_then(Option::as_ref))
+        else {
+            panic!("only a PostgreSQL database can be cut off");
+        };
+        let mut admin = DbConnection::open(&server.url).expect("the admin connection");
+        let mut sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable};");
+        if !reachable {
+            sql.push_str(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+            ));
+        }
+        diesel::connection::SimpleConnection::batch_execute(&mut admin, &sql)
+            .expect("connections cut or allowed");
+    }
+
     /// The SQLite file's path (tests of SQLite's own files use it).
     pub fn sqlite_path(&self) -> Option<&std::path::Path> {
         match &self.place {
