@@ -34,6 +34,11 @@ impl Clock for SystemClock {
     }
 }
 
+/// A duration in whole milliseconds, as Unix-millisecond times are compared.
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 pub fn system() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, millis};
 use crate::config::Limits;
 use crate::db::Db;
 use crate::models::rate::RateEvents;
@@ -151,6 +151,29 @@ fn address_key(address: IpAddr) -> String {
     }
 }
 
+/// Each limit's settings: at most this many events per key in any such window.
+fn windows(limits: &Limits) -> [(Limit, u32, Duration); 5] {
+    [
+        (
+            Limit::FailedLoginsForUser,
+            limits.login_user,
+            limits.login_window,
+        ),
+        (
+            Limit::FailedLoginsFromAddress,
+            limits.login_address,
+            limits.login_window,
+        ),
+        (
+            Limit::Registrations,
+            limits.registrations,
+            limits.registrations_window,
+        ),
+        (Limit::Messages, limits.messages, limits.messages_window),
+        (Limit::Rooms, limits.rooms, limits.rooms_window),
+    ]
+}
+
 /// At most `max` events per key in any `window`, in this process's memory.
 pub struct RateLimiter {
     max: usize,
@@ -229,27 +252,11 @@ pub struct MemoryLimits {
 
 impl MemoryLimits {
     pub fn new(limits: &Limits, clock: &Arc<dyn Clock>) -> Self {
-        let limiter = |max, window| RateLimiter::new(max, window, clock.clone());
         Self {
-            limiters: HashMap::from([
-                (
-                    Limit::FailedLoginsForUser,
-                    limiter(limits.login_user, limits.login_window),
-                ),
-                (
-                    Limit::FailedLoginsFromAddress,
-                    limiter(limits.login_address, limits.login_window),
-                ),
-                (
-                    Limit::Registrations,
-                    limiter(limits.registrations, limits.registrations_window),
-                ),
-                (
-                    Limit::Messages,
-                    limiter(limits.messages, limits.messages_window),
-                ),
-                (Limit::Rooms, limiter(limits.rooms, limits.rooms_window)),
-            ]),
+            limiters: windows(limits)
+                .into_iter()
+                .map(|(limit, max, window)| (limit, RateLimiter::new(max, window, clock.clone())))
+                .collect(),
         }
     }
 
@@ -292,22 +299,10 @@ impl SharedLimits {
         Self {
             db,
             clock: clock.clone(),
-            windows: HashMap::from([
-                (
-                    Limit::FailedLoginsForUser,
-                    (limits.login_user, limits.login_window),
-                ),
-                (
-                    Limit::FailedLoginsFromAddress,
-                    (limits.login_address, limits.login_window),
-                ),
-                (
-                    Limit::Registrations,
-                    (limits.registrations, limits.registrations_window),
-                ),
-                (Limit::Messages, (limits.messages, limits.messages_window)),
-                (Limit::Rooms, (limits.rooms, limits.rooms_window)),
-            ]),
+            windows: windows(limits)
+                .into_iter()
+                .map(|(limit, max, window)| (limit, (max, window)))
+                .collect(),
         }
     }
 
@@ -343,10 +338,6 @@ impl SharedLimits {
             log::warn!("cannot {what} a rate limit's events: {err}");
         }
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[async_trait]

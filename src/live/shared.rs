@@ -15,7 +15,7 @@ use super::lock;
 use super::presence::{
     Heard, MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, Snapshot, TYPING_TIMEOUT,
 };
-use crate::clock::Clock;
+use crate::clock::{Clock, millis};
 
 /// How often a user who stays in one room is written again: well inside `PRESENCE_TIMEOUT`,
 /// so that a server that saw none of their polls keeps them present.
@@ -139,10 +139,6 @@ impl SharedPresence {
             .collect();
         self.local.observe(&heard);
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[async_trait]

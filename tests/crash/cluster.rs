@@ -9,8 +9,6 @@
 //! PostgreSQL only (tests/crash_postgres.rs runs it): on SQLite one server runs.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -22,8 +20,7 @@ use super::nginx::Nginx;
 use super::programs::{Program, available};
 use super::server::Server;
 use super::{
-    Client, Counts, PASSWORD, check_history, poller, rng, room_id, seed, setting, stored_log,
-    writer,
+    Client, Counts, PASSWORD, Traffic, check_history, rng, room_id, seed, setting, stored_log,
 };
 
 /// Waits until `check` holds, at most `within`.
@@ -45,6 +42,27 @@ fn direct(client: &Client, server: &Server) -> Client {
         http: client.http.clone(),
         base: server.url(),
         csrf: client.csrf.clone(),
+    }
+}
+
+/// Waits until `check`, given `client` talking to each server directly, holds on every one,
+/// at most `limit` each.
+async fn on_every_server<F, Fut>(
+    servers: &[Server],
+    client: &Client,
+    limit: Duration,
+    what: &str,
+    check: F,
+) where
+    F: Fn(Client) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for server in servers {
+        let here = direct(client, server);
+        within(limit, &format!("{what} on {}", server.url()), || {
+            check(here.clone())
+        })
+        .await;
     }
 }
 
@@ -89,39 +107,16 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
             &owner.create_room(&format!("room {r}")).await.unwrap(),
         ));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let pollers_stop = Arc::new(AtomicBool::new(false));
-    let mut writer_tasks = Vec::new();
-    for w in 0..writers {
-        let client = Client::register(&base, &format!("writer{w}")).await;
-        let room = rooms[w % rooms.len()];
-        client.enter(room).await;
-        let rng = next_rng();
-        writer_tasks.push(actix_web::rt::spawn(writer(
-            client,
-            room,
-            w,
-            stop.clone(),
-            rng,
-        )));
-    }
-    let mut poller_tasks = Vec::new();
-    for p in 0..pollers {
-        let client = Client::register(&base, &format!("poller{p}")).await;
-        let room = rooms[p % rooms.len()];
-        client.enter(room).await;
-        poller_tasks.push((
-            room,
-            actix_web::rt::spawn(poller(
-                client,
-                room,
-                pollers_stop.clone(),
-                // Four catch-ups: every server has the last post by then.
-                Duration::from_secs(1),
-                next_rng(),
-            )),
-        ));
-    }
+    let traffic = Traffic::start(
+        &base,
+        &rooms,
+        writers,
+        pollers,
+        // Four catch-ups: every server has the last post by then.
+        Duration::from_secs(1),
+        &mut next_rng,
+    )
+    .await;
 
     // One server at a time: killed, down a moment, started again on its port.
     let started = Instant::now();
@@ -138,16 +133,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
         servers[victim].spawn();
         servers[victim].wait_until_up().await;
     }
-    stop.store(true, Ordering::SeqCst);
-    let mut posts = Vec::new();
-    for task in writer_tasks {
-        posts.extend(task.await.unwrap());
-    }
-    pollers_stop.store(true, Ordering::SeqCst);
-    let mut seen_by_poller = Vec::new();
-    for (room, task) in poller_tasks {
-        seen_by_poller.push((room, task.await.unwrap()));
-    }
+    let (posts, seen_by_poller) = traffic.finish().await;
 
     let stored = stored_log(&db);
     let (anomalies, counts) = check_history(&posts, &rooms, &seen_by_poller, &stored);
@@ -232,19 +218,18 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    for server in &servers {
-        let bob_here = direct(&bob, server);
-        within(Duration::from_secs(2), "the deletion everywhere", || {
-            let bob_here = bob_here.clone();
-            async move {
-                bob_here
-                    .poll(room, 0)
-                    .await
-                    .is_ok_and(|r| r.status() == StatusCode::GONE)
-            }
-        })
-        .await;
-    }
+    on_every_server(
+        &servers,
+        &bob,
+        Duration::from_secs(2),
+        "the deletion",
+        |bob| async move {
+            bob.poll(room, 0)
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::GONE)
+        },
+    )
+    .await;
 
     // Logging out through the proxy ends the session on every server within a second.
     let res = bob
@@ -255,21 +240,17 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    for server in &servers {
-        let bob_here = direct(&bob, server);
-        within(Duration::from_secs(1), "the logout everywhere", || {
-            let bob_here = bob_here.clone();
-            async move {
-                bob_here
-                    .http
-                    .get(format!("{}/api/lobby", bob_here.base))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == StatusCode::UNAUTHORIZED)
-            }
-        })
-        .await;
-    }
+    on_every_server(
+        &servers,
+        &bob,
+        Duration::from_secs(1),
+        "the logout",
+        |bob| async move {
+            let lobby = bob.http.get(format!("{}/api/lobby", bob.base)).send().await;
+            lobby.is_ok_and(|r| r.status() == StatusCode::UNAUTHORIZED)
+        },
+    )
+    .await;
 
     // Five wrong passwords for alice, one server after another: the sixth try, wherever it
     // lands, is throttled, even with the right password.

@@ -463,6 +463,74 @@ pub(crate) fn check_history(
     )
 }
 
+/// Writers and pollers at work on `rooms` through `base`, each registered and inside its room.
+pub(crate) struct Traffic {
+    stop: Arc<AtomicBool>,
+    pollers_stop: Arc<AtomicBool>,
+    writers: Vec<actix_web::rt::task::JoinHandle<Vec<Post>>>,
+    pollers: Vec<(i32, actix_web::rt::task::JoinHandle<Seen>)>,
+}
+
+impl Traffic {
+    /// Starts `writers` writers and `pollers` pollers, spread over the rooms in turn; each
+    /// poller stops `settle` after it is told to (see `poller`).
+    pub(crate) async fn start(
+        base: &str,
+        rooms: &[i32],
+        writers: usize,
+        pollers: usize,
+        settle: Duration,
+        next_rng: &mut impl FnMut() -> StdRng,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let pollers_stop = Arc::new(AtomicBool::new(false));
+        let mut writer_tasks = Vec::new();
+        for w in 0..writers {
+            let client = Client::register(base, &format!("writer{w}")).await;
+            let room = rooms[w % rooms.len()];
+            client.enter(room).await;
+            let rng = next_rng();
+            writer_tasks.push(actix_web::rt::spawn(writer(
+                client,
+                room,
+                w,
+                stop.clone(),
+                rng,
+            )));
+        }
+        let mut poller_tasks = Vec::new();
+        for p in 0..pollers {
+            let client = Client::register(base, &format!("poller{p}")).await;
+            let room = rooms[p % rooms.len()];
+            client.enter(room).await;
+            let task = poller(client, room, pollers_stop.clone(), settle, next_rng());
+            poller_tasks.push((room, actix_web::rt::spawn(task)));
+        }
+        Self {
+            stop,
+            pollers_stop,
+            writers: writer_tasks,
+            pollers: poller_tasks,
+        }
+    }
+
+    /// Writers stop first; pollers only once every post has its answer, so that their last
+    /// empty poll comes after the last message. Every post, and what each poller saw.
+    pub(crate) async fn finish(self) -> (Vec<Post>, Vec<(i32, Seen)>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut posts = Vec::new();
+        for task in self.writers {
+            posts.extend(task.await.unwrap());
+        }
+        self.pollers_stop.store(true, Ordering::SeqCst);
+        let mut seen_by_poller = Vec::new();
+        for (room, task) in self.pollers {
+            seen_by_poller.push((room, task.await.unwrap()));
+        }
+        (posts, seen_by_poller)
+    }
+}
+
 #[actix_web::test]
 async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequence() {
     let seconds = setting("CRASH_SECONDS", 10);
@@ -488,40 +556,15 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
             &owner.create_room(&format!("room {r}")).await.unwrap(),
         ));
     }
-    // Writers stop first; pollers only once every post has its answer, so that their last
-    // empty poll comes after the last message.
-    let stop = Arc::new(AtomicBool::new(false));
-    let pollers_stop = Arc::new(AtomicBool::new(false));
-    let mut writer_tasks = Vec::new();
-    for w in 0..writers {
-        let client = Client::register(&base, &format!("writer{w}")).await;
-        let room = rooms[w % room_count];
-        client.enter(room).await;
-        let rng = next_rng();
-        writer_tasks.push(actix_web::rt::spawn(writer(
-            client,
-            room,
-            w,
-            stop.clone(),
-            rng,
-        )));
-    }
-    let mut poller_tasks = Vec::new();
-    for p in 0..pollers {
-        let client = Client::register(&base, &format!("poller{p}")).await;
-        let room = rooms[p % room_count];
-        client.enter(room).await;
-        poller_tasks.push((
-            room,
-            actix_web::rt::spawn(poller(
-                client,
-                room,
-                pollers_stop.clone(),
-                Duration::ZERO,
-                next_rng(),
-            )),
-        ));
-    }
+    let traffic = Traffic::start(
+        &base,
+        &rooms,
+        writers,
+        pollers,
+        Duration::ZERO,
+        &mut next_rng,
+    )
+    .await;
 
     let started = Instant::now();
     let mut kills = 0;
@@ -537,19 +580,7 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
         server.wait_until_up().await;
     }
     // Let the last clients catch up with a server that stays up.
-    let posts: Vec<Post> = {
-        stop.store(true, Ordering::SeqCst);
-        let mut all = Vec::new();
-        for task in writer_tasks {
-            all.extend(task.await.unwrap());
-        }
-        all
-    };
-    pollers_stop.store(true, Ordering::SeqCst);
-    let mut seen_by_poller = Vec::new();
-    for (room, task) in poller_tasks {
-        seen_by_poller.push((room, task.await.unwrap()));
-    }
+    let (posts, seen_by_poller) = traffic.finish().await;
     server.kill();
 
     let stored = stored_log(&db);
