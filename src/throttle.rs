@@ -50,11 +50,19 @@ pub trait RateLimits: Send + Sync {
 /// What the app limits, over a `RateLimits` store.
 pub struct Throttles {
     store: Arc<dyn RateLimits>,
+    /// Held while a login's two counters are reserved (and one given back if the other was
+    /// full): a shared store answers each hit after a round trip, and attempts interleaving
+    /// there could each fill one counter and be refused by the other, so that fewer than the
+    /// limit get to try. (Across servers the interleaving remains possible: see the notes.)
+    reserving: tokio::sync::Mutex<()>,
 }
 
 impl Throttles {
     pub fn new(store: Arc<dyn RateLimits>) -> Self {
-        Self { store }
+        Self {
+            store,
+            reserving: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// Reserves a login attempt for the username (by its key: `LoginName::key`) and for the
@@ -64,6 +72,7 @@ impl Throttles {
     /// keeps its reservation.
     pub async fn login_attempt(&self, username: &str, address: IpAddr) -> Result<(), RetryAfter> {
         let (user, address) = (username.to_lowercase(), address_key(address));
+        let _turn = self.reserving.lock().await;
         let by_user = self.store.hit(Limit::FailedLoginsForUser, &user).await;
         let by_address = self
             .store
