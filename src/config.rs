@@ -156,6 +156,10 @@ pub fn secret_path(database: &Path) -> PathBuf {
 }
 
 /// Reads the key file, or creates it (readable by the owner only) on first start.
+///
+/// Several servers may start at once on a new database: the key is written whole to a file
+/// of this process's own, then linked into place, which fails if another server got there
+/// first. Whoever loses reads the winner's key, so no server ever reads half a file.
 fn key_from_file(path: &Path) -> anyhow::Result<Key> {
     match fs::read(path) {
         Ok(bytes) => Key::try_from(bytes.as_slice())
@@ -163,18 +167,73 @@ fn key_from_file(path: &Path) -> anyhow::Result<Key> {
             .with_context(|| format!("{} is not a valid key file", path.display())),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let key = Key::generate();
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create key file {}", path.display()))?;
-            file.write_all(key.master())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("cannot write key file {}", path.display()))?;
-            log::info!("generated a new cookie key in {}", path.display());
-            Ok(key)
+            // The draft's name is as random as the key, so no two starts share one.
+            let mut draft = path.as_os_str().to_owned();
+            draft.push(format!(
+                ".{:016x}",
+                u64::from_le_bytes(key.master()[..8].try_into()?)
+            ));
+            let draft = PathBuf::from(draft);
+            write_key(&draft, &key)
+                .with_context(|| format!("cannot write key file {}", draft.display()))?;
+            let linked = fs::hard_link(&draft, path);
+            // The draft was only a step on the way.
+            let _ = fs::remove_file(&draft);
+            match linked {
+                Ok(()) => {
+                    log::info!("generated a new cookie key in {}", path.display());
+                    Ok(key)
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => key_from_file(path),
+                Err(err) => {
+                    Err(err).with_context(|| format!("cannot create key file {}", path.display()))
+                }
+            }
         }
         Err(err) => Err(err).with_context(|| format!("cannot read key file {}", path.display())),
+    }
+}
+
+fn write_key(path: &Path, key: &Key) -> std::io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(key.master())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Barrier;
+
+    use super::*;
+
+    #[test]
+    fn servers_starting_at_once_share_one_whole_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.db.key");
+        let barrier = Barrier::new(8);
+        let keys: Vec<Key> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        key_from_file(&path).unwrap()
+                    })
+                })
+                .collect();
+            starts.into_iter().map(|s| s.join().unwrap()).collect()
+        });
+        let on_disk = fs::read(&path).unwrap();
+        for key in &keys {
+            assert_eq!(key.master(), on_disk.as_slice());
+        }
+        let files: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "no drafts are left behind: {files:?}");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }
