@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod batch;
 pub mod blocking;
 pub mod chat;
 pub mod cli;

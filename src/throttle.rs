@@ -9,11 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot};
 
+use crate::batch;
 use crate::clock::{Clock, millis};
 use crate::config::Limits;
 use crate::db::Db;
-use crate::models::rate::RateEvents;
+use crate::models::rate::{Hit, RateEvents};
 
 /// Refused: try again after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -294,17 +296,25 @@ impl RateLimits for MemoryLimits {
 }
 
 /// `RateLimits` shared by every server on one PostgreSQL database: failed logins spread over
-/// three servers are counted as if they went to one. Each call is one round trip (see
-/// `RateEvents`). If the database cannot be asked, an event is let through: the request it
-/// guards needs the database too, and fails there.
+/// three servers are counted as if they went to one. The hits asked while a round trip is on
+/// its way are counted together in the next (see `RateEvents::hit_many`): a burst of posts
+/// costs a round trip per batch, not per post. If the database cannot be asked, an event is
+/// let through: the request it guards needs the database too, and fails there.
 pub struct SharedLimits {
     db: Db,
     clock: Arc<dyn Clock>,
     windows: HashMap<Limit, (u32, Duration)>,
+    hits: mpsc::UnboundedSender<(Hit, oneshot::Sender<Result<(), RetryAfter>>)>,
 }
 
+/// The most hits one round trip counts.
+const MAX_HITS: usize = 512;
+
 impl SharedLimits {
+    /// Starts counting on the current runtime.
     pub fn new(db: Db, limits: &Limits, clock: &Arc<dyn Clock>) -> Self {
+        let (hits, queue) = mpsc::unbounded_channel();
+        actix_web::rt::spawn(Self::count(db.clone(), clock.clone(), queue));
         Self {
             db,
             clock: clock.clone(),
@@ -312,6 +322,36 @@ impl SharedLimits {
                 .into_iter()
                 .map(|(limit, max, window)| (limit, (max, window)))
                 .collect(),
+            hits,
+        }
+    }
+
+    /// Counts the hits in batches, one round trip at a time, until every sender is gone.
+    async fn count(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        mut queue: mpsc::UnboundedReceiver<(Hit, oneshot::Sender<Result<(), RetryAfter>>)>,
+    ) {
+        while let Some(batch) = batch::next(&mut queue, MAX_HITS).await {
+            let (hits, replies): (Vec<Hit>, Vec<_>) = batch.into_iter().unzip();
+            let now = clock.unix_millis();
+            let counted = db
+                .run(move |conn| Ok(RateEvents::hit_many(conn, &hits, now)?))
+                .await;
+            let waits = counted.unwrap_or_else(|err| {
+                log::warn!(
+                    "cannot count {} events against rate limits: {err}",
+                    replies.len()
+                );
+                vec![0; replies.len()]
+            });
+            for (reply, wait) in replies.into_iter().zip(waits) {
+                let answer = match u64::try_from(wait) {
+                    Ok(0) | Err(_) => Ok(()),
+                    Ok(wait) => Err(RetryAfter(Duration::from_millis(wait))),
+                };
+                let _ = reply.send(answer);
+            }
         }
     }
 
@@ -355,22 +395,18 @@ impl RateLimits for SharedLimits {
         let Some(&(max, window)) = self.windows.get(&limit) else {
             return Ok(());
         };
-        let (name, now) = (Self::name(limit, key), self.clock.unix_millis());
-        let max = i32::try_from(max).unwrap_or(i32::MAX);
-        let asked = self
-            .db
-            .run(move |conn| Ok(RateEvents::hit(conn, &name, now, millis(window), max)?))
-            .await;
-        match asked {
-            Ok(0) => Ok(()),
-            Ok(wait) => Err(RetryAfter(Duration::from_millis(
-                u64::try_from(wait).unwrap_or(1),
-            ))),
-            Err(err) => {
-                log::warn!("cannot count an event against a rate limit: {err}");
-                Ok(())
-            }
+        let hit = Hit {
+            name: Self::name(limit, key),
+            window_ms: millis(window),
+            max: i32::try_from(max).unwrap_or(i32::MAX),
+        };
+        let (reply, answer) = oneshot::channel();
+        if self.hits.send((hit, reply)).is_err() {
+            log::warn!("cannot count an event against a rate limit: the counting has stopped");
+            return Ok(());
         }
+        // Dropped unanswered only if the counting stopped: let the event through, as above.
+        answer.await.unwrap_or(Ok(()))
     }
 
     async fn reset(&self, limit: Limit, key: &str) {

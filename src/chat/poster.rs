@@ -8,6 +8,7 @@ use anyhow::anyhow;
 use tokio::sync::{mpsc, oneshot};
 
 use super::commit;
+use crate::batch;
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::live::Live;
@@ -28,14 +29,7 @@ impl Poster {
     pub fn start(db: Db, live: Arc<Live>) -> Self {
         let (jobs, mut queue) = mpsc::unbounded_channel::<(NewPost, Reply)>();
         actix_web::rt::spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match queue.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
+            while let Some(batch) = batch::next(&mut queue, MAX_BATCH).await {
                 let (posts, replies): (Vec<NewPost>, Vec<Reply>) = batch.into_iter().unzip();
                 let results = commit(&db, &live, move |conn, changes| {
                     Ok(LogEntry::post_batch(conn, &posts, changes)?)

@@ -1,38 +1,61 @@
 //! The rate_events table (PostgreSQL only): the events each rate limit counts, shared by
-//! every server on the database (see `throttle::SharedLimits`). One call each, through the
-//! `chatroom_rate_hit` function its migration defines.
+//! every server on the database (see `throttle::SharedLimits`). Counted through the
+//! `chatroom_rate_hit` function its migration defines, a batch of events per round trip.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Text};
 
 use crate::db::DbConnection;
 
 pub struct RateEvents;
 
+/// An event to count: under `name`, unless `max` were counted within the last `window_ms`.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub name: String,
+    pub window_ms: i64,
+    pub max: i32,
+}
+
 #[derive(QueryableByName)]
-struct Wait {
+struct Waited {
+    /// The hit's place in the batch, from 1.
+    #[diesel(sql_type = BigInt)]
+    place: i64,
     #[diesel(sql_type = BigInt)]
     wait_ms: i64,
 }
 
 impl RateEvents {
-    /// Counts an event under `name` at `now_ms` unless `max` were counted within the last
-    /// `window_ms`: 0 when counted, else how many milliseconds until one more fits.
-    pub fn hit(
-        conn: &mut DbConnection,
-        name: &str,
-        now_ms: i64,
-        window_ms: i64,
-        max: i32,
-    ) -> QueryResult<i64> {
+    /// Counts each event at `now_ms`, in one round trip: for each, in the order given, 0 when
+    /// counted, else how many milliseconds until one more fits. Events under one name are
+    /// counted in the order given. Each name's lock is held to the end of the statement, and
+    /// the locks are taken in one order whatever the order given, so that two batches never
+    /// each hold a lock the other waits for.
+    pub fn hit_many(conn: &mut DbConnection, hits: &[Hit], now_ms: i64) -> QueryResult<Vec<i64>> {
         let conn = postgres(conn)?;
-        diesel::sql_query("SELECT chatroom_rate_hit($1, $2, $3, $4) AS wait_ms")
-            .bind::<Text, _>(name)
-            .bind::<BigInt, _>(now_ms)
-            .bind::<BigInt, _>(window_ms)
-            .bind::<Integer, _>(max)
-            .get_result::<Wait>(conn)
-            .map(|wait| wait.wait_ms)
+        // The subquery's ORDER BY keeps it from being merged into the outer query: the
+        // function runs on its rows in their sorted order.
+        let waited = diesel::sql_query(
+            "SELECT t.place, chatroom_rate_hit(t.name, $1, t.window_ms, t.max_events) AS wait_ms \
+             FROM (SELECT * FROM unnest($2::text[], $3::bigint[], $4::int[]) \
+                   WITH ORDINALITY AS u(name, window_ms, max_events, place) \
+                   ORDER BY hashtextextended('rate:' || u.name, 0), u.place) AS t",
+        )
+        .bind::<BigInt, _>(now_ms)
+        .bind::<Array<Text>, _>(hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(hits.iter().map(|h| h.window_ms).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(hits.iter().map(|h| h.max).collect::<Vec<_>>())
+        .load::<Waited>(conn)?;
+        let mut waits = vec![0; hits.len()];
+        for w in waited {
+            let place = usize::try_from(w.place - 1).ok();
+            match place.and_then(|p| waits.get_mut(p)) {
+                Some(wait) => *wait = w.wait_ms,
+                None => return Err(diesel::result::Error::NotFound),
+            }
+        }
+        Ok(waits)
     }
 
     /// Forgets every event under `name`.

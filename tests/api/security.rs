@@ -320,6 +320,31 @@ async fn posting_faster_than_a_person_can_gets_429_and_the_message_is_not_stored
     assert!(stored.iter().all(|m| m["text"] != "one too many"));
 }
 
+/// Posts sent at once are counted as they come, none slipping past the limit: on PostgreSQL
+/// they are counted together, a batch per round trip to the database.
+#[actix_web::test]
+async fn thirty_posts_sent_at_once_store_twenty_and_get_ten_429s() {
+    let Some(app) = spawn_app_tweaked(|s| s.limits = Default::default()).await else {
+        return;
+    };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    alice.csrf().await;
+    let mut tabs: Vec<_> = (0..30).map(|_| alice.on(&alice.base)).collect();
+    let answers = futures_util::future::join_all(
+        tabs.iter_mut()
+            .enumerate()
+            .map(|(i, tab)| async move { tab.send(room, &format!("at once {i}")).await.status() }),
+    )
+    .await;
+    let refused = answers
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(refused, 10, "{answers:?}");
+    assert_eq!(alice.messages_after(room, 0).await.len(), 20);
+}
+
 #[actix_web::test]
 async fn creating_rooms_too_fast_gets_429() {
     let Some(app) = spawn_app_tweaked(|s| s.limits.rooms = 2).await else {
