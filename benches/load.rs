@@ -866,14 +866,24 @@ fn ratio_range(part: &[f64], whole: &[f64]) -> (f64, f64) {
         .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(r), hi.max(r)))
 }
 
-/// Messages per second acknowledged when many people post at once (open loop at `rate`).
+/// What a posting burst measured.
+struct Burst {
+    /// Messages acknowledged per second, from the first post to the last answer.
+    rate: f64,
+    failed: u64,
+    locked: u64,
+    /// How long each acknowledged post waited for its answer.
+    answers: Samples,
+}
+
+/// Many people posting at once (open loop at `rate`).
 async fn burst(
     lanes: &[mpsc::UnboundedSender<Job>],
     people: &[Person],
     rate: u32,
     length: Duration,
-) -> (f64, u64, u64) {
-    let ok = Rc::new(RefCell::new((0u64, 0u64, 0u64)));
+) -> Burst {
+    let seen = Rc::new(RefCell::new((Samples::default(), 0u64, 0u64)));
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let started = Instant::now();
     let mut due = started;
@@ -883,16 +893,17 @@ async fn burst(
         tokio::time::sleep_until(due.into()).await;
         let person = people[(n * 31) % people.len()].clone();
         let lane = lanes[n % lanes.len()].clone();
-        let ok = ok.clone();
+        let seen = seen.clone();
         tasks.push(tokio::task::spawn_local(async move {
             let body = format!("{{\"text\":\"burst message {n}\"}}");
             let path = format!("/api/rooms/{}/messages", person.room);
+            let sent = Instant::now();
             let answer = call(&lane, post_json(&path, &person, &body)).await;
-            let mut ok = ok.borrow_mut();
+            let mut seen = seen.borrow_mut();
             match answer {
-                Ok((201, _)) => ok.0 += 1,
-                Ok((_, body)) if String::from_utf8_lossy(&body).contains("locked") => ok.2 += 1,
-                _ => ok.1 += 1,
+                Ok((201, _)) => seen.0.add(sent.elapsed()),
+                Ok((_, body)) if String::from_utf8_lossy(&body).contains("locked") => seen.2 += 1,
+                _ => seen.1 += 1,
             }
         }));
         n += 1;
@@ -901,12 +912,13 @@ async fn burst(
     for task in tasks {
         task.await.unwrap();
     }
-    let (done, failed, locked) = *ok.borrow();
-    (
-        done as f64 / started.elapsed().as_secs_f64(),
+    let (answers, failed, locked) = seen.take();
+    Burst {
+        rate: answers.0.len() as f64 / started.elapsed().as_secs_f64(),
         failed,
         locked,
-    )
+        answers,
+    }
 }
 
 /// Poll p99 latency against simulated users, a line per configuration, as SVG (plotters).
@@ -974,9 +986,7 @@ struct Report {
     health: Vec<f64>,
     empty: Vec<f64>,
     one: Vec<f64>,
-    burst_rate: f64,
-    burst_failed: u64,
-    burst_locked: u64,
+    burst: Burst,
     login_report: String,
     logins_ok: bool,
     control_report: String,
@@ -1178,16 +1188,13 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
         let one = rates.pop().unwrap();
         let empty = rates.pop().unwrap();
         let health = rates.pop().unwrap();
-        let (burst_rate, burst_failed, burst_locked) =
-            burst(&post_lanes, &people, config.burst_rate, config.burst).await;
+        let burst = burst(&post_lanes, &people, config.burst_rate, config.burst).await;
         Report {
             steps,
             health,
             empty,
             one,
-            burst_rate,
-            burst_failed,
-            burst_locked,
+            burst,
             logins_ok: during_logins.errors == 0 && logins_refused == count,
             login_report,
             control_report,
@@ -1199,9 +1206,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
         health,
         empty,
         one,
-        burst_rate,
-        burst_failed,
-        burst_locked,
+        mut burst,
         login_report,
         logins_ok,
         control_report,
@@ -1287,7 +1292,8 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
     }
     let _ = writeln!(
         md,
-        "\nPosting burst (open loop at {} messages/s for {} s, {}): {burst_rate:.0} messages/s acknowledged, {burst_failed} failed, {burst_locked} \"database is locked\".",
+        "\nPosting burst (open loop at {} messages/s for {} s, {}): {:.0} messages/s acknowledged \
+         (answered in p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms), {} failed, {} \"database is locked\".",
         config.burst_rate,
         config.burst.as_secs(),
         if server.postgres {
@@ -1295,6 +1301,12 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
         } else {
             "synchronous=FULL"
         },
+        burst.rate,
+        burst.answers.ms(0.5),
+        burst.answers.ms(0.99),
+        burst.answers.ms(1.0),
+        burst.failed,
+        burst.locked,
     );
     let _ = writeln!(md, "\n{login_report}");
     let errors: u64 = steps.iter().map(|s| s.errors).sum();

@@ -338,11 +338,9 @@ impl LogEntry {
             let results = conn.write_transaction(|conn| {
                 // Every row the batch will write, taken up front in the one order all writers
                 // keep (see `retrying`), not post by post.
-                User::lock(conn, &authors)?;
-                Room::lock(conn, &rooms)?;
                 let known = Known {
-                    authors: User::names_and_rooms(conn, &authors)?,
-                    rooms: Room::many(conn, &rooms)?,
+                    authors: User::lock_names_and_rooms(conn, &authors)?,
+                    rooms: Room::lock_many(conn, &rooms)?,
                 };
                 Self::post_each(conn, posts, &known, &mut these)
             })?;
@@ -479,21 +477,21 @@ impl LogEntry {
         for (_, room, _) in fresh {
             per_room.entry(room.id).or_insert((0, room.is_direct)).0 += 1;
         }
-        // The first number each room gives this batch.
-        let mut next: HashMap<i32, i32> = HashMap::new();
-        for (&room_id, &(count, is_direct)) in &per_room {
+        for (&room_id, &(_, is_direct)) in &per_room {
             if is_direct {
                 Room::unhide(conn, room_id)?;
             }
-            let last = match Room::take_seqs(conn, room_id, count, Some(sent_at)) {
-                Ok(last) => last,
-                Err(ModelError::Database(err)) => return Err(err),
-                // The room's row is held since the batch began: it cannot be gone.
-                Err(other) => {
-                    return Err(diesel::result::Error::QueryBuilderError(
-                        format!("room {room_id} vanished from under a held lock: {other:?}").into(),
-                    ));
-                }
+        }
+        let counts: Vec<(i32, i32)> = per_room.iter().map(|(&id, &(n, _))| (id, n)).collect();
+        let last = Room::take_seqs_many(conn, &counts, sent_at)?;
+        // The first number each room gives this batch.
+        let mut next: HashMap<i32, i32> = HashMap::with_capacity(counts.len());
+        for (room_id, count) in counts {
+            // The room's row is held since the batch began: it cannot be gone.
+            let Some(last) = last.get(&room_id) else {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    format!("room {room_id} vanished from under a held lock").into(),
+                ));
             };
             next.insert(room_id, last - count + 1);
         }

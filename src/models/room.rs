@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Integer, Timestamp};
 
 use crate::db::{DbConnection, MultiBackend};
 
@@ -253,31 +254,74 @@ impl Room {
         seq.optional()?.ok_or(ModelError::Deleted)
     }
 
-    /// These rooms that exist, by id, whoever may see them (the caller checks membership).
-    pub(crate) fn many(
+    /// Takes each room's next `count` numbers (see `take_seqs`) and sets its last activity,
+    /// for a batch of posts: one statement on PostgreSQL, however many rooms; one per room on
+    /// SQLite, where a statement costs no round trip. Answers each room's last number, by id;
+    /// a room that is gone is missing.
+    pub(crate) fn take_seqs_many(
         conn: &mut DbConnection,
-        room_ids: &[i32],
-    ) -> QueryResult<std::collections::HashMap<i32, Room>> {
-        let rooms: Vec<Room> = rooms::table
-            .filter(rooms::id.eq_any(room_ids))
-            .select(Room::as_select())
-            .load(conn)?;
-        Ok(rooms.into_iter().map(|room| (room.id, room)).collect())
+        counts: &[(i32, i32)],
+        activity: NaiveDateTime,
+    ) -> QueryResult<HashMap<i32, i32>> {
+        match conn {
+            DbConnection::Postgres(c) => {
+                #[derive(QueryableByName)]
+                struct Last {
+                    #[diesel(sql_type = Integer)]
+                    id: i32,
+                    #[diesel(sql_type = Integer)]
+                    last_seq: i32,
+                }
+                let (ids, ns): (Vec<i32>, Vec<i32>) = counts.iter().copied().unzip();
+                let taken: Vec<Last> = diesel::sql_query(
+                    "UPDATE rooms SET last_seq = rooms.last_seq + v.n, last_activity_at = $3 \
+                     FROM unnest($1::int[], $2::int[]) AS v(id, n) WHERE rooms.id = v.id \
+                     RETURNING rooms.id, rooms.last_seq",
+                )
+                .bind::<Array<Integer>, _>(ids)
+                .bind::<Array<Integer>, _>(ns)
+                .bind::<Timestamp, _>(activity)
+                .load(c)?;
+                Ok(taken.into_iter().map(|l| (l.id, l.last_seq)).collect())
+            }
+            DbConnection::Sqlite(_) => {
+                let mut taken = HashMap::new();
+                for &(room_id, count) in counts {
+                    match Self::take_seqs(conn, room_id, count, Some(activity)) {
+                        Ok(last) => {
+                            taken.insert(room_id, last);
+                        }
+                        Err(ModelError::Database(err)) => return Err(err),
+                        // Gone: missing from the answer.
+                        Err(_) => {}
+                    }
+                }
+                Ok(taken)
+            }
+        }
     }
 
     /// Holds the rows of these rooms until the transaction ends, in ascending id (see
-    /// `models::retrying`). PostgreSQL only: SQLite's writer holds the whole database.
-    pub(crate) fn lock(conn: &mut DbConnection, room_ids: &[i32]) -> QueryResult<()> {
-        match conn {
-            DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Postgres(c) => rooms::table
+    /// `models::retrying`), and answers those that exist, by id, whoever may see them (the
+    /// caller checks membership). SQLite's writer holds the whole database already.
+    pub(crate) fn lock_many(
+        conn: &mut DbConnection,
+        room_ids: &[i32],
+    ) -> QueryResult<HashMap<i32, Room>> {
+        // A query per backend: the selection is typed by it.
+        let query = || {
+            rooms::table
                 .filter(rooms::id.eq_any(room_ids))
                 .order(rooms::id)
-                .select(rooms::id)
+        };
+        let rooms: Vec<Room> = match conn {
+            DbConnection::Sqlite(c) => query().select(Room::as_select()).load(c)?,
+            DbConnection::Postgres(c) => query()
+                .select(Room::as_select())
                 .for_no_key_update()
-                .load::<i32>(c)
-                .map(drop),
-        }
+                .load(c)?,
+        };
+        Ok(rooms.into_iter().map(|room| (room.id, room)).collect())
     }
 
     /// The committed head (last log number) of each of these rooms that still exists.

@@ -318,15 +318,20 @@ impl User {
             .load(conn)
     }
 
-    /// Each of these users' name and current room, by id.
-    pub(crate) fn names_and_rooms(
+    /// Holds these users' rows (see `lock`) and answers each one's name and current room, by
+    /// id: one round trip for both.
+    pub(crate) fn lock_names_and_rooms(
         conn: &mut DbConnection,
         user_ids: &[i32],
     ) -> QueryResult<HashMap<i32, (String, Option<i32>)>> {
-        let rows: Vec<(i32, String, Option<i32>)> = users::table
+        let query = users::table
             .filter(users::id.eq_any(user_ids))
-            .select((users::id, users::username, users::current_room_id))
-            .load(conn)?;
+            .order(users::id)
+            .select((users::id, users::username, users::current_room_id));
+        let rows: Vec<(i32, String, Option<i32>)> = match conn {
+            DbConnection::Sqlite(c) => query.load(c)?,
+            DbConnection::Postgres(c) => query.for_no_key_update().load(c)?,
+        };
         Ok(rows
             .into_iter()
             .map(|(id, name, room)| (id, (name, room)))
