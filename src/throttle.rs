@@ -43,6 +43,9 @@ pub enum Limit {
 pub trait RateLimits: Send + Sync {
     /// Counts an event, unless the limit is reached: then it is refused, not counted.
     async fn hit(&self, limit: Limit, key: &str) -> Result<(), RetryAfter>;
+    /// Counts an event against each (limit, key), all or none: refused, nothing counted,
+    /// while any of them is full (with the longest wait among those).
+    async fn hit_all(&self, hits: &[(Limit, &str)]) -> Result<(), RetryAfter>;
     /// Forgets the key's events.
     async fn reset(&self, limit: Limit, key: &str);
     /// Forgets the key's latest event (an attempt reserved that did not count after all).
@@ -52,50 +55,26 @@ pub trait RateLimits: Send + Sync {
 /// What the app limits, over a `RateLimits` store.
 pub struct Throttles {
     store: Arc<dyn RateLimits>,
-    /// Held while a login's two counters are reserved (and one given back if the other was
-    /// full): a shared store answers each hit after a round trip, and attempts interleaving
-    /// there could each fill one counter and be refused by the other, so that fewer than the
-    /// limit get to try. (Across servers the interleaving remains possible: see the notes.)
-    reserving: tokio::sync::Mutex<()>,
 }
 
 impl Throttles {
     pub fn new(store: Arc<dyn RateLimits>) -> Self {
-        Self {
-            store,
-            reserving: tokio::sync::Mutex::new(()),
-        }
+        Self { store }
     }
 
     /// Reserves a login attempt for the username (by its key: `LoginName::key`) and for the
     /// client's address, before the password is checked: attempts sent at once are counted
-    /// at once, so that no more than the limit of them get to try a password. Refused, and
-    /// nothing counted, while either counter is full, whatever the password. A failed login
-    /// keeps its reservation.
+    /// at once, so that no more than the limit of them get to try a password. Both counters
+    /// are reserved together, or neither: refused, and nothing counted, while either is
+    /// full, whatever the password. A failed login keeps its reservation.
     pub async fn login_attempt(&self, username: &str, address: IpAddr) -> Result<(), RetryAfter> {
         let (user, address) = (username.to_lowercase(), address_key(address));
-        let _turn = self.reserving.lock().await;
-        let by_user = self.store.hit(Limit::FailedLoginsForUser, &user).await;
-        let by_address = self
-            .store
-            .hit(Limit::FailedLoginsFromAddress, &address)
-            .await;
-        match (by_user, by_address) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(a), Err(b)) => Err(a.max(b)),
-            (Ok(()), Err(retry)) => {
-                self.store
-                    .give_back(Limit::FailedLoginsForUser, &user)
-                    .await;
-                Err(retry)
-            }
-            (Err(retry), Ok(())) => {
-                self.store
-                    .give_back(Limit::FailedLoginsFromAddress, &address)
-                    .await;
-                Err(retry)
-            }
-        }
+        self.store
+            .hit_all(&[
+                (Limit::FailedLoginsForUser, &user),
+                (Limit::FailedLoginsFromAddress, &address),
+            ])
+            .await
     }
 
     /// The password was right: the username's failures are forgotten, and the address gets
@@ -185,6 +164,14 @@ fn windows(limits: &Limits) -> [(Limit, u32, Duration); 5] {
     ]
 }
 
+/// The shared store's answer to a hit: 0 when counted, else milliseconds to wait.
+fn waited(wait_ms: i64) -> Result<(), RetryAfter> {
+    match u64::try_from(wait_ms) {
+        Ok(0) | Err(_) => Ok(()),
+        Ok(wait) => Err(RetryAfter(Duration::from_millis(wait))),
+    }
+}
+
 /// At most `max` events per key in any `window`, in this process's memory.
 pub struct RateLimiter {
     max: usize,
@@ -259,6 +246,8 @@ impl RateLimiter {
 /// `RateLimits` in this process's memory: one `RateLimiter` per limit.
 pub struct MemoryLimits {
     limiters: HashMap<Limit, RateLimiter>,
+    /// Held while several counters are checked and counted together (`hit_all`).
+    together: Mutex<()>,
 }
 
 impl MemoryLimits {
@@ -268,6 +257,7 @@ impl MemoryLimits {
                 .into_iter()
                 .map(|(limit, max, window)| (limit, RateLimiter::new(max, window, clock.clone())))
                 .collect(),
+            together: Mutex::new(()),
         }
     }
 
@@ -280,6 +270,30 @@ impl MemoryLimits {
 impl RateLimits for MemoryLimits {
     async fn hit(&self, limit: Limit, key: &str) -> Result<(), RetryAfter> {
         self.limiter(limit).map_or(Ok(()), |l| l.hit(key))
+    }
+
+    async fn hit_all(&self, hits: &[(Limit, &str)]) -> Result<(), RetryAfter> {
+        let _together = self
+            .together
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let limited: Vec<(&RateLimiter, &str)> = hits
+            .iter()
+            .filter_map(|&(limit, key)| Some((self.limiter(limit)?, key)))
+            .collect();
+        let refused = limited
+            .iter()
+            .filter_map(|(l, key)| l.check(key).err())
+            .max();
+        if let Some(retry) = refused {
+            return Err(retry);
+        }
+        for (l, key) in limited {
+            // Each had room a moment ago: a counter is counted only here or by `hit`, and
+            // the limits counted together are counted only together.
+            l.hit(key)?;
+        }
+        Ok(())
     }
 
     async fn reset(&self, limit: Limit, key: &str) {
@@ -346,13 +360,19 @@ impl SharedLimits {
                 vec![0; replies.len()]
             });
             for (reply, wait) in replies.into_iter().zip(waits) {
-                let answer = match u64::try_from(wait) {
-                    Ok(0) | Err(_) => Ok(()),
-                    Ok(wait) => Err(RetryAfter(Duration::from_millis(wait))),
-                };
-                let _ = reply.send(answer);
+                let _ = reply.send(waited(wait));
             }
         }
+    }
+
+    /// The event to count under the limit for the key, with the limit's settings.
+    fn event(&self, limit: Limit, key: &str) -> Option<Hit> {
+        let &(max, window) = self.windows.get(&limit)?;
+        Some(Hit {
+            name: Self::name(limit, key),
+            window_ms: millis(window),
+            max: i32::try_from(max).unwrap_or(i32::MAX),
+        })
     }
 
     /// How the events are named in the shared table: the limit, then the key.
@@ -392,13 +412,8 @@ impl SharedLimits {
 #[async_trait]
 impl RateLimits for SharedLimits {
     async fn hit(&self, limit: Limit, key: &str) -> Result<(), RetryAfter> {
-        let Some(&(max, window)) = self.windows.get(&limit) else {
+        let Some(hit) = self.event(limit, key) else {
             return Ok(());
-        };
-        let hit = Hit {
-            name: Self::name(limit, key),
-            window_ms: millis(window),
-            max: i32::try_from(max).unwrap_or(i32::MAX),
         };
         let (reply, answer) = oneshot::channel();
         if self.hits.send((hit, reply)).is_err() {
@@ -407,6 +422,25 @@ impl RateLimits for SharedLimits {
         }
         // Dropped unanswered only if the counting stopped: let the event through, as above.
         answer.await.unwrap_or(Ok(()))
+    }
+
+    async fn hit_all(&self, hits: &[(Limit, &str)]) -> Result<(), RetryAfter> {
+        let hits: Vec<Hit> = hits
+            .iter()
+            .filter_map(|&(limit, key)| self.event(limit, key))
+            .collect();
+        let now = self.clock.unix_millis();
+        let asked = self
+            .db
+            .run(move |conn| Ok(RateEvents::hit_all(conn, &hits, now)?))
+            .await;
+        match asked {
+            Ok(wait) => waited(wait),
+            Err(err) => {
+                log::warn!("cannot count events against rate limits: {err}");
+                Ok(())
+            }
+        }
     }
 
     async fn reset(&self, limit: Limit, key: &str) {

@@ -58,6 +58,24 @@ impl RateEvents {
         Ok(waits)
     }
 
+    /// Counts an event under each of the names at `now_ms` if all have room, else none, in
+    /// one round trip (see the `chatroom_rate_hit_all` function): 0 when counted, else how
+    /// many milliseconds until all have room.
+    pub fn hit_all(conn: &mut DbConnection, hits: &[Hit], now_ms: i64) -> QueryResult<i64> {
+        #[derive(QueryableByName)]
+        struct Wait {
+            #[diesel(sql_type = BigInt)]
+            wait_ms: i64,
+        }
+        diesel::sql_query("SELECT chatroom_rate_hit_all($1, $2, $3, $4) AS wait_ms")
+            .bind::<Array<Text>, _>(hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>())
+            .bind::<BigInt, _>(now_ms)
+            .bind::<Array<BigInt>, _>(hits.iter().map(|h| h.window_ms).collect::<Vec<_>>())
+            .bind::<Array<Integer>, _>(hits.iter().map(|h| h.max).collect::<Vec<_>>())
+            .get_result::<Wait>(postgres(conn)?)
+            .map(|w| w.wait_ms)
+    }
+
     /// Forgets every event under `name`.
     pub fn reset(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
         diesel::sql_query("DELETE FROM rate_events WHERE name = $1")

@@ -117,13 +117,17 @@ async fn what_one_server_writes_into_a_session_the_other_reads() {
     assert!(!again.contains("id=\"new-invitation\""));
 }
 
-/// Two servers with this login limit per username, on one fresh database.
-async fn two_servers_limiting_logins(per_user: u32) -> Option<(TestApp, TestApp)> {
+/// Two servers with these login limits per username and per address, on one fresh database.
+async fn two_servers_limiting_logins(
+    per_user: u32,
+    per_address: u32,
+) -> Option<(TestApp, TestApp)> {
     let database = Arc::new(TestDatabase::fresh()?);
     let key = Key::generate();
     let settings = || {
         let mut settings = test_settings(&database, key.clone());
         settings.limits.login_user = per_user;
+        settings.limits.login_address = per_address;
         settings
     };
     let a = spawn_app_with(settings(), database.clone()).await;
@@ -138,7 +142,7 @@ async fn failed_logins_spread_over_servers_are_throttled_as_if_they_went_to_one(
     if super::database::backend() != chatroom::db::Backend::Postgres {
         return;
     }
-    let Some((a, b)) = two_servers_limiting_logins(4).await else {
+    let Some((a, b)) = two_servers_limiting_logins(4, 100_000).await else {
         return;
     };
     a.user("alice").await;
@@ -158,6 +162,45 @@ async fn failed_logins_spread_over_servers_are_throttled_as_if_they_went_to_one(
     // Throttled on both, even with the right password, until the window passes.
     let mut alice = b.person();
     assert_eq!(alice.login("alice", PASSWORD).await.status(), 429);
+}
+
+/// A login reserves its attempt against the username and against the address together, in
+/// one step on the database: guesses sent at once to two servers, with both limits at ten,
+/// get exactly ten tries. (Reserved one counter at a time, a guess could take the last place
+/// of one counter, be refused by the other, and leave fewer than ten to try.)
+#[actix_web::test]
+async fn forty_guesses_sent_at_once_to_two_servers_get_exactly_ten_tries() {
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let Some((a, b)) = two_servers_limiting_logins(10, 10).await else {
+        return;
+    };
+    a.user("alice").await;
+    let mut guessers = Vec::new();
+    for n in 0..40 {
+        let mut guesser = if n % 2 == 0 { a.person() } else { b.person() };
+        guesser.csrf().await;
+        guessers.push(guesser);
+    }
+    let answers = futures_util::future::join_all(guessers.iter_mut().map(|g| async {
+        g.post_form(
+            "/login",
+            &[("username", "alice"), ("password", "wrong password")],
+        )
+        .await
+        .status()
+    }))
+    .await;
+    let count = |status| answers.iter().filter(|s| **s == status).count();
+    assert_eq!(
+        (
+            count(StatusCode::UNAUTHORIZED),
+            count(StatusCode::TOO_MANY_REQUESTS)
+        ),
+        (10, 30),
+        "{answers:?}"
+    );
 }
 
 /// Who a poll of the room through this server says is present and typing.
