@@ -157,44 +157,69 @@ pub fn secret_path(database: &Path) -> PathBuf {
 
 /// Reads the key file, or creates it (readable by the owner only) on first start.
 ///
-/// Several servers may start at once on a new database: the key is written whole to a file
-/// of this process's own, then linked into place, which fails if another server got there
+/// Several servers may start at once on a new database: the key is written whole to a draft
+/// of this start's own, then linked into place, which fails if another server got there
 /// first. Whoever loses reads the winner's key, so no server ever reads half a file.
 fn key_from_file(path: &Path) -> anyhow::Result<Key> {
-    match fs::read(path) {
-        Ok(bytes) => Key::try_from(bytes.as_slice())
-            .ok()
-            .with_context(|| format!("{} is not a valid key file", path.display())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+    match read_key(path)? {
+        Some(key) => Ok(key),
+        None => {
             let key = Key::generate();
-            // The draft's name is as random as the key, so no two starts share one.
-            let mut draft = path.as_os_str().to_owned();
-            draft.push(format!(
-                ".{:016x}",
-                u64::from_le_bytes(key.master()[..8].try_into()?)
-            ));
-            let draft = PathBuf::from(draft);
-            write_key(&draft, &key)
-                .with_context(|| format!("cannot write key file {}", draft.display()))?;
+            let draft = draft_path(path);
+            if let Err(err) = write_key(&draft, &key) {
+                let _ = fs::remove_file(&draft);
+                return Err(err)
+                    .with_context(|| format!("cannot write key file {}", draft.display()));
+            }
             let linked = fs::hard_link(&draft, path);
-            // The draft was only a step on the way.
+            // The draft was only a step on the way, whether or not it got there.
             let _ = fs::remove_file(&draft);
             match linked {
                 Ok(()) => {
                     log::info!("generated a new cookie key in {}", path.display());
                     Ok(key)
                 }
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => key_from_file(path),
+                // Another server's key got there first: it is whole, and it is the one.
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => read_key(path)?
+                    .with_context(|| {
+                        format!(
+                            "cannot create key file {}: something is in the way (a broken link?)",
+                            path.display()
+                        )
+                    }),
                 Err(err) => {
                     Err(err).with_context(|| format!("cannot create key file {}", path.display()))
                 }
             }
         }
+    }
+}
+
+/// The key in the file, or None if there is no file.
+fn read_key(path: &Path) -> anyhow::Result<Option<Key>> {
+    match fs::read(path) {
+        Ok(bytes) => Key::try_from(bytes.as_slice())
+            .ok()
+            .map(Some)
+            .with_context(|| format!("{} is not a valid key file", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err).with_context(|| format!("cannot read key file {}", path.display())),
     }
 }
 
+/// A name beside the key file that no other start uses: this process's id, and a count of
+/// the drafts it made.
+fn draft_path(path: &Path) -> PathBuf {
+    static DRAFTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = DRAFTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut draft = path.as_os_str().to_owned();
+    draft.push(format!(".{}-{n}.draft", std::process::id()));
+    PathBuf::from(draft)
+}
+
 fn write_key(path: &Path, key: &Key) -> std::io::Result<()> {
+    // A draft of the same name can only be left from a crashed start of long ago.
+    let _ = fs::remove_file(path);
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -235,5 +260,21 @@ mod tests {
         assert_eq!(files.len(), 1, "no drafts are left behind: {files:?}");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn a_broken_link_in_the_key_files_place_is_one_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.db.key");
+        std::os::unix::fs::symlink(dir.path().join("unmounted/key"), &path).unwrap();
+        let Err(err) = key_from_file(&path) else {
+            panic!("a key came out of a broken link");
+        };
+        assert!(
+            format!("{err:#}").contains("something is in the way"),
+            "{err:#}"
+        );
+        let files: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "no drafts are left behind: {files:?}");
     }
 }

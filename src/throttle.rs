@@ -312,8 +312,11 @@ impl RateLimits for MemoryLimits {
 /// `RateLimits` shared by every server on one PostgreSQL database: failed logins spread over
 /// three servers are counted as if they went to one. The hits asked while a round trip is on
 /// its way are counted together in the next (see `RateEvents::hit_many`): a burst of posts
-/// costs a round trip per batch, not per post. If the database cannot be asked, an event is
-/// let through: the request it guards needs the database too, and fails there.
+/// costs a round trip per batch, not per post. One batch is counted at a time, so a batch
+/// held up (by another server's batch under the same names, or the pool's 2 s wait while the
+/// database is away) holds up the requests behind it, as the posts' group commit does. If the
+/// database cannot be asked, an event is let through: the request it guards needs the
+/// database too, and fails there.
 pub struct SharedLimits {
     db: Db,
     clock: Arc<dyn Clock>,

@@ -322,7 +322,7 @@ impl LogEntry {
     /// commit). One post's refusal does not touch the others; if the commit itself fails, every
     /// post fails and nothing reaches `changes`.
     ///
-    /// The batch reads its authors (name, current room) and rooms once, after taking their
+    /// The batch reads its authors (name, current room) and rooms once, as it takes their
     /// rows, so that nothing it read can change before it commits. A post whose author is
     /// inside its room is then two statements (the room's number, the row); any other runs
     /// through `post`, in a savepoint of its own, for its precise refusal.

@@ -96,11 +96,15 @@ impl RateEvents {
     }
 
     /// Forgets the events older than `before_ms` under every name (the hits forget their
-    /// own name's; this sweeps the names nobody hits any more).
+    /// own name's; this sweeps the names nobody hits any more). Rows a hit holds are skipped:
+    /// the sweep waits for no lock, so it never deadlocks with a batch of hits.
     pub fn purge(conn: &mut DbConnection, before_ms: i64) -> QueryResult<usize> {
-        diesel::sql_query("DELETE FROM rate_events WHERE at_ms < $1")
-            .bind::<BigInt, _>(before_ms)
-            .execute(postgres(conn)?)
+        diesel::sql_query(
+            "DELETE FROM rate_events WHERE ctid IN (SELECT ctid FROM rate_events \
+             WHERE at_ms < $1 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<BigInt, _>(before_ms)
+        .execute(postgres(conn)?)
     }
 }
 

@@ -305,3 +305,49 @@ async fn a_server_cut_off_from_its_database_answers_503_quickly_and_recovers() {
     })
     .await;
 }
+
+/// The hourly sweep of the shared rate limits forgets the events past every window and keeps
+/// the others, which still count.
+#[actix_web::test]
+async fn the_sweep_forgets_only_rate_events_past_every_window() {
+    use chatroom::clock::{Clock, ManualClock};
+    use chatroom::throttle::{Limit, RateLimits, SharedLimits};
+    use diesel::RunQueryDsl;
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let db = chatroom::db::Db::open(&database.url, 2).unwrap();
+    let limits = chatroom::config::Limits {
+        login_user: 2,
+        ..Default::default()
+    };
+    let clock = ManualClock::new();
+    let shared = SharedLimits::new(db, &limits, &(clock.clone() as Arc<dyn Clock>));
+    shared.hit(Limit::FailedLoginsForUser, "old").await.unwrap();
+    clock.advance(Duration::from_secs(2 * 24 * 3600));
+    shared.hit(Limit::FailedLoginsForUser, "new").await.unwrap();
+    shared.hit(Limit::FailedLoginsForUser, "new").await.unwrap();
+
+    shared.purge().await;
+
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut conn = chatroom::db::DbConnection::open(&database.url).unwrap();
+    let left: Vec<String> = diesel::sql_query("SELECT name FROM rate_events ORDER BY name")
+        .load::<Name>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(left, ["FailedLoginsForUser:new"; 2]);
+    assert!(
+        shared.hit(Limit::FailedLoginsForUser, "new").await.is_err(),
+        "the events kept still count"
+    );
+}
