@@ -102,8 +102,9 @@ pub enum UsersCommand {
     Disable(UserArgs),
     /// Enable a disabled account.
     Enable(UserArgs),
-    /// Give an account a new password and end every session of it. Prints a new random
-    /// password, or with --stdin reads one from standard input.
+    /// Give an account a one-time password and end every session of it: the next login with
+    /// it must choose a new password before anything else. Prints a new random one, or with
+    /// --stdin reads one from standard input.
     ResetPassword(ResetPasswordArgs),
 }
 

@@ -205,12 +205,17 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let sessions = format!("{ended} session{} ended", if ended == 1 { "" } else { "s" });
     Ok(if made_up {
         format!(
-            "new password for {}: {}\n({sessions}; give it to them to log in and change it)",
+            "one-time password for {}: {}\n({sessions}; give it to them: their next login \
+             with it must choose a new password before anything else)",
             user.username,
             password.expose()
         )
     } else {
-        format!("{} has a new password ({sessions})", user.username)
+        format!(
+            "{} has a new one-time password ({sessions}; their next login with it must choose \
+             a new one)",
+            user.username
+        )
     })
 }
 

@@ -14,6 +14,8 @@ use crate::throttle::RetryAfter;
 pub enum AppError {
     BadRequest(String),
     Unauthenticated,
+    /// Logged in with a one-time password: nothing but choosing a new one until then.
+    PasswordChangeRequired,
     /// A wrong password or an unknown user, alike.
     InvalidCredentials,
     Forbidden {
@@ -78,6 +80,7 @@ impl AppError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthenticated => "unauthenticated",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden { code, .. } => code,
             Self::NotFound => "not_found",
@@ -104,6 +107,10 @@ impl AppError {
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m) => m,
             Self::Unauthenticated => "You need to log in.",
+            Self::PasswordChangeRequired => {
+                "You logged in with a one-time password: choose a new password on your \
+                 account page first."
+            }
             Self::CursorAhead => {
                 "This room's log ends before that number: reload the room to start again."
             }
@@ -140,6 +147,7 @@ impl AppError {
             Self::TooManyRequests(_) => "Slow down",
             Self::Internal(_) => "Server error",
             Self::Unauthenticated | Self::InvalidCredentials => "Please log in",
+            Self::PasswordChangeRequired => "Choose a new password",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict(_) => "Already taken",
             Self::CursorAhead => "Out of date",
@@ -167,7 +175,7 @@ impl ResponseError for AppError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::CursorAhead => StatusCode::CONFLICT,
@@ -274,7 +282,8 @@ impl From<MessageTextError> for AppError {
 impl AppError {
     /// The whole answer: `{"error": code, "message": text}` under /api; elsewhere the HTML
     /// page that `page` renders for it (or its message as plain text, if that fails), except
-    /// that a page needing a login sends the visitor to the login form.
+    /// that a page needing a login sends the visitor to the login form, and one needing a new
+    /// password to the account page.
     pub fn respond(&self, api: bool, page: impl FnOnce(&Self) -> Option<String>) -> HttpResponse {
         if api {
             return self.response_builder().json(serde_json::json!({
@@ -282,9 +291,14 @@ impl AppError {
                 "message": self.message(),
             }));
         }
-        if matches!(self, Self::Unauthenticated) {
+        let elsewhere = match self {
+            Self::Unauthenticated => Some("/login"),
+            Self::PasswordChangeRequired => Some("/account?notice=one-time"),
+            _ => None,
+        };
+        if let Some(location) = elsewhere {
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
+                .insert_header((header::LOCATION, location))
                 .finish();
         }
         match page(self) {

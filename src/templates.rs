@@ -358,6 +358,10 @@ impl AccountPage {
     pub fn notice(key: Option<&str>) -> Option<&'static str> {
         match key? {
             "password" => Some("Your password was changed, and your other sessions were ended."),
+            "one-time" => Some(
+                "You logged in with a one-time password. Choose a new password to go on: type \
+                 the one-time password as your current one.",
+            ),
             "ended" => Some("That session was ended."),
             _ => None,
         }

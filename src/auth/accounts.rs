@@ -325,6 +325,7 @@ pub async fn change_password(
         .run(move |conn| Ok(User::find(conn, user_id)?))
         .await?
         .map(|u| u.password_hash);
+    let current_copy = current.clone();
     let verified = verify_counted(current, stored, &key, client, hasher, throttles).await?;
     if !verified {
         log::info!(
@@ -334,6 +335,11 @@ pub async fn change_password(
         return Ok(Err(PasswordRefused::WrongPassword));
     }
     throttles.login_succeeded(&key, client.0).await;
+    if new == current_copy {
+        return Ok(Err(PasswordRefused::Invalid(
+            "Choose a new password, not the one you have now.".to_owned(),
+        )));
+    }
     let rules = Username::parse(&user.username).and_then(|name| Password::parse_new(new, &name));
     let password = match rules {
         Ok(password) => password,
@@ -347,8 +353,9 @@ pub async fn change_password(
         .run(move |conn| Ok(User::change_password(conn, user_id, &hash, &keep)?))
         .await?;
     sessions.revoke_user(user_id).await;
-    // The session carries on under a new key.
+    // The session carries on under a new key, free to go anywhere.
     session.renew();
+    let _ = super::take_once(session, super::MUST_CHANGE_PASSWORD);
     super::note_device(session, device)?;
     super::csrf::rotate(session);
     log::info!(

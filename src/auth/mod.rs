@@ -22,6 +22,8 @@ use client_addr::Device;
 /// Keys of the session state.
 const USER_ID: &str = "user_id";
 const USERNAME: &str = "username";
+/// Present while the session's login used a one-time password not yet replaced.
+const MUST_CHANGE_PASSWORD: &str = "must_change_password";
 /// What the account page shows of a logged-in session: the store moves the client and agent
 /// into columns of their own at login, and keeps the public id in the state too.
 const PUBLIC_ID: &str = "public_id";
@@ -29,7 +31,9 @@ const CLIENT: &str = "client";
 const AGENT: &str = "agent";
 
 /// The logged-in user. A handler that takes one cannot run for an anonymous visitor: pages
-/// redirect to /login, the API answers 401.
+/// redirect to /login, the API answers 401. Nor for a login with a one-time password until
+/// a new one is chosen: pages redirect to /account, the API answers 403
+/// `password_change_required` (see `Account`).
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub id: i32,
@@ -49,7 +53,32 @@ impl FromRequest for CurrentUser {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::from_session(&req.get_session()).ok_or(AppError::Unauthenticated))
+        let session = req.get_session();
+        ready(match Self::from_session(&session) {
+            Some(_) if session.contains_key(MUST_CHANGE_PASSWORD) => {
+                Err(AppError::PasswordChangeRequired)
+            }
+            Some(user) => Ok(user),
+            None => Err(AppError::Unauthenticated),
+        })
+    }
+}
+
+/// The logged-in user on their account page and its password form, the one place a login
+/// with a one-time password may go before it chooses a new one.
+#[derive(Debug, Clone)]
+pub struct Account(pub CurrentUser);
+
+impl FromRequest for Account {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            CurrentUser::from_session(&req.get_session())
+                .map(Account)
+                .ok_or(AppError::Unauthenticated),
+        )
     }
 }
 
@@ -77,7 +106,10 @@ impl FromRequest for Administrator {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let user = CurrentUser::from_session(&req.get_session());
+        let session = req.get_session();
+        // A login with a one-time password administers nothing until it has a new one.
+        let user = CurrentUser::from_session(&session)
+            .filter(|_| !session.contains_key(MUST_CHANGE_PASSWORD));
         let db = req.app_data::<web::Data<Db>>().cloned();
         Box::pin(async move {
             let (Some(user), Some(db)) = (user, db) else {
@@ -102,6 +134,10 @@ pub fn log_in(session: &Session, user: &User, device: &Device) -> Result<(), App
         .insert(USER_ID, user.id)
         .and_then(|()| session.insert(USERNAME, &user.username))
         .and_then(|()| session.insert(PUBLIC_ID, public_id))
+        .and_then(|()| match user.must_change_password {
+            true => session.insert(MUST_CHANGE_PASSWORD, true),
+            false => Ok(()),
+        })
         .map_err(AppError::internal)?;
     note_device(session, device)?;
     csrf::rotate(session);

@@ -114,6 +114,7 @@ diesel::table! {
         is_admin -> Bool,
         disabled_at -> Nullable<Timestamp>,
         last_seen_at -> Nullable<Timestamp>,
+        must_change_password -> Bool,
     }
 }
 

@@ -27,6 +27,9 @@ pub struct User {
     /// The last login, or the last use of a session (as coarsely as the session store
     /// touches it); none since this was recorded.
     pub last_seen_at: Option<NaiveDateTime>,
+    /// Its password is a one-time one (`chatroom users reset-password`): the session of a
+    /// login with it may do nothing but choose a new one.
+    pub must_change_password: bool,
 }
 
 #[derive(Insertable)]
@@ -139,7 +142,10 @@ impl User {
         password_hash: &str,
     ) -> QueryResult<usize> {
         diesel::update(users::table.find(user_id))
-            .set(users::password_hash.eq(password_hash))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::must_change_password.eq(true),
+            ))
             .execute(conn)?;
         Self::end_sessions(conn, user_id)
     }
@@ -252,7 +258,10 @@ impl User {
     ) -> QueryResult<usize> {
         conn.write_transaction(|conn| {
             diesel::update(users::table.find(user_id))
-                .set(users::password_hash.eq(password_hash))
+                .set((
+                    users::password_hash.eq(password_hash),
+                    users::must_change_password.eq(false),
+                ))
                 .execute(conn)?;
             let ended = super::session::SessionRow::delete_for_user_except(conn, user_id, keep)?;
             // Other servers forget the user's cached sessions; the kept one reloads from here.

@@ -7,11 +7,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::see_other;
-use crate::auth::CurrentUser;
 use crate::auth::accounts::{self, PasswordRefused};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::password::Hasher;
 use crate::auth::session_store::{SessionCache, SessionTimes};
+use crate::auth::{Account, CurrentUser};
 use crate::chat::Chat;
 use crate::db::Db;
 use crate::errors::AppError;
@@ -24,7 +24,7 @@ pub struct Notice {
 }
 
 pub async fn page(
-    user: CurrentUser,
+    Account(user): Account,
     query: web::Query<Notice>,
     db: web::Data<Db>,
     times: web::Data<SessionTimes>,
@@ -56,7 +56,7 @@ pub struct PasswordChange {
 /// password or 400 for a new one the rules refuse.
 #[allow(clippy::too_many_arguments)]
 pub async fn change_password(
-    user: CurrentUser,
+    Account(user): Account,
     form: web::Form<PasswordChange>,
     device: Device,
     db: web::Data<Db>,

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 
 use super::see_other;
-use crate::auth::CurrentUser;
+use crate::auth::Account;
 use crate::auth::accounts::{self, Credentials, Refused};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf::FormTokens;
@@ -19,7 +19,7 @@ use crate::models::setting::Setting;
 use crate::templates::{Layout, LoginPage, RegisterPage, render};
 use crate::throttle::Throttles;
 
-pub async fn index(user: Option<CurrentUser>) -> HttpResponse {
+pub async fn index(user: Option<Account>) -> HttpResponse {
     see_other(if user.is_some() { "/lobby" } else { "/login" })
 }
 

@@ -494,7 +494,8 @@ async fn closed_registration_refuses_everyone_and_the_pages_say_so() {
 }
 
 /// A session ended by another process (a server command, another server) stops working here
-/// within about a second, though this server had it in memory.
+/// within about a second, though this server had it in memory. A password reset by command is
+/// a one-time password: its login must choose a new one before anything else.
 #[actix_web::test]
 async fn sessions_ended_by_a_server_command_stop_working_on_the_running_server() {
     let Some(app) = spawn_app().await else { return };
@@ -530,7 +531,7 @@ async fn sessions_ended_by_a_server_command_stop_working_on_the_running_server()
     let password = printed
         .lines()
         .next()
-        .and_then(|line| line.strip_prefix("new password for bob: "))
+        .and_then(|line| line.strip_prefix("one-time password for bob: "))
         .expect("the new password")
         .to_owned();
     assert_eq!(
@@ -541,4 +542,48 @@ async fn sessions_ended_by_a_server_command_stop_working_on_the_running_server()
         bob.login("bob", &password).await.status(),
         StatusCode::SEE_OTHER
     );
+
+    // A one-time password: the login can do nothing but choose a new one.
+    let res = bob.get("/lobby").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(super::helpers::location(&res), "/account?notice=one-time");
+    let res = bob.get("/api/rooms").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        super::helpers::error_code(res).await,
+        "password_change_required"
+    );
+    let (status, page) = bob.page("/account?notice=one-time").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("one-time password"), "{page}");
+    let change = |new: &str| {
+        [
+            ("current_password", password.clone()),
+            ("new_password", new.to_owned()),
+        ]
+    };
+    let same = change(&password);
+    let fields: Vec<(&str, &str)> = same.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = bob.post_form("/account/password", &fields).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the same one again");
+    assert_eq!(bob.get("/api/rooms").await.status(), StatusCode::FORBIDDEN);
+    let chosen = change("a fresh secret of my own");
+    let fields: Vec<(&str, &str)> = chosen.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = bob.post_form("/account/password", &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(bob.get("/api/rooms").await.status(), StatusCode::OK);
+    let mut again = app.person();
+    assert_eq!(
+        again.login("bob", &password).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "used once"
+    );
+    assert_eq!(
+        again
+            .login("bob", "a fresh secret of my own")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(again.get("/api/rooms").await.status(), StatusCode::OK);
 }

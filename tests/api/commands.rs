@@ -196,7 +196,7 @@ async fn user_commands_list_disable_enable_and_reset_passwords() {
     let (ok, out, err) = reset("a brand new secret\n");
     assert!(ok, "{err}");
     assert!(
-        out.contains("bob has a new password (1 session ended)"),
+        out.contains("bob has a new one-time password (1 session ended;"),
         "{out}"
     );
     let mut bob = app.person();
