@@ -12,6 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::rt::task::JoinHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use tokio::sync::Notify;
 
 use crate::auth::client_addr::TrustedProxy;
 use crate::auth::csrf::FormTokens;
@@ -19,7 +20,7 @@ use crate::auth::password::Hasher;
 use crate::auth::session_store::{
     self, DbSessionStore, MemorySessionCache, SessionCache, SessionTimes,
 };
-use crate::chat::{Chat, background};
+use crate::chat::{Chat, background, listener};
 use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Backend, Db};
@@ -155,11 +156,16 @@ impl Application {
         for addr in addrs {
             log::info!("listening on http://{addr}");
         }
+        // On PostgreSQL, other servers' signals wake catch-up early.
+        let wake = (db.backend() == Backend::Postgres).then(|| Arc::new(Notify::new()));
+        if let Some(wake) = &wake {
+            listener::spawn(db.url(), db.server(), wake).context("cannot start the listener")?;
+        }
         let mut tasks = vec![
             spawn_revocation_follower(db.clone(), sessions_in_background.clone()),
             spawn_session_sweeper(db.clone(), sessions_in_background, clock),
             background::spawn_read_mark_writer(db.clone(), live.clone()),
-            background::spawn_catch_up(db.clone(), live.clone()),
+            background::spawn_catch_up(db.clone(), live.clone(), wake.clone()),
         ];
         if let Some(shared) = shared_presence {
             tasks.push(background::spawn_presence_sync(db.clone(), shared));

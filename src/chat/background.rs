@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::rt::task::JoinHandle;
+use tokio::sync::Notify;
+use tokio::time::MissedTickBehavior;
 
 use crate::db::Db;
 use crate::errors::AppError;
@@ -82,14 +84,35 @@ pub async fn save_all_read_marks(db: &Db, live: &Live) {
     }
 }
 
+/// The least time between two catch-up rounds that signals woke: a burst of other servers'
+/// commits is caught up with in a few rounds, not one round each.
+const WOKEN_AT_MOST_EVERY: Duration = Duration::from_millis(20);
+
 /// Brings the rooms that memory keeps up to the database's committed heads, every
 /// `CATCH_UP_EVERY`: another process on the same database (or a command) may have written.
-pub fn spawn_catch_up(db: Db, live: Arc<Live>) -> JoinHandle<()> {
-    every(CATCH_UP_EVERY, move || {
-        let (db, live) = (db.clone(), live.clone());
-        async move {
+/// With `wake` (on PostgreSQL: see `listener`), also as soon as another server signals that
+/// it wrote; the timer then counts from that round.
+pub fn spawn_catch_up(db: Db, live: Arc<Live>, wake: Option<Arc<Notify>>) -> JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(CATCH_UP_EVERY);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let woken = match &wake {
+                Some(wake) => tokio::select! {
+                    _ = tick.tick() => false,
+                    () = wake.notified() => true,
+                },
+                None => {
+                    tick.tick().await;
+                    false
+                }
+            };
             if let Err(err) = catch_up(&db, &live).await {
                 log::warn!("cannot compare the rooms with the database: {err}");
+            }
+            if woken {
+                tick.reset();
+                actix_web::rt::time::sleep(WOKEN_AT_MOST_EVERY).await;
             }
         }
     })

@@ -5,6 +5,7 @@
 //! shape the answer.
 
 pub mod background;
+pub mod listener;
 mod poster;
 
 use std::sync::Arc;

@@ -9,6 +9,8 @@ use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::result::Error as DieselError;
 use diesel::{ConnectionError, PgConnection, SqliteConnection};
 
+use crate::models::Signal;
+
 /// Which database a URL names: `postgres://` or `postgresql://` is PostgreSQL; anything else
 /// is a SQLite path, as before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,14 +152,20 @@ impl DbConnection {
 }
 
 /// The pool's manager: the URL decides the backend once, and every connection gets `set_up`.
+/// On PostgreSQL each connection is also signed with the server's tag, which its signals to
+/// the other servers carry (see `models::signal`).
 #[derive(Debug, Clone)]
 pub struct DbManager {
     url: String,
+    server: String,
 }
 
 impl DbManager {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into() }
+    pub fn new(url: impl Into<String>, server: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            server: server.into(),
+        }
     }
 }
 
@@ -166,7 +174,12 @@ impl ManageConnection for DbManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        DbConnection::open(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn =
+            DbConnection::open(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        if let DbConnection::Postgres(pg) = &mut conn {
+            Signal::sign_as(pg, &self.server).map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {

@@ -319,6 +319,9 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Db {
     pool: Pool<DbManager>,
     backend: Backend,
+    url: Arc<str>,
+    /// Made up at start: names this server in its signals to the others (`models::signal`).
+    server: Arc<str>,
     /// Set while the database cannot be reached (no connection within the wait, or one broke
     /// under a query); cleared by the next connection that works.
     down: Arc<AtomicBool>,
@@ -326,6 +329,8 @@ pub struct Db {
 
 impl Db {
     pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        use rand::distr::{Alphanumeric, SampleString};
+        let server = Alphanumeric.sample_string(&mut rand::rng(), 16);
         let pool = Pool::builder()
             .max_size(max_connections)
             // Past this wait for a connection, the answer is 503 at once: a database that
@@ -337,14 +342,26 @@ impl Db {
             // connection the server dropped fails its next query once, and the pool then
             // discards it (`DbManager::has_broken`).
             .test_on_check_out(false)
-            .build(DbManager::new(url))
+            .build(DbManager::new(url, server.as_str()))
             .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
             .with_context(|| format!("cannot open database {}", shown(url)))?;
         Ok(Self {
             pool,
             backend: Backend::of(url),
+            url: url.into(),
+            server: server.into(),
             down: Arc::default(),
         })
+    }
+
+    /// The database's URL, for a connection of its own outside the pool (the listener).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The tag that names this server in its signals.
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     /// Whether the last attempt to reach the database failed.

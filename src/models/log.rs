@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 
 use super::audit::AuditEntry;
-use super::{Changes, ModelError, Room, User, now, write};
+use super::{Changes, ModelError, Room, Signal, User, now, write};
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
 use crate::models;
@@ -342,7 +342,11 @@ impl LogEntry {
                     authors: User::lock_names_and_rooms(conn, &authors)?,
                     rooms: Room::lock_many(conn, &rooms)?,
                 };
-                Self::post_each(conn, posts, &known, &mut these)
+                let results = Self::post_each(conn, posts, &known, &mut these)?;
+                if these.touch_logs() {
+                    Signal::send(conn)?;
+                }
+                Ok::<_, diesel::result::Error>(results)
             })?;
             Ok::<_, diesel::result::Error>((results, these))
         })?;
