@@ -17,7 +17,7 @@ use crate::cli::{
 };
 use crate::db::{self, DbConnection};
 use crate::domain::{Password, RoomName, Username};
-use crate::models::{Changes, LogEntry, ModelError, Room, User};
+use crate::models::{Changes, LogEntry, ModelError, Room, Signal, User};
 use crate::routes::admin::{RoomJson, UserJson};
 use crate::routes::api::EntryJson;
 
@@ -47,6 +47,11 @@ pub fn rooms(command: &RoomsCommand) -> anyhow::Result<String> {
             let actor = Actor::server_command();
             Room::delete_public(&mut conn, room.id, &actor.name, &mut Changes::default())
                 .map_err(|err| refusal(err, &args.room))?;
+            // Running servers on PostgreSQL look at once; a lost signal leaves it to their
+            // next timed catch-up (every 250 ms).
+            if let Err(err) = Signal::send_from_command(&mut conn) {
+                log::warn!("cannot signal the running servers: {err}");
+            }
             Ok(format!("deleted {}", room.described()))
         }
         RoomsCommand::Tail(args) => tail(args),

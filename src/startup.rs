@@ -20,7 +20,8 @@ use crate::auth::password::Hasher;
 use crate::auth::session_store::{
     self, DbSessionStore, MemorySessionCache, SessionCache, SessionTimes,
 };
-use crate::chat::{Chat, background, listener};
+use crate::chat::signals::Signals;
+use crate::chat::{Chat, background};
 use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
 use crate::db::{self, Backend, Db};
@@ -84,7 +85,18 @@ impl Application {
             Some(shared) => Live::with_presence(shared.clone(), &clock, settings.room_tails),
             None => Live::in_memory(&clock, settings.room_tails),
         });
-        let chat = web::Data::new(Chat::start(db.clone(), live.clone(), throttles.clone()));
+        // On PostgreSQL, servers signal their writes to each other, to wake catch-up early.
+        let wake = (db.backend() == Backend::Postgres).then(|| Arc::new(Notify::new()));
+        let signals = match &wake {
+            Some(wake) => Signals::start(db.url(), wake).context("cannot start the signals")?,
+            None => Signals::none(),
+        };
+        let chat = web::Data::new(Chat::start(
+            db.clone(),
+            live.clone(),
+            throttles.clone(),
+            signals,
+        ));
         chat.warm_up(WARM_ROOMS.min(settings.room_tails))
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the rooms: {err}"))?;
@@ -155,11 +167,6 @@ impl Application {
         let server = server.run();
         for addr in addrs {
             log::info!("listening on http://{addr}");
-        }
-        // On PostgreSQL, other servers' signals wake catch-up early.
-        let wake = (db.backend() == Backend::Postgres).then(|| Arc::new(Notify::new()));
-        if let Some(wake) = &wake {
-            listener::spawn(db.url(), db.server(), wake).context("cannot start the listener")?;
         }
         let mut tasks = vec![
             spawn_revocation_follower(db.clone(), sessions_in_background.clone()),

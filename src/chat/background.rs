@@ -86,7 +86,7 @@ pub async fn save_all_read_marks(db: &Db, live: &Live) {
 
 /// The least time between two catch-up rounds that signals woke: a burst of other servers'
 /// commits is caught up with in a few rounds, not one round each.
-const WOKEN_AT_MOST_EVERY: Duration = Duration::from_millis(20);
+const WOKEN_AT_MOST_EVERY: Duration = Duration::from_millis(50);
 
 /// Brings the rooms that memory keeps up to the database's committed heads, every
 /// `CATCH_UP_EVERY`: another process on the same database (or a command) may have written.
@@ -136,6 +136,8 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
             let ids: Vec<i32> = known.iter().map(|&(room_id, _)| room_id).collect();
             let committed: std::collections::HashMap<i32, i32> =
                 Room::heads(conn, &ids)?.into_iter().collect();
+            // The rooms that grew, each up to a tail's worth past what memory has.
+            let mut grew = Vec::new();
             for (room_id, head) in known {
                 match committed.get(&room_id) {
                     None => {
@@ -143,12 +145,20 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
                         deleted.push(room_id);
                     }
                     Some(&last) if last > head => {
-                        let limit = (last - head).min(TAIL as i32);
-                        let newer = LogEntry::after(conn, room_id, head, i64::from(limit))?;
-                        live.recent.caught_up(room_id, Some(newer));
+                        grew.push((room_id, head, last.min(head + TAIL as i32)));
                     }
                     Some(_) => {}
                 }
+            }
+            // In room order, as `between_each` answers.
+            grew.sort_unstable();
+            let mut newer = LogEntry::between_each(conn, &grew)?.into_iter().peekable();
+            for (room_id, _, _) in grew {
+                let mut entries = Vec::new();
+                while let Some(entry) = newer.next_if(|e| e.room_id == room_id) {
+                    entries.push(entry);
+                }
+                live.recent.caught_up(room_id, Some(entries));
             }
             live.confirmed();
             Ok(deleted)

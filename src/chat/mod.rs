@@ -5,8 +5,8 @@
 //! shape the answer.
 
 pub mod background;
-pub mod listener;
 mod poster;
+pub mod signals;
 
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use crate::models::read::RoomRead;
 use crate::models::{Changes, LogEntry, ModelError, NewPost, Removed, Room, RoomListing, User};
 use crate::throttle::Throttles;
 use poster::Poster;
+use signals::Signals;
 
 /// How much history a room page (or an API enter) starts with; older pages come on request.
 pub const HISTORY: i64 = 200;
@@ -35,6 +36,7 @@ pub struct Chat {
     live: Arc<Live>,
     throttles: Arc<Throttles>,
     poster: Poster,
+    signals: Arc<Signals>,
 }
 
 /// A room in someone's lobby, with how many people are in it now.
@@ -85,13 +87,15 @@ pub struct Polled {
 
 impl Chat {
     /// Starts the service and its message writer on the current runtime.
-    pub fn start(db: Db, live: Arc<Live>, throttles: Arc<Throttles>) -> Self {
-        let poster = Poster::start(db.clone(), live.clone());
+    pub fn start(db: Db, live: Arc<Live>, throttles: Arc<Throttles>, signals: Signals) -> Self {
+        let signals = Arc::new(signals);
+        let poster = Poster::start(db.clone(), live.clone(), signals.clone());
         Self {
             db,
             live,
             throttles,
             poster,
+            signals,
         }
     }
 
@@ -411,30 +415,35 @@ impl Chat {
         F: FnOnce(&mut DbConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
         T: Send + 'static,
     {
-        let (out, changes) = commit(&self.db, &self.live, f).await?;
+        let (out, changes) = commit(&self.db, &self.live, &self.signals, f).await?;
         after_commit(&self.live, &changes).await;
         Ok(out?)
     }
 }
 
 /// Runs `f` on the database in this process's write turn, and hands whatever committed to the
-/// recent logs before the turn passes; returns `f`'s outcome and its changes.
+/// recent logs before the turn passes; returns `f`'s outcome and its changes. A change to a
+/// room's log is signalled to the other servers on the database.
 async fn commit<T, F>(
     db: &Db,
     live: &Arc<Live>,
+    signals: &Arc<Signals>,
     f: F,
 ) -> Result<(Result<T, ModelError>, Changes), AppError>
 where
     F: FnOnce(&mut DbConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
     T: Send + 'static,
 {
-    let live = live.clone();
+    let (live, signals) = (live.clone(), signals.clone());
     db.run(move |conn| {
         let _turn = live.write_turn();
         let mut changes = Changes::default();
         let out = f(conn, &mut changes);
         // Whatever committed is applied, even if a later step of `f` failed.
         live.recent.apply(&changes);
+        if !changes.appended.is_empty() || !changes.deleted_rooms.is_empty() {
+            signals.pulse();
+        }
         if matches!(out, Err(ModelError::Database(_))) {
             // The database failed mid-way: memory may no longer match it. Start afresh.
             live.recent.reset();

@@ -8,6 +8,7 @@ use anyhow::anyhow;
 use tokio::sync::{mpsc, oneshot};
 
 use super::commit;
+use super::signals::Signals;
 use crate::batch;
 use crate::db::Db;
 use crate::errors::AppError;
@@ -26,12 +27,12 @@ pub struct Poster {
 
 impl Poster {
     /// Starts the writer on the current runtime.
-    pub fn start(db: Db, live: Arc<Live>) -> Self {
+    pub fn start(db: Db, live: Arc<Live>, signals: Arc<Signals>) -> Self {
         let (jobs, mut queue) = mpsc::unbounded_channel::<(NewPost, Reply)>();
         actix_web::rt::spawn(async move {
             while let Some(batch) = batch::next(&mut queue, MAX_BATCH).await {
                 let (posts, replies): (Vec<NewPost>, Vec<Reply>) = batch.into_iter().unzip();
-                let results = commit(&db, &live, move |conn, changes| {
+                let results = commit(&db, &live, &signals, move |conn, changes| {
                     Ok(LogEntry::post_batch(conn, &posts, changes)?)
                 })
                 .await

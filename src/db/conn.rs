@@ -9,8 +9,6 @@ use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::result::Error as DieselError;
 use diesel::{ConnectionError, PgConnection, SqliteConnection};
 
-use crate::models::Signal;
-
 /// Which database a URL names: `postgres://` or `postgresql://` is PostgreSQL; anything else
 /// is a SQLite path, as before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,20 +150,14 @@ impl DbConnection {
 }
 
 /// The pool's manager: the URL decides the backend once, and every connection gets `set_up`.
-/// On PostgreSQL each connection is also signed with the server's tag, which its signals to
-/// the other servers carry (see `models::signal`).
 #[derive(Debug, Clone)]
 pub struct DbManager {
     url: String,
-    server: String,
 }
 
 impl DbManager {
-    pub fn new(url: impl Into<String>, server: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            server: server.into(),
-        }
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into() }
     }
 }
 
@@ -174,12 +166,7 @@ impl ManageConnection for DbManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        let mut conn =
-            DbConnection::open(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
-        if let DbConnection::Postgres(pg) = &mut conn {
-            Signal::sign_as(pg, &self.server).map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(conn)
+        DbConnection::open(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {

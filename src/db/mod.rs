@@ -320,8 +320,6 @@ pub struct Db {
     pool: Pool<DbManager>,
     backend: Backend,
     url: Arc<str>,
-    /// Made up at start: names this server in its signals to the others (`models::signal`).
-    server: Arc<str>,
     /// Set while the database cannot be reached (no connection within the wait, or one broke
     /// under a query); cleared by the next connection that works.
     down: Arc<AtomicBool>,
@@ -329,8 +327,6 @@ pub struct Db {
 
 impl Db {
     pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        use rand::distr::{Alphanumeric, SampleString};
-        let server = Alphanumeric.sample_string(&mut rand::rng(), 16);
         let pool = Pool::builder()
             .max_size(max_connections)
             // Past this wait for a connection, the answer is 503 at once: a database that
@@ -342,26 +338,20 @@ impl Db {
             // connection the server dropped fails its next query once, and the pool then
             // discards it (`DbManager::has_broken`).
             .test_on_check_out(false)
-            .build(DbManager::new(url, server.as_str()))
+            .build(DbManager::new(url))
             .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
             .with_context(|| format!("cannot open database {}", shown(url)))?;
         Ok(Self {
             pool,
             backend: Backend::of(url),
             url: url.into(),
-            server: server.into(),
             down: Arc::default(),
         })
     }
 
-    /// The database's URL, for a connection of its own outside the pool (the listener).
+    /// The database's URL, for connections of their own outside the pool (`chat::signals`).
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    /// The tag that names this server in its signals.
-    pub fn server(&self) -> &str {
-        &self.server
     }
 
     /// Whether the last attempt to reach the database failed.

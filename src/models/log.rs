@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 
 use super::audit::AuditEntry;
-use super::{Changes, ModelError, Room, Signal, User, now, write};
+use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
 use crate::models;
@@ -342,11 +342,7 @@ impl LogEntry {
                     authors: User::lock_names_and_rooms(conn, &authors)?,
                     rooms: Room::lock_many(conn, &rooms)?,
                 };
-                let results = Self::post_each(conn, posts, &known, &mut these)?;
-                if these.touch_logs() {
-                    Signal::send(conn)?;
-                }
-                Ok::<_, diesel::result::Error>(results)
+                Self::post_each(conn, posts, &known, &mut these)
             })?;
             Ok::<_, diesel::result::Error>((results, these))
         })?;
@@ -639,6 +635,35 @@ impl LogEntry {
         Self::page(conn, room_id, Range::After(after), limit)
     }
 
+    /// The entries of many rooms at once, each `(room, after, up_to)` asking for the room's
+    /// entries numbered above `after` and up to `up_to`: one query per hundred rooms, not one
+    /// per room (catch-up asks this of every room another server wrote to). In room order,
+    /// oldest first within each.
+    pub fn between_each(
+        conn: &mut DbConnection,
+        ranges: &[(i32, i32, i32)],
+    ) -> QueryResult<Vec<LogEntry>> {
+        const ROOMS_PER_QUERY: usize = 100;
+        let mut entries = Vec::new();
+        for chunk in ranges.chunks(ROOMS_PER_QUERY) {
+            let mut query = log_entries::table
+                .inner_join(users::table)
+                .select(COLUMNS)
+                .order((log_entries::room_id.asc(), log_entries::seq.asc()))
+                .into_boxed();
+            for &(room_id, after, up_to) in chunk {
+                query = query.or_filter(
+                    log_entries::room_id
+                        .eq(room_id)
+                        .and(log_entries::seq.gt(after))
+                        .and(log_entries::seq.le(up_to)),
+                );
+            }
+            entries.extend(query.load::<Row>(conn)?.into_iter().map(LogEntry::from));
+        }
+        Ok(entries)
+    }
+
     /// The room's last `limit` entries, oldest first: the history a room page starts with.
     pub fn latest(conn: &mut DbConnection, room_id: i32, limit: i64) -> QueryResult<Vec<LogEntry>> {
         Self::latest_below(conn, room_id, i32::MAX, limit)
@@ -688,6 +713,61 @@ mod tests {
     use super::*;
     use crate::domain::{RoomName, Username};
     use crate::models::test_databases;
+
+    #[test]
+    fn many_rooms_ranges_come_back_in_one_answer_in_room_order_on_this_backend() {
+        for (_db, mut conn) in test_databases() {
+            let c = &mut Changes::default();
+            let ann = User::create(&mut conn, &Username::parse("ann").unwrap(), "x").unwrap();
+            let mut rooms = Vec::new();
+            for name in ["Kitchen", "Garden", "Attic"] {
+                let room =
+                    Room::create(&mut conn, &RoomName::parse(name).unwrap(), ann.id, c).unwrap();
+                rooms.push(room.id);
+            }
+            // In each: joined, five messages, and (but the last) left, on entering the next.
+            for &room in &rooms {
+                Room::enter(&mut conn, room, ann.id, c).unwrap();
+                for i in 1..=5 {
+                    let text = MessageText::parse(&format!("{room}:{i}")).unwrap();
+                    LogEntry::post(&mut conn, room, ann.id, &text, None, c).unwrap();
+                }
+            }
+            let latest: Vec<LogEntry> = rooms
+                .iter()
+                .map(|&room| LogEntry::latest(&mut conn, room, 1).unwrap().remove(0))
+                .collect();
+            let heads: Vec<i32> = latest.iter().map(|e| e.seq).collect();
+            let (a, b, third) = (rooms[0], rooms[1], rooms[2]);
+            let got = LogEntry::between_each(
+                &mut conn,
+                &[(a, heads[0] - 3, heads[0] - 1), (b, heads[1] - 1, heads[1])],
+            )
+            .unwrap();
+            let seen: Vec<(i32, i32)> = got.iter().map(|e| (e.room_id, e.seq)).collect();
+            assert_eq!(
+                seen,
+                vec![(a, heads[0] - 2), (a, heads[0] - 1), (b, heads[1]),],
+                "each range, nothing outside them, in room order and oldest first"
+            );
+            assert_eq!(got[2], latest[1], "whole entries");
+            assert!(LogEntry::between_each(&mut conn, &[]).unwrap().is_empty());
+            assert!(
+                LogEntry::between_each(&mut conn, &[(third, heads[2], heads[2] + 10)])
+                    .unwrap()
+                    .is_empty(),
+                "nothing past a room's head"
+            );
+            let many: Vec<(i32, i32, i32)> = (0..250).map(|i| (a + 1000 + i, 0, 10)).collect();
+            let mut many = many;
+            many.push((third, 0, heads[2]));
+            assert_eq!(
+                LogEntry::between_each(&mut conn, &many).unwrap().len(),
+                usize::try_from(heads[2]).unwrap(),
+                "more rooms than one query asks about"
+            );
+        }
+    }
 
     #[test]
     fn a_batch_stores_each_client_id_once_and_refuses_what_it_must_on_this_backend() {

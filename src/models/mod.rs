@@ -93,13 +93,6 @@ pub struct Changes {
     pub deleted_rooms: Vec<i32>,
 }
 
-impl Changes {
-    /// Whether a room's log grew or a room went: what other servers' memory must hear of.
-    pub(crate) fn touch_logs(&self) -> bool {
-        !self.appended.is_empty() || !self.deleted_rooms.is_empty()
-    }
-}
-
 /// Runs `f` in a write transaction (or, inside the caller's transaction, a savepoint of its
 /// own: see `LogEntry::post_batch`); what it changed reaches `changes` only if it commits. A
 /// transaction PostgreSQL ended to break a deadlock is run again (see `retrying`).
@@ -108,17 +101,9 @@ pub(crate) fn write<T>(
     changes: &mut Changes,
     mut f: impl FnMut(&mut DbConnection, &mut Changes) -> Result<T, ModelError>,
 ) -> Result<T, ModelError> {
-    // A savepoint inside a batch leaves the signal to the batch.
-    let outermost = !conn.in_transaction();
     let (out, these) = retrying(conn, |conn| {
         let mut these = Changes::default();
-        let out = conn.write_transaction(|conn| {
-            let out = f(conn, &mut these)?;
-            if outermost && these.touch_logs() {
-                Signal::send(conn)?;
-            }
-            Ok::<_, ModelError>(out)
-        })?;
+        let out = conn.write_transaction(|conn| f(conn, &mut these))?;
         Ok::<_, ModelError>((out, these))
     })?;
     changes.appended.extend(these.appended);

@@ -1,43 +1,45 @@
 //! The signal between servers on one PostgreSQL database (LISTEN/NOTIFY): "a room's log
-//! changed: look". A write that appends to a log or deletes a room sends one in its
-//! transaction, so it goes out when the transaction commits, and once per transaction however
-//! many rows it wrote (PostgreSQL folds equal notifications together). A server that hears
-//! one from another compares its rooms with the database at once, instead of at its next
-//! timed catch-up. Only a hint: nothing is ever answered from a signal, and a server that
-//! misses one still catches up on its timer.
+//! changed: look". A server sends one after its writes commit (see `chat::signals`), naming
+//! itself; a server that hears one from another compares its rooms with the database at once,
+//! instead of at its next timed catch-up. Only a hint: nothing is ever answered from a signal,
+//! and a server that misses one still catches up on its timer.
+//!
+//! Never from inside a write's transaction: PostgreSQL holds one lock for the whole database
+//! from a notifying transaction's commit until its commit record is on disk, so notifying
+//! writes would commit one at a time. The sender's connection commits its notifications
+//! without waiting for the disk (a signal lost in a crash costs nothing).
 
+use diesel::PgConnection;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::{PgConnection, sql_query};
+use diesel::sql_types::Text;
 
 use crate::db::DbConnection;
 
 /// The one channel.
 const CHANNEL: &str = "chatroom_log";
-/// The session setting that names the server a pooled connection belongs to: each signal
-/// carries it, so that a server can tell its own (whose changes its memory already has) from
-/// the others'.
-const SERVER_SETTING: &str = "chatroom.server";
 
 pub struct Signal;
 
 impl Signal {
-    /// Names the server this connection works for, in its signals. `server` is a tag the
-    /// server made up (see `db::Db`), made of letters and digits only.
-    pub fn sign_as(conn: &mut PgConnection, server: &str) -> QueryResult<()> {
-        debug_assert!(server.chars().all(|c| c.is_ascii_alphanumeric()));
-        conn.batch_execute(&format!("SET {SERVER_SETTING} = '{server}'"))
+    /// Readies a connection of its own (never pooled) to send signals.
+    pub fn prepare_sender(conn: &mut PgConnection) -> QueryResult<()> {
+        conn.batch_execute("SET synchronous_commit = off")
     }
 
-    /// Inside a write transaction: signals the listening servers when it commits. Nothing
-    /// on SQLite, where one server runs.
-    pub fn send(conn: &mut DbConnection) -> QueryResult<()> {
-        match conn {
-            DbConnection::Postgres(conn) => sql_query(format!(
-                "SELECT pg_notify('{CHANNEL}', coalesce(current_setting('{SERVER_SETTING}', true), ''))"
-            ))
+    /// Signals every listening server; `from` names the sender, which ignores its own.
+    pub fn send(conn: &mut PgConnection, from: &str) -> QueryResult<()> {
+        diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', $1)"))
+            .bind::<Text, _>(from)
             .execute(conn)
-            .map(drop),
+            .map(drop)
+    }
+
+    /// Signals from a server command, on its own connection: nothing on SQLite, where no
+    /// server listens.
+    pub fn send_from_command(conn: &mut DbConnection) -> QueryResult<()> {
+        match conn {
+            DbConnection::Postgres(conn) => Self::send(conn, ""),
             DbConnection::Sqlite(_) => Ok(()),
         }
     }
