@@ -18,7 +18,8 @@ use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room};
 
 /// How often memory compares its rooms' heads with the database's. A message another process
-/// committed reaches this one's pollers within this, plus their next poll.
+/// committed reaches this one's pollers within this, plus their next poll; on PostgreSQL,
+/// the other server's signal usually brings it much sooner (see `signals`).
 pub const CATCH_UP_EVERY: Duration = Duration::from_millis(250);
 
 /// Writes read marks taken from `live.reads`; if the write fails, hands them back so that
@@ -90,7 +91,7 @@ const WOKEN_AT_MOST_EVERY: Duration = Duration::from_millis(50);
 
 /// Brings the rooms that memory keeps up to the database's committed heads, every
 /// `CATCH_UP_EVERY`: another process on the same database (or a command) may have written.
-/// With `wake` (on PostgreSQL: see `listener`), also as soon as another server signals that
+/// With `wake` (on PostgreSQL: see `signals`), also as soon as another server signals that
 /// it wrote; the timer then counts from that round.
 pub fn spawn_catch_up(db: Db, live: Arc<Live>, wake: Option<Arc<Notify>>) -> JoinHandle<()> {
     actix_web::rt::spawn(async move {
