@@ -17,43 +17,31 @@ pub struct Hit {
     pub max: i32,
 }
 
-#[derive(QueryableByName)]
-struct Waited {
-    /// The hit's place in the batch, from 1.
-    #[diesel(sql_type = BigInt)]
-    place: i64,
-    #[diesel(sql_type = BigInt)]
-    wait_ms: i64,
-}
-
 impl RateEvents {
-    /// Counts each event at `now_ms`, in one round trip: for each, in the order given, 0 when
-    /// counted, else how many milliseconds until one more fits. Events under one name are
-    /// counted in the order given. Each name's lock is held to the end of the statement, and
-    /// the locks are taken in one order whatever the order given, so that two batches never
-    /// each hold a lock the other waits for.
+    /// Counts each event at `now_ms`, in one round trip (see the `chatroom_rate_hit_many`
+    /// function): for each, in the order given, 0 when counted, else how many milliseconds
+    /// until one more fits. Events under one name are counted in the order given. Each name's
+    /// lock is held to the end of the transaction, and the locks are taken in one order
+    /// whatever the order given, so that two batches never each hold a lock the other waits
+    /// for.
     pub fn hit_many(conn: &mut DbConnection, hits: &[Hit], now_ms: i64) -> QueryResult<Vec<i64>> {
-        let conn = postgres(conn)?;
-        // The subquery's ORDER BY keeps it from being merged into the outer query: the
-        // function runs on its rows in their sorted order.
-        let waited = diesel::sql_query(
-            "SELECT t.place, chatroom_rate_hit(t.name, $1, t.window_ms, t.max_events) AS wait_ms \
-             FROM (SELECT * FROM unnest($2::text[], $3::bigint[], $4::int[]) \
-                   WITH ORDINALITY AS u(name, window_ms, max_events, place) \
-                   ORDER BY hashtextextended('rate:' || u.name, 0), u.place) AS t",
-        )
-        .bind::<BigInt, _>(now_ms)
-        .bind::<Array<Text>, _>(hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(hits.iter().map(|h| h.window_ms).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(hits.iter().map(|h| h.max).collect::<Vec<_>>())
-        .load::<Waited>(conn)?;
-        let mut waits = vec![0; hits.len()];
-        for w in waited {
-            let place = usize::try_from(w.place - 1).ok();
-            match place.and_then(|p| waits.get_mut(p)) {
-                Some(wait) => *wait = w.wait_ms,
-                None => return Err(diesel::result::Error::NotFound),
-            }
+        #[derive(QueryableByName)]
+        struct Waits {
+            #[diesel(sql_type = Array<BigInt>)]
+            waits: Vec<i64>,
+        }
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Waits { waits } =
+            diesel::sql_query("SELECT chatroom_rate_hit_many($1, $2, $3, $4) AS waits")
+                .bind::<Array<Text>, _>(hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>())
+                .bind::<BigInt, _>(now_ms)
+                .bind::<Array<BigInt>, _>(hits.iter().map(|h| h.window_ms).collect::<Vec<_>>())
+                .bind::<Array<Integer>, _>(hits.iter().map(|h| h.max).collect::<Vec<_>>())
+                .get_result(postgres(conn)?)?;
+        if waits.len() != hits.len() {
+            return Err(diesel::result::Error::NotFound);
         }
         Ok(waits)
     }
@@ -115,5 +103,46 @@ pub(crate) fn postgres(conn: &mut DbConnection) -> QueryResult<&mut diesel::PgCo
         DbConnection::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
             "state shared between servers is kept on PostgreSQL only".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::test_databases;
+
+    fn hit(name: &str, max: i32) -> Hit {
+        Hit {
+            name: name.to_owned(),
+            window_ms: 1_000,
+            max,
+        }
+    }
+
+    #[test]
+    fn a_batch_of_hits_counts_each_name_in_order_and_answers_in_the_order_given() {
+        for (_db, mut conn) in test_databases() {
+            if conn.backend() != crate::db::Backend::Postgres {
+                continue; // The shared counters live on PostgreSQL only.
+            }
+            assert!(RateEvents::hit_many(&mut conn, &[], 0).unwrap().is_empty());
+            // "b" sorts before or after "a" by its lock key; the answers keep the given order.
+            let batch = [
+                hit("a", 2),
+                hit("b", 1),
+                hit("a", 2),
+                hit("a", 2),
+                hit("b", 1),
+            ];
+            let waits = RateEvents::hit_many(&mut conn, &batch, 10_000).unwrap();
+            assert_eq!(&waits[..3], &[0, 0, 0], "within each name's maximum");
+            assert!(
+                waits[3] > 0 && waits[4] > 0,
+                "past it, how long until one fits: {waits:?}"
+            );
+            assert!(waits[3] <= 1_000 && waits[4] <= 1_000, "{waits:?}");
+            let later = RateEvents::hit_many(&mut conn, &batch[..2], 11_000).unwrap();
+            assert_eq!(later, vec![0, 0], "the window slid past the first hits");
+        }
     }
 }
