@@ -141,19 +141,20 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
             let mut grew = Vec::new();
             for (room_id, head) in known {
                 match committed.get(&room_id) {
-                    None => {
-                        live.recent.caught_up(room_id, None);
-                        deleted.push(room_id);
-                    }
+                    None => deleted.push(room_id),
                     Some(&last) if last > head => {
                         grew.push((room_id, head, last.min(head + TAIL as i32)));
                     }
                     Some(_) => {}
                 }
             }
-            // In room order, as `between_each` answers.
+            // In room order, as `between_each` answers. Read before memory changes at all, so
+            // that a failed read leaves every room, the deleted ones too, to the next round.
             grew.sort_unstable();
             let mut newer = LogEntry::between_each(conn, &grew)?.into_iter().peekable();
+            for &room_id in &deleted {
+                live.recent.caught_up(room_id, None);
+            }
             for (room_id, _, _) in grew {
                 let mut entries = Vec::new();
                 while let Some(entry) = newer.next_if(|e| e.room_id == room_id) {

@@ -27,8 +27,10 @@ use crate::models::Signal;
 const SEND_AT_MOST_EVERY: Duration = Duration::from_millis(10);
 /// How often the listener reads what reached its connection.
 const LOOK_EVERY: Duration = Duration::from_millis(10);
-/// How often it asks the database whether the connection still works, for a connection that
-/// died without a word (a database restarted behind a proxy, a cable pulled).
+/// How often it asks the database whether the connection still works. A connection the
+/// database ended (a restart, `pg_terminate_backend`) shows up at once, at the next read; one
+/// that died without a word (a cable pulled) only when this round trip fails, which can take
+/// as long as the system's TCP timeouts. Catch-up's timer covers the wait.
 const CHECK_EVERY: Duration = Duration::from_secs(5);
 /// The wait before opening a lost connection again, doubled up to `RETRY_AT_MOST`.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
@@ -129,6 +131,7 @@ fn send(url: &str, server: &str, pulses: &Receiver<()>) {
 fn listen(url: &str, server: &str, wake: &Weak<Notify>) {
     let mut retry = RETRY_FIRST;
     while wake.strong_count() > 0 {
+        let opened = Instant::now();
         let mut conn = match open(url, Signal::listen) {
             Ok(conn) => conn,
             Err(err) => {
@@ -144,7 +147,6 @@ fn listen(url: &str, server: &str, wake: &Weak<Notify>) {
                 continue;
             }
         };
-        retry = RETRY_FIRST;
         // Whatever was signalled while nobody listened: look now.
         if let Some(wake) = wake.upgrade() {
             wake.notify_one();
@@ -155,6 +157,13 @@ fn listen(url: &str, server: &str, wake: &Weak<Notify>) {
                 "lost the connection that listens for other servers' writes: {}",
                 first_line(&err.to_string())
             ),
+        }
+        // A connection that keeps being lost at once is opened again ever more slowly.
+        if opened.elapsed() < CHECK_EVERY {
+            thread::sleep(retry);
+            retry = (retry * 2).min(RETRY_AT_MOST);
+        } else {
+            retry = RETRY_FIRST;
         }
     }
 }
@@ -257,15 +266,21 @@ mod tests {
             );
             settle(wake).await;
         }
-        // The sender finds its connection gone at the first pulse, and opens a new one at the
-        // next.
-        b.pulse();
+        // A's sender (whose connection was ended with the others) finds it gone at the first
+        // pulse, and opens a new one at the next.
+        a.pulse();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        settle(&wake_a).await;
+        settle(&wake_b).await;
+        a.pulse();
+        assert!(
+            woken(&wake_b, Duration::from_secs(5)).await,
+            "signals go and are heard again on new connections"
+        );
+        // B's sender, which had not sent yet, opens its first connection now.
         b.pulse();
         assert!(
             woken(&wake_a, Duration::from_secs(5)).await,
-            "signals go and are heard again on new connections"
+            "B's signals too"
         );
         drop((wake_a, wake_b));
     }

@@ -1,6 +1,7 @@
 //! The rate_events table (PostgreSQL only): the events each rate limit counts, shared by
 //! every server on the database (see `throttle::SharedLimits`). Counted through the
-//! `chatroom_rate_hit` function its migration defines, a batch of events per round trip.
+//! functions its migrations define (`chatroom_rate_hit_many` for a batch of events,
+//! `chatroom_rate_hit_all` for a login's counters), a batch per round trip.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Text};
