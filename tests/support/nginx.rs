@@ -64,7 +64,17 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// Stops nginx with SIGTERM, which its master passes on to its workers before it exits.
+    /// SIGKILL (if it has not gone within 5 s) ends the master alone, and would leave its
+    /// workers running, holding the port.
     fn drop(&mut self) {
+        use rustix::process::{Pid, Signal, kill_process};
+
+        let _ = kill_process(Pid::from_child(&self.child), Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
