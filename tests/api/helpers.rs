@@ -344,6 +344,23 @@ impl Person {
     }
 }
 
+/// Sends every guesser's wrong password for `username` to /login at once (each with its
+/// form token first) and gives their answers' statuses, in the guessers' order.
+pub async fn wrong_guesses_at_once(guessers: &mut [Person], username: &str) -> Vec<StatusCode> {
+    for guesser in guessers.iter_mut() {
+        guesser.csrf().await;
+    }
+    futures_util::future::join_all(guessers.iter_mut().map(|g| async {
+        g.post_form(
+            "/login",
+            &[("username", username), ("password", "wrong password")],
+        )
+        .await
+        .status()
+    }))
+    .await
+}
+
 pub fn location(res: &Response) -> String {
     res.headers()
         .get("location")

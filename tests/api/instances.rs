@@ -177,21 +177,10 @@ async fn forty_guesses_sent_at_once_to_two_servers_get_exactly_ten_tries() {
         return;
     };
     a.user("alice").await;
-    let mut guessers = Vec::new();
-    for n in 0..40 {
-        let mut guesser = if n % 2 == 0 { a.person() } else { b.person() };
-        guesser.csrf().await;
-        guessers.push(guesser);
-    }
-    let answers = futures_util::future::join_all(guessers.iter_mut().map(|g| async {
-        g.post_form(
-            "/login",
-            &[("username", "alice"), ("password", "wrong password")],
-        )
-        .await
-        .status()
-    }))
-    .await;
+    let mut guessers: Vec<_> = (0..40)
+        .map(|n| if n % 2 == 0 { a.person() } else { b.person() })
+        .collect();
+    let answers = super::helpers::wrong_guesses_at_once(&mut guessers, "alice").await;
     let count = |status| answers.iter().filter(|s| **s == status).count();
     assert_eq!(
         (

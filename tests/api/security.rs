@@ -639,21 +639,8 @@ async fn forty_guesses_sent_at_once_get_ten_tries_and_thirty_refusals() {
         return;
     };
     app.user("alice").await;
-    let mut guessers = Vec::new();
-    for _ in 0..40 {
-        let mut guesser = app.person();
-        guesser.csrf().await;
-        guessers.push(guesser);
-    }
-    let answers = futures_util::future::join_all(guessers.iter_mut().map(|g| async {
-        g.post_form(
-            "/login",
-            &[("username", "alice"), ("password", "wrong password")],
-        )
-        .await
-        .status()
-    }))
-    .await;
+    let mut guessers: Vec<_> = (0..40).map(|_| app.person()).collect();
+    let answers = super::helpers::wrong_guesses_at_once(&mut guessers, "alice").await;
     let tried = answers
         .iter()
         .filter(|s| **s == StatusCode::UNAUTHORIZED)
