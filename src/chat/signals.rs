@@ -21,6 +21,7 @@ use diesel::{Connection, PgConnection};
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::sync::Notify;
 
+use crate::db::one_line;
 use crate::models::Signal;
 
 /// The least time between two signals this server sends.
@@ -87,10 +88,6 @@ fn open(
     Ok(conn)
 }
 
-fn first_line(err: &str) -> &str {
-    err.lines().next().unwrap_or_default()
-}
-
 /// The sender: a signal per pulse, at most one every `SEND_AT_MOST_EVERY`, until `Signals`
 /// is dropped. A signal it cannot send is dropped (the others' timers cover it); the
 /// connection is opened again at the next pulse.
@@ -102,7 +99,7 @@ fn send(url: &str, server: &str, pulses: &Receiver<()>) {
             conn = open(url, Signal::prepare_sender)
                 .inspect_err(|err| {
                     if !failing {
-                        log::warn!("cannot signal other servers: {}", first_line(err));
+                        log::warn!("cannot signal other servers: {}", one_line(err));
                     }
                     failing = true;
                 })
@@ -115,7 +112,7 @@ fn send(url: &str, server: &str, pulses: &Receiver<()>) {
                     if !failing {
                         log::warn!(
                             "cannot signal other servers: {}",
-                            first_line(&err.to_string())
+                            one_line(&err.to_string())
                         );
                     }
                     failing = true;
@@ -140,7 +137,7 @@ fn listen(url: &str, server: &str, wake: &Weak<Notify>) {
                      trying again in {} ms): {}",
                     super::background::CATCH_UP_EVERY.as_millis(),
                     retry.as_millis(),
-                    first_line(&err)
+                    one_line(&err)
                 );
                 thread::sleep(retry);
                 retry = (retry * 2).min(RETRY_AT_MOST);
@@ -155,7 +152,7 @@ fn listen(url: &str, server: &str, wake: &Weak<Notify>) {
             Ok(()) => return,
             Err(err) => log::warn!(
                 "lost the connection that listens for other servers' writes: {}",
-                first_line(&err.to_string())
+                one_line(&err.to_string())
             ),
         }
         // A connection that keeps being lost at once is opened again ever more slowly.

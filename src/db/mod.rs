@@ -231,7 +231,7 @@ pub fn on_database(url: &str, name: &str) -> String {
 
 /// libpq's messages run over several lines (one per address tried, then a hint): one line,
 /// each distinct part once.
-fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     let mut parts: Vec<String> = Vec::new();
     for part in message.lines() {
         let part = part.split_whitespace().collect::<Vec<_>>().join(" ");
