@@ -34,12 +34,13 @@ impl RateEvents {
         if hits.is_empty() {
             return Ok(Vec::new());
         }
+        let (names, windows, maxes) = columns(hits);
         let Waits { waits } =
             diesel::sql_query("SELECT chatroom_rate_hit_many($1, $2, $3, $4) AS waits")
-                .bind::<Array<Text>, _>(hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(names)
                 .bind::<BigInt, _>(now_ms)
-                .bind::<Array<BigInt>, _>(hits.iter().map(|h| h.window_ms).collect::<Vec<_>>())
-                .bind::<Array<Integer>, _>(hits.iter().map(|h| h.max).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(windows)
+                .bind::<Array<Integer>, _>(maxes)
                 .get_result(postgres(conn)?)?;
         if waits.len() != hits.len() {
             return Err(diesel::result::Error::NotFound);
@@ -56,11 +57,12 @@ impl RateEvents {
             #[diesel(sql_type = BigInt)]
             wait_ms: i64,
         }
+        let (names, windows, maxes) = columns(hits);
         diesel::sql_query("SELECT chatroom_rate_hit_all($1, $2, $3, $4) AS wait_ms")
-            .bind::<Array<Text>, _>(hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(names)
             .bind::<BigInt, _>(now_ms)
-            .bind::<Array<BigInt>, _>(hits.iter().map(|h| h.window_ms).collect::<Vec<_>>())
-            .bind::<Array<Integer>, _>(hits.iter().map(|h| h.max).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(windows)
+            .bind::<Array<Integer>, _>(maxes)
             .get_result::<Wait>(postgres(conn)?)
             .map(|w| w.wait_ms)
     }
@@ -95,6 +97,15 @@ impl RateEvents {
         .bind::<BigInt, _>(before_ms)
         .execute(postgres(conn)?)
     }
+}
+
+/// The hits as the functions take them: their names, windows and maxima, one array each.
+fn columns(hits: &[Hit]) -> (Vec<&str>, Vec<i64>, Vec<i32>) {
+    (
+        hits.iter().map(|h| h.name.as_str()).collect(),
+        hits.iter().map(|h| h.window_ms).collect(),
+        hits.iter().map(|h| h.max).collect(),
+    )
 }
 
 /// The PostgreSQL connection inside; the shared tables exist only there.
