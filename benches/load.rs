@@ -363,8 +363,9 @@ fn populate(url: &str, users: usize, rooms: usize) -> Vec<Person> {
             started_at: unix_now(),
             client: "127.0.0.1".to_owned(),
             agent: String::new(),
+            credentials_version: 0,
         };
-        SessionRow::insert(&mut conn, &row).unwrap();
+        assert!(SessionRow::insert(&mut conn, &row).unwrap());
         people.push(Person {
             cookie: session_cookie(&key, &session_key),
             csrf,

@@ -227,11 +227,30 @@ pub async fn log_in(
         }
         Some(user) if verified => {
             throttles.login_succeeded(&key, client.0).await;
+            // The account was read before the password check: if it was disabled or its
+            // password changed meanwhile, this login is answered as it would have been after.
+            // (The session store checks again when it saves the session.)
+            let (user_id, version, at) = (user.id, user.credentials_version, crate::models::now());
+            let current = db
+                .run(move |conn| {
+                    Ok(match User::logged_in(conn, user_id, version, at)? {
+                        true => None,
+                        false => Some(User::find(conn, user_id)?),
+                    })
+                })
+                .await?;
+            if let Some(now) = current {
+                log::info!(
+                    "login of {} from {client} raced a change to the account",
+                    user.username
+                );
+                return Ok(Err(match now {
+                    Some(now) if now.disabled_at.is_some() => LoginRefused::Disabled,
+                    _ => LoginRefused::Wrong,
+                }));
+            }
             log::info!("login of {} from {client}", user.username);
             super::log_in(session, &user, device)?;
-            let (user_id, at) = (user.id, crate::models::now());
-            db.run(move |conn| Ok(User::seen(conn, user_id, at)?))
-                .await?;
             Ok(Ok(user))
         }
         _ => {
@@ -349,12 +368,15 @@ pub async fn change_password(
     // This session's row stays until the renewal below replaces it, so that a poll from
     // another tab meanwhile is not logged out.
     let keep = super::public_id(session).unwrap_or_default();
-    let ended = db
+    let (ended, version) = db
         .run(move |conn| Ok(User::change_password(conn, user_id, &hash, &keep)?))
         .await?;
     sessions.revoke_user(user_id).await;
-    // The session carries on under a new key, free to go anywhere.
+    // The session carries on under a new key and the new credentials, free to go anywhere.
     session.renew();
+    session
+        .insert(super::CREDENTIALS, version)
+        .map_err(AppError::internal)?;
     let _ = super::take_once(session, super::MUST_CHANGE_PASSWORD);
     super::note_device(session, device)?;
     super::csrf::rotate(session);

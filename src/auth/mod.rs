@@ -27,6 +27,10 @@ const MUST_CHANGE_PASSWORD: &str = "must_change_password";
 /// What the account page shows of a logged-in session: the store moves the client and agent
 /// into columns of their own at login, and keeps the public id in the state too.
 const PUBLIC_ID: &str = "public_id";
+/// The account's credentials version the login checked (see `User::credentials_version`):
+/// the store moves it into the session's row when it saves a login, and keeps it only if the
+/// account still has it then.
+const CREDENTIALS: &str = "credentials";
 const CLIENT: &str = "client";
 const AGENT: &str = "agent";
 
@@ -134,6 +138,7 @@ pub fn log_in(session: &Session, user: &User, device: &Device) -> Result<(), App
         .insert(USER_ID, user.id)
         .and_then(|()| session.insert(USERNAME, &user.username))
         .and_then(|()| session.insert(PUBLIC_ID, public_id))
+        .and_then(|()| session.insert(CREDENTIALS, user.credentials_version))
         .and_then(|()| match user.must_change_password {
             true => session.insert(MUST_CHANGE_PASSWORD, true),
             false => Ok(()),

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use sha2::{Digest, Sha256};
 
-use super::{AGENT, CLIENT, PUBLIC_ID, USER_ID, USERNAME};
+use super::{AGENT, CLIENT, CREDENTIALS, PUBLIC_ID, USER_ID, USERNAME};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::models::revocation::{Revocation, Revoked};
@@ -324,6 +324,8 @@ impl DbSessionStore {
             started_at: now,
             client: field(state, CLIENT).unwrap_or_default(),
             agent: field(state, AGENT).unwrap_or_default(),
+            // A logged-in state without one matches no account (see `SessionRow::insert`).
+            credentials_version: field(state, CREDENTIALS).unwrap_or(-1),
         }
     }
 }
@@ -392,10 +394,11 @@ impl SessionStore for DbSessionStore {
         let id = row_id(&key);
         let mut state = state;
         let mut row = self.row(id.clone(), &state, ttl);
-        // Where the login came from goes to its columns only: every request clones the
-        // cached state, which need not carry it.
+        // Where the login came from, and the credentials it checked, go to their columns
+        // only: every request clones the cached state, which need not carry them.
         state.remove(CLIENT);
         state.remove(AGENT);
+        state.remove(CREDENTIALS);
         row.state =
             serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let cached = Cached {
@@ -405,10 +408,19 @@ impl SessionStore for DbSessionStore {
             expires_at: row.expires_at,
         };
         let ticket = self.cache.ticket().await;
-        self.db
+        let saved = self
+            .db
             .run(move |conn| Ok(SessionRow::insert(conn, &row)?))
             .await
             .map_err(|err| SaveError::Other(anyhow!("{err}")))?;
+        if !saved {
+            // The account was disabled or its credentials changed while this login ran: it
+            // ends as it would have had it saved a moment earlier.
+            log::info!("a login lost the race with a change to its account: not kept");
+            let mut state = Arc::unwrap_or_clone(cached.state);
+            state.retain(|k, _| k != USER_ID && k != USERNAME);
+            return Box::pin(self.save(state, ttl)).await;
+        }
         self.cache.put(id, cached, ticket).await;
         Ok(key)
     }

@@ -93,6 +93,7 @@ diesel::table! {
         started_at -> BigInt,
         client -> Text,
         agent -> Text,
+        credentials_version -> Integer,
     }
 }
 
@@ -115,6 +116,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         last_seen_at -> Nullable<Timestamp>,
         must_change_password -> Bool,
+        credentials_version -> Integer,
     }
 }
 

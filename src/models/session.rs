@@ -23,44 +23,92 @@ pub struct SessionRow {
     pub started_at: i64,
     pub client: String,
     pub agent: String,
+    /// The account's credentials version when the session logged in (see
+    /// `User::credentials_version`); a logged-in session counts only while the two agree.
+    pub credentials_version: i32,
 }
 
 impl SessionRow {
-    /// The session, if it exists and has not expired at `now` (unix seconds).
+    /// The session, if it exists, has not expired at `now` (unix seconds) and, logged in,
+    /// still holds: its account is enabled and at the credentials version it logged in with.
     pub fn find_live(
         conn: &mut DbConnection,
         id: &str,
         now: i64,
     ) -> QueryResult<Option<SessionRow>> {
         sessions::table
-            .find(id)
+            .left_join(users::table)
+            .filter(sessions::id.eq(id))
             .filter(sessions::idle_expires_at.gt(now))
             .filter(sessions::expires_at.gt(now))
+            .filter(holds())
             .select(SessionRow::as_select())
             .first(conn)
             .optional()
     }
 
-    /// The `limit` live sessions used most recently (their idle deadlines are the latest).
+    /// The `limit` live sessions used most recently (their idle deadlines are the latest), of
+    /// those that still hold (see `find_live`).
     pub fn most_recent(
         conn: &mut DbConnection,
         now: i64,
         limit: i64,
     ) -> QueryResult<Vec<SessionRow>> {
         sessions::table
+            .left_join(users::table)
             .filter(sessions::idle_expires_at.gt(now))
             .filter(sessions::expires_at.gt(now))
+            .filter(holds())
             .order(sessions::idle_expires_at.desc())
             .limit(limit)
             .select(SessionRow::as_select())
             .load(conn)
     }
 
-    pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
-        diesel::insert_into(sessions::table)
-            .values(row)
-            .execute(conn)
-            .map(drop)
+    /// Stores a new session; false (and nothing stored) for a login whose account was
+    /// disabled, or whose credentials changed, since the login read them. The account's row
+    /// is held from the check to the commit (PostgreSQL: `FOR SHARE`; SQLite: the write
+    /// lock), so a change to it commits either before the check, which then fails, or after
+    /// the insert, and then ends this session with the others.
+    pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<bool> {
+        conn.write_transaction(|conn| {
+            if let Some(user_id) = row.user_id {
+                let account = users::table
+                    .find(user_id)
+                    .filter(users::credentials_version.eq(row.credentials_version))
+                    .filter(users::disabled_at.is_null())
+                    .select(users::id);
+                let holds = match conn {
+                    DbConnection::Sqlite(c) => account.first::<i32>(c).optional()?,
+                    DbConnection::Postgres(c) => account.for_share().first::<i32>(c).optional()?,
+                };
+                if holds.is_none() {
+                    return Ok(false);
+                }
+            }
+            diesel::insert_into(sessions::table)
+                .values(row)
+                .execute(conn)
+                .map(|_| true)
+        })
+    }
+
+    /// Moves the user's session shown as `public_id` to another credentials version (the one
+    /// a password change keeps).
+    pub fn set_credentials_version(
+        conn: &mut DbConnection,
+        user_id: i32,
+        public_id: &str,
+        version: i32,
+    ) -> QueryResult<()> {
+        diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::public_id.eq(public_id)),
+        )
+        .set(sessions::credentials_version.eq(version))
+        .execute(conn)
+        .map(drop)
     }
 
     /// Replaces the state of a live session (where and when it started stay as the login
@@ -164,4 +212,14 @@ impl SessionRow {
         )
         .execute(conn)
     }
+}
+
+/// Whether a session (joined with its account, if any) still holds: anonymous, or logged in
+/// to an enabled account at the credentials version it logged in with.
+#[diesel::dsl::auto_type]
+fn holds() -> _ {
+    sessions::user_id.is_null().or(users::credentials_version
+        .nullable()
+        .eq(sessions::credentials_version.nullable())
+        .and(users::disabled_at.is_null()))
 }

@@ -30,6 +30,11 @@ pub struct User {
     /// Its password is a one-time one (`chatroom users reset-password`): the session of a
     /// login with it may do nothing but choose a new one.
     pub must_change_password: bool,
+    /// Raised by every change that ends all of the account's sessions (disabling, a reset or
+    /// changed password, logging out everywhere). A login records it in its session, and the
+    /// session store keeps a logged-in session only while the two agree: a login that read
+    /// the account before such a change cannot save a session after it.
+    pub credentials_version: i32,
 }
 
 #[derive(Insertable)]
@@ -153,9 +158,39 @@ impl User {
     /// Ends every session of the user, here and (through the revocation) in every running
     /// server's memory; how many.
     pub fn end_sessions(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
+        Self::raise_credentials_version(conn, user_id)?;
         let ended = super::session::SessionRow::delete_for_user(conn, user_id)?;
         super::revocation::Revocation::record(conn, user_id)?;
         Ok(ended)
+    }
+
+    /// Raises the account's credentials version (see `credentials_version`); returns the new
+    /// one. Takes the account's row before any session's, as every writer does.
+    fn raise_credentials_version(conn: &mut DbConnection, user_id: i32) -> QueryResult<i32> {
+        diesel::update(users::table.find(user_id))
+            .set(users::credentials_version.eq(users::credentials_version + 1))
+            .returning(users::credentials_version)
+            .get_result(conn)
+    }
+
+    /// Notes that a login with the account's credentials as of `credentials_version` happened
+    /// at `at`; false (and nothing noted) if the account was disabled or its credentials
+    /// changed since that version was read.
+    pub fn logged_in(
+        conn: &mut DbConnection,
+        user_id: i32,
+        credentials_version: i32,
+        at: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::credentials_version.eq(credentials_version))
+                .filter(users::disabled_at.is_null()),
+        )
+        .set(users::last_seen_at.eq(Some(at)))
+        .execute(conn)
+        .map(|n| n == 1)
     }
 
     /// Notes that the user was here at `at`.
@@ -247,15 +282,17 @@ impl User {
             .optional()
     }
 
-    /// Replaces the user's password hash and ends every session of theirs but the one shown
-    /// as `keep` (the one asking, which the caller then renews), in one transaction: whoever
-    /// knew the old password is out. Returns how many sessions ended.
+    /// Replaces the user's password hash, raises the credentials version and ends every
+    /// session of theirs but the one shown as `keep` (the one asking, which the caller then
+    /// renews under the new version), in one transaction: whoever knew the old password is
+    /// out, and so is a login that checked it and has not saved its session yet. Returns how
+    /// many sessions ended and the new credentials version.
     pub fn change_password(
         conn: &mut DbConnection,
         user_id: i32,
         password_hash: &str,
         keep: &str,
-    ) -> QueryResult<usize> {
+    ) -> QueryResult<(usize, i32)> {
         conn.write_transaction(|conn| {
             diesel::update(users::table.find(user_id))
                 .set((
@@ -263,10 +300,12 @@ impl User {
                     users::must_change_password.eq(false),
                 ))
                 .execute(conn)?;
+            let version = Self::raise_credentials_version(conn, user_id)?;
+            super::session::SessionRow::set_credentials_version(conn, user_id, keep, version)?;
             let ended = super::session::SessionRow::delete_for_user_except(conn, user_id, keep)?;
             // Other servers forget the user's cached sessions; the kept one reloads from here.
             super::revocation::Revocation::record(conn, user_id)?;
-            Ok(ended)
+            Ok((ended, version))
         })
     }
 

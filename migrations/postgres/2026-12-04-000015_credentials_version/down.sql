@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN credentials_version;
+ALTER TABLE users DROP COLUMN credentials_version;
