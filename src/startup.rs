@@ -18,7 +18,7 @@ use crate::auth::client_addr::TrustedProxy;
 use crate::auth::csrf::FormTokens;
 use crate::auth::password::Hasher;
 use crate::auth::session_store::{
-    self, DbSessionStore, MemorySessionCache, SessionCache, SessionTimes,
+    self, DbSessionStore, MemorySessionCache, RevocationCursor, SessionCache, SessionTimes,
 };
 use crate::chat::signals::Signals;
 use crate::chat::{Chat, background};
@@ -101,6 +101,12 @@ impl Application {
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the rooms: {err}"))?;
         let sessions: Arc<dyn SessionCache> = Arc::new(MemorySessionCache::default());
+        // Read up to the newest revocation before loading the sessions, so that the follower
+        // goes on from there (and the cache may answer from the start).
+        let mut revocations = RevocationCursor::default();
+        session_store::follow_revocations(&db, &*sessions, &mut revocations, clock.unix_secs())
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot read the revocations: {err}"))?;
         session_store::warm_up(&*sessions, &db, &*clock)
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the sessions: {err}"))?;
@@ -169,7 +175,12 @@ impl Application {
             log::info!("listening on http://{addr}");
         }
         let mut tasks = vec![
-            spawn_revocation_follower(db.clone(), sessions_in_background.clone()),
+            spawn_revocation_follower(
+                db.clone(),
+                sessions_in_background.clone(),
+                clock.clone(),
+                revocations,
+            ),
             spawn_session_sweeper(db.clone(), sessions_in_background, clock),
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone(), wake.clone()),
@@ -375,17 +386,25 @@ fn rate_limits(
     }
 }
 
-/// Forgets the cached sessions that ended elsewhere (see `session_store::follow_revocations`).
-fn spawn_revocation_follower(db: Db, cache: Arc<dyn SessionCache>) -> JoinHandle<()> {
-    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+/// Forgets the cached sessions that ended elsewhere (see `session_store::follow_revocations`),
+/// going on from where `cursor` got to.
+fn spawn_revocation_follower(
+    db: Db,
+    cache: Arc<dyn SessionCache>,
+    clock: Arc<dyn Clock>,
+    cursor: RevocationCursor,
+) -> JoinHandle<()> {
+    let cursor = Arc::new(tokio::sync::Mutex::new(cursor));
     background::every(session_store::FOLLOW_REVOCATIONS_EVERY, move || {
-        let (db, cache, seen) = (db.clone(), cache.clone(), seen.clone());
+        let (db, cache, clock, cursor) = (db.clone(), cache.clone(), clock.clone(), cursor.clone());
         async move {
-            let mut known = std::mem::take(&mut *seen.lock().unwrap_or_else(|p| p.into_inner()));
-            if let Err(err) = session_store::follow_revocations(&db, &*cache, &mut known).await {
+            let mut cursor = cursor.lock().await;
+            let now = clock.unix_secs();
+            if let Err(err) =
+                session_store::follow_revocations(&db, &*cache, &mut cursor, now).await
+            {
                 log::warn!("cannot read the ended sessions: {err}");
             }
-            *seen.lock().unwrap_or_else(|p| p.into_inner()) = known;
         }
     })
 }

@@ -84,6 +84,12 @@ pub trait SessionCache: Send + Sync {
     async fn revoke_user(&self, user_id: i32);
     /// Forgets the sessions past a deadline at `now`.
     async fn purge_expired(&self, now: i64);
+    /// Forgets every session.
+    async fn forget_all(&self);
+    /// Lets `lookup` answer from the cache until `until` (Unix seconds; see
+    /// `follow_revocations`): after that it answers `Unknown`, so that each session is read
+    /// from the database, until the next vouch.
+    async fn vouch(&self, until: i64);
 }
 
 /// The `SessionCache` in this process's memory, holding at most `limit` sessions.
@@ -100,6 +106,8 @@ struct Entries {
     writes: u64,
     /// Counts revocations (see `Ticket`).
     revocations: u64,
+    /// See `SessionCache::vouch`.
+    vouched_until: i64,
 }
 
 struct Slot {
@@ -160,6 +168,9 @@ impl MemorySessionCache {
 impl SessionCache for MemorySessionCache {
     async fn lookup(&self, key: &str, now: i64) -> Lookup {
         let mut entries = self.lock();
+        if now >= entries.vouched_until {
+            return Lookup::Unknown(Ticket(entries.revocations));
+        }
         match entries.by_key.get(key) {
             Some(slot) if slot.cached.is_live(now) => Lookup::Live(slot.cached.clone()),
             Some(_) => {
@@ -222,6 +233,18 @@ impl SessionCache for MemorySessionCache {
 
     async fn purge_expired(&self, now: i64) {
         self.lock().retain(|c| c.is_live(now));
+    }
+
+    async fn forget_all(&self) {
+        let mut entries = self.lock();
+        entries.revocations += 1;
+        entries.by_key.clear();
+        entries.by_age.clear();
+    }
+
+    async fn vouch(&self, until: i64) {
+        let mut entries = self.lock();
+        entries.vouched_until = entries.vouched_until.max(until);
     }
 }
 
@@ -514,7 +537,7 @@ pub async fn purge_expired(
 ) -> Result<usize, crate::errors::AppError> {
     cache.purge_expired(now).await;
     db.run(move |conn| {
-        Revocation::purge(conn, Revocation::now() - REVOCATIONS_KEPT)?;
+        Revocation::purge(conn, REVOCATIONS_KEPT)?;
         Ok(SessionRow::delete_expired(conn, now)?)
     })
     .await
@@ -523,38 +546,94 @@ pub async fn purge_expired(
 /// How often a server looks for sessions that ended elsewhere (another server, a command):
 /// they stop working here within this.
 pub const FOLLOW_REVOCATIONS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-/// How far back each look reads (Unix seconds): far longer than any transaction that records
-/// a revocation takes to commit.
-const REVOCATION_WINDOW: i64 = 60;
-/// How long revocations are kept: every running server has read them long before.
+/// How long the cache answers for sessions after a look at the revocations (seconds of the
+/// sessions' clock): past it, with no newer look (a server paused, or cut off from its
+/// database), every session is read from the database until a look succeeds.
+const VOUCHED_FOR: i64 = 2;
+/// How long a number that a look skipped is looked for again (database seconds): far longer
+/// than any transaction that records a revocation takes to commit. After that it is taken
+/// for an insert that was rolled back.
+const MISSING_FOR: i64 = 60;
+/// How long revocations are kept (database seconds).
 const REVOCATIONS_KEPT: i64 = 3600;
 
-/// One look at the revocations (see `Revocation`): forgets the cached sessions of every user
-/// with a revocation not in `seen`, then remembers what it saw; returns how many it followed.
-/// Reads by time, not from the last number, because on PostgreSQL numbers can commit out of
-/// order. A server just started follows the last minute's again, which costs only a reload.
+/// How far a server has read the revocations, by number.
+#[derive(Debug, Default)]
+pub struct RevocationCursor {
+    /// The highest number read; none before the first look, which reads them all.
+    last: Option<i32>,
+    /// Numbers below `last` not read yet (on PostgreSQL a lower number can commit after a
+    /// higher one), with when (database time) a look first missed them.
+    missing: BTreeMap<i32, i64>,
+    /// When (database time) the last look was.
+    read_at: Option<i64>,
+}
+
+impl RevocationCursor {
+    /// Notes what a look at `now` (database time) read, every number above `after` or
+    /// among the missing ones; says whether the look before was so long ago that
+    /// revocations may have been purged unread since.
+    fn advance(&mut self, after: i32, read: &[i32], now: i64) -> bool {
+        let fell_behind = self
+            .read_at
+            .is_some_and(|at| now - at > REVOCATIONS_KEPT - MISSING_FOR);
+        let first = self.last.is_none();
+        for id in read {
+            self.missing.remove(id);
+        }
+        let new: std::collections::BTreeSet<i32> =
+            read.iter().copied().filter(|&id| id > after).collect();
+        // The first look read whatever the table holds: numbers below its lowest were purged.
+        let from = match first {
+            true => new.first().copied().unwrap_or(after),
+            false => after,
+        };
+        let highest = new.last().copied().unwrap_or(after).max(after);
+        for id in from.saturating_add(1)..highest {
+            if !new.contains(&id) {
+                self.missing.insert(id, now);
+            }
+        }
+        self.missing.retain(|_, since| now - *since <= MISSING_FOR);
+        self.last = Some(highest);
+        self.read_at = Some(now);
+        fell_behind
+    }
+}
+
+/// One look at the revocations (see `Revocation`): forgets the cached sessions named by every
+/// revocation committed since the last look, found by number (whatever the clocks say, and
+/// however long ago the last look was), then lets the cache answer for sessions a little
+/// longer (until `local_now` + `VOUCHED_FOR`). A server whose last look is so old that
+/// revocations it never read may have been purged forgets its whole cache instead. Returns
+/// how many revocations it followed.
 pub async fn follow_revocations(
     db: &Db,
     cache: &dyn SessionCache,
-    seen: &mut std::collections::HashSet<i32>,
+    cursor: &mut RevocationCursor,
+    local_now: i64,
 ) -> Result<usize, crate::errors::AppError> {
-    let since = Revocation::now() - REVOCATION_WINDOW;
-    let rows = db
-        .run(move |conn| Ok(Revocation::since(conn, since)?))
+    let after = cursor.last.unwrap_or(0);
+    let missing: Vec<i32> = cursor.missing.keys().copied().collect();
+    let (rows, now) = db
+        .run(move |conn| {
+            let now = Revocation::now(conn)?;
+            Ok((Revocation::after(conn, after, &missing)?, now))
+        })
         .await?;
-    let mut followed = 0;
-    for (id, revoked) in &rows {
-        if seen.contains(id) {
-            continue;
-        }
+    let read: Vec<i32> = rows.iter().map(|(id, _)| *id).collect();
+    if cursor.advance(after, &read, now) {
+        log::warn!("fell behind the revocations: every cached session is read again");
+        cache.forget_all().await;
+    }
+    for (_, revoked) in &rows {
         match revoked {
             Revoked::User(user_id) => cache.revoke_user(*user_id).await,
             Revoked::Session(session_id) => cache.revoke(session_id).await,
         }
-        followed += 1;
     }
-    *seen = rows.into_iter().map(|(id, _)| id).collect();
-    Ok(followed)
+    cache.vouch(local_now + VOUCHED_FOR).await;
+    Ok(rows.len())
 }
 
 #[cfg(test)]
@@ -568,6 +647,12 @@ mod tests {
             idle_expires_at: i64::MAX,
             expires_at: i64::MAX,
         }
+    }
+
+    /// A cache whose lookups may answer from memory (see `SessionCache::vouch`).
+    fn vouched(cache: MemorySessionCache) -> MemorySessionCache {
+        cache.lock().vouched_until = i64::MAX;
+        cache
     }
 
     async fn keys(cache: &MemorySessionCache) -> Vec<String> {
@@ -606,13 +691,58 @@ mod tests {
 
     #[actix_web::test]
     async fn a_session_past_a_deadline_is_forgotten_at_its_next_lookup() {
-        let cache = MemorySessionCache::default();
+        let cache = vouched(MemorySessionCache::default());
         let mut session = cached(1);
         session.idle_expires_at = 100;
         cache.put("a".into(), session, cache.ticket().await).await;
         assert!(matches!(cache.lookup("a", 99).await, Lookup::Live(_)));
         assert!(matches!(cache.lookup("a", 100).await, Lookup::Expired));
         assert!(matches!(cache.lookup("a", 0).await, Lookup::Unknown(_)));
+    }
+
+    #[actix_web::test]
+    async fn the_cache_answers_only_until_the_time_it_was_last_vouched_for() {
+        let cache = MemorySessionCache::default();
+        cache.put("a".into(), cached(1), cache.ticket().await).await;
+        assert!(
+            matches!(cache.lookup("a", 10).await, Lookup::Unknown(_)),
+            "never vouched"
+        );
+        cache.vouch(12).await;
+        assert!(matches!(cache.lookup("a", 11).await, Lookup::Live(_)));
+        assert!(matches!(cache.lookup("a", 12).await, Lookup::Unknown(_)));
+        cache.vouch(5).await;
+        assert!(
+            matches!(cache.lookup("a", 11).await, Lookup::Live(_)),
+            "never back"
+        );
+        cache.forget_all().await;
+        assert!(keys(&cache).await.is_empty());
+    }
+
+    #[test]
+    fn the_revocation_cursor_goes_on_by_number_and_looks_again_for_skipped_ones() {
+        let mut cursor = RevocationCursor::default();
+        // The first look reads what the table holds: 3 to 5 (1 and 2 were purged), not 4.
+        assert!(!cursor.advance(0, &[3, 5], 1000));
+        assert_eq!(cursor.last, Some(5));
+        assert_eq!(cursor.missing.keys().copied().collect::<Vec<_>>(), [4]);
+        // 4 commits late, with 7; 6 is still missing.
+        assert!(!cursor.advance(5, &[4, 7], 1001));
+        assert_eq!(cursor.last, Some(7));
+        assert_eq!(cursor.missing.keys().copied().collect::<Vec<_>>(), [6]);
+        // A look that reads nothing keeps its place; a skipped number is given up after a
+        // minute (an insert rolled back).
+        assert!(!cursor.advance(7, &[], 1001 + MISSING_FOR));
+        assert_eq!(cursor.missing.len(), 1);
+        assert!(!cursor.advance(7, &[], 1002 + MISSING_FOR));
+        assert!(cursor.missing.is_empty());
+        assert_eq!(cursor.last, Some(7));
+        // A look long after the one before (a server paused for most of an hour) still goes
+        // on from 7, and says it may have missed purged ones.
+        let later = 1002 + MISSING_FOR + REVOCATIONS_KEPT;
+        assert!(cursor.advance(7, &[8], later));
+        assert_eq!(cursor.last, Some(8));
     }
 
     #[actix_web::test]

@@ -4,6 +4,7 @@
 //! caches what to forget.
 
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
 use crate::db::DbConnection;
 use crate::db::schema::revocations;
@@ -36,28 +37,37 @@ impl Revocation {
         user_id: Option<i32>,
         session_id: Option<&str>,
     ) -> QueryResult<()> {
+        let now = db_now(conn);
         diesel::insert_into(revocations::table)
             .values((
                 revocations::user_id.eq(user_id),
                 revocations::session_id.eq(session_id),
-                revocations::revoked_at.eq(Self::now()),
+                revocations::revoked_at.eq(now),
             ))
             .execute(conn)
             .map(drop)
     }
 
-    /// The time as revocations are stamped and read, in Unix seconds: the system's clock,
-    /// which every process on the database shares, whatever clock a server's sessions run on.
-    pub fn now() -> i64 {
-        chrono::Utc::now().timestamp()
+    /// The database's time, in Unix seconds: what revocations are stamped and read by, so
+    /// that every server on one database agrees whatever its own clock says.
+    pub fn now(conn: &mut DbConnection) -> QueryResult<i64> {
+        diesel::select(db_now(conn)).get_result(conn)
     }
 
-    /// The revocations recorded at or after `since` (Unix seconds), by number. Read by time
-    /// rather than from the last number seen: on PostgreSQL a lower number can commit after a
-    /// higher one.
-    pub fn since(conn: &mut DbConnection, since: i64) -> QueryResult<Vec<(i32, Revoked)>> {
+    /// The revocations numbered above `after` or among `missing` (numbers skipped by an
+    /// earlier read: on PostgreSQL a lower number can commit after a higher one), by number.
+    pub fn after(
+        conn: &mut DbConnection,
+        after: i32,
+        missing: &[i32],
+    ) -> QueryResult<Vec<(i32, Revoked)>> {
         let rows: Vec<(i32, Option<i32>, Option<String>)> = revocations::table
-            .filter(revocations::revoked_at.ge(since))
+            .filter(
+                revocations::id
+                    .gt(after)
+                    .or(revocations::id.eq_any(missing)),
+            )
+            .order(revocations::id)
             .select((
                 revocations::id,
                 revocations::user_id,
@@ -74,8 +84,19 @@ impl Revocation {
             .collect())
     }
 
-    /// Forgets revocations made before `before` (Unix seconds); every server has read them.
-    pub fn purge(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
+    /// Forgets revocations made more than `kept` seconds ago by the database's clock; every
+    /// server has read them (one that may not have forgets its whole cache: see
+    /// `auth::session_store::RevocationCursor`).
+    pub fn purge(conn: &mut DbConnection, kept: i64) -> QueryResult<usize> {
+        let before = Self::now(conn)? - kept;
         diesel::delete(revocations::table.filter(revocations::revoked_at.lt(before))).execute(conn)
     }
+}
+
+/// The database's clock in Unix seconds, as SQL for this backend.
+fn db_now(conn: &DbConnection) -> diesel::expression::SqlLiteral<BigInt> {
+    diesel::dsl::sql::<BigInt>(match conn {
+        DbConnection::Sqlite(_) => "CAST(strftime('%s', 'now') AS BIGINT)",
+        DbConnection::Postgres(_) => "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+    })
 }

@@ -25,6 +25,8 @@ mod messages;
 mod programs;
 mod rooms;
 mod security;
+// Shared with the crash tests, which use more of it.
+#[allow(dead_code)]
 #[path = "../support/server.rs"]
 mod server;
 mod sessions;

@@ -381,3 +381,50 @@ async fn a_session_idle_for_longer_than_the_timeout_is_logged_out() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login");
 }
+
+/// A revocation is followed by its number, whatever time it carries: one stamped an hour ago
+/// (a transaction that took long to commit, or a clock that lags) still ends the sessions it
+/// names on every server.
+#[actix_web::test]
+async fn a_revocation_stamped_long_ago_still_ends_the_cached_sessions_it_names() {
+    use diesel::RunQueryDsl;
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    // The poll: it answers from the cached session and writes nothing into it.
+    let poll = format!("/api/rooms/{room}/messages?after=0");
+    assert_eq!(alice.get(&poll).await.status(), StatusCode::OK);
+    let alice_id = chatroom::models::User::find_by_username(&mut app.db(), "alice")
+        .unwrap()
+        .unwrap()
+        .id;
+    // Until the server has followed the revocations its own writes recorded (they forget the
+    // cached session too); the poll after caches it again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        alice.get(&poll).await.status(),
+        StatusCode::OK,
+        "cached again"
+    );
+    let an_hour_ago = chrono::Utc::now().timestamp() - 3000;
+    let mut conn = app.db();
+    // What disabling the account does, but for its revocation's stamp.
+    diesel::sql_query(format!(
+        "UPDATE users SET credentials_version = credentials_version + 1 WHERE id = {alice_id}"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO revocations (user_id, revoked_at) VALUES ({alice_id}, {an_hour_ago})"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let started = std::time::Instant::now();
+    while alice.get(&poll).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the server still honours the ended session"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -261,3 +261,50 @@ async fn three_servers_started_at_once_on_an_empty_database_all_come_up() {
     let res = elsewhere.post(room, "hello-from-the-third").await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
 }
+
+/// A server that stood still (SIGSTOP) while an account was disabled elsewhere does not let
+/// the account's session in when it wakes, not even for a request that waited through the
+/// pause: its cache vouches for sessions only while it keeps reading the revocations, and
+/// it reads them from where it got to, however long ago that was.
+#[actix_web::test]
+async fn a_server_woken_from_a_pause_does_not_honour_a_session_ended_meanwhile() {
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let (first, second) = (Server::start(&db.url), Server::start(&db.url));
+    first.wait_until_up().await;
+    second.wait_until_up().await;
+    // Not alice: the first account may be the administrator, who cannot be disabled.
+    Client::register(&first.url(), "root").await;
+    let alice = Client::register(&first.url(), "alice").await;
+    let room = room_id(&alice.create_room("Kitchen").await.unwrap());
+    let elsewhere = through(&alice, &second.url());
+    let poll = elsewhere.poll(room, 0).await.unwrap();
+    assert_eq!(poll.status(), StatusCode::OK, "the session is cached there");
+
+    second.pause();
+    let mut disable = std::process::Command::new(env!("CARGO_BIN_EXE_chatroom"));
+    super::database::key_env(&mut disable, &db.url);
+    let output = disable
+        .args(["users", "disable", "alice", "--database", &db.url])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let poll = format!("{}/api/rooms/{room}/messages?after=0", elsewhere.base);
+    let waiting = elsewhere
+        .http
+        .get(poll)
+        .timeout(Duration::from_secs(30))
+        .send();
+    let waiting = actix_web::rt::spawn(waiting);
+    // Longer than the cache vouches for sessions after a look at the revocations.
+    actix_web::rt::time::sleep(Duration::from_millis(3500)).await;
+    second.resume();
+    let status = waiting.await.unwrap().unwrap().status();
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the disabled session was let in"
+    );
+}

@@ -90,6 +90,26 @@ impl Server {
         }
     }
 
+    /// SIGSTOP: the process stands still (its timers too) until `resume`, while the kernel
+    /// keeps accepting connections for it.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT, after `pause`.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the server runs");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     pub async fn wait_until_up(&self) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
