@@ -209,3 +209,90 @@ async fn user_commands_list_disable_enable_and_reset_passwords() {
         StatusCode::SEE_OTHER
     );
 }
+
+/// Runs `chatroom backup ARGS --database DATABASE` in `dir`: (succeeded, stdout, stderr).
+fn backup_in(
+    dir: &std::path::Path,
+    database: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        .arg("backup")
+        .args(args)
+        .arg("--database")
+        .arg(database)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    (output.status.success(), stdout(&output), stderr(&output))
+}
+
+/// What is in `dir`, by name.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `backup file:NAME` would be read by SQLite as a URI (and wrote the copy elsewhere, with
+/// the umask's mode, while reporting an empty file): refused. Every other target is a plain
+/// path, a colon and all, and a failed backup leaves nothing behind.
+#[actix_web::test]
+async fn a_backup_target_is_a_plain_path_never_a_sqlite_uri() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(app) = spawn_app().await else { return };
+    let Some(database) = app.database().sqlite_path() else {
+        return;
+    };
+    let database = std::fs::canonicalize(database).unwrap();
+    let _alice = app.user("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    for uri in [
+        "file:copy.db",
+        "FILE:copy.db",
+        "file:///tmp/copy.db?mode=rwc",
+    ] {
+        let (ok, out, err) = backup_in(dir.path(), &database, &[uri]);
+        assert!(!ok, "{uri}: {out}");
+        assert!(err.contains("URI") && err.contains("./"), "{uri}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            listing(dir.path()).is_empty(),
+            "{uri}: {:?}",
+            listing(dir.path())
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/copy.db").exists());
+
+    let (ok, out, err) = backup_in(dir.path(), &database, &["./file:copy.db"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("wrote ./file:copy.db"), "{out}");
+    assert_eq!(listing(dir.path()), ["file:copy.db"]);
+    let copy = dir.path().join("file:copy.db");
+    let meta = std::fs::metadata(&copy).unwrap();
+    assert!(meta.len() > 0);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let mut conn = chatroom::db::DbConnection::open(copy.to_str().unwrap()).unwrap();
+    assert!(
+        chatroom::models::User::find_by_username(&mut conn, "alice")
+            .unwrap()
+            .is_some()
+    );
+    drop(conn);
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    std::fs::create_dir(dir.path()).unwrap();
+
+    // A database that is no database: the copy fails, and nothing is left behind.
+    let garbage = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(garbage.path(), vec![b'x'; 8192]).unwrap();
+    let (ok, _, err) = backup_in(dir.path(), garbage.path(), &["copy.db"]);
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+}
