@@ -16,7 +16,7 @@ use crate::cli::{
     UserListArgs, UsersCommand,
 };
 use crate::db::{self, DbConnection};
-use crate::domain::{Password, RoomName, Username};
+use crate::domain::{Password, RoomName};
 use crate::models::{Changes, LogEntry, ModelError, Room, Signal, User};
 use crate::routes::admin::{RoomJson, UserJson};
 use crate::routes::api::EntryJson;
@@ -190,7 +190,6 @@ fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
 fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let mut conn = db::open_existing(&args.database.url)?;
     let user = user(&mut conn, &args.name)?;
-    let username = Username::parse(&user.username).map_err(|invalid| anyhow!("{invalid}"))?;
     let (password, made_up) = if args.stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -202,8 +201,8 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     } else {
         (Alphanumeric.sample_string(&mut rand::rng(), 16), true)
     };
-    let password =
-        Password::parse_new(password.clone(), &username).map_err(|invalid| anyhow!("{invalid}"))?;
+    let password = Password::parse_new(password.clone(), &user.username)
+        .map_err(|invalid| anyhow!("{invalid}"))?;
     let hash = bcrypt::hash(password.expose(), args.bcrypt_cost)?;
     let ended = admin::reset_password(&mut conn, &Actor::server_command(), user.id, &hash)
         .map_err(|err| refusal(err, &args.name))?;

@@ -3,21 +3,28 @@
 
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::helpers::{PASSWORD, TestApp, spawn_app};
 use super::initdb::{chatroom, stderr, stdout};
 
-/// Runs `chatroom ARGS --database URL`: (succeeded, stdout, stderr).
+/// Runs `chatroom ARGS --database URL` (the flag goes before a `--`, after which everything
+/// is a name): (succeeded, stdout, stderr).
 fn run(app: &TestApp, args: &[&str]) -> (bool, String, String) {
     let mut all = args.to_vec();
-    all.extend(["--database", app.database().url.as_str()]);
+    let end_of_flags = all.iter().position(|arg| *arg == "--").unwrap_or(all.len());
+    all.splice(
+        end_of_flags..end_of_flags,
+        ["--database", app.database().url.as_str()],
+    );
     let output = chatroom(&all);
     (output.status.success(), stdout(&output), stderr(&output))
 }
 
-/// A refusal: a failure exit and one line that says what was wrong.
+/// A refusal: a failure exit and one line that says what was wrong (clap's own errors about
+/// flags take several).
 fn refused(app: &TestApp, args: &[&str], says: &str) {
     let (ok, out, err) = run(app, args);
     assert!(!ok, "{args:?} should fail: {out}");
@@ -207,6 +214,63 @@ async fn user_commands_list_disable_enable_and_reset_passwords() {
     assert_eq!(
         bob.login("bob", "a brand new secret").await.status(),
         StatusCode::SEE_OTHER
+    );
+}
+
+/// New names may not start with '-'; one that an older version let through is reached after
+/// `--`, the end of the flags, and never read as a flag.
+#[actix_web::test]
+async fn a_user_named_like_a_flag_is_reached_after_the_end_of_the_flags() {
+    let Some(app) = spawn_app().await else { return };
+    let _alice = app.user("alice").await;
+    let mut newcomer = app.person();
+    newcomer.page("/register").await;
+    let res = newcomer.register("-bob", PASSWORD).await;
+    assert_ne!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a new name may not start with '-'"
+    );
+    let _helper = app.user("xhelp").await;
+    app.db()
+        .batch_execute(
+            "UPDATE users SET username = '--help', username_key = '--help'
+             WHERE username = 'xhelp'",
+        )
+        .unwrap();
+
+    let (ok, out, _) = run(&app, &["users", "disable", "--help"]);
+    assert!(ok && out.contains("Usage"), "a flag is a flag: {out}");
+    let (ok, out, err) = run(&app, &["users", "disable", "--", "--help"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "--help is disabled: every session of theirs has ended"
+    );
+    let (_, out, _) = run(&app, &["users", "list", "--json", "--search", "help"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()[0]["disabled"],
+        true
+    );
+    let (ok, out, err) = run(&app, &["users", "enable", "--", "--help"]);
+    assert!(ok && out.trim() == "--help is enabled", "{out}{err}");
+    let (ok, out, err) = run(
+        &app,
+        &[
+            "users",
+            "reset-password",
+            "--bcrypt-cost",
+            "4",
+            "--",
+            "--help",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("one-time password for --help: "), "{out}");
+    let (ok, out, err) = run(&app, &["admin", "grant", "--", "--help"]);
+    assert!(
+        ok && out.trim() == "--help is an administrator",
+        "{out}{err}"
     );
 }
 
