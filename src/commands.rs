@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::admin::{self, Actor};
 use crate::cli::{
-    AdminCommand, ListArgs, ResetPasswordArgs, RoomCreateArgs, RoomsCommand, TailArgs,
+    AdminCommand, ListArgs, ResetPasswordArgs, RoomChoice, RoomCreateArgs, RoomsCommand, TailArgs,
     UserListArgs, UsersCommand,
 };
 use crate::db::{self, DbConnection};
@@ -46,7 +46,7 @@ pub fn rooms(command: &RoomsCommand) -> anyhow::Result<String> {
             let room = public_room(&mut conn, &args.room)?;
             let actor = Actor::server_command();
             Room::delete_public(&mut conn, room.id, &actor.name, &mut Changes::default())
-                .map_err(|err| refusal(err, &args.room))?;
+                .map_err(|err| refusal(err, &room.name))?;
             // Running servers on PostgreSQL look at once; a lost signal leaves it to their
             // next timed catch-up (every 250 ms).
             if let Err(err) = Signal::send_from_command(&mut conn) {
@@ -227,8 +227,15 @@ fn user(conn: &mut DbConnection, name: &str) -> anyhow::Result<User> {
     User::find_by_username(conn, name)?.ok_or_else(|| anyhow!("there is no user named {name:?}"))
 }
 
-fn public_room(conn: &mut DbConnection, id_or_name: &str) -> anyhow::Result<Room> {
-    Room::find_public(conn, id_or_name)?.ok_or_else(|| anyhow!("there is no room {id_or_name:?}"))
+fn public_room(conn: &mut DbConnection, which: &RoomChoice) -> anyhow::Result<Room> {
+    match (which.id, &which.name) {
+        (Some(id), _) => {
+            Room::find_public(conn, id)?.ok_or_else(|| anyhow!("there is no room {id}"))
+        }
+        (None, Some(name)) => Room::find_public_named(conn, name)?
+            .ok_or_else(|| anyhow!("there is no room named {name:?}")),
+        (None, None) => Err(anyhow!("name a room, or give --id")),
+    }
 }
 
 /// A model's refusal as one line for the operator; `what` is what they named.

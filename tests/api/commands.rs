@@ -90,7 +90,10 @@ async fn room_commands_list_create_tail_and_delete_while_the_server_runs() {
     let lines: Vec<&str> = out.trim().lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].ends_with("bob: first words") && lines[1].ends_with("bob: second words"));
-    let (ok, out, _) = run(&app, &["rooms", "tail", &lounge.to_string(), "--json"]);
+    let (ok, out, _) = run(
+        &app,
+        &["rooms", "tail", "--id", &lounge.to_string(), "--json"],
+    );
     assert!(ok);
     let entries: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(entries[0]["kind"], "joined", "{entries}");
@@ -117,8 +120,12 @@ async fn room_commands_list_create_tail_and_delete_while_the_server_runs() {
         assert!(started.elapsed() < Duration::from_secs(3), "never told");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    refused(&app, &["rooms", "delete", "Lounge"], "no room \"Lounge\"");
-    refused(&app, &["rooms", "tail", "999"], "no room \"999\"");
+    refused(
+        &app,
+        &["rooms", "delete", "Lounge"],
+        "no room named \"Lounge\"",
+    );
+    refused(&app, &["rooms", "tail", "--id", "999"], "no room 999");
 
     let (_, admin_page) = alice.page("/admin").await;
     assert!(
@@ -215,6 +222,69 @@ async fn user_commands_list_disable_enable_and_reset_passwords() {
         bob.login("bob", "a brand new secret").await.status(),
         StatusCode::SEE_OTHER
     );
+}
+
+/// The id of the room that `rooms create NAME --json` makes.
+fn create_room(app: &TestApp, name: &str) -> i64 {
+    let (ok, out, err) = run(app, &["rooms", "create", name, "--json"]);
+    assert!(ok, "{err}");
+    serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// A positional room is always a name, `--id N` always a number: a room named "N" and room
+/// N are both reachable, and deleting one never deletes the other.
+#[actix_web::test]
+async fn a_room_named_like_a_number_and_the_room_with_that_id_are_both_reachable() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let lounge = create_room(&app, "Lounge");
+    let number = lounge.to_string();
+    let named = create_room(&app, &number);
+    assert_ne!(named, lounge);
+    alice.enter(named as i32).await;
+    alice
+        .say(named as i32, "in the room named like a number")
+        .await;
+    alice.enter(lounge as i32).await;
+    alice.say(lounge as i32, "in the lounge").await;
+
+    let (ok, out, err) = run(&app, &["rooms", "tail", &number]);
+    assert!(ok, "{err}");
+    assert!(out.contains("in the room named like a number"), "{out}");
+    let (ok, out, err) = run(&app, &["rooms", "tail", "--id", &number]);
+    assert!(ok, "{err}");
+    assert!(out.contains("in the lounge"), "{out}");
+    refused(&app, &["rooms", "tail", "999"], "no room named \"999\"");
+    refused(&app, &["rooms", "tail", "--id", "999"], "no room 999");
+    for (args, says) in [
+        (&["rooms", "tail", "--id", "Lounge"][..], "--id"),
+        (
+            &["rooms", "delete", "--id", &number, "Lounge"],
+            "cannot be used with",
+        ),
+        (&["rooms", "delete"], "--id"),
+    ] {
+        let (ok, _, err) = run(&app, args);
+        assert!(!ok && err.contains(says), "{args:?}: {err}");
+    }
+
+    let (ok, out, err) = run(&app, &["rooms", "delete", &number]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("deleted room {named} \"{number}\""));
+    let (_, out, _) = run(&app, &["rooms", "list", "--json"]);
+    let left: Vec<i64> = serde_json::from_str::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|room| room["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(left, [lounge], "the lounge stays");
+    let (ok, out, err) = run(&app, &["rooms", "delete", "--id", &number]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("deleted room {lounge} \"Lounge\""));
 }
 
 /// New names may not start with '-'; one that an older version let through is reached after
