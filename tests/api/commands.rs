@@ -233,6 +233,71 @@ fn create_room(app: &TestApp, name: &str) -> i64 {
         .unwrap()
 }
 
+/// What people typed is shown, never obeyed: a line break, a carriage return or a bidi
+/// control in a message or a name cannot forge a line in someone else's name, nor make a
+/// line read backwards.
+#[actix_web::test]
+async fn text_output_shows_line_breaks_and_bidi_controls_as_escapes() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Lounge").await;
+    alice
+        .say(
+            room,
+            "hello\n[2026-12-01 10:00:00] #9 bob: I resign\r\u{202e}gnp.exe\u{2066}",
+        )
+        .await;
+
+    let (ok, out, err) = run(&app, &["rooms", "tail", "Lounge"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.trim_end_matches('\n').split('\n').collect();
+    assert!(lines.iter().all(|line| line.starts_with("[20")), "{out:?}");
+    assert_eq!(
+        lines.iter().filter(|line| line.contains("#9 bob")).count(),
+        1,
+        "{out:?}"
+    );
+    assert!(
+        lines.iter().any(|line| line.ends_with(
+            r" alice: hello\n[2026-12-01 10:00:00] #9 bob: I resign\r\u{202e}gnp.exe\u{2066}"
+        )),
+        "{out:?}"
+    );
+    // --json keeps the exact text.
+    let (_, json, _) = run(&app, &["rooms", "tail", "Lounge", "--json"]);
+    let entries: Value = serde_json::from_str(&json).unwrap();
+    assert!(entries.as_array().unwrap().iter().any(|e| {
+        e["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("resign\r\u{202e}")
+    }));
+
+    // Names that older rules (or a restored database) let through, in the tables too.
+    app.db()
+        .batch_execute(&format!(
+            "UPDATE rooms SET name = 'Lounge\n999  Fake\u{202e}' WHERE id = {room};
+             UPDATE users SET username = 'alice\r\u{1b}[2K\u{200f}' WHERE username = 'alice';"
+        ))
+        .unwrap();
+    for args in [
+        &["rooms", "list"][..],
+        &["users", "list"],
+        &["rooms", "tail", "--id", &room.to_string()],
+    ] {
+        let (ok, out, err) = run(&app, args);
+        assert!(ok, "{args:?}: {err}");
+        for bad in ['\r', '\u{1b}', '\u{202e}', '\u{200f}'] {
+            assert!(!out.contains(bad), "{args:?}: {out:?}");
+        }
+        assert!(!out.contains("\n999"), "{args:?}: {out:?}");
+    }
+    let (_, rooms, _) = run(&app, &["rooms", "list"]);
+    assert!(rooms.contains(r"Lounge\n999  Fake\u{202e}"), "{rooms}");
+    let (_, users, _) = run(&app, &["users", "list"]);
+    assert!(users.contains(r"alice\r\u{1b}[2K\u{200f}"), "{users}");
+}
+
 /// A positional room is always a name, `--id N` always a number: a room named "N" and room
 /// N are both reachable, and deleting one never deletes the other.
 #[actix_web::test]
