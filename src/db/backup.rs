@@ -64,16 +64,20 @@ pub fn backup(url: &str, file: &Path, overwrite: bool) -> anyhow::Result<BackupR
     fs::set_permissions(&copy, Permissions::from_mode(0o600))?;
     File::open(&copy)?.sync_all()?;
     let bytes = fs::metadata(&copy)?.len();
-    if overwrite {
-        fs::rename(&copy, &target).with_context(|| format!("cannot write {}", file.display()))?;
+    // Unlike a rename, a link never replaces a file that appeared meanwhile; where the file
+    // system has no links (FAT, some network shares), the check above has to do.
+    let linked = if overwrite {
+        None
     } else {
-        // Unlike a rename, a link never replaces a file that appeared meanwhile.
-        fs::hard_link(&copy, &target).map_err(|err| match err.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                anyhow::anyhow!("{} exists; add --force to replace it", file.display())
-            }
-            _ => anyhow::anyhow!("cannot write {}: {err}", file.display()),
-        })?;
+        Some(fs::hard_link(&copy, &target))
+    };
+    match linked {
+        Some(Ok(())) => {}
+        Some(Err(err)) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("{} exists; add --force to replace it", file.display())
+        }
+        _ => fs::rename(&copy, &target)
+            .with_context(|| format!("cannot write {}", file.display()))?,
     }
     if let Some(folder) = target.parent() {
         File::open(folder)?.sync_all()?;
