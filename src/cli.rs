@@ -87,9 +87,10 @@ pub enum RoomsCommand {
     List(ListArgs),
     /// Create a public room (nobody is moved into it).
     Create(RoomCreateArgs),
-    /// Delete a public room and its messages; anyone inside is told, as with any deletion.
+    /// Delete a public room (NAME, or --id N) and its messages; anyone inside is told, as
+    /// with any deletion.
     Delete(RoomArgs),
-    /// The room's latest entries, as text.
+    /// The latest entries of a public room (NAME, or --id N), as text.
     Tail(TailArgs),
 }
 
@@ -143,19 +144,31 @@ pub struct RoomCreateArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RoomArgs {
-    /// The room's number, or its name.
-    #[arg(value_name = "ID|NAME")]
-    pub room: String,
+    #[command(flatten)]
+    pub room: RoomChoice,
 
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
 
+/// Which room: a name, or `--id N`, never a guess between the two (a room may be named "3").
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct RoomChoice {
+    /// The room's name, in any letter case (always a name, even "3"; after `--` if it starts
+    /// with '-').
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The room's number instead, as `rooms list` shows it.
+    #[arg(long, value_name = "N")]
+    pub id: Option<i32>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct TailArgs {
-    /// The room's number, or its name.
-    #[arg(value_name = "ID|NAME")]
-    pub room: String,
+    #[command(flatten)]
+    pub room: RoomChoice,
 
     /// How many entries, the latest last.
     #[arg(short = 'n', default_value_t = 20, value_name = "N",

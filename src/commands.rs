@@ -2,8 +2,10 @@
 //! They act on the database directly while servers run: a running server notices a deleted
 //! room at its next catch-up and ended sessions at its next look at the revocations, each
 //! within a second or so. Every command returns its output as text (or JSON) for main.rs to
-//! print; every refusal is one line.
+//! print; every refusal is one line. Whatever people typed (names, messages) goes into the text
+//! through `escaped`, so that it can neither break a line nor reorder one.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use anyhow::{Context, anyhow};
@@ -12,11 +14,11 @@ use serde::Serialize;
 
 use crate::admin::{self, Actor};
 use crate::cli::{
-    AdminCommand, ListArgs, ResetPasswordArgs, RoomCreateArgs, RoomsCommand, TailArgs,
+    AdminCommand, ListArgs, ResetPasswordArgs, RoomChoice, RoomCreateArgs, RoomsCommand, TailArgs,
     UserListArgs, UsersCommand,
 };
 use crate::db::{self, DbConnection};
-use crate::domain::{Password, RoomName, Username};
+use crate::domain::{Password, RoomName};
 use crate::models::{Changes, LogEntry, ModelError, Room, Signal, User};
 use crate::routes::admin::{RoomJson, UserJson};
 use crate::routes::api::EntryJson;
@@ -30,10 +32,11 @@ pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
     let name = &user(&mut conn, &args.name)?.username;
     let user = admin::set_admin(&mut conn, &Actor::server_command(), name, grant)
         .map_err(|err| refusal(err, name))?;
+    let name = escaped(&user.username);
     Ok(if user.is_admin {
-        format!("{} is an administrator", user.username)
+        format!("{name} is an administrator")
     } else {
-        format!("{} is not an administrator", user.username)
+        format!("{name} is not an administrator")
     })
 }
 
@@ -46,7 +49,7 @@ pub fn rooms(command: &RoomsCommand) -> anyhow::Result<String> {
             let room = public_room(&mut conn, &args.room)?;
             let actor = Actor::server_command();
             Room::delete_public(&mut conn, room.id, &actor.name, &mut Changes::default())
-                .map_err(|err| refusal(err, &args.room))?;
+                .map_err(|err| refusal(err, &room.name))?;
             // Running servers on PostgreSQL look at once; a lost signal leaves it to their
             // next timed catch-up (every 250 ms).
             if let Err(err) = Signal::send_from_command(&mut conn) {
@@ -67,13 +70,11 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
             let user = user(&mut conn, &args.name)?;
             let user = admin::set_disabled(&mut conn, &Actor::server_command(), user.id, disable)
                 .map_err(|err| refusal(err, &args.name))?;
+            let name = escaped(&user.username);
             Ok(if disable {
-                format!(
-                    "{} is disabled: every session of theirs has ended",
-                    user.username
-                )
+                format!("{name} is disabled: every session of theirs has ended")
             } else {
-                format!("{} is enabled", user.username)
+                format!("{name} is enabled")
             })
         }
         UsersCommand::ResetPassword(args) => reset_password(args),
@@ -124,7 +125,7 @@ fn create_room(args: &RoomCreateArgs) -> anyhow::Result<String> {
     Ok(format!(
         "created {} owned by {}",
         room.described(),
-        owner.username
+        escaped(&owner.username)
     ))
 }
 
@@ -146,12 +147,13 @@ fn tail(args: &TailArgs) -> anyhow::Result<String> {
 fn entry_line(entry: &LogEntry) -> Option<String> {
     use crate::models::Kind;
     let at = entry.sent_at.format("%Y-%m-%d %H:%M:%S");
+    // A message's line breaks and bidi controls would forge lines in anyone's name.
+    let author = escaped(&entry.author);
     let what = match entry.kind {
-        Kind::Message if entry.deleted => format!("{}: (message deleted)", entry.author),
-        // Control characters never reach the log (`MessageText`), so the text prints as is.
-        Kind::Message => format!("{}: {}", entry.author, entry.body),
-        Kind::Joined => format!("* {} joined", entry.author),
-        Kind::Left => format!("* {} left", entry.author),
+        Kind::Message if entry.deleted => format!("{author}: (message deleted)"),
+        Kind::Message => format!("{author}: {}", escaped(&entry.body)),
+        Kind::Joined => format!("* {author} joined"),
+        Kind::Left => format!("* {author} left"),
         Kind::Deleted => return None,
     };
     Some(format!("[{at}] #{} {what}", entry.seq))
@@ -190,7 +192,6 @@ fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
 fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let mut conn = db::open_existing(&args.database.url)?;
     let user = user(&mut conn, &args.name)?;
-    let username = Username::parse(&user.username).map_err(|invalid| anyhow!("{invalid}"))?;
     let (password, made_up) = if args.stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -202,24 +203,23 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     } else {
         (Alphanumeric.sample_string(&mut rand::rng(), 16), true)
     };
-    let password =
-        Password::parse_new(password.clone(), &username).map_err(|invalid| anyhow!("{invalid}"))?;
+    let password = Password::parse_new(password.clone(), &user.username)
+        .map_err(|invalid| anyhow!("{invalid}"))?;
     let hash = bcrypt::hash(password.expose(), args.bcrypt_cost)?;
     let ended = admin::reset_password(&mut conn, &Actor::server_command(), user.id, &hash)
         .map_err(|err| refusal(err, &args.name))?;
     let sessions = format!("{ended} session{} ended", if ended == 1 { "" } else { "s" });
+    let name = escaped(&user.username);
     Ok(if made_up {
         format!(
-            "one-time password for {}: {}\n({sessions}; give it to them: their next login \
+            "one-time password for {name}: {}\n({sessions}; give it to them: their next login \
              with it must choose a new password before anything else)",
-            user.username,
             password.expose()
         )
     } else {
         format!(
-            "{} has a new one-time password ({sessions}; their next login with it must choose \
-             a new one)",
-            user.username
+            "{name} has a new one-time password ({sessions}; their next login with it must \
+             choose a new one)"
         )
     })
 }
@@ -228,8 +228,15 @@ fn user(conn: &mut DbConnection, name: &str) -> anyhow::Result<User> {
     User::find_by_username(conn, name)?.ok_or_else(|| anyhow!("there is no user named {name:?}"))
 }
 
-fn public_room(conn: &mut DbConnection, id_or_name: &str) -> anyhow::Result<Room> {
-    Room::find_public(conn, id_or_name)?.ok_or_else(|| anyhow!("there is no room {id_or_name:?}"))
+fn public_room(conn: &mut DbConnection, which: &RoomChoice) -> anyhow::Result<Room> {
+    match (which.id, &which.name) {
+        (Some(id), _) => {
+            Room::find_public(conn, id)?.ok_or_else(|| anyhow!("there is no room {id}"))
+        }
+        (None, Some(name)) => Room::find_public_named(conn, name)?
+            .ok_or_else(|| anyhow!("there is no room named {name:?}")),
+        (None, None) => Err(anyhow!("name a room, or give --id")),
+    }
 }
 
 /// A model's refusal as one line for the operator; `what` is what they named.
@@ -239,7 +246,7 @@ fn refusal(err: ModelError, what: &str) -> anyhow::Error {
         ModelError::Deleted => anyhow!("{what:?} was deleted meanwhile"),
         ModelError::RoomNameTaken => anyhow!("a room named {what:?} exists already"),
         ModelError::LastAdministrator => {
-            anyhow!("{what} is the last administrator who can log in: grant another first")
+            anyhow!("{what:?} is the last administrator who can log in: grant another first")
         }
         other => anyhow!(
             "cannot change {what:?}: {}",
@@ -257,10 +264,10 @@ fn minutes(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// Columns padded to their widest cell, two spaces apart.
+/// Columns padded to their widest cell, two spaces apart; every cell `escaped`.
 fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| (*h).to_owned()).collect())
-        .chain(rows)
+        .chain(rows.map(|row| row.iter().map(|cell| escaped(cell).into_owned()).collect()))
         .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
@@ -281,4 +288,90 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `text` as one line a terminal shows as it is: control characters (line breaks, `\r`, the
+/// escape that starts a terminal's sequences), the line and paragraph separators and the
+/// invisible format characters (bidi controls such as U+202E, which make what follows read
+/// backwards; zero-width spaces) become visible escapes: `\n`, `\r`, `\t`, `\u{202e}`.
+/// The joiners (U+200C, U+200D) and the tag characters that emoji sequences are built of stay.
+/// Backslashes are left as they are: the text stays readable, and `--json` gives it exactly.
+pub fn escaped(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => shown.push_str("\\n"),
+            '\r' => shown.push_str("\\r"),
+            '\t' => shown.push_str("\\t"),
+            c if needs_escape(c) => shown.extend(c.escape_unicode()),
+            c => shown.push(c),
+        }
+    }
+    Cow::Owned(shown)
+}
+
+fn needs_escape(c: char) -> bool {
+    use icu_properties::props::GeneralCategory;
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
+    let emoji_parts = matches!(c, '\u{200C}' | '\u{200D}' | '\u{E0020}'..='\u{E007F}');
+    let category = icu_properties::CodePointMapData::<GeneralCategory>::new().get(c);
+    match category {
+        GeneralCategory::Control
+        | GeneralCategory::LineSeparator
+        | GeneralCategory::ParagraphSeparator => true,
+        GeneralCategory::Format => !emoji_parts,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_text_is_shown_as_it_is() {
+        for text in [
+            "alice: hello",
+            "Zoë's café, 東京, مرحبا",
+            r"C:\temp\n is a path",
+            "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} a family, \u{2764}\u{FE0F}",
+            "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F} Scotland",
+        ] {
+            assert!(matches!(escaped(text), Cow::Borrowed(_)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn line_breaks_and_terminal_controls_cannot_forge_a_line() {
+        assert_eq!(
+            escaped("hi\n[2026-12-01 10:00:00] #8 bob: I resign\rx\ty"),
+            r"hi\n[2026-12-01 10:00:00] #8 bob: I resign\rx\ty"
+        );
+        assert_eq!(escaped("\u{1b}[2J\u{7}\0"), r"\u{1b}[2J\u{7}\u{0}");
+        assert_eq!(
+            escaped("a\u{85}b\u{2028}c\u{2029}d"),
+            r"a\u{85}b\u{2028}c\u{2029}d"
+        );
+        assert_eq!(escaped("del\u{7f}"), r"del\u{7f}");
+    }
+
+    #[test]
+    fn bidi_controls_and_invisible_format_characters_are_shown() {
+        let bidi = [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ];
+        for c in bidi {
+            let text = format!("evil{c}txt.exe");
+            let expected = format!("evil\\u{{{:x}}}txt.exe", u32::from(c));
+            assert_eq!(escaped(&text), expected);
+        }
+        assert_eq!(escaped("ali\u{200B}ce\u{FEFF}"), r"ali\u{200b}ce\u{feff}");
+        assert_eq!(escaped("soft\u{AD}hyphen"), r"soft\u{ad}hyphen");
+    }
 }

@@ -1,9 +1,11 @@
 //! The database: SQLite or PostgreSQL behind one connection type, the pool, embedded migrations
 //! for each backend, and the one way to run blocking queries from async handlers.
 
+mod backup;
 mod conn;
 pub mod schema;
 
+pub use backup::{BackupReport, backup};
 pub use conn::{Backend, DbConnection, DbManager, MultiBackend};
 
 use std::fmt;
@@ -101,89 +103,6 @@ pub fn open_existing(url: &str) -> anyhow::Result<DbConnection> {
             "cannot open database {database}: {}",
             one_line(&err.to_string())
         )
-    })
-}
-
-/// What `backup` wrote.
-#[derive(Debug)]
-pub struct BackupReport {
-    pub database: String,
-    pub file: std::path::PathBuf,
-    pub bytes: u64,
-}
-
-impl fmt::Display for BackupReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "wrote {}: a copy of database {} ({} KiB)",
-            self.file.display(),
-            self.database,
-            self.bytes.div_ceil(1024)
-        )
-    }
-}
-
-/// Writes a consistent copy of the SQLite database at `url` to `file`, while servers may be
-/// writing to it: `VACUUM INTO` reads one snapshot. The copy is made beside `file` (readable
-/// by its owner only, like the database) and renamed into place only once complete, so a
-/// failed backup leaves no half-written file and an existing one untouched. An existing `file`
-/// is replaced only when `overwrite` says so. PostgreSQL has its own tool for this: pg_dump.
-pub fn backup(url: &str, file: &Path, overwrite: bool) -> anyhow::Result<BackupReport> {
-    use diesel::RunQueryDsl;
-
-    let database = shown(url);
-    anyhow::ensure!(
-        Backend::of(url) == Backend::Sqlite,
-        "chatroom backup copies SQLite databases; for PostgreSQL use pg_dump (README: \
-         Running on PostgreSQL, Backups)"
-    );
-    anyhow::ensure!(
-        Path::new(url).is_file(),
-        "there is no database at {database}"
-    );
-    anyhow::ensure!(
-        overwrite || !file.exists(),
-        "{} exists; add --force to replace it",
-        file.display()
-    );
-    let mut partial = file.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    // Left behind by a backup that was killed: nobody else writes this name.
-    let _ = std::fs::remove_file(&partial);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&partial)
-        .with_context(|| format!("cannot write {}", partial.display()))?;
-    let copied = (|| -> anyhow::Result<()> {
-        let DbConnection::Sqlite(mut conn) = DbConnection::open(url)
-            .map_err(|err| anyhow::anyhow!("cannot open database {database}: {err}"))?
-        else {
-            unreachable!("a SQLite path opens SQLite");
-        };
-        let target = partial
-            .to_str()
-            .with_context(|| format!("{} is not valid UTF-8", partial.display()))?;
-        diesel::sql_query("VACUUM INTO ?")
-            .bind::<diesel::sql_types::Text, _>(target)
-            .execute(&mut conn)
-            .with_context(|| format!("cannot copy database {database}"))?;
-        std::fs::File::open(&partial)?.sync_all()?;
-        std::fs::rename(&partial, file)
-            .with_context(|| format!("cannot write {}", file.display()))?;
-        Ok(())
-    })();
-    if let Err(err) = copied {
-        let _ = std::fs::remove_file(&partial);
-        return Err(err);
-    }
-    Ok(BackupReport {
-        database,
-        file: file.to_owned(),
-        bytes: std::fs::metadata(file)?.len(),
     })
 }
 

@@ -26,6 +26,10 @@ impl Username {
                 "A username may contain only letters, digits, '_', '.' and '-'.".into(),
             ));
         }
+        // Or the server's commands would read it as a flag (`users disable --help`).
+        if name.starts_with('-') {
+            return Err(Invalid("A username may not start with '-'.".into()));
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -127,5 +131,13 @@ mod tests {
         for bad in ["a b", "al!ce", "<script>", "zoë", "al\0ce", "tab\there"] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn refuses_a_leading_dash_which_commands_would_take_for_a_flag() {
+        for bad in ["--help", "-bob", " -bob"] {
+            assert!(Username::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Username::parse("bob-").is_ok() && Username::parse("b-ob").is_ok());
     }
 }

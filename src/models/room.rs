@@ -562,22 +562,20 @@ impl Room {
         })
     }
 
-    /// The public room with this id, or else this name (in any letter case).
-    pub fn find_public(conn: &mut DbConnection, id_or_name: &str) -> QueryResult<Option<Room>> {
-        let by_id = match id_or_name.trim().parse::<i32>() {
-            Ok(id) => rooms::table
-                .find(id)
-                .filter(rooms::is_direct.eq(false))
-                .select(Room::as_select())
-                .first(conn)
-                .optional()?,
-            Err(_) => None,
-        };
-        if by_id.is_some() {
-            return Ok(by_id);
-        }
+    /// The public room with this id.
+    pub fn find_public(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Room>> {
         rooms::table
-            .filter(rooms::name_key.eq(crate::domain::name_key(id_or_name.trim())))
+            .find(id)
+            .filter(rooms::is_direct.eq(false))
+            .select(Room::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The public room with this name (in any letter case), even one that looks like a number.
+    pub fn find_public_named(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Room>> {
+        rooms::table
+            .filter(rooms::name_key.eq(crate::domain::name_key(name.trim())))
             .filter(rooms::is_direct.eq(false))
             .select(Room::as_select())
             .first(conn)
