@@ -19,6 +19,7 @@ mod initdb;
 mod instances;
 mod live;
 mod messages;
+mod proxy;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
 mod programs;
