@@ -555,3 +555,41 @@ async fn wrong_login(base: &str) -> u16 {
         .await
         .map_or(0, |r| r.status().as_u16())
 }
+
+/// nginx passes the Host the browser asked for, port included: an older browser's POST, which
+/// carries Origin but no Sec-Fetch-Site, is same-site on nginx's own port (with `Host $host`
+/// the port was dropped, and the post refused as cross-site).
+#[actix_web::test]
+async fn through_nginx_on_its_own_port_a_post_with_origin_and_no_sec_fetch_site_is_accepted() {
+    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    if !available(std::slice::from_ref(&nginx_command)) {
+        return;
+    }
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let server = Server::start(&db.url);
+    server.wait_until_up().await;
+    let nginx = Nginx::start(&nginx_command.command, &[], &[server.url()]);
+    nginx.wait_until_listening();
+    let base = nginx.url();
+    let alice = Client::register(&base, "alice").await;
+    let res = alice
+        .http
+        .post(format!("{base}/rooms"))
+        .header("Origin", &base)
+        .form(&[("name", "Porch"), ("csrf_token", alice.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{base}");
+    let elsewhere = alice
+        .http
+        .post(format!("{base}/rooms"))
+        .header("Origin", "http://127.0.0.1")
+        .form(&[("name", "Shed"), ("csrf_token", alice.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN, "another port");
+}
