@@ -30,7 +30,9 @@ use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf};
-use crate::routes::{self, LinkOrigin, account, admin, api, api_account, assets, auth, lobby, room};
+use crate::routes::{
+    self, LinkOrigin, account, admin, api, api_account, assets, auth, lobby, room,
+};
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
 /// Connections per database pool, one for each blocking thread that may want one: SQLite

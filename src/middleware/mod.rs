@@ -119,7 +119,10 @@ pub async fn expected_host(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let Some(public_url) = public_url.filter(|public_url| {
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
         req.path() != "/healthz" && !host.is_some_and(|host| public_url.accepts(host))
     }) else {
         return next
@@ -131,9 +134,7 @@ pub async fn expected_host(
         "This server answers only as {}.",
         public_url.origin()
     ));
-    let response = refusal.respond(is_api(req.path()), |e| {
-        error_page(Layout::anonymous(), e)
-    });
+    let response = refusal.respond(is_api(req.path()), |e| error_page(Layout::anonymous(), e));
     Ok(req.into_response(response).map_into_right_body())
 }
 
@@ -264,7 +265,10 @@ mod tests {
     fn an_invitation_token_never_reaches_the_log_however_its_name_is_spelled() {
         for (uri, logged) in [
             ("/register?invite=SECRET", "/register?invite=[redacted]"),
-            ("/register?a=1&%69nvite=SECRET&b=2", "/register?a=1&invite=[redacted]&b=2"),
+            (
+                "/register?a=1&%69nvite=SECRET&b=2",
+                "/register?a=1&invite=[redacted]&b=2",
+            ),
             ("/register?invite", "/register?invite=[redacted]"),
             ("/admin/users?q=invite", "/admin/users?q=invite"),
             ("/lobby", "/lobby"),

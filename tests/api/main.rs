@@ -19,10 +19,10 @@ mod initdb;
 mod instances;
 mod live;
 mod messages;
-mod proxy;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
 mod programs;
+mod proxy;
 mod rooms;
 mod security;
 #[path = "../support/server.rs"]

@@ -156,7 +156,9 @@ impl SocketServer {
     /// Sends a request over the socket (`Connection: close`); the status and the body.
     fn send(&self, request: &str) -> (u16, String) {
         let mut stream = UnixStream::connect(&self.path).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         stream.write_all(request.as_bytes()).unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
@@ -217,7 +219,11 @@ async fn on_a_unix_socket_the_forwarded_address_is_the_client_and_the_socket_is_
         return;
     };
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&server.path).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(&server.path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o660, "only its owner and group may open the socket");
     let (status, body) =
         server.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
