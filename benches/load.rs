@@ -132,7 +132,7 @@ impl Server {
         } else {
             &[]
         };
-        let proxy = Nginx::start(nginx, prefix, &upstreams);
+        let proxy = Nginx::start_exempting(nginx, prefix, &upstreams, &["127.0.0.1"]);
         proxy.wait_until_listening();
         Self {
             children,

@@ -235,7 +235,8 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on.
+    /// Address and port to listen on, or `unix:PATH` for a unix socket (only for a reverse
+    /// proxy: whoever connects through it may name the client's address).
     #[arg(
         long,
         env = "CHATROOM_BIND",
@@ -282,6 +283,17 @@ pub struct ServeArgs {
         help_heading = "Network"
     )]
     pub trusted_proxy: Option<IpAddr>,
+
+    /// The address people reach the server at, as `https://chat.example` (a port if it is
+    /// not the scheme's own). Then it is the only Host answered (others get 400; /healthz
+    /// excepted) and the origin of the links the server makes, such as invitations.
+    #[arg(
+        long,
+        env = "CHATROOM_PUBLIC_URL",
+        value_name = "URL",
+        help_heading = "Network"
+    )]
+    pub public_url: Option<String>,
 
     #[command(flatten, next_help_heading = "Limits")]
     pub limits: LimitArgs,

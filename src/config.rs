@@ -33,6 +33,8 @@ pub struct Settings {
     /// Signs and encrypts the session cookie. Stable across restarts, so nobody is logged out.
     pub cookie_key: Key,
     pub trusted_proxy: Option<IpAddr>,
+    /// `--public-url`: the only Host answered, and the origin of links.
+    pub public_url: Option<PublicUrl>,
     pub limits: Limits,
     /// Adds GET /__panic, a handler that panics: for the tests that prove a panic is contained.
     /// No flag turns it on.
@@ -108,6 +110,7 @@ impl Settings {
             session_lifetime: Duration::from_secs(defaults::SESSION_LIFETIME_SECS),
             cookie_key,
             trusted_proxy: None,
+            public_url: None,
             limits: Limits::default(),
             panic_route: false,
             clock: clock::system(),
@@ -134,8 +137,76 @@ impl Settings {
             session_idle: Duration::from_secs(args.session_idle_secs),
             session_lifetime: Duration::from_secs(args.session_lifetime_secs),
             trusted_proxy: args.trusted_proxy,
+            public_url: args
+                .public_url
+                .as_deref()
+                .map(PublicUrl::parse)
+                .transpose()
+                .context("--public-url (CHATROOM_PUBLIC_URL)")?,
             limits: args.limits.into(),
             ..Self::new(database, cookie_key)
+        })
+    }
+}
+
+/// The address people reach the server at (`--public-url`): an http or https origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrl {
+    /// `https://chat.example` or `http://127.0.0.1:8080`: no default port, no slash.
+    origin: String,
+    /// What a browser sends as Host for it: `chat.example`, `127.0.0.1:8080`.
+    host: String,
+    /// The scheme's own port, which a client may also write out.
+    default_port: u16,
+}
+
+impl PublicUrl {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let url = url::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))?;
+        let default_port = match url.scheme() {
+            "http" => 80,
+            "https" => 443,
+            other => anyhow::bail!("{text:?}: the scheme must be http or https, not {other}"),
+        };
+        let host = url
+            .host_str()
+            .with_context(|| format!("{text:?} names no host"))?;
+        anyhow::ensure!(
+            url.username().is_empty() && url.password().is_none(),
+            "{text:?}: no user or password in the public URL"
+        );
+        anyhow::ensure!(
+            url.path() == "/" && url.query().is_none() && url.fragment().is_none(),
+            "{text:?}: the public URL is an origin only (the server is served from its root)"
+        );
+        // `port()` is None for the scheme's own port, as browsers leave it out of Host.
+        let host = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        Ok(Self {
+            origin: format!("{}://{host}", url.scheme()),
+            host,
+            default_port,
+        })
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Whether a request's Host names this address: the same host in any letter case, and
+    /// the same port (the scheme's own may be written out or left out).
+    pub fn accepts(&self, host: &str) -> bool {
+        if host.eq_ignore_ascii_case(&self.host) {
+            return true;
+        }
+        host.rsplit_once(':').is_some_and(|(name, port)| {
+            name.eq_ignore_ascii_case(&self.host) && port.parse() == Ok(self.default_port)
         })
     }
 }
@@ -235,6 +306,33 @@ mod tests {
     use std::sync::Barrier;
 
     use super::*;
+
+    #[test]
+    fn a_public_url_is_an_origin_whose_host_is_matched_as_browsers_send_it() {
+        let url = PublicUrl::parse("https://Chat.Example/").unwrap();
+        assert_eq!(url.origin(), "https://chat.example");
+        assert!(url.accepts("chat.example"));
+        assert!(url.accepts("CHAT.example:443"));
+        assert!(!url.accepts("chat.example:8443"));
+        assert!(!url.accepts("evil.example"));
+        assert!(!url.accepts("chat.example.evil.example"));
+        let url = PublicUrl::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(url.origin(), "http://127.0.0.1:8080");
+        assert!(url.accepts("127.0.0.1:8080"));
+        assert!(!url.accepts("127.0.0.1"));
+        assert!(!url.accepts("localhost:8080"));
+        let url = PublicUrl::parse("http://[::1]:8080").unwrap();
+        assert!(url.accepts("[::1]:8080"));
+        for wrong in [
+            "chat.example",
+            "ftp://chat.example",
+            "https://chat.example/chat",
+            "https://chat.example/?a=1",
+            "https://user:pw@chat.example",
+        ] {
+            assert!(PublicUrl::parse(wrong).is_err(), "{wrong}");
+        }
+    }
 
     #[test]
     fn servers_starting_at_once_share_one_whole_key_file() {

@@ -1,6 +1,7 @@
 //! Builds the app: database, sessions, middleware and THE route table; binds and runs it.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +30,9 @@ use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf};
-use crate::routes::{self, account, admin, api, api_account, assets, auth, lobby, room};
+use crate::routes::{
+    self, LinkOrigin, account, admin, api, api_account, assets, auth, lobby, room,
+};
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
 /// Connections per database pool, one for each blocking thread that may want one: SQLite
@@ -53,7 +56,8 @@ const WARM_ROOMS: usize = 1000;
 const _: () = assert!(WARM_ROOMS < crate::live::TAILS);
 
 pub struct Application {
-    addr: SocketAddr,
+    /// None on a unix socket.
+    addr: Option<SocketAddr>,
     server: Server,
     db: Db,
     live: Arc<Live>,
@@ -111,8 +115,13 @@ impl Application {
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the sessions: {err}"))?;
         let sessions = web::Data::from(sessions);
-        let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
+        let trusted_proxy = web::Data::new(TrustedProxy {
+            address: settings.trusted_proxy,
+            unix_socket: unix_socket(&settings.bind).is_some(),
+        });
         let throttles = web::Data::from(throttles);
+        let public_url = settings.public_url.clone().map(Arc::new);
+        let link_origin = web::Data::new(LinkOrigin(settings.public_url.clone()));
         let form_tokens = web::Data::new(FormTokens::new(
             &settings.cookie_key,
             settings.secure_cookies,
@@ -136,6 +145,7 @@ impl Application {
                 .app_data(throttles.clone())
                 .app_data(sessions.clone())
                 .app_data(trusted_proxy.clone())
+                .app_data(link_origin.clone())
                 .app_data(session_times.clone())
                 .app_data(form_tokens.clone())
                 .app_data(web::FormConfig::default().limit(BODY_LIMIT))
@@ -156,6 +166,10 @@ impl Application {
                     let db = db_in_app.clone();
                     move |req, next| middleware::database_down(db.clone(), req, next)
                 }))
+                .wrap(from_fn({
+                    let public_url = public_url.clone();
+                    move |req, next| middleware::expected_host(public_url.clone(), req, next)
+                }))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::access_log))
                 .configure(|cfg| routes(cfg, panic_route))
@@ -163,16 +177,33 @@ impl Application {
         .worker_max_blocking_threads(crate::blocking::THREADS)
         // Room for every open page to reconnect at once after a restart: a connection that
         // finds the queue full waits a whole second to try again.
-        .backlog(LISTEN_BACKLOG)
-        .bind(&bind)
-        .with_context(|| format!("cannot listen on {bind}"))?;
+        .backlog(LISTEN_BACKLOG);
+        let (server, addr) = match unix_socket(&bind) {
+            Some(path) => {
+                let listener = bind_unix_socket(path)
+                    .with_context(|| format!("cannot listen on {}", path.display()))?;
+                (server.listen_uds(listener)?, None)
+            }
+            None => {
+                let server = server
+                    .bind(&bind)
+                    .with_context(|| format!("cannot listen on {bind}"))?;
+                let addr = *server
+                    .addrs()
+                    .first()
+                    .with_context(|| format!("{bind} names no address"))?;
+                (server, Some(addr))
+            }
+        };
         let addrs = server.addrs();
-        let addr = *addrs
-            .first()
-            .with_context(|| format!("{bind} names no address"))?;
         let server = server.run();
-        for addr in addrs {
-            log::info!("listening on http://{addr}");
+        match unix_socket(&bind) {
+            Some(path) => log::info!("listening on unix:{}", path.display()),
+            None => {
+                for addr in addrs {
+                    log::info!("listening on http://{addr}");
+                }
+            }
         }
         let mut tasks = vec![
             spawn_revocation_follower(
@@ -203,8 +234,9 @@ impl Application {
         })
     }
 
+    /// The TCP port it listens on (0 on a unix socket).
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.addr.map_or(0, |addr| addr.port())
     }
 
     /// Stops the server from another task (`stop(true)` finishes the requests in flight).
@@ -222,6 +254,34 @@ impl Application {
         background::save_all_read_marks(&self.db, &self.live).await;
         served
     }
+}
+
+/// The path in `--bind unix:PATH`, if the server is to listen on a unix socket.
+pub fn unix_socket(bind: &str) -> Option<&Path> {
+    bind.strip_prefix("unix:").map(Path::new)
+}
+
+/// Listens on a unix socket at `path`, readable and writable by its owner and group only
+/// (nginx's group, say). A socket left by a server that is gone is replaced; anything else
+/// in the way, a live server's socket or a file, is an error rather than deleted.
+fn bind_unix_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    use std::os::unix::net::{UnixListener, UnixStream};
+
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_socket() => {
+            anyhow::bail!("{} exists and is not a socket", path.display())
+        }
+        Ok(_) if UnixStream::connect(path).is_ok() => {
+            anyhow::bail!("another server listens on {}", path.display())
+        }
+        Ok(_) => std::fs::remove_file(path)?,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err.into()),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(listener)
 }
 
 /// The app's map: every route, top to bottom.

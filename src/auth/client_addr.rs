@@ -9,22 +9,42 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::errors::AppError;
 
-/// The proxy whose X-Forwarded-For we believe; with none, we believe no header.
-#[derive(Debug, Clone, Copy)]
-pub struct TrustedProxy(pub Option<IpAddr>);
+/// Who may name the client's address in X-Forwarded-For: the proxy at `address`, and, when
+/// the server listens on a unix socket, whoever connects through it (the socket's permissions
+/// decide who can: the proxy alone). With neither, we believe no header.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrustedProxy {
+    pub address: Option<IpAddr>,
+    pub unix_socket: bool,
+}
 
-/// The client's IP address: the socket peer, unless the peer is the trusted proxy, in which
-/// case the address that proxy appended to X-Forwarded-For (the last one: anything before it
-/// came from the client and may be forged).
+impl TrustedProxy {
+    /// Whether `req` came through the trusted proxy, so that its X-Forwarded-* headers are
+    /// the proxy's own.
+    pub fn sent(req: &HttpRequest) -> bool {
+        let Some(trusted) = req.app_data::<web::Data<TrustedProxy>>() else {
+            return false;
+        };
+        match req.peer_addr() {
+            Some(peer) => trusted.address == Some(peer.ip()),
+            // Only a unix socket's connections have no peer address.
+            None => trusted.unix_socket,
+        }
+    }
+}
+
+/// The client's IP address: the socket peer, unless the request came through the trusted
+/// proxy, in which case the address that proxy appended to X-Forwarded-For (the last one:
+/// anything before it came from the client and may be forged). Through a unix socket without
+/// the header, the client is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
 impl ClientAddr {
     pub fn of(req: &HttpRequest) -> Option<Self> {
-        let peer = req.peer_addr()?.ip();
-        let trusted = req.app_data::<web::Data<TrustedProxy>>().and_then(|t| t.0);
-        if trusted != Some(peer) {
-            return Some(Self(peer));
+        let peer = req.peer_addr().map(|p| p.ip());
+        if !TrustedProxy::sent(req) {
+            return peer.map(Self);
         }
         let forwarded = req
             .headers()
@@ -33,7 +53,7 @@ impl ClientAddr {
             .flat_map(|v| v.split(','))
             .last()
             .and_then(|last| last.trim().parse().ok());
-        Some(Self(forwarded.unwrap_or(peer)))
+        forwarded.or(peer).map(Self)
     }
 }
 

@@ -5,11 +5,12 @@
 pub mod csrf;
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_session::SessionExt;
 use actix_web::ResponseError;
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -17,6 +18,8 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use askama::Template;
 use futures_util::FutureExt;
 
+use crate::auth::client_addr::ClientAddr;
+use crate::config::PublicUrl;
 use crate::db::Db;
 use crate::errors::{AppError, is_api};
 use crate::templates::{ErrorPage, Layout};
@@ -45,9 +48,11 @@ pub fn security_headers() -> DefaultHeaders {
 
 /// One log line per request, except the successful ones every open page makes every second
 /// or so (polls, posts, the lobby's refresh, health checks, static files): those would drown
-/// the rest. A refusal is always logged. The request line is written as a quoted, escaped
-/// string, so a crafted URI cannot forge fields. (actix-web's Logger can skip paths only by
-/// regular expression, which cost a poll more than the rest of its work together.)
+/// the rest. A refusal is always logged. The line names the client as the limits see it
+/// (behind the trusted proxy, the address it forwarded). The request line is written as a
+/// quoted, escaped string, so a crafted URI cannot forge fields, and an invitation's token is
+/// left out of it. (actix-web's Logger can skip paths only by regular expression, which cost
+/// a poll more than the rest of its work together.)
 pub async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -59,7 +64,8 @@ pub async fn access_log(
         || (path.starts_with("/api/rooms/") && path.ends_with("/messages"));
     let started = Instant::now();
     // Cheap to keep (shared bytes): an error that leaves without a response needs them.
-    let (method, uri, peer) = (req.method().clone(), req.uri().clone(), req.peer_addr());
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let client = ClientAddr::of(req.request());
     let outcome = next.call(req).await;
     let status = match &outcome {
         Ok(res) => res.status(),
@@ -68,13 +74,68 @@ pub async fn access_log(
     if !routine || status.as_u16() >= 400 {
         log::info!(
             "{} {:?} {} {}ms",
-            peer.map_or_else(|| "-".to_owned(), |a| a.ip().to_string()),
-            format!("{method} {uri}"),
+            client.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+            format!("{method} {}", redacted(&uri)),
             status.as_u16(),
             started.elapsed().as_millis()
         );
     }
     outcome
+}
+
+/// The query parameters whose values are secrets: an invitation link's token.
+const SECRET_PARAMETERS: [&str; 1] = ["invite"];
+
+/// `uri` with the values of secret query parameters replaced, however their names are
+/// spelled (`%69nvite` is `invite` to the handler too).
+fn redacted(uri: &actix_web::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let name = url::form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .map(|(name, _)| name);
+            match name {
+                Some(name) if SECRET_PARAMETERS.contains(&name.as_ref()) => {
+                    format!("{name}=[redacted]")
+                }
+                _ => pair.to_owned(),
+            }
+        })
+        .collect();
+    format!("{}?{}", uri.path(), pairs.join("&"))
+}
+
+/// With `--public-url`, a request for any other Host gets 400 before anything reads it: a page
+/// of another site whose name was pointed at this server's address (DNS rebinding) gets
+/// nothing, neither pages nor the API. /healthz answers whatever the Host: the container's
+/// health check asks by address, and it tells and changes nothing.
+pub async fn expected_host(
+    public_url: Option<Arc<PublicUrl>>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(public_url) = public_url.filter(|public_url| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        req.path() != "/healthz" && !host.is_some_and(|host| public_url.accepts(host))
+    }) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let refusal = AppError::BadRequest(format!(
+        "This server answers only as {}.",
+        public_url.origin()
+    ));
+    let response = refusal.respond(is_api(req.path()), |e| error_page(Layout::anonymous(), e));
+    Ok(req.into_response(response).map_into_right_body())
 }
 
 /// Turns every error answer into the right shape for the caller, and logs 5xx causes.
@@ -193,5 +254,27 @@ pub async fn time_limit(
     match actix_web::rt::time::timeout(limit, next.call(req)).await {
         Ok(outcome) => outcome,
         Err(_elapsed) => Err(AppError::RequestTimeout.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invitation_token_never_reaches_the_log_however_its_name_is_spelled() {
+        for (uri, logged) in [
+            ("/register?invite=SECRET", "/register?invite=[redacted]"),
+            (
+                "/register?a=1&%69nvite=SECRET&b=2",
+                "/register?a=1&invite=[redacted]&b=2",
+            ),
+            ("/register?invite", "/register?invite=[redacted]"),
+            ("/admin/users?q=invite", "/admin/users?q=invite"),
+            ("/lobby", "/lobby"),
+        ] {
+            let uri: actix_web::http::Uri = uri.parse().unwrap();
+            assert_eq!(redacted(&uri), logged);
+        }
     }
 }

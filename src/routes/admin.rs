@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::see_other;
+use super::{LinkOrigin, see_other};
 use crate::admin::{self, Actor};
 use crate::auth::Administrator;
 use crate::auth::client_addr::ClientAddr;
@@ -87,14 +87,10 @@ pub async fn invite(
     Ok(see_other("/admin"))
 }
 
-/// The link as the person invited opens it, on the address the administrator used.
+/// The link as the person invited opens it: on the public URL, or else on the address the
+/// administrator used.
 fn invitation_link(req: &HttpRequest, token: &str) -> String {
-    let info = req.connection_info();
-    format!(
-        "{}://{}/register?invite={token}",
-        info.scheme(),
-        info.host()
-    )
+    format!("{}/register?invite={token}", LinkOrigin::of(req))
 }
 
 /// POST /admin/invitations/{id}/withdraw

@@ -11,9 +11,43 @@ pub mod lobby;
 pub mod room;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::auth::client_addr::TrustedProxy;
+use crate::config::PublicUrl;
 use crate::errors::AppError;
+
+/// Where the links the server makes (invitations) point: `--public-url` if set.
+pub struct LinkOrigin(pub Option<PublicUrl>);
+
+impl LinkOrigin {
+    /// `--public-url`, or else the scheme and Host the request came with: the scheme as the
+    /// trusted proxy says (X-Forwarded-Proto), the Host as the proxy passed it on. Never a
+    /// client's Forwarded or X-Forwarded-Host, which would put a link to anywhere in an
+    /// administrator's hands.
+    pub fn of(req: &HttpRequest) -> String {
+        if let Some(public_url) = req
+            .app_data::<web::Data<LinkOrigin>>()
+            .and_then(|o| o.0.as_ref())
+        {
+            return public_url.origin().to_owned();
+        }
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let scheme = match header("x-forwarded-proto") {
+            Some("https") if TrustedProxy::sent(req) => "https",
+            _ => "http",
+        };
+        let host = header(header::HOST.as_str())
+            .filter(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            })
+            .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
+        format!("{scheme}://{host}")
+    }
+}
 
 /// 303 See Other: the answer to every successful form POST.
 pub fn see_other(location: &str) -> HttpResponse {

@@ -102,3 +102,24 @@ async fn refused_posts_are_logged_and_a_crafted_uri_cannot_forge_log_fields() {
         "a quote in the URI must be escaped inside the quoted field:\n{log}"
     );
 }
+
+#[actix_web::test]
+async fn an_invitation_token_in_a_request_never_reaches_the_log() {
+    let Some(server) = LoggedServer::start() else {
+        return;
+    };
+    let visitor = Person::new(&server.address);
+    let token = "Sg7hQ2invitationTOKENvalue";
+    for path in [
+        format!("/register?invite={token}"),
+        format!("/register?lang=en&%69nvite={token}"),
+    ] {
+        assert!(visitor.get(&path).await.status().is_success());
+    }
+    let log = server.stop();
+    assert!(!log.contains(token), "the token is in the log:\n{log}");
+    assert!(
+        log.contains(r#""GET /register?invite=[redacted]" 200"#),
+        "the request is logged, without its token:\n{log}"
+    );
+}

@@ -23,6 +23,7 @@ mod messages;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
 mod programs;
+mod proxy;
 mod rooms;
 mod security;
 // Shared with the crash tests, which use more of it.

@@ -274,3 +274,322 @@ async fn log_in(base: &str, name: &str, password: &str) -> u16 {
         .status()
         .as_u16()
 }
+
+/// One address (127.0.0.2) floods nginx with the shipped deploy/nginx.conf: thousands of
+/// requests that send part of their header and stall, opened as fast as it can, then
+/// requests that send their header and stall on the body, then a burst of logins. Meanwhile
+/// another address (127.0.0.1) chats: every `/healthz` on a new connection is answered, and
+/// every post acknowledged, within 2 s. Then nginx has ended every stalled request by itself.
+///
+/// FLOOD_CONNECTIONS (default 10,000, capped by this process's open-file limit) sets the size
+/// of the flood: more than the 2 × 4,096 connections that took the old config down.
+#[actix_web::test]
+async fn one_address_flooding_the_cluster_with_stalled_requests_leaves_it_to_everyone_else() {
+    if backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    if !available(std::slice::from_ref(&nginx_command)) {
+        return;
+    }
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let files = raise_open_file_limit();
+    let wanted = setting("FLOOD_CONNECTIONS", 10_000);
+    let flood_size = usize::try_from(wanted.min(files.saturating_sub(2_000))).unwrap_or(0);
+
+    let servers: Vec<Server> = (0..2).map(|_| Server::start(&db.url)).collect();
+    for server in &servers {
+        server.wait_until_up().await;
+    }
+    let nginx = Nginx::start(
+        &nginx_command.command,
+        &[],
+        &servers.iter().map(Server::url).collect::<Vec<_>>(),
+    );
+    nginx.wait_until_listening();
+    let base = nginx.url();
+    let alice = Client::register(&base, "alice").await;
+    let room = room_id(&alice.create_room("Calm").await.unwrap());
+    alice.enter(room).await;
+
+    // The flood: part of a header on each connection, and then nothing; a connection nginx
+    // closes is opened again at once, as an attacker would.
+    let stop_flood = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flood = actix_web::rt::spawn(flood_of_half_sent_requests(
+        nginx.port,
+        flood_size,
+        stop_flood.clone(),
+    ));
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    // Meanwhile, 127.0.0.1 chats: a /healthz on a new connection and a post, every 250 ms.
+    let chatting = async {
+        let (mut answered, mut acknowledged, mut slowest) = (0, 0, Duration::ZERO);
+        let fresh = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        for n in 0..ROUNDS {
+            let asked = Instant::now();
+            let health = fresh.get(format!("{base}/healthz")).send().await;
+            answered += usize::from(health.is_ok_and(|r| r.status() == StatusCode::OK));
+            let post = actix_web::rt::time::timeout(
+                Duration::from_secs(2),
+                alice.post(room, &format!("calm-{n}")),
+            )
+            .await;
+            acknowledged +=
+                usize::from(matches!(post, Ok(Ok(r)) if r.status() == StatusCode::CREATED));
+            slowest = slowest.max(asked.elapsed());
+            actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+        }
+        stop_flood.set(true);
+        (answered, acknowledged, slowest)
+    };
+    // ... while 127.0.0.2 also sends headers and stalls on the body, and tries passwords.
+    let flooding = async {
+        let refused_in_flight =
+            futures_util::future::join_all((0..200).map(|_| stalled_body(nginx.port, room))).await;
+        let logins = futures_util::future::join_all((0..40).map(|_| wrong_login(&base))).await;
+        (refused_in_flight, logins)
+    };
+    let ((answered, acknowledged, slowest), (in_flight, logins)) =
+        futures_util::future::join(chatting, flooding).await;
+    let in_flight_refused = in_flight.iter().filter(|&&refused| refused).count();
+    let logins_refused = logins.iter().filter(|&&status| status == 429).count();
+    let Flood {
+        most_open,
+        opened,
+        ended_by_nginx,
+        oldest_ended,
+    } = flood.await.unwrap();
+    println!(
+        "flood: up to {most_open} half-sent requests from 127.0.0.2 open at once ({opened} \
+         opened, {ended_by_nginx} ended by nginx, the longest-lived after {oldest_ended:?}); \
+         127.0.0.1 meanwhile: {answered} of {ROUNDS} /healthz on new connections answered, \
+         {acknowledged} of {ROUNDS} posts acknowledged, slowest pair {slowest:?}; requests \
+         stalled on their body: {in_flight_refused} of 200 refused (429); logins: \
+         {logins_refused} of 40 refused (429)"
+    );
+    assert_eq!(
+        answered, ROUNDS,
+        "/healthz went unanswered during the flood"
+    );
+    assert_eq!(
+        acknowledged, ROUNDS,
+        "posts went unacknowledged during the flood"
+    );
+    assert!(
+        most_open > 8_192,
+        "the flood was too small to test anything"
+    );
+    assert!(
+        in_flight_refused >= 200 - 64,
+        "one address had more than 64 requests in flight"
+    );
+    assert!(
+        (15..=19).contains(&logins_refused),
+        "40 logins at once: a burst of 21 (and one more a second) go on, the rest get 429"
+    );
+    // nginx ended the stalled requests by itself, after its 10 s for a header.
+    assert!(
+        ended_by_nginx >= flood_size,
+        "nginx left stalled requests open"
+    );
+    assert!(oldest_ended < Duration::from_secs(13), "{oldest_ended:?}");
+
+    // The access log names each client by its own address, and no flood hid alice.
+    let mut log = nginx.access_log();
+    within(Duration::from_secs(3), "the access log", || {
+        log = nginx.access_log();
+        let written = log.contains("127.0.0.2 [") && log.contains("127.0.0.1 [");
+        async move { written }
+    })
+    .await;
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("127.0.0.2 [") && l.contains("\" 429 "))
+    );
+}
+
+/// Rounds of the chat during the flood, 250 ms apart: longer than nginx gives a header.
+const ROUNDS: usize = 52;
+
+/// What the flood did.
+struct Flood {
+    /// Half-sent requests open at once, at most.
+    most_open: usize,
+    /// Connections opened in all.
+    opened: usize,
+    /// Connections nginx closed.
+    ended_by_nginx: usize,
+    /// The longest time nginx let one live.
+    oldest_ended: Duration,
+}
+
+/// Keeps `size` half-sent requests open from 127.0.0.2 until `stop`: each one nginx closes
+/// is opened again. Every connection is closed when it returns.
+async fn flood_of_half_sent_requests(
+    port: u16,
+    size: usize,
+    stop: std::rc::Rc<std::cell::Cell<bool>>,
+) -> Flood {
+    let mut open: Vec<(Instant, tokio::net::TcpStream)> = Vec::with_capacity(size);
+    let mut flood = Flood {
+        most_open: 0,
+        opened: 0,
+        ended_by_nginx: 0,
+        oldest_ended: Duration::ZERO,
+    };
+    while !stop.get() {
+        let missing = size - open.len();
+        for batch in (0..missing).collect::<Vec<_>>().chunks(500) {
+            let streams =
+                futures_util::future::join_all(batch.iter().map(|_| half_sent_request(port))).await;
+            let now = Instant::now();
+            open.extend(streams.into_iter().flatten().map(|stream| (now, stream)));
+            flood.opened += batch.len();
+        }
+        flood.most_open = flood.most_open.max(open.len());
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        open.retain(|(since, stream)| {
+            let mut byte = [0; 1];
+            let still_open = matches!(stream.try_read(&mut byte),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+            if !still_open {
+                flood.ended_by_nginx += 1;
+                flood.oldest_ended = flood.oldest_ended.max(since.elapsed());
+            }
+            still_open
+        });
+    }
+    flood
+}
+
+/// The open-file limit, raised to the hard limit (each flood connection is a file).
+fn raise_open_file_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// A connection from 127.0.0.2 to 127.0.0.1:`port`. Its own port is chosen here, below the
+/// kernel's ephemeral range: the kernel's own choice, made at bind, searches longer and longer
+/// as thousands of ports are taken.
+async fn from_second_address(port: u16) -> Option<tokio::net::TcpStream> {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT_PORT: AtomicU16 = AtomicU16::new(10_000);
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    // A port left in TIME_WAIT by an earlier run may be taken again.
+    socket.set_reuseaddr(true).ok()?;
+    let mut bound = false;
+    for _ in 0..100 {
+        let local = NEXT_PORT.fetch_add(1, Ordering::Relaxed);
+        if !(10_000..32_000).contains(&local) {
+            NEXT_PORT.store(10_000, Ordering::Relaxed);
+            continue;
+        }
+        if socket
+            .bind(std::net::SocketAddr::from(([127, 0, 0, 2], local)))
+            .is_ok()
+        {
+            bound = true;
+            break;
+        }
+    }
+    if !bound {
+        return None;
+    }
+    let connect = socket.connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    actix_web::rt::time::timeout(Duration::from_secs(2), connect)
+        .await
+        .ok()?
+        .ok()
+}
+
+/// A request that sends part of its header and stalls; its connection, if it opened.
+async fn half_sent_request(port: u16) -> Option<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = from_second_address(port).await?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .ok()?;
+    Some(stream)
+}
+
+/// A post that sends its header and one byte of a body promised to be longer: whether nginx
+/// refused it at once (429) rather than wait for the rest.
+async fn stalled_body(port: u16, room: i32) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(mut stream) = from_second_address(port).await else {
+        return false;
+    };
+    let request = format!(
+        "POST /api/rooms/{room}/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut answer = [0; 12];
+    let read = actix_web::rt::time::timeout(Duration::from_secs(3), stream.read_exact(&mut answer));
+    matches!(read.await, Ok(Ok(_))) && answer == *b"HTTP/1.1 429"
+}
+
+/// A login with a wrong password from 127.0.0.2; its status (0 if it got none).
+async fn wrong_login(base: &str) -> u16 {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    client
+        .post(format!("{base}/api/session"))
+        .json(&serde_json::json!({ "username": "alice", "password": "wrong guess" }))
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+/// nginx passes the Host the browser asked for, port included: an older browser's POST, which
+/// carries Origin but no Sec-Fetch-Site, is same-site on nginx's own port (with `Host $host`
+/// the port was dropped, and the post refused as cross-site).
+#[actix_web::test]
+async fn through_nginx_on_its_own_port_a_post_with_origin_and_no_sec_fetch_site_is_accepted() {
+    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    if !available(std::slice::from_ref(&nginx_command)) {
+        return;
+    }
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let server = Server::start(&db.url);
+    server.wait_until_up().await;
+    let nginx = Nginx::start(&nginx_command.command, &[], &[server.url()]);
+    nginx.wait_until_listening();
+    let base = nginx.url();
+    let alice = Client::register(&base, "alice").await;
+    let res = alice
+        .http
+        .post(format!("{base}/rooms"))
+        .header("Origin", &base)
+        .form(&[("name", "Porch"), ("csrf_token", alice.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{base}");
+    let elsewhere = alice
+        .http
+        .post(format!("{base}/rooms"))
+        .header("Origin", "http://127.0.0.1")
+        .form(&[("name", "Shed"), ("csrf_token", alice.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN, "another port");
+}
