@@ -210,15 +210,15 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let sessions = format!("{ended} session{} ended", if ended == 1 { "" } else { "s" });
     Ok(if made_up {
         format!(
-            "one-time password for {}: {}\n({sessions}; give it to them: their next login \
-             with it must choose a new password before anything else)",
+            "one-time password for {}: {}\n({sessions}; give it to them: it works for one \
+             login, within 24 hours, which must choose a new password before anything else)",
             user.username,
             password.expose()
         )
     } else {
         format!(
-            "{} has a new one-time password ({sessions}; their next login with it must choose \
-             a new one)",
+            "{} has a new one-time password ({sessions}; it works for one login, within 24 \
+             hours, which must choose a new one)",
             user.username
         )
     })

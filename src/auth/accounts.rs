@@ -8,6 +8,7 @@ use super::CurrentUser;
 use super::client_addr::{ClientAddr, Device};
 use super::password::Hasher;
 use super::session_store::{SessionCache, SessionTimes};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::{LoginName, Password, Username, name_key};
 use crate::errors::AppError;
@@ -101,6 +102,9 @@ pub enum LoginRefused {
     Wrong,
     /// The right password for a disabled account: told so, since only its owner knows it.
     Disabled,
+    /// A one-time password used once already, or issued more than a day ago: counted as a
+    /// failed login, but told so, since only its owner knows it.
+    OneTimePasswordSpent,
 }
 
 impl From<LoginRefused> for AppError {
@@ -110,6 +114,10 @@ impl From<LoginRefused> for AppError {
             LoginRefused::Disabled => Self::forbidden(
                 "account_disabled",
                 "This account is disabled. Ask an administrator of this server.",
+            ),
+            LoginRefused::OneTimePasswordSpent => Self::forbidden(
+                "one_time_password_expired",
+                "This one-time password has expired: ask an administrator for a new one.",
             ),
         }
     }
@@ -190,7 +198,9 @@ pub async fn register(
 /// Checks the password and logs the user in; `Wrong` for a wrong password or unknown user
 /// alike (after the same work), `Disabled` for the right password of a disabled account. Throttled per account name (its key) and per client address.
 /// A name no account can have is refused at once: nothing is counted, kept or hashed for it,
-/// and answering fast tells nothing, since nobody has such a name.
+/// and answering fast tells nothing, since nobody has such a name. A one-time password works
+/// for one login, within `ONE_TIME_PASSWORD_LIFETIME` by `clock`.
+#[allow(clippy::too_many_arguments)]
 pub async fn log_in(
     session: &Session,
     username: &str,
@@ -199,6 +209,7 @@ pub async fn log_in(
     db: &Db,
     hasher: &Hasher,
     throttles: &Throttles,
+    clock: &dyn Clock,
 ) -> Result<Result<User, LoginRefused>, AppError> {
     let client = device.addr;
     let Some(name) = LoginName::parse(username) else {
@@ -219,11 +230,24 @@ pub async fn log_in(
     // Verify even when there is no such user, so that both failures take the same time.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = verify_counted(password, stored, &key, client, hasher, throttles).await?;
+    let spent = match &user {
+        Some(user) if verified && user.disabled_at.is_none() && user.must_change_password => {
+            !use_one_time_password(db, user, clock).await?
+        }
+        _ => false,
+    };
     match user {
         Some(user) if verified && user.disabled_at.is_some() => {
             throttles.login_succeeded(&key, client.0).await;
             log::info!("refused login of disabled {} from {client}", user.username);
             Ok(Err(LoginRefused::Disabled))
+        }
+        Some(user) if spent => {
+            log::info!(
+                "refused login of {} with a spent one-time password from {client}",
+                user.username
+            );
+            Ok(Err(LoginRefused::OneTimePasswordSpent))
         }
         Some(user) if verified => {
             throttles.login_succeeded(&key, client.0).await;
@@ -239,6 +263,34 @@ pub async fn log_in(
             Ok(Err(LoginRefused::Wrong))
         }
     }
+}
+
+/// How long a one-time password (`chatroom users reset-password`) works, if unused.
+pub const ONE_TIME_PASSWORD_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(24 * 3600);
+
+/// Uses up the one-time password that `user` (read before its check) has: false if it was
+/// used already, expired, or replaced since.
+async fn use_one_time_password(db: &Db, user: &User, clock: &dyn Clock) -> Result<bool, AppError> {
+    let at = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap_or_default()
+            .naive_utc()
+    };
+    let now = clock.unix_secs();
+    let lifetime = i64::try_from(ONE_TIME_PASSWORD_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+    let (user_id, hash) = (user.id, user.password_hash.clone());
+    let (used_at, issued_after) = (at(now), at(now.saturating_sub(lifetime)));
+    db.run(move |conn| {
+        Ok(User::use_one_time_password(
+            conn,
+            user_id,
+            &hash,
+            used_at,
+            issued_after,
+        )?)
+    })
+    .await
 }
 
 /// Ends the session, and says whose it was. The user keeps their room (they come back to it

@@ -115,6 +115,8 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         last_seen_at -> Nullable<Timestamp>,
         must_change_password -> Bool,
+        one_time_password_issued_at -> Nullable<Timestamp>,
+        one_time_password_used_at -> Nullable<Timestamp>,
     }
 }
 

@@ -147,7 +147,43 @@ impl User {
                 users::must_change_password.eq(true),
             ))
             .execute(conn)?;
+        Self::issue_one_time_password(conn, user_id)?;
         Self::end_sessions(conn, user_id)
+    }
+
+    /// Starts the day in which the user's new one-time password works, for one login.
+    fn issue_one_time_password(conn: &mut DbConnection, user_id: i32) -> QueryResult<()> {
+        diesel::update(users::table.find(user_id))
+            .set((
+                users::one_time_password_issued_at.eq(Some(now())),
+                users::one_time_password_used_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Uses up the user's one-time password, the one `password_hash` holds (not one issued
+    /// since): true if it was unused and issued after `issued_after`, which its login may
+    /// then go on with; false if it was used, expired or replaced. One statement, so that two
+    /// logins with it at once cannot both have it.
+    pub fn use_one_time_password(
+        conn: &mut DbConnection,
+        user_id: i32,
+        password_hash: &str,
+        at: NaiveDateTime,
+        issued_after: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::must_change_password.eq(true))
+                .filter(users::password_hash.eq(password_hash))
+                .filter(users::one_time_password_used_at.is_null())
+                .filter(users::one_time_password_issued_at.gt(issued_after)),
+        )
+        .set(users::one_time_password_used_at.eq(Some(at)))
+        .execute(conn)
+        .map(|changed| changed == 1)
     }
 
     /// Ends every session of the user, here and (through the revocation) in every running

@@ -12,6 +12,7 @@ use crate::auth::accounts::{self, Credentials, Refused};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf::FormTokens;
 use crate::auth::password::Hasher;
+use crate::auth::session_store::SessionTimes;
 use crate::chat::Chat;
 use crate::db::Db;
 use crate::errors::AppError;
@@ -127,6 +128,7 @@ pub async fn login(
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     throttles: web::Data<Throttles>,
+    times: web::Data<SessionTimes>,
     tokens: web::Data<FormTokens>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -135,7 +137,14 @@ pub async fn login(
         username, password, ..
     } = form.into_inner();
     let user = accounts::log_in(
-        &session, &username, password, &device, &db, &hasher, &throttles,
+        &session,
+        &username,
+        password,
+        &device,
+        &db,
+        &hasher,
+        &throttles,
+        &*times.clock,
     )
     .await?;
     match user {
