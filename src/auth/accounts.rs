@@ -19,13 +19,16 @@ use crate::models::{ModelError, User};
 use crate::throttle::Throttles;
 
 /// What the login and registration forms (and their JSON twins) send. `invite` is the token
-/// of an invitation link, for registering while registration is by invitation.
+/// of an invitation link, for registering while registration is by invitation; `setup` the
+/// token of the setup link, for registering as the administrator of a new database.
 #[derive(Deserialize)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
     #[serde(default)]
     pub invite: Option<String>,
+    #[serde(default)]
+    pub setup: Option<String>,
 }
 
 /// Why a registration did not happen, in words for the person.
@@ -38,6 +41,8 @@ pub enum Refused {
     InvitationRequired,
     /// The invitation is used, withdrawn or expired.
     InvitationUnusable,
+    /// The setup link is not this database's, was used, or an administrator exists.
+    SetupUnusable,
 }
 
 impl Refused {
@@ -54,6 +59,10 @@ impl Refused {
                 "This invitation cannot be used: it was used already, withdrawn, or it expired. \
                  Ask for a new one."
             }
+            Self::SetupUnusable => {
+                "This setup link cannot be used: it was used already, or this server has an \
+                 administrator."
+            }
         }
     }
 }
@@ -67,8 +76,34 @@ impl From<Refused> for AppError {
             Refused::Closed => Self::forbidden("registration_closed", message),
             Refused::InvitationRequired => Self::forbidden("invitation_required", message),
             Refused::InvitationUnusable => Self::forbidden("invitation_unusable", message),
+            Refused::SetupUnusable => Self::forbidden("setup_unusable", message),
         }
     }
+}
+
+/// The setup link's token that registration was given (an empty one is none), as hashed to
+/// compare with the stored one.
+fn setup_hash(setup: Option<&str>) -> Option<String> {
+    setup
+        .filter(|t| !t.is_empty())
+        .map(crate::admin::invitation_hash)
+}
+
+/// Whether the setup link with this token would make an administrator now. It lets its
+/// holder register whatever the registration mode: it is how the owner gets in.
+pub fn setup_admission(
+    conn: &mut crate::db::DbConnection,
+    setup: &str,
+) -> Result<Result<(), Refused>, ModelError> {
+    let usable = match setup_hash(Some(setup)) {
+        Some(hash) => Setting::setup_usable(conn, &hash)?,
+        None => false,
+    };
+    Ok(if usable {
+        Ok(())
+    } else {
+        Err(Refused::SetupUnusable)
+    })
 }
 
 /// Whether someone may register now, with `invite` if they have one: `Ok` with the hash of
@@ -94,6 +129,40 @@ pub fn admission(
             }
         }
     }
+}
+
+/// How a server finds its database's administrators at start.
+pub enum Setup {
+    /// There is none: this new setup link's token (see `setup_link`) is to be shown once,
+    /// since only its hash is kept.
+    Made(String),
+    /// There is none, and the setup link was made already (by another server, or at an
+    /// earlier start) and is still unused.
+    Pending,
+    /// There is an administrator: no setup link works.
+    Done,
+}
+
+/// Makes the setup link of a database that has no administrator, if it has none yet.
+pub async fn offer_setup(db: &Db) -> Result<Setup, AppError> {
+    use rand::distr::{Alphanumeric, SampleString};
+    let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+    let hash = crate::admin::invitation_hash(&token);
+    db.run(move |conn| {
+        Ok(if Setting::offer_setup(conn, &hash)? {
+            Setup::Made(token)
+        } else if User::has_administrator(conn)? {
+            Setup::Done
+        } else {
+            Setup::Pending
+        })
+    })
+    .await
+}
+
+/// The setup link's address on the server at `origin` (`http://host:port`).
+pub fn setup_link(origin: &str, token: &str) -> String {
+    format!("{}/register?setup={token}", origin.trim_end_matches('/'))
 }
 
 /// Why a login did not happen.
@@ -124,13 +193,15 @@ impl From<LoginRefused> for AppError {
 }
 
 /// Creates the account and logs the new user in. Throttled per client address; a taken name
-/// is found before the password is hashed, so that it costs no hashing.
+/// is found before the password is hashed, so that it costs no hashing. With the setup link's
+/// token (`setup`), the account is the administrator, or none is made.
 #[allow(clippy::too_many_arguments)]
 pub async fn register(
     session: &Session,
     username: &str,
     password: String,
     invite: Option<String>,
+    setup: Option<String>,
     device: &Device,
     db: &Db,
     hasher: &Hasher,
@@ -150,9 +221,15 @@ pub async fn register(
         return Err(retry.into());
     }
     let lookup = username.clone();
+    let setup = setup_hash(setup.as_deref());
+    let setup_copy = setup.clone();
     let admitted = db
         .run(move |conn| {
-            let admitted = admission(conn, invite.as_deref())?;
+            let admitted = match &setup_copy {
+                Some(hash) if Setting::setup_usable(conn, hash)? => Ok(None),
+                Some(_) => Err(Refused::SetupUnusable),
+                None => admission(conn, invite.as_deref())?,
+            };
             if admitted.is_ok() && User::name_taken(conn, &lookup)? {
                 return Ok(Err(Refused::Taken));
             }
@@ -180,6 +257,7 @@ pub async fn register(
                 &username,
                 &hash,
                 invitation.as_deref(),
+                setup.as_deref(),
             ))
         })
         .await?
@@ -191,6 +269,7 @@ pub async fn register(
         }
         Err(ModelError::UsernameTaken) => Ok(Err(Refused::Taken)),
         Err(ModelError::InvitationUnusable) => Ok(Err(Refused::InvitationUnusable)),
+        Err(ModelError::SetupUnusable) => Ok(Err(Refused::SetupUnusable)),
         Err(other) => Err(other.into()),
     }
 }

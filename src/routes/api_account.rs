@@ -58,9 +58,10 @@ pub async fn register(
         username,
         password,
         invite,
+        setup,
     } = body.into_inner();
     let user = accounts::register(
-        &session, &username, password, invite, &device, &db, &hasher, &throttles,
+        &session, &username, password, invite, setup, &device, &db, &hasher, &throttles,
     )
     .await??;
     Ok(HttpResponse::Created().json(session_answer(&session, user)))
