@@ -212,14 +212,14 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let name = escaped(&user.username);
     Ok(if made_up {
         format!(
-            "one-time password for {name}: {}\n({sessions}; give it to them: their next login \
-             with it must choose a new password before anything else)",
+            "one-time password for {name}: {}\n({sessions}; give it to them: it works for one \
+             login, within 24 hours, which must choose a new password before anything else)",
             password.expose()
         )
     } else {
         format!(
-            "{name} has a new one-time password ({sessions}; their next login with it must \
-             choose a new one)"
+            "{name} has a new one-time password ({sessions}; it works for one login, within 24 \
+             hours, which must choose a new one)"
         )
     })
 }

@@ -249,6 +249,12 @@ impl From<ModelError> for AppError {
                 "This invitation cannot be used: it was used already, withdrawn, or it expired. \
                  Ask for a new one.",
             ),
+            ModelError::SetupUnusable => Self::forbidden(
+                "setup_unusable",
+                crate::auth::accounts::Refused::SetupUnusable
+                    .message()
+                    .to_owned(),
+            ),
             ModelError::NotAdministrator => Self::NotFound,
             ModelError::OwnAccount => Self::Conflict(
                 "You cannot disable your own account: ask another administrator.".into(),

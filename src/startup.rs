@@ -15,6 +15,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::Notify;
 
+use crate::auth::accounts::{self, Setup};
 use crate::auth::client_addr::TrustedProxy;
 use crate::auth::csrf::FormTokens;
 use crate::auth::password::Hasher;
@@ -48,6 +49,34 @@ pub fn session_cookie(secure: bool) -> &'static str {
         "chatroom_session"
     }
 }
+/// While the database has no administrator, says on the console how to become it: the
+/// setup link (made once, by the first server to start on the database; printed once, as only
+/// its hash is kept), or where it went. Whoever reaches a new server first gets an ordinary
+/// account; only the setup link's holder, who can read the console, gets the server.
+async fn announce_setup(db: &Db, origin: &str) -> anyhow::Result<Option<String>> {
+    let setup = accounts::offer_setup(db)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot make the setup link: {err}"))?;
+    match setup {
+        Setup::Made(token) => {
+            log::warn!(
+                "this database has no administrator: to become it, open {} and register \
+                 (the link works once; `chatroom admin grant NAME` works too)",
+                accounts::setup_link(origin, &token)
+            );
+            Ok(Some(token))
+        }
+        Setup::Pending => {
+            log::warn!(
+                "this database has no administrator: register with the setup link printed \
+                 when its first server started, or register and run `chatroom admin grant NAME`"
+            );
+            Ok(None)
+        }
+        Setup::Done => Ok(None),
+    }
+}
+
 /// Connections waiting to be accepted (the kernel caps it at net.core.somaxconn).
 const LISTEN_BACKLOG: u32 = 4096;
 /// How many rooms' latest entries are loaded at start-up (the most recently active): fewer
@@ -63,6 +92,8 @@ pub struct Application {
     live: Arc<Live>,
     /// The background tasks, which end with the server.
     tasks: Vec<JoinHandle<()>>,
+    /// The setup link's token, if this server made it (see `announce_setup`).
+    setup_token: Option<String>,
 }
 
 impl Application {
@@ -205,6 +236,7 @@ impl Application {
                 }
             }
         }
+        let setup_token = announce_setup(&db, &format!("http://{addr}")).await?;
         let mut tasks = vec![
             spawn_revocation_follower(
                 db.clone(),
@@ -231,12 +263,18 @@ impl Application {
             db,
             live,
             tasks,
+            setup_token,
         })
     }
 
     /// The TCP port it listens on (0 on a unix socket).
     pub fn port(&self) -> u16 {
         self.addr.map_or(0, |addr| addr.port())
+    }
+
+    /// The token of the setup link this server printed at start, if it did.
+    pub fn setup_token(&self) -> Option<&str> {
+        self.setup_token.as_deref()
     }
 
     /// Stops the server from another task (`stop(true)` finishes the requests in flight).

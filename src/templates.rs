@@ -86,6 +86,8 @@ pub struct RegisterPage {
     pub error: Option<String>,
     /// The invitation link's token, sent again with the form.
     pub invite: String,
+    /// The setup link's token, sent again with the form.
+    pub setup: String,
     /// Why there is no form: registration is closed, or by invitation without a usable one.
     pub closed: Option<String>,
 }
@@ -153,9 +155,9 @@ impl LobbyPage {
     }
 
     /// Why the room page sent the user here; only these fixed texts are ever shown.
-    /// Shown once, after the first account of a new database registers (never from the URL).
-    pub const FIRST_ACCOUNT: &'static str =
-        "Yours is the first account, so you are this server's administrator.";
+    /// Shown once, after the setup link's account registers (never from the URL).
+    pub const SETUP_ACCOUNT: &'static str =
+        "You registered with the setup link, so you are this server's administrator.";
 
     pub fn notice(key: Option<&str>) -> Option<&'static str> {
         match key? {

@@ -8,6 +8,7 @@ use super::CurrentUser;
 use super::client_addr::{ClientAddr, Device};
 use super::password::Hasher;
 use super::session_store::{SessionCache, SessionTimes};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::{LoginName, Password, Username, name_key};
 use crate::errors::AppError;
@@ -18,13 +19,16 @@ use crate::models::{ModelError, User};
 use crate::throttle::Throttles;
 
 /// What the login and registration forms (and their JSON twins) send. `invite` is the token
-/// of an invitation link, for registering while registration is by invitation.
+/// of an invitation link, for registering while registration is by invitation; `setup` the
+/// token of the setup link, for registering as the administrator of a new database.
 #[derive(Deserialize)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
     #[serde(default)]
     pub invite: Option<String>,
+    #[serde(default)]
+    pub setup: Option<String>,
 }
 
 /// Why a registration did not happen, in words for the person.
@@ -37,6 +41,8 @@ pub enum Refused {
     InvitationRequired,
     /// The invitation is used, withdrawn or expired.
     InvitationUnusable,
+    /// The setup link is not this database's, was used, or an administrator exists.
+    SetupUnusable,
 }
 
 impl Refused {
@@ -53,6 +59,10 @@ impl Refused {
                 "This invitation cannot be used: it was used already, withdrawn, or it expired. \
                  Ask for a new one."
             }
+            Self::SetupUnusable => {
+                "This setup link cannot be used: it was used already, or this server has an \
+                 administrator."
+            }
         }
     }
 }
@@ -66,8 +76,34 @@ impl From<Refused> for AppError {
             Refused::Closed => Self::forbidden("registration_closed", message),
             Refused::InvitationRequired => Self::forbidden("invitation_required", message),
             Refused::InvitationUnusable => Self::forbidden("invitation_unusable", message),
+            Refused::SetupUnusable => Self::forbidden("setup_unusable", message),
         }
     }
+}
+
+/// The setup link's token that registration was given (an empty one is none), as hashed to
+/// compare with the stored one.
+fn setup_hash(setup: Option<&str>) -> Option<String> {
+    setup
+        .filter(|t| !t.is_empty())
+        .map(crate::admin::invitation_hash)
+}
+
+/// Whether the setup link with this token would make an administrator now. It lets its
+/// holder register whatever the registration mode: it is how the owner gets in.
+pub fn setup_admission(
+    conn: &mut crate::db::DbConnection,
+    setup: &str,
+) -> Result<Result<(), Refused>, ModelError> {
+    let usable = match setup_hash(Some(setup)) {
+        Some(hash) => Setting::setup_usable(conn, &hash)?,
+        None => false,
+    };
+    Ok(if usable {
+        Ok(())
+    } else {
+        Err(Refused::SetupUnusable)
+    })
 }
 
 /// Whether someone may register now, with `invite` if they have one: `Ok` with the hash of
@@ -95,12 +131,49 @@ pub fn admission(
     }
 }
 
+/// How a server finds its database's administrators at start.
+pub enum Setup {
+    /// There is none: this new setup link's token (see `setup_link`) is to be shown once,
+    /// since only its hash is kept.
+    Made(String),
+    /// There is none, and the setup link was made already (by another server, or at an
+    /// earlier start) and is still unused.
+    Pending,
+    /// There is an administrator: no setup link works.
+    Done,
+}
+
+/// Makes the setup link of a database that has no administrator, if it has none yet.
+pub async fn offer_setup(db: &Db) -> Result<Setup, AppError> {
+    use rand::distr::{Alphanumeric, SampleString};
+    let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+    let hash = crate::admin::invitation_hash(&token);
+    db.run(move |conn| {
+        Ok(if Setting::offer_setup(conn, &hash)? {
+            Setup::Made(token)
+        } else if User::has_administrator(conn)? {
+            Setup::Done
+        } else {
+            Setup::Pending
+        })
+    })
+    .await
+}
+
+/// The setup link's address on the server at `origin` (`http://host:port`).
+pub fn setup_link(origin: &str, token: &str) -> String {
+    format!("{}/register?setup={token}", origin.trim_end_matches('/'))
+}
+
 /// Why a login did not happen.
 pub enum LoginRefused {
     /// A wrong password or an unknown user, alike.
     Wrong,
     /// The right password for a disabled account: told so, since only its owner knows it.
     Disabled,
+    /// A one-time password used once already, or issued more than a day ago: counted as a
+    /// failed login, but told so, since only its owner knows it.
+    OneTimePasswordSpent,
 }
 
 impl From<LoginRefused> for AppError {
@@ -111,18 +184,24 @@ impl From<LoginRefused> for AppError {
                 "account_disabled",
                 "This account is disabled. Ask an administrator of this server.",
             ),
+            LoginRefused::OneTimePasswordSpent => Self::forbidden(
+                "one_time_password_expired",
+                "This one-time password has expired: ask an administrator for a new one.",
+            ),
         }
     }
 }
 
 /// Creates the account and logs the new user in. Throttled per client address; a taken name
-/// is found before the password is hashed, so that it costs no hashing.
+/// is found before the password is hashed, so that it costs no hashing. With the setup link's
+/// token (`setup`), the account is the administrator, or none is made.
 #[allow(clippy::too_many_arguments)]
 pub async fn register(
     session: &Session,
     username: &str,
     password: String,
     invite: Option<String>,
+    setup: Option<String>,
     device: &Device,
     db: &Db,
     hasher: &Hasher,
@@ -142,9 +221,15 @@ pub async fn register(
         return Err(retry.into());
     }
     let lookup = username.clone();
+    let setup = setup_hash(setup.as_deref());
+    let setup_copy = setup.clone();
     let admitted = db
         .run(move |conn| {
-            let admitted = admission(conn, invite.as_deref())?;
+            let admitted = match &setup_copy {
+                Some(hash) if Setting::setup_usable(conn, hash)? => Ok(None),
+                Some(_) => Err(Refused::SetupUnusable),
+                None => admission(conn, invite.as_deref())?,
+            };
             if admitted.is_ok() && User::name_taken(conn, &lookup)? {
                 return Ok(Err(Refused::Taken));
             }
@@ -172,6 +257,7 @@ pub async fn register(
                 &username,
                 &hash,
                 invitation.as_deref(),
+                setup.as_deref(),
             ))
         })
         .await?
@@ -183,6 +269,7 @@ pub async fn register(
         }
         Err(ModelError::UsernameTaken) => Ok(Err(Refused::Taken)),
         Err(ModelError::InvitationUnusable) => Ok(Err(Refused::InvitationUnusable)),
+        Err(ModelError::SetupUnusable) => Ok(Err(Refused::SetupUnusable)),
         Err(other) => Err(other.into()),
     }
 }
@@ -190,7 +277,9 @@ pub async fn register(
 /// Checks the password and logs the user in; `Wrong` for a wrong password or unknown user
 /// alike (after the same work), `Disabled` for the right password of a disabled account. Throttled per account name (its key) and per client address.
 /// A name no account can have is refused at once: nothing is counted, kept or hashed for it,
-/// and answering fast tells nothing, since nobody has such a name.
+/// and answering fast tells nothing, since nobody has such a name. A one-time password works
+/// for one login, within `ONE_TIME_PASSWORD_LIFETIME` by `clock`.
+#[allow(clippy::too_many_arguments)]
 pub async fn log_in(
     session: &Session,
     username: &str,
@@ -199,6 +288,7 @@ pub async fn log_in(
     db: &Db,
     hasher: &Hasher,
     throttles: &Throttles,
+    clock: &dyn Clock,
 ) -> Result<Result<User, LoginRefused>, AppError> {
     let client = device.addr;
     let Some(name) = LoginName::parse(username) else {
@@ -219,11 +309,24 @@ pub async fn log_in(
     // Verify even when there is no such user, so that both failures take the same time.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = verify_counted(password, stored, &key, client, hasher, throttles).await?;
+    let spent = match &user {
+        Some(user) if verified && user.disabled_at.is_none() && user.must_change_password => {
+            !use_one_time_password(db, user, clock).await?
+        }
+        _ => false,
+    };
     match user {
         Some(user) if verified && user.disabled_at.is_some() => {
             throttles.login_succeeded(&key, client.0).await;
             log::info!("refused login of disabled {} from {client}", user.username);
             Ok(Err(LoginRefused::Disabled))
+        }
+        Some(user) if spent => {
+            log::info!(
+                "refused login of {} with a spent one-time password from {client}",
+                user.username
+            );
+            Ok(Err(LoginRefused::OneTimePasswordSpent))
         }
         Some(user) if verified => {
             throttles.login_succeeded(&key, client.0).await;
@@ -258,6 +361,34 @@ pub async fn log_in(
             Ok(Err(LoginRefused::Wrong))
         }
     }
+}
+
+/// How long a one-time password (`chatroom users reset-password`) works, if unused.
+pub const ONE_TIME_PASSWORD_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(24 * 3600);
+
+/// Uses up the one-time password that `user` (read before its check) has: false if it was
+/// used already, expired, or replaced since.
+async fn use_one_time_password(db: &Db, user: &User, clock: &dyn Clock) -> Result<bool, AppError> {
+    let at = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap_or_default()
+            .naive_utc()
+    };
+    let now = clock.unix_secs();
+    let lifetime = i64::try_from(ONE_TIME_PASSWORD_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+    let (user_id, hash) = (user.id, user.password_hash.clone());
+    let (used_at, issued_after) = (at(now), at(now.saturating_sub(lifetime)));
+    db.run(move |conn| {
+        Ok(User::use_one_time_password(
+            conn,
+            user_id,
+            &hash,
+            used_at,
+            issued_after,
+        )?)
+    })
+    .await
 }
 
 /// Ends the session, and says whose it was. The user keeps their room (they come back to it

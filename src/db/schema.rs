@@ -117,6 +117,8 @@ diesel::table! {
         last_seen_at -> Nullable<Timestamp>,
         must_change_password -> Bool,
         credentials_version -> Integer,
+        one_time_password_issued_at -> Nullable<Timestamp>,
+        one_time_password_used_at -> Nullable<Timestamp>,
     }
 }
 

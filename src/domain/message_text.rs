@@ -1,4 +1,7 @@
-/// 1 to 2000 characters after trimming; no control characters but tab and line breaks.
+/// 1 to 2000 characters after trimming, at least one of which shows (see `has_visible`); no
+/// control characters but tab and line breaks.
+use super::has_visible;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageText(String);
 
@@ -14,7 +17,7 @@ impl MessageText {
 
     pub fn parse(input: &str) -> Result<Self, MessageTextError> {
         let text = input.trim();
-        if text.is_empty() {
+        if !has_visible(text) {
             return Err(MessageTextError::Empty);
         }
         if text.chars().count() > Self::MAX_CHARS {
@@ -47,6 +50,23 @@ mod tests {
     fn refuses_whitespace_only_text_as_empty() {
         assert_eq!(MessageText::parse(" \n\t "), Err(MessageTextError::Empty));
         assert_eq!(MessageText::parse(""), Err(MessageTextError::Empty));
+    }
+
+    #[test]
+    fn refuses_text_of_invisible_characters_as_empty() {
+        for blank in [
+            "\u{200B}",
+            "\u{2800}\u{2800}",
+            "\u{3164}",
+            " \u{FEFF} \u{301}",
+        ] {
+            assert_eq!(
+                MessageText::parse(blank),
+                Err(MessageTextError::Empty),
+                "{blank:?}"
+            );
+        }
+        assert!(MessageText::parse("\u{200B}hi").is_ok());
     }
 
     #[test]

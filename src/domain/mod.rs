@@ -7,6 +7,7 @@ mod password;
 mod registration;
 mod room_name;
 mod username;
+mod visible;
 
 pub use client_id::ClientId;
 pub use message_text::{MessageText, MessageTextError};
@@ -15,6 +16,7 @@ pub use password::Password;
 pub use registration::RegistrationMode;
 pub use room_name::RoomName;
 pub use username::{LoginName, Username};
+pub use visible::has_visible;
 
 /// Why a piece of input was refused, in words fit to show the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq)]

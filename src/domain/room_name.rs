@@ -1,8 +1,9 @@
-use super::Invalid;
 use super::name_key::{mixes_scripts, name_key};
+use super::{Invalid, has_visible};
 
-/// 1 to 64 characters after trimming; nothing invisible or that breaks a line; no look-alike
-/// mix of scripts; not named like a direct conversation. Unique by `key()`.
+/// 1 to 64 characters after trimming, one at least visible (see `has_visible`); nothing
+/// invisible or that breaks a line; no look-alike mix of scripts; not named like a direct
+/// conversation. Unique by `key()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomName(String);
 
@@ -11,7 +12,7 @@ impl RoomName {
 
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let name = input.trim();
-        if name.is_empty() {
+        if !has_visible(name) {
             return Err(Invalid("Give the room a name.".into()));
         }
         if name.chars().count() > Self::MAX_CHARS {
@@ -91,6 +92,20 @@ mod tests {
         assert!(RoomName::parse("").is_err());
         assert!(RoomName::parse(" \t ").is_err());
         assert!(RoomName::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn refuses_names_of_invisible_characters_as_blank() {
+        for blank in [
+            "\u{200B}",
+            "\u{2800}",
+            "\u{3164}\u{3164}",
+            "\u{301}",
+            "\u{200D}",
+        ] {
+            let refused = RoomName::parse(blank).unwrap_err();
+            assert_eq!(refused.0, "Give the room a name.", "{blank:?}");
+        }
     }
 
     #[test]

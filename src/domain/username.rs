@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::{Invalid, has_visible};
 
 /// 3 to 32 ASCII letters, digits, `_`, `.` or `-`. Unique by `key()` (the schema enforces it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +11,8 @@ impl Username {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let name = input.trim();
         let len = name.chars().count();
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
+        // A blank name and one of invisible characters are refused alike.
+        if !has_visible(name) || !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
             return Err(Invalid(format!(
                 "A username has {} to {} characters.",
                 Self::MIN_LEN,
@@ -117,6 +118,22 @@ mod tests {
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("").is_err());
         assert!(Username::parse(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn refuses_a_name_of_invisible_characters_like_a_blank_one() {
+        let blank = Username::parse("").unwrap_err();
+        for invisible in [
+            "\u{200B}\u{200B}\u{200B}",
+            "\u{3164}\u{3164}\u{3164}",
+            "\u{2800}\u{2800}\u{2800}",
+        ] {
+            assert_eq!(
+                Username::parse(invisible),
+                Err(blank.clone()),
+                "{invisible:?}"
+            );
+        }
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub enum ModelError {
     OwnAccount,
     /// The invitation is unknown, used, expired or withdrawn.
     InvitationUnusable,
+    /// The setup link is not this database's, was used, or an administrator exists.
+    SetupUnusable,
     /// Only administrators may do this; to anyone else it does not exist.
     NotAdministrator,
     Database(DieselError),

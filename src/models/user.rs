@@ -19,8 +19,8 @@ pub struct User {
     pub password_hash: String,
     pub created_at: NaiveDateTime,
     pub current_room_id: Option<i32>,
-    /// Runs this server's chat: the first account of a new database, and whoever
-    /// `chatroom admin grant` names.
+    /// Runs this server's chat: the account registered with the setup link a new database's
+    /// server printed, and whoever `chatroom admin grant` names.
     pub is_admin: bool,
     /// Set while an administrator has the account disabled: it cannot log in.
     pub disabled_at: Option<NaiveDateTime>,
@@ -73,25 +73,34 @@ impl User {
         username: &Username,
         password_hash: &str,
     ) -> Result<User, ModelError> {
-        Self::create_invited(conn, username, password_hash, None)
+        Self::create_invited(conn, username, password_hash, None, None)
     }
 
     /// Creates the account, using up the invitation whose token hashes to `invitation` if
-    /// one is given: `InvitationUnusable` (and no account) if it cannot be used.
+    /// one is given: `InvitationUnusable` (and no account) if it cannot be used. With the
+    /// hash of the setup link's token (`setup`), the account is the administrator, or
+    /// `SetupUnusable` (and no account) if that link cannot make one.
     pub fn create_invited(
         conn: &mut DbConnection,
         username: &Username,
         password_hash: &str,
         invitation: Option<&str>,
+        setup: Option<&str>,
     ) -> Result<User, ModelError> {
         conn.write_transaction(|conn| {
+            let is_admin = match setup {
+                Some(token_hash) => super::setting::Setting::take_setup(conn, token_hash)?
+                    .then_some(true)
+                    .ok_or(ModelError::SetupUnusable)?,
+                None => false,
+            };
             let at = now();
             let new = NewUser {
                 username: username.as_str(),
                 username_key: &username.key(),
                 password_hash,
                 created_at: at,
-                is_admin: Self::none_yet(conn)?,
+                is_admin,
                 last_seen_at: at,
             };
             let user: User = diesel::insert_into(users::table)
@@ -152,7 +161,43 @@ impl User {
                 users::must_change_password.eq(true),
             ))
             .execute(conn)?;
+        Self::issue_one_time_password(conn, user_id)?;
         Self::end_sessions(conn, user_id)
+    }
+
+    /// Starts the day in which the user's new one-time password works, for one login.
+    fn issue_one_time_password(conn: &mut DbConnection, user_id: i32) -> QueryResult<()> {
+        diesel::update(users::table.find(user_id))
+            .set((
+                users::one_time_password_issued_at.eq(Some(now())),
+                users::one_time_password_used_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Uses up the user's one-time password, the one `password_hash` holds (not one issued
+    /// since): true if it was unused and issued after `issued_after`, which its login may
+    /// then go on with; false if it was used, expired or replaced. One statement, so that two
+    /// logins with it at once cannot both have it.
+    pub fn use_one_time_password(
+        conn: &mut DbConnection,
+        user_id: i32,
+        password_hash: &str,
+        at: NaiveDateTime,
+        issued_after: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::must_change_password.eq(true))
+                .filter(users::password_hash.eq(password_hash))
+                .filter(users::one_time_password_used_at.is_null())
+                .filter(users::one_time_password_issued_at.gt(issued_after)),
+        )
+        .set(users::one_time_password_used_at.eq(Some(at)))
+        .execute(conn)
+        .map(|changed| changed == 1)
     }
 
     /// Ends every session of the user, here and (through the revocation) in every running
@@ -219,26 +264,12 @@ impl User {
             .load(conn)
     }
 
-    /// Whether the database has no account yet: the one about to be made will be its first,
-    /// and its administrator. Two first registrations at once on PostgreSQL take turns (an
-    /// advisory lock, taken only while there is no account); SQLite's writer is alone anyway.
-    fn none_yet(conn: &mut DbConnection) -> QueryResult<bool> {
-        let empty = |conn: &mut DbConnection| {
-            diesel::select(diesel::dsl::not(diesel::dsl::exists(
-                users::table.select(users::id),
-            )))
-            .get_result(conn)
-        };
-        if !empty(conn)? {
-            return Ok(false);
-        }
-        if let DbConnection::Postgres(c) = conn {
-            /// "first" in ASCII: any number, always the same one.
-            const FIRST_ACCOUNT: i64 = 0x0066_6972_7374;
-            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FIRST_ACCOUNT})"))
-                .execute(c)?;
-        }
-        empty(conn)
+    /// Whether any account is an administrator, able to log in or not.
+    pub fn has_administrator(conn: &mut DbConnection) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            users::table.filter(users::is_admin.eq(true)),
+        ))
+        .get_result(conn)
     }
 
     /// Makes `name` an administrator, or (`admin` false) no longer one. The last

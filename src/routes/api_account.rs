@@ -11,6 +11,7 @@ use crate::auth::accounts::{self, Credentials};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf;
 use crate::auth::password::Hasher;
+use crate::auth::session_store::SessionTimes;
 use crate::chat::Chat;
 use crate::db::Db;
 use crate::errors::AppError;
@@ -57,29 +58,39 @@ pub async fn register(
         username,
         password,
         invite,
+        setup,
     } = body.into_inner();
     let user = accounts::register(
-        &session, &username, password, invite, &device, &db, &hasher, &throttles,
+        &session, &username, password, invite, setup, &device, &db, &hasher, &throttles,
     )
     .await??;
     Ok(HttpResponse::Created().json(session_answer(&session, user)))
 }
 
 /// POST /api/session: 200 and the session cookie, or 401 `invalid_credentials` (403
-/// `account_disabled` for the right password of a disabled account).
+/// `account_disabled` for the right password of a disabled account, 403
+/// `one_time_password_expired` for a one-time password used or a day old).
 pub async fn log_in(
     body: web::Json<Credentials>,
     device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     throttles: web::Data<Throttles>,
+    times: web::Data<SessionTimes>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let Credentials {
         username, password, ..
     } = body.into_inner();
     let user = accounts::log_in(
-        &session, &username, password, &device, &db, &hasher, &throttles,
+        &session,
+        &username,
+        password,
+        &device,
+        &db,
+        &hasher,
+        &throttles,
+        &*times.clock,
     )
     .await??;
     Ok(HttpResponse::Ok().json(session_answer(&session, user)))

@@ -12,6 +12,7 @@ use crate::auth::accounts::{self, Credentials, Refused};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf::FormTokens;
 use crate::auth::password::Hasher;
+use crate::auth::session_store::SessionTimes;
 use crate::chat::Chat;
 use crate::db::Db;
 use crate::errors::AppError;
@@ -35,24 +36,33 @@ pub async fn login_page(
 pub struct RegisterQuery {
     /// An invitation link's token.
     invite: Option<String>,
+    /// The setup link's token.
+    setup: Option<String>,
 }
 
-/// GET /register: the form, or (registration closed, by invitation without a usable one) why
-/// there is none.
+/// GET /register: the form, or (registration closed, by invitation without a usable one, a
+/// setup link that cannot be used) why there is none.
 pub async fn register_page(
     req: HttpRequest,
     query: web::Query<RegisterQuery>,
     tokens: web::Data<FormTokens>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    let invite = query.into_inner().invite.unwrap_or_default();
-    let lookup = invite.clone();
+    let RegisterQuery { invite, setup } = query.into_inner();
+    let (invite, setup) = (invite.unwrap_or_default(), setup.unwrap_or_default());
+    let (lookup, setup_lookup) = (invite.clone(), setup.clone());
     let admitted = db
-        .run(move |conn| Ok(accounts::admission(conn, Some(&lookup))?))
+        .run(move |conn| {
+            Ok(match setup_lookup.is_empty() {
+                true => accounts::admission(conn, Some(&lookup))?.map(drop),
+                false => accounts::setup_admission(conn, &setup_lookup)?,
+            })
+        })
         .await?;
     let form = RegisterForm {
         username: String::new(),
         invite,
+        setup,
         error: None,
         closed: admitted.err().map(|refused| refused.message().to_owned()),
     };
@@ -76,12 +86,14 @@ pub async fn register(
         username,
         password,
         invite,
+        setup,
     } = form.into_inner();
     let refused = match accounts::register(
         &session,
         &username,
         password,
         invite.clone(),
+        setup.clone(),
         &device,
         &db,
         &hasher,
@@ -90,8 +102,7 @@ pub async fn register(
     .await?
     {
         Ok(user) => {
-            // The first account of a new database runs the server: the lobby tells it so,
-            // once.
+            // The setup link's account runs the server: the lobby tells it so, once.
             if user.is_admin {
                 session
                     .insert(FLASH, "administrator")
@@ -101,10 +112,14 @@ pub async fn register(
         }
         Err(refused) => refused,
     };
-    // A registration that can never pass here (closed, no usable invitation) loses the form.
+    // A registration that can never pass here (closed, no usable invitation or setup link)
+    // loses the form.
     let closed = matches!(
         refused,
-        Refused::Closed | Refused::InvitationRequired | Refused::InvitationUnusable
+        Refused::Closed
+            | Refused::InvitationRequired
+            | Refused::InvitationUnusable
+            | Refused::SetupUnusable
     )
     .then(|| refused.message().to_owned());
     let username = match refused {
@@ -115,18 +130,21 @@ pub async fn register(
     let form = RegisterForm {
         username,
         invite: invite.unwrap_or_default(),
+        setup: setup.unwrap_or_default(),
         error: closed.is_none().then(|| error.message().to_owned()),
         closed,
     };
     register_form(&req, &tokens, form, ResponseError::status_code(&error))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     form: web::Form<Credentials>,
     device: Device,
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     throttles: web::Data<Throttles>,
+    times: web::Data<SessionTimes>,
     tokens: web::Data<FormTokens>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -135,7 +153,14 @@ pub async fn login(
         username, password, ..
     } = form.into_inner();
     let user = accounts::log_in(
-        &session, &username, password, &device, &db, &hasher, &throttles,
+        &session,
+        &username,
+        password,
+        &device,
+        &db,
+        &hasher,
+        &throttles,
+        &*times.clock,
     )
     .await?;
     match user {
@@ -191,6 +216,7 @@ async fn login_form(
 struct RegisterForm {
     username: String,
     invite: String,
+    setup: String,
     error: Option<String>,
     /// Why there is no form: registration is closed, or by invitation without a usable one.
     closed: Option<String>,
@@ -208,6 +234,7 @@ fn register_form(
         username: form.username,
         error: form.error,
         invite: form.invite,
+        setup: form.setup,
         closed: form.closed,
     };
     with_cookie(render(&page, status)?, &cookie)

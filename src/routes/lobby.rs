@@ -30,7 +30,7 @@ pub async fn lobby(
     let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
     let flash = crate::auth::take_once(&session, super::auth::FLASH);
     page.notice = match flash.as_deref() {
-        Some("administrator") => Some(LobbyPage::FIRST_ACCOUNT),
+        Some("administrator") => Some(LobbyPage::SETUP_ACCOUNT),
         _ => LobbyPage::notice(query.notice.as_deref()),
     };
     render(&page, StatusCode::OK)

@@ -587,3 +587,117 @@ async fn sessions_ended_by_a_server_command_stop_working_on_the_running_server()
     );
     assert_eq!(again.get("/api/rooms").await.status(), StatusCode::OK);
 }
+
+/// A new one-time password for `name` from `chatroom users reset-password`.
+fn one_time_password(app: &TestApp, name: &str) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        .args(["users", "reset-password", name, "--database"])
+        .arg(&app.database().url)
+        .env("RUST_LOG", "off")
+        .env("CHATROOM_BCRYPT_COST", "4")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        super::initdb::stderr(&output)
+    );
+    super::initdb::stdout(&output)
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix(&format!("one-time password for {name}: ")))
+        .expect("the new password")
+        .to_owned()
+}
+
+/// What a login form answers, and whether its page says the one-time password expired.
+async fn log_in_told_expired(
+    person: &mut Person,
+    name: &str,
+    password: &str,
+) -> (StatusCode, bool) {
+    let res = person.login(name, password).await;
+    let status = res.status();
+    let told = res
+        .text()
+        .await
+        .unwrap()
+        .contains("This one-time password has expired: ask an administrator for a new one.");
+    (status, told)
+}
+
+#[actix_web::test]
+async fn a_one_time_password_works_for_one_login_within_a_day() {
+    let clock = chatroom::clock::ManualClock::new();
+    let Some(app) = super::helpers::spawn_app_tweaked(|s| s.clock = clock.clone()).await else {
+        return;
+    };
+    let _alice = app.user("alice").await;
+    app.user("bob").await;
+
+    let password = one_time_password(&app, "bob");
+    let mut first = app.person();
+    assert_eq!(
+        first.login("bob", &password).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, told) = log_in_told_expired(&mut app.person(), "bob", &password).await;
+    assert_eq!((status, told), (StatusCode::FORBIDDEN, true), "used once");
+    let res = app
+        .person()
+        .post_json(
+            "/api/session",
+            &json!({"username": "bob", "password": password}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "one_time_password_expired");
+    let (status, told) = log_in_told_expired(&mut app.person(), "bob", "not the password").await;
+    assert_eq!(
+        (status, told),
+        (StatusCode::UNAUTHORIZED, false),
+        "only who knows it is told"
+    );
+    // The login that used it may still choose a new password.
+    first.page("/account").await;
+    let res = first
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", &password),
+                ("new_password", "a fresh secret of my own"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(first.get("/api/rooms").await.status(), StatusCode::OK);
+
+    // Two logins with a new one at once: one gets in.
+    let password = one_time_password(&app, "bob");
+    let mut two = [app.person(), app.person()];
+    for person in &mut two {
+        person.csrf().await;
+    }
+    let [a, b] = &mut two;
+    let fields = [("username", "bob"), ("password", password.as_str())];
+    let (a, b) = futures_util::future::join(
+        a.post_form("/login", &fields),
+        b.post_form("/login", &fields),
+    )
+    .await;
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::FORBIDDEN]);
+
+    // Unused, it works for a day, and no longer.
+    let password = one_time_password(&app, "bob");
+    clock.advance(Duration::from_secs(24 * 3600 - 60));
+    assert_eq!(
+        app.person().login("bob", &password).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let password = one_time_password(&app, "bob");
+    clock.advance(Duration::from_secs(24 * 3600 + 1));
+    let (status, told) = log_in_told_expired(&mut app.person(), "bob", &password).await;
+    assert_eq!((status, told), (StatusCode::FORBIDDEN, true), "expired");
+}

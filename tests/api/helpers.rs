@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use actix_web::cookie::Key;
@@ -25,6 +25,8 @@ pub struct TestApp {
     pub cookie_key: Key,
     server: ServerHandle,
     database: Arc<TestDatabase>,
+    /// The token of the setup link the server printed at start, until a test takes it.
+    setup_token: Arc<Mutex<Option<String>>>,
 }
 
 pub fn test_settings(database: &TestDatabase, cookie_key: Key) -> Settings {
@@ -65,12 +67,14 @@ pub async fn spawn_app_with(settings: Settings, database: Arc<TestDatabase>) -> 
         .expect("the app should build");
     let address = format!("http://127.0.0.1:{}", app.port());
     let server = app.handle();
+    let setup_token = Arc::new(Mutex::new(app.setup_token().map(str::to_owned)));
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
         cookie_key,
         server,
         database,
+        setup_token,
     }
 }
 
@@ -80,7 +84,19 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         self.server.stop(false).await;
         let settings = test_settings(&self.database, self.cookie_key.clone());
-        spawn_app_with(settings, self.database.clone()).await
+        let mut app = spawn_app_with(settings, self.database.clone()).await;
+        // The link printed by the first start still works.
+        app.setup_token = self.setup_token.clone();
+        app
+    }
+
+    /// The token of the setup link this server printed at start (the first server on a new
+    /// database prints one), unless a test took it already: the next `user` takes it.
+    pub fn take_setup_token(&self) -> Option<String> {
+        self.setup_token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// The database under this server.
@@ -93,10 +109,14 @@ impl TestApp {
         Person::new(&self.address)
     }
 
-    /// A person who has registered (and so is logged in) under `name`.
+    /// A person who has registered (and so is logged in) under `name`. The first one on a
+    /// new database registers with the setup link, and so is its administrator.
     pub async fn user(&self, name: &str) -> Person {
         let mut person = self.person();
-        let res = person.register(name, PASSWORD).await;
+        let setup = self.take_setup_token();
+        let res = person
+            .register_with_setup(name, PASSWORD, setup.as_deref())
+            .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "registering {name}");
         person
     }
@@ -246,13 +266,28 @@ impl Person {
 
     /// Registers; on success also picks up the token of the new, logged-in session.
     pub async fn register(&mut self, username: &str, password: &str) -> Response {
-        self.page("/register").await;
-        let res = self
-            .post_form(
-                "/register",
-                &[("username", username), ("password", password)],
-            )
-            .await;
+        self.register_with_setup(username, password, None).await
+    }
+
+    /// Registers with the setup link's token if given (the account is then the
+    /// administrator), as `register` does.
+    pub async fn register_with_setup(
+        &mut self,
+        username: &str,
+        password: &str,
+        setup: Option<&str>,
+    ) -> Response {
+        let mut fields = vec![("username", username), ("password", password)];
+        match setup {
+            Some(token) => {
+                self.page(&format!("/register?setup={token}")).await;
+                fields.push(("setup", token));
+            }
+            None => {
+                self.page("/register").await;
+            }
+        }
+        let res = self.post_form("/register", &fields).await;
         if res.status() == StatusCode::SEE_OTHER {
             self.page("/lobby").await;
         }

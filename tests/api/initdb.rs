@@ -523,18 +523,34 @@ async fn a_backup_taken_while_the_server_writes_is_a_complete_working_copy() {
     );
 }
 
-/// The first account of a new database is its administrator, and the lobby says so once;
-/// `chatroom admin grant|revoke` changes who is one, but never leaves none.
+/// Only the setup link that a new database's server prints makes an administrator, once, and
+/// the lobby says so once: the first registration without it is an ordinary account (whoever
+/// reaches a new public server first does not own it). `chatroom admin grant|revoke` changes
+/// who is one, but never leaves none.
 #[actix_web::test]
-async fn the_first_account_administers_and_admin_grant_and_revoke_never_leave_none() {
+async fn only_the_setup_link_makes_the_administrator_and_admin_grant_and_revoke_never_leave_none() {
     let Some(app) = spawn_app().await else { return };
     let url = app.database().url.clone();
+    let token = app
+        .take_setup_token()
+        .expect("a new database's server makes a setup link");
     let mut first = app.person();
-    first.page("/register").await;
-    let res = first
+    let res = first.register("mallory", PASSWORD).await;
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, lobby) = first.page("/lobby").await;
+    assert!(!lobby.contains("administrator"), "{lobby}");
+
+    let mut owner = app.person();
+    let (_, form) = owner.page(&format!("/register?setup={token}")).await;
+    assert!(form.contains(r#"id="setup""#), "{form}");
+    let res = owner
         .post_form(
             "/register",
-            &[("username", "alice"), ("password", PASSWORD)],
+            &[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("setup", &token),
+            ],
         )
         .await;
     assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
@@ -543,20 +559,40 @@ async fn the_first_account_administers_and_admin_grant_and_revoke_never_leave_no
         "/lobby",
         "the contract's answer, unchanged"
     );
-    let (_, lobby) = first.page("/lobby").await;
+    let (_, lobby) = owner.page("/lobby").await;
     assert!(lobby.contains("so you are this server"), "{lobby}");
-    let (_, again) = first.page("/lobby").await;
-    assert!(!again.contains("administrator"), "said once");
+    let (_, again) = owner.page("/lobby").await;
+    assert!(!again.contains("so you are this server"), "said once");
+
+    let mut late = app.person();
+    let res = late
+        .register_with_setup("eve", PASSWORD, Some(&token))
+        .await;
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::FORBIDDEN,
+        "the link works once"
+    );
+    let (_, form) = late.page(&format!("/register?setup={token}")).await;
+    assert!(form.contains("This setup link cannot be used"), "{form}");
     let second = app.user("bob").await;
     let lobby = second.get("/lobby").await.text().await.unwrap();
-    assert!(!lobby.contains("administrator"), "only the first account");
+    assert!(
+        !lobby.contains("administrator"),
+        "only the setup link's account"
+    );
     let is_admin = |name: &str| {
         User::find_by_username(&mut app.db(), name)
             .unwrap()
             .unwrap()
             .is_admin
     };
-    assert!(is_admin("alice") && !is_admin("bob"));
+    assert!(is_admin("alice") && !is_admin("bob") && !is_admin("mallory"));
+    assert!(
+        User::find_by_username(&mut app.db(), "eve")
+            .unwrap()
+            .is_none()
+    );
 
     let admin = |args: &[&str]| {
         let mut all = vec!["admin"];
@@ -581,4 +617,61 @@ async fn the_first_account_administers_and_admin_grant_and_revoke_never_leave_no
     let (ok, _, err) = admin(&["grant", "nobody"]);
     assert!(!ok && err.contains("no user named \"nobody\""), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// The setup link is how the owner gets in, so it works whatever the registration mode; only
+/// its hash is stored; servers starting on one database keep the one link the first made, and
+/// none is made once there is an administrator.
+#[actix_web::test]
+async fn the_setup_link_works_in_any_registration_mode_and_servers_on_one_database_share_it() {
+    use chatroom::domain::RegistrationMode;
+    use chatroom::models::setting::Setting;
+    use diesel::prelude::*;
+
+    use super::helpers::{spawn_app_with, test_settings};
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let (database, key) = (
+        std::sync::Arc::new(database),
+        actix_web::cookie::Key::generate(),
+    );
+    let app = spawn_app_with(test_settings(&database, key.clone()), database.clone()).await;
+    let other = spawn_app_with(test_settings(&database, key), database).await;
+    let token = app.take_setup_token().expect("a setup link");
+    assert_eq!(other.take_setup_token(), None, "one link per database");
+    let stored: Vec<String> = chatroom::db::schema::settings::table
+        .select(chatroom::db::schema::settings::value)
+        .load(&mut app.db())
+        .unwrap();
+    assert!(!stored.iter().any(|v| v.contains(&token)), "only its hash");
+
+    Setting::set_registration(&mut app.db(), RegistrationMode::Closed).unwrap();
+    let mut stranger = other.person();
+    assert_eq!(
+        stranger.register("mallory", PASSWORD).await.status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    let mut owner = other.person();
+    owner.csrf().await;
+    let res = owner
+        .post_json(
+            "/api/users",
+            &serde_json::json!({"username": "alice", "password": PASSWORD, "setup": token}),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(owner.page("/admin").await.0, reqwest::StatusCode::OK);
+
+    let restarted = app.restart().await;
+    assert_eq!(
+        restarted.take_setup_token(),
+        None,
+        "none once there is an administrator"
+    );
+    let stored: i64 = chatroom::db::schema::settings::table
+        .count()
+        .get_result(&mut restarted.db())
+        .unwrap();
+    assert_eq!(stored, 1, "only the registration mode is left");
 }

@@ -128,6 +128,49 @@ async fn a_room_name_with_hidden_characters_or_a_look_alike_letter_gets_400() {
     alice.create_room("family \u{1F468}\u{200D}\u{1F469}").await;
 }
 
+/// Text that would look blank where it is shown: invisible characters only.
+const LOOKS_BLANK: [&str; 6] = [
+    "\u{200B}\u{200B}",
+    "\u{2800}",
+    "\u{3164}",
+    "\u{115F}\u{1160}\u{FFA0}",
+    "\u{2060}\u{FEFF}\u{180E}\u{200D}\u{FE0F}",
+    "\u{E0041}\u{301}",
+];
+
+#[actix_web::test]
+async fn a_room_name_or_a_message_of_invisible_characters_is_refused_like_a_blank_one() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let blank_room = alice
+        .post_json("/api/rooms", &serde_json::json!({ "name": " " }))
+        .await;
+    let blank_room: serde_json::Value = blank_room.json().await.unwrap();
+    let blank_message: serde_json::Value = alice.send(room, " ").await.json().await.unwrap();
+
+    for bad in LOOKS_BLANK {
+        let res = alice.post_form("/rooms", &[("name", bad)]).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "form {bad:?}");
+        assert!(res.text().await.unwrap().contains("Give the room a name."));
+        let res = alice
+            .post_json("/api/rooms", &serde_json::json!({ "name": bad }))
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "JSON {bad:?}");
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap(), blank_room);
+        let res = alice.send(room, bad).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "message {bad:?}");
+        assert_eq!(
+            res.json::<serde_json::Value>().await.unwrap(),
+            blank_message
+        );
+    }
+
+    assert!(alice.messages_after(room, 0).await.is_empty());
+    let rooms: serde_json::Value = alice.get("/api/rooms").await.json().await.unwrap();
+    assert_eq!(rooms["rooms"].as_array().unwrap().len(), 1, "{rooms}");
+}
+
 #[actix_web::test]
 async fn the_room_page_shows_the_history_oldest_first_with_author_and_time() {
     let Some(app) = spawn_app().await else { return };

@@ -266,7 +266,12 @@ impl Browser {
     }
 
     pub async fn register(&self, username: &str, password: &str) {
-        self.goto("/register").await;
+        self.register_at("/register", username, password).await;
+    }
+
+    /// Registers on the form at `path` (an invitation's or the setup link's).
+    pub async fn register_at(&self, path: &str, username: &str, password: &str) {
+        self.goto(path).await;
         self.fill("input[name=username]", username).await;
         self.fill("input[name=password]", password).await;
         self.click("button[type=submit]").await;

@@ -27,7 +27,14 @@ async fn person(chrome: &Chrome, app: &TestApp, name: &str) -> Browser {
 /// A browser for a person who registered (and so is in the lobby).
 async fn newcomer(chrome: &Chrome, app: &TestApp, name: &str) -> Browser {
     let browser = person(chrome, app, name).await;
-    browser.register(name, PASSWORD).await;
+    // The first on a new database registers with the setup link, as `TestApp::user` does.
+    match app.take_setup_token() {
+        Some(token) => {
+            let link = format!("/register?setup={token}");
+            browser.register_at(&link, name, PASSWORD).await;
+        }
+        None => browser.register(name, PASSWORD).await,
+    }
     browser
 }
 
