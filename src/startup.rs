@@ -152,6 +152,7 @@ impl Application {
         });
         let throttles = web::Data::from(throttles);
         let public_url = settings.public_url.clone().map(Arc::new);
+        let public_origin = settings.public_url.as_ref().map(|u| u.origin().to_owned());
         let link_origin = web::Data::new(LinkOrigin(settings.public_url.clone()));
         let form_tokens = web::Data::new(FormTokens::new(
             &settings.cookie_key,
@@ -236,7 +237,17 @@ impl Application {
                 }
             }
         }
-        let setup_token = announce_setup(&db, &format!("http://{addr}")).await?;
+        // Where a browser reaches this server, as the operator would type it.
+        let origin = match (public_origin, addr) {
+            (Some(public), _) => public,
+            (None, Some(addr)) if addr.ip().is_unspecified() => {
+                format!("http://localhost:{}", addr.port())
+            }
+            (None, Some(addr)) => format!("http://{addr}"),
+            // Behind a proxy on a unix socket, with no public URL: the proxy's address.
+            (None, None) => "http://<this server's address>".to_owned(),
+        };
+        let setup_token = announce_setup(&db, &origin).await?;
         let mut tasks = vec![
             spawn_revocation_follower(
                 db.clone(),

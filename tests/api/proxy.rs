@@ -104,10 +104,11 @@ async fn invitation_links_are_on_the_public_url_whatever_the_request_says() {
         return;
     };
     let mut admin = person_asking_for(&app, "chat.example:8443");
-    assert_eq!(
-        admin.register("alice", PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    let setup = app.take_setup_token();
+    let res = admin
+        .register_with_setup("alice", PASSWORD, setup.as_deref())
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let link = invitation_made_with(&mut admin, &FORWARDED_ELSEWHERE).await;
     assert!(
         link.starts_with("https://chat.example:8443/register?invite="),
