@@ -6,18 +6,30 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use diesel::sql_types::{BigInt, Integer};
+use diesel::sql_types::Integer;
 
+use super::deletion_count::{DeletionCount, WHOLE_ROOM};
 use crate::db::schema::{room_reads, rooms};
 
 pub struct RoomRead;
 
+/// A room's counters, and the running counts at the user's read mark.
 #[derive(QueryableByName)]
-struct UnreadRow {
+struct CountsRow {
     #[diesel(sql_type = Integer)]
     room_id: i32,
-    #[diesel(sql_type = BigInt)]
-    unread: i64,
+    #[diesel(sql_type = Integer)]
+    posted: i32,
+    #[diesel(sql_type = Integer)]
+    deleted: i32,
+    #[diesel(sql_type = Integer)]
+    mark: i32,
+    #[diesel(sql_type = Integer)]
+    read_posted: i32,
+    #[diesel(sql_type = Integer)]
+    own_posted: i32,
+    #[diesel(sql_type = Integer)]
+    own_read: i32,
 }
 
 impl RoomRead {
@@ -95,6 +107,13 @@ impl RoomRead {
     }
 
     /// Per room of `room_ids`: the messages by others, not deleted, past the user's read mark.
+    ///
+    /// From counters, never a scan of the log, so its cost does not grow with the log: the
+    /// messages posted past the mark (the room's count less the running count on the marked
+    /// entry), less the user's own past it (the running counts on their latest message and on
+    /// their latest at or below the mark, one index probe each), less the deleted ones past
+    /// it by others (`DeletionCount`, for rooms that have any). Two statements; the caller
+    /// runs them on one snapshot (`DbConnection::read_transaction`).
     pub fn unread_counts(
         conn: &mut DbConnection,
         user_id: i32,
@@ -106,20 +125,53 @@ impl RoomRead {
         // Numbers only, written by us: nothing anyone typed reaches the SQL. The parameters are
         // `$1`, `$2`: PostgreSQL's own syntax, and SQLite's named parameters, numbered in order
         // of first appearance, so they must appear in order, each once. `?` is SQLite's only.
+        // `kind = 'message'` is a literal, as `log_entries_room_author_seq`'s condition is.
         let ids: Vec<String> = room_ids.iter().map(i32::to_string).collect();
-        let rows: Vec<UnreadRow> = diesel::sql_query(format!(
-            "SELECT l.room_id AS room_id, COUNT(*) AS unread
-             FROM log_entries l
-             LEFT JOIN room_reads r ON r.room_id = l.room_id AND r.user_id = $1
-             WHERE l.room_id IN ({}) AND l.kind = 'message' AND l.deleted_at IS NULL
-               AND l.author_id <> $2 AND l.seq > COALESCE(r.last_read_seq, 0)
-             GROUP BY l.room_id",
+        let rows: Vec<CountsRow> = diesel::sql_query(format!(
+            "SELECT c.room_id, c.posted, c.deleted, c.mark,
+                 COALESCE((SELECT e.posted_through FROM log_entries e
+                           WHERE e.room_id = c.room_id AND e.seq = c.mark), 0) AS read_posted,
+                 COALESCE((SELECT e.author_through FROM log_entries e
+                           WHERE e.room_id = c.room_id AND e.author_id = $1
+                             AND e.kind = 'message'
+                           ORDER BY e.seq DESC LIMIT 1), 0) AS own_posted,
+                 COALESCE((SELECT e.author_through FROM log_entries e
+                           WHERE e.room_id = c.room_id AND e.author_id = $2
+                             AND e.kind = 'message' AND e.seq <= c.mark
+                           ORDER BY e.seq DESC LIMIT 1), 0) AS own_read
+             FROM (SELECT r.id AS room_id, r.posted, r.deleted,
+                       CASE WHEN rr.last_read_seq IS NULL THEN 0
+                            WHEN rr.last_read_seq > r.last_seq THEN r.last_seq
+                            ELSE rr.last_read_seq END AS mark
+                   FROM rooms r LEFT JOIN room_reads rr ON rr.room_id = r.id AND rr.user_id = $3
+                   WHERE r.id IN ({})) AS c",
             ids.join(",")
         ))
         .bind::<Integer, _>(user_id)
         .bind::<Integer, _>(user_id)
+        .bind::<Integer, _>(user_id)
         .load(conn)?;
-        Ok(rows.into_iter().map(|r| (r.room_id, r.unread)).collect())
+        let asked: Vec<(i32, i32, i32)> = rows
+            .iter()
+            .filter(|row| row.deleted > 0)
+            .flat_map(|row| {
+                [WHOLE_ROOM, user_id].map(|author| (row.room_id, author, row.mark))
+            })
+            .collect();
+        let deleted = DeletionCount::above(conn, &asked)?;
+        let deleted_above = |room_id, author, mark| {
+            deleted.get(&(room_id, author, mark)).copied().unwrap_or(0)
+        };
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let posted = i64::from(row.posted - row.read_posted);
+                let own = i64::from(row.own_posted - row.own_read);
+                let deleted = deleted_above(row.room_id, WHOLE_ROOM, row.mark)
+                    - deleted_above(row.room_id, user_id, row.mark);
+                (row.room_id, posted - own - deleted)
+            })
+            .collect())
     }
 }
 
