@@ -23,6 +23,8 @@ CREATE TABLE deletion_counts (
     PRIMARY KEY (room_id, author_id, node)
 );
 
+-- Backfill: the counts of what existing databases hold (models::read's tests run this part
+-- again on a log they wrote).
 UPDATE log_entries SET posted_through = counted.posted_through,
     author_through = counted.author_through
 FROM (
