@@ -122,7 +122,11 @@ mod tests {
     #[test]
     fn every_deletion_is_counted_by_exactly_the_prefixes_that_cover_it() {
         for deleted in [1, 2, 3, 7, 8, 100, 1023, 1024, 65_537, i32::MAX] {
-            assert_eq!(climbing(deleted).last(), Some(TOP), "{deleted} reaches the root");
+            assert_eq!(
+                climbing(deleted).last(),
+                Some(TOP),
+                "{deleted} reaches the root"
+            );
             for mark in [0, 1, 2, 3, 6, 7, 8, 99, 100, 1024, 65_536, 65_537, i32::MAX] {
                 let shared = climbing(deleted)
                     .filter(|n| descending(mark).any(|m| m == *n))

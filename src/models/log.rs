@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use diesel::dsl::sql;
+use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Integer};
 
 use crate::db::DbConnection;

@@ -154,14 +154,11 @@ impl RoomRead {
         let asked: Vec<(i32, i32, i32)> = rows
             .iter()
             .filter(|row| row.deleted > 0)
-            .flat_map(|row| {
-                [WHOLE_ROOM, user_id].map(|author| (row.room_id, author, row.mark))
-            })
+            .flat_map(|row| [WHOLE_ROOM, user_id].map(|author| (row.room_id, author, row.mark)))
             .collect();
         let deleted = DeletionCount::above(conn, &asked)?;
-        let deleted_above = |room_id, author, mark| {
-            deleted.get(&(room_id, author, mark)).copied().unwrap_or(0)
-        };
+        let deleted_above =
+            |room_id, author, mark| deleted.get(&(room_id, author, mark)).copied().unwrap_or(0);
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -225,7 +222,10 @@ mod tests {
 
     impl Moves {
         fn below(&mut self, n: usize) -> usize {
-            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             usize::try_from(self.0 >> 33).unwrap() % n
         }
     }
@@ -244,8 +244,8 @@ mod tests {
                 .collect();
             let mut rooms = Vec::new();
             for (i, name) in ["Kitchen", "Garden", "Attic"].iter().enumerate() {
-                let room = Room::create(&mut conn, &RoomName::parse(name).unwrap(), users[i], c)
-                    .unwrap();
+                let room =
+                    Room::create(&mut conn, &RoomName::parse(name).unwrap(), users[i], c).unwrap();
                 rooms.push(room.id);
             }
             let direct =
@@ -261,8 +261,7 @@ mod tests {
                 let enter = |conn: &mut DbConnection, c: &mut Changes| {
                     if room == direct.id {
                         let other = if user == users[0] { "bob" } else { "ann" };
-                        Room::open_direct(conn, user, &Username::parse(other).unwrap(), c)
-                            .unwrap();
+                        Room::open_direct(conn, user, &Username::parse(other).unwrap(), c).unwrap();
                     } else {
                         Room::enter(conn, room, user, c).unwrap();
                     }
@@ -287,14 +286,16 @@ mod tests {
                     }
                     5 => {
                         let head = Room::heads(&mut conn, &[room]).unwrap()[0].1;
-                        let target = i32::try_from(moves.below(usize::try_from(head).unwrap() + 1)).unwrap();
+                        let target =
+                            i32::try_from(moves.below(usize::try_from(head).unwrap() + 1)).unwrap();
                         enter(&mut conn, c);
                         // Refused when it is no message, someone else's or gone: fine.
                         let _ = LogEntry::delete_message(&mut conn, room, target, user, c);
                     }
                     6 | 7 => {
                         let head = Room::heads(&mut conn, &[room]).unwrap()[0].1;
-                        let mark = i32::try_from(moves.below(usize::try_from(head).unwrap() + 1)).unwrap();
+                        let mark =
+                            i32::try_from(moves.below(usize::try_from(head).unwrap() + 1)).unwrap();
                         RoomRead::record(&mut conn, &[(user, room, mark)]).unwrap();
                     }
                     8 => Room::leave(&mut conn, room, user, c).unwrap(),
@@ -313,9 +314,9 @@ mod tests {
 
             // The migration's backfill, run again over this log, finds the same counts.
             let up = match conn.backend() {
-                Backend::Sqlite => include_str!(
-                    "../../migrations/sqlite/2026-12-04-000017_unread_counters/up.sql"
-                ),
+                Backend::Sqlite => {
+                    include_str!("../../migrations/sqlite/2026-12-04-000017_unread_counters/up.sql")
+                }
                 Backend::Postgres => include_str!(
                     "../../migrations/postgres/2026-12-04-000017_unread_counters/up.sql"
                 ),
