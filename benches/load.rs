@@ -486,7 +486,6 @@ async fn lobby_step(url: &str, port: u16, people: &[Person], messages: u64) -> S
         line("GET /api/lobby", &mut small_lobby, &mut big_lobby),
         line("GET /api/admin/rooms", &mut small_admin, &mut big_admin),
     );
-    println!("{md}");
     md
 }
 
