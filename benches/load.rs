@@ -70,6 +70,10 @@ struct Config {
     login_burst: usize,
     burst: Duration,
     burst_rate: u32,
+    /// Messages stored in bulk before timing the lobby and the admin list of rooms again.
+    lobby_messages: u64,
+    /// Only the lobby step: no load steps, no bursts.
+    lobby_only: bool,
 }
 
 impl Config {
@@ -95,6 +99,8 @@ impl Config {
             login_burst: num("LOAD_LOGIN_BURST", "30", "2") as usize,
             burst: Duration::from_secs(num("LOAD_BURST_SECONDS", "5", "1")),
             burst_rate: num("LOAD_BURST_RATE", "3000", "50") as u32,
+            lobby_messages: num("LOAD_LOBBY_MESSAGES", "1000000", "2000"),
+            lobby_only: std::env::var_os("LOAD_LOBBY_ONLY").is_some(),
         }
     }
 }
@@ -376,6 +382,112 @@ fn populate(url: &str, users: usize, rooms: usize) -> Vec<Person> {
     let text = MessageText::parse("the one new message").unwrap();
     let _ = LogEntry::post(&mut conn, people[0].room, ids[0], &text, None, &mut changes);
     people
+}
+
+/// The lobby's and the administrators' list of rooms, timed on the database as the load left it,
+/// then again after `messages` more are stored in bulk (SQL, not HTTP: a million posts would
+/// take the rate limits days), spread over every room and written with the counters the app
+/// keeps. Their cost should not grow with the log: the report gives the ratio.
+async fn lobby_step(url: &str, port: u16, people: &[Person], messages: u64) -> String {
+    const TIMES: usize = 30;
+    let mut conn = DbConnection::open(url).unwrap();
+    conn.batch_execute("UPDATE users SET is_admin = TRUE WHERE username = 'user0'")
+        .unwrap();
+    let lane = pool(port, 1);
+    let cookie = &people[0].cookie;
+    let time = |path: &'static str| {
+        let lane = &lane;
+        async move {
+            let mut ms = Samples::default();
+            for _ in 0..TIMES {
+                let start = Instant::now();
+                let (status, body) = call(&lane[0], get(path, cookie)).await.unwrap();
+                assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+                ms.add(start.elapsed());
+            }
+            ms
+        }
+    };
+    let stored = |conn: &mut DbConnection| -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::RunQueryDsl::get_result::<Count>(
+            diesel::sql_query("SELECT COUNT(*) AS n FROM log_entries"),
+            conn,
+        )
+        .unwrap()
+        .n
+    };
+    let small_count = stored(&mut conn);
+    let mut small_lobby = time("/api/lobby").await;
+    let mut small_admin = time("/api/admin/rooms").await;
+
+    let filling = Instant::now();
+    let filler = User::create(&mut conn, &Username::parse("filler").unwrap(), "x")
+        .unwrap()
+        .id;
+    let rooms: i64 = {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::RunQueryDsl::get_result::<Count>(
+            diesel::sql_query("SELECT COUNT(*) AS n FROM rooms"),
+            &mut conn,
+        )
+        .unwrap()
+        .n
+    };
+    let each = (messages as i64 / rooms.max(1)).max(1);
+    conn.batch_execute(match conn.backend() {
+        db::Backend::Sqlite => "PRAGMA synchronous = OFF;",
+        db::Backend::Postgres => "SET synchronous_commit = off;",
+    })
+    .unwrap();
+    // The same SQL on both: a recursive count, each room's next numbers, the counters.
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO log_entries (room_id, author_id, kind, body, sent_at, seq,
+                                  posted_through, author_through)
+         WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {each})
+         SELECT r.id, {filler}, 'message', 'filler', CURRENT_TIMESTAMP, r.last_seq + k.i,
+                r.posted + k.i, k.i
+         FROM rooms r CROSS JOIN k;
+         UPDATE rooms SET last_seq = last_seq + {each}, posted = posted + {each};
+         COMMIT;"
+    ))
+    .unwrap();
+    if conn.backend() == db::Backend::Postgres {
+        conn.batch_execute("ANALYZE").unwrap();
+    }
+    let fill_secs = filling.elapsed().as_secs_f64();
+    // The servers' memory of the rooms catches up by itself; the lobby reads the database.
+    let big_count = stored(&mut conn);
+    let mut big_lobby = time("/api/lobby").await;
+    let mut big_admin = time("/api/admin/rooms").await;
+    let line = |name: &str, small: &mut Samples, big: &mut Samples| {
+        format!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} | {:.2} ms |",
+            small.ms(0.5),
+            big.ms(0.5),
+            big.ms(0.5) / small.ms(0.5),
+            big.ms(1.0),
+        )
+    };
+    let md = format!(
+        "Lobby and administrators' rooms against the log's size ({TIMES} requests each, one at a \
+         time; {big_count} entries stored in {rooms} rooms, {} of them added in bulk in {fill_secs:.1} s):\n\n\
+         | request | p50 at {small_count} entries | p50 at {big_count} entries | ratio | max at {big_count} |\n\
+         |---|---|---|---|---|\n{}\n{}\n",
+        each * rooms,
+        line("GET /api/lobby", &mut small_lobby, &mut big_lobby),
+        line("GET /api/admin/rooms", &mut small_admin, &mut big_admin),
+    );
+    md
 }
 
 /// The part of a poll answer the generator reads (the presence lists are skipped).
@@ -1085,6 +1197,9 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             assert!(Instant::now() < deadline, "the server did not start");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        if config.lobby_only {
+            return None;
+        }
         let lanes = pool(port, config.connections);
         let post_lanes = pool(port, (config.connections / 8).max(1));
         let mut steps = Vec::new();
@@ -1190,7 +1305,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
         let empty = rates.pop().unwrap();
         let health = rates.pop().unwrap();
         let burst = burst(&post_lanes, &people, config.burst_rate, config.burst).await;
-        Report {
+        Some(Report {
             steps,
             health,
             empty,
@@ -1200,8 +1315,15 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             login_report,
             control_report,
             control_errors,
-        }
+        })
     });
+    let lobby = local.block_on(
+        &runtime,
+        lobby_step(&url, server.port, &people, config.lobby_messages),
+    );
+    let Some(report) = report else {
+        return (lobby, Vec::new(), 0.0);
+    };
     let Report {
         mut steps,
         health,
@@ -1318,6 +1440,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
         assert_eq!(control_errors, 0, "{control_report}");
         assert!(mean(&empty) > 0.0 && mean(&health) > 0.0 && mean(&one) > 0.0);
     }
+    let _ = writeln!(md, "\n{lobby}");
     (md, steps, mean(&empty) / mean(&health))
 }
 

@@ -12,15 +12,17 @@ use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 
 use crate::db::DbConnection;
-use crate::domain::RegistrationMode;
+use crate::domain::{Page, RegistrationMode};
 use crate::models::audit::AuditEntry;
 pub use crate::models::audit::SERVER_COMMAND;
 use crate::models::invitation::{Invitation, InvitationListing};
 use crate::models::setting::Setting;
-use crate::models::{ModelError, User};
+use crate::models::{ModelError, Room, RoomOverview, User};
 
 /// How many users one search shows.
 pub const USERS_SHOWN: i64 = 200;
+/// How many rooms a page of /admin/rooms (and of /api/admin/rooms) lists.
+pub const ROOMS_PAGE: u32 = 200;
 /// How many audit entries the admin page shows.
 pub const AUDIT_SHOWN: i64 = 100;
 /// How long an invitation link works.
@@ -67,6 +69,28 @@ pub fn overview(conn: &mut DbConnection) -> Result<Overview, ModelError> {
 /// Up to `USERS_SHOWN` users whose name contains `search`, by name.
 pub fn users(conn: &mut DbConnection, search: &str) -> Result<Vec<User>, ModelError> {
     Ok(User::search(conn, search, USERS_SHOWN)?)
+}
+
+/// A page of the public rooms, the most recently active first, as the lobby pages its list.
+pub struct RoomsPage {
+    pub rooms: Vec<RoomOverview>,
+    pub page: u32,
+    /// The next page's number, only when more rooms follow.
+    pub next: Option<u32>,
+}
+
+/// The `page`th `ROOMS_PAGE` public rooms, with their counts of messages.
+pub fn rooms(conn: &mut DbConnection, page: Page) -> Result<RoomsPage, ModelError> {
+    // One more than a page: whether it comes says whether there is a next page.
+    let limit = i64::from(ROOMS_PAGE) + 1;
+    let mut rooms = Room::overview_page(conn, page.offset(ROOMS_PAGE), limit)?;
+    let more = rooms.len() > ROOMS_PAGE as usize;
+    rooms.truncate(ROOMS_PAGE as usize);
+    Ok(RoomsPage {
+        rooms,
+        page: page.number(),
+        next: page.next(more),
+    })
 }
 
 /// Disables the account (ending every session of theirs, on every server) or enables it.

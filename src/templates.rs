@@ -508,14 +508,19 @@ pub struct AdminRoomsPage {
     pub layout: Layout,
     pub notice: Option<String>,
     pub rooms: Vec<AdminRoomView>,
+    pub page: u32,
+    pub next: Option<u32>,
 }
 
 impl AdminRoomsPage {
-    pub fn new(layout: Layout, rooms: Vec<crate::models::RoomOverview>) -> Self {
+    pub fn new(layout: Layout, listed: crate::admin::RoomsPage) -> Self {
         Self {
             layout,
             notice: None,
-            rooms: rooms
+            page: listed.page,
+            next: listed.next,
+            rooms: listed
+                .rooms
                 .into_iter()
                 .map(|r| AdminRoomView {
                     id: r.id,
@@ -526,5 +531,19 @@ impl AdminRoomsPage {
                 })
                 .collect(),
         }
+    }
+
+    /// The link to the page before this one, if this is not the first.
+    pub fn newer_href(&self) -> Option<String> {
+        match self.page {
+            0 | 1 => None,
+            2 => Some("/admin/rooms".to_owned()),
+            page => Some(format!("/admin/rooms?page={}", page - 1)),
+        }
+    }
+
+    /// The link to the page after this one, if more rooms follow.
+    pub fn older_href(&self) -> Option<String> {
+        self.next.map(|next| format!("/admin/rooms?page={next}"))
     }
 }

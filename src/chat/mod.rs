@@ -15,7 +15,7 @@ use crate::db::DbConnection;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
-use crate::domain::{ClientId, MessageText, RoomName, Username};
+use crate::domain::{ClientId, MessageText, Page, RoomName, Username};
 use crate::errors::AppError;
 use crate::live::{Known, Live, PeopleJson, TAIL};
 use crate::models::read::RoomRead;
@@ -122,11 +122,10 @@ impl Chat {
 
     /// A page of the rooms the user's lobby lists (`LOBBY_PAGE` of them, page 1 first),
     /// newest activity first, with unread and present counts.
-    pub async fn lobby(&self, user: &CurrentUser, page: u32) -> Result<Lobby, AppError> {
+    pub async fn lobby(&self, user: &CurrentUser, page: Page) -> Result<Lobby, AppError> {
         self.save_read_marks(user.id).await?;
         let user_id = user.id;
-        let page = page.max(1);
-        let offset = i64::from(page - 1) * i64::from(LOBBY_PAGE);
+        let offset = page.offset(LOBBY_PAGE);
         // One more than a page: whether it comes says whether there is a next page.
         let limit = i64::from(LOBBY_PAGE) + 1;
         let (mut rooms, administrator) = self
@@ -147,8 +146,8 @@ impl Chat {
                     room,
                 })
                 .collect(),
-            page,
-            next: page.checked_add(1).filter(|_| more),
+            page: page.number(),
+            next: page.next(more),
             administrator,
         })
     }

@@ -105,6 +105,40 @@ impl DbConnection {
         Ok(out)
     }
 
+    /// Runs `f`'s reads on one snapshot of the database, so that several statements agree
+    /// with each other: a deferred `BEGIN` on SQLite (in WAL mode, its first read fixes the
+    /// snapshot), `REPEATABLE READ READ ONLY` on PostgreSQL. Inside an open transaction, `f`
+    /// runs in it.
+    pub fn read_transaction<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DieselError>,
+    {
+        if self.in_transaction() {
+            return f(self);
+        }
+        match self {
+            Self::Sqlite(conn) => AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN")?,
+            Self::Postgres(conn) => AnsiTransactionManager::begin_transaction_sql(
+                conn,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            )?,
+        }
+        match f(self) {
+            Ok(value) => {
+                <Self as TransactionManager<Self>>::commit_transaction(self)?;
+                Ok(value)
+            }
+            // The reads' own error says more than a failed rollback would.
+            Err(err) => {
+                let _ = <Self as TransactionManager<Self>>::rollback_transaction(self);
+                Err(err)
+            }
+        }
+    }
+
     /// Whether a transaction is open on this connection.
     pub fn in_transaction(&mut self) -> bool {
         <Self as TransactionManager<Self>>::transaction_manager_status_mut(self)

@@ -18,6 +18,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    deletion_counts (room_id, author_id, node) {
+        room_id -> Integer,
+        author_id -> Integer,
+        node -> BigInt,
+        deleted -> Integer,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Integer,
         token_hash -> Text,
@@ -41,6 +50,8 @@ diesel::table! {
         sent_at -> Timestamp,
         client_id -> Nullable<Text>,
         seq -> Integer,
+        posted_through -> Integer,
+        author_through -> Integer,
     }
 }
 
@@ -79,6 +90,8 @@ diesel::table! {
         last_activity_at -> Timestamp,
         is_direct -> Bool,
         last_seq -> Integer,
+        posted -> Integer,
+        deleted -> Integer,
     }
 }
 
@@ -122,6 +135,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(deletion_counts -> rooms (room_id));
 diesel::joinable!(log_entries -> rooms (room_id));
 diesel::joinable!(log_entries -> users (author_id));
 diesel::joinable!(room_members -> rooms (room_id));
@@ -133,6 +147,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     deleted_rooms,
+    deletion_counts,
     invitations,
     log_entries,
     revocations,

@@ -3,6 +3,7 @@
 mod client_id;
 mod message_text;
 mod name_key;
+mod page;
 mod password;
 mod registration;
 mod room_name;
@@ -12,6 +13,7 @@ mod visible;
 pub use client_id::ClientId;
 pub use message_text::{MessageText, MessageTextError};
 pub use name_key::name_key;
+pub use page::Page;
 pub use password::Password;
 pub use registration::RegistrationMode;
 pub use room_name::RoomName;

@@ -10,11 +10,14 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Integer};
 
 use crate::db::DbConnection;
 
 use super::audit::AuditEntry;
+use super::deletion_count::DeletionCount;
 use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
@@ -61,11 +64,22 @@ struct NewEntry<'a> {
     sent_at: NaiveDateTime,
     client_id: Option<&'a str>,
     seq: i32,
+    posted_through: i32,
+    author_through: i32,
+}
+
+/// An entry's running counts, up to and including it: the room's messages, and its author's
+/// messages in the room (0 for an entry that is not a message). The lobby's unread counts are
+/// differences of these (see `RoomRead::unread_counts`).
+#[derive(Debug, Clone, Copy)]
+struct Through {
+    posted: i32,
+    author: i32,
 }
 
 impl<'a> NewEntry<'a> {
     /// The row that stores `entry` (built before it is written: see `LogEntry::insert`).
-    fn of(entry: &'a LogEntry, client_id: Option<&'a str>) -> Self {
+    fn of(entry: &'a LogEntry, client_id: Option<&'a str>, through: Through) -> Self {
         Self {
             room_id: entry.room_id,
             author_id: entry.author_id,
@@ -75,6 +89,8 @@ impl<'a> NewEntry<'a> {
             sent_at: entry.sent_at,
             client_id,
             seq: entry.seq,
+            posted_through: through.posted,
+            author_through: through.author,
         }
     }
 }
@@ -218,7 +234,19 @@ impl LogEntry {
     ) -> Result<LogEntry, ModelError> {
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
-        let seq = Room::next_seq(conn, room_id, activity)?;
+        let (seq, posted) = Room::next_seq(conn, room_id, activity)?;
+        let author_through = match kind {
+            Kind::Message => Self::authors_posted(conn, &[(room_id, author_id)])?
+                .get(&(room_id, author_id))
+                .copied()
+                .unwrap_or(0)
+                .saturating_add(1),
+            _ => 0,
+        };
+        let through = Through {
+            posted,
+            author: author_through,
+        };
         let entry = LogEntry {
             seq,
             room_id,
@@ -231,7 +259,7 @@ impl LogEntry {
             sent_at,
         };
         diesel::insert_into(log_entries::table)
-            .values(&NewEntry::of(&entry, client_id))
+            .values(&NewEntry::of(&entry, client_id, through))
             .execute(conn)?;
         changes.appended.push(entry.clone());
         Ok(entry)
@@ -484,26 +512,40 @@ impl LogEntry {
         }
         let counts: Vec<(i32, i32)> = per_room.iter().map(|(&id, &(n, _))| (id, n)).collect();
         let last = Room::take_seqs_many(conn, &counts, sent_at)?;
-        // The first number each room gives this batch.
-        let mut next: HashMap<i32, i32> = HashMap::with_capacity(counts.len());
+        // The first number, and the first count of messages posted, each room gives this batch.
+        let mut next: HashMap<i32, (i32, i32)> = HashMap::with_capacity(counts.len());
         for (room_id, count) in counts {
             // The room's row is held since the batch began: it cannot be gone.
-            let Some(last) = last.get(&room_id) else {
+            let Some(&(last, posted)) = last.get(&room_id) else {
                 return Err(diesel::result::Error::QueryBuilderError(
                     format!("room {room_id} vanished from under a held lock").into(),
                 ));
             };
-            next.insert(room_id, last - count + 1);
+            next.insert(room_id, (last - count + 1, posted - count + 1));
         }
+        // Each author's messages in each room so far: read under the rooms' held rows, so no
+        // other post of theirs there can come between.
+        let pairs: Vec<(i32, i32)> = fresh
+            .iter()
+            .map(|&(i, room, _)| (room.id, posts[i].author_id))
+            .collect();
+        let mut authors = Self::authors_posted(conn, &pairs)?;
         let mut stored = Vec::with_capacity(fresh.len());
         for &(i, room, author) in fresh {
             let post = &posts[i];
-            let seq = next.get_mut(&room.id).map_or(0, |n| {
-                *n += 1;
-                *n - 1
+            let (seq, posted) = next.get_mut(&room.id).map_or((0, 0), |n| {
+                *n = (n.0 + 1, n.1 + 1);
+                (n.0 - 1, n.1 - 1)
             });
+            let mine = authors.entry((room.id, post.author_id)).or_insert(0);
+            *mine += 1;
+            let through = Through {
+                posted,
+                author: *mine,
+            };
             stored.push((
                 i,
+                through,
                 LogEntry {
                     seq,
                     room_id: room.id,
@@ -519,8 +561,9 @@ impl LogEntry {
         }
         let rows: Vec<NewEntry> = stored
             .iter()
-            .map(|(i, entry)| {
-                NewEntry::of(entry, posts[*i].client_id.as_ref().map(ClientId::as_str))
+            .map(|(i, through, entry)| {
+                let client_id = posts[*i].client_id.as_ref().map(ClientId::as_str);
+                NewEntry::of(entry, client_id, *through)
             })
             .collect();
         // Several rows in one INSERT: each backend writes it its own way.
@@ -533,8 +576,70 @@ impl LogEntry {
         }
         changes
             .appended
-            .extend(stored.iter().map(|(_, entry)| entry.clone()));
-        Ok(stored)
+            .extend(stored.iter().map(|(_, _, entry)| entry.clone()));
+        Ok(stored.into_iter().map(|(i, _, entry)| (i, entry)).collect())
+    }
+
+    /// How many messages each `(room, author)` has posted in the room: the running count on
+    /// the author's latest message there (one probe of `log_entries_room_author_seq` each).
+    /// The caller holds the rooms' rows. Pairs with no message are missing.
+    fn authors_posted(
+        conn: &mut DbConnection,
+        pairs: &[(i32, i32)],
+    ) -> QueryResult<HashMap<(i32, i32), i32>> {
+        #[derive(QueryableByName)]
+        struct Posted {
+            #[diesel(sql_type = Integer)]
+            room_id: i32,
+            #[diesel(sql_type = Integer)]
+            author_id: i32,
+            #[diesel(sql_type = Integer)]
+            posted: i32,
+        }
+        let mut pairs = pairs.to_vec();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let found: Vec<Posted> = match conn {
+            // One round trip for the whole batch.
+            DbConnection::Postgres(c) => {
+                let (rooms, authors): (Vec<i32>, Vec<i32>) = pairs.into_iter().unzip();
+                diesel::sql_query(
+                    "SELECT v.room_id, v.author_id, l.author_through AS posted \
+                     FROM unnest($1::int[], $2::int[]) AS v(room_id, author_id) \
+                     CROSS JOIN LATERAL (SELECT author_through FROM log_entries \
+                         WHERE room_id = v.room_id AND author_id = v.author_id \
+                           AND kind = 'message' ORDER BY seq DESC LIMIT 1) AS l",
+                )
+                .bind::<Array<Integer>, _>(rooms)
+                .bind::<Array<Integer>, _>(authors)
+                .load(c)?
+            }
+            DbConnection::Sqlite(c) => {
+                let mut found = Vec::with_capacity(pairs.len());
+                for (room_id, author_id) in pairs {
+                    let posted = log_entries::table
+                        .filter(log_entries::room_id.eq(room_id))
+                        .filter(log_entries::author_id.eq(author_id))
+                        // A literal, as the partial index is written: a bound
+                        // parameter would not let the planner use it.
+                        .filter(sql::<Bool>("kind = 'message'"))
+                        .order(log_entries::seq.desc())
+                        .select(log_entries::author_through)
+                        .first::<i32>(c)
+                        .optional()?;
+                    found.extend(posted.map(|posted| Posted {
+                        room_id,
+                        author_id,
+                        posted,
+                    }));
+                }
+                found
+            }
+        };
+        Ok(found
+            .into_iter()
+            .map(|p| ((p.room_id, p.author_id), p.posted))
+            .collect())
     }
 
     /// Deletes a message: its author may, and so may a public room's creator. It keeps its
@@ -588,6 +693,7 @@ impl LogEntry {
             if emptied == 0 {
                 return Err(ModelError::NotFound);
             }
+            DeletionCount::record(conn, room_id, author_id, message_seq)?;
             Self::append(
                 conn,
                 room_id,

@@ -2,6 +2,7 @@
 //! Nothing here knows about HTTP; errors.rs maps `ModelError` to statuses.
 
 pub mod audit;
+pub mod deletion_count;
 pub mod invitation;
 pub mod log;
 pub mod name_key;

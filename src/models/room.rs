@@ -13,7 +13,7 @@ use super::audit::AuditEntry;
 use super::log::{Kind, LogEntry};
 use super::read::RoomRead;
 use super::{Changes, ModelError, User, now, write};
-use crate::db::schema::{deleted_rooms, log_entries, room_members, rooms, users};
+use crate::db::schema::{deleted_rooms, room_members, rooms, users};
 use crate::domain::{RoomName, Username};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -165,7 +165,18 @@ impl Room {
 
     /// The rooms this user's lobby lists, newest activity first, with unread counts: `limit`
     /// of them after the first `offset`. Direct conversations the user hid are left out.
+    /// One snapshot for the list and its counts, so a post committing meanwhile is counted in
+    /// both or neither.
     pub fn lobby(
+        conn: &mut DbConnection,
+        user_id: i32,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<RoomListing>> {
+        conn.read_transaction(|conn| Self::lobby_now(conn, user_id, offset, limit))
+    }
+
+    fn lobby_now(
         conn: &mut DbConnection,
         user_id: i32,
         offset: i64,
@@ -220,7 +231,8 @@ impl Room {
 
     /// Takes the room's next log number: raises the counter on the room's row, which the
     /// caller's transaction then holds until it commits, so that numbers commit in order.
-    /// A message also counts as the room's latest activity.
+    /// A message also counts as the room's latest activity, and as one more message posted.
+    /// Answers the number and the room's count of messages posted, this one included.
     ///
     /// The caller has just found the room; if its row is gone now, another transaction deleted
     /// it meanwhile (PostgreSQL lets it, where SQLite's one writer would not): `Deleted`.
@@ -228,41 +240,46 @@ impl Room {
         conn: &mut DbConnection,
         room_id: i32,
         activity: Option<NaiveDateTime>,
-    ) -> Result<i32, ModelError> {
+    ) -> Result<(i32, i32), ModelError> {
         Self::take_seqs(conn, room_id, 1, activity)
     }
 
-    /// Takes the room's next `count` numbers at once (see `next_seq`); answers the last.
+    /// Takes the room's next `count` numbers at once (see `next_seq`); answers the last, and
+    /// the messages posted. With `activity`, the `count` entries are messages.
     pub(crate) fn take_seqs(
         conn: &mut DbConnection,
         room_id: i32,
         count: i32,
         activity: Option<NaiveDateTime>,
-    ) -> Result<i32, ModelError> {
+    ) -> Result<(i32, i32), ModelError> {
         let room = rooms::table.find(room_id);
         let next = rooms::last_seq + count;
-        let seq = match activity {
+        let taken = match activity {
             Some(at) => diesel::update(room)
-                .set((rooms::last_seq.eq(next), rooms::last_activity_at.eq(at)))
-                .returning(rooms::last_seq)
+                .set((
+                    rooms::last_seq.eq(next),
+                    rooms::posted.eq(rooms::posted + count),
+                    rooms::last_activity_at.eq(at),
+                ))
+                .returning((rooms::last_seq, rooms::posted))
                 .get_result(conn),
             None => diesel::update(room)
                 .set(rooms::last_seq.eq(next))
-                .returning(rooms::last_seq)
+                .returning((rooms::last_seq, rooms::posted))
                 .get_result(conn),
         };
-        seq.optional()?.ok_or(ModelError::Deleted)
+        taken.optional()?.ok_or(ModelError::Deleted)
     }
 
-    /// Takes each room's next `count` numbers (see `take_seqs`) and sets its last activity,
-    /// for a batch of posts: one statement on PostgreSQL, however many rooms; one per room on
-    /// SQLite, where a statement costs no round trip. Answers each room's last number, by id;
-    /// a room that is gone is missing.
+    /// Takes each room's next `count` numbers for as many messages (see `take_seqs`) and sets
+    /// its last activity, for a batch of posts: one statement on PostgreSQL, however many
+    /// rooms; one per room on SQLite, where a statement costs no round trip. Answers each
+    /// room's last number and messages posted, by id; a room that is gone is missing.
     pub(crate) fn take_seqs_many(
         conn: &mut DbConnection,
         counts: &[(i32, i32)],
         activity: NaiveDateTime,
-    ) -> QueryResult<HashMap<i32, i32>> {
+    ) -> QueryResult<HashMap<i32, (i32, i32)>> {
         match conn {
             DbConnection::Postgres(c) => {
                 #[derive(QueryableByName)]
@@ -271,18 +288,24 @@ impl Room {
                     id: i32,
                     #[diesel(sql_type = Integer)]
                     last_seq: i32,
+                    #[diesel(sql_type = Integer)]
+                    posted: i32,
                 }
                 let (ids, ns): (Vec<i32>, Vec<i32>) = counts.iter().copied().unzip();
                 let taken: Vec<Last> = diesel::sql_query(
-                    "UPDATE rooms SET last_seq = rooms.last_seq + v.n, last_activity_at = $3 \
+                    "UPDATE rooms SET last_seq = rooms.last_seq + v.n, \
+                     posted = rooms.posted + v.n, last_activity_at = $3 \
                      FROM unnest($1::int[], $2::int[]) AS v(id, n) WHERE rooms.id = v.id \
-                     RETURNING rooms.id, rooms.last_seq",
+                     RETURNING rooms.id, rooms.last_seq, rooms.posted",
                 )
                 .bind::<Array<Integer>, _>(ids)
                 .bind::<Array<Integer>, _>(ns)
                 .bind::<Timestamp, _>(activity)
                 .load(c)?;
-                Ok(taken.into_iter().map(|l| (l.id, l.last_seq)).collect())
+                Ok(taken
+                    .into_iter()
+                    .map(|l| (l.id, (l.last_seq, l.posted)))
+                    .collect())
             }
             DbConnection::Sqlite(_) => {
                 let mut taken = HashMap::new();
@@ -583,33 +606,38 @@ impl Room {
     }
 
     /// Every public room with its creator's name and how many messages it holds, the most
-    /// recently active first.
+    /// recently active first (`chatroom rooms list`).
     pub fn overview(conn: &mut DbConnection) -> QueryResult<Vec<RoomOverview>> {
-        let rooms: Vec<(i32, String, String, NaiveDateTime, NaiveDateTime)> = rooms::table
+        Self::overview_page(conn, 0, i64::MAX)
+    }
+
+    /// `limit` public rooms after the first `offset`, as `overview` orders them. The counts are
+    /// the rooms' own counters: nothing reads the log.
+    pub fn overview_page(
+        conn: &mut DbConnection,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<RoomOverview>> {
+        let rooms: Vec<(i32, String, String, i32, NaiveDateTime, NaiveDateTime)> = rooms::table
             .inner_join(users::table.on(users::id.eq(rooms::creator_id)))
             .filter(rooms::is_direct.eq(false))
             .order((rooms::last_activity_at.desc(), rooms::id.desc()))
+            .offset(offset)
+            .limit(limit)
             .select((
                 rooms::id,
                 rooms::name,
                 users::username,
+                rooms::posted - rooms::deleted,
                 rooms::created_at,
                 rooms::last_activity_at,
             ))
             .load(conn)?;
-        let counts: HashMap<i32, i64> = log_entries::table
-            .filter(log_entries::kind.eq(Kind::Message.as_str()))
-            .filter(log_entries::deleted_at.is_null())
-            .group_by(log_entries::room_id)
-            .select((log_entries::room_id, diesel::dsl::count_star()))
-            .load::<(i32, i64)>(conn)?
-            .into_iter()
-            .collect();
         Ok(rooms
             .into_iter()
             .map(
-                |(id, name, creator, created_at, last_activity_at)| RoomOverview {
-                    messages: counts.get(&id).copied().unwrap_or(0),
+                |(id, name, creator, messages, created_at, last_activity_at)| RoomOverview {
+                    messages: i64::from(messages),
                     id,
                     name,
                     creator,

@@ -14,9 +14,9 @@ use crate::auth::client_addr::ClientAddr;
 use crate::auth::session_store::SessionCache;
 use crate::chat::Chat;
 use crate::db::Db;
-use crate::domain::RegistrationMode;
+use crate::domain::{Page, RegistrationMode};
 use crate::errors::AppError;
-use crate::models::{Room, RoomOverview, User};
+use crate::models::{RoomOverview, User};
 use crate::templates::{AdminPage, AdminRoomsPage, AdminUsersPage, Layout, render, rfc3339};
 
 /// The session key of an invitation link just made, which the next /admin shows once.
@@ -171,14 +171,22 @@ async fn set_disabled(
     Ok(user)
 }
 
-/// GET /admin/rooms
+#[derive(Deserialize)]
+pub struct RoomsQuery {
+    notice: Option<String>,
+    /// Which page of rooms, from 1.
+    page: Option<u32>,
+}
+
+/// GET /admin/rooms?page=N
 pub async fn rooms(
     _: Administrator,
-    query: web::Query<Notice>,
+    query: web::Query<RoomsQuery>,
     db: web::Data<Db>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let rooms = db.run(|conn| Ok(Room::overview(conn)?)).await?;
+    let page = Page::parse(query.page)?;
+    let rooms = db.run(move |conn| Ok(admin::rooms(conn, page)?)).await?;
     let mut page = AdminRoomsPage::new(Layout::from_session(&session), rooms);
     page.notice = notice(query.notice.as_deref());
     render(&page, StatusCode::OK)
@@ -284,11 +292,34 @@ pub async fn api_enable(
     Ok(HttpResponse::Ok().json(UserJson::from(&user)))
 }
 
-/// GET /api/admin/rooms: `{"rooms": [...]}`
-pub async fn api_rooms(_: Administrator, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let rooms = db.run(|conn| Ok(Room::overview(conn)?)).await?;
-    let rooms: Vec<RoomJson> = rooms.iter().map(RoomJson::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "rooms": rooms })))
+#[derive(Deserialize)]
+pub struct PageQuery {
+    /// Which page of rooms, from 1.
+    page: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct RoomsAnswer<'a> {
+    rooms: Vec<RoomJson<'a>>,
+    page: u32,
+    /// The next page's number, only when more rooms follow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<u32>,
+}
+
+/// GET /api/admin/rooms?page=N: `{"rooms": [...], "page": N, "next": N + 1}`, as the lobby.
+pub async fn api_rooms(
+    _: Administrator,
+    query: web::Query<PageQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let page = Page::parse(query.page)?;
+    let listed = db.run(move |conn| Ok(admin::rooms(conn, page)?)).await?;
+    Ok(HttpResponse::Ok().json(RoomsAnswer {
+        rooms: listed.rooms.iter().map(RoomJson::from).collect(),
+        page: listed.page,
+        next: listed.next,
+    }))
 }
 
 /// DELETE /api/admin/rooms/{id}: 204.

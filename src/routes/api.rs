@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, Listed, Polled};
-use crate::domain::{ClientId, MessageText, RoomName};
+use crate::domain::{ClientId, MessageText, Page, RoomName};
 use crate::errors::AppError;
 use crate::models::{LogEntry, Room};
 use crate::templates::rfc3339;
@@ -211,7 +211,7 @@ pub async fn lobby(
     query: web::Query<LobbyQuery>,
     chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
-    let lobby = chat.lobby(&user, query.page.unwrap_or(1)).await?;
+    let lobby = chat.lobby(&user, Page::parse(query.page)?).await?;
     Ok(HttpResponse::Ok().json(LobbyAnswer {
         page: lobby.page,
         next: lobby.next,

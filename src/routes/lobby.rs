@@ -9,7 +9,7 @@ use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::Chat;
-use crate::domain::RoomName;
+use crate::domain::{Page, RoomName};
 use crate::errors::AppError;
 use crate::templates::{Layout, LobbyPage, render};
 
@@ -26,7 +26,7 @@ pub async fn lobby(
     chat: web::Data<Chat>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let lobby = chat.lobby(&user, query.page.unwrap_or(1)).await?;
+    let lobby = chat.lobby(&user, Page::parse(query.page)?).await?;
     let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
     let flash = crate::auth::take_once(&session, super::auth::FLASH);
     page.notice = match flash.as_deref() {
@@ -59,7 +59,7 @@ pub async fn create_room(
         Err(err @ (AppError::BadRequest(_) | AppError::Conflict(_))) => err,
         Err(other) => return Err(other),
     };
-    let lobby = chat.lobby(&user, 1).await?;
+    let lobby = chat.lobby(&user, Page::FIRST).await?;
     let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
     page.refused(form.into_inner().name, &refusal);
     render(&page, actix_web::ResponseError::status_code(&refusal))

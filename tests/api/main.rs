@@ -18,6 +18,7 @@ mod helpers;
 mod initdb;
 mod instances;
 mod live;
+mod lobby;
 mod login_races;
 mod messages;
 #[path = "../support/programs.rs"]
