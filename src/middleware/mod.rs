@@ -83,8 +83,9 @@ pub async fn access_log(
     outcome
 }
 
-/// The query parameters whose values are secrets: an invitation link's token.
-const SECRET_PARAMETERS: [&str; 1] = ["invite"];
+/// The query parameters whose values are secrets: an invitation link's token, and the setup
+/// link's (whoever uses it first becomes the administrator).
+const SECRET_PARAMETERS: [&str; 2] = ["invite", "setup"];
 
 /// `uri` with the values of secret query parameters replaced, however their names are
 /// spelled (`%69nvite` is `invite` to the handler too).
@@ -262,7 +263,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_invitation_token_never_reaches_the_log_however_its_name_is_spelled() {
+    fn an_invitation_or_setup_token_never_reaches_the_log_however_its_name_is_spelled() {
         for (uri, logged) in [
             ("/register?invite=SECRET", "/register?invite=[redacted]"),
             (
@@ -270,6 +271,7 @@ mod tests {
                 "/register?a=1&invite=[redacted]&b=2",
             ),
             ("/register?invite", "/register?invite=[redacted]"),
+            ("/register?setup=SECRET", "/register?setup=[redacted]"),
             ("/admin/users?q=invite", "/admin/users?q=invite"),
             ("/lobby", "/lobby"),
         ] {

@@ -593,3 +593,39 @@ async fn through_nginx_on_its_own_port_a_post_with_origin_and_no_sec_fetch_site_
         .unwrap();
     assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN, "another port");
 }
+
+/// Invitation and setup links are as good as a password until used: nginx's access log shows
+/// the path they asked for, never their tokens.
+#[actix_web::test]
+async fn nginx_logs_no_invitation_or_setup_token() {
+    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    if !available(std::slice::from_ref(&nginx_command)) {
+        return;
+    }
+    let Some(db) = TestDatabase::fresh() else {
+        return;
+    };
+    let server = Server::start(&db.url);
+    server.wait_until_up().await;
+    let nginx = Nginx::start(&nginx_command.command, &[], &[server.url()]);
+    nginx.wait_until_listening();
+    let client = reqwest::Client::new();
+    for query in ["invite=SECRET-INVITE", "a=1&Setup=SECRET-SETUP"] {
+        let res = client
+            .get(format!("{}/register?{query}", nginx.url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{query}: {}", res.status());
+    }
+    let started = Instant::now();
+    let log = loop {
+        let log = nginx.access_log();
+        if log.matches("/register?[redacted]").count() == 2 {
+            break log;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{log}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!log.contains("SECRET"), "{log}");
+}
