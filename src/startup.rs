@@ -9,7 +9,7 @@ use actix_session::SessionMiddleware;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_web::cookie::{SameSite, time::Duration as CookieDuration};
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::rt::task::JoinHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -198,10 +198,14 @@ impl Application {
                     let db = db_in_app.clone();
                     move |req, next| middleware::database_down(db.clone(), req, next)
                 }))
-                .wrap(from_fn({
-                    let public_url = public_url.clone();
-                    move |req, next| middleware::expected_host(public_url.clone(), req, next)
-                }))
+                // Only with a public URL: without one, no request pays for the layer.
+                .wrap(Condition::new(
+                    public_url.is_some(),
+                    from_fn({
+                        let public_url = public_url.clone();
+                        move |req, next| middleware::expected_host(public_url.clone(), req, next)
+                    }),
+                ))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::access_log))
                 .configure(|cfg| routes(cfg, panic_route))
