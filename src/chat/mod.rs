@@ -15,7 +15,7 @@ use crate::db::DbConnection;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
-use crate::domain::{ClientId, MessageText, Page, RoomName, Username};
+use crate::domain::{ClientId, LoginName, MessageText, Page, RoomName};
 use crate::errors::AppError;
 use crate::live::{Known, Live, PeopleJson, TAIL};
 use crate::models::read::RoomRead;
@@ -261,7 +261,11 @@ impl Chat {
 
     /// Opens (creating it the first time) the direct conversation with `other`, and puts the
     /// user in it. A new conversation counts against the user's limit of new rooms.
-    pub async fn open_direct(&self, user: &CurrentUser, other: Username) -> Result<Room, AppError> {
+    pub async fn open_direct(
+        &self,
+        user: &CurrentUser,
+        other: LoginName,
+    ) -> Result<Room, AppError> {
         let user_id = user.id;
         let lookup = other.clone();
         let exists = self

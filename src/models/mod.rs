@@ -250,7 +250,7 @@ mod tests {
     use diesel::connection::SimpleConnection;
 
     use super::*;
-    use crate::domain::{RoomName, Username};
+    use crate::domain::{LoginName, RoomName, Username};
 
     #[test]
     fn unique_violations_are_told_apart_by_the_rule_they_broke() {
@@ -318,10 +318,10 @@ mod tests {
 
             let lobby = Room::lobby(&mut conn, ann.id, 0, 10).unwrap();
             assert_eq!(lobby.len(), 1);
-            let direct = Room::open_direct(&mut conn, ann.id, &Username::parse("bob").unwrap(), c);
+            let direct = Room::open_direct(&mut conn, ann.id, &LoginName::parse("bob").unwrap(), c);
             assert!(direct.unwrap().is_direct);
             assert!(
-                Room::direct_exists(&mut conn, bob.id, &Username::parse("ann").unwrap()).unwrap()
+                Room::direct_exists(&mut conn, bob.id, &LoginName::parse("ann").unwrap()).unwrap()
             );
 
             LogEntry::delete_message(&mut conn, room.id, 3, bob.id, c).unwrap();

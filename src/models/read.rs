@@ -181,7 +181,7 @@ mod tests {
 
     use super::*;
     use crate::db::Backend;
-    use crate::domain::{MessageText, RoomName, Username};
+    use crate::domain::{LoginName, MessageText, RoomName, Username};
     use crate::models::{Changes, LogEntry, NewPost, Room, User};
 
     #[derive(QueryableByName)]
@@ -249,7 +249,7 @@ mod tests {
                 rooms.push(room.id);
             }
             let direct =
-                Room::open_direct(&mut conn, users[0], &Username::parse("bob").unwrap(), c)
+                Room::open_direct(&mut conn, users[0], &LoginName::parse("bob").unwrap(), c)
                     .unwrap();
             let mut moves = Moves(23);
             for step in 0..600 {
@@ -261,7 +261,8 @@ mod tests {
                 let enter = |conn: &mut DbConnection, c: &mut Changes| {
                     if room == direct.id {
                         let other = if user == users[0] { "bob" } else { "ann" };
-                        Room::open_direct(conn, user, &Username::parse(other).unwrap(), c).unwrap();
+                        Room::open_direct(conn, user, &LoginName::parse(other).unwrap(), c)
+                            .unwrap();
                     } else {
                         Room::enter(conn, room, user, c).unwrap();
                     }

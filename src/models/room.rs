@@ -14,7 +14,7 @@ use super::log::{Kind, LogEntry};
 use super::read::RoomRead;
 use super::{Changes, ModelError, User, now, write};
 use crate::db::schema::{deleted_rooms, room_members, rooms, users};
-use crate::domain::{RoomName, Username};
+use crate::domain::{LoginName, RoomName};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = rooms, check_for_backend(crate::db::MultiBackend))]
@@ -104,7 +104,7 @@ impl Room {
     pub fn open_direct(
         conn: &mut DbConnection,
         user_id: i32,
-        other: &Username,
+        other: &LoginName,
         changes: &mut Changes,
     ) -> Result<Room, ModelError> {
         write(conn, changes, |conn, changes| {
@@ -152,7 +152,7 @@ impl Room {
     pub fn direct_exists(
         conn: &mut DbConnection,
         user_id: i32,
-        other: &Username,
+        other: &LoginName,
     ) -> QueryResult<bool> {
         let Some(other) = User::find_by_username(conn, other.as_str())? else {
             return Ok(false);

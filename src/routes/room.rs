@@ -9,7 +9,7 @@ use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, RoomView};
-use crate::domain::Username;
+use crate::domain::LoginName;
 use crate::errors::AppError;
 use crate::templates::{EnterPage, Layout, RoomPage, render};
 
@@ -71,7 +71,8 @@ pub async fn direct(
     form: web::Form<DirectForm>,
     chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
-    let other = Username::parse(&form.username).map_err(|_| AppError::NotFound)?;
+    // Any name an account may have, older rules' included: who is unknown is not found.
+    let other = LoginName::parse(&form.username).ok_or(AppError::NotFound)?;
     let room = chat.open_direct(&user, other).await?;
     Ok(see_other(&format!("/rooms/{}", room.id)))
 }

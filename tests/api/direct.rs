@@ -171,3 +171,22 @@ async fn a_public_room_may_not_be_named_like_a_direct_conversation() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{name:?}");
     }
 }
+
+/// New usernames may not begin with '-', but one an older version let through is still
+/// someone to talk to.
+#[actix_web::test]
+async fn a_direct_conversation_opens_with_an_older_name_that_new_ones_may_not_have() {
+    use diesel::RunQueryDsl;
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    app.user("xbob").await;
+    diesel::sql_query(
+        "UPDATE users SET username = '-bob', username_key = '-bob' WHERE username = 'xbob'",
+    )
+    .execute(&mut app.db())
+    .unwrap();
+    alice.page("/lobby").await;
+    let res = alice.post_form("/direct", &[("username", "-bob")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("/rooms/"), "{}", location(&res));
+}
