@@ -69,11 +69,19 @@ async fn logins_while(
 }
 
 /// Every one of `sessions` is logged out, once the other servers' caches could have followed
-/// (half a second: see `FOLLOW_REVOCATIONS_EVERY`).
+/// (half a second: see `FOLLOW_REVOCATIONS_EVERY`). Asked on a connection of its own: a
+/// browser's, idle since its login, may be closing just then.
 async fn assert_all_logged_out(sessions: &[Person], what: &str) {
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let client = reqwest::Client::new();
     for (i, session) in sessions.iter().enumerate() {
-        let status = session.get("/api/rooms").await.status();
+        let status = client
+            .get(session.url("/api/rooms"))
+            .header("Cookie", session.cookies().expect("a session cookie"))
+            .send()
+            .await
+            .unwrap()
+            .status();
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
