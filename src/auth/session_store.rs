@@ -616,10 +616,7 @@ pub async fn follow_revocations(
     let after = cursor.last.unwrap_or(0);
     let missing: Vec<i32> = cursor.missing.keys().copied().collect();
     let (rows, now) = db
-        .run(move |conn| {
-            let now = Revocation::now(conn)?;
-            Ok((Revocation::after(conn, after, &missing)?, now))
-        })
+        .run(move |conn| Ok(Revocation::after(conn, after, &missing)?))
         .await?;
     let read: Vec<i32> = rows.iter().map(|(id, _)| *id).collect();
     if cursor.advance(after, &read, now) {
