@@ -500,9 +500,17 @@ pub async fn change_password(
     // This session's row stays until the renewal below replaces it, so that a poll from
     // another tab meanwhile is not logged out.
     let keep = super::public_id(session).unwrap_or_default();
-    let (ended, version) = db
+    let changed = db
         .run(move |conn| Ok(User::change_password(conn, user_id, &hash, &keep)?))
         .await?;
+    let Some((ended, version)) = changed else {
+        log::info!(
+            "{}'s password change from {client} lost the race with the end of its session",
+            user.username
+        );
+        super::log_out(session);
+        return Err(AppError::Unauthenticated);
+    };
     sessions.revoke_user(user_id).await;
     // The session carries on under a new key and the new credentials, free to go anywhere.
     session.renew();

@@ -94,13 +94,13 @@ impl SessionRow {
     }
 
     /// Moves the user's session shown as `public_id` to another credentials version (the one
-    /// a password change keeps).
+    /// a password change keeps); false if there is no such session (it was ended).
     pub fn set_credentials_version(
         conn: &mut DbConnection,
         user_id: i32,
         public_id: &str,
         version: i32,
-    ) -> QueryResult<()> {
+    ) -> QueryResult<bool> {
         diesel::update(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))
@@ -108,7 +108,7 @@ impl SessionRow {
         )
         .set(sessions::credentials_version.eq(version))
         .execute(conn)
-        .map(drop)
+        .map(|n| n == 1)
     }
 
     /// Replaces the state of a live session (where and when it started stay as the login

@@ -317,14 +317,18 @@ impl User {
     /// session of theirs but the one shown as `keep` (the one asking, which the caller then
     /// renews under the new version), in one transaction: whoever knew the old password is
     /// out, and so is a login that checked it and has not saved its session yet. Returns how
-    /// many sessions ended and the new credentials version.
+    /// many sessions ended and the new credentials version; `None`, changing nothing, if the
+    /// session asking was ended meanwhile (a reset, a disable, "log out everywhere" or another
+    /// change committed while its password was being hashed): it has no say any more.
     pub fn change_password(
         conn: &mut DbConnection,
         user_id: i32,
         password_hash: &str,
         keep: &str,
-    ) -> QueryResult<(usize, i32)> {
-        conn.write_transaction(|conn| {
+    ) -> QueryResult<Option<(usize, i32)>> {
+        let changed = conn.write_transaction(|conn| {
+            // The account's row first: whatever ends its sessions takes it before deleting
+            // them, so the asking session's row is either gone by now or stays to the commit.
             diesel::update(users::table.find(user_id))
                 .set((
                     users::password_hash.eq(password_hash),
@@ -332,12 +336,18 @@ impl User {
                 ))
                 .execute(conn)?;
             let version = Self::raise_credentials_version(conn, user_id)?;
-            super::session::SessionRow::set_credentials_version(conn, user_id, keep, version)?;
+            if !super::session::SessionRow::set_credentials_version(conn, user_id, keep, version)? {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
             let ended = super::session::SessionRow::delete_for_user_except(conn, user_id, keep)?;
             // Other servers forget the user's cached sessions; the kept one reloads from here.
             super::revocation::Revocation::record(conn, user_id)?;
             Ok((ended, version))
-        })
+        });
+        match changed {
+            Err(diesel::result::Error::RollbackTransaction) => Ok(None),
+            other => other.map(Some),
+        }
     }
 
     /// Holds the rows of every administrator and of `user_id` (see `lock`): whatever asks how

@@ -177,3 +177,80 @@ async fn no_login_in_flight_with_the_old_password_outlives_a_password_change() {
     }
     assert_all_logged_out(&sessions, "their password was changed").await;
 }
+
+/// A password change is checked, then hashed, then stored: a reset that commits in between
+/// must win. The session that asked was ended by it, so its change is refused (it is logged
+/// out) rather than stored over the one-time password with a session to match.
+#[actix_web::test]
+async fn no_password_change_in_flight_outlives_a_password_reset_by_a_server_command() {
+    let Some(app) = spawn_app_tweaked(|s| s.bcrypt_cost = COST).await else {
+        return;
+    };
+    let url = app.database().url.clone();
+    for round in 0..5 {
+        let name = format!("bob{round}");
+        let mut owner = app.user(&name).await;
+        owner.page("/account").await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let changed = Arc::new(AtomicUsize::new(0));
+        let changing = actix_web::rt::spawn({
+            let (stop, changed) = (stop.clone(), changed.clone());
+            async move {
+                let mut current = PASSWORD.to_owned();
+                while !stop.load(Ordering::Relaxed) {
+                    let new = format!("{PASSWORD} {}", changed.load(Ordering::Relaxed));
+                    let fields = [("current_password", &*current), ("new_password", &*new)];
+                    let res = owner.post_form("/account/password", &fields).await;
+                    let to = res.headers().get("location").and_then(|l| l.to_str().ok());
+                    if to != Some("/account?notice=password") {
+                        // Logged out by the reset: to the login page, or told so.
+                        let status = res.status();
+                        assert!(
+                            to == Some("/login") || status == StatusCode::UNAUTHORIZED,
+                            "{status} {to:?}"
+                        );
+                        break;
+                    }
+                    changed.fetch_add(1, Ordering::Relaxed);
+                    current = new;
+                    owner.page("/account").await;
+                }
+                owner
+            }
+        });
+        let started = Instant::now();
+        while changed.load(Ordering::Relaxed) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the changes work"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let reset = {
+            let (name, url) = (name.clone(), url.clone());
+            actix_web::rt::task::spawn_blocking(move || {
+                super::initdb::chatroom(&["users", "reset-password", &name, "--database", &url])
+            })
+            .await
+            .unwrap()
+        };
+        assert!(reset.status.success(), "{}", super::initdb::stderr(&reset));
+        let one_time = super::initdb::stdout(&reset)
+            .lines()
+            .next()
+            .and_then(|line| line.split(": ").nth(1))
+            .expect("the one-time password")
+            .to_owned();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        stop.store(true, Ordering::Relaxed);
+        let owner = changing.await.unwrap();
+        assert_all_logged_out(&[owner], "their password was reset").await;
+        let mut admin_gave_it = app.person();
+        let res = admin_gave_it.login(&name, &one_time).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "round {round}: the one-time password was replaced after the reset"
+        );
+    }
+}
