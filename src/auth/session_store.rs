@@ -556,6 +556,10 @@ const VOUCHED_FOR: i64 = 2;
 const MISSING_FOR: i64 = 60;
 /// How long revocations are kept (database seconds).
 const REVOCATIONS_KEPT: i64 = 3600;
+/// How many numbers below the lowest it read a server's first look still looks for.
+const FIRST_LOOK_BACK: i32 = 100;
+/// How many skipped numbers a server looks for one by one; past that it forgets its cache.
+const MOST_MISSING: usize = 1000;
 
 /// How far a server has read the revocations, by number.
 #[derive(Debug, Default)]
@@ -571,33 +575,41 @@ pub struct RevocationCursor {
 
 impl RevocationCursor {
     /// Notes what a look at `now` (database time) read, every number above `after` or
-    /// among the missing ones; says whether the look before was so long ago that
-    /// revocations may have been purged unread since.
+    /// among the missing ones; says whether the cache should be forgotten whole: the look
+    /// before was so long ago that revocations may have been purged unread since, or so many
+    /// numbers were skipped that they are not worth looking for one by one.
     fn advance(&mut self, after: i32, read: &[i32], now: i64) -> bool {
-        let fell_behind = self
+        let mut forget_all = self
             .read_at
             .is_some_and(|at| now - at > REVOCATIONS_KEPT - MISSING_FOR);
-        let first = self.last.is_none();
         for id in read {
             self.missing.remove(id);
         }
         let new: std::collections::BTreeSet<i32> =
             read.iter().copied().filter(|&id| id > after).collect();
-        // The first look read whatever the table holds: numbers below its lowest were purged.
-        let from = match first {
-            true => new.first().copied().unwrap_or(after),
-            false => after,
-        };
-        let highest = new.last().copied().unwrap_or(after).max(after);
-        for id in from.saturating_add(1)..highest {
-            if !new.contains(&id) {
-                self.missing.insert(id, now);
+        // Nothing new keeps the place: a first look that found the table empty stays a first.
+        if let (Some(&lowest), Some(&highest)) = (new.first(), new.last()) {
+            let from = match self.last {
+                // The first look read whatever the table holds: the numbers below its lowest
+                // were purged, but for the last few, which may still be committing.
+                None => lowest.saturating_sub(FIRST_LOOK_BACK + 1),
+                Some(_) => after,
+            };
+            let skipped: Vec<i32> = (from.saturating_add(1)..highest)
+                .filter(|id| !new.contains(id))
+                .take(MOST_MISSING + 1)
+                .collect();
+            if skipped.len() > MOST_MISSING {
+                forget_all = true;
+                self.missing.clear();
+            } else {
+                self.missing.extend(skipped.into_iter().map(|id| (id, now)));
             }
+            self.last = Some(highest);
         }
         self.missing.retain(|_, since| now - *since <= MISSING_FOR);
-        self.last = Some(highest);
         self.read_at = Some(now);
-        fell_behind
+        forget_all
     }
 }
 
@@ -620,7 +632,7 @@ pub async fn follow_revocations(
         .await?;
     let read: Vec<i32> = rows.iter().map(|(id, _)| *id).collect();
     if cursor.advance(after, &read, now) {
-        log::warn!("fell behind the revocations: every cached session is read again");
+        log::warn!("lost track of the revocations: every cached session is read again");
         cache.forget_all().await;
     }
     for (_, revoked) in &rows {
@@ -719,27 +731,39 @@ mod tests {
 
     #[test]
     fn the_revocation_cursor_goes_on_by_number_and_looks_again_for_skipped_ones() {
+        let missing =
+            |cursor: &RevocationCursor| cursor.missing.keys().copied().collect::<Vec<_>>();
         let mut cursor = RevocationCursor::default();
-        // The first look reads what the table holds: 3 to 5 (1 and 2 were purged), not 4.
-        assert!(!cursor.advance(0, &[3, 5], 1000));
-        assert_eq!(cursor.last, Some(5));
-        assert_eq!(cursor.missing.keys().copied().collect::<Vec<_>>(), [4]);
-        // 4 commits late, with 7; 6 is still missing.
-        assert!(!cursor.advance(5, &[4, 7], 1001));
-        assert_eq!(cursor.last, Some(7));
-        assert_eq!(cursor.missing.keys().copied().collect::<Vec<_>>(), [6]);
+        // A first look at an empty table keeps the cursor at its start.
+        assert!(!cursor.advance(0, &[], 999));
+        assert_eq!(cursor.last, None);
+        // The first look reads what the table holds: 103 and 105. 104 is missing, and so are
+        // the few below 103, which may still be committing.
+        assert!(!cursor.advance(0, &[103, 105], 1000));
+        assert_eq!(cursor.last, Some(105));
+        assert_eq!(missing(&cursor), (3..=102).chain([104]).collect::<Vec<_>>());
+        // 104 commits late, with 107; 106 is missing now.
+        assert!(!cursor.advance(105, &[104, 107], 1001));
+        assert_eq!(cursor.last, Some(107));
+        assert_eq!(missing(&cursor).last(), Some(&106));
+        assert!(!missing(&cursor).contains(&104));
         // A look that reads nothing keeps its place; a skipped number is given up after a
         // minute (an insert rolled back).
-        assert!(!cursor.advance(7, &[], 1001 + MISSING_FOR));
-        assert_eq!(cursor.missing.len(), 1);
-        assert!(!cursor.advance(7, &[], 1002 + MISSING_FOR));
+        assert!(!cursor.advance(107, &[], 1001 + MISSING_FOR));
+        assert_eq!(missing(&cursor), [106]);
+        assert!(!cursor.advance(107, &[], 1002 + MISSING_FOR));
         assert!(cursor.missing.is_empty());
-        assert_eq!(cursor.last, Some(7));
+        assert_eq!(cursor.last, Some(107));
+        // Too many skipped at once: the cache is forgotten instead of looking for them all.
+        let far = 107 + i32::try_from(MOST_MISSING).unwrap() + 10;
+        assert!(cursor.advance(107, &[far], 1003 + MISSING_FOR));
+        assert!(cursor.missing.is_empty());
+        assert_eq!(cursor.last, Some(far));
         // A look long after the one before (a server paused for most of an hour) still goes
-        // on from 7, and says it may have missed purged ones.
-        let later = 1002 + MISSING_FOR + REVOCATIONS_KEPT;
-        assert!(cursor.advance(7, &[8], later));
-        assert_eq!(cursor.last, Some(8));
+        // on from where it got to, and says it may have missed purged ones.
+        let later = 1003 + MISSING_FOR + REVOCATIONS_KEPT;
+        assert!(cursor.advance(far, &[far + 1], later));
+        assert_eq!(cursor.last, Some(far + 1));
     }
 
     #[actix_web::test]
