@@ -332,9 +332,25 @@ fn bind_unix_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListe
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(err.into()),
     }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    Ok(listener)
+    // Bound where only this user may enter, given its mode, and only then moved into place:
+    // a socket listens from the moment it is bound, and one that any local process could
+    // reach even briefly would let it name its own client address.
+    let parent = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let private = parent.join(format!(".bind{}", std::process::id()));
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&private)?;
+    let draft = private.join("s");
+    let bound = UnixListener::bind(&draft).and_then(|listener| {
+        std::fs::set_permissions(&draft, std::fs::Permissions::from_mode(0o660))?;
+        std::fs::rename(&draft, path)?;
+        Ok(listener)
+    });
+    let _ = std::fs::remove_file(&draft);
+    let _ = std::fs::remove_dir(&private);
+    Ok(bound?)
 }
 
 /// The app's map: every route, top to bottom.
