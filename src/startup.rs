@@ -139,7 +139,7 @@ impl Application {
         // Read up to the newest revocation before loading the sessions, so that the follower
         // goes on from there (and the cache may answer from the start).
         let mut revocations = RevocationCursor::default();
-        session_store::follow_revocations(&db, &*sessions, &mut revocations, clock.unix_secs())
+        session_store::follow_revocations(&db, &*sessions, &mut revocations)
             .await
             .map_err(|err| anyhow::anyhow!("cannot read the revocations: {err}"))?;
         session_store::warm_up(&*sessions, &db, &*clock)
@@ -253,12 +253,7 @@ impl Application {
         };
         let setup_token = announce_setup(&db, &origin).await?;
         let mut tasks = vec![
-            spawn_revocation_follower(
-                db.clone(),
-                sessions_in_background.clone(),
-                clock.clone(),
-                revocations,
-            ),
+            spawn_revocation_follower(db.clone(), sessions_in_background.clone(), revocations),
             spawn_session_sweeper(db.clone(), sessions_in_background, clock),
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone(), wake.clone()),
@@ -520,18 +515,14 @@ fn rate_limits(
 fn spawn_revocation_follower(
     db: Db,
     cache: Arc<dyn SessionCache>,
-    clock: Arc<dyn Clock>,
     cursor: RevocationCursor,
 ) -> JoinHandle<()> {
     let cursor = Arc::new(tokio::sync::Mutex::new(cursor));
     background::every(session_store::FOLLOW_REVOCATIONS_EVERY, move || {
-        let (db, cache, clock, cursor) = (db.clone(), cache.clone(), clock.clone(), cursor.clone());
+        let (db, cache, cursor) = (db.clone(), cache.clone(), cursor.clone());
         async move {
             let mut cursor = cursor.lock().await;
-            let now = clock.unix_secs();
-            if let Err(err) =
-                session_store::follow_revocations(&db, &*cache, &mut cursor, now).await
-            {
+            if let Err(err) = session_store::follow_revocations(&db, &*cache, &mut cursor).await {
                 log::warn!("cannot read the ended sessions: {err}");
             }
         }

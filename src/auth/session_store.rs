@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_session::storage::{
     LoadError, SaveError, SessionKey, SessionStore, UpdateError, generate_session_key,
@@ -86,10 +86,10 @@ pub trait SessionCache: Send + Sync {
     async fn purge_expired(&self, now: i64);
     /// Forgets every session.
     async fn forget_all(&self);
-    /// Lets `lookup` answer from the cache until `until` (Unix seconds; see
-    /// `follow_revocations`): after that it answers `Unknown`, so that each session is read
-    /// from the database, until the next vouch.
-    async fn vouch(&self, until: i64);
+    /// Lets `lookup` answer from the cache until `until` (see `follow_revocations`): after
+    /// that it answers `Unknown`, so that each session is read from the database, until the
+    /// next vouch. Real time, whatever clock the sessions' deadlines run on.
+    async fn vouch(&self, until: Instant);
 }
 
 /// The `SessionCache` in this process's memory, holding at most `limit` sessions.
@@ -107,7 +107,7 @@ struct Entries {
     /// Counts revocations (see `Ticket`).
     revocations: u64,
     /// See `SessionCache::vouch`.
-    vouched_until: i64,
+    vouched_until: Option<Instant>,
 }
 
 struct Slot {
@@ -168,7 +168,10 @@ impl MemorySessionCache {
 impl SessionCache for MemorySessionCache {
     async fn lookup(&self, key: &str, now: i64) -> Lookup {
         let mut entries = self.lock();
-        if now >= entries.vouched_until {
+        if entries
+            .vouched_until
+            .is_none_or(|until| Instant::now() >= until)
+        {
             return Lookup::Unknown(Ticket(entries.revocations));
         }
         match entries.by_key.get(key) {
@@ -242,9 +245,9 @@ impl SessionCache for MemorySessionCache {
         entries.by_age.clear();
     }
 
-    async fn vouch(&self, until: i64) {
+    async fn vouch(&self, until: Instant) {
         let mut entries = self.lock();
-        entries.vouched_until = entries.vouched_until.max(until);
+        entries.vouched_until = entries.vouched_until.max(Some(until));
     }
 }
 
@@ -546,10 +549,10 @@ pub async fn purge_expired(
 /// How often a server looks for sessions that ended elsewhere (another server, a command):
 /// they stop working here within this.
 pub const FOLLOW_REVOCATIONS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-/// How long the cache answers for sessions after a look at the revocations (seconds of the
-/// sessions' clock): past it, with no newer look (a server paused, or cut off from its
-/// database), every session is read from the database until a look succeeds.
-const VOUCHED_FOR: i64 = 2;
+/// How long the cache answers for sessions after a look at the revocations began: past it,
+/// with no newer look (a server paused, or cut off from its database), every session is read
+/// from the database until a look succeeds.
+const VOUCHED_FOR: Duration = Duration::from_secs(2);
 /// How long a number that a look skipped is looked for again (database seconds): far longer
 /// than any transaction that records a revocation takes to commit. After that it is taken
 /// for an insert that was rolled back.
@@ -616,15 +619,15 @@ impl RevocationCursor {
 /// One look at the revocations (see `Revocation`): forgets the cached sessions named by every
 /// revocation committed since the last look, found by number (whatever the clocks say, and
 /// however long ago the last look was), then lets the cache answer for sessions a little
-/// longer (until `local_now` + `VOUCHED_FOR`). A server whose last look is so old that
+/// longer (`VOUCHED_FOR` from when the look began). A server whose last look is so old that
 /// revocations it never read may have been purged forgets its whole cache instead. Returns
 /// how many revocations it followed.
 pub async fn follow_revocations(
     db: &Db,
     cache: &dyn SessionCache,
     cursor: &mut RevocationCursor,
-    local_now: i64,
 ) -> Result<usize, crate::errors::AppError> {
+    let began = Instant::now();
     let after = cursor.last.unwrap_or(0);
     let missing: Vec<i32> = cursor.missing.keys().copied().collect();
     let (rows, now) = db
@@ -641,7 +644,7 @@ pub async fn follow_revocations(
             Revoked::Session(session_id) => cache.revoke(session_id).await,
         }
     }
-    cache.vouch(local_now + VOUCHED_FOR).await;
+    cache.vouch(began + VOUCHED_FOR).await;
     Ok(rows.len())
 }
 
@@ -660,7 +663,7 @@ mod tests {
 
     /// A cache whose lookups may answer from memory (see `SessionCache::vouch`).
     fn vouched(cache: MemorySessionCache) -> MemorySessionCache {
-        cache.lock().vouched_until = i64::MAX;
+        cache.lock().vouched_until = Some(Instant::now() + Duration::from_secs(3600));
         cache
     }
 
@@ -717,14 +720,17 @@ mod tests {
             matches!(cache.lookup("a", 10).await, Lookup::Unknown(_)),
             "never vouched"
         );
-        cache.vouch(12).await;
+        cache
+            .vouch(Instant::now() + Duration::from_millis(200))
+            .await;
         assert!(matches!(cache.lookup("a", 11).await, Lookup::Live(_)));
-        assert!(matches!(cache.lookup("a", 12).await, Lookup::Unknown(_)));
-        cache.vouch(5).await;
+        cache.vouch(Instant::now()).await;
         assert!(
             matches!(cache.lookup("a", 11).await, Lookup::Live(_)),
             "never back"
         );
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(matches!(cache.lookup("a", 11).await, Lookup::Unknown(_)));
         cache.forget_all().await;
         assert!(keys(&cache).await.is_empty());
     }
