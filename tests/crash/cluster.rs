@@ -556,22 +556,43 @@ async fn wrong_login(base: &str) -> u16 {
         .map_or(0, |r| r.status().as_u16())
 }
 
+/// One server behind real nginx running the shipped config. Its fields end in this order:
+/// nginx, the server, then the database.
+struct OneServerBehindNginx {
+    nginx: Nginx,
+    _server: Server,
+    _db: TestDatabase,
+}
+
+impl OneServerBehindNginx {
+    /// None (the test is skipped) where nginx or the database is not at hand.
+    async fn start() -> Option<Self> {
+        let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+        if !available(std::slice::from_ref(&nginx_command)) {
+            return None;
+        }
+        let db = TestDatabase::fresh()?;
+        let server = Server::start(&db.url);
+        server.wait_until_up().await;
+        let nginx = Nginx::start(&nginx_command.command, &[], &[server.url()]);
+        nginx.wait_until_listening();
+        Some(Self {
+            nginx,
+            _server: server,
+            _db: db,
+        })
+    }
+}
+
 /// nginx passes the Host the browser asked for, port included: an older browser's POST, which
 /// carries Origin but no Sec-Fetch-Site, is same-site on nginx's own port (with `Host $host`
 /// the port was dropped, and the post refused as cross-site).
 #[actix_web::test]
 async fn through_nginx_on_its_own_port_a_post_with_origin_and_no_sec_fetch_site_is_accepted() {
-    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
-    if !available(std::slice::from_ref(&nginx_command)) {
-        return;
-    }
-    let Some(db) = TestDatabase::fresh() else {
+    let Some(one) = OneServerBehindNginx::start().await else {
         return;
     };
-    let server = Server::start(&db.url);
-    server.wait_until_up().await;
-    let nginx = Nginx::start(&nginx_command.command, &[], &[server.url()]);
-    nginx.wait_until_listening();
+    let nginx = &one.nginx;
     let base = nginx.url();
     let alice = Client::register(&base, "alice").await;
     let res = alice
@@ -598,17 +619,10 @@ async fn through_nginx_on_its_own_port_a_post_with_origin_and_no_sec_fetch_site_
 /// the path they asked for, never their tokens.
 #[actix_web::test]
 async fn nginx_logs_no_invitation_or_setup_token() {
-    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
-    if !available(std::slice::from_ref(&nginx_command)) {
-        return;
-    }
-    let Some(db) = TestDatabase::fresh() else {
+    let Some(one) = OneServerBehindNginx::start().await else {
         return;
     };
-    let server = Server::start(&db.url);
-    server.wait_until_up().await;
-    let nginx = Nginx::start(&nginx_command.command, &[], &[server.url()]);
-    nginx.wait_until_listening();
+    let nginx = &one.nginx;
     let client = reqwest::Client::new();
     // The server decodes a parameter's name, so `%73etup` is `setup` to it.
     for path in [
