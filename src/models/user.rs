@@ -238,14 +238,6 @@ impl User {
         .map(|n| n == 1)
     }
 
-    /// Notes that the user was here at `at`.
-    pub fn seen(conn: &mut DbConnection, user_id: i32, at: NaiveDateTime) -> QueryResult<()> {
-        diesel::update(users::table.find(user_id))
-            .set(users::last_seen_at.eq(Some(at)))
-            .execute(conn)
-            .map(drop)
-    }
-
     /// Up to `limit` users whose name contains `search` (ignoring letter case; all if it is
     /// empty), by name.
     pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> QueryResult<Vec<User>> {
