@@ -12,16 +12,15 @@ use anyhow::{Context, anyhow};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 
-use crate::admin::{self, Actor};
+use crate::admin::{Actor, SERVER_COMMAND, audited};
 use crate::cli::{
     AdminCommand, ListArgs, ResetPasswordArgs, RoomChoice, RoomCreateArgs, RoomsCommand, TailArgs,
     UserListArgs, UsersCommand,
 };
 use crate::db::{self, DbConnection};
 use crate::domain::{Password, RoomName};
-use crate::models::{Changes, LogEntry, ModelError, Room, Signal, User};
-use crate::routes::admin::{RoomJson, UserJson};
-use crate::routes::api::EntryJson;
+use crate::json::{EntryJson, RoomOverviewJson, UserJson};
+use crate::models::{LogEntry, ModelError, Room, User};
 
 pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
     let (args, grant) = match command {
@@ -30,7 +29,7 @@ pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
     };
     let mut conn = db::open_existing(&args.database.url)?;
     let name = &user(&mut conn, &args.name)?.username;
-    let user = admin::set_admin(&mut conn, &Actor::server_command(), name, grant)
+    let user = audited::set_admin(&mut conn, &Actor::server_command(), name, grant)
         .map_err(|err| refusal(err, name))?;
     let name = escaped(&user.username);
     Ok(if user.is_admin {
@@ -47,14 +46,8 @@ pub fn rooms(command: &RoomsCommand) -> anyhow::Result<String> {
         RoomsCommand::Delete(args) => {
             let mut conn = db::open_existing(&args.database.url)?;
             let room = public_room(&mut conn, &args.room)?;
-            let actor = Actor::server_command();
-            Room::delete_public(&mut conn, room.id, &actor.name, &mut Changes::default())
+            audited::delete_room(&mut conn, &Actor::server_command(), room.id)
                 .map_err(|err| refusal(err, &room.name))?;
-            // Running servers on PostgreSQL look at once; a lost signal leaves it to their
-            // next timed catch-up (every 250 ms).
-            if let Err(err) = Signal::send_from_command(&mut conn) {
-                log::warn!("cannot signal the running servers: {err}");
-            }
             Ok(format!("deleted {}", room.described()))
         }
         RoomsCommand::Tail(args) => tail(args),
@@ -68,7 +61,7 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
             let disable = matches!(command, UsersCommand::Disable(_));
             let mut conn = db::open_existing(&args.database.url)?;
             let user = user(&mut conn, &args.name)?;
-            let user = admin::set_disabled(&mut conn, &Actor::server_command(), user.id, disable)
+            let user = audited::set_disabled(&mut conn, &Actor::server_command(), user.id, disable)
                 .map_err(|err| refusal(err, &args.name))?;
             let name = escaped(&user.username);
             Ok(if disable {
@@ -85,7 +78,7 @@ fn list_rooms(args: &ListArgs) -> anyhow::Result<String> {
     let mut conn = db::open_existing(&args.database.url)?;
     let rooms = Room::overview(&mut conn)?;
     if args.json {
-        return json(&rooms.iter().map(RoomJson::from).collect::<Vec<_>>());
+        return json(&rooms.iter().map(RoomOverviewJson::from).collect::<Vec<_>>());
     }
     if rooms.is_empty() {
         return Ok("no rooms yet".into());
@@ -113,7 +106,7 @@ fn create_room(args: &RoomCreateArgs) -> anyhow::Result<String> {
         None => User::oldest_administrator(&mut conn)?
             .context("there is no account yet to own the room: name one with --owner")?,
     };
-    let room = Room::create_for(&mut conn, &name, owner.id, admin::SERVER_COMMAND)
+    let room = Room::create_for(&mut conn, &name, owner.id, SERVER_COMMAND)
         .map_err(|err| refusal(err, &args.name))?;
     if args.list.json {
         return json(&serde_json::json!({
@@ -206,7 +199,7 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let password = Password::parse_new(password.clone(), &user.username)
         .map_err(|invalid| anyhow!("{invalid}"))?;
     let hash = bcrypt::hash(password.expose(), args.bcrypt_cost)?;
-    let ended = admin::reset_password(&mut conn, &Actor::server_command(), user.id, &hash)
+    let ended = audited::reset_password(&mut conn, &Actor::server_command(), user.id, &hash)
         .map_err(|err| refusal(err, &args.name))?;
     let sessions = format!("{ended} session{} ended", if ended == 1 { "" } else { "s" });
     let name = escaped(&user.username);

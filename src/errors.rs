@@ -225,9 +225,10 @@ impl From<ModelError> for AppError {
                 "not_in_room",
                 "You are not in this room: you joined another room or left this one.",
             ),
-            ModelError::NotCreator => {
-                Self::forbidden("not_creator", "Only the room's creator can delete it.")
-            }
+            ModelError::NotCreator => Self::forbidden(
+                "not_creator",
+                "Only the room's creator or an administrator can delete it.",
+            ),
             ModelError::NotAuthor => Self::forbidden(
                 "not_author",
                 "Only the message's author, the room's creator or an administrator can delete it.",
@@ -251,9 +252,8 @@ impl From<ModelError> for AppError {
             ),
             ModelError::SetupUnusable => Self::forbidden(
                 "setup_unusable",
-                crate::auth::accounts::Refused::SetupUnusable
-                    .message()
-                    .to_owned(),
+                "This setup link cannot be used: it was used already, or this server has an \
+                 administrator.",
             ),
             ModelError::NotAdministrator => Self::NotFound,
             ModelError::OwnAccount => Self::Conflict(

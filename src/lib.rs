@@ -1,5 +1,6 @@
 //! chatroom: a small multi-room chat server. The binary in main.rs is a thin shell around this.
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod batch;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod errors;
+pub mod json;
 pub mod live;
 pub mod middleware;
 pub mod models;

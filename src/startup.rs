@@ -15,7 +15,8 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::Notify;
 
-use crate::auth::accounts::{self, Setup};
+use crate::accounts::{self, Accounts, Setup};
+use crate::admin::Admin;
 use crate::auth::client_addr::TrustedProxy;
 use crate::auth::csrf::FormTokens;
 use crate::auth::password::Hasher;
@@ -30,9 +31,9 @@ use crate::db::{self, Backend, Db};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::shared::SharedPresence;
-use crate::middleware::{self, csrf};
+use crate::middleware::{self, csrf_guard};
 use crate::routes::{
-    self, LinkOrigin, account, admin, api, api_account, assets, auth, lobby, room,
+    self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby, room,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -53,8 +54,9 @@ pub fn session_cookie(secure: bool) -> &'static str {
 /// setup link (made once, by the first server to start on the database; printed once, as only
 /// its hash is kept), or where it went. Whoever reaches a new server first gets an ordinary
 /// account; only the setup link's holder, who can read the console, gets the server.
-async fn announce_setup(db: &Db, origin: &str) -> anyhow::Result<Option<String>> {
-    let setup = accounts::offer_setup(db)
+async fn announce_setup(accounts: &Accounts, origin: &str) -> anyhow::Result<Option<String>> {
+    let setup = accounts
+        .offer_setup()
         .await
         .map_err(|err| anyhow::anyhow!("cannot make the setup link: {err}"))?;
     match setup {
@@ -106,7 +108,7 @@ impl Application {
             log::error!("{clash}");
         }
         let db = Db::open(&settings.database, POOL_SIZE)?;
-        let hasher = web::Data::new(Hasher::new(
+        let hasher = Arc::new(Hasher::new(
             settings.bcrypt_cost,
             settings.limits.hash_queue,
         )?);
@@ -126,7 +128,7 @@ impl Application {
             Some(wake) => Signals::start(db.url(), wake).context("cannot start the signals")?,
             None => Signals::none(),
         };
-        let chat = web::Data::new(Chat::start(
+        let chat = Arc::new(Chat::start(
             db.clone(),
             live.clone(),
             throttles.clone(),
@@ -145,12 +147,10 @@ impl Application {
         session_store::warm_up(&*sessions, &db, &*clock)
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the sessions: {err}"))?;
-        let sessions = web::Data::from(sessions);
         let trusted_proxy = web::Data::new(TrustedProxy {
             address: settings.trusted_proxy,
             unix_socket: unix_socket(&settings.bind).is_some(),
         });
-        let throttles = web::Data::from(throttles);
         let public_url = settings.public_url.clone().map(Arc::new);
         let public_origin = settings.public_url.as_ref().map(|u| u.origin().to_owned());
         let link_origin = web::Data::new(LinkOrigin(settings.public_url.clone()));
@@ -159,31 +159,40 @@ impl Application {
             settings.secure_cookies,
             clock.clone(),
         ));
-        let session_times = web::Data::new(SessionTimes {
+        let session_times = SessionTimes {
             idle: settings.session_idle,
             clock: clock.clone(),
-        });
+        };
+        let accounts = Arc::new(Accounts::new(
+            db.clone(),
+            hasher,
+            throttles,
+            sessions.clone(),
+            session_times.clone(),
+            live.clone(),
+        ));
+        let admin = web::Data::new(Admin::new(db.clone(), chat.clone(), accounts.clone()));
+        let chat = web::Data::from(chat);
+        let accounts_in_app = web::Data::from(accounts.clone());
 
         let bind = settings.bind.clone();
         let request_timeout = settings.limits.request_timeout;
         let panic_route = settings.panic_route;
-        let sessions_in_background = sessions.clone().into_inner();
+        let sessions_in_background = sessions.clone();
         let db_in_app = db.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(db_in_app.clone()))
                 .app_data(chat.clone())
-                .app_data(hasher.clone())
-                .app_data(throttles.clone())
-                .app_data(sessions.clone())
+                .app_data(accounts_in_app.clone())
+                .app_data(admin.clone())
                 .app_data(trusted_proxy.clone())
                 .app_data(link_origin.clone())
-                .app_data(session_times.clone())
                 .app_data(form_tokens.clone())
                 .app_data(web::FormConfig::default().limit(BODY_LIMIT))
                 .app_data(json_config())
                 .wrap(from_fn(middleware::catch_panics))
-                .wrap(from_fn(csrf::protect))
+                .wrap(from_fn(csrf_guard::protect))
                 .wrap(from_fn(move |req, next| {
                     middleware::time_limit(request_timeout, req, next)
                 }))
@@ -191,8 +200,8 @@ impl Application {
                 .wrap(session_middleware(
                     &settings,
                     db_in_app.clone(),
-                    SessionTimes::clone(&session_times),
-                    sessions.clone().into_inner(),
+                    session_times.clone(),
+                    sessions.clone(),
                 ))
                 .wrap(from_fn({
                     let db = db_in_app.clone();
@@ -251,7 +260,7 @@ impl Application {
             // Behind a proxy on a unix socket, with no public URL: the proxy's address.
             (None, None) => "http://<this server's address>".to_owned(),
         };
-        let setup_token = announce_setup(&db, &origin).await?;
+        let setup_token = announce_setup(&accounts, &origin).await?;
         let mut tasks = vec![
             spawn_revocation_follower(db.clone(), sessions_in_background.clone(), revocations),
             spawn_session_sweeper(db.clone(), sessions_in_background, clock),

@@ -6,11 +6,12 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use chrono::NaiveDateTime;
 
-use crate::auth::accounts::SessionSummary;
+use crate::accounts::SessionSummary;
 use crate::auth::client_addr::Device;
 use crate::auth::{CurrentUser, csrf};
 use crate::chat::{Inside, Listed, Lobby};
 use crate::errors::AppError;
+use crate::json::rfc3339;
 use crate::models::{Kind, LogEntry, Room};
 
 /// What every page shows around its content: who is logged in, and the CSRF token.
@@ -60,12 +61,6 @@ pub fn render(page: &impl Template, status: StatusCode) -> Result<HttpResponse, 
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
-}
-
-/// RFC 3339 in UTC with milliseconds, as the API and the `<time datetime>` attributes show it.
-pub fn rfc3339(at: NaiveDateTime) -> String {
-    at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[derive(Template)]

@@ -1,7 +1,7 @@
 //! CSRF tokens: one per session, carried by every form (hidden field) and every unsafe JSON
 //! request (header); and, for the login and register forms, which anonymous visitors fill in,
 //! a signed token bound to a short-lived cookie (`FormTokens`), so that no visitor costs a
-//! session row. `middleware::csrf` checks both.
+//! session row. `middleware::csrf_guard` checks both.
 
 use std::sync::Arc;
 

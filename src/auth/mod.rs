@@ -1,6 +1,5 @@
 //! Who is asking: sessions, the `CurrentUser` extractor, password hashing and CSRF protection.
 
-pub mod accounts;
 pub mod client_addr;
 pub mod csrf;
 pub mod password;
@@ -144,6 +143,19 @@ pub fn log_in(session: &Session, user: &User, device: &Device) -> Result<(), App
             false => Ok(()),
         })
         .map_err(AppError::internal)?;
+    note_device(session, device)?;
+    csrf::rotate(session);
+    Ok(())
+}
+
+/// Carries a session on under a new key and the account's new credentials (`version`), free
+/// to go anywhere: a one-time password's login has chosen a new one.
+pub fn renew_credentials(session: &Session, version: i32, device: &Device) -> Result<(), AppError> {
+    session.renew();
+    session
+        .insert(CREDENTIALS, version)
+        .map_err(AppError::internal)?;
+    let _ = take_once(session, MUST_CHANGE_PASSWORD);
     note_device(session, device)?;
     csrf::rotate(session);
     Ok(())

@@ -232,9 +232,9 @@ impl Chat {
         Ok(())
     }
 
-    /// Deletes a public room and its log; only its creator may. Those inside learn it at
-    /// their next poll (410). A direct conversation is hidden from the user's lobby instead
-    /// (see `Room::delete`).
+    /// Deletes a public room and its log; its creator may, or an administrator. Those inside
+    /// learn it at their next poll (410). A direct conversation is hidden from the user's lobby
+    /// instead (see `Room::delete`).
     pub async fn delete_room(
         &self,
         user: &CurrentUser,
@@ -302,8 +302,8 @@ impl Chat {
         Ok(message)
     }
 
-    /// Deletes a message (its author may, or a public room's creator): it keeps its place, emptied,
-    /// and a `deleted` entry tells the pollers.
+    /// Deletes a message (its author may, or in a public room its creator or an administrator):
+    /// it keeps its place, emptied, and a `deleted` entry tells the pollers.
     pub async fn delete_message(
         &self,
         user: &CurrentUser,
@@ -399,11 +399,6 @@ impl Chat {
         self.db
             .run(move |conn| Ok(LogEntry::before(conn, room_id, user_id, before)?))
             .await
-    }
-
-    /// The user logged out: they are no longer present anywhere (their room is kept).
-    pub async fn logged_out(&self, user_id: i32) {
-        self.live.presence.logged_out(user_id).await;
     }
 
     /// Writes the user's read marks that are still in memory, before anything counts their

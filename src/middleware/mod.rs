@@ -2,7 +2,7 @@
 //! cross-site checks, the time limit, contained panics, and the shaping of every error answer
 //! (an HTML page for pages, JSON under /api; see `AppError::respond`).
 
-pub mod csrf;
+pub mod csrf_guard;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

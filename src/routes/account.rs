@@ -7,16 +7,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::see_other;
-use crate::auth::accounts::{self, PasswordRefused};
+use crate::accounts::{Accounts, PasswordChange, PasswordRefused};
 use crate::auth::client_addr::{ClientAddr, Device};
-use crate::auth::password::Hasher;
-use crate::auth::session_store::{SessionCache, SessionTimes};
 use crate::auth::{Account, CurrentUser};
-use crate::chat::Chat;
-use crate::db::Db;
 use crate::errors::AppError;
 use crate::templates::{AccountPage, Layout, render};
-use crate::throttle::Throttles;
 
 #[derive(Deserialize)]
 pub struct Notice {
@@ -26,62 +21,36 @@ pub struct Notice {
 pub async fn page(
     Account(user): Account,
     query: web::Query<Notice>,
-    db: web::Data<Db>,
-    times: web::Data<SessionTimes>,
+    accounts: web::Data<Accounts>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let mut page = account_page(&session, &user, &db, &times).await?;
+    let mut page = account_page(&session, &user, &accounts).await?;
     page.notice = AccountPage::notice(query.notice.as_deref());
     render(&page, StatusCode::OK)
 }
 
+/// The page, with the sessions it lists.
 async fn account_page(
     session: &Session,
     user: &CurrentUser,
-    db: &Db,
-    times: &SessionTimes,
+    accounts: &Accounts,
 ) -> Result<AccountPage, AppError> {
-    let sessions = accounts::sessions(session, user, db, times).await?;
+    let sessions = accounts.sessions(session, user).await?;
     Ok(AccountPage::new(Layout::from_session(session), sessions))
-}
-
-/// What the change-password form sends.
-#[derive(Deserialize)]
-pub struct PasswordChange {
-    current_password: String,
-    new_password: String,
 }
 
 /// POST /account/password: 303 to /account; the form again with 403 for a wrong current
 /// password or 400 for a new one the rules refuse.
-#[allow(clippy::too_many_arguments)]
 pub async fn change_password(
     Account(user): Account,
     form: web::Form<PasswordChange>,
     device: Device,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
-    throttles: web::Data<Throttles>,
-    sessions: web::Data<dyn SessionCache>,
-    times: web::Data<SessionTimes>,
+    accounts: web::Data<Accounts>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let PasswordChange {
-        current_password,
-        new_password,
-    } = form.into_inner();
-    let outcome = accounts::change_password(
-        &session,
-        &user,
-        current_password,
-        new_password,
-        &device,
-        &db,
-        &hasher,
-        &throttles,
-        &**sessions,
-    )
-    .await?;
+    let outcome = accounts
+        .change_password(&session, &user, form.into_inner(), &device)
+        .await?;
     let (status, why) = match outcome {
         Ok(()) => return Ok(see_other("/account?notice=password")),
         Err(PasswordRefused::WrongPassword) => (
@@ -90,7 +59,7 @@ pub async fn change_password(
         ),
         Err(PasswordRefused::Invalid(why)) => (StatusCode::BAD_REQUEST, why),
     };
-    let mut page = account_page(&session, &user, &db, &times).await?;
+    let mut page = account_page(&session, &user, &accounts).await?;
     page.password_error = Some(why);
     render(&page, status)
 }
@@ -100,38 +69,25 @@ pub async fn end_session(
     user: CurrentUser,
     public_id: web::Path<String>,
     client: ClientAddr,
-    db: web::Data<Db>,
-    sessions: web::Data<dyn SessionCache>,
-    chat: web::Data<Chat>,
+    accounts: web::Data<Accounts>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let ended = accounts::end_session(
-        &session,
-        &user,
-        public_id.into_inner(),
-        client,
-        &db,
-        &**sessions,
-    )
-    .await?;
-    let was_current = ended.ok_or(AppError::NotFound)?;
-    if was_current {
-        chat.logged_out(user.id).await;
-        return Ok(see_other("/login"));
+    let ended = accounts
+        .end_session(&session, &user, public_id.into_inner(), client)
+        .await?;
+    match ended.ok_or(AppError::NotFound)? {
+        true => Ok(see_other("/login")),
+        false => Ok(see_other("/account?notice=ended")),
     }
-    Ok(see_other("/account?notice=ended"))
 }
 
 /// POST /account/logout-everywhere: revokes every session of the user, this one included.
 pub async fn logout_everywhere(
     user: CurrentUser,
     client: ClientAddr,
-    db: web::Data<Db>,
-    sessions: web::Data<dyn SessionCache>,
-    chat: web::Data<Chat>,
+    accounts: web::Data<Accounts>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    accounts::log_out_everywhere(&session, &user, client, &db, &**sessions).await?;
-    chat.logged_out(user.id).await;
+    accounts.log_out_everywhere(&session, &user, client).await?;
     Ok(see_other("/login"))
 }

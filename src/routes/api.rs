@@ -6,44 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
-use crate::chat::{Chat, Listed, Polled};
+use crate::chat::{Chat, Polled};
 use crate::domain::{ClientId, MessageText, Page, RoomName};
 use crate::errors::AppError;
-use crate::models::{LogEntry, Room};
-use crate::templates::rfc3339;
-
-/// A log entry as the API shows it.
-#[derive(Serialize)]
-pub struct EntryJson<'a> {
-    /// Its number in the room's log: 1, 2, 3, ... with no holes.
-    id: i32,
-    /// "message", "joined", "left" or "deleted".
-    kind: &'static str,
-    author: &'a str,
-    /// Empty for anything but a message that was not deleted.
-    text: &'a str,
-    sent_at: String,
-    /// For "deleted": the number of the message that was deleted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<i32>,
-    /// For a message: true once it was deleted.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    deleted: bool,
-}
-
-impl<'a> From<&'a LogEntry> for EntryJson<'a> {
-    fn from(e: &'a LogEntry) -> Self {
-        Self {
-            id: e.seq,
-            kind: e.kind.as_str(),
-            sent_at: rfc3339(e.sent_at),
-            author: &e.author,
-            text: &e.body,
-            target: e.target,
-            deleted: e.deleted,
-        }
-    }
-}
+use crate::json::{EntryJson, LobbyRoomJson, RoomJson};
+use crate::models::LogEntry;
 
 fn entries<'a>(log: impl IntoIterator<Item = &'a LogEntry>) -> Vec<EntryJson<'a>> {
     log.into_iter().map(EntryJson::from).collect()
@@ -155,7 +122,8 @@ fn client_id(body: &NewMessage, req: &HttpRequest) -> Result<Option<ClientId>, A
     }
 }
 
-/// DELETE /api/rooms/{id}/messages/{message}: by its author or a public room's creator.
+/// DELETE /api/rooms/{id}/messages/{message}: by its author, or in a public room by its
+/// creator or an administrator.
 pub async fn delete_message(
     user: CurrentUser,
     path: web::Path<(i32, i32)>,
@@ -164,29 +132,6 @@ pub async fn delete_message(
     let (room_id, seq) = path.into_inner();
     chat.delete_message(&user, room_id, seq).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Serialize)]
-pub struct LobbyRoomJson<'a> {
-    id: i32,
-    name: &'a str,
-    creator: &'a str,
-    direct: bool,
-    present: usize,
-    unread: i64,
-}
-
-impl<'a> From<&'a Listed> for LobbyRoomJson<'a> {
-    fn from(listed: &'a Listed) -> Self {
-        Self {
-            id: listed.room.id,
-            name: &listed.room.name,
-            creator: &listed.room.creator,
-            direct: listed.room.direct,
-            present: listed.present,
-            unread: listed.room.unread,
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -220,25 +165,6 @@ pub async fn lobby(
 }
 
 #[derive(Serialize)]
-struct RoomJson<'a> {
-    id: i32,
-    name: &'a str,
-    creator_id: i32,
-    direct: bool,
-}
-
-impl<'a> From<&'a Room> for RoomJson<'a> {
-    fn from(room: &'a Room) -> Self {
-        Self {
-            id: room.id,
-            name: &room.name,
-            creator_id: room.creator_id,
-            direct: room.is_direct,
-        }
-    }
-}
-
-#[derive(Serialize)]
 struct RoomAnswer<'a> {
     room: RoomJson<'a>,
 }
@@ -262,8 +188,9 @@ pub async fn create_room(
     }))
 }
 
-/// DELETE /api/rooms/{id}: 204. A public room is deleted, by its creator only; a direct
-/// conversation is hidden from the caller's lobby (either person may), never deleted.
+/// DELETE /api/rooms/{id}: 204. A public room is deleted, by its creator or an
+/// administrator; a direct conversation is hidden from the caller's lobby (either person
+/// may), never deleted.
 pub async fn delete_room(
     user: CurrentUser,
     client: ClientAddr,

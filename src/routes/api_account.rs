@@ -7,40 +7,27 @@ use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::auth::accounts::{self, Credentials};
+use crate::accounts::{Accounts, Credentials};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf;
-use crate::auth::password::Hasher;
-use crate::auth::session_store::SessionTimes;
-use crate::chat::Chat;
-use crate::db::Db;
 use crate::errors::AppError;
+use crate::json::SelfJson;
 use crate::models::User;
-use crate::throttle::Throttles;
-
-#[derive(Serialize)]
-struct UserJson {
-    id: i32,
-    username: String,
-}
 
 /// The answer to a login or a registration: who you are, and the token for later requests.
 #[derive(Serialize)]
-struct SessionAnswer {
-    user: UserJson,
+struct SessionAnswer<'a> {
+    user: SelfJson<'a>,
     csrf_token: String,
     /// The room the user was in when they last left, to come back to.
     current_room: Option<i32>,
 }
 
-fn session_answer(session: &Session, user: User) -> SessionAnswer {
+fn session_answer<'a>(session: &Session, user: &'a User) -> SessionAnswer<'a> {
     SessionAnswer {
         csrf_token: csrf::token(session),
         current_room: user.current_room_id,
-        user: UserJson {
-            id: user.id,
-            username: user.username,
-        },
+        user: user.into(),
     }
 }
 
@@ -49,22 +36,13 @@ fn session_answer(session: &Session, user: User) -> SessionAnswer {
 pub async fn register(
     body: web::Json<Credentials>,
     device: Device,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
-    throttles: web::Data<Throttles>,
+    accounts: web::Data<Accounts>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let Credentials {
-        username,
-        password,
-        invite,
-        setup,
-    } = body.into_inner();
-    let user = accounts::register(
-        &session, &username, password, invite, setup, &device, &db, &hasher, &throttles,
-    )
-    .await??;
-    Ok(HttpResponse::Created().json(session_answer(&session, user)))
+    let user = accounts
+        .register(&session, body.into_inner(), &device)
+        .await??;
+    Ok(HttpResponse::Created().json(session_answer(&session, &user)))
 }
 
 /// POST /api/session: 200 and the session cookie, or 401 `invalid_credentials` (403
@@ -73,33 +51,21 @@ pub async fn register(
 pub async fn log_in(
     body: web::Json<Credentials>,
     device: Device,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
-    throttles: web::Data<Throttles>,
-    times: web::Data<SessionTimes>,
+    accounts: web::Data<Accounts>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let Credentials {
-        username, password, ..
-    } = body.into_inner();
-    let user = accounts::log_in(
-        &session,
-        &username,
-        password,
-        &device,
-        &db,
-        &hasher,
-        &throttles,
-        &*times.clock,
-    )
-    .await??;
-    Ok(HttpResponse::Ok().json(session_answer(&session, user)))
+    let user = accounts
+        .log_in(&session, body.into_inner(), &device)
+        .await??;
+    Ok(HttpResponse::Ok().json(session_answer(&session, &user)))
 }
 
 /// DELETE /api/session: 204; the server forgets the session.
-pub async fn log_out(session: Session, client: ClientAddr, chat: web::Data<Chat>) -> HttpResponse {
-    if let Some(user) = accounts::log_out(&session, client) {
-        chat.logged_out(user.id).await;
-    }
+pub async fn log_out(
+    session: Session,
+    client: ClientAddr,
+    accounts: web::Data<Accounts>,
+) -> HttpResponse {
+    accounts.log_out(&session, client).await;
     HttpResponse::NoContent().finish()
 }

@@ -7,18 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 
 use super::see_other;
+use crate::accounts::{Accounts, Credentials, Refused};
 use crate::auth::Account;
-use crate::auth::accounts::{self, Credentials, Refused};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::csrf::FormTokens;
-use crate::auth::password::Hasher;
-use crate::auth::session_store::SessionTimes;
-use crate::chat::Chat;
-use crate::db::Db;
 use crate::errors::AppError;
-use crate::models::setting::Setting;
 use crate::templates::{Layout, LoginPage, RegisterPage, render};
-use crate::throttle::Throttles;
 
 pub async fn index(user: Option<Account>) -> HttpResponse {
     see_other(if user.is_some() { "/lobby" } else { "/login" })
@@ -27,9 +21,17 @@ pub async fn index(user: Option<Account>) -> HttpResponse {
 pub async fn login_page(
     req: HttpRequest,
     tokens: web::Data<FormTokens>,
-    db: web::Data<Db>,
+    accounts: web::Data<Accounts>,
 ) -> Result<HttpResponse, AppError> {
-    login_form(&req, &tokens, &db, String::new(), None, StatusCode::OK).await
+    login_form(
+        &req,
+        &tokens,
+        &accounts,
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -46,19 +48,11 @@ pub async fn register_page(
     req: HttpRequest,
     query: web::Query<RegisterQuery>,
     tokens: web::Data<FormTokens>,
-    db: web::Data<Db>,
+    accounts: web::Data<Accounts>,
 ) -> Result<HttpResponse, AppError> {
     let RegisterQuery { invite, setup } = query.into_inner();
     let (invite, setup) = (invite.unwrap_or_default(), setup.unwrap_or_default());
-    let (lookup, setup_lookup) = (invite.clone(), setup.clone());
-    let admitted = db
-        .run(move |conn| {
-            Ok(match setup_lookup.is_empty() {
-                true => accounts::admission(conn, Some(&lookup))?.map(drop),
-                false => accounts::setup_admission(conn, &setup_lookup)?,
-            })
-        })
-        .await?;
+    let admitted = accounts.may_register(invite.clone(), setup.clone()).await?;
     let form = RegisterForm {
         username: String::new(),
         invite,
@@ -75,32 +69,18 @@ pub const FLASH: &str = "flash";
 pub async fn register(
     form: web::Form<Credentials>,
     device: Device,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
-    throttles: web::Data<Throttles>,
+    accounts: web::Data<Accounts>,
     tokens: web::Data<FormTokens>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let session = req.get_session();
-    let Credentials {
-        username,
-        password,
-        invite,
-        setup,
-    } = form.into_inner();
-    let refused = match accounts::register(
-        &session,
-        &username,
-        password,
-        invite.clone(),
-        setup.clone(),
-        &device,
-        &db,
-        &hasher,
-        &throttles,
-    )
-    .await?
-    {
+    let form = form.into_inner();
+    let (username, invite, setup) = (
+        form.username.clone(),
+        form.invite.clone(),
+        form.setup.clone(),
+    );
+    let refused = match accounts.register(&session, form, &device).await? {
         Ok(user) => {
             // The setup link's account runs the server: the lobby tells it so, once.
             if user.is_admin {
@@ -114,14 +94,7 @@ pub async fn register(
     };
     // A registration that can never pass here (closed, no usable invitation or setup link)
     // loses the form.
-    let closed = matches!(
-        refused,
-        Refused::Closed
-            | Refused::InvitationRequired
-            | Refused::InvitationUnusable
-            | Refused::SetupUnusable
-    )
-    .then(|| refused.message().to_owned());
+    let closed = refused.is_final().then(|| refused.message().to_owned());
     let username = match refused {
         Refused::Invalid(_) => username,
         _ => username.trim().to_owned(),
@@ -137,40 +110,24 @@ pub async fn register(
     register_form(&req, &tokens, form, ResponseError::status_code(&error))
 }
 
-#[allow(clippy::too_many_arguments)]
 pub async fn login(
     form: web::Form<Credentials>,
     device: Device,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
-    throttles: web::Data<Throttles>,
-    times: web::Data<SessionTimes>,
+    accounts: web::Data<Accounts>,
     tokens: web::Data<FormTokens>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let session = req.get_session();
-    let Credentials {
-        username, password, ..
-    } = form.into_inner();
-    let user = accounts::log_in(
-        &session,
-        &username,
-        password,
-        &device,
-        &db,
-        &hasher,
-        &throttles,
-        &*times.clock,
-    )
-    .await?;
-    match user {
+    let form = form.into_inner();
+    let username = form.username.clone();
+    match accounts.log_in(&session, form, &device).await? {
         Ok(user) => Ok(see_other(&back_to(user.current_room_id))),
         Err(refused) => {
             let error = AppError::from(refused);
             login_form(
                 &req,
                 &tokens,
-                &db,
+                &accounts,
                 username.trim().to_owned(),
                 Some(error.message().to_owned()),
                 ResponseError::status_code(&error),
@@ -186,22 +143,25 @@ fn back_to(room: Option<i32>) -> String {
     room.map_or_else(|| "/lobby".to_owned(), |room| format!("/rooms/{room}"))
 }
 
-pub async fn logout(session: Session, client: ClientAddr, chat: web::Data<Chat>) -> HttpResponse {
-    if let Some(user) = accounts::log_out(&session, client) {
-        chat.logged_out(user.id).await;
-    }
+pub async fn logout(
+    session: Session,
+    client: ClientAddr,
+    accounts: web::Data<Accounts>,
+) -> HttpResponse {
+    accounts.log_out(&session, client).await;
     see_other("/login")
 }
 
 async fn login_form(
     req: &HttpRequest,
     tokens: &FormTokens,
-    db: &Db,
+    accounts: &Accounts,
     username: String,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let registration = db.run(|conn| Ok(Setting::registration(conn)?)).await?;
+    // The login page says whether (and how) one may register.
+    let registration = accounts.registration().await?;
     let (token, cookie) = tokens.issue(req);
     let page = LoginPage {
         layout: Layout::for_form(&req.get_session(), token),

@@ -1,8 +1,10 @@
-//! The handlers, grouped by page. Each is thin: extract, parse, call the service (`chat`) or
-//! `auth::accounts` once, answer. No handler module uses another.
+//! The handlers, grouped by page. Each is thin: extract, parse, call one method of a service
+//! (`chat`, `accounts` or `admin`), answer; a form refused re-renders with what its page
+//! shows. No handler touches the database, and no handler module uses another: dependencies
+//! point one way, from here to the services (and `json` and `templates` for the answers).
 
 pub mod account;
-pub mod admin;
+pub mod administration;
 pub mod api;
 pub mod api_account;
 pub mod assets;

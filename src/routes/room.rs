@@ -47,8 +47,8 @@ pub async fn leave(
     Ok(see_other("/lobby"))
 }
 
-/// POST /rooms/{id}/delete: deletes a public room (its creator only), or hides a direct
-/// conversation from the user's lobby; then the lobby.
+/// POST /rooms/{id}/delete: deletes a public room (its creator or an administrator), or hides
+/// a direct conversation from the user's lobby; then the lobby.
 pub async fn delete(
     user: CurrentUser,
     client: ClientAddr,

@@ -701,3 +701,56 @@ async fn a_one_time_password_works_for_one_login_within_a_day() {
     let (status, told) = log_in_told_expired(&mut app.person(), "bob", &password).await;
     assert_eq!((status, told), (StatusCode::FORBIDDEN, true), "expired");
 }
+
+/// Who `person`'s poll of the room says is present.
+async fn present(person: &Person, room: i32) -> Vec<String> {
+    let res = person.poll(room, "0").await;
+    assert_eq!(res.status(), StatusCode::OK, "polling room {room}");
+    let body: Value = res.json().await.unwrap();
+    body["present"]
+        .as_array()
+        .expect("a present array")
+        .iter()
+        .map(|name| name.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_disabled_user_is_no_longer_present_in_their_room_right_after_the_disable() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let mut carol = app.user("carol").await;
+    let room = carol.create_room("Porch").await;
+    for (name, path) in [
+        ("bob", "/admin/users/{id}/disable"),
+        ("dave", "/api/admin/users/{id}/disable"),
+    ] {
+        let mut person = app.user(name).await;
+        person.enter_and_poll(room).await;
+        // An arrival shows within a moment, not at once.
+        let started = Instant::now();
+        while !present(&carol, room).await.contains(&name.to_owned()) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{name} never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let path = path.replace("{id}", &user_id(&app, name).to_string());
+        let res = match path.starts_with("/api/") {
+            true => alice.post_json(&path, &json!({})).await,
+            false => alice.post_form(&path, &[]).await,
+        };
+        assert!(
+            res.status().is_success() || res.status() == StatusCode::SEE_OTHER,
+            "{path}"
+        );
+        // No wait: presence forgets them at once, not at its 15 s timeout.
+        let present = present(&carol, room).await;
+        assert!(
+            !present.contains(&name.to_owned()),
+            "after {path}: {present:?}"
+        );
+    }
+}

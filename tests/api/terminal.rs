@@ -96,7 +96,8 @@ async fn the_clients_commands_create_join_leave_and_delete_rooms() {
     chat.command("/join Porch").await;
     chat.command("/delete").await;
     assert!(
-        chat.status.contains("only the room's creator"),
+        chat.status
+            .contains("Only the room's creator or an administrator"),
         "{}",
         chat.status
     );

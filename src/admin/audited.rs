@@ -1,23 +1,20 @@
-//! What the people who run the server do: administrators from /admin, operators from the
-//! server's command line. Each operation is written once here, over the models, and records
-//! who did it in the audit log, in the same transaction as the change.
-//!
-//! Deleting a room goes through `chat` instead (the room's members must hear of it at once);
-//! the command line's deletion reaches running servers through their catch-up.
+//! The administrators' operations over the models, each written once for the `Admin`
+//! service and the server's command line alike; each records who did it in the audit log, in
+//! the same transaction as the change.
 
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use rand::distr::{Alphanumeric, SampleString};
-use sha2::{Digest, Sha256};
 
+use crate::accounts::invitation_hash;
 use crate::db::DbConnection;
 use crate::domain::{Page, RegistrationMode};
 use crate::models::audit::AuditEntry;
 pub use crate::models::audit::SERVER_COMMAND;
 use crate::models::invitation::{Invitation, InvitationListing};
 use crate::models::setting::Setting;
-use crate::models::{ModelError, Room, RoomOverview, User};
+use crate::models::{Changes, ModelError, Room, RoomOverview, Signal, User};
 
 /// How many users one search shows.
 pub const USERS_SHOWN: i64 = 200;
@@ -211,15 +208,18 @@ pub fn withdraw_invitation(
     })
 }
 
-/// What the invitations table keeps of a token.
-pub fn invitation_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 fn expires(after: Duration) -> NaiveDateTime {
     let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
     crate::models::now() + after
+}
+
+/// Deletes a public room as the server's command line does, outside any running server:
+/// those learn it at their next catch-up, woken at once on PostgreSQL.
+pub fn delete_room(conn: &mut DbConnection, actor: &Actor, room_id: i32) -> Result<(), ModelError> {
+    Room::delete_public(conn, room_id, &actor.name, &mut Changes::default())?;
+    // A lost signal leaves it to the servers' next timed catch-up (every 250 ms).
+    if let Err(err) = Signal::send_from_command(conn) {
+        log::warn!("cannot signal the running servers: {err}");
+    }
+    Ok(())
 }

@@ -8,16 +8,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::{LinkOrigin, see_other};
-use crate::admin::{self, Actor};
+use crate::admin::Admin;
 use crate::auth::Administrator;
 use crate::auth::client_addr::ClientAddr;
-use crate::auth::session_store::SessionCache;
-use crate::chat::Chat;
-use crate::db::Db;
 use crate::domain::{Page, RegistrationMode};
 use crate::errors::AppError;
-use crate::models::{RoomOverview, User};
-use crate::templates::{AdminPage, AdminRoomsPage, AdminUsersPage, Layout, render, rfc3339};
+use crate::json::{RoomOverviewJson, UserJson};
+use crate::templates::{AdminPage, AdminRoomsPage, AdminUsersPage, Layout, render};
 
 /// The session key of an invitation link just made, which the next /admin shows once.
 const NEW_LINK: &str = "new_invitation";
@@ -44,10 +41,10 @@ fn notice(key: Option<&str>) -> Option<String> {
 pub async fn page(
     _: Administrator,
     query: web::Query<Notice>,
-    db: web::Data<Db>,
+    admin: web::Data<Admin>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let overview = db.run(|conn| Ok(admin::overview(conn)?)).await?;
+    let overview = admin.overview().await?;
     let mut page = AdminPage::new(Layout::from_session(&session), overview);
     page.notice = notice(query.notice.as_deref());
     page.new_link = crate::auth::take_once(&session, NEW_LINK);
@@ -61,26 +58,23 @@ pub struct RegistrationForm {
 
 /// POST /admin/registration
 pub async fn set_registration(
-    admin: Administrator,
+    administrator: Administrator,
     form: web::Form<RegistrationForm>,
-    db: web::Data<Db>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
     let mode = RegistrationMode::parse(&form.mode)?;
-    let actor = actor(&admin);
-    db.run(move |conn| Ok(admin::set_registration(conn, &actor, mode)?))
-        .await?;
+    admin.set_registration(&administrator, mode).await?;
     Ok(see_other("/admin?notice=registration"))
 }
 
 /// POST /admin/invitations: a new link, shown once on /admin.
 pub async fn invite(
-    admin: Administrator,
-    db: web::Data<Db>,
+    administrator: Administrator,
+    admin: web::Data<Admin>,
     session: Session,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let actor = actor(&admin);
-    let made = db.run(move |conn| Ok(admin::invite(conn, &actor)?)).await?;
+    let made = admin.invite(&administrator).await?;
     session
         .insert(NEW_LINK, invitation_link(&req, &made.token))
         .map_err(AppError::internal)?;
@@ -95,12 +89,12 @@ fn invitation_link(req: &HttpRequest, token: &str) -> String {
 
 /// POST /admin/invitations/{id}/withdraw
 pub async fn withdraw(
-    admin: Administrator,
+    administrator: Administrator,
     id: web::Path<i32>,
-    db: web::Data<Db>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    let (actor, id) = (actor(&admin), id.into_inner());
-    db.run(move |conn| Ok(admin::withdraw_invitation(conn, &actor, id)?))
+    admin
+        .withdraw_invitation(&administrator, id.into_inner())
         .await?;
     Ok(see_other("/admin?notice=withdrawn"))
 }
@@ -116,13 +110,12 @@ pub struct UserSearch {
 pub async fn users(
     _: Administrator,
     query: web::Query<UserSearch>,
-    db: web::Data<Db>,
+    admin: web::Data<Admin>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let UserSearch { q, notice: key } = query.into_inner();
+    let users = admin.users(&q).await?;
     let search = q.trim().to_owned();
-    let lookup = search.clone();
-    let users = db.run(move |conn| Ok(admin::users(conn, &lookup)?)).await?;
     let mut page = AdminUsersPage::new(Layout::from_session(&session), search, users);
     page.notice = notice(key.as_deref());
     render(&page, StatusCode::OK)
@@ -130,45 +123,26 @@ pub async fn users(
 
 /// POST /admin/users/{id}/disable
 pub async fn disable(
-    admin: Administrator,
+    administrator: Administrator,
     id: web::Path<i32>,
-    db: web::Data<Db>,
-    sessions: web::Data<dyn SessionCache>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    set_disabled(&admin, id.into_inner(), true, &db, &**sessions).await?;
+    admin
+        .disable_account(&administrator, id.into_inner(), true)
+        .await?;
     Ok(see_other("/admin/users?notice=disabled"))
 }
 
 /// POST /admin/users/{id}/enable
 pub async fn enable(
-    admin: Administrator,
+    administrator: Administrator,
     id: web::Path<i32>,
-    db: web::Data<Db>,
-    sessions: web::Data<dyn SessionCache>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    set_disabled(&admin, id.into_inner(), false, &db, &**sessions).await?;
-    Ok(see_other("/admin/users?notice=enabled"))
-}
-
-/// Disables or enables the account; a disabled one's sessions stop working here at once
-/// (other servers follow the revocation within a second).
-async fn set_disabled(
-    admin: &Administrator,
-    user_id: i32,
-    disabled: bool,
-    db: &Db,
-    sessions: &dyn SessionCache,
-) -> Result<User, AppError> {
-    let actor = actor(admin);
-    let user = db
-        .run(move |conn| Ok(admin::set_disabled(conn, &actor, user_id, disabled)?))
+    admin
+        .disable_account(&administrator, id.into_inner(), false)
         .await?;
-    if disabled {
-        sessions.revoke_user(user.id).await;
-    }
-    let done = if disabled { "disabled" } else { "enabled" };
-    log::info!("{} {done} the account of {}", admin.username, user.username);
-    Ok(user)
+    Ok(see_other("/admin/users?notice=enabled"))
 }
 
 #[derive(Deserialize)]
@@ -182,11 +156,11 @@ pub struct RoomsQuery {
 pub async fn rooms(
     _: Administrator,
     query: web::Query<RoomsQuery>,
-    db: web::Data<Db>,
+    admin: web::Data<Admin>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let page = Page::parse(query.page)?;
-    let rooms = db.run(move |conn| Ok(admin::rooms(conn, page)?)).await?;
+    let rooms = admin.rooms(page).await?;
     let mut page = AdminRoomsPage::new(Layout::from_session(&session), rooms);
     page.notice = notice(query.notice.as_deref());
     render(&page, StatusCode::OK)
@@ -194,101 +168,49 @@ pub async fn rooms(
 
 /// POST /admin/rooms/{id}/delete: as its creator's deletion, members inside are told.
 pub async fn delete_room(
-    admin: Administrator,
+    administrator: Administrator,
     id: web::Path<i32>,
     client: ClientAddr,
-    chat: web::Data<Chat>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    chat.delete_room(&admin.as_user(), client, id.into_inner())
+    admin
+        .delete_room(&administrator, client, id.into_inner())
         .await?;
     Ok(see_other("/admin/rooms?notice=deleted"))
-}
-
-fn actor(admin: &Administrator) -> Actor {
-    Actor::administrator(admin.id, &admin.username)
-}
-
-/// A user as the admin API (and `chatroom users list --json`) shows them.
-#[derive(Serialize)]
-pub struct UserJson<'a> {
-    id: i32,
-    username: &'a str,
-    registered_at: String,
-    last_seen_at: Option<String>,
-    administrator: bool,
-    disabled: bool,
-}
-
-impl<'a> From<&'a User> for UserJson<'a> {
-    fn from(user: &'a User) -> Self {
-        Self {
-            id: user.id,
-            username: &user.username,
-            registered_at: rfc3339(user.created_at),
-            last_seen_at: user.last_seen_at.map(rfc3339),
-            administrator: user.is_admin,
-            disabled: user.disabled_at.is_some(),
-        }
-    }
-}
-
-/// A public room as the admin API (and `chatroom rooms list --json`) shows it.
-#[derive(Serialize)]
-pub struct RoomJson<'a> {
-    id: i32,
-    name: &'a str,
-    creator: &'a str,
-    messages: i64,
-    created_at: String,
-    last_activity_at: String,
-}
-
-impl<'a> From<&'a RoomOverview> for RoomJson<'a> {
-    fn from(room: &'a RoomOverview) -> Self {
-        Self {
-            id: room.id,
-            name: &room.name,
-            creator: &room.creator,
-            messages: room.messages,
-            created_at: rfc3339(room.created_at),
-            last_activity_at: rfc3339(room.last_activity_at),
-        }
-    }
 }
 
 /// GET /api/admin/users?q=: `{"users": [...]}`
 pub async fn api_users(
     _: Administrator,
     query: web::Query<UserSearch>,
-    db: web::Data<Db>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    let search = query.into_inner().q;
-    let users = db
-        .run(move |conn| Ok(admin::users(conn, search.trim())?))
-        .await?;
+    let users = admin.users(&query.q).await?;
     let users: Vec<UserJson> = users.iter().map(UserJson::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "users": users })))
 }
 
 /// POST /api/admin/users/{id}/disable: 200 with the user.
 pub async fn api_disable(
-    admin: Administrator,
+    administrator: Administrator,
     id: web::Path<i32>,
-    db: web::Data<Db>,
-    sessions: web::Data<dyn SessionCache>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    let user = set_disabled(&admin, id.into_inner(), true, &db, &**sessions).await?;
+    let user = admin
+        .disable_account(&administrator, id.into_inner(), true)
+        .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(&user)))
 }
 
 /// POST /api/admin/users/{id}/enable: 200 with the user.
 pub async fn api_enable(
-    admin: Administrator,
+    administrator: Administrator,
     id: web::Path<i32>,
-    db: web::Data<Db>,
-    sessions: web::Data<dyn SessionCache>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    let user = set_disabled(&admin, id.into_inner(), false, &db, &**sessions).await?;
+    let user = admin
+        .disable_account(&administrator, id.into_inner(), false)
+        .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(&user)))
 }
 
@@ -300,7 +222,7 @@ pub struct PageQuery {
 
 #[derive(Serialize)]
 struct RoomsAnswer<'a> {
-    rooms: Vec<RoomJson<'a>>,
+    rooms: Vec<RoomOverviewJson<'a>>,
     page: u32,
     /// The next page's number, only when more rooms follow.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,12 +233,11 @@ struct RoomsAnswer<'a> {
 pub async fn api_rooms(
     _: Administrator,
     query: web::Query<PageQuery>,
-    db: web::Data<Db>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    let page = Page::parse(query.page)?;
-    let listed = db.run(move |conn| Ok(admin::rooms(conn, page)?)).await?;
+    let listed = admin.rooms(Page::parse(query.page)?).await?;
     Ok(HttpResponse::Ok().json(RoomsAnswer {
-        rooms: listed.rooms.iter().map(RoomJson::from).collect(),
+        rooms: listed.rooms.iter().map(RoomOverviewJson::from).collect(),
         page: listed.page,
         next: listed.next,
     }))
@@ -324,12 +245,13 @@ pub async fn api_rooms(
 
 /// DELETE /api/admin/rooms/{id}: 204.
 pub async fn api_delete_room(
-    admin: Administrator,
+    administrator: Administrator,
     id: web::Path<i32>,
     client: ClientAddr,
-    chat: web::Data<Chat>,
+    admin: web::Data<Admin>,
 ) -> Result<HttpResponse, AppError> {
-    chat.delete_room(&admin.as_user(), client, id.into_inner())
+    admin
+        .delete_room(&administrator, client, id.into_inner())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
