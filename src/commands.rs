@@ -17,9 +17,9 @@ use crate::cli::{
     AdminCommand, ListArgs, ResetPasswordArgs, RoomChoice, RoomCreateArgs, RoomsCommand, TailArgs,
     UserListArgs, UsersCommand,
 };
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::{Password, RoomName};
-use crate::models::{Changes, LogEntry, ModelError, Room, Signal, User};
+use crate::models::{self, Changes, LogEntry, ModelError, Room, Signal, User};
 use crate::routes::admin::{RoomJson, UserJson};
 use crate::routes::api::EntryJson;
 
@@ -28,7 +28,7 @@ pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
         AdminCommand::Grant(args) => (args, true),
         AdminCommand::Revoke(args) => (args, false),
     };
-    let mut conn = db::open_existing(&args.database.url)?;
+    let mut conn = models::open_existing(&args.database.url)?;
     let name = &user(&mut conn, &args.name)?.username;
     let user = admin::set_admin(&mut conn, &Actor::server_command(), name, grant)
         .map_err(|err| refusal(err, name))?;
@@ -45,7 +45,7 @@ pub fn rooms(command: &RoomsCommand) -> anyhow::Result<String> {
         RoomsCommand::List(args) => list_rooms(args),
         RoomsCommand::Create(args) => create_room(args),
         RoomsCommand::Delete(args) => {
-            let mut conn = db::open_existing(&args.database.url)?;
+            let mut conn = models::open_existing(&args.database.url)?;
             let room = public_room(&mut conn, &args.room)?;
             let actor = Actor::server_command();
             Room::delete_public(&mut conn, room.id, &actor.name, &mut Changes::default())
@@ -66,7 +66,7 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
         UsersCommand::List(args) => list_users(args),
         UsersCommand::Disable(args) | UsersCommand::Enable(args) => {
             let disable = matches!(command, UsersCommand::Disable(_));
-            let mut conn = db::open_existing(&args.database.url)?;
+            let mut conn = models::open_existing(&args.database.url)?;
             let user = user(&mut conn, &args.name)?;
             let user = admin::set_disabled(&mut conn, &Actor::server_command(), user.id, disable)
                 .map_err(|err| refusal(err, &args.name))?;
@@ -82,7 +82,7 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
 }
 
 fn list_rooms(args: &ListArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.database.url)?;
+    let mut conn = models::open_existing(&args.database.url)?;
     let rooms = Room::overview(&mut conn)?;
     if args.json {
         return json(&rooms.iter().map(RoomJson::from).collect::<Vec<_>>());
@@ -107,7 +107,7 @@ fn list_rooms(args: &ListArgs) -> anyhow::Result<String> {
 
 fn create_room(args: &RoomCreateArgs) -> anyhow::Result<String> {
     let name = RoomName::parse(&args.name).map_err(|invalid| anyhow!("{invalid}"))?;
-    let mut conn = db::open_existing(&args.list.database.url)?;
+    let mut conn = models::open_existing(&args.list.database.url)?;
     let owner = match &args.owner {
         Some(owner) => user(&mut conn, owner)?,
         None => User::oldest_administrator(&mut conn)?
@@ -130,7 +130,7 @@ fn create_room(args: &RoomCreateArgs) -> anyhow::Result<String> {
 }
 
 fn tail(args: &TailArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.list.database.url)?;
+    let mut conn = models::open_existing(&args.list.database.url)?;
     let room = public_room(&mut conn, &args.room)?;
     let entries = LogEntry::latest(&mut conn, room.id, args.count)?;
     if args.list.json {
@@ -160,7 +160,7 @@ fn entry_line(entry: &LogEntry) -> Option<String> {
 }
 
 fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.list.database.url)?;
+    let mut conn = models::open_existing(&args.list.database.url)?;
     let users = User::search(&mut conn, &args.search, i64::MAX)?;
     if args.list.json {
         return json(&users.iter().map(UserJson::from).collect::<Vec<_>>());
@@ -190,7 +190,7 @@ fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
 }
 
 fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.database.url)?;
+    let mut conn = models::open_existing(&args.database.url)?;
     let user = user(&mut conn, &args.name)?;
     let (password, made_up) = if args.stdin {
         let mut line = String::new();

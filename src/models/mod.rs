@@ -4,8 +4,8 @@
 pub mod audit;
 pub mod deletion_count;
 pub mod invitation;
+pub mod key_refresh;
 pub mod log;
-pub mod name_key;
 pub mod presence;
 pub mod rate;
 pub mod read;
@@ -13,11 +13,13 @@ pub mod revocation;
 pub mod room;
 pub mod session;
 pub mod setting;
+pub mod setup;
 pub mod signal;
 pub mod user;
 
 pub use log::{Kind, LogEntry, NewPost};
 pub use room::{Removed, Room, RoomListing, RoomOverview};
+pub use setup::{initialize, open_existing};
 pub use signal::Signal;
 pub use user::User;
 
@@ -197,7 +199,7 @@ pub(crate) fn test_databases() -> Vec<(TestDatabase, DbConnection)> {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("chat.db");
     let path = path.to_str().expect("a UTF-8 path");
-    crate::db::initialize(path).expect("a new database");
+    initialize(path).expect("a new database");
     let conn = DbConnection::open(path).expect("the database opens");
     let mut databases = vec![(TestDatabase::Sqlite(dir), conn)];
     databases.extend(postgres_test_database());
@@ -221,7 +223,7 @@ fn postgres_test_database() -> Option<(TestDatabase, DbConnection)> {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("a new PostgreSQL database");
     let url = crate::db::on_database(&admin_url, &name);
-    crate::db::initialize(&url).expect("the new database migrates");
+    initialize(&url).expect("the new database migrates");
     let conn = DbConnection::open(&url).expect("the database opens");
     Some((TestDatabase::Postgres { admin_url, name }, conn))
 }
