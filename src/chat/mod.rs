@@ -17,7 +17,7 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::{ClientId, LoginName, MessageText, Page, RoomName};
 use crate::errors::AppError;
-use crate::live::{Known, Live, PeopleJson, TAIL};
+use crate::live::{Live, MemoryAnswer, PeopleJson, TAIL};
 use crate::models::read::RoomRead;
 use crate::models::{Changes, LogEntry, ModelError, NewPost, Removed, Room, RoomListing, User};
 use crate::throttle::Throttles;
@@ -333,8 +333,8 @@ impl Chat {
             false => None,
         };
         let (entries, head) = match known {
-            Some(Known::Deleted) => return Err(ModelError::Deleted.into()),
-            Some(Known::Entries { entries, head }) => (entries, head),
+            Some(MemoryAnswer::Deleted) => return Err(ModelError::Deleted.into()),
+            Some(MemoryAnswer::Entries { entries, head }) => (entries, head),
             None => self.poll_database(user.id, room_id, after).await?,
         };
         let arrived = self

@@ -19,7 +19,7 @@ pub use presence::{
     MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, RoomPresence, Snapshot,
 };
 pub use read_marks::{MemoryReadMarks, READ_MARK_DELAY, ReadMarks};
-pub use recent::{Known, MemoryRecentLogs, RecentLogs, TAIL, TAILS};
+pub use recent::{MemoryAnswer, MemoryRecentLogs, RecentLogs, TAIL, TAILS};
 
 use crate::clock::Clock;
 

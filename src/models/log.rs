@@ -97,7 +97,7 @@ impl<'a> NewEntry<'a> {
 
 /// What a batch of posts reads once, for all of them: authors by id (name, current room), and
 /// rooms by id.
-struct Known {
+struct LockedRows {
     authors: HashMap<i32, (String, Option<i32>)>,
     rooms: HashMap<i32, Room>,
 }
@@ -366,7 +366,7 @@ impl LogEntry {
             let results = conn.write_transaction(|conn| {
                 // Every row the batch will write, taken up front in the one order all writers
                 // keep (see `retrying`), not post by post.
-                let known = Known {
+                let known = LockedRows {
                     authors: User::lock_names_and_rooms(conn, &authors)?,
                     rooms: Room::lock_many(conn, &rooms)?,
                 };
@@ -381,7 +381,7 @@ impl LogEntry {
     fn post_each(
         conn: &mut DbConnection,
         posts: &[NewPost],
-        known: &Known,
+        known: &LockedRows,
         these: &mut Changes,
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
         let sent = Self::sent_before_many(conn, posts)?;

@@ -6,7 +6,7 @@ pub mod deletion_count;
 pub mod invitation;
 pub mod key_refresh;
 pub mod log;
-pub mod presence;
+pub mod presence_rows;
 pub mod rate;
 pub mod read;
 pub mod revocation;
@@ -86,7 +86,7 @@ fn taken(constraint: &str) -> Option<ModelError> {
     }
 }
 
-/// What a write changed that the live state (src/live.rs) must hear of: new log entries, users
+/// What a write changed that the live state (src/live/) must hear of: new log entries, users
 /// moved between rooms, rooms deleted. Gathered inside the transaction; handed over only once
 /// it committed.
 #[derive(Debug, Default)]
