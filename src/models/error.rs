@@ -11,7 +11,8 @@ pub enum ModelError {
     /// The room is not the user's current room.
     NotInRoom,
     NotCreator,
-    /// Only a message's author (or, in a public room, the room's creator) may delete it.
+    /// Only a message's author (or, in a public room, the room's creator or an administrator)
+    /// may delete it.
     NotAuthor,
     /// A client_id already names a different message of this author.
     KeyReused,

@@ -145,7 +145,7 @@ impl Room {
     }
 
     /// Removes the room as far as this user may. A public room is deleted with, by cascade,
-    /// its log, by its creator only. A direct conversation belongs to both people, so neither
+    /// its log, by its creator or an administrator (whose deletion is audited). A direct conversation belongs to both people, so neither
     /// deletes it: it leaves the user's lobby (and the user leaves it) until someone writes
     /// in it or the user opens it again. One transaction.
     pub fn delete(

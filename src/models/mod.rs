@@ -1,5 +1,8 @@
-//! Every query the app makes: rows, insert structs and query functions, one file per table.
-//! Nothing here knows about HTTP; errors.rs maps `ModelError` to statuses.
+//! Every query the app makes: rows, insert structs and query functions, a file per table, or
+//! per idea for the larger ones (rooms: room.rs, membership.rs, lobby.rs; the log:
+//! log_entry.rs and log/). This file only declares and re-exports; no file here calls back
+//! into one that uses it (tests/layers.rs checks). Nothing here knows about HTTP; errors.rs
+//! maps `ModelError` to statuses.
 
 pub mod audit;
 pub mod deletion_count;

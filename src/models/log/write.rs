@@ -525,8 +525,9 @@ impl LogEntry {
             .collect())
     }
 
-    /// Deletes a message: its author may, and so may a public room's creator. It keeps its
-    /// place in the log (emptied, marked deleted) and a `Deleted` entry tells the pollers.
+    /// Deletes a message: its author may, and in a public room so may the room's creator and
+    /// an administrator (audited). It keeps its place in the log (emptied, marked deleted) and
+    /// a `Deleted` entry tells the pollers.
     pub fn delete_message(
         conn: &mut DbConnection,
         room_id: i32,
