@@ -317,7 +317,7 @@ fn session_cookie(key: &Key, session_key: &str) -> String {
 /// Users, rooms, memberships and logged-in sessions, written straight into the database
 /// (what registering and logging in 20,000 people over HTTP would leave behind, in seconds).
 fn populate(url: &str, users: usize, rooms: usize) -> Vec<Person> {
-    db::initialize(url).unwrap();
+    chatroom::models::initialize(url).unwrap();
     let mut conn = DbConnection::open(url).unwrap();
     // Setting up is not what is measured: no waiting for the disk.
     conn.batch_execute(match conn.backend() {

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chatroom::db;
 use chatroom::domain::{MessageText, RoomName, Username};
 use chatroom::models::{Changes, LogEntry, Room, User};
 use diesel::connection::SimpleConnection;
@@ -40,7 +39,7 @@ fn connect(path: &Path, synchronous: &str) -> DbConnection {
 fn measure(synchronous: &str, threads: u64, seconds: u64) -> f64 {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("bench.db");
-    db::initialize(path.to_str().expect("a UTF-8 path")).expect("a database");
+    chatroom::models::initialize(path.to_str().expect("a UTF-8 path")).expect("a database");
     let mut setup = connect(&path, synchronous);
     let mut posters = Vec::new();
     for t in 0..threads {

@@ -17,17 +17,17 @@ use crate::cli::{
     AdminCommand, ListArgs, ResetPasswordArgs, RoomChoice, RoomCreateArgs, RoomsCommand, TailArgs,
     UserListArgs, UsersCommand,
 };
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::{Password, RoomName};
 use crate::json::{EntryJson, RoomOverviewJson, UserJson};
-use crate::models::{LogEntry, ModelError, Room, User};
+use crate::models::{self, LogEntry, ModelError, Room, User};
 
 pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
     let (args, grant) = match command {
         AdminCommand::Grant(args) => (args, true),
         AdminCommand::Revoke(args) => (args, false),
     };
-    let mut conn = db::open_existing(&args.database.url)?;
+    let mut conn = models::open_existing(&args.database.url)?;
     let name = &user(&mut conn, &args.name)?.username;
     let user = audited::set_admin(&mut conn, &Actor::server_command(), name, grant)
         .map_err(|err| refusal(err, name))?;
@@ -44,7 +44,7 @@ pub fn rooms(command: &RoomsCommand) -> anyhow::Result<String> {
         RoomsCommand::List(args) => list_rooms(args),
         RoomsCommand::Create(args) => create_room(args),
         RoomsCommand::Delete(args) => {
-            let mut conn = db::open_existing(&args.database.url)?;
+            let mut conn = models::open_existing(&args.database.url)?;
             let room = public_room(&mut conn, &args.room)?;
             audited::delete_room(&mut conn, &Actor::server_command(), room.id)
                 .map_err(|err| refusal(err, &room.name))?;
@@ -59,7 +59,7 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
         UsersCommand::List(args) => list_users(args),
         UsersCommand::Disable(args) | UsersCommand::Enable(args) => {
             let disable = matches!(command, UsersCommand::Disable(_));
-            let mut conn = db::open_existing(&args.database.url)?;
+            let mut conn = models::open_existing(&args.database.url)?;
             let user = user(&mut conn, &args.name)?;
             let user = audited::set_disabled(&mut conn, &Actor::server_command(), user.id, disable)
                 .map_err(|err| refusal(err, &args.name))?;
@@ -75,7 +75,7 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
 }
 
 fn list_rooms(args: &ListArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.database.url)?;
+    let mut conn = models::open_existing(&args.database.url)?;
     let rooms = Room::overview(&mut conn)?;
     if args.json {
         return json(&rooms.iter().map(RoomOverviewJson::from).collect::<Vec<_>>());
@@ -100,7 +100,7 @@ fn list_rooms(args: &ListArgs) -> anyhow::Result<String> {
 
 fn create_room(args: &RoomCreateArgs) -> anyhow::Result<String> {
     let name = RoomName::parse(&args.name).map_err(|invalid| anyhow!("{invalid}"))?;
-    let mut conn = db::open_existing(&args.list.database.url)?;
+    let mut conn = models::open_existing(&args.list.database.url)?;
     let owner = match &args.owner {
         Some(owner) => user(&mut conn, owner)?,
         None => User::oldest_administrator(&mut conn)?
@@ -123,7 +123,7 @@ fn create_room(args: &RoomCreateArgs) -> anyhow::Result<String> {
 }
 
 fn tail(args: &TailArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.list.database.url)?;
+    let mut conn = models::open_existing(&args.list.database.url)?;
     let room = public_room(&mut conn, &args.room)?;
     let entries = LogEntry::latest(&mut conn, room.id, args.count)?;
     if args.list.json {
@@ -153,7 +153,7 @@ fn entry_line(entry: &LogEntry) -> Option<String> {
 }
 
 fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.list.database.url)?;
+    let mut conn = models::open_existing(&args.list.database.url)?;
     let users = User::search(&mut conn, &args.search, i64::MAX)?;
     if args.list.json {
         return json(&users.iter().map(UserJson::from).collect::<Vec<_>>());
@@ -183,7 +183,7 @@ fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
 }
 
 fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
-    let mut conn = db::open_existing(&args.database.url)?;
+    let mut conn = models::open_existing(&args.database.url)?;
     let user = user(&mut conn, &args.name)?;
     let (password, made_up) = if args.stdin {
         let mut line = String::new();

@@ -6,6 +6,7 @@ use std::fmt;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
+use crate::db::{Db, DbConnection, RunError};
 use crate::domain::{Invalid, MessageTextError};
 use crate::models::ModelError;
 use crate::throttle::RetryAfter;
@@ -161,6 +162,39 @@ impl AppError {
     }
 }
 
+impl Db {
+    /// Runs `f` with a pooled connection on the blocking thread pool, never on the async workers:
+    /// `Db::run_as` in the web's error type, which is why it lives here rather than in db.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_as(f).await
+    }
+}
+
+impl RunError for AppError {
+    fn unavailable() -> Self {
+        Self::Unavailable
+    }
+
+    fn unexpected(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+
+    fn is_unexpected(&self) -> bool {
+        matches!(self, Self::Internal(_))
+    }
+
+    fn cause(&self) -> String {
+        match self {
+            Self::Internal(err) => format!("{err:#}"),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -250,6 +284,8 @@ impl From<ModelError> for AppError {
                 "This invitation cannot be used: it was used already, withdrawn, or it expired. \
                  Ask for a new one.",
             ),
+            // The words of accounts' `Refused::SetupUnusable`, written out rather than borrowed:
+            // accounts sit above this module and use it.
             ModelError::SetupUnusable => Self::forbidden(
                 "setup_unusable",
                 "This setup link cannot be used: it was used already, or this server has an \

@@ -4,7 +4,7 @@ use clap::Parser;
 
 use chatroom::cli::{Cli, Command};
 use chatroom::config::Settings;
-use chatroom::{commands, db, startup::Application};
+use chatroom::{commands, db, models, startup::Application};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,9 +33,9 @@ fn main() -> ExitCode {
 
 #[allow(clippy::print_stdout)] // initdb's report is its output, whatever the log level.
 fn initdb(url: &str) -> anyhow::Result<()> {
-    let report = db::initialize(url)?;
+    let (report, clashes) = models::initialize(url)?;
     println!("{report}");
-    for clash in &report.clashes {
+    for clash in &clashes {
         eprintln!("chatroom: {clash}");
     }
     Ok(())

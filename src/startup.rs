@@ -27,11 +27,12 @@ use crate::chat::signals::Signals;
 use crate::chat::{Chat, background};
 use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
-use crate::db::{self, Backend, Db};
+use crate::db::{Backend, Db};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf_guard};
+use crate::models;
 use crate::routes::{
     self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby, room,
 };
@@ -100,11 +101,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let report = db::initialize(&settings.database)?;
+        let (report, clashes) = models::initialize(&settings.database)?;
         if report.created || !report.applied.is_empty() {
             log::info!("{report}");
         }
-        for clash in &report.clashes {
+        for clash in &clashes {
             log::error!("{clash}");
         }
         let db = Db::open(&settings.database, POOL_SIZE)?;

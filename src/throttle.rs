@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::batch;
 use crate::clock::{Clock, millis};
 use crate::config::Limits;
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::models::rate::{Hit, RateEvents};
 
 /// Refused: try again after this long.
@@ -353,7 +353,7 @@ impl SharedLimits {
             let (hits, replies): (Vec<Hit>, Vec<_>) = batch.into_iter().unzip();
             let now = clock.unix_millis();
             let counted = db
-                .run(move |conn| Ok(RateEvents::hit_many(conn, &hits, now)?))
+                .run_as(move |conn| Ok::<_, DbError>(RateEvents::hit_many(conn, &hits, now)?))
                 .await;
             let waits = counted.unwrap_or_else(|err| {
                 log::warn!(
@@ -394,7 +394,7 @@ impl SharedLimits {
         let before = self.clock.unix_millis() - millis(longest);
         if let Err(err) = self
             .db
-            .run(move |conn| Ok(RateEvents::purge(conn, before)?))
+            .run_as(move |conn| Ok::<_, DbError>(RateEvents::purge(conn, before)?))
             .await
         {
             log::warn!("cannot sweep the rate limits' events: {err}");
@@ -406,7 +406,7 @@ impl SharedLimits {
         what: &str,
         f: impl FnOnce(&mut crate::db::DbConnection) -> diesel::QueryResult<()> + Send + 'static,
     ) {
-        if let Err(err) = self.db.run(move |conn| Ok(f(conn)?)).await {
+        if let Err(err) = self.db.run_as(move |conn| Ok::<_, DbError>(f(conn)?)).await {
             log::warn!("cannot {what} a rate limit's events: {err}");
         }
     }
@@ -435,7 +435,7 @@ impl RateLimits for SharedLimits {
         let now = self.clock.unix_millis();
         let asked = self
             .db
-            .run(move |conn| Ok(RateEvents::hit_all(conn, &hits, now)?))
+            .run_as(move |conn| Ok::<_, DbError>(RateEvents::hit_all(conn, &hits, now)?))
             .await;
         match asked {
             Ok(wait) => waited(wait),

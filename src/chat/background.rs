@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::errors::AppError;
 use crate::live::shared::SharedPresence;
 use crate::live::{Live, TAIL};
-use crate::models::presence::Presence as PresenceRows;
+use crate::models::presence_rows::PresenceRows;
 use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room};
 

@@ -5,6 +5,7 @@
 //! shape the answer.
 
 pub mod background;
+mod commit;
 mod poster;
 pub mod signals;
 
@@ -17,10 +18,11 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::{ClientId, LoginName, MessageText, Page, RoomName};
 use crate::errors::AppError;
-use crate::live::{Known, Live, PeopleJson, TAIL};
+use crate::live::{Live, MemoryAnswer, PeopleJson, TAIL};
 use crate::models::read::RoomRead;
 use crate::models::{Changes, LogEntry, ModelError, NewPost, Removed, Room, RoomListing, User};
 use crate::throttle::Throttles;
+use commit::{after_commit, commit};
 use poster::Poster;
 use signals::Signals;
 
@@ -333,8 +335,8 @@ impl Chat {
             false => None,
         };
         let (entries, head) = match known {
-            Some(Known::Deleted) => return Err(ModelError::Deleted.into()),
-            Some(Known::Entries { entries, head }) => (entries, head),
+            Some(MemoryAnswer::Deleted) => return Err(ModelError::Deleted.into()),
+            Some(MemoryAnswer::Entries { entries, head }) => (entries, head),
             None => self.poll_database(user.id, room_id, after).await?,
         };
         let arrived = self
@@ -416,47 +418,5 @@ impl Chat {
         let (out, changes) = commit(&self.db, &self.live, &self.signals, f).await?;
         after_commit(&self.live, &changes).await;
         Ok(out?)
-    }
-}
-
-/// Runs `f` on the database in this process's write turn, and hands whatever committed to the
-/// recent logs before the turn passes; returns `f`'s outcome and its changes. A change to a
-/// room's log is signalled to the other servers on the database.
-async fn commit<T, F>(
-    db: &Db,
-    live: &Arc<Live>,
-    signals: &Arc<Signals>,
-    f: F,
-) -> Result<(Result<T, ModelError>, Changes), AppError>
-where
-    F: FnOnce(&mut DbConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
-    T: Send + 'static,
-{
-    let (live, signals) = (live.clone(), signals.clone());
-    db.run(move |conn| {
-        let _turn = live.write_turn();
-        let mut changes = Changes::default();
-        let out = f(conn, &mut changes);
-        // Whatever committed is applied, even if a later step of `f` failed.
-        live.recent.apply(&changes);
-        if !changes.appended.is_empty() || !changes.deleted_rooms.is_empty() {
-            signals.pulse();
-        }
-        if matches!(out, Err(ModelError::Database(_))) {
-            // The database failed mid-way: memory may no longer match it. Start afresh.
-            live.recent.reset();
-        }
-        Ok((out, changes))
-    })
-    .await
-}
-
-/// Tells presence who moved and which rooms went.
-async fn after_commit(live: &Live, changes: &Changes) {
-    for &(user_id, to) in &changes.moved {
-        live.presence.moved(user_id, to).await;
-    }
-    for &room_id in &changes.deleted_rooms {
-        live.presence.forget_room(room_id).await;
     }
 }

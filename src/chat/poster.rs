@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use tokio::sync::{mpsc, oneshot};
 
-use super::commit;
+use super::commit::commit;
 use super::signals::Signals;
 use crate::batch;
 use crate::db::Db;

@@ -21,9 +21,6 @@ use diesel::migration::MigrationSource;
 use diesel::r2d2::Pool;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::errors::AppError;
-use crate::models::name_key::{self, NameClash};
-
 /// One folder per backend: their SQL differs, and so does their history (SQLite's took eight
 /// steps to reach the schema that PostgreSQL starts from).
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -39,9 +36,6 @@ pub struct InitReport {
     /// A SQLite file was made for it.
     pub new_file: bool,
     pub applied: Vec<String>,
-    /// Names whose key could not be brought up to date (see `models::name_key`): each names
-    /// both rows, for the operator to rename one. The server runs meanwhile.
-    pub clashes: Vec<NameClash>,
 }
 
 impl fmt::Display for InitReport {
@@ -59,51 +53,54 @@ impl fmt::Display for InitReport {
 
 /// Brings the database at `url` up to date, keeping its data: a SQLite path is created if
 /// missing; a PostgreSQL database must exist already (creating one takes rights the app's role
-/// should not have). Applies the pending migrations and brings the stored name keys up to date
-/// (SQL cannot compute them). Every error is one line that never shows a password.
-pub fn initialize(url: &str) -> anyhow::Result<InitReport> {
+/// should not have). Applies the pending migrations, then `upkeep` (what SQL cannot do, such as
+/// the stored name keys: see `models::initialize`), holding the database alone for both. Every
+/// error is one line that never shows a password.
+pub fn initialize_then<T>(
+    url: &str,
+    upkeep: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<(InitReport, T)> {
     let database = shown(url);
     let created = match Backend::of(url) {
         Backend::Sqlite => create_private(Path::new(url))?,
         Backend::Postgres => false,
     };
-    let mut conn = DbConnection::open(url)
-        .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
-        .with_context(|| format!("cannot open database {database}"))?;
-    let (empty, applied, clashes) = conn
+    let mut conn = connect(url)?;
+    let (empty, applied, kept) = conn
         .exclusively(|conn| {
             let (empty, applied) = migrate(conn)?;
-            let clashes = name_key::refresh(conn)
-                .map_err(|err| anyhow::anyhow!("cannot update the name keys: {err}"))?;
-            Ok((empty, applied, clashes))
+            let kept = upkeep(conn)?;
+            Ok((empty, applied, kept))
         })
         .with_context(|| format!("cannot migrate database {database}"))?;
-    Ok(InitReport {
+    let report = InitReport {
         database,
         created: created || empty,
         new_file: created,
         applied,
-        clashes,
-    })
+    };
+    Ok((report, kept))
 }
 
-/// Opens an existing database for a server command (migrating it first, as `serve` would);
-/// a missing SQLite file is an error rather than a new empty database.
-pub fn open_existing(url: &str) -> anyhow::Result<DbConnection> {
-    let database = shown(url);
+/// Refuses a missing SQLite file: a server command wants an existing database, not a new
+/// empty one.
+pub fn ensure_exists(url: &str) -> anyhow::Result<()> {
     if Backend::of(url) == Backend::Sqlite {
         anyhow::ensure!(
             Path::new(url).is_file(),
-            "there is no database at {database}"
+            "there is no database at {}",
+            shown(url)
         );
     }
-    initialize(url)?;
-    DbConnection::open(url).map_err(|err| {
-        anyhow::anyhow!(
-            "cannot open database {database}: {}",
-            one_line(&err.to_string())
-        )
-    })
+    Ok(())
+}
+
+/// A connection of its own, outside the pool; its error is one line that never shows a
+/// password.
+pub fn connect(url: &str) -> anyhow::Result<DbConnection> {
+    DbConnection::open(url)
+        .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
+        .with_context(|| format!("cannot open database {}", shown(url)))
 }
 
 /// A database URL as it may be printed or logged: a PostgreSQL URL loses its password.
@@ -282,32 +279,101 @@ impl Db {
         self.backend
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool, never on the async workers.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Runs `f` with a pooled connection on the blocking thread pool, never on the async workers,
+    /// answering in the caller's error type `E` (the web's is `AppError`, whose `Db::run` lives
+    /// beside it in errors.rs: the database knows nothing of HTTP).
+    pub async fn run_as<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: RunError,
     {
         let (pool, down) = (self.pool.clone(), self.down.clone());
         web::block(move || {
             let mut conn = pool.get().map_err(|err| {
                 log::warn!("no database connection: {err}");
                 down.store(true, Ordering::Relaxed);
-                AppError::Unavailable
+                E::unavailable()
             })?;
             down.store(false, Ordering::Relaxed);
             match f(&mut conn) {
                 // The connection died under the query (the database restarted, or is gone):
                 // not a fault of ours, and the pool drops the connection.
-                Err(AppError::Internal(err)) if !connection_works(&mut conn) => {
-                    log::warn!("the database connection broke: {err:#}");
+                Err(err) if err.is_unexpected() && !connection_works(&mut conn) => {
+                    log::warn!("the database connection broke: {}", err.cause());
                     down.store(true, Ordering::Relaxed);
-                    Err(AppError::Unavailable)
+                    Err(E::unavailable())
                 }
                 answer => answer,
             }
         })
         .await
-        .map_err(AppError::internal)?
+        .map_err(|err| E::unexpected(err.into()))?
+    }
+}
+
+/// An error type that `Db::run_as` can answer in: it makes the two answers of its own (no
+/// connection to be had, and a failure of the blocking pool), and asks of the caller's errors
+/// which may be a broken connection's doing.
+pub trait RunError: Send + 'static {
+    /// The database cannot be reached.
+    fn unavailable() -> Self;
+    /// Something nobody expects happened.
+    fn unexpected(err: anyhow::Error) -> Self;
+    /// Whether this is such an error: the kind a connection that broke under a query gives,
+    /// which the runner then checks the connection for.
+    fn is_unexpected(&self) -> bool;
+    /// The error with its causes, for the log.
+    fn cause(&self) -> String;
+}
+
+/// Why a query of the layers below the web gave no answer (their callers only log it).
+#[derive(Debug)]
+pub enum DbError {
+    Unavailable,
+    Failed(anyhow::Error),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable => write!(f, "the database is unavailable"),
+            Self::Failed(err) => write!(f, "{err:#}"),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            // The connection went (the database restarted or is gone): the pool drops it.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
+                log::warn!("the database connection closed: {}", info.message());
+                Self::Unavailable
+            }
+            other => Self::Failed(other.into()),
+        }
+    }
+}
+
+impl RunError for DbError {
+    fn unavailable() -> Self {
+        Self::Unavailable
+    }
+
+    fn unexpected(err: anyhow::Error) -> Self {
+        Self::Failed(err)
+    }
+
+    fn is_unexpected(&self) -> bool {
+        matches!(self, Self::Failed(_))
+    }
+
+    fn cause(&self) -> String {
+        match self {
+            Self::Unavailable => self.to_string(),
+            Self::Failed(err) => format!("{err:#}"),
+        }
     }
 }

@@ -19,7 +19,7 @@ pub use presence::{
     MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, RoomPresence, Snapshot,
 };
 pub use read_marks::{MemoryReadMarks, READ_MARK_DELAY, ReadMarks};
-pub use recent::{Known, MemoryRecentLogs, RecentLogs, TAIL, TAILS};
+pub use recent::{MemoryAnswer, MemoryRecentLogs, RecentLogs, TAIL, TAILS};
 
 use crate::clock::Clock;
 
@@ -76,7 +76,7 @@ impl Live {
     /// Held by a write of this process from before its transaction begins until its changes
     /// are applied, and while a tail is filled or caught up: so this process hands its
     /// memory committed entries in the order they committed. (The order itself is the
-    /// database's: see `Room::next_seq`.)
+    /// database's: see `models::log`'s numbering.)
     pub fn write_turn(&self) -> MutexGuard<'_, ()> {
         lock(&self.write_turn)
     }

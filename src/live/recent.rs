@@ -6,7 +6,7 @@
 //! room or user it knows nothing of, goes to the database. A tail grows only by the next
 //! number (`head + 1`); an entry that would leave a hole (another process wrote in between)
 //! drops the tail instead, and the next poll fills it again from the database. Entries that
-//! other processes commit reach memory through `caught_up` (see `chat::watch`).
+//! other processes commit reach memory through `caught_up` (see `chat::background::catch_up`).
 //!
 //! Memory is bounded: at most `TAILS` rooms have a tail, each at most `TAIL` entries and
 //! `TAIL_BYTES`. Filling one more drops the least recently polled tail, exactly as a hole
@@ -33,7 +33,7 @@ pub const TAILS: usize = 2000;
 
 /// What a poll can be told without the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Known {
+pub enum MemoryAnswer {
     Deleted,
     /// The entries after the cursor (perhaps none), oldest first, and the head they reach.
     Entries {
@@ -45,7 +45,7 @@ pub enum Known {
 pub trait RecentLogs: Send + Sync {
     /// The answer to `user`'s poll of `room` after `after` (at most `limit` entries), if
     /// memory can vouch for it. `None` means ask the database (which also explains a refusal).
-    fn poll(&self, room_id: i32, user_id: i32, after: i32, limit: usize) -> Option<Known>;
+    fn poll(&self, room_id: i32, user_id: i32, after: i32, limit: usize) -> Option<MemoryAnswer>;
     fn has_tail(&self, room_id: i32) -> bool;
     /// Sets a room's tail from its `latest` entries (oldest first, at most `TAIL`, read in one
     /// snapshot of the database). Call under `Live::write_turn`.
@@ -239,9 +239,9 @@ impl MemoryRecentLogs {
 }
 
 impl RecentLogs for MemoryRecentLogs {
-    fn poll(&self, room_id: i32, user_id: i32, after: i32, limit: usize) -> Option<Known> {
+    fn poll(&self, room_id: i32, user_id: i32, after: i32, limit: usize) -> Option<MemoryAnswer> {
         if read(&self.deleted).contains(&room_id) {
-            return Some(Known::Deleted);
+            return Some(MemoryAnswer::Deleted);
         }
         let (current, _) = *read(&self.current).get(&user_id)?;
         if current != Some(room_id) {
@@ -257,7 +257,7 @@ impl RecentLogs for MemoryRecentLogs {
         // Numbers have no holes: the entries after the cursor are the last `head - after`.
         let newer = usize::try_from(head - after).unwrap_or(0);
         let start = tail.entries.len() - newer;
-        Some(Known::Entries {
+        Some(MemoryAnswer::Entries {
             entries: tail
                 .entries
                 .iter()
@@ -384,10 +384,10 @@ mod tests {
             .collect()
     }
 
-    fn seqs(known: Option<Known>) -> Option<Vec<i32>> {
+    fn seqs(known: Option<MemoryAnswer>) -> Option<Vec<i32>> {
         match known? {
-            Known::Entries { entries, .. } => Some(entries.iter().map(|e| e.seq).collect()),
-            Known::Deleted => None,
+            MemoryAnswer::Entries { entries, .. } => Some(entries.iter().map(|e| e.seq).collect()),
+            MemoryAnswer::Deleted => None,
         }
     }
 
@@ -416,7 +416,7 @@ mod tests {
         assert_eq!(logs.poll(2, 7, 2, 500), None, "not their room: ask why");
 
         logs.apply(&appended(vec![entry(1, 3, Kind::Deleted, Some(1))]));
-        let Some(Known::Entries { entries, head }) = logs.poll(1, 7, 0, 500) else {
+        let Some(MemoryAnswer::Entries { entries, head }) = logs.poll(1, 7, 0, 500) else {
             panic!("known");
         };
         assert!(
@@ -439,7 +439,7 @@ mod tests {
         let mut deleted = Changes::default();
         deleted.deleted_rooms.push(1);
         logs.apply(&deleted);
-        assert_eq!(logs.poll(1, 7, 0, 500), Some(Known::Deleted));
+        assert_eq!(logs.poll(1, 7, 0, 500), Some(MemoryAnswer::Deleted));
     }
 
     #[test]
@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(logs.poll(1, 8, 4, 500), None, "user 8 moved elsewhere");
 
         logs.caught_up(1, None);
-        assert_eq!(logs.poll(1, 7, 4, 500), Some(Known::Deleted));
+        assert_eq!(logs.poll(1, 7, 4, 500), Some(MemoryAnswer::Deleted));
     }
 
     #[test]

@@ -16,23 +16,11 @@ use super::presence::{
     Heard, MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, Snapshot, TYPING_TIMEOUT,
 };
 use crate::clock::{Clock, millis};
+use crate::models::presence_rows::PresenceRow;
 
 /// How often a user who stays in one room is written again: well inside `PRESENCE_TIMEOUT`,
 /// so that a server that saw none of their polls keeps them present.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
-
-/// One user's presence as servers write it for each other (the `presence` table's row).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresenceRow {
-    pub user_id: i32,
-    pub username: String,
-    /// None: gone (left, moved away, logged out).
-    pub room_id: Option<i32>,
-    /// When it was so, in Unix milliseconds.
-    pub at_ms: i64,
-    /// Until when they type, in Unix milliseconds (0: not typing).
-    pub typing_until_ms: i64,
-}
 
 /// What this server last wrote of a user.
 struct Written {

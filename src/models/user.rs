@@ -258,10 +258,7 @@ impl User {
 
     /// Whether any account is an administrator, able to log in or not.
     pub fn has_administrator(conn: &mut DbConnection) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            users::table.filter(users::is_admin.eq(true)),
-        ))
-        .get_result(conn)
+        super::setup_link::has_administrator(conn)
     }
 
     /// Makes `name` an administrator, or (`admin` false) no longer one. The last

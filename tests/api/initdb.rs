@@ -139,7 +139,7 @@ fn an_existing_database_is_numbered_room_by_room_in_its_old_order() {
     .unwrap();
     drop(conn);
 
-    chatroom::db::initialize(path.to_str().unwrap()).unwrap();
+    chatroom::models::initialize(path.to_str().unwrap()).unwrap();
 
     #[derive(diesel::QueryableByName, Debug, PartialEq)]
     struct Numbered {

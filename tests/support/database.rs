@@ -155,7 +155,7 @@ impl Postgres {
         admin
             .batch_execute(&format!("CREATE DATABASE {template}"))
             .expect("a template database");
-        chatroom::db::initialize(&chatroom::db::on_database(&url, &template))
+        chatroom::models::initialize(&chatroom::db::on_database(&url, &template))
             .expect("the template migrates");
         Some(Self { url, template })
     }

@@ -1,11 +1,5 @@
-//! The log_entries table: each room's one ordered log of messages and events.
-//!
-//! Every change a poller must see (a message, someone joining or leaving, a message deleted)
-//! is a new entry with the room's next number (`seq`: 1, 2, 3, ... within the room), so one
-//! cursor (`after=<last seq>`) sees them all, in one order, and never an entry above one
-//! already shown. The number is taken from the room's row inside the write's transaction
-//! (`Room::next_seq`): the row's lock orders writers, so numbers commit in order and a room's
-//! log has no holes.
+//! Writing a room's log: appending an entry, posting messages one by one or in batches,
+//! deleting one.
 
 use std::collections::HashMap;
 
@@ -14,44 +8,14 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Integer};
 
+use super::numbering;
 use crate::db::DbConnection;
-
-use super::audit::AuditEntry;
-use super::deletion_count::DeletionCount;
-use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText};
-use crate::models;
-
-/// What a log entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Message,
-    Joined,
-    Left,
-    /// A message was deleted; `target` names it.
-    Deleted,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Message => "message",
-            Self::Joined => "joined",
-            Self::Left => "left",
-            Self::Deleted => "deleted",
-        }
-    }
-
-    fn parse(kind: &str) -> Self {
-        match kind {
-            "joined" => Self::Joined,
-            "left" => Self::Left,
-            "deleted" => Self::Deleted,
-            _ => Self::Message,
-        }
-    }
-}
+use crate::models::audit::AuditEntry;
+use crate::models::deletion_count::DeletionCount;
+use crate::models::log_entry::{COLUMNS, Row};
+use crate::models::{self, Changes, Kind, LogEntry, ModelError, Room, User, now, write};
 
 #[derive(Insertable)]
 #[diesel(table_name = log_entries)]
@@ -97,7 +61,7 @@ impl<'a> NewEntry<'a> {
 
 /// What a batch of posts reads once, for all of them: authors by id (name, current room), and
 /// rooms by id.
-struct Known {
+struct LockedRows {
     authors: HashMap<i32, (String, Option<i32>)>,
     rooms: HashMap<i32, Room>,
 }
@@ -114,88 +78,7 @@ pub struct NewPost {
     pub client_id: Option<ClientId>,
 }
 
-/// A log entry as readers see it: with its author's name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEntry {
-    /// Its number in the room's log: 1, 2, 3, ... The API calls it `id`.
-    pub seq: i32,
-    pub room_id: i32,
-    pub kind: Kind,
-    pub author: String,
-    pub author_id: i32,
-    pub body: String,
-    /// For `Deleted`: the number of the message it deleted.
-    pub target: Option<i32>,
-    pub deleted: bool,
-    pub sent_at: NaiveDateTime,
-}
-
-type Row = (
-    i32,
-    i32,
-    String,
-    String,
-    i32,
-    String,
-    Option<i32>,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-);
-
-#[allow(clippy::type_complexity)]
-const COLUMNS: (
-    log_entries::seq,
-    log_entries::room_id,
-    log_entries::kind,
-    users::username,
-    log_entries::author_id,
-    log_entries::body,
-    log_entries::target_seq,
-    log_entries::deleted_at,
-    log_entries::sent_at,
-) = (
-    log_entries::seq,
-    log_entries::room_id,
-    log_entries::kind,
-    users::username,
-    log_entries::author_id,
-    log_entries::body,
-    log_entries::target_seq,
-    log_entries::deleted_at,
-    log_entries::sent_at,
-);
-
-impl From<Row> for LogEntry {
-    fn from(
-        (seq, room_id, kind, author, author_id, body, target, deleted_at, sent_at): Row,
-    ) -> Self {
-        Self {
-            seq,
-            room_id,
-            kind: Kind::parse(&kind),
-            author,
-            author_id,
-            body,
-            target,
-            deleted: deleted_at.is_some(),
-            sent_at,
-        }
-    }
-}
-
-/// Which entries a page holds: newer than a cursor (oldest first) or older than one (newest
-/// first).
-#[derive(Clone, Copy)]
-enum Range {
-    After(i32),
-    Below(i32),
-}
-
-/// How many entries a page of older history holds.
-pub const OLDER_PAGE: i64 = 100;
-
 impl LogEntry {
-    /// Appends an entry with the room's next number. Runs inside the caller's transaction,
     /// which holds the room's row from here until it commits.
     pub(crate) fn append(
         conn: &mut DbConnection,
@@ -234,7 +117,7 @@ impl LogEntry {
     ) -> Result<LogEntry, ModelError> {
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
-        let (seq, posted) = Room::next_seq(conn, room_id, activity)?;
+        let (seq, posted) = numbering::next_seq(conn, room_id, activity)?;
         let author_through = match kind {
             Kind::Message => Self::authors_posted(conn, &[(room_id, author_id)])?
                 .get(&(room_id, author_id))
@@ -366,7 +249,7 @@ impl LogEntry {
             let results = conn.write_transaction(|conn| {
                 // Every row the batch will write, taken up front in the one order all writers
                 // keep (see `retrying`), not post by post.
-                let known = Known {
+                let known = LockedRows {
                     authors: User::lock_names_and_rooms(conn, &authors)?,
                     rooms: Room::lock_many(conn, &rooms)?,
                 };
@@ -381,7 +264,7 @@ impl LogEntry {
     fn post_each(
         conn: &mut DbConnection,
         posts: &[NewPost],
-        known: &Known,
+        known: &LockedRows,
         these: &mut Changes,
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
         let sent = Self::sent_before_many(conn, posts)?;
@@ -511,7 +394,7 @@ impl LogEntry {
             }
         }
         let counts: Vec<(i32, i32)> = per_room.iter().map(|(&id, &(n, _))| (id, n)).collect();
-        let last = Room::take_seqs_many(conn, &counts, sent_at)?;
+        let last = numbering::take_seqs_many(conn, &counts, sent_at)?;
         // The first number, and the first count of messages posted, each room gives this batch.
         let mut next: HashMap<i32, (i32, i32)> = HashMap::with_capacity(counts.len());
         for (room_id, count) in counts {
@@ -642,9 +525,9 @@ impl LogEntry {
             .collect())
     }
 
-    /// Deletes a message: its author may, and so may a public room's creator or an
-    /// administrator (audited). It keeps its place in the log (emptied, marked deleted) and a
-    /// `Deleted` entry tells the pollers.
+    /// Deletes a message: its author may, and in a public room so may the room's creator and
+    /// an administrator (audited). It keeps its place in the log (emptied, marked deleted) and
+    /// a `Deleted` entry tells the pollers.
     pub fn delete_message(
         conn: &mut DbConnection,
         room_id: i32,
@@ -706,113 +589,6 @@ impl LogEntry {
             )
         })
     }
-
-    /// A member's poll: the room's entries numbered above `after`, oldest first, and the
-    /// room's head as it was just before they were read.
-    pub fn since(
-        conn: &mut DbConnection,
-        room_id: i32,
-        user_id: i32,
-        after: i32,
-        limit: i64,
-    ) -> Result<(Vec<LogEntry>, i32), ModelError> {
-        let room = Room::find_as_member(conn, room_id, user_id)?;
-        let entries = Self::page(conn, room_id, Range::After(after), limit)?;
-        Ok((entries, room.last_seq))
-    }
-
-    /// A member's look further back: up to `OLDER_PAGE` entries below `before`, oldest first.
-    pub fn before(
-        conn: &mut DbConnection,
-        room_id: i32,
-        user_id: i32,
-        before: i32,
-    ) -> Result<Vec<LogEntry>, ModelError> {
-        Room::find_as_member(conn, room_id, user_id)?;
-        Ok(Self::latest_below(conn, room_id, before, OLDER_PAGE)?)
-    }
-
-    /// The room's entries numbered above `after`, oldest first, whoever asks.
-    pub fn after(
-        conn: &mut DbConnection,
-        room_id: i32,
-        after: i32,
-        limit: i64,
-    ) -> QueryResult<Vec<LogEntry>> {
-        Self::page(conn, room_id, Range::After(after), limit)
-    }
-
-    /// The entries of many rooms at once, each `(room, after, up_to)` asking for the room's
-    /// entries numbered above `after` and up to `up_to`: one query per hundred rooms, not one
-    /// per room (catch-up asks this of every room another server wrote to). In room order,
-    /// oldest first within each.
-    pub fn between_each(
-        conn: &mut DbConnection,
-        ranges: &[(i32, i32, i32)],
-    ) -> QueryResult<Vec<LogEntry>> {
-        const ROOMS_PER_QUERY: usize = 100;
-        let mut entries = Vec::new();
-        for chunk in ranges.chunks(ROOMS_PER_QUERY) {
-            let mut query = log_entries::table
-                .inner_join(users::table)
-                .select(COLUMNS)
-                .order((log_entries::room_id.asc(), log_entries::seq.asc()))
-                .into_boxed();
-            for &(room_id, after, up_to) in chunk {
-                query = query.or_filter(
-                    log_entries::room_id
-                        .eq(room_id)
-                        .and(log_entries::seq.gt(after))
-                        .and(log_entries::seq.le(up_to)),
-                );
-            }
-            entries.extend(query.load::<Row>(conn)?.into_iter().map(LogEntry::from));
-        }
-        Ok(entries)
-    }
-
-    /// The room's last `limit` entries, oldest first: the history a room page starts with.
-    pub fn latest(conn: &mut DbConnection, room_id: i32, limit: i64) -> QueryResult<Vec<LogEntry>> {
-        Self::latest_below(conn, room_id, i32::MAX, limit)
-    }
-
-    fn latest_below(
-        conn: &mut DbConnection,
-        room_id: i32,
-        below: i32,
-        limit: i64,
-    ) -> QueryResult<Vec<LogEntry>> {
-        let mut entries = Self::page(conn, room_id, Range::Below(below), limit)?;
-        entries.reverse();
-        Ok(entries)
-    }
-
-    fn page(
-        conn: &mut DbConnection,
-        room_id: i32,
-        range: Range,
-        limit: i64,
-    ) -> QueryResult<Vec<LogEntry>> {
-        let query = log_entries::table
-            .inner_join(users::table)
-            .filter(log_entries::room_id.eq(room_id))
-            .select(COLUMNS)
-            .limit(limit)
-            .into_boxed();
-        let query = match range {
-            Range::After(seq) => query
-                .filter(log_entries::seq.gt(seq))
-                .order(log_entries::seq.asc()),
-            Range::Below(seq) => query
-                .filter(log_entries::seq.lt(seq))
-                .order(log_entries::seq.desc()),
-        };
-        Ok(query
-            .load::<Row>(conn)?
-            .into_iter()
-            .map(LogEntry::from)
-            .collect())
-    }
 }
 
 #[cfg(test)]
@@ -820,61 +596,6 @@ mod tests {
     use super::*;
     use crate::domain::{RoomName, Username};
     use crate::models::test_databases;
-
-    #[test]
-    fn many_rooms_ranges_come_back_in_one_answer_in_room_order_on_this_backend() {
-        for (_db, mut conn) in test_databases() {
-            let c = &mut Changes::default();
-            let ann = User::create(&mut conn, &Username::parse("ann").unwrap(), "x").unwrap();
-            let mut rooms = Vec::new();
-            for name in ["Kitchen", "Garden", "Attic"] {
-                let room =
-                    Room::create(&mut conn, &RoomName::parse(name).unwrap(), ann.id, c).unwrap();
-                rooms.push(room.id);
-            }
-            // In each: joined, five messages, and (but the last) left, on entering the next.
-            for &room in &rooms {
-                Room::enter(&mut conn, room, ann.id, c).unwrap();
-                for i in 1..=5 {
-                    let text = MessageText::parse(&format!("{room}:{i}")).unwrap();
-                    LogEntry::post(&mut conn, room, ann.id, &text, None, c).unwrap();
-                }
-            }
-            let latest: Vec<LogEntry> = rooms
-                .iter()
-                .map(|&room| LogEntry::latest(&mut conn, room, 1).unwrap().remove(0))
-                .collect();
-            let heads: Vec<i32> = latest.iter().map(|e| e.seq).collect();
-            let (a, b, third) = (rooms[0], rooms[1], rooms[2]);
-            let got = LogEntry::between_each(
-                &mut conn,
-                &[(a, heads[0] - 3, heads[0] - 1), (b, heads[1] - 1, heads[1])],
-            )
-            .unwrap();
-            let seen: Vec<(i32, i32)> = got.iter().map(|e| (e.room_id, e.seq)).collect();
-            assert_eq!(
-                seen,
-                vec![(a, heads[0] - 2), (a, heads[0] - 1), (b, heads[1]),],
-                "each range, nothing outside them, in room order and oldest first"
-            );
-            assert_eq!(got[2], latest[1], "whole entries");
-            assert!(LogEntry::between_each(&mut conn, &[]).unwrap().is_empty());
-            assert!(
-                LogEntry::between_each(&mut conn, &[(third, heads[2], heads[2] + 10)])
-                    .unwrap()
-                    .is_empty(),
-                "nothing past a room's head"
-            );
-            let many: Vec<(i32, i32, i32)> = (0..250).map(|i| (a + 1000 + i, 0, 10)).collect();
-            let mut many = many;
-            many.push((third, 0, heads[2]));
-            assert_eq!(
-                LogEntry::between_each(&mut conn, &many).unwrap().len(),
-                usize::try_from(heads[2]).unwrap(),
-                "more rooms than one query asks about"
-            );
-        }
-    }
 
     #[test]
     fn a_batch_stores_each_client_id_once_and_refuses_what_it_must_on_this_backend() {

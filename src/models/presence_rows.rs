@@ -7,7 +7,19 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
 
 use super::rate::postgres;
 use crate::db::DbConnection;
-use crate::live::shared::PresenceRow;
+
+/// One user's presence as servers write it for each other (the `presence` table's row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceRow {
+    pub user_id: i32,
+    pub username: String,
+    /// None: gone (left, moved away, logged out).
+    pub room_id: Option<i32>,
+    /// When it was so, in Unix milliseconds.
+    pub at_ms: i64,
+    /// Until when they type, in Unix milliseconds (0: not typing).
+    pub typing_until_ms: i64,
+}
 
 #[derive(QueryableByName)]
 struct Row {
@@ -28,9 +40,9 @@ struct Row {
 /// The database's clock in Unix milliseconds, as SQL.
 const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
-pub struct Presence;
+pub struct PresenceRows;
 
-impl Presence {
+impl PresenceRows {
     /// Writes the rows in one statement. A row about an older moment than the one stored
     /// for its user is skipped: another server knew better.
     pub fn write(conn: &mut DbConnection, rows: &[PresenceRow]) -> QueryResult<()> {

@@ -1,0 +1,23 @@
+//! A database made ready for use: db's migrations, then the stored name keys, which SQL cannot
+//! compute (see `key_refresh`).
+
+use super::key_refresh::{self, NameClash};
+use crate::db::{self, DbConnection, InitReport};
+
+/// Brings the database at `url` up to date (see `db::initialize_then`), keeping its data, and
+/// answers with the names whose key could not be brought up to date: each names both rows, for
+/// the operator to rename one. The server runs meanwhile.
+pub fn initialize(url: &str) -> anyhow::Result<(InitReport, Vec<NameClash>)> {
+    db::initialize_then(url, |conn| {
+        key_refresh::refresh(conn)
+            .map_err(|err| anyhow::anyhow!("cannot update the name keys: {err}"))
+    })
+}
+
+/// Opens an existing database for a server command (bringing it up to date first, as `serve`
+/// would); a missing SQLite file is an error rather than a new empty database.
+pub fn open_existing(url: &str) -> anyhow::Result<DbConnection> {
+    db::ensure_exists(url)?;
+    initialize(url)?;
+    db::connect(url)
+}
