@@ -113,7 +113,12 @@ async fn what_one_server_writes_into_a_session_the_other_reads() {
     .await;
     // Shown once, whichever server shows it (once a's copy is a second old at most).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (_, again) = alice_a.page("/admin").await;
+    let (status, again) = alice_a.page("/admin").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert!(
+        again.contains("action=\"/admin/invitations\""),
+        "the admin page: {again}"
+    );
     assert!(!again.contains("id=\"new-invitation\""));
 }
 

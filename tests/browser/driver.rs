@@ -33,8 +33,13 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     if !programs::available(&[
-        Program::new("chromedriver", "CHROMEDRIVER", "chromium-driver"),
-        Program::new("/usr/bin/chromium", "CHROME_BIN", "chromium"),
+        Program::new("Chromium", "/usr/bin/chromium", "CHROME_BIN", "chromium"),
+        Program::new(
+            "chromedriver",
+            "chromedriver",
+            "CHROMEDRIVER",
+            "chromium-driver",
+        ),
     ]) {
         return;
     }

@@ -71,7 +71,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     if backend() != chatroom::db::Backend::Postgres {
         return;
     }
-    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    let nginx_command = Program::new("nginx", "nginx", "CHATROOM_TEST_NGINX", "nginx");
     if !available(std::slice::from_ref(&nginx_command)) {
         return;
     }
@@ -288,7 +288,7 @@ async fn one_address_flooding_the_cluster_with_stalled_requests_leaves_it_to_eve
     if backend() != chatroom::db::Backend::Postgres {
         return;
     }
-    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    let nginx_command = Program::new("nginx", "nginx", "CHATROOM_TEST_NGINX", "nginx");
     if !available(std::slice::from_ref(&nginx_command)) {
         return;
     }
@@ -567,7 +567,7 @@ struct OneServerBehindNginx {
 impl OneServerBehindNginx {
     /// None (the test is skipped) where nginx or the database is not at hand.
     async fn start() -> Option<Self> {
-        let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+        let nginx_command = Program::new("nginx", "nginx", "CHATROOM_TEST_NGINX", "nginx");
         if !available(std::slice::from_ref(&nginx_command)) {
             return None;
         }
