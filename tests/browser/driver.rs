@@ -251,16 +251,12 @@ impl Browser {
     }
 
     /// Waits until `check` holds, failing the scenario with `what` after PATIENCE.
-    pub async fn wait_until<F, Fut>(&self, what: &str, mut check: F)
+    pub async fn wait_until<F, Fut>(&self, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
     {
-        let deadline = Instant::now() + PATIENCE;
-        while !check().await {
-            assert!(Instant::now() < deadline, "waited too long for {what}");
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
+        super::wait::wait_until(PATIENCE, what, check).await;
     }
 
     pub async fn wait_for_path(&self, expected: &str) {

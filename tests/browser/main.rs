@@ -15,6 +15,9 @@ mod driver;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
 mod programs;
+#[path = "../support/wait.rs"]
+#[allow(dead_code)]
+mod wait;
 
 use driver::{Browser, Chrome, Viewport, scenario};
 use helpers::{PASSWORD, TestApp};
