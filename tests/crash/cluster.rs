@@ -619,14 +619,12 @@ async fn nginx_logs_no_invitation_or_setup_token() {
             .unwrap();
         assert!(res.status().is_success(), "{path}: {}", res.status());
     }
-    let started = Instant::now();
-    let log = loop {
+    let logged = super::wait::eventually(Duration::from_secs(5), || async {
         let log = nginx.access_log();
-        if log.matches("/register?[redacted]").count() == 2 && log.contains("/login?[redacted]") {
-            break log;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "{log}");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    };
+        log.matches("/register?[redacted]").count() == 2 && log.contains("/login?[redacted]")
+    })
+    .await;
+    let log = nginx.access_log();
+    assert!(logged, "{log}");
     assert!(!log.contains("SECRET"), "{log}");
 }
