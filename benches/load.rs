@@ -1196,7 +1196,7 @@ fn main() {
         out.display()
     );
     if !full {
-        let mut line = format!("load benchmark, tiny run: ran on {}", names.join(", "));
+        let mut line = format!("load benchmark, tiny run: ran on {}", names.join("; "));
         if !skipped.is_empty() {
             let _ = write!(line, "; skipped {}", skipped.join("; "));
         }

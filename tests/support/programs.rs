@@ -1,7 +1,7 @@
-//! Programs some tests need besides Rust (Chromium, chromedriver, tmux, a PostgreSQL server). On a machine without
-//! one, those tests are skipped: each test binary says so once, plainly, with how to get it,
-//! and notes each skipped test in the run's record, which the last target of `cargo test`
-//! (tests/skipped.rs) sums up in one closing line. With `CI` set (as `.ci/run` has it), a
+//! Programs some tests need besides Rust (Chromium, chromedriver, tmux, nginx, a PostgreSQL
+//! server). On a machine without one, those tests are skipped: each test binary says so once,
+//! plainly, with how to get it, and notes each skipped test in the run's record, which the
+//! last target of `cargo test` (tests/support/skipped.rs) sums up in one closing line. With `CI` set (as `.ci/run` has it), a
 //! missing program fails the test instead: CI must never pass by skipping.
 
 use std::collections::HashSet;
