@@ -18,7 +18,8 @@
 //! print each poll slower than 15 ms, and each moment the generator itself ran late, to
 //! stderr).
 //!
-//! Under `cargo test` (no --bench flag) it runs a tiny configuration, to keep it working.
+//! Under `cargo test` (no --bench flag) it runs a tiny configuration, to keep it working, and
+//! says only, in one line, whether it did.
 //! Traffic goes only to 127.0.0.1; every phase is bounded in time and stops by itself.
 
 // A benchmark that meets None or Err where it expected a value should stop right there.
@@ -38,6 +39,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_session::storage::SessionKey;
@@ -55,6 +57,19 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
+
+/// A full run (`cargo bench`) reports as it goes; the tiny run under `cargo test` keeps quiet
+/// (its numbers mean nothing) but for its closing line.
+static LOUD: AtomicBool = AtomicBool::new(true);
+
+/// `println!`, in a full run only.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if LOUD.load(Ordering::Relaxed) {
+            println!($($arg)*);
+        }
+    };
+}
 
 const SECRET: &str = "load benchmark secret, long enough to derive a key";
 
@@ -168,8 +183,11 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the server starts");
-        // The rest of its log (warnings) still reaches the terminal.
-        let port = port_from_log(child.stderr.take().expect("its log"), true);
+        // The rest of its log (warnings) still reaches the terminal, in a full run.
+        let port = port_from_log(
+            child.stderr.take().expect("its log"),
+            LOUD.load(Ordering::Relaxed),
+        );
         (child, port)
     }
 
@@ -1108,6 +1126,7 @@ struct Report {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    LOUD.store(full, Ordering::Relaxed);
     let config = Config::from_env(full);
     if has_taskset() {
         // The generator on CPU 1, the server on CPU 0.
@@ -1125,10 +1144,16 @@ fn main() {
         "| configuration | poll p99 | delivery p99 | server CPU (with nginx) | PostgreSQL CPU per 1,000 users | empty poll, share of /healthz |\n|---|---|---|---|---|---|\n",
     );
     let mut series = Vec::new();
-    for target in Target::all() {
-        println!("\n## {}\n", target.name());
+    let mut skipped = Vec::new();
+    let targets = Target::all(&mut skipped);
+    let names: Vec<String> = targets.iter().map(Target::name).collect();
+    for note in &skipped {
+        say!("skipped: {note}");
+    }
+    for target in targets {
+        say!("\n## {}\n", target.name());
         let (md, mut steps, empty_share) = run(&config, full, &target);
-        println!("\n{md}");
+        say!("\n{md}");
         let _ = write!(report, "## {}\n\n{md}\n", target.name());
         // The summary's step: 10,000 users, or the largest step below that.
         if let Some(s) = steps
@@ -1163,13 +1188,20 @@ fn main() {
         series.push((target.name(), points));
     }
     let report = format!("## Summary\n\n{summary}\n{report}");
-    println!("\n## Summary\n\n{summary}");
+    say!("\n## Summary\n\n{summary}");
     std::fs::write(out.join("report.md"), &report).unwrap();
     std::fs::write(out.join("latency.svg"), chart(&series)).unwrap();
-    println!(
+    say!(
         "wrote {}/report.md and latency.svg (poll p99 against users, a line per configuration)",
         out.display()
     );
+    if !full {
+        let mut line = format!("load benchmark, tiny run: ran on {}", names.join("; "));
+        if !skipped.is_empty() {
+            let _ = write!(line, "; skipped {}", skipped.join("; "));
+        }
+        println!("{line}");
+    }
 }
 
 /// One backend's whole run: populate, serve, measure. Its Markdown section and its steps.
@@ -1178,7 +1210,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
     let url = target.url();
     let setup = Instant::now();
     let people = populate(&url, config.users, config.rooms);
-    println!(
+    say!(
         "populated {} users in {} rooms in {:.1} s",
         people.len(),
         config.rooms,
@@ -1216,7 +1248,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
                 config.step,
             )
             .await;
-            println!("step: {users} users done ({} errors)", step.errors);
+            say!("step: {users} users done ({} errors)", step.errors);
             steps.push(step);
         }
 
@@ -1232,7 +1264,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             control.ms(0.999),
             control.ms(1.0),
         );
-        println!("control done");
+        say!("control done");
 
         // A burst of logins while people poll: the event loop must not wait for bcrypt.
         let burst_users = LOGIN_BURST_USERS.min(people.len());
@@ -1264,7 +1296,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             login_latency.ms(0.5),
             login_latency.ms(1.0),
         );
-        println!("login burst done");
+        say!("login burst done");
 
         // Saturated throughput, the endpoints taking turns.
         let alice = &people[0];
@@ -1481,7 +1513,8 @@ impl Target {
     /// there, as a role that may create databases): the benchmark makes a database of its own
     /// there and drops it after. Without that server, SQLite alone, saying so; unless
     /// LOAD_DATABASE was given or CI is set, which makes it an error.
-    fn all() -> Vec<Self> {
+    /// What it leaves out, and why, goes into `skipped`.
+    fn all(skipped: &mut Vec<String>) -> Vec<Self> {
         let mut targets = vec![Self::Sqlite(tempfile::tempdir().unwrap())];
         let given = std::env::var("LOAD_DATABASE").ok();
         // Unset, the tests' server.
@@ -1513,17 +1546,26 @@ impl Target {
                     None if std::env::var_os("CI").is_some() => {
                         panic!("CI is set and nginx is missing (apt-get install nginx)")
                     }
-                    None => println!("Several servers behind nginx skipped: no nginx"),
+                    None => skipped.push("several servers behind nginx: no nginx".to_owned()),
                 }
                 pin_postgres("1");
             }
             Err(err) if given.is_some() || std::env::var_os("CI").is_some() => {
                 panic!("no PostgreSQL at {}: {err}", db::shown(&server))
             }
-            Err(err) => println!(
-                "PostgreSQL skipped: no server at {} ({err}); set LOAD_DATABASE",
-                db::shown(&server)
-            ),
+            Err(err) => {
+                // On one line: libpq's messages run over several.
+                let err = err
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                skipped.push(format!(
+                    "PostgreSQL: no server at {} ({err}); set CHATROOM_TEST_POSTGRES (or \
+                     LOAD_DATABASE, for the benchmark alone)",
+                    db::shown(&server)
+                ));
+            }
         }
         targets
     }

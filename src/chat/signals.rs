@@ -216,6 +216,9 @@ mod tests {
             }
             TestDatabase::Sqlite(_) => None,
         }) else {
+            crate::test_programs::skip_without_postgres(&crate::db::shown(
+                &crate::db::test_postgres(),
+            ));
             return;
         };
         let (wake_a, wake_b) = (Arc::new(Notify::new()), Arc::new(Notify::new()));

@@ -1,13 +1,14 @@
 //! The administrators' page and API: 404 to everyone else, disabling accounts, deleting any
 //! room or message, registration modes and invitations, and the audit log.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chatroom::models::User;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::helpers::{PASSWORD, Person, TestApp, error_code, location, spawn_app};
+use super::wait::wait_until;
 
 fn user_id(app: &TestApp, name: &str) -> i32 {
     User::find_by_username(&mut app.db(), name)
@@ -128,17 +129,12 @@ async fn every_admin_page_and_call_is_404_to_anyone_but_an_administrator() {
 }
 
 async fn wait_for_status(person: &Person, path: &str, status: StatusCode) -> Duration {
-    let started = Instant::now();
-    loop {
-        if person.get(path).await.status() == status {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{path} never answered {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(5),
+        &format!("{path} answering {status}"),
+        || async { person.get(path).await.status() == status },
+    )
+    .await
 }
 
 #[actix_web::test]

@@ -1,7 +1,7 @@
 //! The server's commands (`chatroom rooms ...`, `chatroom users ...`) against a database a
 //! running server uses: what they print, what they change, and what the server notices.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::helpers::{PASSWORD, TestApp, spawn_app};
 use super::initdb::{chatroom, stderr, stdout};
+use super::wait::wait_until;
 
 /// Runs `chatroom ARGS --database URL` (the flag goes before a `--`, after which everything
 /// is a name): (succeeded, stdout, stderr).
@@ -115,11 +116,12 @@ async fn room_commands_list_create_tail_and_delete_while_the_server_runs() {
     let (ok, out, err) = run(&app, &["rooms", "delete", "Lounge"]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), format!("deleted room {lounge} \"Lounge\""));
-    let started = Instant::now();
-    while bob.poll(lounge, "0").await.status() != StatusCode::GONE {
-        assert!(started.elapsed() < Duration::from_secs(3), "never told");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(3),
+        "bob told that the room is gone",
+        || async { bob.poll(lounge, "0").await.status() == StatusCode::GONE },
+    )
+    .await;
     refused(
         &app,
         &["rooms", "delete", "Lounge"],

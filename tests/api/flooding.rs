@@ -9,6 +9,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::helpers::{PASSWORD, TestApp, spawn_app_tweaked};
+use super::wait::wait_until;
 
 /// bcrypt costs at which a hash takes a while in a debug build: about a tenth of a second,
 /// and about a third.
@@ -142,7 +143,7 @@ async fn a_login_refused_because_the_hashing_queue_is_full_uses_up_no_attempt() 
 #[actix_web::test]
 async fn registering_a_taken_name_is_answered_without_hashing_even_when_the_queue_is_full() {
     let Some(app) = spawn_app_tweaked(|s| {
-        s.bcrypt_cost = SLOWER_COST + 1;
+        s.bcrypt_cost = SLOWER_COST + 2;
         s.limits.hash_queue = 1;
     })
     .await
@@ -150,16 +151,23 @@ async fn registering_a_taken_name_is_answered_without_hashing_even_when_the_queu
         return;
     };
     app.user("alice").await;
-    // Someone else's registration holds the one place in the queue for a while.
-    let mut other = app.person();
-    other.csrf().await;
-    let holding = actix_web::rt::spawn(async move {
-        other
-            .post_form("/register", &[("username", "bob"), ("password", PASSWORD)])
-            .await
-            .status()
-    });
-    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+    // Three registrations at once for the one place in the queue: one takes it for a while
+    // (over a second), the others are refused at once, which shows that the queue is full.
+    let mut holders = Vec::new();
+    for name in ["bob", "carol", "dave"] {
+        let mut person = app.person();
+        person.csrf().await;
+        holders.push(actix_web::rt::spawn(async move {
+            person
+                .post_form("/register", &[("username", name), ("password", PASSWORD)])
+                .await
+                .status()
+        }));
+    }
+    wait_until(Duration::from_secs(5), "two of three refused", || async {
+        holders.iter().filter(|h| h.is_finished()).count() == 2
+    })
+    .await;
 
     let mut copycat = app.person();
     copycat.csrf().await;
@@ -174,7 +182,25 @@ async fn registering_a_taken_name_is_answered_without_hashing_even_when_the_queu
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("taken"));
     assert!(took < Duration::from_millis(400), "no hash: {took:?}");
-    assert_eq!(holding.await.unwrap(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        holders.iter().filter(|h| h.is_finished()).count(),
+        2,
+        "the queue was full all along"
+    );
+    let mut statuses = Vec::new();
+    for holder in holders {
+        statuses.push(holder.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::SEE_OTHER,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE
+        ],
+        "one held the queue, the others were refused"
+    );
 }
 
 #[actix_web::test]
@@ -282,6 +308,10 @@ async fn under_a_flood_of_logins_from_many_addresses_every_login_is_answered_in_
     assert!(
         statuses.iter().all(|s| matches!(s.as_u16(), 401 | 503)),
         "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&StatusCode::SERVICE_UNAVAILABLE),
+        "the hashing queue never filled, so the flood tested nothing: {statuses:?}"
     );
     assert!(
         slowest < Duration::from_secs(5),

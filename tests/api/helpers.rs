@@ -1,5 +1,6 @@
 //! spawn_app() starts the real server on port 0 with a fresh database; `Person` is one browser:
-//! a cookie-keeping HTTP client that knows its CSRF token.
+//! a cookie-keeping HTTP client that knows its CSRF token, the one client of every HTTP test
+//! (the crash tests and the browser tests include this file).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -159,6 +160,8 @@ impl TestApp {
     }
 }
 
+/// Clones are the same browser (one cookie jar).
+#[derive(Clone)]
 pub struct Person {
     pub http: reqwest::Client,
     pub jar: Arc<Jar>,
@@ -173,14 +176,27 @@ impl Person {
 
     /// A person whose client sends this User-Agent (none when empty).
     pub fn with_agent(base: &str, agent: &str) -> Self {
+        Self::built(base, |http| match agent {
+            "" => http,
+            agent => http.user_agent(agent),
+        })
+    }
+
+    /// A person who gives up on a request after `timeout` (tests that kill servers: a request
+    /// in flight then gets an error, which `try_send` and `try_poll` give back).
+    pub fn with_timeout(base: &str, timeout: Duration) -> Self {
+        Self::built(base, |http| http.timeout(timeout))
+    }
+
+    fn built(
+        base: &str,
+        tweak: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Self {
         let jar = Arc::new(Jar::default());
-        let mut http = reqwest::Client::builder()
+        let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar.clone());
-        if !agent.is_empty() {
-            http = http.user_agent(agent);
-        }
-        let http = http.build().expect("an HTTP client");
+        let http = tweak(http).build().expect("an HTTP client");
         Self {
             http,
             jar,
@@ -351,6 +367,25 @@ impl Person {
         let res = self.send(room, text).await;
         assert_eq!(res.status(), StatusCode::CREATED, "sending {text:?}");
         res.json::<Value>().await.expect("JSON")["message"].clone()
+    }
+
+    /// Sends `text` with itself as its client_id (a retry after a lost answer is then the same
+    /// message), giving back what the transport says: for tests whose servers die.
+    pub async fn try_send(&self, room: i32, text: &str) -> reqwest::Result<Response> {
+        self.http
+            .post(self.url(&format!("/api/rooms/{room}/messages")))
+            .header("X-CSRF-Token", self.csrf.as_deref().unwrap_or_default())
+            .json(&serde_json::json!({ "text": text, "client_id": text }))
+            .send()
+            .await
+    }
+
+    /// Polls from `after`, giving back what the transport says: for tests whose servers die.
+    pub async fn try_poll(&self, room: i32, after: i64) -> reqwest::Result<Response> {
+        self.http
+            .get(self.url(&format!("/api/rooms/{room}/messages?after={after}")))
+            .send()
+            .await
     }
 
     pub async fn poll(&self, room: i32, after: &str) -> Response {

@@ -2,7 +2,6 @@
 //! them knows that the other must honour reaches it through the database, within a second or
 //! two.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,7 @@ use reqwest::StatusCode;
 
 use super::database::TestDatabase;
 use super::helpers::{PASSWORD, TestApp, spawn_app_with, test_settings};
+use super::wait::wait_until;
 
 /// Two servers on one fresh database, sharing their key.
 async fn two_servers() -> Option<(TestApp, TestApp)> {
@@ -35,22 +35,6 @@ fn revocations(app: &TestApp) -> i64 {
         .n
 }
 
-/// Waits until `check` holds, at most `within`; how long it took.
-async fn within<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    loop {
-        if check().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 #[actix_web::test]
 async fn a_session_made_on_one_server_works_on_the_other_and_logging_out_on_either_ends_both() {
     let Some((a, b)) = two_servers().await else {
@@ -71,7 +55,7 @@ async fn a_session_made_on_one_server_works_on_the_other_and_logging_out_on_eith
     let mut alice_a = alice_a;
     let res = alice_a.post_form("/logout", &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    within(Duration::from_secs(1), "the logout reaches b", || async {
+    wait_until(Duration::from_secs(1), "the logout reaches b", || async {
         alice_b.get("/api/rooms").await.status() == StatusCode::UNAUTHORIZED
     })
     .await;
@@ -84,7 +68,7 @@ async fn a_session_made_on_one_server_works_on_the_other_and_logging_out_on_eith
     assert_eq!(phone.get("/api/rooms").await.status(), StatusCode::OK);
     let res = laptop.post_form("/account/logout-everywhere", &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    within(
+    wait_until(
         Duration::from_secs(1),
         "log out everywhere reaches a",
         || async { phone.get("/api/rooms").await.status() == StatusCode::UNAUTHORIZED },
@@ -103,7 +87,7 @@ async fn what_one_server_writes_into_a_session_the_other_reads() {
     assert_eq!(alice_b.page("/admin").await.0, StatusCode::OK);
     let res = alice_a.post_form("/admin/invitations", &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    within(Duration::from_secs(1), "b shows the new link", || {
+    wait_until(Duration::from_secs(1), "b shows the new link", || {
         let alice_b = &alice_b;
         async move {
             let body = alice_b.get("/admin").await.text().await.unwrap();
@@ -113,7 +97,12 @@ async fn what_one_server_writes_into_a_session_the_other_reads() {
     .await;
     // Shown once, whichever server shows it (once a's copy is a second old at most).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (_, again) = alice_a.page("/admin").await;
+    let (status, again) = alice_a.page("/admin").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert!(
+        again.contains("action=\"/admin/invitations\""),
+        "the admin page: {again}"
+    );
     assert!(!again.contains("id=\"new-invitation\""));
 }
 
@@ -222,30 +211,30 @@ async fn presence_typing_and_leaving_show_on_every_server_within_two_seconds() {
     let mut bob = b.user("bob").await;
     bob.enter_and_poll(room).await;
 
-    within(Duration::from_secs(2), "a sees bob present", || async {
+    wait_until(Duration::from_secs(2), "a sees bob present", || async {
         people(&alice, room).await.0 == ["alice", "bob"]
     })
     .await;
-    within(Duration::from_secs(2), "b sees alice present", || async {
+    wait_until(Duration::from_secs(2), "b sees alice present", || async {
         people(&bob, room).await.0 == ["alice", "bob"]
     })
     .await;
 
     let typing = format!("/api/rooms/{room}/messages?after=0&typing=1");
     assert_eq!(bob.get(&typing).await.status(), StatusCode::OK);
-    within(Duration::from_secs(2), "a sees bob typing", || async {
+    wait_until(Duration::from_secs(2), "a sees bob typing", || async {
         people(&alice, room).await.1 == ["bob"]
     })
     .await;
     bob.say(room, "done typing").await;
-    within(Duration::from_secs(2), "a sees bob stop typing", || async {
+    wait_until(Duration::from_secs(2), "a sees bob stop typing", || async {
         people(&alice, room).await.1.is_empty()
     })
     .await;
 
     let res = bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    within(Duration::from_secs(2), "a sees bob gone", || async {
+    wait_until(Duration::from_secs(2), "a sees bob gone", || async {
         people(&alice, room).await.0 == ["alice"]
     })
     .await;
@@ -289,7 +278,7 @@ async fn a_server_cut_off_from_its_database_answers_503_quickly_and_recovers() {
     }
 
     app.database().set_reachable(true);
-    within(Duration::from_secs(10), "the server recovers", || async {
+    wait_until(Duration::from_secs(10), "the server recovers", || async {
         alice.poll(room, "0").await.status() == StatusCode::OK
     })
     .await;

@@ -33,18 +33,19 @@ fn names(value: &Value) -> Vec<&str> {
 /// Who `person`'s poll says is present, once it says `expected` (an arrival shows in a
 /// room's presence list within a moment, not at once).
 async fn present_soon(person: &Person, room: i32, expected: &[&str]) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
+    let last = std::cell::RefCell::new(Vec::new());
+    // Not there in time: the caller's comparison shows what was instead.
+    super::wait::eventually(std::time::Duration::from_secs(2), || async {
         let body = poll_body(person, room, "after=0").await;
         let present: Vec<String> = names(&body["present"])
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
-        if present == expected || std::time::Instant::now() > deadline {
-            return present;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        *last.borrow_mut() = present;
+        *last.borrow() == expected
+    })
+    .await;
+    last.into_inner()
 }
 
 async fn lobby_rooms(person: &Person) -> Vec<Value> {

@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chatroom::models::User;
 use reqwest::StatusCode;
 use serde_json::json;
 
 use super::helpers::{PASSWORD, Person, TestApp, spawn_app_tweaked};
+use super::wait::wait_until;
 
 /// Browsers logging in at once, each again and again.
 const BROWSERS: usize = 8;
@@ -50,14 +51,10 @@ async fn logins_while(
             })
         })
         .collect();
-    let started = Instant::now();
-    while looping.load(Ordering::Relaxed) < BROWSERS {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the logins work"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until(Duration::from_secs(10), "the logins working", || async {
+        looping.load(Ordering::Relaxed) >= BROWSERS
+    })
+    .await;
     change.await;
     tokio::time::sleep(Duration::from_millis(40)).await;
     stop.store(true, Ordering::Relaxed);
@@ -221,14 +218,10 @@ async fn no_password_change_in_flight_outlives_a_password_reset_by_a_server_comm
                 owner
             }
         });
-        let started = Instant::now();
-        while changed.load(Ordering::Relaxed) == 0 {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the changes work"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        wait_until(Duration::from_secs(10), "the changes working", || async {
+            changed.load(Ordering::Relaxed) > 0
+        })
+        .await;
         let reset = {
             let (name, url) = (name.clone(), url.clone());
             actix_web::rt::task::spawn_blocking(move || {

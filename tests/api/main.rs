@@ -14,6 +14,8 @@ mod concurrency;
 mod database;
 mod direct;
 mod flooding;
+// Shared with the crash tests, which use more of it.
+#[allow(dead_code)]
 mod helpers;
 mod initdb;
 mod instances;
@@ -33,3 +35,6 @@ mod security;
 mod server;
 mod sessions;
 mod terminal;
+#[allow(dead_code)]
+#[path = "../support/wait.rs"]
+mod wait;

@@ -355,7 +355,12 @@ async fn a_new_room_may_take_the_name_of_a_deleted_one() {
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let old = alice.create_room("Kitchen").await;
-    alice.post_form(&format!("/rooms/{old}/delete"), &[]).await;
+    let res = alice.post_form(&format!("/rooms/{old}/delete"), &[]).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the creator deletes the room"
+    );
     let new = alice.create_room("Kitchen").await;
     assert!(new > old, "room ids are never reused");
 }
@@ -404,7 +409,12 @@ async fn entering_is_a_post_with_a_csrf_token_and_answers_404_or_410_like_the_pa
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let res = bob.post_form("/rooms/999/enter", &[]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    let res = alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the creator deletes the room"
+    );
     let res = bob.post_form(&format!("/rooms/{room}/enter"), &[]).await;
     assert_eq!(res.status(), StatusCode::GONE);
 }

@@ -355,7 +355,12 @@ async fn creating_rooms_too_fast_gets_429() {
     alice.create_room("Two").await;
     let res = alice.post_form("/rooms", &[("name", "Three")]).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let (_, lobby) = alice.page("/lobby").await;
+    let (status, lobby) = alice.page("/lobby").await;
+    assert_eq!(status, StatusCode::OK, "{lobby}");
+    assert!(
+        lobby.contains("Two"),
+        "the lobby, with the rooms made: {lobby}"
+    );
     assert!(!lobby.contains("Three"));
 }
 
@@ -558,13 +563,20 @@ async fn no_page_or_api_answer_reveals_a_password_hash() {
     alice.say(room, "hello").await;
     let mut bob = app.user("bob").await;
     bob.enter(room).await;
-    for path in [
-        "/lobby".to_owned(),
-        format!("/rooms/{room}"),
-        "/account".to_owned(),
-        format!("/api/rooms/{room}/messages"),
+    // Each answer with something that only the right page holds, so an error page fails.
+    for (path, marker) in [
+        ("/lobby".to_owned(), "Kitchen"),
+        (format!("/rooms/{room}"), "hello"),
+        ("/account".to_owned(), "Log out everywhere"),
+        (format!("/api/rooms/{room}/messages"), "hello"),
     ] {
-        let body = bob.get(&path).await.text().await.unwrap();
+        let res = bob.get(&path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains(marker),
+            "{path} is not the page asked for: {body}"
+        );
         assert!(!body.contains("$2b$"), "{path}");
         assert!(!body.contains("password_hash"), "{path}");
     }

@@ -203,12 +203,62 @@ async fn a_form_token_works_only_with_its_own_browsers_cookie_and_for_an_hour() 
     );
 }
 
+/// The page templates: the files of templates/ that extend the layout (the others are parts
+/// of pages). Read from the folder, so that a new page cannot be left out of the test below.
+fn page_templates() -> Vec<String> {
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    let mut pages: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains("{% extends ")))
+        .map(|path| path.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    pages.sort();
+    pages
+}
+
 #[actix_web::test]
 async fn every_page_carries_the_csrf_token_in_a_meta_tag() {
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
-    for path in ["/login", "/register", "/lobby"] {
-        let (_, body) = alice.page(path).await;
+    let room = alice.create_room("Kitchen").await;
+    let (visitor, bob) = (0, 2);
+    let mut people = [app.person(), alice, app.user("bob").await];
+    let alice = 1;
+    // Each page template, who asks for a page made with it, and a line of it that shows it.
+    #[rustfmt::skip]
+    let pages: [(&str, usize, String, StatusCode, &str); 10] = [
+        ("login.html", visitor, "/login".into(), StatusCode::OK, "<h1>Log in</h1>"),
+        ("register.html", visitor, "/register".into(), StatusCode::OK, "<h1>Create an account</h1>"),
+        ("lobby.html", alice, "/lobby".into(), StatusCode::OK, "<h1>Chat rooms</h1>"),
+        ("room.html", alice, format!("/rooms/{room}"), StatusCode::OK, "<section class=\"room-page\">"),
+        ("enter.html", bob, format!("/rooms/{room}"), StatusCode::OK, "You are not in this room."),
+        ("account.html", alice, "/account".into(), StatusCode::OK, "<h1>Your account</h1>"),
+        ("error.html", alice, "/rooms/999999".into(), StatusCode::NOT_FOUND, "<p class=\"status\">Error"),
+        ("admin.html", alice, "/admin".into(), StatusCode::OK, "<h1>Administration</h1>"),
+        ("admin_users.html", alice, "/admin/users".into(), StatusCode::OK, "<h1>Users</h1>"),
+        ("admin_rooms.html", alice, "/admin/rooms".into(), StatusCode::OK, "<h1>Rooms</h1>"),
+    ];
+    let mut covered: Vec<String> = pages.iter().map(|p| p.0.to_owned()).collect();
+    covered.sort();
+    assert_eq!(
+        covered,
+        page_templates(),
+        "every page template, and only those"
+    );
+    for (template, who, path, status, marker) in pages {
+        let source = std::fs::read_to_string(format!(
+            "{}/templates/{template}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert!(
+            source.contains(marker),
+            "{template} no longer holds {marker:?}"
+        );
+        let (got, body) = people[who].page(&path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body.contains(marker), "{path} is not {template}: {body}");
         assert!(
             super::helpers::meta_csrf(&body).is_some_and(|t| t.len() >= 32),
             "{path}"

@@ -6,7 +6,7 @@ use std::fs::Permissions;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chatroom::client::api::{Api, SavedSession};
@@ -18,6 +18,7 @@ use super::database::TestDatabase;
 use super::helpers::{PASSWORD, Person, location, spawn_app};
 use super::programs::{self, Program};
 use super::server::Server;
+use super::wait::{eventually, wait_until};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -276,15 +277,8 @@ impl Tmux {
     }
 
     async fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        while !self.screen().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "{text:?} never showed:\n{}",
-                self.screen()
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
+        let shown = eventually(PATIENCE, || async { self.screen().contains(text) }).await;
+        assert!(shown, "{text:?} never showed:\n{}", self.screen());
     }
 
     fn alive(&self) -> bool {
@@ -306,16 +300,11 @@ impl Drop for Tmux {
 }
 
 async fn wait_for_message(person: &Person, room: i32, text: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    while !person
-        .messages_after(room, 0)
-        .await
-        .iter()
-        .any(|m| m["text"] == text)
-    {
-        assert!(Instant::now() < deadline, "{text:?} never arrived");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(PATIENCE, &format!("{text:?} arriving"), || async {
+        let messages = person.messages_after(room, 0).await;
+        messages.iter().any(|m| m["text"] == text)
+    })
+    .await;
 }
 
 #[actix_web::test]
@@ -356,15 +345,8 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     terminal.wait_for("bob: hello from the terminal").await;
 
     terminal.press("C-c");
-    let deadline = Instant::now() + PATIENCE;
-    while terminal.alive() {
-        assert!(
-            Instant::now() < deadline,
-            "Ctrl+C did not quit:\n{}",
-            terminal.screen()
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    let quit = eventually(PATIENCE, || async { !terminal.alive() }).await;
+    assert!(quit, "Ctrl+C did not quit:\n{}", terminal.screen());
 }
 
 fn mode(path: &Path) -> u32 {
@@ -527,17 +509,16 @@ async fn the_login_prompt_prints_a_hostile_servers_refusal_without_its_escapes()
     let name = format!("chatroom-hostile-{}", std::process::id());
     let terminal = Tmux::open(name, 100, 20, &command);
     let printed = || std::fs::read(&stderr).unwrap_or_default();
-    let deadline = Instant::now() + PATIENCE;
-    while !String::from_utf8_lossy(&printed()).contains("Password:") {
-        assert!(Instant::now() < deadline, "no password prompt");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(PATIENCE, "a password prompt", || async {
+        String::from_utf8_lossy(&printed()).contains("Password:")
+    })
+    .await;
     terminal.keys(PASSWORD);
     terminal.press("Enter");
-    while terminal.alive() {
-        assert!(Instant::now() < deadline, "the client did not give up");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(PATIENCE, "the client giving up", || async {
+        !terminal.alive()
+    })
+    .await;
 
     let printed = String::from_utf8(printed()).unwrap();
     assert!(printed.contains("go away"), "{printed:?}");

@@ -33,8 +33,13 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     if !programs::available(&[
-        Program::new("chromedriver", "CHROMEDRIVER", "chromium-driver"),
-        Program::new("/usr/bin/chromium", "CHROME_BIN", "chromium"),
+        Program::new("Chromium", "/usr/bin/chromium", "CHROME_BIN", "chromium"),
+        Program::new(
+            "chromedriver",
+            "chromedriver",
+            "CHROMEDRIVER",
+            "chromium-driver",
+        ),
     ]) {
         return;
     }
@@ -246,16 +251,12 @@ impl Browser {
     }
 
     /// Waits until `check` holds, failing the scenario with `what` after PATIENCE.
-    pub async fn wait_until<F, Fut>(&self, what: &str, mut check: F)
+    pub async fn wait_until<F, Fut>(&self, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
     {
-        let deadline = Instant::now() + PATIENCE;
-        while !check().await {
-            assert!(Instant::now() < deadline, "waited too long for {what}");
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
+        super::wait::wait_until(PATIENCE, what, check).await;
     }
 
     pub async fn wait_for_path(&self, expected: &str) {

@@ -15,6 +15,9 @@ mod driver;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
 mod programs;
+#[path = "../support/wait.rs"]
+#[allow(dead_code)]
+mod wait;
 
 use driver::{Browser, Chrome, Viewport, scenario};
 use helpers::{PASSWORD, TestApp};
@@ -189,11 +192,51 @@ fn leaving_returns_to_the_lobby_and_logging_out_ends_the_session_for_good() {
         alice.log_in("alice", PASSWORD).await;
         alice.wait_for_path("/lobby").await;
         alice.enter(room).await;
+        // The browser's cookies as they were while logged in, which open the poll.
+        let cookies = alice.client.get_all_cookies().await.unwrap();
+        let cookies: Vec<String> = cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect();
+        let cookies = cookies.join("; ");
+        let poll = format!("/api/rooms/{room}/messages?after=0");
+        let replayed = |path: String| {
+            let cookies = cookies.clone();
+            let url = format!("{}{path}", app.address);
+            async move {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap()
+                    .get(url)
+                    .header("Cookie", cookies)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(replayed(poll.clone()).await.status(), 200, "logged in");
+
         alice.click("#logout").await;
         alice.wait_for_path("/login").await;
         alice.client.back().await.unwrap();
         alice.wait_for_path("/login").await;
         assert!(!alice.exists("#logout").await, "logged out");
+        // Nor does a reload, or the room's address typed in, bring the session back.
+        alice.client.refresh().await.unwrap();
+        alice.wait_for_path("/login").await;
+        alice.goto(&format!("/rooms/{room}")).await;
+        alice.wait_for_path("/login").await;
+        assert!(!alice.exists("#logout").await, "still logged out");
+        // The old cookies, sent again by hand, open neither the room nor its poll.
+        let page = replayed(format!("/rooms/{room}")).await;
+        assert_eq!(
+            page.status(),
+            303,
+            "the room page sends the old cookie away"
+        );
+        assert_eq!(helpers::location(&page), "/login");
+        assert_eq!(replayed(poll).await.status(), 401, "the poll refuses it");
     });
 }
 

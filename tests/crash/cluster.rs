@@ -8,7 +8,6 @@
 //!
 //! PostgreSQL only (tests/crash_postgres.rs runs it): on SQLite one server runs.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -19,47 +18,26 @@ use super::database::{TestDatabase, backend};
 use super::nginx::Nginx;
 use super::programs::{Program, available};
 use super::server::Server;
+use super::wait::wait_until;
 use super::{
-    Client, Counts, PASSWORD, Traffic, check_history, rng, room_id, seed, setting, stored_log,
+    Counts, PASSWORD, Person, Traffic, check_history, register, rng, seed, setting, stored_log,
 };
-
-/// Waits until `check` holds, at most `within`.
-async fn within<F, Fut>(within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The same client, talking to one server directly instead of through the proxy.
-fn direct(client: &Client, server: &Server) -> Client {
-    Client {
-        http: client.http.clone(),
-        base: server.url(),
-        csrf: client.csrf.clone(),
-    }
-}
 
 /// Waits until `check`, given `client` talking to each server directly, holds on every one,
 /// at most `limit` each.
 async fn on_every_server<F, Fut>(
     servers: &[Server],
-    client: &Client,
+    client: &Person,
     limit: Duration,
     what: &str,
     check: F,
 ) where
-    F: Fn(Client) -> Fut,
+    F: Fn(Person) -> Fut,
     Fut: Future<Output = bool>,
 {
     for server in servers {
-        let here = direct(client, server);
-        within(limit, &format!("{what} on {}", server.url()), || {
+        let here = client.on(&server.url());
+        wait_until(limit, &format!("{what} on {}", server.url()), || {
             check(here.clone())
         })
         .await;
@@ -71,7 +49,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     if backend() != chatroom::db::Backend::Postgres {
         return;
     }
-    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    let nginx_command = Program::new("nginx", "nginx", "CHATROOM_TEST_NGINX", "nginx");
     if !available(std::slice::from_ref(&nginx_command)) {
         return;
     }
@@ -100,12 +78,10 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     nginx.wait_until_listening();
     let base = nginx.url();
 
-    let owner = Client::register(&base, "owner").await;
+    let mut owner = register(&base, "owner").await;
     let mut rooms = Vec::new();
     for r in 0..3 {
-        rooms.push(room_id(
-            &owner.create_room(&format!("room {r}")).await.unwrap(),
-        ));
+        rooms.push(owner.create_room(&format!("room {r}")).await);
     }
     let traffic = Traffic::start(
         &base,
@@ -162,11 +138,11 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     assert!(anomalies.is_empty(), "{} anomalies", anomalies.len());
 
     // Every server is up again. What one server is told, all of them honour.
-    let alice = Client::register(&base, "alice").await;
-    let bob = Client::register(&base, "bob").await;
-    let room = room_id(&alice.create_room("Across").await.unwrap());
+    let mut alice = register(&base, "alice").await;
+    let mut bob = register(&base, "bob").await;
+    let room = alice.create_room("Across").await;
     bob.enter(room).await;
-    let poll_json = |client: Client, typing: bool| async move {
+    let poll_json = |client: Person, typing: bool| async move {
         let typing = if typing { "&typing=1" } else { "" };
         let res = client
             .http
@@ -182,7 +158,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
         }
     };
     // Presence and typing: bob's polls reach one server only; every server shows them.
-    let bob_on_first = direct(&bob, &servers[0]);
+    let bob_on_first = bob.on(&servers[0].url());
     let names = |body: &Option<Value>, key: &str| -> Vec<String> {
         body.as_ref()
             .and_then(|b| b[key].as_array().cloned())
@@ -192,8 +168,8 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
             .collect()
     };
     for server in &servers {
-        let alice_here = direct(&alice, server);
-        within(
+        let alice_here = alice.on(&server.url());
+        wait_until(
             Duration::from_secs(2),
             "bob present and typing everywhere",
             || {
@@ -213,7 +189,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     let res = alice
         .http
         .post(format!("{base}/rooms/{room}/delete"))
-        .form(&[("csrf_token", alice.csrf.as_str())])
+        .form(&[("csrf_token", alice.csrf.as_deref().unwrap())])
         .send()
         .await
         .unwrap();
@@ -224,7 +200,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
         Duration::from_secs(2),
         "the deletion",
         |bob| async move {
-            bob.poll(room, 0)
+            bob.try_poll(room, 0)
                 .await
                 .is_ok_and(|r| r.status() == StatusCode::GONE)
         },
@@ -235,7 +211,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     let res = bob
         .http
         .post(format!("{base}/logout"))
-        .form(&[("csrf_token", bob.csrf.as_str())])
+        .form(&[("csrf_token", bob.csrf.as_deref().unwrap())])
         .send()
         .await
         .unwrap();
@@ -288,7 +264,7 @@ async fn one_address_flooding_the_cluster_with_stalled_requests_leaves_it_to_eve
     if backend() != chatroom::db::Backend::Postgres {
         return;
     }
-    let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+    let nginx_command = Program::new("nginx", "nginx", "CHATROOM_TEST_NGINX", "nginx");
     if !available(std::slice::from_ref(&nginx_command)) {
         return;
     }
@@ -310,8 +286,8 @@ async fn one_address_flooding_the_cluster_with_stalled_requests_leaves_it_to_eve
     );
     nginx.wait_until_listening();
     let base = nginx.url();
-    let alice = Client::register(&base, "alice").await;
-    let room = room_id(&alice.create_room("Calm").await.unwrap());
+    let mut alice = register(&base, "alice").await;
+    let room = alice.create_room("Calm").await;
     alice.enter(room).await;
 
     // The flood: part of a header on each connection, and then nothing; a connection nginx
@@ -337,7 +313,7 @@ async fn one_address_flooding_the_cluster_with_stalled_requests_leaves_it_to_eve
             answered += usize::from(health.is_ok_and(|r| r.status() == StatusCode::OK));
             let post = actix_web::rt::time::timeout(
                 Duration::from_secs(2),
-                alice.post(room, &format!("calm-{n}")),
+                alice.try_send(room, &format!("calm-{n}")),
             )
             .await;
             acknowledged +=
@@ -402,7 +378,7 @@ async fn one_address_flooding_the_cluster_with_stalled_requests_leaves_it_to_eve
 
     // The access log names each client by its own address, and no flood hid alice.
     let mut log = nginx.access_log();
-    within(Duration::from_secs(3), "the access log", || {
+    wait_until(Duration::from_secs(3), "the access log", || {
         log = nginx.access_log();
         let written = log.contains("127.0.0.2 [") && log.contains("127.0.0.1 [");
         async move { written }
@@ -567,7 +543,7 @@ struct OneServerBehindNginx {
 impl OneServerBehindNginx {
     /// None (the test is skipped) where nginx or the database is not at hand.
     async fn start() -> Option<Self> {
-        let nginx_command = Program::new("nginx", "CHATROOM_TEST_NGINX", "nginx");
+        let nginx_command = Program::new("nginx", "nginx", "CHATROOM_TEST_NGINX", "nginx");
         if !available(std::slice::from_ref(&nginx_command)) {
             return None;
         }
@@ -594,12 +570,15 @@ async fn through_nginx_on_its_own_port_a_post_with_origin_and_no_sec_fetch_site_
     };
     let nginx = &one.nginx;
     let base = nginx.url();
-    let alice = Client::register(&base, "alice").await;
+    let alice = register(&base, "alice").await;
     let res = alice
         .http
         .post(format!("{base}/rooms"))
         .header("Origin", &base)
-        .form(&[("name", "Porch"), ("csrf_token", alice.csrf.as_str())])
+        .form(&[
+            ("name", "Porch"),
+            ("csrf_token", alice.csrf.as_deref().unwrap()),
+        ])
         .send()
         .await
         .unwrap();
@@ -608,7 +587,10 @@ async fn through_nginx_on_its_own_port_a_post_with_origin_and_no_sec_fetch_site_
         .http
         .post(format!("{base}/rooms"))
         .header("Origin", "http://127.0.0.1")
-        .form(&[("name", "Shed"), ("csrf_token", alice.csrf.as_str())])
+        .form(&[
+            ("name", "Shed"),
+            ("csrf_token", alice.csrf.as_deref().unwrap()),
+        ])
         .send()
         .await
         .unwrap();
@@ -637,14 +619,12 @@ async fn nginx_logs_no_invitation_or_setup_token() {
             .unwrap();
         assert!(res.status().is_success(), "{path}: {}", res.status());
     }
-    let started = Instant::now();
-    let log = loop {
+    let logged = super::wait::eventually(Duration::from_secs(5), || async {
         let log = nginx.access_log();
-        if log.matches("/register?[redacted]").count() == 2 && log.contains("/login?[redacted]") {
-            break log;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "{log}");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    };
+        log.matches("/register?[redacted]").count() == 2 && log.contains("/login?[redacted]")
+    })
+    .await;
+    let log = nginx.access_log();
+    assert!(logged, "{log}");
     assert!(!log.contains("SECRET"), "{log}");
 }

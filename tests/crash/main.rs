@@ -16,8 +16,8 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -25,13 +25,16 @@ use diesel::sql_types::{Integer, Text};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 // Shared with tests/api, which also stops the server cleanly; this test only kills it.
 mod cluster;
 #[allow(dead_code)]
 #[path = "../support/database.rs"]
 mod database;
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
 #[allow(dead_code)]
 #[path = "../support/nginx.rs"]
 mod nginx;
@@ -42,9 +45,13 @@ mod programs;
 #[path = "../support/server.rs"]
 mod server;
 mod two_processes;
+#[allow(dead_code)]
+#[path = "../support/wait.rs"]
+mod wait;
 
 use chatroom::db::DbConnection;
 use database::TestDatabase;
+use helpers::Person;
 use server::Server;
 
 const PASSWORD: &str = "crash test dummy";
@@ -69,92 +76,13 @@ pub(crate) fn rng(seed: u64, task: u64) -> StdRng {
     StdRng::seed_from_u64(seed ^ task.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
-/// A logged-in person with a cookie jar and a CSRF token, surviving restarts.
-#[derive(Clone)]
-pub(crate) struct Client {
-    http: reqwest::Client,
-    base: String,
-    csrf: String,
-}
-
-fn meta_csrf(html: &str) -> String {
-    let start = html.find(r#"<meta name="csrf-token" content=""#).unwrap() + 33;
-    let end = html[start..].find('"').unwrap();
-    html[start..start + end].to_owned()
-}
-
-impl Client {
-    pub(crate) async fn register(base: &str, name: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .unwrap();
-        let page = http.get(format!("{base}/register")).send().await.unwrap();
-        let csrf = meta_csrf(&page.text().await.unwrap());
-        let res = http
-            .post(format!("{base}/register"))
-            .form(&[
-                ("username", name),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "registering {name}");
-        let lobby = http.get(format!("{base}/lobby")).send().await.unwrap();
-        let csrf = meta_csrf(&lobby.text().await.unwrap());
-        Self {
-            http,
-            base: base.to_owned(),
-            csrf,
-        }
-    }
-
-    pub(crate) async fn create_room(&self, name: &str) -> reqwest::Result<reqwest::Response> {
-        self.http
-            .post(format!("{}/rooms", self.base))
-            .form(&[("name", name), ("csrf_token", &self.csrf)])
-            .send()
-            .await
-    }
-
-    pub(crate) async fn enter(&self, room: i32) {
-        let res = self
-            .http
-            .post(format!("{}/rooms/{room}/enter", self.base))
-            .form(&[("csrf_token", &self.csrf)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    }
-
-    pub(crate) async fn post(&self, room: i32, text: &str) -> reqwest::Result<reqwest::Response> {
-        self.http
-            .post(format!("{}/api/rooms/{room}/messages", self.base))
-            .header("X-CSRF-Token", &self.csrf)
-            .json(&json!({ "text": text, "client_id": text }))
-            .send()
-            .await
-    }
-
-    pub(crate) async fn poll(&self, room: i32, after: i64) -> reqwest::Result<reqwest::Response> {
-        self.http
-            .get(format!(
-                "{}/api/rooms/{room}/messages?after={after}",
-                self.base
-            ))
-            .send()
-            .await
-    }
-}
-
-pub(crate) fn room_id(res: &reqwest::Response) -> i32 {
-    let location = res.headers().get("location").unwrap().to_str().unwrap();
-    location.trim_start_matches("/rooms/").parse().unwrap()
+/// A person registered through `base` (and so logged in), whose requests give up after
+/// REQUEST_TIMEOUT: a killed server must not hold a writer or a poller for long.
+pub(crate) async fn register(base: &str, name: &str) -> Person {
+    let mut person = Person::with_timeout(base, REQUEST_TIMEOUT);
+    let res = person.register(name, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "registering {name}");
+    person
 }
 
 #[derive(Debug, Clone)]
@@ -180,7 +108,7 @@ pub(crate) struct Post {
 pub(crate) type Seen = Vec<(i64, String, String, String)>;
 
 pub(crate) async fn writer(
-    client: Client,
+    client: Person,
     room: i32,
     me: usize,
     stop: Arc<AtomicBool>,
@@ -198,7 +126,7 @@ pub(crate) async fn writer(
         let mut retries = 0;
         for attempt in 0..20 {
             retries = attempt;
-            outcome = match client.post(room, &text).await {
+            outcome = match client.try_send(room, &text).await {
                 Ok(res) if res.status() == StatusCode::CREATED => {
                     let body: Value = res.json().await.unwrap_or(Value::Null);
                     match body["message"]["id"].as_i64() {
@@ -236,7 +164,7 @@ pub(crate) async fn writer(
 /// behind a proxy, a server may answer from memory a moment behind another's commit (its
 /// catch-up runs every 250 ms), which is no gap but must not end the run early.
 pub(crate) async fn poller(
-    client: Client,
+    client: Person,
     room: i32,
     stop: Arc<AtomicBool>,
     settle: Duration,
@@ -250,7 +178,7 @@ pub(crate) async fn poller(
             stopping_since = Some(Instant::now());
         }
         let finishing = stopping_since.is_some_and(|since| since.elapsed() >= settle);
-        let batch = match client.poll(room, after).await {
+        let batch = match client.try_poll(room, after).await {
             Ok(res) if res.status() == StatusCode::OK => {
                 let body: Value = res.json().await.unwrap_or(Value::Null);
                 body["messages"].as_array().cloned()
@@ -486,7 +414,7 @@ impl Traffic {
         let pollers_stop = Arc::new(AtomicBool::new(false));
         let mut writer_tasks = Vec::new();
         for w in 0..writers {
-            let client = Client::register(base, &format!("writer{w}")).await;
+            let mut client = register(base, &format!("writer{w}")).await;
             let room = rooms[w % rooms.len()];
             client.enter(room).await;
             let rng = next_rng();
@@ -500,7 +428,7 @@ impl Traffic {
         }
         let mut poller_tasks = Vec::new();
         for p in 0..pollers {
-            let client = Client::register(base, &format!("poller{p}")).await;
+            let mut client = register(base, &format!("poller{p}")).await;
             let room = rooms[p % rooms.len()];
             client.enter(room).await;
             let task = poller(client, room, pollers_stop.clone(), settle, next_rng());
@@ -549,12 +477,10 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     server.wait_until_up().await;
     let base = server.url();
 
-    let owner = Client::register(&base, "owner").await;
+    let mut owner = register(&base, "owner").await;
     let mut rooms = Vec::new();
     for r in 0..room_count {
-        rooms.push(room_id(
-            &owner.create_room(&format!("room {r}")).await.unwrap(),
-        ));
+        rooms.push(owner.create_room(&format!("room {r}")).await);
     }
     let traffic = Traffic::start(
         &base,
@@ -618,6 +544,111 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     assert!(anomalies.is_empty(), "{} anomalies", anomalies.len());
 }
 
+/// What each post of a race against a room's deletion got, and when the deletion was asked
+/// for and answered.
+pub(crate) struct DeleteRace {
+    /// (sent, answered, status) per post, in order, per poster.
+    pub posts: Vec<Vec<(Instant, Instant, StatusCode)>>,
+    pub asked: Instant,
+    pub deleted: Instant,
+}
+
+/// `posters` (inside `room`) post one after another while `owner` deletes the room, once
+/// posts are being stored: no fixed wait, which on a slow machine may end before the first
+/// post and on a fast one long after. Each poster stops at its first 410.
+pub(crate) async fn race_posts_against_deletion(
+    owner: &mut Person,
+    posters: Vec<Person>,
+    room: i32,
+) -> DeleteRace {
+    let stored = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = posters
+        .into_iter()
+        .enumerate()
+        .map(|(p, poster)| {
+            let stored = stored.clone();
+            actix_web::rt::spawn(async move {
+                let mut posts = Vec::new();
+                // Bounded, though the room goes long before.
+                for n in 0..10_000 {
+                    let sent = Instant::now();
+                    let res = poster.try_send(room, &format!("p{p}-{n}")).await.unwrap();
+                    let status = res.status();
+                    posts.push((sent, Instant::now(), status));
+                    if status == StatusCode::CREATED {
+                        stored.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if status == StatusCode::GONE {
+                        break;
+                    }
+                }
+                posts
+            })
+        })
+        .collect();
+    wait::wait_until(Duration::from_secs(10), "posts stored", || async {
+        stored.load(Ordering::SeqCst) >= 8
+    })
+    .await;
+    let asked = Instant::now();
+    let res = owner.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    let deleted = Instant::now();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the owner deletes the room"
+    );
+    let mut posts = Vec::new();
+    for task in tasks {
+        posts.push(task.await.unwrap());
+    }
+    DeleteRace {
+        posts,
+        asked,
+        deleted,
+    }
+}
+
+impl DeleteRace {
+    /// Checks that the race took place and that every post got 201 or 410 as it should: some
+    /// were stored before the deletion, one was on its way while it was made, none sent after
+    /// it was stored, and every poster learned that the room is gone. How many were stored.
+    pub(crate) fn check(&self) -> usize {
+        let mut created = 0;
+        let mut during = 0;
+        for posts in &self.posts {
+            for (sent, answered, status) in posts {
+                match *status {
+                    StatusCode::CREATED => {
+                        created += 1;
+                        assert!(*sent < self.deleted, "201 for a post sent after the delete");
+                    }
+                    StatusCode::GONE => {}
+                    other => panic!("a post during the delete got {other}"),
+                }
+                if *sent < self.deleted && *answered > self.asked {
+                    during += 1;
+                }
+            }
+            assert_eq!(
+                posts.last().map(|p| p.2),
+                Some(StatusCode::GONE),
+                "every poster learned that the room is gone"
+            );
+        }
+        println!(
+            "delete race: {created} posts stored before the delete, {during} on their way \
+             while it was made"
+        );
+        assert!(created > 0, "no post was stored before the delete: no race");
+        assert!(
+            during > 0,
+            "no post was on its way during the delete: no race"
+        );
+        created
+    }
+}
+
 #[actix_web::test]
 async fn posting_into_a_room_while_it_is_deleted_leaves_nothing_behind() {
     let Some(db) = TestDatabase::fresh() else {
@@ -626,60 +657,18 @@ async fn posting_into_a_room_while_it_is_deleted_leaves_nothing_behind() {
     let server = Server::start(&db.url);
     server.wait_until_up().await;
     let base = server.url();
-    let owner = Client::register(&base, "owner").await;
-    let room = room_id(&owner.create_room("Doomed").await.unwrap());
-    let deleted_at: Arc<Mutex<Option<Instant>>> = Arc::default();
-
+    let mut owner = register(&base, "owner").await;
+    let room = owner.create_room("Doomed").await;
     let mut posters = Vec::new();
     for p in 0..4 {
-        let client = Client::register(&base, &format!("poster{p}")).await;
-        client.enter(room).await;
-        let deleted_at = deleted_at.clone();
-        posters.push(actix_web::rt::spawn(async move {
-            let mut results = Vec::new();
-            for n in 0..500 {
-                let started = Instant::now();
-                let status = client
-                    .post(room, &format!("p{p}-{n}"))
-                    .await
-                    .unwrap()
-                    .status();
-                results.push((started, status));
-                if status == StatusCode::GONE {
-                    break;
-                }
-            }
-            (results, deleted_at)
-        }));
+        let mut poster = register(&base, &format!("poster{p}")).await;
+        poster.enter(room).await;
+        posters.push(poster);
     }
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-    let res = owner
-        .http
-        .post(format!("{base}/rooms/{room}/delete"))
-        .form(&[("csrf_token", owner.csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    *deleted_at.lock().unwrap() = Some(Instant::now());
 
-    let (mut created, mut gone) = (0, 0);
-    for poster in posters {
-        let (results, deleted_at) = poster.await.unwrap();
-        let deleted_at = deleted_at.lock().unwrap().unwrap();
-        for (started, status) in results {
-            match status {
-                StatusCode::CREATED => {
-                    created += 1;
-                    assert!(started < deleted_at, "201 for a post sent after the delete");
-                }
-                StatusCode::GONE => gone += 1,
-                other => panic!("a post during the delete got {other}"),
-            }
-        }
-    }
-    println!("delete race: {created} posts stored before the delete, {gone} got 410");
-    assert!(gone >= 4, "every poster learned that the room is gone");
+    race_posts_against_deletion(&mut owner, posters, room)
+        .await
+        .check();
 
     #[derive(QueryableByName)]
     struct Count {
@@ -705,16 +694,23 @@ async fn of_several_people_creating_a_room_with_the_same_name_at_once_exactly_on
     let base = server.url();
     let mut people = Vec::new();
     for p in 0..8 {
-        people.push(Client::register(&base, &format!("racer{p}")).await);
+        people.push(register(&base, &format!("racer{p}")).await);
     }
 
     let attempts: Vec<_> = people
         .into_iter()
-        .map(|client| actix_web::rt::spawn(async move { client.create_room("Race").await }))
+        .map(|mut client| {
+            actix_web::rt::spawn(async move {
+                client
+                    .post_form("/rooms", &[("name", "Race")])
+                    .await
+                    .status()
+            })
+        })
         .collect();
     let mut statuses = Vec::new();
     for attempt in attempts {
-        statuses.push(attempt.await.unwrap().unwrap().status());
+        statuses.push(attempt.await.unwrap());
     }
 
     let won = statuses

@@ -13,17 +13,17 @@ use serde_json::Value;
 
 use super::database::TestDatabase;
 use super::server::Server;
-use super::{Client, open, room_id};
+use super::{Person, open, race_posts_against_deletion, register};
 
 /// Polls from after=0, while the others post, until it holds entry `last` (0 until the
 /// posting is done). Returns (number, text) in the order shown.
-async fn read_whole_log(client: Client, room: i32, last: Arc<AtomicI64>) -> Vec<(i64, String)> {
+async fn read_whole_log(client: Person, room: i32, last: Arc<AtomicI64>) -> Vec<(i64, String)> {
     let mut seen = Vec::new();
     let mut after = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     while last.load(Ordering::SeqCst) == 0 || after < last.load(Ordering::SeqCst) {
         assert!(Instant::now() < deadline, "stuck at {after}");
-        let res = client.poll(room, after).await.unwrap();
+        let res = client.try_poll(room, after).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let body: Value = res.json().await.unwrap();
         for e in body["messages"].as_array().unwrap() {
@@ -56,11 +56,11 @@ async fn two_processes_on_one_database_give_every_poller_the_same_gap_free_log()
     second.wait_until_up().await;
     let (a, b) = (first.url(), second.url());
 
-    let owner = Client::register(&a, "owner").await;
-    let room = room_id(&owner.create_room("Shared").await.unwrap());
+    let mut owner = register(&a, "owner").await;
+    let room = owner.create_room("Shared").await;
     let mut people = Vec::new();
     for (n, base) in [&a, &b, &a, &b].into_iter().enumerate() {
-        let person = Client::register(base, &format!("person{n}")).await;
+        let mut person = register(base, &format!("person{n}")).await;
         person.enter(room).await;
         people.push(person);
     }
@@ -79,7 +79,7 @@ async fn two_processes_on_one_database_give_every_poller_the_same_gap_free_log()
         .map(|(n, person)| {
             actix_web::rt::spawn(async move {
                 for i in 0..30 {
-                    let res = person.post(room, &format!("p{n}-{i}")).await.unwrap();
+                    let res = person.try_send(room, &format!("p{n}-{i}")).await.unwrap();
                     assert_eq!(res.status(), StatusCode::CREATED);
                 }
             })
@@ -116,15 +116,6 @@ async fn two_processes_on_one_database_give_every_poller_the_same_gap_free_log()
     }
 }
 
-/// The same person, logged in once, speaking to the other process (sessions and the cookie
-/// key live in the database and the environment, not in one process).
-fn through(client: &Client, base: &str) -> Client {
-    Client {
-        base: base.to_owned(),
-        ..client.clone()
-    }
-}
-
 /// What a process does with a post depends on what the other has committed, not on what it
 /// remembers: posts through one process racing the room's deletion through the other are
 /// stored (201) or told the room is gone (410), never a 500, and nothing is left behind.
@@ -136,51 +127,18 @@ async fn posts_through_one_process_racing_the_rooms_deletion_through_the_other_g
     let (first, second) = (Server::start(&db.url), Server::start(&db.url));
     first.wait_until_up().await;
     second.wait_until_up().await;
-    let owner = Client::register(&first.url(), "owner").await;
-    let room = room_id(&owner.create_room("Doomed").await.unwrap());
+    let mut owner = register(&first.url(), "owner").await;
+    let room = owner.create_room("Doomed").await;
     let mut posters = Vec::new();
     for p in 0..4 {
-        let client = Client::register(&second.url(), &format!("poster{p}")).await;
-        client.enter(room).await;
-        posters.push(actix_web::rt::spawn(async move {
-            let mut statuses = Vec::new();
-            for n in 0..500 {
-                let status = client
-                    .post(room, &format!("p{p}-{n}"))
-                    .await
-                    .unwrap()
-                    .status();
-                statuses.push(status);
-                if status == StatusCode::GONE {
-                    break;
-                }
-            }
-            statuses
-        }));
+        let mut poster = register(&second.url(), &format!("poster{p}")).await;
+        poster.enter(room).await;
+        posters.push(poster);
     }
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    let res = owner
-        .http
-        .post(format!("{}/rooms/{room}/delete", first.url()))
-        .form(&[("csrf_token", owner.csrf.as_str())])
-        .send()
+    // The owner deletes through the first process while they post through the second.
+    race_posts_against_deletion(&mut owner, posters, room)
         .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    for poster in posters {
-        let statuses = poster.await.unwrap();
-        assert!(
-            statuses
-                .iter()
-                .all(|s| *s == StatusCode::CREATED || *s == StatusCode::GONE),
-            "{statuses:?}"
-        );
-        assert_eq!(
-            statuses.last(),
-            Some(&StatusCode::GONE),
-            "learned it is gone"
-        );
-    }
+        .check();
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -203,13 +161,16 @@ async fn one_post_sent_through_both_processes_at_once_is_stored_once() {
     let (first, second) = (Server::start(&db.url), Server::start(&db.url));
     first.wait_until_up().await;
     second.wait_until_up().await;
-    let alice = Client::register(&first.url(), "alice").await;
-    let room = room_id(&alice.create_room("Kitchen").await.unwrap());
-    let elsewhere = through(&alice, &second.url());
+    let mut alice = register(&first.url(), "alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let elsewhere = alice.on(&second.url());
     for n in 0..30 {
         let text = format!("message-{n}");
-        let (a, b) =
-            futures_util::future::join(alice.post(room, &text), elsewhere.post(room, &text)).await;
+        let (a, b) = futures_util::future::join(
+            alice.try_send(room, &text),
+            elsewhere.try_send(room, &text),
+        )
+        .await;
         let (a, b) = (a.unwrap(), b.unwrap());
         let statuses = (a.status(), b.status());
         let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
@@ -255,10 +216,13 @@ async fn three_servers_started_at_once_on_an_empty_database_all_come_up() {
     for server in &servers {
         server.wait_until_up().await;
     }
-    let alice = Client::register(&servers[0].url(), "alice").await;
-    let room = room_id(&alice.create_room("Kitchen").await.unwrap());
-    let elsewhere = through(&alice, &servers[2].url());
-    let res = elsewhere.post(room, "hello-from-the-third").await.unwrap();
+    let mut alice = register(&servers[0].url(), "alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let elsewhere = alice.on(&servers[2].url());
+    let res = elsewhere
+        .try_send(room, "hello-from-the-third")
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
@@ -275,11 +239,11 @@ async fn a_server_woken_from_a_pause_does_not_honour_a_session_ended_meanwhile()
     first.wait_until_up().await;
     second.wait_until_up().await;
     // Not alice: the first account may be the administrator, who cannot be disabled.
-    Client::register(&first.url(), "root").await;
-    let alice = Client::register(&first.url(), "alice").await;
-    let room = room_id(&alice.create_room("Kitchen").await.unwrap());
-    let elsewhere = through(&alice, &second.url());
-    let poll = elsewhere.poll(room, 0).await.unwrap();
+    register(&first.url(), "root").await;
+    let mut alice = register(&first.url(), "alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let elsewhere = alice.on(&second.url());
+    let poll = elsewhere.try_poll(room, 0).await.unwrap();
     assert_eq!(poll.status(), StatusCode::OK, "the session is cached there");
 
     second.pause();

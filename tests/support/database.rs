@@ -135,12 +135,7 @@ static SERVER: OnceLock<Option<Postgres>> = OnceLock::new();
 
 fn postgres() -> Option<&'static Postgres> {
     SERVER.get_or_init(Postgres::connect).as_ref().or_else(|| {
-        let url = chatroom::db::test_postgres();
-        programs::skip(
-            &format!("a PostgreSQL server at {}", chatroom::db::shown(&url)),
-            "sudo apt-get install postgresql, start it, and set CHATROOM_TEST_POSTGRES to a \
-             URL whose role may create databases (README: Running the tests)",
-        );
+        programs::skip_without_postgres(&chatroom::db::shown(&chatroom::db::test_postgres()));
         None
     })
 }

@@ -6,7 +6,7 @@
 //! a restart binds that same port again, so that clients keep their address.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "listening.rs"]
 mod listening;
@@ -112,20 +112,16 @@ impl Server {
 
     pub async fn wait_until_up(&self) {
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let up = client
-                .get(format!("{}/healthz", self.url()))
+        let healthz = format!("{}/healthz", self.url());
+        super::wait::wait_until(Duration::from_secs(60), "the server up", || async {
+            client
+                .get(&healthz)
                 .timeout(Duration::from_millis(500))
                 .send()
                 .await
-                .is_ok_and(|r| r.status().is_success());
-            if up {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the server did not come back");
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        }
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
     }
 }
 
