@@ -724,14 +724,12 @@ async fn a_disabled_user_is_no_longer_present_in_their_room_right_after_the_disa
         let mut person = app.user(name).await;
         person.enter_and_poll(room).await;
         // An arrival shows within a moment, not at once.
-        let started = Instant::now();
-        while !present(&carol, room).await.contains(&name.to_owned()) {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "{name} never arrived"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until(
+            Duration::from_secs(5),
+            &format!("{name} arrives"),
+            || async { present(&carol, room).await.contains(&name.to_owned()) },
+        )
+        .await;
 
         let path = path.replace("{id}", &user_id(&app, name).to_string());
         let res = match path.starts_with("/api/") {
