@@ -55,7 +55,7 @@ fn build_images() {
     static BUILT: Mutex<bool> = Mutex::new(false);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !*built {
-        run(Command::new(concat!(
+        run(&mut Command::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/scripts/images"
         )));
@@ -110,7 +110,10 @@ impl Cluster {
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/compose.yaml"))
             .env("CHATROOM_PORT", self.port.to_string())
             .env("POSTGRES_PASSWORD", "test1password2for3compose")
-            .env("CHATROOM_SECRET", "a secret of the test cluster, 32 bytes or more");
+            .env(
+                "CHATROOM_SECRET",
+                "a secret of the test cluster, 32 bytes or more",
+            );
         command
     }
 }
@@ -206,7 +209,9 @@ async fn a_container_on_a_named_volume_keeps_its_accounts_when_it_is_replaced() 
     let url = start_container(&first, &first);
     let took = wait_until_healthy(&first);
     eprintln!("containers: the app's container was healthy {took:?} after it started");
-    let health = reqwest::get(format!("{url}/healthz")).await.expect("healthz");
+    let health = reqwest::get(format!("{url}/healthz"))
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
     let login = reqwest::get(format!("{url}/login")).await.expect("login");
     assert_eq!(login.status(), 200);
