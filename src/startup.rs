@@ -27,7 +27,7 @@ use crate::chat::signals::Signals;
 use crate::chat::{Chat, background};
 use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Faults};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::shared::SharedPresence;
@@ -108,7 +108,16 @@ impl Application {
         for clash in &clashes {
             log::error!("{clash}");
         }
-        let db = Db::open(&settings.database, POOL_SIZE)?;
+        let faults = Arc::new(Faults::new(
+            settings.clock.clone(),
+            settings.fault_log.clone(),
+        ));
+        let db = Db::open_with(
+            &settings.database,
+            POOL_SIZE,
+            faults,
+            settings.max_database_pages,
+        )?;
         let hasher = Arc::new(Hasher::new(
             settings.bcrypt_cost,
             settings.limits.hash_queue,
@@ -218,7 +227,7 @@ impl Application {
                 ))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::access_log))
-                .configure(|cfg| routes(cfg, panic_route))
+                .configure(|cfg| routes(cfg, panic_route, db_in_app.faults()))
         })
         .worker_max_blocking_threads(crate::blocking::THREADS)
         // Room for every open page to reconnect at once after a restart: a connection that
@@ -359,101 +368,105 @@ fn bind_unix_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListe
 }
 
 /// The app's map: every route, top to bottom.
-fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
-    cfg.route("/healthz", web::get().to(assets::healthz))
-        // JSON API (first: every open page polls it once a second)
-        .service(
-            web::resource("/api/rooms/{id}/messages")
-                .get(api::log)
-                .post(api::post_message),
-        )
-        .route(
-            "/api/rooms/{id}/messages/{message}",
-            web::delete().to(api::delete_message),
-        )
-        .route("/api/lobby", web::get().to(api::lobby))
-        .service(
-            web::resource("/api/rooms")
-                .get(api::lobby)
-                .post(api::create_room),
-        )
-        .route("/api/rooms/{id}", web::delete().to(api::delete_room))
-        .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
-        .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
-        .route("/api/users", web::post().to(api_account::register))
-        .route("/api/admin/users", web::get().to(admin::api_users))
-        .route(
-            "/api/admin/users/{id}/disable",
-            web::post().to(admin::api_disable),
-        )
-        .route(
-            "/api/admin/users/{id}/enable",
-            web::post().to(admin::api_enable),
-        )
-        .route("/api/admin/rooms", web::get().to(admin::api_rooms))
-        .route(
-            "/api/admin/rooms/{id}",
-            web::delete().to(admin::api_delete_room),
-        )
-        .service(
-            web::resource("/api/session")
-                .post(api_account::log_in)
-                .delete(api_account::log_out),
-        )
-        // Pages
-        .route("/static/{name}", web::get().to(assets::asset))
-        .route("/", web::get().to(auth::index))
-        .service(
-            web::resource("/register")
-                .get(auth::register_page)
-                .post(auth::register),
-        )
-        .service(
-            web::resource("/login")
-                .get(auth::login_page)
-                .post(auth::login),
-        )
-        .route("/logout", web::post().to(auth::logout))
-        .route("/account", web::get().to(account::page))
-        .route(
-            "/account/password",
-            web::post().to(account::change_password),
-        )
-        .route(
-            "/account/sessions/{id}/end",
-            web::post().to(account::end_session),
-        )
-        .route(
-            "/account/logout-everywhere",
-            web::post().to(account::logout_everywhere),
-        )
-        .route("/lobby", web::get().to(lobby::lobby))
-        .route("/rooms", web::post().to(lobby::create_room))
-        .route("/rooms/{id}", web::get().to(room::show))
-        .route("/rooms/{id}/enter", web::post().to(room::enter))
-        .route("/rooms/{id}/leave", web::post().to(room::leave))
-        .route("/rooms/{id}/delete", web::post().to(room::delete))
-        .route("/direct", web::post().to(room::direct))
-        // Administration (404 for anyone but an administrator)
-        .route("/admin", web::get().to(admin::page))
-        .route(
-            "/admin/registration",
-            web::post().to(admin::set_registration),
-        )
-        .route("/admin/invitations", web::post().to(admin::invite))
-        .route(
-            "/admin/invitations/{id}/withdraw",
-            web::post().to(admin::withdraw),
-        )
-        .route("/admin/users", web::get().to(admin::users))
-        .route("/admin/users/{id}/disable", web::post().to(admin::disable))
-        .route("/admin/users/{id}/enable", web::post().to(admin::enable))
-        .route("/admin/rooms", web::get().to(admin::rooms))
-        .route(
-            "/admin/rooms/{id}/delete",
-            web::post().to(admin::delete_room),
-        )
-        .default_service(web::to(routes::not_found));
+fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>) {
+    let faults = faults.clone();
+    cfg.route(
+        "/healthz",
+        web::get().to(move || assets::healthz(faults.clone())),
+    )
+    // JSON API (first: every open page polls it once a second)
+    .service(
+        web::resource("/api/rooms/{id}/messages")
+            .get(api::log)
+            .post(api::post_message),
+    )
+    .route(
+        "/api/rooms/{id}/messages/{message}",
+        web::delete().to(api::delete_message),
+    )
+    .route("/api/lobby", web::get().to(api::lobby))
+    .service(
+        web::resource("/api/rooms")
+            .get(api::lobby)
+            .post(api::create_room),
+    )
+    .route("/api/rooms/{id}", web::delete().to(api::delete_room))
+    .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
+    .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
+    .route("/api/users", web::post().to(api_account::register))
+    .route("/api/admin/users", web::get().to(admin::api_users))
+    .route(
+        "/api/admin/users/{id}/disable",
+        web::post().to(admin::api_disable),
+    )
+    .route(
+        "/api/admin/users/{id}/enable",
+        web::post().to(admin::api_enable),
+    )
+    .route("/api/admin/rooms", web::get().to(admin::api_rooms))
+    .route(
+        "/api/admin/rooms/{id}",
+        web::delete().to(admin::api_delete_room),
+    )
+    .service(
+        web::resource("/api/session")
+            .post(api_account::log_in)
+            .delete(api_account::log_out),
+    )
+    // Pages
+    .route("/static/{name}", web::get().to(assets::asset))
+    .route("/", web::get().to(auth::index))
+    .service(
+        web::resource("/register")
+            .get(auth::register_page)
+            .post(auth::register),
+    )
+    .service(
+        web::resource("/login")
+            .get(auth::login_page)
+            .post(auth::login),
+    )
+    .route("/logout", web::post().to(auth::logout))
+    .route("/account", web::get().to(account::page))
+    .route(
+        "/account/password",
+        web::post().to(account::change_password),
+    )
+    .route(
+        "/account/sessions/{id}/end",
+        web::post().to(account::end_session),
+    )
+    .route(
+        "/account/logout-everywhere",
+        web::post().to(account::logout_everywhere),
+    )
+    .route("/lobby", web::get().to(lobby::lobby))
+    .route("/rooms", web::post().to(lobby::create_room))
+    .route("/rooms/{id}", web::get().to(room::show))
+    .route("/rooms/{id}/enter", web::post().to(room::enter))
+    .route("/rooms/{id}/leave", web::post().to(room::leave))
+    .route("/rooms/{id}/delete", web::post().to(room::delete))
+    .route("/direct", web::post().to(room::direct))
+    // Administration (404 for anyone but an administrator)
+    .route("/admin", web::get().to(admin::page))
+    .route(
+        "/admin/registration",
+        web::post().to(admin::set_registration),
+    )
+    .route("/admin/invitations", web::post().to(admin::invite))
+    .route(
+        "/admin/invitations/{id}/withdraw",
+        web::post().to(admin::withdraw),
+    )
+    .route("/admin/users", web::get().to(admin::users))
+    .route("/admin/users/{id}/disable", web::post().to(admin::disable))
+    .route("/admin/users/{id}/enable", web::post().to(admin::enable))
+    .route("/admin/rooms", web::get().to(admin::rooms))
+    .route(
+        "/admin/rooms/{id}/delete",
+        web::post().to(admin::delete_room),
+    )
+    .default_service(web::to(routes::not_found));
     if panic_route {
         cfg.route("/__panic", web::get().to(routes::panic));
     }
@@ -532,8 +545,12 @@ fn spawn_revocation_follower(
         let (db, cache, cursor) = (db.clone(), cache.clone(), cursor.clone());
         async move {
             let mut cursor = cursor.lock().await;
-            if let Err(err) = session_store::follow_revocations(&db, &*cache, &mut cursor).await {
-                log::warn!("cannot read the ended sessions: {err}");
+            match session_store::follow_revocations(&db, &*cache, &mut cursor).await {
+                // A storage fault is reported where it was met, once a minute.
+                Err(err) if err.storage_fault().is_none() => {
+                    log::warn!("cannot read the ended sessions: {err}");
+                }
+                _ => {}
             }
         }
     })

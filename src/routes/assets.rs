@@ -3,10 +3,27 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::errors::AppError;
+use std::sync::Arc;
 
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("ok")
+use crate::db::Faults;
+use crate::errors::{AppError, retry_after};
+
+/// `ok` while the storage takes writes; while a storage fault stands (a full disk, a read-only
+/// database, one out of reach: see `db::Faults`), 503 saying which, for the container's health
+/// check and the proxy. One atomic read when all is well: no query, so a health check costs
+/// nothing and the poll-cost guard's baseline stays what it was.
+pub async fn healthz(faults: Arc<Faults>) -> HttpResponse {
+    let Some((fault, lasted)) = faults.standing_for() else {
+        return HttpResponse::Ok().content_type("text/plain").body("ok");
+    };
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, retry_after(fault)))
+        .json(serde_json::json!({
+            "status": "unavailable",
+            "error": fault.code(),
+            "message": AppError::Storage(fault, String::new()).message(),
+            "for_seconds": lasted.as_secs(),
+        }))
 }
 
 const ASSETS: &[(&str, &str, &str)] = &[

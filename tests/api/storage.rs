@@ -1,0 +1,184 @@
+//! Storage faults an operator can see: a full database refuses writes with 503 and a code that
+//! says so, the health check says what is wrong, the log says it once, and all is well again
+//! without a restart once there is room.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::cookie::Key;
+use chatroom::db::{Backend, FaultLog};
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::database::TestDatabase;
+use super::helpers::{TestApp, spawn_app_with, test_settings};
+use super::wait::wait_until;
+
+/// The server's fault reports, kept for the test to read.
+#[derive(Default)]
+struct Kept(Mutex<Vec<String>>);
+
+impl FaultLog for Kept {
+    fn error(&self, line: &str) {
+        self.0.lock().unwrap().push(format!("ERROR {line}"));
+    }
+    fn notice(&self, line: &str) {
+        self.0.lock().unwrap().push(format!("WARN {line}"));
+    }
+}
+
+impl Kept {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn page_count(conn: &mut chatroom::db::DbConnection) -> u32 {
+    #[derive(diesel::QueryableByName)]
+    struct Pages {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        page_count: i32,
+    }
+    let pages = diesel::sql_query("PRAGMA page_count")
+        .get_result::<Pages>(conn)
+        .unwrap();
+    u32::try_from(pages.page_count).unwrap()
+}
+
+/// A server on a SQLite database that may grow by `room` pages past what it holds now, of
+/// which a filler table that the test can drop takes 64: SQLite's own `max_page_count` on
+/// every connection of the server's, so that SQLite itself answers SQLITE_FULL ("database or
+/// disk is full") exactly as on a full disk. Its fault reports go to the `Kept` given back.
+async fn server_with_room_for(room: u32) -> (TestApp, Arc<Kept>) {
+    let database = TestDatabase::fresh().unwrap();
+    chatroom::models::initialize(&database.url).unwrap();
+    let mut conn = database.connect();
+    conn.batch_execute(
+        "CREATE TABLE filler (b BLOB); \
+         INSERT INTO filler SELECT zeroblob(4000) FROM (SELECT 1 UNION ALL SELECT 2) a, \
+         (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) b, \
+         (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 \
+          UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8) c;",
+    )
+    .unwrap();
+    let pages = page_count(&mut conn);
+    let kept = Arc::new(Kept::default());
+    let mut settings = test_settings(&database, Key::generate());
+    settings.max_database_pages = Some(pages + room);
+    settings.fault_log = kept.clone();
+    (spawn_app_with(settings, Arc::new(database)).await, kept)
+}
+
+async fn health(app: &TestApp) -> (StatusCode, Option<String>, String) {
+    let res = reqwest::get(format!("{}/healthz", app.address))
+        .await
+        .unwrap();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.status(), retry, res.text().await.unwrap())
+}
+
+#[actix_web::test]
+async fn a_full_database_refuses_posts_with_503_says_so_once_and_takes_them_again_when_there_is_room()
+ {
+    if super::database::backend() != Backend::Sqlite {
+        return;
+    }
+    let (app, kept) = server_with_room_for(80).await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Attic").await;
+    alice.enter_and_poll(room).await;
+    let (status, _, body) = health(&app).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+
+    // Post until the database is full, then a few more.
+    let text = "x".repeat(1900);
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for n in 0..2_000 {
+        let res = alice.send(room, &format!("{n} {text}")).await;
+        match res.status() {
+            StatusCode::CREATED => {
+                assert_eq!(refused, 0, "a post taken after one was refused");
+                let body: Value = res.json().await.unwrap();
+                acknowledged.push(body["message"]["id"].as_i64().unwrap());
+            }
+            status => {
+                let retry = res.headers().get("retry-after").cloned();
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "post {n}: {body}");
+                assert_eq!(retry.unwrap(), "10");
+                assert_eq!(body["error"], "storage_full", "{body}");
+                refused += 1;
+                if refused == 5 {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(refused, 5, "the database never filled");
+    assert!(
+        acknowledged.len() > 10,
+        "{} posts taken",
+        acknowledged.len()
+    );
+
+    // The health check says what is wrong.
+    let (status, retry, body) = health(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(retry.as_deref(), Some("10"));
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "storage_full", "{body}");
+
+    // One report for the five refusals, with SQLite's words and without a backtrace.
+    let reports = kept.lines();
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(
+        reports[0].starts_with("ERROR storage fault storage_full: ")
+            && reports[0].contains("database or disk is full"),
+        "{reports:#?}"
+    );
+    assert!(
+        !reports[0].contains('\n') && !reports[0].contains("backtrace"),
+        "{reports:#?}"
+    );
+
+    // Every acknowledged post is in the log, which has no gap.
+    let entries = alice.entries_after(room, 0).await;
+    let numbers: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(
+        numbers.iter().zip(1..).all(|(&n, expected)| n == expected),
+        "a gap in {numbers:?}"
+    );
+    for number in &acknowledged {
+        assert!(numbers.contains(number), "acknowledged {number} is lost");
+    }
+
+    // Room again, as when an operator frees space: posting works at once, without a restart,
+    // and the health check is well again (a write after the fault's hold, the poster's or the
+    // probe's, ends it).
+    app.database()
+        .connect()
+        .batch_execute("DROP TABLE filler;")
+        .unwrap();
+    alice.say(room, "there is room again").await;
+    wait_until(
+        Duration::from_secs(15),
+        "the health check well again",
+        || async { health(&app).await.0 == StatusCode::OK },
+    )
+    .await;
+    alice.say(room, "and it stays so").await;
+    let (status, _, body) = health(&app).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let reports = kept.lines();
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert!(
+        reports[1].starts_with("WARN storage fault storage_full passed after"),
+        "{reports:#?}"
+    );
+}
