@@ -192,7 +192,11 @@ pub async fn database_down(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let api = is_api(req.path());
+    // A 503 already says what it is (the health check's among them).
     let fault = |status: StatusCode| {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            return None;
+        }
         if db.is_down() && status.is_server_error() {
             return Some(StorageFault::Unavailable);
         }

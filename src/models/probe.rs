@@ -9,8 +9,9 @@ use crate::db::DbConnection;
 
 /// Commits a write that changes nothing. SQLite: the header's `user_version` (which nothing of
 /// ours uses) set to what it is, which still writes a page to the log, as a small post would.
-/// PostgreSQL: a transaction id taken and committed, which a read-only server refuses and
-/// whose commit record goes to the WAL.
+/// PostgreSQL: an UPDATE of no row, which a read-only database or a standby refuses all the
+/// same. It writes nothing, so there it cannot tell that a full disk has room again: the
+/// next refused write stands that fault again.
 pub fn write_nothing(conn: &mut DbConnection) -> QueryResult<()> {
     #[derive(QueryableByName)]
     struct Version {
@@ -22,6 +23,8 @@ pub fn write_nothing(conn: &mut DbConnection) -> QueryResult<()> {
             let version = diesel::sql_query("PRAGMA user_version").get_result::<Version>(conn)?;
             conn.batch_execute(&format!("PRAGMA user_version = {}", version.user_version))
         }
-        DbConnection::Postgres(_) => conn.batch_execute("SELECT txid_current()"),
+        DbConnection::Postgres(_) => {
+            conn.batch_execute("UPDATE settings SET value = value WHERE false")
+        }
     })
 }

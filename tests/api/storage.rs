@@ -182,3 +182,84 @@ async fn a_full_database_refuses_posts_with_503_says_so_once_and_takes_them_agai
         "{reports:#?}"
     );
 }
+
+/// PostgreSQL: a database that turns read-only under a running server (a standby, or an
+/// operator's `default_transaction_read_only`) refuses posts with 503 `database_read_only`
+/// (after its connections were cut: `database_unavailable` for a moment), the health check
+/// says so, and posting works again without a restart once it takes writes.
+#[actix_web::test]
+async fn a_read_only_database_refuses_posts_with_503_and_takes_them_again_when_writable() {
+    if super::database::backend() != Backend::Postgres {
+        return;
+    }
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let kept = Arc::new(Kept::default());
+    let mut settings = test_settings(&database, Key::generate());
+    settings.fault_log = kept.clone();
+    let app = spawn_app_with(settings, Arc::new(database)).await;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Archive").await;
+    alice.enter_and_poll(room).await;
+    alice.say(room, "before").await;
+
+    app.database().set_read_only(true);
+    let codes = Mutex::new(Vec::new());
+    wait_until(
+        Duration::from_secs(15),
+        "a post refused as read-only",
+        || async {
+            let res = alice.try_send(room, "refused").await.unwrap();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(res.headers().contains_key("retry-after"));
+            let body: Value = res.json().await.unwrap();
+            let code = body["error"].as_str().unwrap().to_owned();
+            codes.lock().unwrap().push(code.clone());
+            code == "database_read_only"
+        },
+    )
+    .await;
+    let codes = codes.into_inner().unwrap();
+    assert!(
+        codes
+            .iter()
+            .all(|c| c == "database_read_only" || c == "database_unavailable"),
+        "{codes:?}"
+    );
+    let (status, _, body) = health(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("database_read_only"), "{body}");
+    let reports = kept.lines();
+    let read_only: Vec<_> = reports
+        .iter()
+        .filter(|r| r.starts_with("ERROR storage fault database_read_only: "))
+        .collect();
+    assert_eq!(read_only.len(), 1, "{reports:#?}");
+    assert!(
+        read_only[0].contains("read-only transaction"),
+        "{reports:#?}"
+    );
+
+    app.database().set_read_only(false);
+    wait_until(Duration::from_secs(15), "posting works again", || async {
+        alice
+            .try_send(room, "after")
+            .await
+            .is_ok_and(|res| res.status() == StatusCode::CREATED)
+    })
+    .await;
+    wait_until(
+        Duration::from_secs(15),
+        "the health check well again",
+        || async { health(&app).await.0 == StatusCode::OK },
+    )
+    .await;
+    let texts: Vec<String> = alice
+        .messages_after(room, 0)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts, ["before", "after"]);
+}
