@@ -134,7 +134,7 @@ async fn a_full_database_refuses_posts_with_503_says_so_once_and_takes_them_agai
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"], "storage_full", "{body}");
 
-    // One report for the five refusals, with SQLite's words and without a backtrace.
+    // One report for all those refusals, with SQLite's words and without a backtrace.
     let reports = kept.lines();
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert!(
@@ -158,6 +158,28 @@ async fn a_full_database_refuses_posts_with_503_says_so_once_and_takes_them_agai
         assert!(numbers.contains(number), "acknowledged {number} is lost");
     }
 
+    // A form gets its answer as a page: HTML, 503, Retry-After. (A room is smaller than a
+    // post: the last pages may still take a few.)
+    let mut refused_page = None;
+    for n in 0..200 {
+        let res = alice
+            .post_form("/rooms", &[("name", &format!("Room {n}"))])
+            .await;
+        if res.status() != StatusCode::SEE_OTHER {
+            refused_page = Some(res);
+            break;
+        }
+    }
+    let res = refused_page.expect("a room refused");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "10");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("<html") && html.contains("storage is full"),
+        "{html}"
+    );
+    assert_eq!(kept.lines().len(), 1, "still one report");
+
     // Room again, as when an operator frees space: posting works at once, without a restart,
     // and the health check is well again (a write after the fault's hold, the poster's or the
     // probe's, ends it).
@@ -165,6 +187,7 @@ async fn a_full_database_refuses_posts_with_503_says_so_once_and_takes_them_agai
         .connect()
         .batch_execute("DROP TABLE filler;")
         .unwrap();
+    alice.enter(room).await;
     alice.say(room, "there is room again").await;
     wait_until(
         Duration::from_secs(15),
