@@ -3,8 +3,6 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use std::sync::Arc;
-
 use crate::db::Faults;
 use crate::errors::{AppError, retry_after};
 
@@ -12,7 +10,7 @@ use crate::errors::{AppError, retry_after};
 /// database, one out of reach: see `db::Faults`), 503 saying which, for the container's health
 /// check and the proxy. One atomic read when all is well: no query, so a health check costs
 /// nothing and the poll-cost guard's baseline stays what it was.
-pub async fn healthz(faults: Arc<Faults>) -> HttpResponse {
+pub fn healthz(faults: &Faults) -> HttpResponse {
     let Some((fault, lasted)) = faults.standing_for() else {
         return HttpResponse::Ok().content_type("text/plain").body("ok");
     };
