@@ -117,9 +117,11 @@ impl FaultLog for ToLog {
 /// At most one report of a kind within this: a full disk refuses every post, and each would
 /// otherwise write a line.
 pub const REPORT_EVERY: Duration = Duration::from_secs(60);
-/// A fault stands at least this long after it was last met: on a nearly full disk a small
-/// write may pass while the next post fails, and the health check must not flicker with them.
-/// Also how often, while a fault stands, a probe tries a write of its own.
+/// A full or read-only fault stands at least this long after it was last met: on a nearly
+/// full disk a small write may pass while the next post fails, and the health check must not
+/// flicker with them. Also how often, while one stands, a probe tries a write of its own. (A
+/// database out of reach is back with the first connection that works: a single wait for a
+/// connection that timed out under load must not mark the server unhealthy for long.)
 pub const HOLD: Duration = Duration::from_secs(5);
 
 /// The storage fault met last, until it passes, and the reports' rate limit. Read by the
@@ -226,7 +228,7 @@ impl Faults {
         ));
     }
 
-    /// A write committed: a full or read-only database has passed, if met long enough ago.
+    /// A write committed: a full or read-only database has passed, if met `HOLD` ago.
     pub fn wrote(&self) {
         if self
             .standing()
@@ -236,7 +238,7 @@ impl Faults {
         }
     }
 
-    /// A connection worked: a database out of reach is back, if it was lost long enough ago.
+    /// A connection worked: a database out of reach is back.
     pub fn reached(&self) {
         if self.standing() == Some(StorageFault::Unavailable) {
             self.pass(|fault| fault == StorageFault::Unavailable);
@@ -265,7 +267,9 @@ impl Faults {
         let Some(standing) = &state.standing else {
             return;
         };
-        if !which(standing.fault) || now.saturating_duration_since(standing.last_met) < HOLD {
+        let held = standing.fault == StorageFault::Unavailable
+            || now.saturating_duration_since(standing.last_met) >= HOLD;
+        if !which(standing.fault) || !held {
             return;
         }
         let (fault, since) = (standing.fault, standing.since);
@@ -362,13 +366,22 @@ mod tests {
         faults.wrote();
         assert_eq!(faults.standing(), None);
 
+        // A database out of reach is back with the first connection that works.
+        faults.met(StorageFault::Unavailable, "no connection");
+        assert_eq!(faults.standing(), Some(StorageFault::Unavailable));
+        faults.wrote();
+        assert_eq!(faults.standing(), Some(StorageFault::Unavailable));
+        faults.reached();
+        assert_eq!(faults.standing(), None);
+
         clock.advance(REPORT_EVERY);
         faults.met(StorageFault::Full, "database or disk is full");
         let kept = kept.0.lock().unwrap();
-        assert_eq!(kept.len(), 4, "{kept:?}");
+        assert_eq!(kept.len(), 5, "{kept:?}");
         assert!(kept[2].starts_with("notice: storage fault storage_full passed"));
+        assert!(kept[3].starts_with("notice: storage fault database_unavailable passed"));
         assert_eq!(
-            kept[3],
+            kept[4],
             "error: storage fault storage_full: database or disk is full; answering 503 until \
              it passes (3 more since the last report)"
         );
