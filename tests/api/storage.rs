@@ -286,3 +286,141 @@ async fn a_read_only_database_refuses_posts_with_503_and_takes_them_again_when_w
         .collect();
     assert_eq!(texts, ["before", "after"]);
 }
+
+/// A small tmpfs of our own, unmounted when dropped.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    /// 3 MB, or `None` (the test skipped) where this process may not mount: that takes root.
+    fn mount() -> Option<Self> {
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
+        if !root {
+            super::programs::skip(
+                "root",
+                "root, to mount a small tmpfs",
+                "run the tests as root, as CI does",
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount a tmpfs");
+        Some(Self(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// The real thing, as an operator meets it: the server process on a SQLite database on a
+/// 3 MB tmpfs, filled by posting (ENOSPC, which SQLite answers SQLITE_FULL), with
+/// RUST_BACKTRACE=1, under which each refused post used to log a full backtrace. Then a
+/// filler file is deleted, and the same process takes posts again.
+#[actix_web::test]
+async fn a_server_on_a_full_disk_refuses_posts_logs_it_once_without_a_backtrace_and_recovers() {
+    use super::helpers::{LoggedServer, PASSWORD, Person};
+    if super::database::backend() != Backend::Sqlite {
+        return;
+    }
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    let filler = disk.0.path().join("filler");
+    std::fs::write(&filler, vec![0_u8; 1 << 20]).unwrap();
+    let url = disk.0.path().join("chat.db").to_str().unwrap().to_owned();
+    let init = std::process::Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        .args(["initdb", "--database", &url])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let server = LoggedServer::start_on(
+        &url,
+        &[
+            ("RUST_BACKTRACE", "1"),
+            ("CHATROOM_MESSAGE_LIMIT", "1000000"),
+        ],
+        None,
+    );
+    let mut alice = Person::new(&server.address);
+    alice.register("alice", PASSWORD).await;
+    let room = alice.create_room("Cupboard").await;
+    alice.enter_and_poll(room).await;
+
+    let text = "y".repeat(1900);
+    let (mut acknowledged, mut refused) = (Vec::new(), 0);
+    for n in 0..5_000 {
+        let res = alice.send(room, &format!("{n} {text}")).await;
+        if res.status() == StatusCode::CREATED {
+            assert_eq!(refused, 0, "a post taken after one was refused");
+            let body: Value = res.json().await.unwrap();
+            acknowledged.push(body["message"]["id"].as_i64().unwrap());
+            continue;
+        }
+        let retry = res.headers().get("retry-after").cloned();
+        let (status, body) = (res.status(), res.text().await.unwrap());
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "post {n}: {body}");
+        assert!(retry.is_some() && body.contains("storage_full"), "{body}");
+        refused += 1;
+        if refused == 20 {
+            break;
+        }
+    }
+    assert_eq!(refused, 20, "the disk never filled");
+    let health = reqwest::get(format!("{}/healthz", server.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(health.text().await.unwrap().contains("storage_full"));
+    let entries = alice.entries_after(room, 0).await;
+    let numbers: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(
+        numbers.iter().zip(1..).all(|(&n, expected)| n == expected),
+        "a gap in {numbers:?}"
+    );
+    assert!(
+        acknowledged.iter().all(|n| numbers.contains(n)),
+        "lost a post"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    alice.say(room, "room again").await;
+    wait_until(
+        Duration::from_secs(15),
+        "the health check well again",
+        || async {
+            reqwest::get(format!("{}/healthz", server.address))
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        },
+    )
+    .await;
+
+    let log = server.stop();
+    let reports: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("storage fault storage_full:"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(
+        reports[0].contains("database or disk is full"),
+        "{reports:#?}"
+    );
+    assert!(
+        !log.contains("backtrace") && !log.contains(" at /"),
+        "a backtrace in the log:\n{log}"
+    );
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors, reports, "errors besides the one report");
+}
