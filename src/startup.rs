@@ -369,106 +369,104 @@ fn bind_unix_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListe
 
 /// The app's map: every route, top to bottom.
 fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>) {
+    // Answered at once, with no async state or clone of its own: it is the cheapest request,
+    // and the poll-cost guard measures polls against it.
     let faults = faults.clone();
-    cfg.route(
-        "/healthz",
-        // Answered at once, without an async state or a clone of its own: it is the cheapest
-        // request, and the poll-cost guard measures polls against it.
-        web::get().to(move || std::future::ready(assets::healthz(&faults))),
-    )
-    // JSON API (first: every open page polls it once a second)
-    .service(
-        web::resource("/api/rooms/{id}/messages")
-            .get(api::log)
-            .post(api::post_message),
-    )
-    .route(
-        "/api/rooms/{id}/messages/{message}",
-        web::delete().to(api::delete_message),
-    )
-    .route("/api/lobby", web::get().to(api::lobby))
-    .service(
-        web::resource("/api/rooms")
-            .get(api::lobby)
-            .post(api::create_room),
-    )
-    .route("/api/rooms/{id}", web::delete().to(api::delete_room))
-    .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
-    .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
-    .route("/api/users", web::post().to(api_account::register))
-    .route("/api/admin/users", web::get().to(admin::api_users))
-    .route(
-        "/api/admin/users/{id}/disable",
-        web::post().to(admin::api_disable),
-    )
-    .route(
-        "/api/admin/users/{id}/enable",
-        web::post().to(admin::api_enable),
-    )
-    .route("/api/admin/rooms", web::get().to(admin::api_rooms))
-    .route(
-        "/api/admin/rooms/{id}",
-        web::delete().to(admin::api_delete_room),
-    )
-    .service(
-        web::resource("/api/session")
-            .post(api_account::log_in)
-            .delete(api_account::log_out),
-    )
-    // Pages
-    .route("/static/{name}", web::get().to(assets::asset))
-    .route("/", web::get().to(auth::index))
-    .service(
-        web::resource("/register")
-            .get(auth::register_page)
-            .post(auth::register),
-    )
-    .service(
-        web::resource("/login")
-            .get(auth::login_page)
-            .post(auth::login),
-    )
-    .route("/logout", web::post().to(auth::logout))
-    .route("/account", web::get().to(account::page))
-    .route(
-        "/account/password",
-        web::post().to(account::change_password),
-    )
-    .route(
-        "/account/sessions/{id}/end",
-        web::post().to(account::end_session),
-    )
-    .route(
-        "/account/logout-everywhere",
-        web::post().to(account::logout_everywhere),
-    )
-    .route("/lobby", web::get().to(lobby::lobby))
-    .route("/rooms", web::post().to(lobby::create_room))
-    .route("/rooms/{id}", web::get().to(room::show))
-    .route("/rooms/{id}/enter", web::post().to(room::enter))
-    .route("/rooms/{id}/leave", web::post().to(room::leave))
-    .route("/rooms/{id}/delete", web::post().to(room::delete))
-    .route("/direct", web::post().to(room::direct))
-    // Administration (404 for anyone but an administrator)
-    .route("/admin", web::get().to(admin::page))
-    .route(
-        "/admin/registration",
-        web::post().to(admin::set_registration),
-    )
-    .route("/admin/invitations", web::post().to(admin::invite))
-    .route(
-        "/admin/invitations/{id}/withdraw",
-        web::post().to(admin::withdraw),
-    )
-    .route("/admin/users", web::get().to(admin::users))
-    .route("/admin/users/{id}/disable", web::post().to(admin::disable))
-    .route("/admin/users/{id}/enable", web::post().to(admin::enable))
-    .route("/admin/rooms", web::get().to(admin::rooms))
-    .route(
-        "/admin/rooms/{id}/delete",
-        web::post().to(admin::delete_room),
-    )
-    .default_service(web::to(routes::not_found));
+    let healthz = move || std::future::ready(assets::healthz(&faults));
+    cfg.route("/healthz", web::get().to(healthz))
+        // JSON API (first: every open page polls it once a second)
+        .service(
+            web::resource("/api/rooms/{id}/messages")
+                .get(api::log)
+                .post(api::post_message),
+        )
+        .route(
+            "/api/rooms/{id}/messages/{message}",
+            web::delete().to(api::delete_message),
+        )
+        .route("/api/lobby", web::get().to(api::lobby))
+        .service(
+            web::resource("/api/rooms")
+                .get(api::lobby)
+                .post(api::create_room),
+        )
+        .route("/api/rooms/{id}", web::delete().to(api::delete_room))
+        .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
+        .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
+        .route("/api/users", web::post().to(api_account::register))
+        .route("/api/admin/users", web::get().to(admin::api_users))
+        .route(
+            "/api/admin/users/{id}/disable",
+            web::post().to(admin::api_disable),
+        )
+        .route(
+            "/api/admin/users/{id}/enable",
+            web::post().to(admin::api_enable),
+        )
+        .route("/api/admin/rooms", web::get().to(admin::api_rooms))
+        .route(
+            "/api/admin/rooms/{id}",
+            web::delete().to(admin::api_delete_room),
+        )
+        .service(
+            web::resource("/api/session")
+                .post(api_account::log_in)
+                .delete(api_account::log_out),
+        )
+        // Pages
+        .route("/static/{name}", web::get().to(assets::asset))
+        .route("/", web::get().to(auth::index))
+        .service(
+            web::resource("/register")
+                .get(auth::register_page)
+                .post(auth::register),
+        )
+        .service(
+            web::resource("/login")
+                .get(auth::login_page)
+                .post(auth::login),
+        )
+        .route("/logout", web::post().to(auth::logout))
+        .route("/account", web::get().to(account::page))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route(
+            "/account/sessions/{id}/end",
+            web::post().to(account::end_session),
+        )
+        .route(
+            "/account/logout-everywhere",
+            web::post().to(account::logout_everywhere),
+        )
+        .route("/lobby", web::get().to(lobby::lobby))
+        .route("/rooms", web::post().to(lobby::create_room))
+        .route("/rooms/{id}", web::get().to(room::show))
+        .route("/rooms/{id}/enter", web::post().to(room::enter))
+        .route("/rooms/{id}/leave", web::post().to(room::leave))
+        .route("/rooms/{id}/delete", web::post().to(room::delete))
+        .route("/direct", web::post().to(room::direct))
+        // Administration (404 for anyone but an administrator)
+        .route("/admin", web::get().to(admin::page))
+        .route(
+            "/admin/registration",
+            web::post().to(admin::set_registration),
+        )
+        .route("/admin/invitations", web::post().to(admin::invite))
+        .route(
+            "/admin/invitations/{id}/withdraw",
+            web::post().to(admin::withdraw),
+        )
+        .route("/admin/users", web::get().to(admin::users))
+        .route("/admin/users/{id}/disable", web::post().to(admin::disable))
+        .route("/admin/users/{id}/enable", web::post().to(admin::enable))
+        .route("/admin/rooms", web::get().to(admin::rooms))
+        .route(
+            "/admin/rooms/{id}/delete",
+            web::post().to(admin::delete_room),
+        )
+        .default_service(web::to(routes::not_found));
     if panic_route {
         cfg.route("/__panic", web::get().to(routes::panic));
     }

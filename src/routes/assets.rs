@@ -8,8 +8,8 @@ use crate::errors::{AppError, retry_after};
 
 /// `ok` while the storage takes writes; while a storage fault stands (a full disk, a read-only
 /// database, one out of reach: see `db::Faults`), 503 saying which, for the container's health
-/// check and the proxy. One atomic read when all is well: no query, so a health check costs
-/// nothing and the poll-cost guard's baseline stays what it was.
+/// check. One atomic read when all is well, no query: a health check costs what it did, and
+/// the poll-cost guard's baseline stays where it was.
 pub fn healthz(faults: &Faults) -> HttpResponse {
     let Some((fault, lasted)) = faults.standing_for() else {
         return HttpResponse::Ok().content_type("text/plain").body("ok");
