@@ -13,7 +13,7 @@ use anyhow::Context;
 
 use crate::cli::{LimitArgs, ServeArgs, defaults};
 use crate::clock::{self, Clock};
-use crate::db::Backend;
+use crate::db::{Backend, FaultLog, ToLog};
 
 /// The largest request body (form or JSON) the app reads; more gets 413.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -44,6 +44,11 @@ pub struct Settings {
     /// How many rooms keep their latest entries in memory (`live::TAILS`); tests lower it to
     /// see eviction. No flag sets it.
     pub room_tails: usize,
+    /// Where storage faults are reported (the log); tests keep the reports to read them.
+    pub fault_log: Arc<dyn FaultLog>,
+    /// The most pages a SQLite database may grow to (`PRAGMA max_page_count` on every
+    /// connection): tests fill it as a disk fills. No flag sets it.
+    pub max_database_pages: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -115,6 +120,8 @@ impl Settings {
             panic_route: false,
             clock: clock::system(),
             room_tails: crate::live::TAILS,
+            fault_log: Arc::new(ToLog),
+            max_database_pages: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
-use crate::db::{Db, DbConnection, RunError};
+use crate::db::{Db, DbConnection, RunError, StorageFault};
 use crate::domain::{Invalid, MessageTextError};
 use crate::models::ModelError;
 use crate::throttle::RetryAfter;
@@ -35,8 +35,10 @@ pub enum AppError {
     RequestTimeout,
     /// Too much work already waits (passwords to hash): refused at once rather than late.
     Busy(RetryAfter),
-    /// The database cannot be reached: 503, rather than an answer nobody could vouch for.
-    Unavailable,
+    /// The storage cannot take the request: a full disk, a read-only database, or one out of
+    /// reach. 503, rather than an answer nobody could vouch for; the cause is logged once a
+    /// minute (`db::Faults`), not with each answer.
+    Storage(StorageFault, String),
     /// Anything unexpected: logged with its cause, shown as a generic 500.
     Internal(anyhow::Error),
 }
@@ -77,6 +79,12 @@ impl AppError {
         matches!(self, Self::Internal(_))
     }
 
+    /// The storage fault this answer is, if it is one: logged once a minute by the fault
+    /// memory, so those who meet it need not log it again.
+    pub fn storage_fault(&self) -> Option<StorageFault> {
+        RunError::storage_fault(self)
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
@@ -94,7 +102,7 @@ impl AppError {
             Self::TooManyRequests(_) => "rate_limited",
             Self::RequestTimeout => "request_timeout",
             Self::Busy(_) => "busy",
-            Self::Unavailable => "unavailable",
+            Self::Storage(fault, _) => fault.code(),
             Self::Internal(_) => "internal",
         }
     }
@@ -121,7 +129,14 @@ impl AppError {
             Self::TooManyRequests(_) => "Too many attempts. Please wait a little and try again.",
             Self::RequestTimeout => "The request took too long to arrive.",
             Self::Busy(_) => "The server is busy. Please try again in a moment.",
-            Self::Unavailable => {
+            Self::Storage(StorageFault::Full, _) => {
+                "The server's storage is full: nothing can be saved just now. Please try again \
+                 later."
+            }
+            Self::Storage(StorageFault::ReadOnly, _) => {
+                "The server's database takes no changes just now. Please try again later."
+            }
+            Self::Storage(StorageFault::Unavailable, _) => {
                 "The server cannot reach its database just now. Please try again in a moment."
             }
             Self::Internal(_) => "Something went wrong on our side. Please try again.",
@@ -134,8 +149,8 @@ impl AppError {
         if let Self::TooManyRequests(retry) | Self::Busy(retry) = self {
             res.insert_header((header::RETRY_AFTER, retry.secs()));
         }
-        if let Self::Unavailable = self {
-            res.insert_header((header::RETRY_AFTER, 1));
+        if let Self::Storage(fault, _) = self {
+            res.insert_header((header::RETRY_AFTER, retry_after(*fault)));
         }
         res
     }
@@ -156,7 +171,9 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "Unsupported content type",
             Self::RequestTimeout => "Too slow",
             Self::Busy(_) => "Busy",
-            Self::Unavailable => "Unavailable",
+            Self::Storage(StorageFault::Full, _) => "Storage full",
+            Self::Storage(StorageFault::ReadOnly, _) => "Read-only",
+            Self::Storage(StorageFault::Unavailable, _) => "Unavailable",
             Self::BadRequest(_) => "Bad request",
         }
     }
@@ -176,7 +193,7 @@ impl Db {
 
 impl RunError for AppError {
     fn unavailable() -> Self {
-        Self::Unavailable
+        Self::Storage(StorageFault::Unavailable, "no database connection".into())
     }
 
     fn unexpected(err: anyhow::Error) -> Self {
@@ -190,8 +207,25 @@ impl RunError for AppError {
     fn cause(&self) -> String {
         match self {
             Self::Internal(err) => format!("{err:#}"),
+            Self::Storage(_, cause) => cause.clone(),
             other => other.to_string(),
         }
+    }
+
+    fn storage_fault(&self) -> Option<StorageFault> {
+        match self {
+            Self::Storage(fault, _) => Some(*fault),
+            _ => None,
+        }
+    }
+}
+
+/// Seconds to wait before trying again: a database out of reach is often back at once (a
+/// restart, another server); a full disk or a read-only database waits for an operator.
+pub fn retry_after(fault: StorageFault) -> u32 {
+    match fault {
+        StorageFault::Unavailable => 1,
+        StorageFault::Full | StorageFault::ReadOnly => 10,
     }
 }
 
@@ -218,7 +252,7 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Busy(_) | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy(_) | Self::Storage(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -231,15 +265,15 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::Error;
         match err {
             Error::NotFound => Self::NotFound,
-            // The connection went (the database restarted or is gone): the pool drops it.
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
-                log::warn!("the database connection closed: {}", info.message());
-                Self::Unavailable
-            }
-            other => Self::Internal(other.into()),
+            // A closed connection is one too (the database restarted or is gone): the pool
+            // drops the connection. `Db::run_as` remembers and reports the fault.
+            other => match StorageFault::of(&other) {
+                Some(fault) => Self::Storage(fault, other.to_string()),
+                None => Self::Internal(other.into()),
+            },
         }
     }
 }

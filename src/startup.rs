@@ -27,7 +27,7 @@ use crate::chat::signals::Signals;
 use crate::chat::{Chat, background};
 use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Settings};
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Faults};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::shared::SharedPresence;
@@ -108,7 +108,16 @@ impl Application {
         for clash in &clashes {
             log::error!("{clash}");
         }
-        let db = Db::open(&settings.database, POOL_SIZE)?;
+        let faults = Arc::new(Faults::new(
+            settings.clock.clone(),
+            settings.fault_log.clone(),
+        ));
+        let db = Db::open_with(
+            &settings.database,
+            POOL_SIZE,
+            faults,
+            settings.max_database_pages,
+        )?;
         let hasher = Arc::new(Hasher::new(
             settings.bcrypt_cost,
             settings.limits.hash_queue,
@@ -218,7 +227,7 @@ impl Application {
                 ))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::access_log))
-                .configure(|cfg| routes(cfg, panic_route))
+                .configure(|cfg| routes(cfg, panic_route, db_in_app.faults()))
         })
         .worker_max_blocking_threads(crate::blocking::THREADS)
         // Room for every open page to reconnect at once after a restart: a connection that
@@ -359,8 +368,12 @@ fn bind_unix_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListe
 }
 
 /// The app's map: every route, top to bottom.
-fn routes(cfg: &mut web::ServiceConfig, panic_route: bool) {
-    cfg.route("/healthz", web::get().to(assets::healthz))
+fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>) {
+    // Answered at once, with no async state or clone of its own: it is the cheapest request,
+    // and the poll-cost guard measures polls against it.
+    let faults = faults.clone();
+    let healthz = move || std::future::ready(assets::healthz(&faults));
+    cfg.route("/healthz", web::get().to(healthz))
         // JSON API (first: every open page polls it once a second)
         .service(
             web::resource("/api/rooms/{id}/messages")
@@ -532,8 +545,12 @@ fn spawn_revocation_follower(
         let (db, cache, cursor) = (db.clone(), cache.clone(), cursor.clone());
         async move {
             let mut cursor = cursor.lock().await;
-            if let Err(err) = session_store::follow_revocations(&db, &*cache, &mut cursor).await {
-                log::warn!("cannot read the ended sessions: {err}");
+            match session_store::follow_revocations(&db, &*cache, &mut cursor).await {
+                // A storage fault is reported where it was met, once a minute.
+                Err(err) if err.storage_fault().is_none() => {
+                    log::warn!("cannot read the ended sessions: {err}");
+                }
+                _ => {}
             }
         }
     })

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::batch;
 use crate::clock::{Clock, millis};
 use crate::config::Limits;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, RunError};
 use crate::models::rate::{Hit, RateEvents};
 
 /// Refused: try again after this long.
@@ -440,7 +440,10 @@ impl RateLimits for SharedLimits {
         match asked {
             Ok(wait) => waited(wait),
             Err(err) => {
-                log::warn!("cannot count events against rate limits: {err}");
+                // A storage fault is reported where it was met, once a minute.
+                if err.storage_fault().is_none() {
+                    log::warn!("cannot count events against rate limits: {err}");
+                }
                 Ok(())
             }
         }

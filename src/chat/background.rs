@@ -67,8 +67,12 @@ pub fn spawn_read_mark_writer(db: Db, live: Arc<Live>) -> JoinHandle<()> {
         let (db, live) = (db.clone(), live.clone());
         async move {
             let marks = live.reads.take(AT_MOST);
-            if let Err(err) = record_read_marks(&db, &live, marks).await {
-                log::warn!("cannot save read marks, will try again: {err}");
+            match record_read_marks(&db, &live, marks).await {
+                // A storage fault is reported where it was met, once a minute.
+                Err(err) if err.storage_fault().is_none() => {
+                    log::warn!("cannot save read marks, will try again: {err}");
+                }
+                _ => {}
             }
         }
     })
@@ -108,8 +112,11 @@ pub fn spawn_catch_up(db: Db, live: Arc<Live>, wake: Option<Arc<Notify>>) -> Joi
                     false
                 }
             };
-            if let Err(err) = catch_up(&db, &live).await {
-                log::warn!("cannot compare the rooms with the database: {err}");
+            match catch_up(&db, &live).await {
+                Err(err) if err.storage_fault().is_none() => {
+                    log::warn!("cannot compare the rooms with the database: {err}");
+                }
+                _ => probe_if_due(&db).await,
             }
             if woken {
                 tick.reset();
@@ -172,6 +179,19 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
     Ok(())
 }
 
+/// While a storage fault that refuses writes stands (see `db::Faults`), a write that changes
+/// nothing, at most once per `db::fault::HOLD` after the fault was last met: posting may have
+/// stopped, and the health check should still learn that the database takes writes again.
+async fn probe_if_due(db: &Db) {
+    if db.faults().probe_due() {
+        // Its outcome is what `Db::run_as` remembers: a commit ends the fault, a refusal
+        // stands it for another round.
+        let _ = db
+            .run(|conn| Ok(crate::models::probe::write_nothing(conn)?))
+            .await;
+    }
+}
+
 /// How often a server on PostgreSQL writes what the others must hear of presence and typing,
 /// and reads what they wrote: someone arriving, typing or leaving shows on every server within
 /// about twice this, plus a poll.
@@ -189,7 +209,10 @@ pub fn spawn_presence_sync(db: Db, presence: Arc<SharedPresence>) -> JoinHandle<
             let from = *crate::live::lock(&since);
             match sync_presence(&db, &presence, from).await {
                 Ok(latest) => *crate::live::lock(&since) = latest,
-                Err(err) => log::warn!("cannot share presence with the other servers: {err}"),
+                Err(err) if err.storage_fault().is_none() => {
+                    log::warn!("cannot share presence with the other servers: {err}");
+                }
+                Err(_) => {}
             }
         }
     })

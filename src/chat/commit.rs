@@ -22,7 +22,7 @@ where
     F: FnOnce(&mut DbConnection, &mut Changes) -> Result<T, ModelError> + Send + 'static,
     T: Send + 'static,
 {
-    let (live, signals) = (live.clone(), signals.clone());
+    let (live, signals, noted) = (live.clone(), signals.clone(), db.clone());
     db.run(move |conn| {
         let _turn = live.write_turn();
         let mut changes = Changes::default();
@@ -32,9 +32,11 @@ where
         if !changes.appended.is_empty() || !changes.deleted_rooms.is_empty() {
             signals.pulse();
         }
-        if matches!(out, Err(ModelError::Database(_))) {
+        if let Err(ModelError::Database(err)) = &out {
             // The database failed mid-way: memory may no longer match it. Start afresh.
             live.recent.reset();
+            // Its error is `f`'s answer, not the run's: the fault is noted here.
+            noted.note(err);
         }
         Ok((out, changes))
     })

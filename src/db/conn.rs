@@ -161,10 +161,8 @@ impl DbConnection {
         let nested = <Self as TransactionManager<Self>>::transaction_manager_status_mut(self)
             .transaction_depth()?
             .is_some();
-        if nested {
-            return self.transaction(f);
-        }
         match self {
+            _ if nested => <Self as TransactionManager<Self>>::begin_transaction(self)?,
             Self::Sqlite(conn) => {
                 AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?
             }
@@ -173,13 +171,44 @@ impl DbConnection {
         match f(self) {
             Ok(value) => {
                 <Self as TransactionManager<Self>>::commit_transaction(self)?;
+                if !nested {
+                    Wrote::now();
+                }
                 Ok(value)
             }
-            Err(err) => match <Self as TransactionManager<Self>>::rollback_transaction(self) {
-                Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(err),
-                Err(rollback) => Err(rollback.into()),
-            },
+            // `f`'s own error says what went wrong, even when rolling back fails too: SQLite
+            // rolls a transaction back by itself after some errors (SQLITE_FULL among them),
+            // and the rollback then finds no transaction or savepoint ("no such savepoint:
+            // diesel_savepoint_1"), which must not hide a full disk. Diesel marks such a
+            // connection broken, and the pool drops it.
+            Err(err) => {
+                let _ = <Self as TransactionManager<Self>>::rollback_transaction(self);
+                Err(err)
+            }
         }
+    }
+}
+
+thread_local! {
+    static WROTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a write transaction committed on this thread since `forget`: how `Db::run_as`
+/// learns that the storage takes writes again, whichever query wrote, at the cost of a
+/// thread-local flag rather than a question to the database.
+pub(super) struct Wrote;
+
+impl Wrote {
+    fn now() {
+        WROTE.set(true);
+    }
+
+    pub(super) fn forget() {
+        WROTE.set(false);
+    }
+
+    pub(super) fn since_forget() -> bool {
+        WROTE.get()
     }
 }
 
@@ -187,11 +216,20 @@ impl DbConnection {
 #[derive(Debug, Clone)]
 pub struct DbManager {
     url: String,
+    /// SQLite's `max_page_count` for every connection (see `Db::open_with`).
+    max_pages: Option<u32>,
 }
 
 impl DbManager {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into() }
+        Self {
+            url: url.into(),
+            max_pages: None,
+        }
+    }
+
+    pub fn with_max_pages(self, max_pages: Option<u32>) -> Self {
+        Self { max_pages, ..self }
     }
 }
 
@@ -200,7 +238,14 @@ impl ManageConnection for DbManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        DbConnection::open(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn =
+            DbConnection::open(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        if let (Some(pages), DbConnection::Sqlite(sqlite)) = (self.max_pages, &mut conn) {
+            sqlite
+                .batch_execute(&format!("PRAGMA max_page_count = {pages};"))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {

@@ -3,10 +3,12 @@
 
 mod backup;
 mod conn;
+mod fault;
 pub mod schema;
 
 pub use backup::{BackupReport, backup};
 pub use conn::{Backend, DbConnection, DbManager, MultiBackend};
+pub use fault::{FaultLog, Faults, StorageFault, ToLog};
 
 use std::fmt;
 use std::os::unix::fs::OpenOptionsExt;
@@ -239,10 +241,23 @@ pub struct Db {
     /// Set while the database cannot be reached (no connection within the wait, or one broke
     /// under a query); cleared by the next connection that works.
     down: Arc<AtomicBool>,
+    /// The storage fault met last, for the health check and the log.
+    faults: Arc<Faults>,
 }
 
 impl Db {
     pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::open_with(url, max_connections, Arc::new(Faults::logged()), None)
+    }
+
+    /// `open`, remembering faults in `faults`; with `max_pages`, a SQLite database may grow to
+    /// that many pages and no more (`PRAGMA max_page_count`: tests fill it as a disk fills).
+    pub fn open_with(
+        url: &str,
+        max_connections: u32,
+        faults: Arc<Faults>,
+        max_pages: Option<u32>,
+    ) -> anyhow::Result<Self> {
         let pool = Pool::builder()
             .max_size(max_connections)
             // Past this wait for a connection, the answer is 503 at once: a database that
@@ -254,7 +269,7 @@ impl Db {
             // connection the server dropped fails its next query once, and the pool then
             // discards it (`DbManager::has_broken`).
             .test_on_check_out(false)
-            .build(DbManager::new(url))
+            .build(DbManager::new(url).with_max_pages(max_pages))
             .map_err(|err| anyhow::anyhow!("{}", one_line(&err.to_string())))
             .with_context(|| format!("cannot open database {}", shown(url)))?;
         Ok(Self {
@@ -262,7 +277,21 @@ impl Db {
             backend: Backend::of(url),
             url: url.into(),
             down: Arc::default(),
+            faults,
         })
+    }
+
+    /// The storage fault that stands, if any, and the log of them.
+    pub fn faults(&self) -> &Arc<Faults> {
+        &self.faults
+    }
+
+    /// Remembers (and reports) the storage fault `err` is, if it is one: for the callers whose
+    /// database errors come back inside an answer rather than as `run_as`'s error.
+    pub fn note(&self, err: &diesel::result::Error) {
+        if let Some(fault) = StorageFault::of(err) {
+            self.faults.met(fault, &err.to_string());
+        }
     }
 
     /// The database's URL, for connections of their own outside the pool (`chat::signals`).
@@ -288,24 +317,42 @@ impl Db {
         T: Send + 'static,
         E: RunError,
     {
-        let (pool, down) = (self.pool.clone(), self.down.clone());
+        let (pool, down, faults) = (self.pool.clone(), self.down.clone(), self.faults.clone());
         web::block(move || {
             let mut conn = pool.get().map_err(|err| {
-                log::warn!("no database connection: {err}");
+                faults.met(
+                    StorageFault::Unavailable,
+                    &format!("no database connection: {err}"),
+                );
                 down.store(true, Ordering::Relaxed);
                 E::unavailable()
             })?;
             down.store(false, Ordering::Relaxed);
-            match f(&mut conn) {
+            faults.reached();
+            conn::Wrote::forget();
+            let answer = match f(&mut conn) {
                 // The connection died under the query (the database restarted, or is gone):
                 // not a fault of ours, and the pool drops the connection.
                 Err(err) if err.is_unexpected() && !connection_works(&mut conn) => {
-                    log::warn!("the database connection broke: {}", err.cause());
+                    faults.met(
+                        StorageFault::Unavailable,
+                        &format!("the database connection broke: {}", err.cause()),
+                    );
                     down.store(true, Ordering::Relaxed);
                     Err(E::unavailable())
                 }
+                Err(err) => {
+                    if let Some(fault) = err.storage_fault() {
+                        faults.met(fault, &err.cause());
+                    }
+                    Err(err)
+                }
                 answer => answer,
+            };
+            if conn::Wrote::since_forget() {
+                faults.wrote();
             }
+            answer
         })
         .await
         .map_err(|err| E::unexpected(err.into()))?
@@ -325,12 +372,16 @@ pub trait RunError: Send + 'static {
     fn is_unexpected(&self) -> bool;
     /// The error with its causes, for the log.
     fn cause(&self) -> String;
+    /// The storage fault this error is, if it is one.
+    fn storage_fault(&self) -> Option<StorageFault>;
 }
 
 /// Why a query of the layers below the web gave no answer (their callers only log it).
 #[derive(Debug)]
 pub enum DbError {
     Unavailable,
+    /// A storage fault met under a query, with the database's words.
+    Storage(StorageFault, String),
     Failed(anyhow::Error),
 }
 
@@ -338,6 +389,7 @@ impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unavailable => write!(f, "the database is unavailable"),
+            Self::Storage(fault, cause) => write!(f, "{}: {cause}", fault.code()),
             Self::Failed(err) => write!(f, "{err:#}"),
         }
     }
@@ -345,14 +397,11 @@ impl fmt::Display for DbError {
 
 impl From<diesel::result::Error> for DbError {
     fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match err {
-            // The connection went (the database restarted or is gone): the pool drops it.
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
-                log::warn!("the database connection closed: {}", info.message());
-                Self::Unavailable
-            }
-            other => Self::Failed(other.into()),
+        // A closed connection is a storage fault too (the database restarted or is gone): the
+        // pool drops the connection.
+        match StorageFault::of(&err) {
+            Some(fault) => Self::Storage(fault, err.to_string()),
+            None => Self::Failed(err.into()),
         }
     }
 }
@@ -373,7 +422,16 @@ impl RunError for DbError {
     fn cause(&self) -> String {
         match self {
             Self::Unavailable => self.to_string(),
+            Self::Storage(_, cause) => cause.clone(),
             Self::Failed(err) => format!("{err:#}"),
+        }
+    }
+
+    fn storage_fault(&self) -> Option<StorageFault> {
+        match self {
+            Self::Unavailable => Some(StorageFault::Unavailable),
+            Self::Storage(fault, _) => Some(*fault),
+            Self::Failed(_) => None,
         }
     }
 }

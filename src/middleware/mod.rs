@@ -13,6 +13,7 @@ use actix_web::ResponseError;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
 use askama::Template;
@@ -20,7 +21,7 @@ use futures_util::FutureExt;
 
 use crate::auth::client_addr::ClientAddr;
 use crate::config::PublicUrl;
-use crate::db::Db;
+use crate::db::{Db, StorageFault};
 use crate::errors::{AppError, is_api};
 use crate::templates::{ErrorPage, Layout};
 
@@ -153,8 +154,10 @@ pub async fn render_errors(
         Err(err) => {
             let fallback = AppError::from_status(err.as_response_error().status_code());
             let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
+            // The cause and its chain, never a backtrace: `{:?}` of an anyhow error prints
+            // one whenever RUST_BACKTRACE is set, a screen of frames for one refused request.
             if app_err.is_fault() {
-                log::error!("request failed: {err:#?}");
+                log::error!("request failed: {err}");
             }
             let mut response = app_err.respond(api, |e| error_page(Layout::anonymous(), e));
             let headers = response.headers_mut();
@@ -171,7 +174,7 @@ pub async fn render_errors(
     let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
     let http_req = res.request();
     if app_err.is_fault() {
-        log::error!("{} {} failed: {err:#?}", http_req.method(), http_req.path());
+        log::error!("{} {} failed: {err}", http_req.method(), http_req.path());
     }
     let layout = Layout::existing(&http_req.get_session());
     let response = app_err.respond(api, |e| error_page(layout, e));
@@ -180,31 +183,48 @@ pub async fn render_errors(
 
 /// While the database cannot be reached, a request that failed (reading its session, most
 /// often: that happens before any handler, and actix-session makes it a bare 500) is
-/// answered 503 `unavailable` with `Retry-After`, as the handlers answer: the client, or the
-/// proxy, tries again shortly, perhaps elsewhere.
+/// answered 503 `database_unavailable` with `Retry-After`, as the handlers answer: the client,
+/// or the proxy, tries again shortly, perhaps elsewhere. Likewise a bare 500 while the disk is
+/// full or the database read-only (saving a session, say) gets that fault's answer.
 pub async fn database_down(
     db: Db,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let api = is_api(req.path());
+    // A 503 already says what it is (the health check's among them).
+    let fault = |status: StatusCode| {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            return None;
+        }
+        if db.is_down() && status.is_server_error() {
+            return Some(StorageFault::Unavailable);
+        }
+        db.faults()
+            .standing()
+            .filter(|_| status == StatusCode::INTERNAL_SERVER_ERROR)
+    };
     match next.call(req).await {
-        Ok(res) if res.status().is_server_error() && db.is_down() => {
-            let response =
-                AppError::Unavailable.respond(api, |e| error_page(Layout::anonymous(), e));
-            Ok(res.into_response(response))
-        }
-        Ok(res) => Ok(res.map_into_boxed_body()),
-        Err(err) if db.is_down() => {
-            let mut response =
-                AppError::Unavailable.respond(api, |e| error_page(Layout::anonymous(), e));
-            let headers = response.headers_mut();
-            for (name, value) in SECURITY_HEADERS {
-                headers.insert(name, HeaderValue::from_static(value));
+        Ok(res) => match fault(res.status()) {
+            Some(fault) => {
+                let response = AppError::Storage(fault, String::new())
+                    .respond(api, |e| error_page(Layout::anonymous(), e));
+                Ok(res.into_response(response))
             }
-            Err(InternalError::from_response(err, response).into())
-        }
-        Err(err) => Err(err),
+            None => Ok(res.map_into_boxed_body()),
+        },
+        Err(err) => match fault(err.as_response_error().status_code()) {
+            Some(fault) => {
+                let mut response = AppError::Storage(fault, String::new())
+                    .respond(api, |e| error_page(Layout::anonymous(), e));
+                let headers = response.headers_mut();
+                for (name, value) in SECURITY_HEADERS {
+                    headers.insert(name, HeaderValue::from_static(value));
+                }
+                Err(InternalError::from_response(err, response).into())
+            }
+            None => Err(err),
+        },
     }
 }
 

@@ -14,6 +14,7 @@ pub mod log;
 pub mod log_entry;
 pub mod membership;
 pub mod presence_rows;
+pub mod probe;
 pub mod rate;
 pub mod read;
 pub mod revocation;

@@ -3,10 +3,25 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::errors::AppError;
+use crate::db::Faults;
+use crate::errors::{AppError, retry_after};
 
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("ok")
+/// `ok` while the storage takes writes; while a storage fault stands (a full disk, a read-only
+/// database, one out of reach: see `db::Faults`), 503 saying which, for the container's health
+/// check. One atomic read when all is well, no query: a health check costs what it did, and
+/// the poll-cost guard's baseline stays where it was.
+pub fn healthz(faults: &Faults) -> HttpResponse {
+    let Some((fault, lasted)) = faults.standing_for() else {
+        return HttpResponse::Ok().content_type("text/plain").body("ok");
+    };
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, retry_after(fault)))
+        .json(serde_json::json!({
+            "status": "unavailable",
+            "error": fault.code(),
+            "message": AppError::Storage(fault, String::new()).message(),
+            "for_seconds": lasted.as_secs(),
+        }))
 }
 
 const ASSETS: &[(&str, &str, &str)] = &[

@@ -469,7 +469,7 @@ pub struct LoggedServer {
     process: Child,
     lines: mpsc::Receiver<String>,
     log: Vec<String>,
-    _database: TestDatabase,
+    _database: Option<TestDatabase>,
 }
 
 impl LoggedServer {
@@ -480,8 +480,14 @@ impl LoggedServer {
     /// With these environment variables set for it.
     pub fn start_with_env(vars: &[(&str, &str)]) -> Option<Self> {
         let database = TestDatabase::fresh()?;
+        let url = database.url.clone();
+        Some(Self::start_on(&url, vars, Some(database)))
+    }
+
+    /// On the database at `url` (kept alive with `database`, if given).
+    pub fn start_on(url: &str, vars: &[(&str, &str)], database: Option<TestDatabase>) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_chatroom"));
-        super::database::key_env(&mut command, &database.url);
+        super::database::key_env(&mut command, url);
         let mut process = command
             .args([
                 "serve",
@@ -490,7 +496,7 @@ impl LoggedServer {
                 "--bcrypt-cost",
                 "4",
                 "--database",
-                &database.url,
+                url,
             ])
             .env("RUST_LOG", "debug")
             .envs(vars.iter().copied())
@@ -512,13 +518,13 @@ impl LoggedServer {
                 break line[at + "listening on ".len()..].trim().to_owned();
             }
         };
-        Some(Self {
+        Self {
             process,
             address,
             lines,
             log,
             _database: database,
-        })
+        }
     }
 
     /// Stops the server and returns everything it logged.

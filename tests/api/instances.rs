@@ -9,7 +9,7 @@ use actix_web::cookie::Key;
 use reqwest::StatusCode;
 
 use super::database::TestDatabase;
-use super::helpers::{PASSWORD, TestApp, spawn_app_with, test_settings};
+use super::helpers::{PASSWORD, TestApp, error_code, spawn_app_with, test_settings};
 use super::wait::wait_until;
 
 /// Two servers on one fresh database, sharing their key.
@@ -275,12 +275,24 @@ async fn a_server_cut_off_from_its_database_answers_503_quickly_and_recovers() {
             "took {:?}",
             asked.elapsed()
         );
+        assert_eq!(error_code(res).await, "database_unavailable");
     }
+    // The health check says so too (and stays as cheap: it asks memory, not the database).
+    let healthz = format!("{}/healthz", app.address);
+    let res = reqwest::get(&healthz).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_code(res).await, "database_unavailable");
 
     app.database().set_reachable(true);
     wait_until(Duration::from_secs(10), "the server recovers", || async {
         alice.poll(room, "0").await.status() == StatusCode::OK
     })
+    .await;
+    wait_until(
+        Duration::from_secs(10),
+        "the health check recovers",
+        || async { reqwest::get(&healthz).await.unwrap().status() == StatusCode::OK },
+    )
     .await;
 }
 

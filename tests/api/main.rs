@@ -34,6 +34,7 @@ mod security;
 #[path = "../support/server.rs"]
 mod server;
 mod sessions;
+mod storage;
 mod terminal;
 #[allow(dead_code)]
 #[path = "../support/wait.rs"]

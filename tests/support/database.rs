@@ -105,6 +105,24 @@ impl TestDatabase {
             .expect("connections cut or allowed");
     }
 
+    /// PostgreSQL only: makes this database refuse writes (`default_transaction_read_only`,
+    /// as a standby or a database set read-only does), or take them again, and ends every
+    /// connection to it, so that the server's next ones are made under the new rule.
+    pub fn set_read_only(&self, read_only: bool) {
+        let (Place::Postgres { name }, Some(server)) =
+            (&self.place, SERVER.get().and_then(Option::as_ref))
+        else {
+            panic!("only a PostgreSQL database can be made read-only");
+        };
+        let mut admin = DbConnection::open(&server.url).expect("the admin connection");
+        let sql = format!(
+            "ALTER DATABASE {name} SET default_transaction_read_only = {read_only}; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+        );
+        diesel::connection::SimpleConnection::batch_execute(&mut admin, &sql)
+            .expect("the database made read-only or writable");
+    }
+
     /// The SQLite file's path (tests of SQLite's own files use it).
     pub fn sqlite_path(&self) -> Option<&std::path::Path> {
         match &self.place {

@@ -17,8 +17,12 @@ use crate::models::deletion_count::DeletionCount;
 use crate::models::log_entry::{COLUMNS, Row};
 use crate::models::{self, Changes, Kind, LogEntry, ModelError, Room, User, now, write};
 
+/// `None` is NULL, written out, rather than DEFAULT (the same here): only then does diesel
+/// write many rows as one INSERT on SQLite. Otherwise it inserts them one by one inside a
+/// savepoint of its own, and when SQLite ends the whole transaction on an error (a full disk)
+/// diesel answers "no such savepoint" in place of that error.
 #[derive(Insertable)]
-#[diesel(table_name = log_entries)]
+#[diesel(table_name = log_entries, treat_none_as_default_value = false)]
 struct NewEntry<'a> {
     room_id: i32,
     author_id: i32,
