@@ -190,7 +190,8 @@ impl Drop for SocketServer {
 }
 
 /// Starts `chatroom serve --bind unix:PATH` and returns it with its first line that says it
-/// listens, or, if it exits first, its last line.
+/// listens, or, if it exits first, everything it wrote (its error need not be the last line:
+/// a background task may still log while the process exits).
 fn start_on(database: &str, path: &std::path::Path) -> (Child, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chatroom"));
     key_env(&mut command, database);
@@ -204,14 +205,15 @@ fn start_on(database: &str, path: &std::path::Path) -> (Child, String) {
         .spawn()
         .unwrap();
     let lines = BufReader::new(process.stderr.take().unwrap()).lines();
-    let mut last = String::new();
+    let mut written = String::new();
     for line in lines.map_while(Result::ok) {
-        last = line;
-        if last.contains("listening on ") {
-            break;
+        if line.contains("listening on ") {
+            return (process, line);
         }
+        written.push_str(&line);
+        written.push('\n');
     }
-    (process, last)
+    (process, written)
 }
 
 #[actix_web::test]
