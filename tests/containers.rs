@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use programs::Program;
 use serde_json::{Value, json};
 
+#[path = "containers/storage.rs"]
+mod storage;
+
 /// How long a container or the cluster may take to become healthy before the test fails.
 const HEALTHY_WITHIN: Duration = Duration::from_secs(120);
 
