@@ -663,4 +663,18 @@ async fn replacing_the_servers_one_at_a_time_fails_no_poll_and_loses_no_post() {
         started.elapsed()
     );
     assert_eq!(failed_polls, 0, "polls failed during the upgrade");
+    // Nothing the replaced containers had is left behind when the cluster goes: the servers
+    // have no volume but the cluster's own (named) ones.
+    for service in ["app1", "app2", "app3"] {
+        let volumes = inspect(
+            &cluster.container(service),
+            r#"{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}"#,
+        );
+        for volume in volumes.split_whitespace() {
+            assert!(
+                volume.starts_with(&format!("{}_", cluster.project)),
+                "{service} has an anonymous volume, which `down -v` leaves behind: {volume}"
+            );
+        }
+    }
 }
