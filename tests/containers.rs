@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use programs::Program;
 use serde_json::{Value, json};
 
+#[path = "containers/chaos.rs"]
+mod chaos;
 #[path = "containers/storage.rs"]
 mod storage;
 
@@ -106,6 +108,54 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// Builds the images, brings a new cluster up on a free port and waits until the database
+    /// and the three servers are healthy.
+    fn up() -> Self {
+        build_images();
+        let cluster = Cluster {
+            project: unique("cluster").replace('-', ""),
+            port: free_port(),
+        };
+        run(cluster.compose().args(["up", "-d"]));
+        let started = Instant::now();
+        let project = format!("label=com.docker.compose.project={}", cluster.project);
+        loop {
+            let healthy = run(Command::new("docker").args([
+                "ps",
+                "-q",
+                "--filter",
+                &project,
+                "--filter",
+                "health=healthy",
+            ]));
+            // The database and the three servers.
+            if healthy.lines().count() == 4 {
+                break;
+            }
+            assert!(
+                started.elapsed() < HEALTHY_WITHIN,
+                "the cluster was not healthy within {HEALTHY_WITHIN:?}: {}",
+                run(cluster.compose().args(["logs", "--tail", "20"]))
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        eprintln!(
+            "containers: the cluster was healthy {:?} after `up -d`",
+            started.elapsed()
+        );
+        cluster
+    }
+
+    /// The proxy's address.
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The id of the container that runs `service` now.
+    fn container(&self, service: &str) -> String {
+        run(self.compose().args(["ps", "-q", service]))
+    }
+
     fn compose(&self) -> Command {
         let mut command = Command::new(compose().command);
         command
@@ -233,40 +283,9 @@ async fn the_compose_cluster_chats_through_its_proxy_with_every_instance() {
     if !programs::available(&[docker(), compose()]) {
         return;
     }
-    build_images();
-    let cluster = Cluster {
-        project: unique("cluster").replace('-', ""),
-        port: free_port(),
-    };
-    run(cluster.compose().args(["up", "-d"]));
-    let started = Instant::now();
-    let project = format!("label=com.docker.compose.project={}", cluster.project);
-    loop {
-        let healthy = run(Command::new("docker").args([
-            "ps",
-            "-q",
-            "--filter",
-            &project,
-            "--filter",
-            "health=healthy",
-        ]));
-        // The database and the three servers.
-        if healthy.lines().count() == 4 {
-            break;
-        }
-        assert!(
-            started.elapsed() < HEALTHY_WITHIN,
-            "the cluster was not healthy within {HEALTHY_WITHIN:?}: {}",
-            run(cluster.compose().args(["logs", "--tail", "20"]))
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    eprintln!(
-        "containers: the cluster was healthy {:?} after `up -d`",
-        started.elapsed()
-    );
+    let cluster = Cluster::up();
 
-    let url = format!("http://127.0.0.1:{}", cluster.port);
+    let url = cluster.url();
     let client = client();
     let me = account(&client, &url, "/api/users", 201).await;
     let csrf = me["csrf_token"].as_str().expect("a CSRF token").to_owned();
