@@ -7,7 +7,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
 use crate::db::{Db, DbConnection, RunError, StorageFault};
-use crate::domain::{Invalid, MessageTextError};
+use crate::domain::{INVITATION_UNUSABLE, Invalid, MessageTextError, SETUP_UNUSABLE};
 use crate::models::ModelError;
 use crate::throttle::RetryAfter;
 
@@ -313,18 +313,10 @@ impl From<ModelError> for AppError {
             ModelError::LastAdministrator => Self::Conflict(
                 "The last administrator cannot be revoked: grant another first.".into(),
             ),
-            ModelError::InvitationUnusable => Self::forbidden(
-                "invitation_unusable",
-                "This invitation cannot be used: it was used already, withdrawn, or it expired. \
-                 Ask for a new one.",
-            ),
-            // The words of accounts' `Refused::SetupUnusable`, written out rather than borrowed:
-            // accounts sit above this module and use it.
-            ModelError::SetupUnusable => Self::forbidden(
-                "setup_unusable",
-                "This setup link cannot be used: it was used already, or this server has an \
-                 administrator.",
-            ),
+            ModelError::InvitationUnusable => {
+                Self::forbidden("invitation_unusable", INVITATION_UNUSABLE)
+            }
+            ModelError::SetupUnusable => Self::forbidden("setup_unusable", SETUP_UNUSABLE),
             ModelError::NotAdministrator => Self::NotFound,
             ModelError::OwnAccount => Self::Conflict(
                 "You cannot disable your own account: ask another administrator.".into(),

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 
 use super::Accounts;
 use crate::db::DbConnection;
-use crate::domain::RegistrationMode;
+use crate::domain::{INVITATION_UNUSABLE, RegistrationMode, SETUP_UNUSABLE};
 use crate::errors::AppError;
 use crate::models::invitation::Invitation;
 use crate::models::setting::Setting;
@@ -34,14 +34,8 @@ impl Refused {
             Self::InvitationRequired => {
                 "Registration on this server is by invitation only: ask an administrator for a link."
             }
-            Self::InvitationUnusable => {
-                "This invitation cannot be used: it was used already, withdrawn, or it expired. \
-                 Ask for a new one."
-            }
-            Self::SetupUnusable => {
-                "This setup link cannot be used: it was used already, or this server has an \
-                 administrator."
-            }
+            Self::InvitationUnusable => INVITATION_UNUSABLE,
+            Self::SetupUnusable => SETUP_UNUSABLE,
         }
     }
 

@@ -15,7 +15,7 @@ pub use message_text::{MessageText, MessageTextError};
 pub use name_key::name_key;
 pub use page::Page;
 pub use password::Password;
-pub use registration::RegistrationMode;
+pub use registration::{INVITATION_UNUSABLE, RegistrationMode, SETUP_UNUSABLE};
 pub use room_name::RoomName;
 pub use username::{LoginName, Username};
 pub use visible::has_visible;

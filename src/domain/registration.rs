@@ -2,6 +2,15 @@
 
 use super::Invalid;
 
+/// What someone whose invitation link cannot be used is told (the registration form, and any
+/// answer to a model's `InvitationUnusable`).
+pub const INVITATION_UNUSABLE: &str = "This invitation cannot be used: it was used already, \
+     withdrawn, or it expired. Ask for a new one.";
+
+/// What someone whose setup link cannot be used is told.
+pub const SETUP_UNUSABLE: &str =
+    "This setup link cannot be used: it was used already, or this server has an administrator.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RegistrationMode {
     /// Anyone may register (the default).
