@@ -23,12 +23,15 @@ shift $((OPTIND - 1))
 [ $# -ge 1 ] || { echo "usage: $0 [-n REQUESTS] [-m MAX_RATIO] BINARY..." >&2; exit 2; }
 status=0
 for binary in "$@"; do
+  [ -x "$binary" ] || { echo "$binary: no such program" >&2; exit 2; }
   work=$(mktemp -d); port=$((18500 + RANDOM % 1000))
   base="http://127.0.0.1:$port"
   RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$binary" serve --bind "127.0.0.1:$port" --database "$work/db" --bcrypt-cost 4 >/dev/null 2>&1 &
   vg=$!
   trap 'kill $vg 2>/dev/null || true' EXIT
   for _ in $(seq 600); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+  curl -sf "$base/healthz" >/dev/null \
+    || { echo "$(basename "$binary"): the server did not start under valgrind" >&2; exit 1; }
   bench_room
   url=$poll_url
   curl -sf -H "Cookie: $cookie" "$url" >/dev/null \
