@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 
 #[path = "containers/chaos.rs"]
 mod chaos;
+#[path = "containers/person.rs"]
+mod person;
 #[path = "containers/storage.rs"]
 mod storage;
 
@@ -230,6 +232,9 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .timeout(Duration::from_secs(10))
+        // Under the server's keep-alive (5 s): a connection it may have closed while a test
+        // waited is never sent a request.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .expect("a client")
 }
@@ -286,23 +291,12 @@ async fn the_compose_cluster_chats_through_its_proxy_with_every_instance() {
     let cluster = Cluster::up();
 
     let url = cluster.url();
-    let client = client();
-    let me = account(&client, &url, "/api/users", 201).await;
-    let csrf = me["csrf_token"].as_str().expect("a CSRF token").to_owned();
-    let room: Value = client
-        .post(format!("{url}/api/rooms"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"name": "Containers"}))
-        .send()
-        .await
-        .expect("the room is made")
-        .json()
-        .await
-        .expect("a room");
-    let room = room["room"]["id"].as_i64().expect("a room id");
+    let me = person::Person::register(&url, "docker_user").await;
+    let room = me.create_room("Containers").await;
+    let client = &me.http;
     let posted = client
         .post(format!("{url}/api/rooms/{room}/messages"))
-        .header("X-CSRF-Token", &csrf)
+        .header("X-CSRF-Token", &me.csrf)
         .json(&json!({"text": "through the proxy", "client_id": "docker-1"}))
         .send()
         .await

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::person::{Entry, Person};
 use super::{Cluster, Command, compose, docker, programs, run, wait_until_healthy};
 
-const PASSWORD: &str = "a long password for the chaos test";
 /// A writer gives up on a post it could not get acknowledged for this long (it is then
 /// "unknown": stored at most once).
 const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
@@ -19,120 +19,6 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 const WRITER_PACE: Duration = Duration::from_millis(700);
 const POLLER_PACE: Duration = Duration::from_millis(150);
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
-
-/// Someone logged in through the proxy.
-#[derive(Clone)]
-struct Person {
-    http: reqwest::Client,
-    base: String,
-    csrf: String,
-}
-
-impl Person {
-    /// Registers `name` through the proxy, waiting out the proxy's limit on password requests.
-    async fn register(base: &str, name: &str) -> Self {
-        let http = super::client();
-        for _ in 0..20 {
-            let answer = http
-                .post(format!("{base}/api/users"))
-                .json(&json!({"username": name, "password": PASSWORD}))
-                .send()
-                .await
-                .expect("the registration is answered");
-            let status = answer.status().as_u16();
-            if status == 429 || status == 503 {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            assert_eq!(status, 201, "registering {name}");
-            let body: Value = answer.json().await.expect("a JSON body");
-            let csrf = body["csrf_token"]
-                .as_str()
-                .expect("a CSRF token")
-                .to_owned();
-            return Self {
-                http,
-                base: base.to_owned(),
-                csrf,
-            };
-        }
-        panic!("{name} could not register");
-    }
-
-    async fn create_room(&self, name: &str) -> i64 {
-        let room: Value = self
-            .http
-            .post(format!("{}/api/rooms", self.base))
-            .header("X-CSRF-Token", &self.csrf)
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .expect("the room is made")
-            .json()
-            .await
-            .expect("a room");
-        room["room"]["id"].as_i64().expect("a room id")
-    }
-
-    async fn enter(&self, room: i64) {
-        let answer = self
-            .http
-            .post(format!("{}/api/rooms/{room}/enter", self.base))
-            .header("X-CSRF-Token", &self.csrf)
-            .send()
-            .await
-            .expect("entering is answered");
-        assert_eq!(answer.status(), 200, "entering room {room}");
-    }
-
-    /// The room's whole log, page by page, as one entry a line.
-    async fn log(&self, room: i64) -> Vec<Entry> {
-        let mut log: Vec<Entry> = Vec::new();
-        loop {
-            let after = log.last().map_or(0, |e| e.id);
-            let page: Value = self
-                .http
-                .get(format!(
-                    "{}/api/rooms/{room}/messages?after={after}",
-                    self.base
-                ))
-                .send()
-                .await
-                .expect("the log is answered")
-                .json()
-                .await
-                .expect("a page of the log");
-            let entries = Entry::all(&page);
-            if entries.is_empty() {
-                return log;
-            }
-            log.extend(entries);
-        }
-    }
-}
-
-/// One entry of a room's log, as a poll shows it.
-#[derive(Clone, Debug, PartialEq)]
-struct Entry {
-    id: i64,
-    kind: String,
-    text: String,
-}
-
-impl Entry {
-    fn all(poll: &Value) -> Vec<Self> {
-        poll["messages"]
-            .as_array()
-            .expect("a poll's messages")
-            .iter()
-            .map(|m| Entry {
-                id: m["id"].as_i64().expect("an entry's number"),
-                kind: m["kind"].as_str().unwrap_or_default().to_owned(),
-                text: m["text"].as_str().unwrap_or_default().to_owned(),
-            })
-            .collect()
-    }
-}
 
 /// A request through the proxy: when it was sent, and its answer's status (0: no answer, or
 /// one cut short). It failed if it got no answer or a 5xx.

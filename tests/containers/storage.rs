@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{
-    Removed, build_images, client, docker, logs, programs, run, unique, wait_until_healthy,
-};
+use super::person::Person;
+use super::{Removed, build_images, docker, logs, programs, run, unique, wait_until_healthy};
 
 /// The data volume's size: small enough to fill in seconds.
 const TMPFS: &str = "size=3m";
@@ -86,24 +85,12 @@ async fn a_container_whose_volume_fills_refuses_posts_with_storage_full_and_reco
         "count=8",
     ]));
 
-    let client = client();
-    let me = super::account(&client, &url, "/api/users", 201).await;
-    let csrf = me["csrf_token"].as_str().expect("a CSRF token").to_owned();
-    let room: Value = client
-        .post(format!("{url}/api/rooms"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"name": "Full"}))
-        .send()
-        .await
-        .expect("the server answers")
-        .json()
-        .await
-        .expect("a room");
-    let room = room["room"]["id"].as_i64().expect("the room's id");
+    let me = Person::register(&url, "filler").await;
+    let room = me.create_room("Full").await;
     let post = |n: usize| {
-        client
+        me.http
             .post(format!("{url}/api/rooms/{room}/messages"))
-            .header("X-CSRF-Token", &csrf)
+            .header("X-CSRF-Token", &me.csrf)
             .json(&json!({
                 "text": format!("{n} {}", "x".repeat(1500)),
                 "client_id": format!("full-{n}"),
@@ -185,30 +172,8 @@ async fn a_container_whose_volume_fills_refuses_posts_with_storage_full_and_reco
     eprintln!("containers: room given back, the container healthy again {took:?} later");
 
     // Every acknowledged post is in the log once, in the order acknowledged, with no gap.
-    let mut seen = Vec::new();
-    let mut after = 0;
-    loop {
-        let page_url = format!("{url}/api/rooms/{room}/messages?after={after}");
-        // A GET is safe to send again: the first may meet a kept-alive connection that the
-        // server closed while the test waited for the health check.
-        let answer = match client.get(&page_url).send().await {
-            Ok(answer) => answer,
-            Err(_) => client
-                .get(&page_url)
-                .send()
-                .await
-                .expect("the server answers"),
-        };
-        let page: Value = answer.json().await.expect("a page of the log");
-        let entries = page["messages"].as_array().expect("messages").clone();
-        let Some(last) = entries.last() else { break };
-        after = last["id"].as_i64().expect("an entry's number");
-        seen.extend(entries);
-    }
-    let numbers: Vec<i64> = seen
-        .iter()
-        .map(|e| e["id"].as_i64().unwrap_or(-1))
-        .collect();
+    let log = me.log(room).await;
+    let numbers: Vec<i64> = log.iter().map(|e| e.id).collect();
     let first = numbers.first().copied().unwrap_or(1);
     assert!(
         numbers
@@ -217,10 +182,10 @@ async fn a_container_whose_volume_fills_refuses_posts_with_storage_full_and_reco
             .all(|(&n, expected)| n == expected),
         "a gap in the log: {numbers:?}"
     );
-    let posted: Vec<usize> = seen
+    let posted: Vec<usize> = log
         .iter()
-        .filter(|e| e["kind"] == "message")
-        .filter_map(|e| e["text"].as_str()?.split(' ').next()?.parse().ok())
+        .filter(|e| e.kind == "message")
+        .filter_map(|e| e.text.split(' ').next()?.parse().ok())
         .collect();
     assert_eq!(
         posted, acknowledged,
