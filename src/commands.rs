@@ -192,12 +192,13 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
             .read_line(&mut line)
             .context("cannot read the new password from standard input")?;
         let line = line.trim_end_matches(['\r', '\n']).to_owned();
-        (line, false)
+        let password =
+            Password::parse_new(line, &user.username).map_err(|invalid| anyhow!("{invalid}"))?;
+        (password, false)
     } else {
-        (Alphanumeric.sample_string(&mut rand::rng(), 16), true)
+        let draw = || Alphanumeric.sample_string(&mut rand::rng(), 16);
+        (made_up_password(&user.username, draw), true)
     };
-    let password = Password::parse_new(password.clone(), &user.username)
-        .map_err(|invalid| anyhow!("{invalid}"))?;
     let hash = bcrypt::hash(password.expose(), args.bcrypt_cost)?;
     let ended = audited::reset_password(&mut conn, &Actor::server_command(), user.id, &hash)
         .map_err(|err| refusal(err, &args.name))?;
@@ -215,6 +216,16 @@ fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
              hours, which must choose a new one)"
         )
     })
+}
+
+/// A password `draw` makes up that obeys the rules for `username`'s: one that happens to hold
+/// the username ("bob" in 16 random letters and digits, now and then) is drawn again.
+fn made_up_password(username: &str, mut draw: impl FnMut() -> String) -> Password {
+    loop {
+        if let Ok(password) = Password::parse_new(draw(), username) {
+            return password;
+        }
+    }
 }
 
 fn user(conn: &mut DbConnection, name: &str) -> anyhow::Result<User> {
@@ -337,6 +348,13 @@ mod tests {
         ] {
             assert!(matches!(escaped(text), Cow::Borrowed(_)), "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_made_up_password_that_holds_the_username_is_drawn_again() {
+        let mut draws = ["x7Kq2bobZr9TmW4p", "x7Kq2ZZZZr9TmW4p"].into_iter();
+        let password = made_up_password("bob", || draws.next().unwrap().to_owned());
+        assert_eq!(password.expose(), "x7Kq2ZZZZr9TmW4p");
     }
 
     #[test]
