@@ -14,10 +14,77 @@ use crate::errors::AppError;
 use crate::json::rfc3339;
 use crate::models::{Kind, LogEntry, Room};
 
-/// What every page shows around its content: who is logged in, and the CSRF token.
+/// What every page shows around its content: who is logged in, the CSRF token, and on a
+/// logged-in page the app shell's sidebar.
 pub struct Layout {
     pub user: Option<String>,
     pub csrf_token: String,
+    pub sidebar: Option<Sidebar>,
+}
+
+/// The app shell's sidebar: the reader's direct conversations and the rooms, with unread
+/// counts, and the links every logged-in page offers. static/shell.js keeps it fresh from
+/// GET /api/lobby, sorted as `Sidebar::new` sorts it.
+pub struct Sidebar {
+    pub rooms: Vec<SidebarRoom>,
+    pub direct: Vec<SidebarRoom>,
+    /// The room the reader is in, on its page: marked, and never counted unread.
+    pub current: Option<i32>,
+    pub administrator: bool,
+    /// The lobby's version it was read at (see `live::lobby_clock`).
+    pub version: i64,
+    /// The lobby lists more rooms than its first page.
+    pub more: bool,
+}
+
+pub struct SidebarRoom {
+    pub id: i32,
+    pub name: String,
+    pub unread: i64,
+}
+
+impl Sidebar {
+    /// From the first page of the reader's lobby: rooms and conversations each by name, so
+    /// that the list stays put while activity reorders the lobby.
+    pub fn new(lobby: &Lobby) -> Self {
+        let (mut direct, mut rooms): (Vec<_>, Vec<_>) = lobby
+            .rooms
+            .iter()
+            .map(|Listed { room, .. }| {
+                let view = SidebarRoom {
+                    id: room.id,
+                    name: room.name.clone(),
+                    unread: room.unread,
+                };
+                (room.direct, view)
+            })
+            .partition(|(direct, _)| *direct);
+        for list in [&mut rooms, &mut direct] {
+            list.sort_by_cached_key(|(_, room)| (room.name.to_lowercase(), room.id));
+        }
+        Self {
+            rooms: rooms.into_iter().map(|(_, room)| room).collect(),
+            direct: direct.into_iter().map(|(_, room)| room).collect(),
+            current: None,
+            administrator: lobby.administrator,
+            version: lobby.version,
+            more: lobby.next.is_some(),
+        }
+    }
+
+    /// The reader is in this room: it is marked, with nothing unread.
+    pub fn enter(&mut self, room_id: i32) {
+        self.current = Some(room_id);
+        for room in self.rooms.iter_mut().chain(&mut self.direct) {
+            if room.id == room_id {
+                room.unread = 0;
+            }
+        }
+    }
+
+    pub fn is_current(&self, room: &SidebarRoom) -> bool {
+        self.current == Some(room.id)
+    }
 }
 
 impl Layout {
@@ -26,6 +93,7 @@ impl Layout {
         Self {
             user: None,
             csrf_token: String::new(),
+            sidebar: None,
         }
     }
 
@@ -35,6 +103,7 @@ impl Layout {
         Self {
             user: CurrentUser::from_session(session).map(|u| u.username),
             csrf_token: csrf::existing(session).unwrap_or_default(),
+            sidebar: None,
         }
     }
 
@@ -44,6 +113,7 @@ impl Layout {
         Self {
             user: CurrentUser::from_session(session).map(|u| u.username),
             csrf_token,
+            sidebar: None,
         }
     }
 
@@ -51,6 +121,15 @@ impl Layout {
         Self {
             user: CurrentUser::from_session(session).map(|u| u.username),
             csrf_token: csrf::token(session),
+            sidebar: None,
+        }
+    }
+
+    /// A logged-in page's layout: the app shell, with `sidebar`.
+    pub fn shell(session: &Session, sidebar: Sidebar) -> Self {
+        Self {
+            sidebar: Some(sidebar),
+            ..Self::from_session(session)
         }
     }
 }

@@ -49,6 +49,11 @@ impl CurrentUser {
         let username = session.get::<String>(USERNAME).ok().flatten()?;
         Some(Self { id, username })
     }
+
+    /// The logged-in user, unless their login waits for a new password (one-time password).
+    pub fn settled(session: &Session) -> Option<Self> {
+        Self::from_session(session).filter(|_| !session.contains_key(MUST_CHANGE_PASSWORD))
+    }
 }
 
 impl FromRequest for CurrentUser {
@@ -111,8 +116,7 @@ impl FromRequest for Administrator {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = req.get_session();
         // A login with a one-time password administers nothing until it has a new one.
-        let user = CurrentUser::from_session(&session)
-            .filter(|_| !session.contains_key(MUST_CHANGE_PASSWORD));
+        let user = CurrentUser::settled(&session);
         let db = req.app_data::<web::Data<Db>>().cloned();
         Box::pin(async move {
             let (Some(user), Some(db)) = (user, db) else {

@@ -12,7 +12,7 @@ use tokio::time::MissedTickBehavior;
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::live::shared::SharedPresence;
-use crate::live::{Live, TAIL};
+use crate::live::{Live, TAIL, lobby_clock};
 use crate::models::presence_rows::PresenceRows;
 use crate::models::read::RoomRead;
 use crate::models::{LogEntry, Room};
@@ -136,6 +136,8 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
             let live = in_db;
             let mut deleted = Vec::new();
             let _turn = live.write_turn();
+            let (newest, deleted_rooms) = Room::lobby_version(conn)?;
+            live.lobby.set(lobby_clock::version(newest, deleted_rooms));
             let known = live.recent.heads();
             if known.is_empty() {
                 live.confirmed();

@@ -18,7 +18,7 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::{ClientId, LoginName, MessageText, Page, RoomName};
 use crate::errors::AppError;
-use crate::live::{Live, MemoryAnswer, PeopleJson, TAIL};
+use crate::live::{Live, MemoryAnswer, PeopleJson, TAIL, lobby_clock};
 use crate::models::read::RoomRead;
 use crate::models::{Changes, LogEntry, ModelError, NewPost, Removed, Room, RoomListing, User};
 use crate::throttle::Throttles;
@@ -56,6 +56,9 @@ pub struct Lobby {
     pub next: Option<u32>,
     /// The user administers the server: the lobby links to /admin.
     pub administrator: bool,
+    /// The lobby's version (see `live::lobby_clock`) from before the rooms were read: a change
+    /// committed meanwhile moves the version a poll brings later.
+    pub version: i64,
 }
 
 /// A room as its page shows it to someone inside: the latest entries, and the last one they
@@ -85,6 +88,9 @@ pub struct Entered {
 pub struct Polled {
     pub entries: Vec<Arc<LogEntry>>,
     pub people: PeopleJson,
+    /// The lobby's version (see `live::lobby_clock`): the page refreshes its sidebar when it
+    /// moves.
+    pub lobby: i64,
 }
 
 impl Chat {
@@ -116,6 +122,8 @@ impl Chat {
                 }
                 // After the tails: a move since then is above their heads, for catch-up to see.
                 live.recent.preload_memberships(&User::memberships(conn)?);
+                let (newest, deleted_rooms) = Room::lobby_version(conn)?;
+                live.lobby.set(lobby_clock::version(newest, deleted_rooms));
                 live.confirmed();
                 Ok(())
             })
@@ -126,6 +134,7 @@ impl Chat {
     /// newest activity first, with unread and present counts.
     pub async fn lobby(&self, user: &CurrentUser, page: Page) -> Result<Lobby, AppError> {
         self.save_read_marks(user.id).await?;
+        let version = self.live.lobby.now();
         let user_id = user.id;
         let offset = page.offset(LOBBY_PAGE);
         // One more than a page: whether it comes says whether there is a next page.
@@ -151,6 +160,7 @@ impl Chat {
             page: page.number(),
             next: page.next(more),
             administrator,
+            version,
         })
     }
 
@@ -352,7 +362,11 @@ impl Chat {
         }
         let newcomer = arrived.then_some(user.username.as_str());
         let people = self.live.presence.people_json(room_id, newcomer).await;
-        Ok(Polled { entries, people })
+        Ok(Polled {
+            entries,
+            people,
+            lobby: self.live.lobby.now(),
+        })
     }
 
     /// Fills the room's tail first if memory has none, then reads: a move that another

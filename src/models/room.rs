@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use crate::db::{DbConnection, MultiBackend};
 
 use super::{ModelError, User, now};
-use crate::db::schema::{deleted_rooms, room_members, rooms};
+use crate::db::schema::{deleted_rooms, log_entries, room_members, rooms};
 use crate::domain::LoginName;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -119,6 +119,16 @@ impl Room {
             );
         }
         Ok(heads)
+    }
+
+    /// What anyone's lobby shows is as it was while these two stay the same: the newest log
+    /// entry's id (any room's) and how many rooms were ever deleted (see `live::lobby_clock`).
+    pub fn lobby_version(conn: &mut DbConnection) -> QueryResult<(i32, i64)> {
+        let newest = log_entries::table
+            .select(diesel::dsl::max(log_entries::id))
+            .first::<Option<i32>>(conn)?;
+        let deleted = deleted_rooms::table.count().get_result(conn)?;
+        Ok((newest.unwrap_or(0), deleted))
     }
 
     /// The ids of the `limit` rooms with the most recent activity.

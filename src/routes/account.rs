@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::see_other;
+use super::shell::Shell;
 use crate::accounts::{Accounts, PasswordChange, PasswordRefused};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::{Account, CurrentUser};
@@ -23,20 +24,22 @@ pub async fn page(
     query: web::Query<Notice>,
     accounts: web::Data<Accounts>,
     session: Session,
+    shell: Shell,
 ) -> Result<HttpResponse, AppError> {
-    let mut page = account_page(&session, &user, &accounts).await?;
+    let mut page = account_page(shell.0, &session, &user, &accounts).await?;
     page.notice = AccountPage::notice(query.notice.as_deref());
     render(&page, StatusCode::OK)
 }
 
 /// The page, with the sessions it lists.
 async fn account_page(
+    layout: Layout,
     session: &Session,
     user: &CurrentUser,
     accounts: &Accounts,
 ) -> Result<AccountPage, AppError> {
     let sessions = accounts.sessions(session, user).await?;
-    Ok(AccountPage::new(Layout::from_session(session), sessions))
+    Ok(AccountPage::new(layout, sessions))
 }
 
 /// POST /account/password: 303 to /account; the form again with 403 for a wrong current
@@ -47,6 +50,7 @@ pub async fn change_password(
     device: Device,
     accounts: web::Data<Accounts>,
     session: Session,
+    shell: Shell,
 ) -> Result<HttpResponse, AppError> {
     let outcome = accounts
         .change_password(&session, &user, form.into_inner(), &device)
@@ -59,7 +63,7 @@ pub async fn change_password(
         ),
         Err(PasswordRefused::Invalid(why)) => (StatusCode::BAD_REQUEST, why),
     };
-    let mut page = account_page(&session, &user, &accounts).await?;
+    let mut page = account_page(shell.0, &session, &user, &accounts).await?;
     page.password_error = Some(why);
     render(&page, status)
 }

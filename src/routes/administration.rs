@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::shell::Shell;
 use super::{LinkOrigin, see_other};
 use crate::admin::Admin;
 use crate::auth::Administrator;
@@ -14,7 +15,7 @@ use crate::auth::client_addr::ClientAddr;
 use crate::domain::{Page, RegistrationMode};
 use crate::errors::AppError;
 use crate::json::{RoomOverviewJson, UserJson};
-use crate::templates::{AdminPage, AdminRoomsPage, AdminUsersPage, Layout, render};
+use crate::templates::{AdminPage, AdminRoomsPage, AdminUsersPage, render};
 
 /// The session key of an invitation link just made, which the next /admin shows once.
 const NEW_LINK: &str = "new_invitation";
@@ -43,9 +44,10 @@ pub async fn page(
     query: web::Query<Notice>,
     admin: web::Data<Admin>,
     session: Session,
+    shell: Shell,
 ) -> Result<HttpResponse, AppError> {
     let overview = admin.overview().await?;
-    let mut page = AdminPage::new(Layout::from_session(&session), overview);
+    let mut page = AdminPage::new(shell.0, overview);
     page.notice = notice(query.notice.as_deref());
     page.new_link = crate::auth::take_once(&session, NEW_LINK);
     render(&page, StatusCode::OK)
@@ -111,12 +113,12 @@ pub async fn users(
     _: Administrator,
     query: web::Query<UserSearch>,
     admin: web::Data<Admin>,
-    session: Session,
+    shell: Shell,
 ) -> Result<HttpResponse, AppError> {
     let UserSearch { q, notice: key } = query.into_inner();
     let users = admin.users(&q).await?;
     let search = q.trim().to_owned();
-    let mut page = AdminUsersPage::new(Layout::from_session(&session), search, users);
+    let mut page = AdminUsersPage::new(shell.0, search, users);
     page.notice = notice(key.as_deref());
     render(&page, StatusCode::OK)
 }
@@ -157,11 +159,11 @@ pub async fn rooms(
     _: Administrator,
     query: web::Query<RoomsQuery>,
     admin: web::Data<Admin>,
-    session: Session,
+    shell: Shell,
 ) -> Result<HttpResponse, AppError> {
     let page = Page::parse(query.page)?;
     let rooms = admin.rooms(page).await?;
-    let mut page = AdminRoomsPage::new(Layout::from_session(&session), rooms);
+    let mut page = AdminRoomsPage::new(shell.0, rooms);
     page.notice = notice(query.notice.as_deref());
     render(&page, StatusCode::OK)
 }

@@ -1,6 +1,8 @@
 //! The JSON API that the poller, the lobby's refresh and the terminal client speak. Errors
 //! come out as `{"error": code, "message": text}` (see `AppError::respond`).
 
+use std::borrow::Cow;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -66,16 +68,22 @@ pub async fn log(
     poll_answer(&polled)
 }
 
-/// `{"messages": [...], "present": [...], "typing": [...]}`, assembled around the room's
-/// presence JSON, which is made once per snapshot and shared by the room's pollers.
+/// `{"messages": [...], "present": [...], "typing": [...], "lobby": N}`, assembled around the
+/// room's presence JSON, which is made once per snapshot and shared by the room's pollers.
+/// The empty poll, by far the most common answer, skips the serializer.
 fn poll_answer(polled: &Polled) -> Result<HttpResponse, AppError> {
-    let messages = entries(polled.entries.iter().map(|e| &**e));
-    let messages = serde_json::to_string(&messages).map_err(AppError::internal)?;
+    let messages: Cow<str> = match polled.entries.is_empty() {
+        true => Cow::Borrowed("[]"),
+        false => serde_json::to_string(&entries(polled.entries.iter().map(|e| &**e)))
+            .map_err(AppError::internal)?
+            .into(),
+    };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(format!(
-            "{{\"messages\":{messages},{}}}",
-            polled.people.as_str()
+            "{{\"messages\":{messages},{},\"lobby\":{}}}",
+            polled.people.as_str(),
+            polled.lobby
         )))
 }
 

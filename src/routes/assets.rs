@@ -24,36 +24,38 @@ pub fn healthz(faults: &Faults) -> HttpResponse {
         }))
 }
 
-const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "chat.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/chat.js"),
-    ),
-    (
-        "favicon.svg",
-        "image/svg+xml",
-        include_str!("../../static/favicon.svg"),
-    ),
-    (
-        "lobby.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/lobby.js"),
-    ),
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../static/style.css"),
-    ),
+/// The files under static/, by name, compiled in.
+macro_rules! assets {
+    ($($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("../../static/", $file)))),*]
+    };
+}
+
+const ASSETS: &[(&str, &str)] = assets![
+    "chat.js",
+    "favicon.svg",
+    "lobby.js",
+    "shell.js",
+    "style.css"
 ];
 
+/// A static file's type, from its extension (only ours are served).
+fn content_type(file: &str) -> &'static str {
+    match file.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let (_, content_type, body) = ASSETS
+    let (file, body) = ASSETS
         .iter()
-        .find(|(file, _, _)| *file == name.as_str())
+        .find(|(file, _)| *file == name.as_str())
         .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
-        .content_type(*content_type)
+        .content_type(content_type(file))
         // Short, because the names carry no version: a deploy must reach browsers soon.
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(*body))

@@ -9,9 +9,10 @@ use super::see_other;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::Chat;
+use crate::chat::Lobby;
 use crate::domain::{Page, RoomName};
 use crate::errors::AppError;
-use crate::templates::{Layout, LobbyPage, render};
+use crate::templates::{Layout, LobbyPage, Sidebar, render};
 
 #[derive(Deserialize)]
 pub struct LobbyQuery {
@@ -27,7 +28,8 @@ pub async fn lobby(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let lobby = chat.lobby(&user, Page::parse(query.page)?).await?;
-    let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
+    let layout = shell(&session, &chat, &user, &lobby).await?;
+    let mut page = LobbyPage::new(layout, lobby);
     let flash = crate::auth::take_once(&session, super::auth::FLASH);
     page.notice = match flash.as_deref() {
         Some("administrator") => Some(LobbyPage::SETUP_ACCOUNT),
@@ -60,7 +62,22 @@ pub async fn create_room(
         Err(other) => return Err(other),
     };
     let lobby = chat.lobby(&user, Page::FIRST).await?;
-    let mut page = LobbyPage::new(Layout::from_session(&session), lobby);
+    let layout = shell(&session, &chat, &user, &lobby).await?;
+    let mut page = LobbyPage::new(layout, lobby);
     page.refused(form.into_inner().name, &refusal);
     render(&page, actix_web::ResponseError::status_code(&refusal))
+}
+
+/// The lobby's layout: its sidebar from the lobby already read when that is the first page.
+async fn shell(
+    session: &Session,
+    chat: &Chat,
+    user: &CurrentUser,
+    lobby: &Lobby,
+) -> Result<Layout, AppError> {
+    let sidebar = match lobby.page {
+        1 => Sidebar::new(lobby),
+        _ => Sidebar::new(&chat.lobby(user, Page::FIRST).await?),
+    };
+    Ok(Layout::shell(session, sidebar))
 }

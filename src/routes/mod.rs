@@ -2,6 +2,8 @@
 //! (`chat`, `accounts` or `admin`), answer; a form refused re-renders with what its page
 //! shows. No handler touches the database, and no handler module uses another: dependencies
 //! point one way, from here to the services (and `json` and `templates` for the answers).
+//! `shell` is not a handler module: it is the extractor that every logged-in page's handler
+//! takes for its layout.
 
 pub mod account;
 pub mod administration;
@@ -11,6 +13,7 @@ pub mod assets;
 pub mod auth;
 pub mod lobby;
 pub mod room;
+pub mod shell;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -1,17 +1,17 @@
 //! A room's page, entering and leaving it, deleting it, and opening a direct conversation.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::see_other;
+use super::shell::Shell;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, RoomView};
 use crate::domain::LoginName;
 use crate::errors::AppError;
-use crate::templates::{EnterPage, Layout, RoomPage, render};
+use crate::templates::{EnterPage, RoomPage, render};
 
 /// GET /rooms/{id}: the room to someone inside it; to anyone else who may see it, its name
 /// and an Enter button. Changes nothing.
@@ -19,12 +19,14 @@ pub async fn show(
     user: CurrentUser,
     room_id: web::Path<i32>,
     chat: web::Data<Chat>,
-    session: Session,
+    shell: Shell,
 ) -> Result<HttpResponse, AppError> {
-    let layout = Layout::from_session(&session);
     match chat.show(&user, room_id.into_inner()).await? {
-        RoomView::Inside(inside) => render(&RoomPage::new(layout, inside, &user), StatusCode::OK),
-        RoomView::Outside(room) => render(&EnterPage::new(layout, &room), StatusCode::OK),
+        RoomView::Inside(inside) => {
+            let layout = shell.in_room(inside.room.id);
+            render(&RoomPage::new(layout, inside, &user), StatusCode::OK)
+        }
+        RoomView::Outside(room) => render(&EnterPage::new(shell.0, &room), StatusCode::OK),
     }
 }
 
