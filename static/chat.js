@@ -240,6 +240,7 @@
         const body = await response.json();
         const whole = append(body.messages);
         showPeople(body.present, body.typing);
+        document.dispatchEvent(new CustomEvent("chatroom:lobby-version", { detail: body.lobby }));
         setStatus(null);
         if (whole) {
           gaps = 0;

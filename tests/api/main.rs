@@ -29,6 +29,7 @@ mod programs;
 mod proxy;
 mod rooms;
 mod security;
+mod shell;
 // Shared with the crash tests, which use more of it.
 #[allow(dead_code)]
 #[path = "../support/server.rs"]

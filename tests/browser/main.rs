@@ -15,6 +15,7 @@ mod driver;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
 mod programs;
+mod shell;
 #[path = "../support/wait.rs"]
 #[allow(dead_code)]
 mod wait;
