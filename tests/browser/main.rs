@@ -334,10 +334,10 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         carol
             .wait_until("an unread count of 1", || async {
                 carol
-                    .exists(&format!("li[data-room-id='{room}'] .unread"))
+                    .exists(&format!("#rooms li[data-room-id='{room}'] .unread"))
                     .await
                     && carol
-                        .text(&format!("li[data-room-id='{room}'] .unread"))
+                        .text(&format!("#rooms li[data-room-id='{room}'] .unread"))
                         .await
                         == "1"
             })
@@ -347,7 +347,7 @@ fn people_see_who_is_here_who_is_typing_what_is_unread_and_can_talk_privately() 
         carol
             .wait_until("the count to refresh without a reload", || async {
                 carol
-                    .text(&format!("li[data-room-id='{room}'] .unread"))
+                    .text(&format!("#rooms li[data-room-id='{room}'] .unread"))
                     .await
                     == "2"
             })
