@@ -96,6 +96,22 @@
     enter(roomId);
   });
 
+  // The page's own links in the sidebar say so (the lobby, the account, administration).
+  for (const link of sidebar.querySelectorAll(".sidebar-more a, .sidebar-links a")) {
+    if (link.pathname === window.location.pathname) link.setAttribute("aria-current", "page");
+  }
+
+  // "New room" leads to the lobby's form: its name box takes the focus.
+  function focusNewRoom() {
+    const name = document.querySelector("#create-room input[name=name]");
+    if (window.location.hash === "#create-room" && name) {
+      setDrawer(false);
+      name.focus();
+    }
+  }
+  window.addEventListener("hashchange", focusNewRoom);
+  focusNewRoom();
+
   // ---- Keeping the list fresh ----
 
   function byName(a, b) {
