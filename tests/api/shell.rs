@@ -1,13 +1,16 @@
 //! The app shell's sidebar on every logged-in page, and the lobby version that the room poll
 //! carries so that a page refreshes its sidebar only when something changed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::cookie::Key;
 use chatroom::models::User;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::helpers::{Person, spawn_app};
+use super::database::TestDatabase;
+use super::helpers::{Person, spawn_app, spawn_app_with, test_settings};
 use super::wait::{eventually, wait_until};
 
 /// Longer than a catch-up round (250 ms), which is what reads the version.
@@ -61,6 +64,35 @@ async fn the_lobby_version_stays_while_nothing_changes_and_moves_with_every_chan
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     moves_from(&alice, room, v2, "after a room was deleted").await;
+}
+
+#[actix_web::test]
+async fn a_room_created_through_one_server_moves_the_version_on_the_other_to_the_same_number() {
+    let Some(database) = TestDatabase::fresh().map(Arc::new) else {
+        return;
+    };
+    let key = Key::generate();
+    let a = spawn_app_with(test_settings(&database, key.clone()), database.clone()).await;
+    let b = spawn_app_with(test_settings(&database, key), database).await;
+    let mut alice = a.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let alice_b = alice.on(&b.address);
+    actix_web::rt::time::sleep(SETTLE).await;
+    let before = lobby_version(&alice, room).await;
+    assert_eq!(
+        lobby_version(&alice_b, room).await,
+        before,
+        "caught up, they agree"
+    );
+
+    let mut bob = b.user("bob").await;
+    bob.create_room("Garden").await;
+    let after = moves_from(&alice, room, before, "server a hears of b's room").await;
+    wait_until(WITHIN, "both servers give one number", || async {
+        lobby_version(&alice_b, room).await == lobby_version(&alice, room).await
+    })
+    .await;
+    assert_ne!(after, before);
 }
 
 #[actix_web::test]
