@@ -859,3 +859,44 @@ async fn the_client_loads_older_history_than_it_entered_with() {
     let everything = ids(&alice.entries_after(room, 0).await);
     assert_eq!(shown, everything, "no holes, no repeats");
 }
+
+#[actix_web::test]
+async fn page_up_past_the_top_fetches_older_history_in_place() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    for n in 1..=230 {
+        alice.say(room, &format!("old {n:03}")).await;
+    }
+    app.user("bob").await;
+    let terminal = logged_in_terminal(&app.address, "older", "bob", (100, 30), "").await;
+    terminal.keys("/join Porch");
+    terminal.press("Enter");
+    terminal.wait_for("old 230").await;
+
+    for _ in 0..20 {
+        if terminal.screen().contains("old 001") {
+            break;
+        }
+        terminal.press("PPage");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    terminal.wait_for("alice: old 001").await;
+    // What is shown runs on without a hole where the fetched page meets the rest.
+    let numbers: Vec<u32> = terminal
+        .rows()
+        .iter()
+        .filter_map(|row| row.split("alice: old ").nth(1))
+        .filter_map(|rest| rest.get(..3)?.parse().ok())
+        .collect();
+    assert!(numbers.len() > 10, "{numbers:?}");
+    assert!(
+        numbers.windows(2).all(|w| w[0] + 1 == w[1]),
+        "{numbers:?}:\n{}",
+        terminal.screen()
+    );
+    assert!(terminal.screen().contains("-- more below"));
+}
