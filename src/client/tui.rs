@@ -258,7 +258,15 @@ fn log_rows(chat: &Chat, width: usize) -> Vec<Line<'static>> {
     let mut rows = Vec::new();
     match &chat.room {
         Some(room) => {
+            let today = chrono::Local::now().date_naive();
+            let mut day = None;
             for entry in &room.log {
+                let entry_day = view::local_moment(&entry.sent_at).map(|at| at.date_naive());
+                if let Some(new_day) = entry_day.filter(|d| Some(*d) != day) {
+                    day = Some(new_day);
+                    let label = format!("── {} ──", view::day_label(new_day, today));
+                    rows.extend(plain_rows(&label, width, muted));
+                }
                 rows.extend(entry_rows(entry, width));
             }
             if !room.typing.is_empty() {

@@ -1,7 +1,7 @@
 //! The terminal client's layout arithmetic, without a terminal: wrapping text to a width,
 //! cutting names to fit, the sidebar's width, the log's scroll position and local times.
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, NaiveDate};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// How many columns `text` takes on a terminal.
@@ -160,19 +160,30 @@ impl Scroll {
     }
 }
 
-/// An entry's time (RFC 3339 from the server) as the reader's clock shows it: hours and
-/// minutes in the local time zone (TZ), with the date before it when it is not today.
+/// An entry's moment (RFC 3339 from the server) on the reader's clock: in the local time zone
+/// (TZ honoured).
+pub fn local_moment(sent_at: &str) -> Option<DateTime<Local>> {
+    DateTime::parse_from_rfc3339(sent_at)
+        .ok()
+        .map(|at| at.with_timezone(&Local))
+}
+
+/// An entry's hours and minutes on the reader's clock (the day is the separators' to say).
 pub fn local_time(sent_at: &str) -> String {
-    match DateTime::parse_from_rfc3339(sent_at) {
-        Ok(at) => {
-            let at = at.with_timezone(&Local);
-            if at.date_naive() == Local::now().date_naive() {
-                at.format("%H:%M").to_string()
-            } else {
-                at.format("%Y-%m-%d %H:%M").to_string()
-            }
-        }
-        Err(_) => sent_at.get(11..16).unwrap_or("").to_owned(),
+    match local_moment(sent_at) {
+        Some(at) => at.format("%H:%M").to_string(),
+        None => sent_at.get(11..16).unwrap_or("").to_owned(),
+    }
+}
+
+/// The words of a day separator: "Today", "Yesterday", or the date written out.
+pub fn day_label(day: NaiveDate, today: NaiveDate) -> String {
+    if day == today {
+        "Today".to_owned()
+    } else if today.pred_opt() == Some(day) {
+        "Yesterday".to_owned()
+    } else {
+        day.format("%A %-d %B %Y").to_string()
     }
 }
 
@@ -275,6 +286,15 @@ mod tests {
     fn times_that_are_not_rfc_3339_fall_back_to_their_hours_and_minutes() {
         assert_eq!(local_time("2026-01-01 10:42:00"), "10:42");
         assert_eq!(local_time(""), "");
+    }
+
+    #[test]
+    fn days_are_today_yesterday_or_written_out() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(day_label(today, today), "Today");
+        assert_eq!(day_label(today.pred_opt().unwrap(), today), "Yesterday");
+        let earlier = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+        assert_eq!(day_label(earlier, today), "Tuesday 3 November 2026");
     }
 
     #[test]

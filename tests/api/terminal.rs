@@ -619,6 +619,8 @@ async fn the_log_wraps_long_and_multi_line_messages_in_local_time() {
         rows[first].contains(&format!("{time} alice: first line")),
         "the time in TZ ({time}):\n{screen}"
     );
+    let today = row_of("── Today ──").expect("a day separator");
+    assert!(today < first, "above the day's messages:\n{screen}");
     // Every further row of a message starts under the author's name, past the time.
     assert!(
         rows[second].contains("│      second line"),
