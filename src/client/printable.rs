@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// The text with every line break and tab turned into a space (each entry is shown on one
-/// line), and every other control character (C0, DEL, C1, so ESC and CSI) and every bidi
+/// The text with every line break and tab turned into a space (a name, a title or a status is
+/// shown on one line; a message's lines go through `printable_text`), and every other control character (C0, DEL, C1, so ESC and CSI) and every bidi
 /// control (overrides, embeddings, isolates, marks) replaced with U+FFFD: shown, not removed,
 /// so that "ali\u{0}ce" cannot pass for "alice".
 pub fn printable(text: &str) -> String {

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::layout::Rect;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph};
@@ -30,7 +29,8 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     chat: &mut Chat,
 ) -> anyhow::Result<()> {
-    // Keys arrive from a thread of their own, so that polling never waits for the keyboard.
+    // Keys (and resizes, to redraw at once) arrive from a thread of their own, so that polling
+    // never waits for the keyboard.
     let (keys, mut key_rx) = mpsc::unbounded_channel::<Event>();
     std::thread::spawn(move || {
         loop {
