@@ -297,6 +297,22 @@ impl Tmux {
         assert!(held, "{what} never came:\n{}", self.screen());
     }
 
+    /// Waits until the pane's cursor is at (column, row), from 0.
+    async fn wait_for_cursor(&self, at: (u16, u16)) {
+        let cursor = || {
+            let shown = tmux(&["display", "-p", "-t", &self.0, "#{cursor_x} #{cursor_y}"]);
+            let mut parts = shown.split_whitespace().map(|n| n.parse::<u16>().ok());
+            (parts.next().flatten(), parts.next().flatten())
+        };
+        let there = eventually(PATIENCE, || async { cursor() == (Some(at.0), Some(at.1)) }).await;
+        assert!(
+            there,
+            "the cursor is at {:?}, not {at:?}:\n{}",
+            cursor(),
+            self.screen()
+        );
+    }
+
     fn alive(&self) -> bool {
         Command::new("tmux")
             .args(["has-session", "-t", &self.0])
@@ -695,11 +711,16 @@ async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
     terminal.press("Enter");
     terminal.wait_for("here: ").await;
 
+    // The input box's text starts at column 1 of the third row from the bottom (30 rows).
     terminal.keys("elo world");
+    terminal.wait_for("│elo world").await;
+    terminal.wait_for_cursor((10, 27)).await;
     terminal.press("C-a");
+    terminal.wait_for_cursor((1, 27)).await;
     terminal.keys("h");
     terminal.press("Right");
     terminal.press("Right");
+    terminal.wait_for_cursor((4, 27)).await;
     terminal.keys("l");
     terminal.press("C-e");
     terminal.keys("!");
@@ -721,6 +742,13 @@ async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
     terminal.press("Enter");
     wait_for_message(&alice, room, "hello there").await;
 
+    // A wide character takes two columns, and the cursor goes past both.
+    terminal.keys("日本");
+    terminal.wait_for_cursor((5, 27)).await;
+    terminal.press("Left");
+    terminal.wait_for_cursor((3, 27)).await;
+    terminal.press("C-e");
+    terminal.press("C-u");
     terminal.keys("xbc");
     terminal.press("Home");
     terminal.press("DC");
