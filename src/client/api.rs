@@ -96,7 +96,8 @@ pub struct Entry {
     pub kind: String,
     #[serde(deserialize_with = "printable::string")]
     pub author: String,
-    #[serde(deserialize_with = "printable::string")]
+    /// Its lines kept, joined by '\n' (see `printable::printable_text`).
+    #[serde(deserialize_with = "printable::text")]
     pub text: String,
     #[serde(deserialize_with = "printable::string")]
     pub sent_at: String,
@@ -308,6 +309,22 @@ impl Api {
             None,
         )
         .await
+    }
+
+    /// Up to a page of the entries numbered below `before`, oldest first.
+    pub async fn older(&self, room: i32, before: i64) -> ApiResult<Vec<Entry>> {
+        #[derive(Deserialize)]
+        struct History {
+            messages: Vec<Entry>,
+        }
+        let history: History = self
+            .expect(
+                Method::GET,
+                &format!("/api/rooms/{room}/messages?before={before}"),
+                None,
+            )
+            .await?;
+        Ok(history.messages)
     }
 
     /// Sends a message under the client's own name for it: a retry is never stored twice.

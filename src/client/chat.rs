@@ -71,6 +71,25 @@ impl Current {
         }
         true
     }
+
+    /// Puts older history (oldest first, all numbered below what is shown) before the log:
+    /// messages and joins only, as a deletion already shows on the message it deleted. Gives
+    /// how many entries were added.
+    pub fn prepend(&mut self, older: Vec<Entry>) -> usize {
+        let first = self.log.first().map_or(self.cursor + 1, |e| e.id);
+        let older: Vec<Entry> = older
+            .into_iter()
+            .filter(|e| e.id < first && e.kind != "deleted" && self.shown.insert(e.id))
+            .collect();
+        let added = older.len();
+        self.log.splice(0..0, older);
+        added
+    }
+
+    /// Whether entries numbered below the first one shown may exist.
+    pub fn has_older(&self) -> bool {
+        self.log.first().is_some_and(|e| e.id > 1)
+    }
 }
 
 /// What the caller should do after a command.
@@ -87,6 +106,8 @@ pub struct Chat {
     pub rooms: Vec<RoomInfo>,
     pub room: Option<Current>,
     pub status: String,
+    /// The help is shown at the foot of the log pane, until the next command.
+    pub help: bool,
     /// True while the server does not answer.
     pub reconnecting: bool,
     last_typed: Option<Instant>,
@@ -94,8 +115,23 @@ pub struct Chat {
     pending: Option<(String, String)>,
 }
 
-pub const HELP: &str =
-    "/rooms  /join NAME  /create NAME  /leave  /delete  /quit  (anything else is a message)";
+/// What /help shows in the log pane.
+pub const HELP: &[&str] = &[
+    "Commands (anything else you type is a message):",
+    "  /rooms          list your rooms",
+    "  /join NAME      enter a room, or a conversation by the other person's name",
+    "  /create NAME    create a room and enter it",
+    "  /leave          leave the room",
+    "  /delete         delete the room (a conversation: hide it)",
+    "  /help           this help (Esc hides it)",
+    "  /quit           quit (Ctrl+C too)",
+    "Keys: PgUp/PgDn scroll the log, End goes back to the newest;",
+    "  Left/Right, Home/End (Ctrl+A/Ctrl+E), Backspace/Delete edit the line,",
+    "  Ctrl+U/Ctrl+K delete before/after the cursor, Up/Down recall what you sent.",
+];
+
+/// The status line when nothing else is to be said.
+pub const HINT: &str = "/help for commands";
 
 impl Chat {
     pub fn new(api: Api, me: String, my_id: i32) -> Self {
@@ -105,7 +141,8 @@ impl Chat {
             my_id,
             rooms: Vec::new(),
             room: None,
-            status: HELP.to_owned(),
+            status: HINT.to_owned(),
+            help: false,
             reconnecting: false,
             last_typed: None,
             pending: None,
@@ -128,8 +165,13 @@ impl Chat {
             Some((verb, arg)) => (verb, arg.trim()),
             None => (line, ""),
         };
+        if verb.is_empty() {
+            return Next::Continue;
+        }
+        // Whatever the status said is about what came before; the help too, unless asked again.
+        self.status.clear();
+        self.help = false;
         let result = match verb {
-            "" => Ok(()),
             "/quit" => return Next::Quit,
             "/rooms" => self.refresh_rooms().await.map(|()| {
                 self.status = format!("{} rooms", self.rooms.len());
@@ -139,11 +181,11 @@ impl Chat {
             "/leave" => self.leave().await,
             "/delete" => self.delete().await,
             "/help" => {
-                self.status = HELP.to_owned();
+                self.help = true;
                 Ok(())
             }
             _ if verb.starts_with('/') => {
-                self.status = format!("unknown command {verb}: {HELP}");
+                self.status = format!("unknown command {verb}: {HINT}");
                 Ok(())
             }
             _ => self.say(line).await,
@@ -251,6 +293,26 @@ impl Chat {
         Ok(())
     }
 
+    /// Fetches a page of the room's history before what is shown; gives how many entries were
+    /// added (none at the start of the room).
+    pub async fn load_older(&mut self) -> usize {
+        let Some(room) = self.room.as_ref().filter(|r| r.has_older()) else {
+            return 0;
+        };
+        let (id, before) = (room.id, room.log.first().map_or(0, |e| e.id));
+        match self.api.older(id, before).await {
+            Ok(older) => self
+                .room
+                .as_mut()
+                .filter(|r| r.id == id)
+                .map_or(0, |room| room.prepend(older)),
+            Err(error) => {
+                self.show(&error);
+                0
+            }
+        }
+    }
+
     /// One poll of the current room (and, now and then, of the room list). Errors end up in
     /// the status line; the cursor is kept, so nothing is lost or repeated after a reconnect.
     pub async fn poll(&mut self) {
@@ -346,5 +408,27 @@ mod tests {
         ]));
         let texts: Vec<&str> = room.log.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(texts, ["", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn older_history_goes_before_the_log_without_repeats_or_deletions() {
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
+        room.apply(vec![
+            entry(5, "message", "e", None),
+            entry(6, "deleted", "", Some(2)),
+        ]);
+        assert!(room.has_older());
+        let added = room.prepend(vec![
+            entry(2, "message", "", None),
+            entry(3, "deleted", "", Some(1)),
+            entry(4, "message", "d", None),
+            entry(5, "message", "e", None),
+        ]);
+        assert_eq!(added, 2);
+        let ids: Vec<i64> = room.log.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [2, 4, 5]);
+        assert_eq!(room.cursor, 6, "the poll goes on from where it was");
+        room.prepend(vec![entry(1, "joined", "", None)]);
+        assert!(!room.has_older(), "the room's first entry is shown");
     }
 }

@@ -2,9 +2,11 @@
 
 pub mod api;
 pub mod chat;
+pub mod editor;
 pub mod printable;
 pub mod saved;
 mod tui;
+pub mod view;
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -62,6 +64,11 @@ async fn log_in(api: &mut Api, args: &ChatArgs) -> anyhow::Result<LoggedIn> {
     };
     loop {
         let password = prompt_hidden("Password: ")?;
+        // A new password is typed blind: a slip would lock the account away from its owner.
+        if args.register && prompt_hidden("Password again: ")? != password {
+            eprintln!("The two passwords differ. Try again.");
+            continue;
+        }
         let attempt = if args.register {
             api.register(&username, &password).await
         } else {

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// The text with every line break and tab turned into a space (each entry is shown on one
-/// line), and every other control character (C0, DEL, C1, so ESC and CSI) and every bidi
+/// The text with every line break and tab turned into a space (a name, a title or a status is
+/// shown on one line; a message's lines go through `printable_text`), and every other control character (C0, DEL, C1, so ESC and CSI) and every bidi
 /// control (overrides, embeddings, isolates, marks) replaced with U+FFFD: shown, not removed,
 /// so that "ali\u{0}ce" cannot pass for "alice".
 pub fn printable(text: &str) -> String {
@@ -19,6 +19,16 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Like `printable`, but a message's line breaks (CR LF, CR, NEL, LS, PS) are kept, each as
+/// one '\n', for the interface to start a new row at: the only control character left in it.
+pub fn printable_text(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    text.split(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
@@ -29,6 +39,11 @@ fn is_bidi_control(c: char) -> bool {
 /// `#[serde(deserialize_with = "printable::string")]`
 pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     String::deserialize(deserializer).map(|text| printable(&text))
+}
+
+/// `#[serde(deserialize_with = "printable::text")]`: a message, its lines kept.
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    String::deserialize(deserializer).map(|text| printable_text(&text))
 }
 
 /// `#[serde(deserialize_with = "printable::strings")]`
@@ -60,6 +75,14 @@ mod tests {
     #[test]
     fn line_breaks_and_tabs_become_spaces() {
         assert_eq!(printable("a\r\nb\tc\u{2028}d\u{85}e"), "a  b c d e");
+    }
+
+    #[test]
+    fn a_messages_line_breaks_are_kept_as_newlines_and_nothing_else_is() {
+        assert_eq!(
+            printable_text("a\r\nb\rc\u{2028}d\ne\tf\u{1b}[2J"),
+            "a\nb\nc\nd\ne f\u{fffd}[2J"
+        );
     }
 
     #[test]

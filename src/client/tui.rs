@@ -1,17 +1,21 @@
-//! The full-screen interface: rooms on the left, the room's log, the input line, and a status
-//! line. It draws `Chat` and feeds it keys; it polls once a second like the browser.
+//! The full-screen interface: rooms on the left (when the terminal is wide enough), the room's
+//! log (wrapped, with scrollback), the input line (a small line editor), and a status line.
+//! It draws `Chat` and feeds it keys; it polls once a second like the browser.
 
 use std::time::{Duration, Instant};
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph};
 use tokio::sync::mpsc;
 
-use super::chat::{Chat, Next};
+use super::api::Entry;
+use super::chat::{Chat, HELP, Next};
+use super::editor::LineEditor;
+use super::view::{self, Scroll};
 
 /// Runs the interface until /quit or Ctrl+C; the terminal is restored whatever happens.
 pub async fn run(chat: &mut Chat) -> anyhow::Result<()> {
@@ -25,14 +29,21 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     chat: &mut Chat,
 ) -> anyhow::Result<()> {
-    // Keys arrive from a thread of their own, so that polling never waits for the keyboard.
-    let (keys, mut key_rx) = mpsc::unbounded_channel::<KeyEvent>();
+    // Keys (and resizes, to redraw at once) arrive from a thread of their own, so that polling
+    // never waits for the keyboard.
+    let (keys, mut key_rx) = mpsc::unbounded_channel::<Event>();
     std::thread::spawn(move || {
         loop {
             match event::poll(Duration::from_millis(200)) {
                 Ok(true) => match event::read() {
-                    Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => {
-                        if keys.send(key).is_err() {
+                    Ok(
+                        event @ (Event::Key(KeyEvent {
+                            kind: KeyEventKind::Press | KeyEventKind::Repeat,
+                            ..
+                        })
+                        | Event::Resize(..)),
+                    ) => {
+                        if keys.send(event).is_err() {
                             return;
                         }
                     }
@@ -49,35 +60,35 @@ async fn event_loop(
         }
     });
 
-    let mut input = String::new();
+    let mut screen = Screen::default();
     let mut failures = 0u32;
     let mut next_poll = Instant::now();
     let _ = chat.refresh_rooms().await;
     loop {
-        terminal.draw(|frame| draw(frame, chat, &input))?;
+        let room = chat.room.as_ref().map(|r| r.id);
+        if room != screen.room {
+            screen.room = room;
+            screen.scroll.bottom();
+        }
+        terminal.draw(|frame| draw(frame, chat, &mut screen))?;
         tokio::select! {
-            key = key_rx.recv() => {
-                let Some(key) = key else { return Ok(()) };
-                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-                match key.code {
-                    KeyCode::Char('c') if ctrl => return Ok(()),
-                    KeyCode::Enter => {
-                        let line = std::mem::take(&mut input);
-                        chat.status = "…".into();
-                        terminal.draw(|frame| draw(frame, chat, &input))?;
-                        if chat.command(&line).await == Next::Quit {
-                            return Ok(());
-                        }
-                        next_poll = Instant::now() + Duration::from_secs(1);
+            event = key_rx.recv() => {
+                let Some(event) = event else { return Ok(()) };
+                let Event::Key(key) = event else { continue };
+                if key.code == KeyCode::Enter {
+                    let line = screen.editor.take();
+                    if line.trim().is_empty() {
+                        continue;
                     }
-                    KeyCode::Backspace => {
-                        input.pop();
+                    chat.status = "…".into();
+                    screen.scroll.bottom();
+                    terminal.draw(|frame| draw(frame, chat, &mut screen))?;
+                    if chat.command(&line).await == Next::Quit {
+                        return Ok(());
                     }
-                    KeyCode::Char(c) if !ctrl => {
-                        input.push(c);
-                        chat.typed();
-                    }
-                    _ => {}
+                    next_poll = Instant::now() + Duration::from_secs(1);
+                } else if !screen.key(key, chat).await {
+                    return Ok(());
                 }
             }
             () = tokio::time::sleep_until(next_poll.into()) => {
@@ -93,121 +104,234 @@ async fn event_loop(
     }
 }
 
-fn draw(frame: &mut Frame, chat: &Chat, input: &str) {
+/// What the interface keeps between frames: the input line, where the log is scrolled to, and
+/// the log pane's inner size at the last frame (for paging by keys).
+#[derive(Default)]
+struct Screen {
+    editor: LineEditor,
+    scroll: Scroll,
+    room: Option<i32>,
+    log_width: usize,
+    log_height: usize,
+}
+
+impl Screen {
+    /// Handles a key other than Enter; false to quit.
+    async fn key(&mut self, key: KeyEvent, chat: &mut Chat) -> bool {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let editor = &mut self.editor;
+        match key.code {
+            KeyCode::Char('c') if ctrl => return false,
+            KeyCode::Char('a') if ctrl => editor.home(),
+            KeyCode::Char('e') if ctrl => editor.end(),
+            KeyCode::Char('u') if ctrl => editor.delete_to_start(),
+            KeyCode::Char('k') if ctrl => editor.delete_to_end(),
+            KeyCode::Char(c) if !ctrl => {
+                editor.insert(c);
+                chat.typed();
+            }
+            KeyCode::Left => editor.left(),
+            KeyCode::Right => editor.right(),
+            KeyCode::Home => editor.home(),
+            KeyCode::End => {
+                editor.end();
+                self.scroll.bottom();
+            }
+            KeyCode::Backspace => editor.backspace(),
+            KeyCode::Delete => editor.delete(),
+            KeyCode::Up => editor.older(),
+            KeyCode::Down => editor.newer(),
+            KeyCode::Esc => chat.help = false,
+            KeyCode::PageUp => self.page_up(chat).await,
+            KeyCode::PageDown => {
+                let total = log_rows(chat, self.log_width).len();
+                self.scroll.page_down(total, self.log_height);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// A page up; at the top of what the client has, a page of older history first.
+    async fn page_up(&mut self, chat: &mut Chat) {
+        let total = log_rows(chat, self.log_width).len();
+        if self.scroll.page_up(total, self.log_height) || chat.load_older().await == 0 {
+            return;
+        }
+        let now = log_rows(chat, self.log_width).len();
+        self.scroll.prepended(now.saturating_sub(total));
+        self.scroll.page_up(now, self.log_height);
+    }
+}
+
+fn draw(frame: &mut Frame, chat: &Chat, screen: &mut Screen) {
     let [main, input_area, status_area] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(3),
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    let sidebar = view::sidebar_width(main.width);
     let [rooms_area, log_area] =
-        Layout::horizontal([Constraint::Length(24), Constraint::Min(20)]).areas(main);
+        Layout::horizontal([Constraint::Length(sidebar), Constraint::Min(10)]).areas(main);
+    if sidebar > 0 {
+        draw_rooms(frame, chat, rooms_area);
+    }
+    draw_log(frame, chat, screen, log_area);
 
-    let current = chat.room.as_ref().map(|r| r.id);
-    let rooms: Vec<ListItem> = chat
-        .rooms
-        .iter()
-        .map(|room| {
-            let mut label = if room.direct {
-                format!("@{}", room.name)
-            } else {
-                room.name.clone()
-            };
-            if room.unread > 0 && Some(room.id) != current {
-                label.push_str(&format!(" ({})", room.unread));
-            }
-            let style = if Some(room.id) == current {
-                Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
-            } else {
-                Style::default()
-            };
-            ListItem::new(label).style(style)
-        })
-        .collect();
+    let inner = usize::from(input_area.width.saturating_sub(2));
+    let (shown, column) = screen.editor.view(inner);
     frame.render_widget(
-        List::new(rooms).block(Block::default().borders(Borders::ALL).title("Rooms")),
-        rooms_area,
-    );
-
-    let (title, lines) = match &chat.room {
-        Some(room) => {
-            let mut title = room.name.clone();
-            if !room.present.is_empty() {
-                title.push_str(&format!(" · here: {}", room.present.join(", ")));
-            }
-            let height = usize::from(log_area.height.saturating_sub(2));
-            let mut lines: Vec<Line> = room.log.iter().map(log_line).collect();
-            if !room.typing.is_empty() {
-                lines.push(Line::styled(
-                    format!("{} typing…", room.typing.join(", ")),
-                    Style::default().fg(Color::DarkGray),
-                ));
-            }
-            let skip = lines.len().saturating_sub(height);
-            (title, lines.into_iter().skip(skip).collect())
-        }
-        None => (
-            "No room".to_owned(),
-            vec![Line::from(
-                "Type /rooms to list rooms, /join NAME or /create NAME.",
-            )],
-        ),
-    };
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
-        log_area,
-    );
-
-    frame.render_widget(
-        Paragraph::new(input).block(
+        Paragraph::new(shown.to_owned()).block(
             Block::default()
                 .borders(Borders::ALL)
                 .title("Message or /command"),
         ),
         input_area,
     );
-    frame.set_cursor_position((
-        input_area.x + 1 + input.chars().count() as u16,
-        input_area.y + 1,
-    ));
+    let column = u16::try_from(column).unwrap_or(u16::MAX);
+    frame.set_cursor_position((input_area.x + 1 + column, input_area.y + 1));
 
-    let status = format!(
-        "{} @ {}{} | {}",
-        chat.me,
-        chat.api.server(),
-        if chat.reconnecting {
-            " | reconnecting…"
-        } else {
-            ""
-        },
-        chat.status
-    );
+    let mut status = format!("{} @ {}", chat.me, chat.api.server());
+    if chat.reconnecting {
+        status.push_str(" | reconnecting…");
+    }
+    if !chat.status.is_empty() {
+        status.push_str(" | ");
+        status.push_str(&chat.status);
+    }
     frame.render_widget(
         Paragraph::new(status).style(Style::default().add_modifier(Modifier::REVERSED)),
         status_area,
     );
 }
 
-fn log_line(entry: &super::api::Entry) -> Line<'static> {
-    let time = entry.sent_at.get(11..16).unwrap_or("").to_owned();
-    let muted = Style::default().fg(Color::DarkGray);
-    match entry.kind.as_str() {
-        "joined" | "left" => Line::styled(format!("{time} {} {}", entry.author, entry.kind), muted),
-        _ if entry.deleted => Line::from(vec![
-            Span::styled(format!("{time} "), muted),
-            Span::styled(
-                format!("{}: ", entry.author),
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Span::styled("message deleted", muted.add_modifier(Modifier::ITALIC)),
-        ]),
-        _ => Line::from(vec![
-            Span::styled(format!("{time} "), muted),
-            Span::styled(
-                format!("{}: ", entry.author),
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(entry.text.clone()),
-        ]),
+fn draw_rooms(frame: &mut Frame, chat: &Chat, area: Rect) {
+    let columns = usize::from(area.width.saturating_sub(2));
+    let current = chat.room.as_ref().map(|r| r.id);
+    let rooms: Vec<ListItem> = chat
+        .rooms
+        .iter()
+        .map(|room| {
+            let name = if room.direct {
+                format!("@{}", room.name)
+            } else {
+                room.name.clone()
+            };
+            let unread = (room.unread > 0 && Some(room.id) != current).then_some(room.unread);
+            let style = if Some(room.id) == current {
+                Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            ListItem::new(view::room_label(&name, unread, columns)).style(style)
+        })
+        .collect();
+    frame.render_widget(
+        List::new(rooms).block(Block::default().borders(Borders::ALL).title("Rooms")),
+        area,
+    );
+}
+
+fn draw_log(frame: &mut Frame, chat: &Chat, screen: &mut Screen, area: Rect) {
+    screen.log_width = usize::from(area.width.saturating_sub(2));
+    screen.log_height = usize::from(area.height.saturating_sub(2));
+    let title = match &chat.room {
+        Some(room) if room.present.is_empty() => room.name.clone(),
+        Some(room) => format!("{} · here: {}", room.name, room.present.join(", ")),
+        None => "No room".to_owned(),
+    };
+    let rows = log_rows(chat, screen.log_width);
+    let (top, more_below) = screen.scroll.window(rows.len(), screen.log_height);
+    let shown: Vec<Line> = rows.into_iter().skip(top).take(screen.log_height).collect();
+    let mut block = Block::default().borders(Borders::ALL).title(title);
+    if more_below {
+        block = block.title_bottom(Line::from(" -- more below (End) -- ").right_aligned());
     }
+    frame.render_widget(Paragraph::new(shown).block(block), area);
+}
+
+/// Every row of the log pane, `width` columns wide: the room's log, who is typing, and the
+/// help when asked for (always, outside a room).
+fn log_rows(chat: &Chat, width: usize) -> Vec<Line<'static>> {
+    let muted = Style::default().fg(Color::DarkGray);
+    let mut rows = Vec::new();
+    match &chat.room {
+        Some(room) => {
+            let today = chrono::Local::now().date_naive();
+            let mut day = None;
+            for entry in &room.log {
+                let entry_day = view::local_moment(&entry.sent_at).map(|at| at.date_naive());
+                if let Some(new_day) = entry_day.filter(|d| Some(*d) != day) {
+                    day = Some(new_day);
+                    let label = format!("── {} ──", view::day_label(new_day, today));
+                    rows.extend(plain_rows(&label, width, muted));
+                }
+                rows.extend(entry_rows(entry, width));
+            }
+            if !room.typing.is_empty() {
+                let typing = format!("{} typing…", room.typing.join(", "));
+                rows.extend(plain_rows(&typing, width, muted));
+            }
+        }
+        None => rows.extend(plain_rows(
+            "You are in no room: /rooms lists yours, /join NAME or /create NAME enters one.",
+            width,
+            Style::default(),
+        )),
+    }
+    if chat.help || chat.room.is_none() {
+        for line in HELP {
+            rows.extend(plain_rows(line, width, muted));
+        }
+    }
+    rows
+}
+
+fn plain_rows(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
+    view::wrap(text, width, width)
+        .into_iter()
+        .map(|row| Line::styled(row, style))
+        .collect()
+}
+
+/// An entry as rows: "12:04 alice: text", wrapped, each further row (and each further line of
+/// a message) indented to start under the author's name.
+fn entry_rows(entry: &Entry, width: usize) -> Vec<Line<'static>> {
+    let muted = Style::default().fg(Color::DarkGray);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let time = view::local_time(&entry.sent_at);
+    let (head, body, body_style) = match entry.kind.as_str() {
+        "joined" | "left" => (
+            format!("{time} "),
+            format!("{} {}", entry.author, entry.kind),
+            muted,
+        ),
+        _ if entry.deleted => (
+            format!("{time} {}: ", entry.author),
+            "message deleted".to_owned(),
+            muted.add_modifier(Modifier::ITALIC),
+        ),
+        _ => (
+            format!("{time} {}: ", entry.author),
+            entry.text.clone(),
+            Style::default(),
+        ),
+    };
+    // The indent is the time's width, unless that leaves too little room for the text.
+    let indent = (view::width(&time) + 1).min(width / 3);
+    let full = format!("{head}{body}");
+    let mut rows = view::wrap(&full, width, width - indent).into_iter();
+    let first = rows.next().unwrap_or_default();
+    // The first row is the start of `full`: its time, then its author, then the body.
+    let time_end = (time.len() + 1).min(first.len());
+    let head_end = head.len().clamp(time_end, first.len());
+    let mut lines = vec![Line::from(vec![
+        Span::styled(first[..time_end].to_owned(), muted),
+        Span::styled(first[time_end..head_end].to_owned(), bold),
+        Span::styled(first[head_end..].to_owned(), body_style),
+    ])];
+    let pad = " ".repeat(indent);
+    lines.extend(rows.map(|row| Line::styled(format!("{pad}{row}"), body_style)));
+    lines
 }

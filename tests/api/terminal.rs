@@ -281,6 +281,38 @@ impl Tmux {
         assert!(shown, "{text:?} never showed:\n{}", self.screen());
     }
 
+    /// The screen's rows.
+    fn rows(&self) -> Vec<String> {
+        self.screen().lines().map(str::to_owned).collect()
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        let (width, height) = (width.to_string(), height.to_string());
+        tmux(&["resize-window", "-t", &self.0, "-x", &width, "-y", &height]);
+    }
+
+    /// Waits until `check` holds of the screen.
+    async fn wait_until(&self, what: &str, check: impl Fn(&str) -> bool) {
+        let held = eventually(PATIENCE, || async { check(&self.screen()) }).await;
+        assert!(held, "{what} never came:\n{}", self.screen());
+    }
+
+    /// Waits until the pane's cursor is at (column, row), from 0.
+    async fn wait_for_cursor(&self, at: (u16, u16)) {
+        let cursor = || {
+            let shown = tmux(&["display", "-p", "-t", &self.0, "#{cursor_x} #{cursor_y}"]);
+            let mut parts = shown.split_whitespace().map(|n| n.parse::<u16>().ok());
+            (parts.next().flatten(), parts.next().flatten())
+        };
+        let there = eventually(PATIENCE, || async { cursor() == (Some(at.0), Some(at.1)) }).await;
+        assert!(
+            there,
+            "the cursor is at {:?}, not {at:?}:\n{}",
+            cursor(),
+            self.screen()
+        );
+    }
+
     fn alive(&self) -> bool {
         Command::new("tmux")
             .args(["has-session", "-t", &self.0])
@@ -305,6 +337,28 @@ async fn wait_for_message(person: &Person, room: i32, text: &str) {
         messages.iter().any(|m| m["text"] == text)
     })
     .await;
+}
+
+/// The client in a `width` x `height` terminal, logged in as `user` (with PASSWORD), with
+/// `env` before the command (such as "TZ=...").
+async fn logged_in_terminal(
+    app_address: &str,
+    tag: &str,
+    user: &str,
+    (width, height): (u16, u16),
+    env: &str,
+) -> Tmux {
+    let command = format!(
+        "{env} {} chat --server {app_address} --user {user}",
+        env!("CARGO_BIN_EXE_chatroom"),
+    );
+    let name = format!("chatroom-{tag}-{}", std::process::id());
+    let terminal = Tmux::open(name, width, height, &command);
+    terminal.wait_for("Password:").await;
+    terminal.keys(PASSWORD);
+    terminal.press("Enter");
+    terminal.wait_for("Message or /command").await;
+    terminal
 }
 
 #[actix_web::test]
@@ -482,9 +536,14 @@ async fn a_hostile_servers_words_reach_the_client_without_control_characters() {
     assert_printable("the room's title", &room.name);
     assert_eq!(room.log.len(), 2);
     for entry in &room.log {
-        for field in [&entry.kind, &entry.author, &entry.text, &entry.sent_at] {
+        for field in [&entry.kind, &entry.author, &entry.sent_at] {
             assert_printable("a log entry", field);
         }
+        // A message keeps its line breaks (each row is drawn apart): nothing else.
+        for line in entry.text.split('\n') {
+            assert_printable("a line of a message", line);
+        }
+        assert!(!entry.text.contains('\r'), "{:?}", entry.text);
     }
     for name in room.present.iter().chain(&room.typing) {
         assert_printable("who is here or typing", name);
@@ -526,4 +585,348 @@ async fn the_login_prompt_prints_a_hostile_servers_refusal_without_its_escapes()
     for line in printed.lines() {
         assert_printable("what the client printed", line);
     }
+}
+
+/// The local time, in a zone 5:30 east of UTC, that an entry's `sent_at` shows as.
+fn at_plus_0530(sent_at: &Value) -> String {
+    let at = chrono::DateTime::parse_from_rfc3339(sent_at.as_str().unwrap()).unwrap();
+    let zone = chrono::FixedOffset::east_opt(5 * 3600 + 30 * 60).unwrap();
+    at.with_timezone(&zone).format("%H:%M").to_string()
+}
+
+#[actix_web::test]
+async fn the_log_wraps_long_and_multi_line_messages_in_local_time() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+    // A POSIX time zone, 5:30 east of UTC (TZ's sign is west-positive).
+    let terminal = logged_in_terminal(&app.address, "wrap", "bob", (100, 30), "TZ=XYZ-5:30").await;
+    terminal.keys("/join Porch");
+    terminal.press("Enter");
+    terminal.wait_for("here: ").await;
+
+    let words: Vec<String> = (1..=60).map(|n| format!("w{n:02}")).collect();
+    alice.say(room, &words.join(" ")).await;
+    let sent = alice.say(room, "first line\nsecond line\nthird line").await;
+    terminal.wait_for("third line").await;
+
+    let screen = terminal.screen();
+    for word in &words {
+        assert!(screen.contains(word.as_str()), "{word} was cut:\n{screen}");
+    }
+    let rows = terminal.rows();
+    let row_of = |text: &str| rows.iter().position(|row| row.contains(text));
+    let (first, second, third) = (
+        row_of("first line").unwrap(),
+        row_of("second line").unwrap(),
+        row_of("third line").unwrap(),
+    );
+    assert_eq!(
+        (second, third),
+        (first + 1, first + 2),
+        "one row each:\n{screen}"
+    );
+    let time = at_plus_0530(&sent["sent_at"]);
+    assert!(
+        rows[first].contains(&format!("{time} alice: first line")),
+        "the time in TZ ({time}):\n{screen}"
+    );
+    let today = row_of("── Today ──").expect("a day separator");
+    assert!(today < first, "above the day's messages:\n{screen}");
+    // Every further row of a message starts under the author's name, past the time.
+    assert!(
+        rows[second].contains("│      second line"),
+        "indented:\n{screen}"
+    );
+}
+
+#[actix_web::test]
+async fn page_up_scrolls_back_and_new_messages_wait_below_until_end() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+    let terminal = logged_in_terminal(&app.address, "scroll", "bob", (100, 30), "").await;
+    terminal.keys("/join Porch");
+    terminal.press("Enter");
+    terminal.wait_for("here: ").await;
+    for n in 1..=40 {
+        alice.say(room, &format!("scroll {n:02}")).await;
+    }
+    terminal.wait_for("scroll 40").await;
+    assert!(!terminal.screen().contains("scroll 01"));
+
+    for _ in 0..5 {
+        if terminal.screen().contains("scroll 01") {
+            break;
+        }
+        terminal.press("PPage");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    terminal.wait_for("scroll 01").await;
+    terminal.wait_for("-- more below").await;
+    assert!(!terminal.screen().contains("scroll 40"));
+
+    alice.say(room, "said while bob reads back").await;
+    // Two polls' time: it has arrived, and stays below.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let screen = terminal.screen();
+    assert!(
+        screen.contains("scroll 01") && !screen.contains("said while bob"),
+        "the view was yanked:\n{screen}"
+    );
+
+    terminal.press("End");
+    terminal.wait_for("said while bob reads back").await;
+    terminal
+        .wait_until("the indicator gone", |s| !s.contains("-- more below"))
+        .await;
+
+    terminal.press("PPage");
+    terminal.wait_for("-- more below").await;
+    terminal.keys("and back down");
+    terminal.press("Enter");
+    terminal.wait_for("bob: and back down").await;
+    assert!(!terminal.screen().contains("-- more below"));
+}
+
+#[actix_web::test]
+async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+    let terminal = logged_in_terminal(&app.address, "editor", "bob", (100, 30), "").await;
+    terminal.keys("/join Porch");
+    terminal.press("Enter");
+    terminal.wait_for("here: ").await;
+
+    // The input box's text starts at column 1 of the third row from the bottom (30 rows).
+    terminal.keys("elo world");
+    terminal.wait_for("│elo world").await;
+    terminal.wait_for_cursor((10, 27)).await;
+    terminal.press("C-a");
+    terminal.wait_for_cursor((1, 27)).await;
+    terminal.keys("h");
+    terminal.press("Right");
+    terminal.press("Right");
+    terminal.wait_for_cursor((4, 27)).await;
+    terminal.keys("l");
+    terminal.press("C-e");
+    terminal.keys("!");
+    terminal.press("Enter");
+    wait_for_message(&alice, room, "hello world!").await;
+    terminal.wait_for("bob: hello world!").await;
+    let status = terminal.rows().last().cloned().unwrap_or_default();
+    assert!(
+        status.contains("bob @") && !status.contains('…'),
+        "{status:?}"
+    );
+
+    terminal.press("Up");
+    terminal.wait_for("│hello world!").await;
+    for _ in 0.."world!".len() {
+        terminal.press("BSpace");
+    }
+    terminal.keys("there");
+    terminal.press("Enter");
+    wait_for_message(&alice, room, "hello there").await;
+
+    // A wide character takes two columns, and the cursor goes past both.
+    terminal.keys("日本");
+    terminal.wait_for_cursor((5, 27)).await;
+    terminal.press("Left");
+    terminal.wait_for_cursor((3, 27)).await;
+    terminal.press("C-e");
+    terminal.press("C-u");
+    terminal.keys("xbc");
+    terminal.press("Home");
+    terminal.press("DC");
+    terminal.keys("a");
+    terminal.press("End");
+    terminal.press("Left");
+    terminal.press("Left");
+    terminal.press("BSpace");
+    terminal.keys("ä");
+    terminal.press("Enter");
+    wait_for_message(&alice, room, "äbc").await;
+
+    // Wider than the box: the line scrolls to keep the cursor in view.
+    let long = format!("start-{}-end", "x".repeat(150));
+    terminal.keys(&long);
+    terminal.wait_for("x-end").await;
+    assert!(!terminal.screen().contains("start-"));
+    terminal.press("Home");
+    terminal.wait_for("│start-").await;
+    assert!(!terminal.screen().contains("x-end"));
+    terminal.press("C-k");
+    terminal
+        .wait_until("an empty line", |s| !s.contains("start-"))
+        .await;
+
+    terminal.keys("/help");
+    terminal.press("Enter");
+    terminal.wait_for("/create NAME    create a room").await;
+    terminal.press("Escape");
+    terminal
+        .wait_until("the help hidden", |s| !s.contains("/create NAME"))
+        .await;
+}
+
+#[actix_web::test]
+async fn register_asks_for_the_password_twice_and_refuses_two_that_differ() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    app.user("alice").await;
+    let command = format!(
+        "{} chat --server {} --user carol --register",
+        env!("CARGO_BIN_EXE_chatroom"),
+        app.address
+    );
+    let name = format!("chatroom-register-{}", std::process::id());
+    let terminal = Tmux::open(name, 100, 30, &command);
+    terminal.wait_for("Password:").await;
+    terminal.keys(PASSWORD);
+    terminal.press("Enter");
+    terminal.wait_for("Password again:").await;
+    terminal.keys("not the same password");
+    terminal.press("Enter");
+    terminal.wait_for("The two passwords differ").await;
+    let mut carol = app.person();
+    let refused = carol.login("carol", PASSWORD).await;
+    assert_ne!(refused.status(), 303, "no account after a mismatch");
+
+    terminal
+        .wait_until("the password asked again", |s| {
+            s.matches("Password:").count() == 2
+        })
+        .await;
+    terminal.keys(PASSWORD);
+    terminal.press("Enter");
+    terminal
+        .wait_until("the confirmation asked again", |s| {
+            s.matches("Password again:").count() == 2
+        })
+        .await;
+    terminal.keys(PASSWORD);
+    terminal.press("Enter");
+    terminal.wait_for("Message or /command").await;
+    let logged_in = carol.login("carol", PASSWORD).await;
+    assert_eq!(logged_in.status(), 303, "carol registered");
+}
+
+/// The width of the room list on the screen's first row ("┌Rooms──┐┌Porch…"), if it is shown.
+fn sidebar_columns(rows: &[String]) -> Option<usize> {
+    let top = rows.first()?;
+    if !top.starts_with("┌Rooms") {
+        return None;
+    }
+    top.chars().position(|c| c == '┐').map(|at| at + 1)
+}
+
+#[actix_web::test]
+async fn the_sidebar_fits_the_terminals_width_and_hides_on_a_narrow_one() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    alice.create_room("A rather long room name").await;
+    app.user("bob").await;
+    let terminal = logged_in_terminal(&app.address, "sidebar", "bob", (80, 24), "").await;
+    terminal.wait_for("A rather long…").await;
+    assert_eq!(
+        sidebar_columns(&terminal.rows()),
+        Some(16),
+        "a fifth, at least 16"
+    );
+
+    terminal.resize(200, 24);
+    terminal.wait_for("A rather long room name").await;
+    assert_eq!(sidebar_columns(&terminal.rows()), Some(32), "at most 32");
+    assert!(!terminal.screen().contains('…'), "cut only when it must be");
+
+    terminal.resize(50, 24);
+    terminal
+        .wait_until("the sidebar hidden", |s| !s.contains("Rooms"))
+        .await;
+    assert!(
+        terminal.rows()[0].starts_with("┌No room"),
+        "{}",
+        terminal.screen()
+    );
+}
+
+#[actix_web::test]
+async fn the_client_loads_older_history_than_it_entered_with() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    for n in 1..=250 {
+        alice.say(room, &format!("old {n}")).await;
+    }
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/join Porch").await;
+    let first_shown = log_ids(&chat)[0];
+    assert!(first_shown > 1, "entering shows the latest entries only");
+
+    while chat.load_older().await > 0 {}
+    let shown = log_ids(&chat);
+    assert_eq!(shown[0], 1, "back to the room's start");
+    assert_eq!(texts(&chat)[0], "old 1");
+    let everything = ids(&alice.entries_after(room, 0).await);
+    assert_eq!(shown, everything, "no holes, no repeats");
+}
+
+#[actix_web::test]
+async fn page_up_past_the_top_fetches_older_history_in_place() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    for n in 1..=230 {
+        alice.say(room, &format!("old {n:03}")).await;
+    }
+    app.user("bob").await;
+    let terminal = logged_in_terminal(&app.address, "older", "bob", (100, 30), "").await;
+    terminal.keys("/join Porch");
+    terminal.press("Enter");
+    terminal.wait_for("old 230").await;
+
+    for _ in 0..20 {
+        if terminal.screen().contains("old 001") {
+            break;
+        }
+        terminal.press("PPage");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    terminal.wait_for("alice: old 001").await;
+    // What is shown runs on without a hole where the fetched page meets the rest.
+    let numbers: Vec<u32> = terminal
+        .rows()
+        .iter()
+        .filter_map(|row| row.split("alice: old ").nth(1))
+        .filter_map(|rest| rest.get(..3)?.parse().ok())
+        .collect();
+    assert!(numbers.len() > 10, "{numbers:?}");
+    assert!(
+        numbers.windows(2).all(|w| w[0] + 1 == w[1]),
+        "{numbers:?}:\n{}",
+        terminal.screen()
+    );
+    assert!(terminal.screen().contains("-- more below"));
 }
