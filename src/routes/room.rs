@@ -24,7 +24,9 @@ pub async fn show(
     let layout = Layout::from_session(&session);
     match chat.show(&user, room_id.into_inner()).await? {
         RoomView::Inside(inside) => render(&RoomPage::new(layout, inside, &user), StatusCode::OK),
-        RoomView::Outside(room) => render(&EnterPage::new(layout, &room), StatusCode::OK),
+        RoomView::Outside(room, title) => {
+            render(&EnterPage::new(layout, &room, title), StatusCode::OK)
+        }
     }
 }
 
