@@ -148,6 +148,21 @@
     setClass(li, "continued", Boolean(continued));
   }
 
+  // "Today" becomes "Yesterday" at midnight: the labels follow the reader's calendar.
+  let labelledOn = dayKey(new Date());
+
+  function relabelDays() {
+    const today = dayKey(new Date());
+    if (today === labelledOn) return;
+    labelledOn = today;
+    list.querySelectorAll("li.day").forEach((separator) => {
+      const next = firstEntryAfter(separator);
+      const date = next && dateOf(next);
+      const label = separator.querySelector(".day-label");
+      if (date && label && label.textContent !== dayLabel(date)) label.textContent = dayLabel(date);
+    });
+  }
+
   function arrangeAll() {
     list.querySelectorAll("li[data-id]").forEach(arrange);
   }
@@ -253,6 +268,7 @@
 
   // Appends the entries that follow the last one shown; false if the answer skipped a number.
   function append(entries) {
+    relabelDays();
     let whole = true;
     for (const entry of entries) {
       if (entry.id <= lastId) continue;

@@ -137,6 +137,7 @@ fn the_log_groups_messages_by_author_marks_days_and_writes_times_as_the_reader_d
         alice.client.refresh().await.unwrap();
         alice.wait_for_message("three").await;
         assert_eq!(groups(&alice).await, live, "the first render groups alike");
+        alice.screenshot("room-groups-desktop").await;
         let shown = alice
             .script(
                 "return Array.from(document.querySelectorAll('#log .message'), li =>
@@ -324,6 +325,29 @@ fn presence_stays_still_while_nothing_changes_and_deleting_the_room_asks_first()
             "four seconds of polls with nothing new touch neither line"
         );
 
+        // The message box grows with its text, and counts once the limit is near.
+        let composer = alice
+            .script(
+                "const t = document.getElementById('text');
+                 const count = document.getElementById('char-count');
+                 const before = [t.offsetHeight, count.hidden];
+                 t.value = 'line\\n'.repeat(3);
+                 t.dispatchEvent(new Event('input'));
+                 const grown = t.offsetHeight;
+                 t.value = 'x'.repeat(1980);
+                 t.dispatchEvent(new Event('input'));
+                 const near = [count.hidden, count.textContent];
+                 t.value = '';
+                 t.dispatchEvent(new Event('input'));
+                 return [grown > before[0], before[1], near, count.hidden];",
+            )
+            .await;
+        assert_eq!(
+            composer,
+            json!([true, true, [false, "1,980 / 2,000"], true]),
+            "grows, and shows the count near 2,000"
+        );
+
         // Delete room: in the "⋯" menu, and asked first, naming the room and its messages.
         assert!(!bob.exists("#more").await, "only the creator has the menu");
         ask_to_delete(&alice).await;
@@ -341,6 +365,7 @@ fn presence_stays_still_while_nothing_changes_and_deleting_the_room_asks_first()
             ]),
             "Cancel is the default"
         );
+        alice.screenshot("room-delete-dialog").await;
         alice.click("#delete-cancel").await;
         actix_web::rt::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(
