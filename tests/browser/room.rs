@@ -383,3 +383,50 @@ fn presence_stays_still_while_nothing_changes_and_deleting_the_room_asks_first()
         assert_console_clean(&[&alice]).await;
     });
 }
+
+#[test]
+fn older_messages_loaded_above_join_the_groups_and_days_as_if_they_had_been_there() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Long talk").await;
+        let mut carol = app.user("carol").await;
+        carol.enter(room as i32).await;
+        for i in 0..220 {
+            carol.say(room as i32, &format!("line {i}")).await;
+        }
+        // bob comes in afterwards: no "New messages" line breaks carol's group.
+        let bob = newcomer(&chrome, &app, "bob").await;
+        bob.enter(room).await;
+        bob.wait_for_message("line 219").await;
+        let arranged = |browser: &Browser| {
+            let browser = browser.client.clone();
+            async move {
+                browser
+                    .execute(
+                        "return [document.querySelectorAll('#log li.day').length,
+                                 Array.from(document.querySelectorAll('#log .message'))
+                                   .filter(li => !li.classList.contains('continued'))
+                                   .map(li => li.querySelector('.text').textContent)];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = arranged(&bob).await;
+        assert_eq!(first[0], json!(1), "one day: {first}");
+        assert_eq!(
+            first[1].as_array().map(Vec::len),
+            Some(1),
+            "one group: {first}"
+        );
+        bob.click("#load-older").await;
+        bob.wait_for_message("line 0").await;
+        assert_eq!(
+            arranged(&bob).await,
+            json!([1, ["line 0"]]),
+            "one day and one group for carol, older page included"
+        );
+        assert_console_clean(&[&bob]).await;
+    });
+}
