@@ -399,3 +399,30 @@ impl AppError {
 pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_message_limit_says_how_long_to_wait_in_whole_seconds_rounded_up() {
+        let refused = AppError::sending_too_fast(RetryAfter(Duration::from_millis(2300)));
+        assert_eq!(
+            refused.message(),
+            "You're sending messages too fast; wait 3 s"
+        );
+        assert_eq!(refused.code(), "rate_limited");
+        assert_eq!(refused.status_code(), StatusCode::TOO_MANY_REQUESTS);
+        let soon = AppError::sending_too_fast(RetryAfter(Duration::from_millis(10)));
+        assert_eq!(soon.message(), "You're sending messages too fast; wait 1 s");
+    }
+
+    #[test]
+    fn other_rate_limits_keep_their_own_words() {
+        let login = AppError::TooManyRequests(RetryAfter(Duration::from_secs(60)));
+        assert!(login.message().starts_with("Too many attempts"));
+        assert_eq!(login.code(), "rate_limited");
+    }
+}
