@@ -186,6 +186,20 @@ fn the_log_groups_messages_by_author_marks_days_and_writes_times_as_the_reader_d
             tail,
             vec![json!(["hello from bob", false]), json!(["four", false])]
         );
+        let mut carol = app.user("carol").await;
+        carol.enter(room as i32).await;
+        alice
+            .wait_until("carol's join line", || async {
+                alice.text("#log").await.contains("carol joined")
+            })
+            .await;
+        alice.say("five").await;
+        alice.wait_for_message("five").await;
+        assert_eq!(
+            groups(&alice).await.as_array().unwrap().last(),
+            Some(&json!(["five", false])),
+            "a join line breaks a group"
+        );
 
         // Actions: hidden until the message is hovered or focused; one tab stop for the log.
         let actions = alice
@@ -216,11 +230,7 @@ fn the_log_groups_messages_by_author_marks_days_and_writes_times_as_the_reader_d
                          document.querySelectorAll('#log [tabindex=\"0\"]').length];",
             )
             .await;
-        assert_eq!(
-            moved,
-            json!(["hello from bob", 1]),
-            "Up moves the one tab stop"
-        );
+        assert_eq!(moved, json!(["joined", 1]), "Up moves the one tab stop");
         assert_console_clean(&[&alice]).await;
     });
 }
