@@ -32,6 +32,8 @@ pub enum AppError {
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     TooManyRequests(RetryAfter),
+    /// The message-posting limit: its own words, with how long to wait (`sending_too_fast`).
+    SendingTooFast(RetryAfter, String),
     RequestTimeout,
     /// Too much work already waits (passwords to hash): refused at once rather than late.
     Busy(RetryAfter),
@@ -46,6 +48,18 @@ pub enum AppError {
 impl AppError {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
+    }
+
+    /// The message-posting limit's refusal: "You're sending messages too fast; wait 3 s".
+    /// The same code and status as any rate limit; only the words are the sender's own.
+    pub fn sending_too_fast(retry: RetryAfter) -> Self {
+        Self::SendingTooFast(
+            retry,
+            format!(
+                "You're sending messages too fast; wait {} s",
+                retry.secs().max(1)
+            ),
+        )
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
@@ -99,7 +113,7 @@ impl AppError {
             Self::Gone(_) => "room_deleted",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::TooManyRequests(_) => "rate_limited",
+            Self::TooManyRequests(_) | Self::SendingTooFast(..) => "rate_limited",
             Self::RequestTimeout => "request_timeout",
             Self::Busy(_) => "busy",
             Self::Storage(fault, _) => fault.code(),
@@ -113,6 +127,7 @@ impl AppError {
             | Self::Forbidden { message: m, .. }
             | Self::Conflict(m)
             | Self::Gone(m)
+            | Self::SendingTooFast(_, m)
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m) => m,
             Self::Unauthenticated => "You need to log in.",
@@ -146,7 +161,9 @@ impl AppError {
     /// The status, and the headers that go with it.
     fn response_builder(&self) -> HttpResponseBuilder {
         let mut res = HttpResponse::build(self.status_code());
-        if let Self::TooManyRequests(retry) | Self::Busy(retry) = self {
+        if let Self::TooManyRequests(retry) | Self::SendingTooFast(retry, _) | Self::Busy(retry) =
+            self
+        {
             res.insert_header((header::RETRY_AFTER, retry.secs()));
         }
         if let Self::Storage(fault, _) = self {
@@ -160,7 +177,7 @@ impl AppError {
             Self::Gone(_) => "This room was deleted",
             Self::NotFound => "Not found",
             Self::Forbidden { .. } => "Not allowed",
-            Self::TooManyRequests(_) => "Slow down",
+            Self::TooManyRequests(_) | Self::SendingTooFast(..) => "Slow down",
             Self::Internal(_) => "Server error",
             Self::Unauthenticated | Self::InvalidCredentials => "Please log in",
             Self::PasswordChangeRequired => "Choose a new password",
@@ -250,7 +267,7 @@ impl ResponseError for AppError {
             Self::Gone(_) => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::SendingTooFast(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Busy(_) | Self::Storage(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -381,4 +398,31 @@ impl AppError {
 
 pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_message_limit_says_how_long_to_wait_in_whole_seconds_rounded_up() {
+        let refused = AppError::sending_too_fast(RetryAfter(Duration::from_millis(2300)));
+        assert_eq!(
+            refused.message(),
+            "You're sending messages too fast; wait 3 s"
+        );
+        assert_eq!(refused.code(), "rate_limited");
+        assert_eq!(refused.status_code(), StatusCode::TOO_MANY_REQUESTS);
+        let soon = AppError::sending_too_fast(RetryAfter(Duration::from_millis(10)));
+        assert_eq!(soon.message(), "You're sending messages too fast; wait 1 s");
+    }
+
+    #[test]
+    fn other_rate_limits_keep_their_own_words() {
+        let login = AppError::TooManyRequests(RetryAfter(Duration::from_secs(60)));
+        assert!(login.message().starts_with("Too many attempts"));
+        assert_eq!(login.code(), "rate_limited");
+    }
 }

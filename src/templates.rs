@@ -305,8 +305,15 @@ impl EntryView {
 pub struct RoomPage {
     pub layout: Layout,
     pub room_id: i32,
+    /// How the reader names the room: its name, or for a direct conversation the other
+    /// person's.
     pub room_name: String,
     pub is_direct: bool,
+    /// Its messages not deleted, for the delete-room question.
+    pub message_count: i64,
+    /// Some entry is a message (joins and leaves do not count), or older history exists:
+    /// the log is not empty.
+    pub has_messages: bool,
     /// The reader created this public room, or administers the server: they may delete it,
     /// and anyone's messages in it. Nobody has that over a direct conversation.
     pub is_creator: bool,
@@ -326,6 +333,8 @@ impl RoomPage {
     pub fn new(layout: Layout, inside: Inside, reader: &CurrentUser) -> Self {
         let Inside {
             room,
+            title,
+            messages,
             history,
             last_read,
             administrator,
@@ -342,8 +351,10 @@ impl RoomPage {
         Self {
             layout,
             room_id: room.id,
-            room_name: room.name,
+            room_name: title,
             is_direct: room.is_direct,
+            message_count: messages,
+            has_messages: first_id > 1 || history.iter().any(|e| e.kind == Kind::Message),
             is_creator,
             first_unread,
             last_id: history.last().map_or(0, |e| e.seq),
@@ -365,16 +376,18 @@ impl RoomPage {
 pub struct EnterPage {
     pub layout: Layout,
     pub room_id: i32,
+    /// Its name, or for a direct conversation the other person's.
     pub room_name: String,
     pub is_direct: bool,
 }
 
 impl EnterPage {
-    pub fn new(layout: Layout, room: &Room) -> Self {
+    /// `title`: how the reader names the room (see `Room::title_for`).
+    pub fn new(layout: Layout, room: &Room, title: String) -> Self {
         Self {
             layout,
             room_id: room.id,
-            room_name: room.name.clone(),
+            room_name: title,
             is_direct: room.is_direct,
         }
     }

@@ -65,6 +65,10 @@ pub struct Lobby {
 /// had read before.
 pub struct Inside {
     pub room: Room,
+    /// How the reader names the room (a direct conversation: the other person's name).
+    pub title: String,
+    /// Its messages not deleted, for the delete-room question.
+    pub messages: i64,
     pub history: Vec<LogEntry>,
     pub last_read: Option<i32>,
     /// The reader administers the server (and so moderates every public room).
@@ -74,7 +78,8 @@ pub struct Inside {
 /// What a room's page shows: the room to someone inside it, else the way in.
 pub enum RoomView {
     Inside(Inside),
-    Outside(Room),
+    /// The room, and how the reader names it.
+    Outside(Room, String),
 }
 
 /// A room just entered, with its latest entries (for the API, whose clients poll on from the
@@ -219,14 +224,18 @@ impl Chat {
         self.db
             .run(move |conn| {
                 let (room, inside) = Room::view(conn, room_id, user_id)?;
+                let title = room.title_for(conn, user_id)?;
                 if !inside {
-                    return Ok(RoomView::Outside(room));
+                    return Ok(RoomView::Outside(room, title));
                 }
+                let messages = Room::message_count(conn, room_id)?;
                 let last_read = RoomRead::last_read(conn, user_id, room_id)?;
                 let history = LogEntry::latest(conn, room_id, HISTORY)?;
                 let administrator = User::administering(conn, user_id)?.is_some();
                 Ok(RoomView::Inside(Inside {
                     room,
+                    title,
+                    messages,
                     history,
                     last_read,
                     administrator,
@@ -300,7 +309,10 @@ impl Chat {
         text: MessageText,
         client_id: Option<ClientId>,
     ) -> Result<LogEntry, AppError> {
-        self.throttles.message(user.id).await?;
+        self.throttles
+            .message(user.id)
+            .await
+            .map_err(AppError::sending_too_fast)?;
         let message = self
             .poster
             .post(NewPost {

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use crate::db::{DbConnection, MultiBackend};
 
 use super::{ModelError, User, now};
-use crate::db::schema::{deleted_rooms, log_entries, room_members, rooms};
+use crate::db::schema::{deleted_rooms, log_entries, room_members, rooms, users};
 use crate::domain::LoginName;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -191,6 +191,31 @@ impl Room {
             .set(room_members::hidden.eq(false))
             .execute(conn)
             .map(drop)
+    }
+
+    /// How this reader names the room: a direct conversation by the other person's name (as
+    /// the lobby does), a public room by its own.
+    pub fn title_for(&self, conn: &mut DbConnection, reader_id: i32) -> QueryResult<String> {
+        if !self.is_direct {
+            return Ok(self.name.clone());
+        }
+        let other = room_members::table
+            .inner_join(users::table)
+            .filter(room_members::room_id.eq(self.id))
+            .filter(room_members::user_id.ne(reader_id))
+            .select(users::username)
+            .first::<String>(conn)
+            .optional()?;
+        Ok(other.unwrap_or_else(|| self.name.clone()))
+    }
+
+    /// The room's messages not deleted, from its own counters: nothing reads the log.
+    pub fn message_count(conn: &mut DbConnection, room_id: i32) -> QueryResult<i64> {
+        rooms::table
+            .find(room_id)
+            .select(rooms::posted - rooms::deleted)
+            .first::<i32>(conn)
+            .map(i64::from)
     }
 
     /// How the audit log names the room: `room 7 "Kitchen"`.

@@ -26,7 +26,9 @@ pub async fn show(
             let layout = shell.in_room(inside.room.id);
             render(&RoomPage::new(layout, inside, &user), StatusCode::OK)
         }
-        RoomView::Outside(room) => render(&EnterPage::new(shell.0, &room), StatusCode::OK),
+        RoomView::Outside(room, title) => {
+            render(&EnterPage::new(shell.0, &room, title), StatusCode::OK)
+        }
     }
 }
 

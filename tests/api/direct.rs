@@ -190,3 +190,31 @@ async fn a_direct_conversation_opens_with_an_older_name_that_new_ones_may_not_ha
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(location(&res).starts_with("/rooms/"), "{}", location(&res));
 }
+
+/// The heading and title say who the conversation is with, for each of the two, both inside
+/// and on the way in.
+#[actix_web::test]
+async fn a_direct_conversation_is_named_after_the_other_person_for_each_of_them() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let room = open_direct(&mut alice, "bob").await;
+
+    let (_, inside) = alice.page(&format!("/rooms/{room}")).await;
+    assert!(
+        inside.contains(r#"<h1 id="room-name">bob</h1>"#),
+        "{inside}"
+    );
+    assert!(inside.contains("<title>bob · chatroom</title>"), "{inside}");
+    assert!(!inside.contains("Direct conversation"));
+
+    let (_, outside) = bob.page(&format!("/rooms/{room}")).await;
+    assert!(outside.contains(r#"id="enter""#), "bob is not inside yet");
+    assert!(
+        outside.contains(r#"<h1 id="room-name">alice</h1>"#),
+        "{outside}"
+    );
+    let page = bob.enter(room).await;
+    assert!(page.contains(r#"<h1 id="room-name">alice</h1>"#), "{page}");
+    assert!(page.contains("<title>alice · chatroom</title>"));
+}

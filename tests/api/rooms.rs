@@ -501,3 +501,37 @@ async fn a_lobby_of_more_than_200_rooms_comes_in_pages_of_200() {
 fn main_part(html: &str) -> &str {
     &html[html.find("<main").expect("a <main>")..]
 }
+
+/// The room page carries what the delete-room question names: the room and how many messages
+/// it holds (deleted ones not counted), and says "No messages yet" only while none is there.
+#[actix_web::test]
+async fn the_room_page_counts_its_messages_for_the_delete_question_and_shows_the_empty_state() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let (_, empty) = alice.page(&format!("/rooms/{room}")).await;
+    assert!(empty.contains(r#"data-messages="0""#), "{empty}");
+    assert!(
+        empty.contains(r#"<p id="empty-log" class="empty">No messages yet"#),
+        "a join line is no message: {empty}"
+    );
+
+    let mut ids = Vec::new();
+    for text in ["one", "two", "three"] {
+        ids.push(alice.say(room, text).await["id"].as_i64().unwrap());
+    }
+    let token = alice.csrf().await;
+    let res = alice
+        .http
+        .delete(alice.url(&format!("/api/rooms/{room}/messages/{}", ids[1])))
+        .header("X-CSRF-Token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let (_, page) = alice.page(&format!("/rooms/{room}")).await;
+    assert!(page.contains(r#"data-room-name="Kitchen""#), "{page}");
+    assert!(page.contains(r#"data-messages="2""#), "{page}");
+    assert!(page.contains(r#"<p id="empty-log" class="empty" hidden>"#));
+}

@@ -120,6 +120,11 @@ async fn ten_failed_logins_for_a_username_lock_it_for_the_window_even_with_the_r
     let res = attacker.login("alice", "wrong password").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = header(&res, "retry-after").parse().unwrap();
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Too many attempts") && !page.contains("sending messages"),
+        "the login limit keeps its own words"
+    );
     assert!((800..=900).contains(&retry), "about 15 minutes: {retry}");
 
     let mut alice = app.person();
@@ -313,8 +318,15 @@ async fn posting_faster_than_a_person_can_gets_429_and_the_message_is_not_stored
     let res = alice.send(room, "one too many").await;
 
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(header(&res, "retry-after").parse::<u64>().unwrap() <= 10);
-    assert_eq!(error_code(res).await, "rate_limited");
+    let wait = header(&res, "retry-after").parse::<u64>().unwrap();
+    assert!((1..=10).contains(&wait), "{wait}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    assert_eq!(
+        body["message"],
+        format!("You're sending messages too fast; wait {wait} s"),
+        "the sender's own words, with the wait the header gives"
+    );
     let stored = alice.messages_after(room, 0).await;
     assert_eq!(stored.len(), 20);
     assert!(stored.iter().all(|m| m["text"] != "one too many"));

@@ -395,4 +395,48 @@ impl Browser {
         std::fs::create_dir_all(&dir).expect("a screenshot directory");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("the screenshot is saved");
     }
+
+    // ---- room: helpers for the room page's tests (tests/browser/room.rs) ----
+
+    /// Sends a Chrome DevTools command through chromedriver and gives its answer.
+    pub async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("a session")
+            .expect("a session id");
+        let answer: Value = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert!(
+            answer["value"].get("error").is_none(),
+            "{cmd} failed: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    /// Emulates a phone's viewport of this size: what an on-screen keyboard or a rotation does
+    /// to the page.
+    pub async fn phone_viewport(&self, width: u32, height: u32) {
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 2, "mobile": true }),
+        )
+        .await;
+    }
+
+    /// Runs a script and gives what it returns.
+    pub async fn script(&self, js: &str) -> Value {
+        self.client.execute(js, vec![]).await.expect("a script")
+    }
 }
