@@ -31,6 +31,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../static/chat.js"),
     ),
     (
+        "confirm.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/confirm.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_str!("../../static/favicon.svg"),
@@ -44,6 +49,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "style.css",
         "text/css; charset=utf-8",
         include_str!("../../static/style.css"),
+    ),
+    (
+        "times.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/times.js"),
     ),
 ];
 
