@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::audit::AuditEntry;
 use super::log_entry::{Kind, LogEntry};
-use super::room::direct_key;
 use super::read::RoomRead;
+use super::room::direct_key;
 use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::DbConnection;
 use crate::db::schema::{deleted_rooms, room_members, rooms};

@@ -128,7 +128,11 @@ async fn a_public_room_someone_was_never_in_shows_nothing_unread_however_long_it
     for i in 0..5 {
         alice.say(room, &format!("old news {i}")).await;
     }
-    assert_eq!(lobby_unread(&newcomer, room).await, 0, "its history is not news");
+    assert_eq!(
+        lobby_unread(&newcomer, room).await,
+        0,
+        "its history is not news"
+    );
     alice.say(room, "and more").await;
     assert_eq!(lobby_unread(&newcomer, room).await, 0, "nor what follows");
     let (_, page) = newcomer_page(&newcomer).await;
@@ -151,9 +155,7 @@ async fn the_lobby_names_a_room_deleted_under_someone_once_and_a_reload_shows_no
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     // Where the room page sends bob when its poll answers 410.
-    let res = bob
-        .get(&format!("/lobby?notice=deleted&room={room}"))
-        .await;
+    let res = bob.get(&format!("/lobby?notice=deleted&room={room}")).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(super::helpers::location(&res), "/lobby", "a clean URL");
     let (status, body) = newcomer_page(&bob).await;

@@ -419,7 +419,10 @@ impl Browser {
             .expect("a session")
             .expect("a session id");
         let res = reqwest::Client::new()
-            .post(format!("{}/session/{session}/goog/cdp/execute", self.driver))
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
             .json(&json!({ "cmd": cmd, "params": params }))
             .send()
             .await

@@ -101,7 +101,10 @@ fn nothing_overflows_sideways_at_320_px_on_any_page() {
                 }
             }
         }
-        assert!(overflowing.is_empty(), "wider than 320 px: {overflowing:#?}");
+        assert!(
+            overflowing.is_empty(),
+            "wider than 320 px: {overflowing:#?}"
+        );
     });
 }
 
