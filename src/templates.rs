@@ -94,6 +94,8 @@ pub struct LobbyRoom {
     pub creator: String,
     pub present: usize,
     pub unread: i64,
+    /// A direct conversation: its name is the other person's, and nobody "made" it.
+    pub direct: bool,
 }
 
 #[derive(Template)]
@@ -137,6 +139,7 @@ impl LobbyPage {
                 name: room.name,
                 creator: room.creator,
                 unread: room.unread,
+                direct: room.direct,
             };
             if room.direct {
                 page.direct.push(view);

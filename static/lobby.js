@@ -75,7 +75,8 @@
       }
       badge.remove();
     }
-    setText(li.querySelector(".meta"), "by " + room.creator + " · " + room.present + " here");
+    const who = room.direct ? "direct conversation" : "by " + room.creator;
+    setText(li.querySelector(".meta"), who + " · " + room.present + " here");
   }
 
   function show(answer) {

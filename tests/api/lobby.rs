@@ -115,6 +115,13 @@ async fn lobby_unread_counts_a_direct_conversation_for_each_of_the_two() {
     alice.say(room, "are you there?").await;
     assert_eq!(lobby_unread(&bob, room).await, 2);
     assert_eq!(lobby_unread(&alice, room).await, 0);
+    // Its row says who it is with, not who "made" it.
+    let (_, page) = newcomer_page(&bob).await;
+    assert!(
+        page.contains("data-enter>alice</a>") && page.contains("direct conversation · "),
+        "{page}"
+    );
+    assert!(!page.contains("by alice"), "{page}");
     delete(&mut alice, room, id).await;
     assert_eq!(lobby_unread(&bob, room).await, 1);
 }

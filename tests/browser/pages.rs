@@ -163,6 +163,7 @@ async fn ask_and_answer(browser: &Browser, button: &str, answer: &str) {
         .await
         .unwrap();
     assert_eq!(focused, json!("confirm-cancel"), "Cancel is the default");
+    browser.save_screenshot(&format!("confirm-{answer}")).await;
     browser.click(&format!("#confirm-{answer}")).await;
 }
 
