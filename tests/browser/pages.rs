@@ -97,7 +97,18 @@ fn nothing_overflows_sideways_at_320_px_on_any_page() {
                     .await
                     .unwrap();
                 if widths[0].as_i64() > widths[1].as_i64() {
-                    overflowing.push(format!("{path}: {widths}"));
+                    // What sticks out, to say where to look.
+                    let wide = browser
+                        .client
+                        .execute(
+                            "return Array.from(document.querySelectorAll('body *'))
+                               .filter((e) => e.getBoundingClientRect().right > 320)
+                               .slice(0, 3).map((e) => e.tagName + '.' + e.className);",
+                            vec![],
+                        )
+                        .await
+                        .unwrap();
+                    overflowing.push(format!("{path}: {widths} {wide}"));
                 }
             }
         }
