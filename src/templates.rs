@@ -173,13 +173,15 @@ pub struct LobbyRoom {
     pub creator: String,
     pub present: usize,
     pub unread: i64,
+    /// A direct conversation: its name is the other person's, and nobody "made" it.
+    pub direct: bool,
 }
 
 #[derive(Template)]
 #[template(path = "lobby.html")]
 pub struct LobbyPage {
     pub layout: Layout,
-    pub notice: Option<&'static str>,
+    pub notice: Option<String>,
     /// Rooms with someone present, then the rest, then direct conversations.
     pub active: Vec<LobbyRoom>,
     pub others: Vec<LobbyRoom>,
@@ -216,6 +218,7 @@ impl LobbyPage {
                 name: room.name,
                 creator: room.creator,
                 unread: room.unread,
+                direct: room.direct,
             };
             if room.direct {
                 page.direct.push(view);
@@ -228,15 +231,19 @@ impl LobbyPage {
         page
     }
 
-    /// Why the room page sent the user here; only these fixed texts are ever shown.
     /// Shown once, after the setup link's account registers (never from the URL).
     pub const SETUP_ACCOUNT: &'static str =
         "You registered with the setup link, so you are this server's administrator.";
 
-    pub fn notice(key: Option<&str>) -> Option<&'static str> {
-        match key? {
-            "deleted" => Some("The room you were in was deleted."),
-            "moved" => Some("You left the room or entered another one in another tab or window."),
+    /// Why the room page sent the user here, as the lobby says it once; `None` for a key it
+    /// does not know. `deleted_name`: the deleted room's name as the server recorded it, if known.
+    pub fn notice(key: &str, deleted_name: Option<&str>) -> Option<String> {
+        match (key, deleted_name) {
+            ("deleted", Some(name)) if !name.is_empty() => Some(format!("“{name}” was deleted.")),
+            ("deleted", _) => Some("The room you were in was deleted.".to_owned()),
+            ("moved", _) => Some(
+                "You left the room or entered another one in another tab or window.".to_owned(),
+            ),
             _ => None,
         }
     }
@@ -475,7 +482,10 @@ fn minutes(at: NaiveDateTime) -> String {
 pub struct InvitationView {
     pub id: i32,
     pub created_by: String,
+    /// RFC 3339 (for the page's script) and UTC text (until it runs).
+    pub created_at: String,
     pub created: String,
+    pub expires_at: String,
     pub expires: String,
 }
 
@@ -516,7 +526,9 @@ impl AdminPage {
                     id: i.id,
                     created_by: i.created_by,
                     created: minutes(i.created_at),
+                    created_at: rfc3339(i.created_at),
                     expires: minutes(i.expires_at),
+                    expires_at: rfc3339(i.expires_at),
                 })
                 .collect(),
             audit: overview
@@ -538,10 +550,14 @@ impl AdminPage {
 pub struct AdminUserView {
     pub id: i32,
     pub username: String,
+    pub registered_at: String,
     pub registered: String,
+    pub last_seen_at: Option<String>,
     pub last_seen: String,
     pub admin: bool,
     pub disabled: bool,
+    /// The reader's own row: no button to disable themselves.
+    pub is_self: bool,
 }
 
 /// /admin/users: find users, disable and enable them.
@@ -559,6 +575,7 @@ pub struct AdminUsersPage {
 impl AdminUsersPage {
     pub fn new(layout: Layout, search: String, users: Vec<crate::models::User>) -> Self {
         let shown = usize::try_from(crate::admin::USERS_SHOWN).unwrap_or(usize::MAX);
+        let reader = layout.user.clone();
         Self {
             layout,
             notice: None,
@@ -568,8 +585,11 @@ impl AdminUsersPage {
                 .into_iter()
                 .map(|u| AdminUserView {
                     id: u.id,
+                    is_self: reader.as_deref() == Some(u.username.as_str()),
                     username: u.username,
+                    registered_at: rfc3339(u.created_at),
                     registered: minutes(u.created_at),
+                    last_seen_at: u.last_seen_at.map(rfc3339),
                     last_seen: u.last_seen_at.map_or_else(|| "never".into(), minutes),
                     admin: u.is_admin,
                     disabled: u.disabled_at.is_some(),
@@ -585,6 +605,7 @@ pub struct AdminRoomView {
     pub name: String,
     pub creator: String,
     pub messages: i64,
+    pub last_activity_at: String,
     pub last_activity: String,
 }
 
@@ -614,6 +635,7 @@ impl AdminRoomsPage {
                     name: r.name,
                     creator: r.creator,
                     messages: r.messages,
+                    last_activity_at: rfc3339(r.last_activity_at),
                     last_activity: minutes(r.last_activity_at),
                 })
                 .collect(),

@@ -426,7 +426,7 @@
       return true;
     }
     if (response.status === 410) {
-      leaveFor("/lobby?notice=deleted", "This room was deleted. Taking you back to the lobby…");
+      leaveFor("/lobby?notice=deleted&room=" + roomId, "This room was deleted. Taking you back to the lobby…");
       return true;
     }
     if (response.status === 403 && error.code === "not_in_room") {

@@ -1,9 +1,16 @@
-// Keeps the lobby's room lists fresh without a reload: every few seconds it asks GET /api/lobby
-// for the page being viewed and rebuilds the lists (with textContent, never innerHTML).
+// Keeps the lobby's room lists fresh without a reload, touching only what changed: rows are
+// added, removed, moved and updated by data-room-id, so a focused link stays the same focused
+// element (keyboards and screen readers keep their place). Built with textContent only.
+//
+// Page 1 is kept fresh by static/shell.js, which fetches /api/lobby when the caller's lobby
+// changes and dispatches "chatroom:lobby" with the answer; a later page fetches its own page
+// every 5 s. Until shell.js provides the event (or if it never comes), page 1 falls back to
+// fetching for itself after 6 s without one.
 (function () {
   "use strict";
 
   const REFRESH_MS = 5000;
+  const FALLBACK_AFTER_MS = 6000;
   const lists = {
     active: document.getElementById("active-rooms"),
     others: document.getElementById("other-rooms"),
@@ -18,57 +25,96 @@
   const empty = document.getElementById("no-rooms");
   const older = document.getElementById("older-rooms");
   const page = Number(document.getElementById("rooms").dataset.page) || 1;
-  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
-  function item(room) {
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  function setHidden(node, hidden) {
+    if (node && node.hidden !== hidden) node.hidden = hidden;
+  }
+
+  // A new row, shaped as templates/lobby.html's room_item.
+  function newRow(room) {
     const li = document.createElement("li");
     li.className = "room";
     li.dataset.roomId = String(room.id);
     const name = document.createElement("span");
-    // Entering changes which room the user is in: a form POST, never a link.
-    const enter = document.createElement("form");
-    enter.method = "post";
-    enter.action = "/rooms/" + room.id + "/enter";
-    enter.className = "inline";
-    const token = document.createElement("input");
-    token.type = "hidden";
-    token.name = "csrf_token";
-    token.value = csrfToken;
-    const button = document.createElement("button");
-    button.type = "submit";
-    button.className = "room-name link-button";
-    button.textContent = room.name;
-    enter.append(token, button);
-    name.append(enter);
-    if (room.unread > 0) {
-      const unread = document.createElement("span");
-      unread.className = "unread";
-      unread.title = "unread messages";
-      unread.textContent = String(room.unread);
-      name.append(" ", unread);
-    }
+    const link = document.createElement("a");
+    link.className = "room-link";
+    link.href = "/rooms/" + room.id;
+    link.setAttribute("data-enter", "");
+    name.append(link);
     const meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = "by " + room.creator + " · " + room.present + " here";
     li.append(name, " ", meta);
     return li;
   }
 
-  function show(answer) {
-    const rooms = answer.rooms;
-    const groups = { active: [], others: [], direct: [] };
-    for (const room of rooms) {
-      const group = room.direct ? "direct" : room.present > 0 ? "active" : "others";
-      groups[group].push(item(room));
+  // Brings a row up to date, changing only what differs.
+  function update(li, room) {
+    const name = li.firstElementChild;
+    setText(name.querySelector(".room-link"), room.name);
+    let badge = name.querySelector(".unread");
+    if (room.unread > 0) {
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "unread";
+        const count = document.createTextNode("");
+        const spoken = document.createElement("span");
+        spoken.className = "visually-hidden";
+        spoken.textContent = " unread";
+        badge.append(count, spoken);
+        name.append(" ", badge);
+      }
+      const count = badge.firstChild;
+      if (count.nodeValue !== String(room.unread)) count.nodeValue = String(room.unread);
+    } else if (badge) {
+      if (badge.previousSibling && badge.previousSibling.nodeType === Node.TEXT_NODE) {
+        badge.previousSibling.remove();
+      }
+      badge.remove();
     }
-    for (const name of Object.keys(lists)) {
-      lists[name].replaceChildren(...groups[name]);
-      headings[name].hidden = groups[name].length === 0;
-    }
-    headings.others.textContent = groups.active.length ? "Other rooms" : "Rooms";
-    empty.hidden = rooms.length > 0;
-    older.hidden = !answer.next;
+    const who = room.direct ? "direct conversation" : "by " + room.creator;
+    setText(li.querySelector(".meta"), who + " · " + room.present + " here");
   }
+
+  function show(answer) {
+    const focused = document.activeElement;
+    const rows = new Map();
+    for (const list of Object.values(lists)) {
+      for (const li of list.querySelectorAll("li.room")) rows.set(li.dataset.roomId, li);
+    }
+    const groups = { active: [], others: [], direct: [] };
+    for (const room of answer.rooms) {
+      const group = room.direct ? "direct" : room.present > 0 ? "active" : "others";
+      const key = String(room.id);
+      const li = rows.get(key) || newRow(room);
+      rows.delete(key);
+      update(li, room);
+      groups[group].push(li);
+    }
+    // What is left is no longer listed here.
+    for (const li of rows.values()) li.remove();
+    for (const name of Object.keys(lists)) {
+      const list = lists[name];
+      groups[name].forEach((li, i) => {
+        const there = list.children[i];
+        if (there !== li) list.insertBefore(li, there || null);
+      });
+      while (list.children.length > groups[name].length) list.lastElementChild.remove();
+      setHidden(headings[name], groups[name].length === 0);
+    }
+    setText(headings.others, groups.active.length ? "Other rooms" : "Rooms");
+    setHidden(empty, answer.rooms.length > 0);
+    setHidden(older, !answer.next);
+    // A focused link that moved is the same element: give its focus back.
+    if (focused && focused !== document.activeElement && focused.isConnected) {
+      focused.focus({ preventScroll: true });
+    }
+  }
+
+  let fetching = false;
 
   async function refresh() {
     try {
@@ -84,8 +130,26 @@
     } catch (_) {
       // Offline for a moment: the next refresh tries again.
     }
-    setTimeout(refresh, REFRESH_MS);
+    if (fetching) setTimeout(refresh, REFRESH_MS);
   }
 
-  setTimeout(refresh, REFRESH_MS);
+  function fetchForMyself(delay) {
+    if (fetching) return;
+    fetching = true;
+    setTimeout(refresh, delay);
+  }
+
+  if (page === 1) {
+    let heard = false;
+    document.addEventListener("chatroom:lobby", (event) => {
+      heard = true;
+      fetching = false;
+      if (event.detail && Array.isArray(event.detail.rooms)) show(event.detail);
+    });
+    setTimeout(() => {
+      if (!heard) fetchForMyself(0);
+    }, FALLBACK_AFTER_MS);
+  } else {
+    fetchForMyself(REFRESH_MS);
+  }
 })();

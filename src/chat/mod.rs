@@ -135,6 +135,15 @@ impl Chat {
             .await
     }
 
+    /// The name of a public room that was deleted (for the lobby's notice), `None` if no
+    /// room of that number was. Public rooms' names were listed to everyone, so anyone
+    /// logged in may ask.
+    pub async fn deleted_room_name(&self, room_id: i32) -> Result<Option<String>, AppError> {
+        self.db
+            .run(move |conn| Ok(Room::deleted_name(conn, room_id)?))
+            .await
+    }
+
     /// A page of the rooms the user's lobby lists (`LOBBY_PAGE` of them, page 1 first),
     /// newest activity first, with unread and present counts.
     pub async fn lobby(&self, user: &CurrentUser, page: Page) -> Result<Lobby, AppError> {

@@ -14,6 +14,7 @@ diesel::table! {
     deleted_rooms (id) {
         id -> Integer,
         deleted_at -> Timestamp,
+        name -> Text,
     }
 }
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::audit::AuditEntry;
 use super::log_entry::{Kind, LogEntry};
+use super::read::RoomRead;
 use super::room::direct_key;
 use super::{Changes, ModelError, Room, User, now, write};
 use crate::db::DbConnection;
@@ -137,7 +138,11 @@ impl Room {
             .collect();
         entries.sort_unstable_by_key(|&(room_id, _)| room_id);
         for (room_id, kind) in entries {
-            LogEntry::append(conn, room_id, user_id, kind, "", None, changes)?;
+            let entry = LogEntry::append(conn, room_id, user_id, kind, "", None, changes)?;
+            if kind == Kind::Joined {
+                // What came before someone's first visit is not news to them.
+                RoomRead::first_visit(conn, user_id, room_id, entry.seq)?;
+            }
         }
         User::set_current_room(conn, user_id, to)?;
         changes.moved.push((user_id, to));
@@ -212,6 +217,7 @@ impl Room {
             .values((
                 deleted_rooms::id.eq(room.id),
                 deleted_rooms::deleted_at.eq(now()),
+                deleted_rooms::name.eq(&room.name),
             ))
             .execute(conn)?;
         changes.deleted_rooms.push(room.id);

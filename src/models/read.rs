@@ -94,6 +94,36 @@ impl RoomRead {
         })
     }
 
+    /// Starts the user's mark in the room at `seq` (their join) unless they have one: a
+    /// first visit reads the history before it; a later one changes nothing. Runs inside
+    /// the caller's transaction.
+    pub fn first_visit(
+        conn: &mut DbConnection,
+        user_id: i32,
+        room_id: i32,
+        seq: i32,
+    ) -> QueryResult<()> {
+        let row = (
+            room_reads::user_id.eq(user_id),
+            room_reads::room_id.eq(room_id),
+            room_reads::last_read_seq.eq(seq),
+        );
+        macro_rules! insert_new {
+            ($c:expr) => {
+                diesel::insert_into(room_reads::table)
+                    .values(row)
+                    .on_conflict((room_reads::user_id, room_reads::room_id))
+                    .do_nothing()
+                    .execute($c)?
+            };
+        }
+        match conn {
+            DbConnection::Sqlite(c) => insert_new!(c),
+            DbConnection::Postgres(c) => insert_new!(c),
+        };
+        Ok(())
+    }
+
     pub fn last_read(
         conn: &mut DbConnection,
         user_id: i32,
@@ -107,6 +137,9 @@ impl RoomRead {
     }
 
     /// Per room of `room_ids`: the messages by others, not deleted, past the user's read mark.
+    /// A public room the user has no mark in (never been in) has nothing unread: its history
+    /// is not news to them; a direct conversation without one is unread from its start (it
+    /// was written to them).
     ///
     /// From counters, never a scan of the log, so its cost does not grow with the log: the
     /// messages posted past the mark (the room's count less the running count on the marked
@@ -140,7 +173,8 @@ impl RoomRead {
                              AND e.kind = 'message' AND e.seq <= c.mark
                            ORDER BY e.seq DESC LIMIT 1), 0) AS own_read
              FROM (SELECT r.id AS room_id, r.posted, r.deleted,
-                       CASE WHEN rr.last_read_seq IS NULL THEN 0
+                       CASE WHEN rr.last_read_seq IS NULL AND r.is_direct THEN 0
+                            WHEN rr.last_read_seq IS NULL THEN r.last_seq
                             WHEN rr.last_read_seq > r.last_seq THEN r.last_seq
                             ELSE rr.last_read_seq END AS mark
                    FROM rooms r LEFT JOIN room_reads rr ON rr.room_id = r.id AND rr.user_id = $3
@@ -198,7 +232,8 @@ mod tests {
             "SELECT r.id AS room_id, (SELECT COUNT(*) FROM log_entries l
                  WHERE l.room_id = r.id AND l.kind = 'message' AND l.deleted_at IS NULL
                    AND l.author_id <> $1 AND l.seq > COALESCE((SELECT last_read_seq
-                       FROM room_reads WHERE room_id = r.id AND user_id = $2), 0)) AS unread
+                       FROM room_reads WHERE room_id = r.id AND user_id = $2),
+                       CASE WHEN r.is_direct THEN 0 ELSE r.last_seq END)) AS unread
              FROM rooms r",
         )
         .bind::<Integer, _>(user_id)

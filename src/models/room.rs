@@ -165,6 +165,16 @@ impl Room {
         .get_result(conn)
     }
 
+    /// The name a deleted room had (empty for rooms deleted before names were kept), or
+    /// `None` if no room of that number was deleted.
+    pub fn deleted_name(conn: &mut DbConnection, room_id: i32) -> QueryResult<Option<String>> {
+        deleted_rooms::table
+            .find(room_id)
+            .select(deleted_rooms::name)
+            .first(conn)
+            .optional()
+    }
+
     fn was_deleted(conn: &mut DbConnection, room_id: i32) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(deleted_rooms::table.find(room_id))).get_result(conn)
     }

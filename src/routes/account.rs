@@ -28,8 +28,13 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let mut page = account_page(shell.0, &session, &user, &accounts).await?;
     page.notice = AccountPage::notice(query.notice.as_deref());
+    page.password_error = crate::auth::take_once(&session, PASSWORD_ERROR);
     render(&page, StatusCode::OK)
 }
+
+/// The session key of why the last password change was refused: the account page shows it
+/// once, after the redirect.
+const PASSWORD_ERROR: &str = "password_error";
 
 /// The page, with the sessions it lists.
 async fn account_page(
@@ -42,30 +47,30 @@ async fn account_page(
     Ok(AccountPage::new(layout, sessions))
 }
 
-/// POST /account/password: 303 to /account; the form again with 403 for a wrong current
-/// password or 400 for a new one the rules refuse.
+/// POST /account/password: 303 to /account, also when refused (a wrong current password, a
+/// new one the rules refuse): the reason waits in the session for the page to show once, so
+/// that reloading the page never posts the form again.
 pub async fn change_password(
     Account(user): Account,
     form: web::Form<PasswordChange>,
     device: Device,
     accounts: web::Data<Accounts>,
     session: Session,
-    shell: Shell,
 ) -> Result<HttpResponse, AppError> {
     let outcome = accounts
         .change_password(&session, &user, form.into_inner(), &device)
         .await?;
-    let (status, why) = match outcome {
+    let why = match outcome {
         Ok(()) => return Ok(see_other("/account?notice=password")),
-        Err(PasswordRefused::WrongPassword) => (
-            StatusCode::FORBIDDEN,
-            "Your current password is not the one you typed.".to_owned(),
-        ),
-        Err(PasswordRefused::Invalid(why)) => (StatusCode::BAD_REQUEST, why),
+        Err(PasswordRefused::WrongPassword) => {
+            "Your current password is not the one you typed.".to_owned()
+        }
+        Err(PasswordRefused::Invalid(why)) => why,
     };
-    let mut page = account_page(shell.0, &session, &user, &accounts).await?;
-    page.password_error = Some(why);
-    render(&page, status)
+    session
+        .insert(PASSWORD_ERROR, why)
+        .map_err(AppError::internal)?;
+    Ok(see_other("/account"))
 }
 
 /// POST /account/sessions/{id}/end: 303 to /account, or to /login when it was this session.

@@ -33,10 +33,12 @@ macro_rules! assets {
 
 const ASSETS: &[(&str, &str)] = assets![
     "chat.js",
+    "confirm.js",
     "favicon.svg",
     "lobby.js",
     "shell.js",
-    "style.css"
+    "style.css",
+    "times.js",
 ];
 
 /// A static file's type, from its extension (only ours are served).

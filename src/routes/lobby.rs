@@ -16,24 +16,45 @@ use crate::templates::{Layout, LobbyPage, Sidebar, render};
 
 #[derive(Deserialize)]
 pub struct LobbyQuery {
+    /// Why the room page sent the user here: "deleted" or "moved".
     notice: Option<String>,
+    /// With "deleted": the room that was deleted, whose name the notice gives.
+    room: Option<i32>,
     /// Which page of rooms, from 1.
     page: Option<u32>,
 }
 
+/// The session key of the lobby's notice, shown by the next lobby page, once.
+const LOBBY_NOTICE: &str = "lobby_notice";
+
+/// GET /lobby. With `?notice=`, the notice goes into the session and the answer is a 303 to
+/// a clean /lobby that shows it once: a reload shows nothing. Its text is the server's own
+/// (a deleted room's name comes from the server's record of it), never the URL's.
 pub async fn lobby(
     user: CurrentUser,
     query: web::Query<LobbyQuery>,
     chat: web::Data<Chat>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(key) = query.notice.as_deref() {
+        let deleted = match (key, query.room) {
+            ("deleted", Some(room)) => chat.deleted_room_name(room).await?,
+            _ => None,
+        };
+        if let Some(text) = LobbyPage::notice(key, deleted.as_deref()) {
+            session
+                .insert(LOBBY_NOTICE, text)
+                .map_err(AppError::internal)?;
+        }
+        return Ok(see_other("/lobby"));
+    }
     let lobby = chat.lobby(&user, Page::parse(query.page)?).await?;
     let layout = shell(&session, &chat, &user, &lobby).await?;
     let mut page = LobbyPage::new(layout, lobby);
     let flash = crate::auth::take_once(&session, super::auth::FLASH);
     page.notice = match flash.as_deref() {
-        Some("administrator") => Some(LobbyPage::SETUP_ACCOUNT),
-        _ => LobbyPage::notice(query.notice.as_deref()),
+        Some("administrator") => Some(LobbyPage::SETUP_ACCOUNT.to_owned()),
+        _ => crate::auth::take_once(&session, LOBBY_NOTICE),
     };
     render(&page, StatusCode::OK)
 }

@@ -220,6 +220,18 @@ async fn no_administrator_disables_their_own_account_or_the_last_administrator()
         .post_json(&format!("/api/admin/users/{alice_id}/disable"), &json!({}))
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
+    // Nor does the page offer it: her own row has no Disable button.
+    app.user("bea").await;
+    let (_, page) = alice.page("/admin/users").await;
+    assert!(
+        !page.contains(&format!("/admin/users/{alice_id}/disable")),
+        "{page}"
+    );
+    let bea_id = user_id(&app, "bea");
+    assert!(
+        page.contains(&format!("/admin/users/{bea_id}/disable")),
+        "others' rows have one: {page}"
+    );
 
     let mut bob = app.user("bob").await;
     User::set_admin(&mut app.db(), "bob", true).unwrap();
@@ -561,7 +573,8 @@ async fn sessions_ended_by_a_server_command_stop_working_on_the_running_server()
     let same = change(&password);
     let fields: Vec<(&str, &str)> = same.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let res = bob.post_form("/account/password", &fields).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the same one again");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the same one again");
+    assert_eq!(location(&res), "/account", "refused: back to the form");
     assert_eq!(bob.get("/api/rooms").await.status(), StatusCode::FORBIDDEN);
     let chosen = change("a fresh secret of my own");
     let fields: Vec<(&str, &str)> = chosen.iter().map(|(k, v)| (*k, v.as_str())).collect();

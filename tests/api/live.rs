@@ -182,11 +182,14 @@ async fn the_lobby_api_lists_each_room_with_present_and_unread_counts() {
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
+    // Bob looked in once, before the messages: they are news to him.
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    bob.post_form(&format!("/rooms/{room}/leave"), &[]).await;
     for text in ["one", "two", "three"] {
         alice.say(room, text).await;
     }
     poll_body(&alice, room, "after=0").await;
-    let mut bob = app.user("bob").await;
 
     let rooms = lobby_rooms(&bob).await;
     let kitchen = room_in(&rooms, room);

@@ -42,12 +42,15 @@ async fn lobby_unread_counts_only_others_messages_not_deleted_past_the_mark() {
     let mut carol = app.user("carol").await;
     let room = alice.create_room("Kitchen").await;
 
-    // A room carol never entered: every message by others, and no joins or leaves.
+    // Carol was in the room once; she reads it up to its start.
+    carol.enter_and_poll(room).await;
+    carol.post_form(&format!("/rooms/{room}/leave"), &[]).await;
+    // Since then: every message by others, and no joins or leaves.
     bob.enter(room).await;
     let first = alice.say(room, "one").await["id"].as_i64().unwrap();
     bob.say(room, "two").await;
     alice.say(room, "three").await;
-    assert_eq!(lobby_unread(&carol, room).await, 3, "never entered");
+    assert_eq!(lobby_unread(&carol, room).await, 3, "since she left");
     assert_eq!(lobby_unread(&alice, room).await, 1, "not her own two");
 
     // Reading: up to the mark is read; joins and leaves are not messages.
@@ -112,8 +115,79 @@ async fn lobby_unread_counts_a_direct_conversation_for_each_of_the_two() {
     alice.say(room, "are you there?").await;
     assert_eq!(lobby_unread(&bob, room).await, 2);
     assert_eq!(lobby_unread(&alice, room).await, 0);
+    // Its row says who it is with, not who "made" it.
+    let (_, page) = newcomer_page(&bob).await;
+    assert!(
+        page.contains("data-enter>alice</a>") && page.contains("direct conversation · "),
+        "{page}"
+    );
+    assert!(!page.contains("by alice"), "{page}");
     delete(&mut alice, room, id).await;
     assert_eq!(lobby_unread(&bob, room).await, 1);
+}
+
+#[actix_web::test]
+async fn a_public_room_someone_was_never_in_shows_nothing_unread_however_long_its_history() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let newcomer = app.user("newcomer").await;
+    let room = alice.create_room("Archive").await;
+    for i in 0..5 {
+        alice.say(room, &format!("old news {i}")).await;
+    }
+    assert_eq!(
+        lobby_unread(&newcomer, room).await,
+        0,
+        "its history is not news"
+    );
+    alice.say(room, "and more").await;
+    assert_eq!(lobby_unread(&newcomer, room).await, 0, "nor what follows");
+    let (_, page) = newcomer_page(&newcomer).await;
+    assert!(!page.contains("class=\"unread\""), "no badge: {page}");
+}
+
+async fn newcomer_page(person: &Person) -> (StatusCode, String) {
+    let res = person.get("/lobby").await;
+    (res.status(), res.text().await.unwrap())
+}
+
+#[actix_web::test]
+async fn the_lobby_names_a_room_deleted_under_someone_once_and_a_reload_shows_nothing() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let room = alice.create_room("Kitchen <b>&</b>").await;
+    bob.enter(room).await;
+    let res = alice.post_form(&format!("/rooms/{room}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // Where the room page sends bob when its poll answers 410.
+    let res = bob.get(&format!("/lobby?notice=deleted&room={room}")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(super::helpers::location(&res), "/lobby", "a clean URL");
+    let (status, body) = newcomer_page(&bob).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("“Kitchen &#60;b&#62;&#38;&#60;/b&#62;” was deleted.")
+            || body.contains("“Kitchen &lt;b&gt;&amp;&lt;/b&gt;” was deleted."),
+        "named, and escaped: {body}"
+    );
+    let (_, again) = newcomer_page(&bob).await;
+    assert!(!again.contains("was deleted"), "once: {again}");
+
+    // A room that was never deleted (or made-up text in the URL) names nothing.
+    let res = bob.get("/lobby?notice=deleted&room=987654").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, body) = newcomer_page(&bob).await;
+    assert!(body.contains("The room you were in was deleted."), "{body}");
+    let res = bob.get("/lobby?notice=deleted&name=Evil").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, body) = newcomer_page(&bob).await;
+    assert!(!body.contains("Evil"), "{body}");
+    let res = bob.get("/lobby?notice=whatever").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, body) = newcomer_page(&bob).await;
+    assert!(!body.contains("id=\"notice\""), "{body}");
 }
 
 #[actix_web::test]
@@ -121,7 +195,9 @@ async fn lobby_unread_and_the_admin_count_stay_exact_under_concurrent_posts() {
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let room = alice.create_room("Kitchen").await;
-    let reader = app.user("reader").await;
+    let mut reader = app.user("reader").await;
+    reader.enter_and_poll(room).await;
+    reader.post_form(&format!("/rooms/{room}/leave"), &[]).await;
     let mut posters = vec![alice];
     for name in ["bob", "carol", "dave"] {
         let mut person = app.user(name).await;

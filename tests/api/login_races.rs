@@ -203,8 +203,10 @@ async fn no_password_change_in_flight_outlives_a_password_reset_by_a_server_comm
                         // Logged out by the reset: sent to the login page, told so (401), or
                         // refused for a form token that belonged to the ended session (403).
                         let status = res.status();
+                        // Or refused as a wrong current password: back to the form.
                         assert!(
                             to == Some("/login")
+                                || to == Some("/account")
                                 || status == StatusCode::UNAUTHORIZED
                                 || status == StatusCode::FORBIDDEN,
                             "{status} {to:?}"

@@ -33,8 +33,9 @@ async fn creating_a_room_takes_the_creator_into_it_and_lists_it_in_the_lobby() {
     let mut bob = app.user("bob").await;
     let (_, lobby) = bob.page("/lobby").await;
     assert!(lobby.contains(r#"id="no-rooms" hidden>"#));
-    assert!(lobby.contains(&format!(r#"action="{room_path}/enter""#)));
-    assert!(lobby.contains(r#"class="room-name link-button">Book Club</button>"#));
+    assert!(lobby.contains(&format!(
+        r#"<a class="room-link" href="{room_path}" data-enter>Book Club</a>"#
+    )));
     assert!(
         lobby.contains("by alice · 0 here"),
         "nobody's page is polling yet"

@@ -440,3 +440,102 @@ impl Browser {
         self.client.execute(js, vec![]).await.expect("a script")
     }
 }
+
+// ---- pages: axe-core, window sizes, the dark colour scheme and screenshots by name ----
+
+/// axe-core 4.12.1 (MPL-2.0; see tests/browser/axe/README.md).
+const AXE: &str = include_str!("axe/axe.min.js");
+
+/// The colour scheme a page is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Light,
+    Dark,
+}
+
+impl Browser {
+    /// Sends a command to Chromium's DevTools through chromedriver.
+    async fn cdp(&self, cmd: &str, params: Value) {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("a session")
+            .expect("a session id");
+        let res = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .expect("chromedriver answers");
+        assert!(res.status().is_success(), "{cmd}: {}", res.status());
+    }
+
+    /// The page's viewport in CSS pixels (a headless window cannot be narrower than 500 px:
+    /// this emulates the size instead, as DevTools' device mode does). Stays for the pages
+    /// that follow.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500 }),
+        )
+        .await;
+    }
+
+    /// Shows the pages that follow as the system's light or dark scheme would.
+    pub async fn set_scheme(&self, scheme: Scheme) {
+        let value = match scheme {
+            Scheme::Light => "light",
+            Scheme::Dark => "dark",
+        };
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": value }] }),
+        )
+        .await;
+    }
+
+    /// Runs axe-core on the current page; its violations, each as "rule (impact): help, at
+    /// the elements". WebDriver's script evaluation is not subject to the page's CSP, so the
+    /// strict policy does not stop the injection (and the page itself never loads it).
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let loaded = self
+            .client
+            .execute("return typeof window.axe === 'object'", vec![])
+            .await
+            .expect("a script");
+        if loaded != json!(true) {
+            self.client
+                .execute(AXE, vec![])
+                .await
+                .expect("axe-core loads");
+        }
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] }).then(
+                   (r) => done(r.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.help +
+                     ' at ' + v.nodes.map((n) => n.target.join(' ')).join(', '))),
+                   (e) => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe runs");
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
+    /// Saves a screenshot of the viewport as target/screenshots/<name>.png.
+    pub async fn save_screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .expect("the target directory")
+            .join("screenshots");
+        std::fs::create_dir_all(&dir).expect("a screenshot directory");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("the screenshot is saved");
+    }
+}

@@ -1,0 +1,1 @@
+ALTER TABLE deleted_rooms DROP COLUMN name;
