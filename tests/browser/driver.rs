@@ -389,13 +389,6 @@ impl Browser {
             .collect()
     }
 
-    pub async fn screenshot(&self, name: &str) {
-        let png = self.client.screenshot().await.expect("a screenshot");
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-        std::fs::create_dir_all(&dir).expect("a screenshot directory");
-        std::fs::write(dir.join(format!("{name}.png")), png).expect("the screenshot is saved");
-    }
-
     // ---- room: helpers for the room page's tests (tests/browser/room.rs) ----
 
     /// Sends a Chrome DevTools command through chromedriver and gives its answer.
@@ -425,16 +418,6 @@ impl Browser {
         answer["value"].clone()
     }
 
-    /// Emulates a phone's viewport of this size: what an on-screen keyboard or a rotation does
-    /// to the page.
-    pub async fn phone_viewport(&self, width: u32, height: u32) {
-        self.devtools(
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": width, "height": height, "deviceScaleFactor": 2, "mobile": true }),
-        )
-        .await;
-    }
-
     /// Runs a script and gives what it returns.
     pub async fn script(&self, js: &str) -> Value {
         self.client.execute(js, vec![]).await.expect("a script")
@@ -454,31 +437,11 @@ pub enum Scheme {
 }
 
 impl Browser {
-    /// Sends a command to Chromium's DevTools through chromedriver.
-    async fn cdp(&self, cmd: &str, params: Value) {
-        let session = self
-            .client
-            .session_id()
-            .await
-            .expect("a session")
-            .expect("a session id");
-        let res = reqwest::Client::new()
-            .post(format!(
-                "{}/session/{session}/goog/cdp/execute",
-                self.driver
-            ))
-            .json(&json!({ "cmd": cmd, "params": params }))
-            .send()
-            .await
-            .expect("chromedriver answers");
-        assert!(res.status().is_success(), "{cmd}: {}", res.status());
-    }
-
     /// The page's viewport in CSS pixels (a headless window cannot be narrower than 500 px:
     /// this emulates the size instead, as DevTools' device mode does). Stays for the pages
     /// that follow.
     pub async fn set_window_size(&self, width: u32, height: u32) {
-        self.cdp(
+        self.devtools(
             "Emulation.setDeviceMetricsOverride",
             json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500 }),
         )
@@ -491,7 +454,7 @@ impl Browser {
             Scheme::Light => "light",
             Scheme::Dark => "dark",
         };
-        self.cdp(
+        self.devtools(
             "Emulation.setEmulatedMedia",
             json!({ "features": [{ "name": "prefers-color-scheme", "value": value }] }),
         )
@@ -528,8 +491,8 @@ impl Browser {
         serde_json::from_value(found).expect("a list of violations")
     }
 
-    /// Saves a screenshot of the viewport as target/screenshots/<name>.png.
-    pub async fn save_screenshot(&self, name: &str) {
+    /// Saves a screenshot of the viewport as target/screenshots/<name>.png, to look at.
+    pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .parent()

@@ -49,7 +49,7 @@ async fn axe_pages(browser: &Browser, pages: &[(&str, String)], found: &mut Vec<
                 browser.goto(path).await;
                 browser.find("main").await;
                 let shot = format!("{name}-{size}-{scheme_name}");
-                browser.save_screenshot(&shot).await;
+                browser.screenshot(&shot).await;
                 for violation in browser.axe_violations().await {
                     found.push(format!("{shot} ({path}): {violation}"));
                 }
@@ -87,7 +87,7 @@ fn nothing_overflows_sideways_at_320_px_on_any_page() {
             for (name, path) in pages {
                 browser.goto(path).await;
                 browser.find("main").await;
-                browser.save_screenshot(&format!("{name}-320")).await;
+                browser.screenshot(&format!("{name}-320")).await;
                 let widths = browser
                     .client
                     .execute(
@@ -174,7 +174,7 @@ async fn ask_and_answer(browser: &Browser, button: &str, answer: &str) {
         .await
         .unwrap();
     assert_eq!(focused, json!("confirm-cancel"), "Cancel is the default");
-    browser.save_screenshot(&format!("confirm-{answer}")).await;
+    browser.screenshot(&format!("confirm-{answer}")).await;
     browser.click(&format!("#confirm-{answer}")).await;
 }
 

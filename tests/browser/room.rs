@@ -255,7 +255,7 @@ fn on_a_phone_the_last_message_stays_in_view_when_the_window_shrinks_and_your_ow
         );
 
         // The narrowest phones: nothing overflows sideways.
-        bob.phone_viewport(320, 640).await;
+        bob.set_window_size(320, 640).await;
         bob.wait_until("the window to narrow", || async {
             bob.script("return window.innerWidth").await == json!(320)
         })
@@ -267,10 +267,10 @@ fn on_a_phone_the_last_message_stays_in_view_when_the_window_shrinks_and_your_ow
             "nothing overflows sideways at 320 px"
         );
         bob.screenshot("room-phone-320").await;
-        bob.phone_viewport(375, 740).await;
+        bob.set_window_size(375, 740).await;
 
         // The keyboard opens: the window is 400 px tall; then a message arrives.
-        bob.phone_viewport(375, 400).await;
+        bob.set_window_size(375, 400).await;
         bob.wait_until("the window to shrink", || async {
             bob.script("return window.innerHeight").await == json!(400)
         })

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::driver::{Browser, Viewport, scenario};
 use super::helpers::PASSWORD;
@@ -12,10 +12,6 @@ use super::newcomer;
 
 /// How fresh the sidebar must stay (issue 26).
 const FRESH: Duration = Duration::from_secs(5);
-
-async fn script(browser: &Browser, code: &str) -> Value {
-    browser.client.execute(code, vec![]).await.expect("script")
-}
 
 fn row(room: i64) -> String {
     format!("#sidebar li[data-room-id='{room}']")
@@ -37,19 +33,17 @@ fn the_sidebar_enters_rooms_with_a_click_and_keeps_fresh_and_focused_without_a_r
             .await;
         assert!(started.elapsed() < FRESH, "took {:?}", started.elapsed());
         assert_eq!(
-            script(
-                &alice,
-                &format!(
+            alice
+                .script(&format!(
                     "return document.querySelector(\"{} a\").getAttribute('href')",
                     row(garden)
-                )
-            )
-            .await,
+                ))
+                .await,
             json!(format!("/rooms/{garden}")),
             "a real link, to open in a new tab or copy"
         );
         assert_eq!(
-            script(&alice, "return document.querySelector('#sidebar [aria-current=page]').closest('li').dataset.roomId").await,
+            alice.script("return document.querySelector('#sidebar [aria-current=page]').closest('li').dataset.roomId").await,
             json!(kitchen.to_string()),
             "the room she is in is marked"
         );
@@ -64,7 +58,7 @@ fn the_sidebar_enters_rooms_with_a_click_and_keeps_fresh_and_focused_without_a_r
 
         // Her focus sits on the garden's link while bob writes there: the badge comes, the
         // focus stays on the very same element.
-        script(&alice, &format!(
+        alice.script(&format!(
             "const link = document.querySelector(\"{} a\"); link.focus(); window.focusedLink = link;",
             row(garden)
         )).await;
@@ -76,28 +70,24 @@ fn the_sidebar_enters_rooms_with_a_click_and_keeps_fresh_and_focused_without_a_r
                     "const b = document.querySelector(\"{} .unread\"); return b && b.firstChild.textContent",
                     row(garden)
                 );
-                script(&alice, &badge).await == json!("1")
+                alice.script(&badge).await == json!("1")
             })
             .await;
         assert!(started.elapsed() < FRESH, "took {:?}", started.elapsed());
         assert_eq!(
-            script(
-                &alice,
-                &format!(
+            alice
+                .script(&format!(
                     "return document.querySelector(\"{} .unread\").textContent",
                     row(garden)
-                )
-            )
-            .await,
+                ))
+                .await,
             json!("1 unread"),
             "said in words to screen readers"
         );
         assert_eq!(
-            script(
-                &alice,
-                "return document.activeElement === window.focusedLink"
-            )
-            .await,
+            alice
+                .script("return document.activeElement === window.focusedLink")
+                .await,
             json!(true),
             "focus kept on the same link"
         );
@@ -119,31 +109,20 @@ fn on_a_phone_the_sidebar_is_a_drawer_behind_the_menu_button() {
         alice.goto("/lobby").await;
         let garden = alice.create_room("Garden").await;
 
-        let visible = "const r = document.getElementById('sidebar').getBoundingClientRect();
-                       return getComputedStyle(document.getElementById('sidebar')).visibility === 'visible'
-                              && r.right > 0 && r.left < window.innerWidth;";
+        assert!(!drawer_shows(&alice).await, "closed at first");
         assert_eq!(
-            script(&alice, visible).await,
-            json!(false),
-            "closed at first"
-        );
-        assert_eq!(
-            script(&alice, "return document.documentElement.scrollWidth <= document.documentElement.clientWidth").await,
+            alice.script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth").await,
             json!(true),
             "nothing overflows sideways"
         );
         alice.click("#menu-button").await;
-        alice
-            .wait_until("the drawer open", || async {
-                script(&alice, visible).await == json!(true)
-            })
-            .await;
+        wait_for_drawer(&alice, true).await;
         assert_eq!(
-            script(
-                &alice,
-                "return document.getElementById('menu-button').getAttribute('aria-expanded')"
-            )
-            .await,
+            alice
+                .script(
+                    "return document.getElementById('menu-button').getAttribute('aria-expanded')"
+                )
+                .await,
             json!("true")
         );
         let escape: char = Key::Escape.into();
@@ -155,31 +134,43 @@ fn on_a_phone_the_sidebar_is_a_drawer_behind_the_menu_button() {
             .send_keys(&escape.to_string())
             .await
             .expect("typing");
-        alice
-            .wait_until("the drawer closed", || async {
-                script(&alice, visible).await == json!(false)
-            })
-            .await;
+        wait_for_drawer(&alice, false).await;
         assert_eq!(
-            script(&alice, "return document.activeElement.id").await,
+            alice.script("return document.activeElement.id").await,
             json!("menu-button"),
             "focus back on the button that opened it"
         );
 
         alice.click("#menu-button").await;
-        alice
-            .wait_until("the drawer open again", || async {
-                script(&alice, visible).await == json!(true)
-            })
-            .await;
+        wait_for_drawer(&alice, true).await;
         alice.click(&format!("{} a", row(kitchen))).await;
         alice.wait_for_path(&format!("/rooms/{kitchen}")).await;
         alice.find("#log").await;
-        assert_eq!(
-            script(&alice, visible).await,
-            json!(false),
-            "closed in the room entered"
-        );
+        assert!(!drawer_shows(&alice).await, "closed in the room entered");
         assert!(alice.exists(&row(garden)).await);
     });
+}
+
+/// Whether the sidebar is on screen (on a phone: the drawer is open).
+async fn drawer_shows(browser: &Browser) -> bool {
+    browser
+        .script(
+            "const sidebar = document.getElementById('sidebar');
+             const r = sidebar.getBoundingClientRect();
+             return getComputedStyle(sidebar).visibility === 'visible'
+                 && r.right > 0 && r.left < window.innerWidth;",
+        )
+        .await
+        == json!(true)
+}
+
+async fn wait_for_drawer(browser: &Browser, open: bool) {
+    let what = if open {
+        "the drawer open"
+    } else {
+        "the drawer closed"
+    };
+    browser
+        .wait_until(what, || async { drawer_shows(browser).await == open })
+        .await;
 }
