@@ -21,6 +21,9 @@ use crate::models::{LogEntry, Room};
 /// committed reaches this one's pollers within this, plus their next poll; on PostgreSQL,
 /// the other server's signal usually brings it much sooner (see `signals`).
 pub const CATCH_UP_EVERY: Duration = Duration::from_millis(250);
+/// Every how many catch-up rounds the lobby's version is read (see `live::lobby_clock`): a
+/// sidebar learns of a change within a second, plus a poll.
+const LOBBY_EVERY: u32 = 4;
 
 /// Writes read marks taken from `live.reads`; if the write fails, hands them back so that
 /// they are written later.
@@ -101,6 +104,7 @@ pub fn spawn_catch_up(db: Db, live: Arc<Live>, wake: Option<Arc<Notify>>) -> Joi
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(CATCH_UP_EVERY);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut rounds: u32 = 0;
         loop {
             let woken = match &wake {
                 Some(wake) => tokio::select! {
@@ -112,7 +116,11 @@ pub fn spawn_catch_up(db: Db, live: Arc<Live>, wake: Option<Arc<Notify>>) -> Joi
                     false
                 }
             };
-            match catch_up(&db, &live).await {
+            // The lobby's version every `LOBBY_EVERY` rounds, and whenever another server
+            // signalled a write: fresh enough for a sidebar, and a statement less most rounds.
+            let lobby = woken || rounds.is_multiple_of(LOBBY_EVERY);
+            rounds = rounds.wrapping_add(1);
+            match catch_up(&db, &live, lobby).await {
                 Err(err) if err.storage_fault().is_none() => {
                     log::warn!("cannot compare the rooms with the database: {err}");
                 }
@@ -128,16 +136,18 @@ pub fn spawn_catch_up(db: Db, live: Arc<Live>, wake: Option<Arc<Notify>>) -> Joi
 
 /// One round of `spawn_catch_up`. In this process's write turn, so that its own writes and
 /// what it reads here reach memory in commit order. A room found deleted (by another
-/// process) is forgotten by presence too.
-pub async fn catch_up(db: &Db, live: &Arc<Live>) -> Result<(), AppError> {
+/// process) is forgotten by presence too. With `lobby`, it also reads the lobby's version.
+pub async fn catch_up(db: &Db, live: &Arc<Live>, lobby: bool) -> Result<(), AppError> {
     let in_db = live.clone();
     let deleted = db
         .run(move |conn| {
             let live = in_db;
             let mut deleted = Vec::new();
             let _turn = live.write_turn();
-            let (newest, deleted_rooms) = Room::lobby_version(conn)?;
-            live.lobby.set(lobby_clock::version(newest, deleted_rooms));
+            if lobby {
+                let (newest, deleted_rooms) = Room::lobby_version(conn)?;
+                live.lobby.set(lobby_clock::version(newest, deleted_rooms));
+            }
             let known = live.recent.heads();
             if known.is_empty() {
                 live.confirmed();

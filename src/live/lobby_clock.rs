@@ -2,7 +2,8 @@
 //! an entry written in any room. The room page's poll carries it, so that a page refreshes its
 //! sidebar (GET /api/lobby) only when the number moves, and an idle server costs no lobby reads.
 //!
-//! It is read from the database by each server's catch-up (see `chat::background::catch_up`):
+//! It is read from the database by each server's catch-up, once a second (see
+//! `chat::background::catch_up`):
 //! the newest log entry's id and the count of deleted rooms, both the database's own, so every
 //! server on one database gives the same number once caught up, and a page whose polls go to
 //! different servers does not see it jump back and forth.

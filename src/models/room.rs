@@ -123,12 +123,15 @@ impl Room {
 
     /// What anyone's lobby shows is as it was while these two stay the same: the newest log
     /// entry's id (any room's) and how many rooms were ever deleted (see `live::lobby_clock`).
+    /// One statement, as catch-up reads it every round.
     pub fn lobby_version(conn: &mut DbConnection) -> QueryResult<(i32, i64)> {
-        let newest = log_entries::table
-            .select(diesel::dsl::max(log_entries::id))
-            .first::<Option<i32>>(conn)?;
-        let deleted = deleted_rooms::table.count().get_result(conn)?;
-        Ok((newest.unwrap_or(0), deleted))
+        let (newest, deleted) = log_entries::table
+            .select((
+                diesel::dsl::max(log_entries::id),
+                deleted_rooms::table.count().single_value(),
+            ))
+            .first::<(Option<i32>, Option<i64>)>(conn)?;
+        Ok((newest.unwrap_or(0), deleted.unwrap_or(0)))
     }
 
     /// The ids of the `limit` rooms with the most recent activity.
