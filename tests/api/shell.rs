@@ -13,8 +13,8 @@ use super::database::TestDatabase;
 use super::helpers::{Person, spawn_app, spawn_app_with, test_settings};
 use super::wait::{eventually, wait_until};
 
-/// Longer than a catch-up round (250 ms), which is what reads the version.
-const SETTLE: Duration = Duration::from_millis(700);
+/// Longer than catch-up takes to read the version again (once a second).
+const SETTLE: Duration = Duration::from_millis(1500);
 const WITHIN: Duration = Duration::from_secs(3);
 
 async fn lobby_version(person: &Person, room: i32) -> i64 {
