@@ -361,6 +361,13 @@ async fn logged_in_terminal(
     terminal
 }
 
+/// Joins the room by name in the terminal, and waits until it shows who is there.
+async fn join(terminal: &Tmux, room: &str) {
+    terminal.keys(&format!("/join {room}"));
+    terminal.press("Enter");
+    terminal.wait_for("here: ").await;
+}
+
 #[actix_web::test]
 async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     if !programs::available(&[Program::tmux()]) {
@@ -387,9 +394,7 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
         "the password is not echoed"
     );
 
-    terminal.keys("/join Porch");
-    terminal.press("Enter");
-    terminal.wait_for("here: ").await;
+    join(&terminal, "Porch").await;
     terminal.keys("hello from the terminal");
     terminal.press("Enter");
     wait_for_message(&alice, room, "hello from the terminal").await;
@@ -605,9 +610,7 @@ async fn the_log_wraps_long_and_multi_line_messages_in_local_time() {
     app.user("bob").await;
     // A POSIX time zone, 5:30 east of UTC (TZ's sign is west-positive).
     let terminal = logged_in_terminal(&app.address, "wrap", "bob", (100, 30), "TZ=XYZ-5:30").await;
-    terminal.keys("/join Porch");
-    terminal.press("Enter");
-    terminal.wait_for("here: ").await;
+    join(&terminal, "Porch").await;
 
     let words: Vec<String> = (1..=60).map(|n| format!("w{n:02}")).collect();
     alice.say(room, &words.join(" ")).await;
@@ -654,9 +657,7 @@ async fn page_up_scrolls_back_and_new_messages_wait_below_until_end() {
     let room = alice.create_room("Porch").await;
     app.user("bob").await;
     let terminal = logged_in_terminal(&app.address, "scroll", "bob", (100, 30), "").await;
-    terminal.keys("/join Porch");
-    terminal.press("Enter");
-    terminal.wait_for("here: ").await;
+    join(&terminal, "Porch").await;
     for n in 1..=40 {
         alice.say(room, &format!("scroll {n:02}")).await;
     }
@@ -707,9 +708,7 @@ async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
     let room = alice.create_room("Porch").await;
     app.user("bob").await;
     let terminal = logged_in_terminal(&app.address, "editor", "bob", (100, 30), "").await;
-    terminal.keys("/join Porch");
-    terminal.press("Enter");
-    terminal.wait_for("here: ").await;
+    join(&terminal, "Porch").await;
 
     // The input box's text starts at column 1 of the third row from the bottom (30 rows).
     terminal.keys("elo world");
