@@ -339,17 +339,17 @@ async fn wait_for_message(person: &Person, room: i32, text: &str) {
     .await;
 }
 
-/// The client in a `width` x `height` terminal, logged in as `user` (with PASSWORD), with
-/// `env` before the command (such as "TZ=...").
-async fn logged_in_terminal(
+/// The client in a `width` x `height` terminal, run as `chatroom chat --server ADDRESS ARGS`
+/// with `env` before it (such as "TZ=..."), its first password prompt answered with PASSWORD.
+async fn password_given(
     app_address: &str,
     tag: &str,
-    user: &str,
+    args: &str,
     (width, height): (u16, u16),
     env: &str,
 ) -> Tmux {
     let command = format!(
-        "{env} {} chat --server {app_address} --user {user}",
+        "{env} {} chat --server {app_address} {args}",
         env!("CARGO_BIN_EXE_chatroom"),
     );
     let name = format!("chatroom-{tag}-{}", std::process::id());
@@ -357,6 +357,19 @@ async fn logged_in_terminal(
     terminal.wait_for("Password:").await;
     terminal.keys(PASSWORD);
     terminal.press("Enter");
+    terminal
+}
+
+/// The client in a `width` x `height` terminal, logged in as `user` (with PASSWORD), with
+/// `env` before the command (such as "TZ=...").
+async fn logged_in_terminal(
+    app_address: &str,
+    tag: &str,
+    user: &str,
+    size: (u16, u16),
+    env: &str,
+) -> Tmux {
+    let terminal = password_given(app_address, tag, &format!("--user {user}"), size, env).await;
     terminal.wait_for("Message or /command").await;
     terminal
 }
@@ -378,16 +391,7 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     let room = alice.create_room("Porch").await;
     app.user("bob").await;
 
-    let command = format!(
-        "{} chat --server {} --user bob",
-        env!("CARGO_BIN_EXE_chatroom"),
-        app.address
-    );
-    let name = format!("chatroom-test-{}-{room}", std::process::id());
-    let terminal = Tmux::open(name, 120, 30, &command);
-    terminal.wait_for("Password:").await;
-    terminal.keys(PASSWORD);
-    terminal.press("Enter");
+    let terminal = password_given(&app.address, "test", "--user bob", (120, 30), "").await;
     terminal.wait_for("Rooms").await;
     assert!(
         !terminal.screen().contains(PASSWORD),
@@ -789,16 +793,8 @@ async fn register_asks_for_the_password_twice_and_refuses_two_that_differ() {
     }
     let Some(app) = spawn_app().await else { return };
     app.user("alice").await;
-    let command = format!(
-        "{} chat --server {} --user carol --register",
-        env!("CARGO_BIN_EXE_chatroom"),
-        app.address
-    );
-    let name = format!("chatroom-register-{}", std::process::id());
-    let terminal = Tmux::open(name, 100, 30, &command);
-    terminal.wait_for("Password:").await;
-    terminal.keys(PASSWORD);
-    terminal.press("Enter");
+    let args = "--user carol --register";
+    let terminal = password_given(&app.address, "register", args, (100, 30), "").await;
     terminal.wait_for("Password again:").await;
     terminal.keys("not the same password");
     terminal.press("Enter");
