@@ -365,21 +365,9 @@ impl Browser {
 
     /// The browser console's errors and warnings so far (CSP violations are logged there).
     pub async fn console_problems(&self) -> Vec<String> {
-        let session = self
-            .client
-            .session_id()
-            .await
-            .expect("a session")
-            .expect("a session id");
-        let entries: Value = reqwest::Client::new()
-            .post(format!("{}/session/{session}/se/log", self.driver))
-            .json(&json!({ "type": "browser" }))
-            .send()
-            .await
-            .expect("chromedriver answers")
-            .json()
-            .await
-            .expect("JSON");
+        let entries = self
+            .chromedriver("se/log", json!({ "type": "browser" }))
+            .await;
         entries["value"]
             .as_array()
             .expect("log entries")
@@ -393,29 +381,34 @@ impl Browser {
 
     /// Sends a Chrome DevTools command through chromedriver and gives its answer.
     pub async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        let answer = self
+            .chromedriver("goog/cdp/execute", json!({ "cmd": cmd, "params": params }))
+            .await;
+        assert!(
+            answer["value"].get("error").is_none(),
+            "{cmd} failed: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    /// POSTs `body` to one of chromedriver's own commands for this session (those fantoccini
+    /// does not speak), and gives its answer.
+    async fn chromedriver(&self, command: &str, body: Value) -> Value {
         let session = self
             .client
             .session_id()
             .await
             .expect("a session")
             .expect("a session id");
-        let answer: Value = reqwest::Client::new()
-            .post(format!(
-                "{}/session/{session}/goog/cdp/execute",
-                self.driver
-            ))
-            .json(&json!({ "cmd": cmd, "params": params }))
+        reqwest::Client::new()
+            .post(format!("{}/session/{session}/{command}", self.driver))
+            .json(&body)
             .send()
             .await
             .expect("chromedriver answers")
             .json()
             .await
-            .expect("JSON");
-        assert!(
-            answer["value"].get("error").is_none(),
-            "{cmd} failed: {answer}"
-        );
-        answer["value"].clone()
+            .expect("JSON")
     }
 
     /// Runs a script and gives what it returns.
