@@ -280,6 +280,17 @@ impl Person {
             .expect("POST is answered")
     }
 
+    /// DELETE with this person's CSRF token in the X-CSRF-Token header.
+    pub async fn delete(&mut self, path: &str) -> Response {
+        let token = self.csrf().await;
+        self.http
+            .delete(self.url(path))
+            .header("X-CSRF-Token", token)
+            .send()
+            .await
+            .expect("DELETE is answered")
+    }
+
     /// Registers; on success also picks up the token of the new, logged-in session.
     pub async fn register(&mut self, username: &str, password: &str) -> Response {
         self.register_with_setup(username, password, None).await
