@@ -33,9 +33,18 @@ macro_rules! assets {
 
 const ASSETS: &[(&str, &str)] = assets![
     "chat.js",
+    "composer.js",
     "confirm.js",
+    "days.js",
+    "delete-room.js",
     "favicon.svg",
     "lobby.js",
+    "message-actions.js",
+    "page.js",
+    "poller.js",
+    "presence.js",
+    "room-log.js",
+    "send.js",
     "shell.js",
     "style.css",
     "times.js",
