@@ -1,15 +1,20 @@
-// The log's lines: building entries, arranging them into author groups and days, keeping a
-// reader at the bottom there, older pages, and one tab stop for the whole log. Every entry
-// is built with textContent, never innerHTML.
+// The log's lines: building entries, applying the entries that change a message in place
+// (edited, reacted, unreacted, deleted), arranging lines into author groups and days, keeping a
+// reader at the bottom there, older pages, and one tab stop for the whole log. A message's
+// parts are built by message-view.js (its body is the server's sanitized html; all else is
+// text).
 //
 // One `arrange` decides, for the first render, for live entries and for older pages alike,
 // which messages continue their author's group and where a day begins, in the reader's time
 // zone and locale.
 import {
-  log, list, roomId, isCreator, me, emptyLog, olderButton, state,
+  log, list, roomId, emptyLog, olderButton, state,
   element, setClass, handleFatal, errorOf, showError,
 } from "./page.js";
 import { dayKey, dayLabel, localizeTime } from "./days.js";
+import {
+  byId, renderMessage, applyEdit, addReaction, removeReaction, markDeleted, updateQuotes,
+} from "./message-view.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 const OLDER_PAGE = 100;
@@ -109,51 +114,50 @@ function timeOf(entry) {
   return time;
 }
 
-function deleteButton(id) {
-  const button = element("button", "delete-message", "Delete");
-  button.type = "button";
-  button.tabIndex = -1;
-  button.dataset.id = String(id);
-  return button;
-}
+// Entries that only change another line.
+const CHANGES = new Set(["deleted", "edited", "reacted", "unreacted"]);
 
 // One line of the log for an entry, or null for entries that only change another line.
 // The same shape as the page's first render (templates/room.html).
 function renderEntry(entry) {
-  if (entry.kind === "deleted") return null;
+  if (CHANGES.has(entry.kind)) return null;
+  if (entry.kind === "message") return renderMessage(entry, timeOf(entry));
   const li = document.createElement("li");
   li.dataset.id = String(entry.id);
   li.dataset.kind = entry.kind;
   li.tabIndex = -1;
-  if (entry.kind === "message") {
-    li.className = "message" + (entry.deleted ? " deleted" : "");
-    li.dataset.author = entry.author;
-    const head = element("div", "head");
-    head.append(element("span", "author", entry.author), " ", timeOf(entry));
-    li.append(head, element("p", "text", entry.deleted ? "message deleted" : entry.text));
-    if (!entry.deleted && (entry.author === me || isCreator)) {
-      const actions = element("div", "actions");
-      actions.append(deleteButton(entry.id));
-      li.append(actions);
-    }
-  } else {
-    li.className = "event";
-    const verb = entry.kind === "joined" ? " joined " : " left ";
-    li.append(element("span", "author", entry.author), verb, timeOf(entry));
-  }
+  li.className = "event";
+  const verb = entry.kind === "joined" ? " joined " : " left ";
+  li.append(element("span", "author", entry.author), verb, timeOf(entry));
   return li;
 }
 
-function markDeleted(id) {
-  const li = list.querySelector('li[data-id="' + id + '"]');
-  if (!li) return;
-  li.classList.add("deleted");
-  li.querySelector(".text").textContent = "message deleted";
-  const actions = li.querySelector(".actions");
-  if (actions) {
-    if (actions.contains(document.activeElement)) li.focus({ preventScroll: true });
-    actions.remove();
+// Applies an entry that changes a message. Each may repeat what the message already shows
+// (a message read later carries its current state), so each is idempotent.
+function applyChange(entry) {
+  const li = byId(list, entry.target);
+  switch (entry.kind) {
+    case "deleted":
+      state.messageCount = Math.max(0, state.messageCount - 1);
+      markDeleted(li);
+      updateQuotes(list, entry.target, "");
+      break;
+    case "edited":
+      if (!li || li.classList.contains("deleted")) break;
+      applyEdit(li, entry);
+      updateQuotes(list, entry.target, entry.text);
+      break;
+    case "reacted":
+      addReaction(li, entry.text, entry.author);
+      break;
+    case "unreacted":
+      removeReaction(li, entry.text, entry.author);
+      break;
   }
+}
+
+export function messageLine(id) {
+  return byId(list, id);
 }
 
 // ---- staying at the bottom ----
@@ -190,9 +194,8 @@ export function append(entries) {
     lastId = entry.id;
     if (shown.has(entry.id)) continue;
     shown.add(entry.id);
-    if (entry.kind === "deleted") {
-      state.messageCount = Math.max(0, state.messageCount - 1);
-      markDeleted(entry.target);
+    if (CHANGES.has(entry.kind)) {
+      applyChange(entry);
       continue;
     }
     if (entry.kind === "message") state.messageCount++;
@@ -222,7 +225,12 @@ function lastEntry() {
   return all.length ? all[all.length - 1] : null;
 }
 
-function rove(li, focus) {
+// The buttons inside an entry, in reading order: the quote, the reactions, the actions.
+function controlsOf(li) {
+  return Array.from(li.querySelectorAll(".reply-quote, .reactions button, .actions button"));
+}
+
+export function rove(li, focus) {
   if (!li) return;
   const current = list.querySelector('li[tabindex="0"]');
   if (current && current !== li) current.tabIndex = -1;
@@ -244,13 +252,21 @@ function onKeydown(event) {
     case "End": target = all[all.length - 1]; break;
     case "ArrowRight":
     case "Enter": {
-      if (!onEntry) return;
-      const action = li.querySelector(".actions button");
-      if (action) action.focus();
+      if (!onEntry && event.key === "Enter") return; // the control's own
+      const controls = controlsOf(li);
+      const next = onEntry ? controls[0] : controls[controls.indexOf(event.target) + 1];
+      if (next) next.focus();
       event.preventDefault();
       return;
     }
-    case "ArrowLeft":
+    case "ArrowLeft": {
+      if (onEntry) return;
+      const controls = controlsOf(li);
+      const previous = controls[controls.indexOf(event.target) - 1];
+      (previous || li).focus();
+      event.preventDefault();
+      return;
+    }
     case "Escape":
       if (onEntry) return;
       li.focus();
@@ -268,14 +284,17 @@ function onKeydown(event) {
 
 // ---- older pages ----
 
-async function loadOlder() {
+// Loads the page of entries before the first shown. The entries that change messages are
+// skipped: the messages it brings carry their current state. False when nothing more can come.
+export async function loadOlder() {
+  if (!olderButton || !olderButton.isConnected) return false;
   olderButton.disabled = true;
   try {
     const response = await fetch("/api/rooms/" + roomId + "/messages?before=" + firstId,
       { headers: { Accept: "application/json" }, cache: "no-store" });
     if (!response.ok) {
       if (!handleFatal(response, await errorOf(response))) olderButton.disabled = false;
-      return;
+      return false;
     }
     const body = await response.json();
     const fromBottom = log.scrollHeight - log.scrollTop;
@@ -308,10 +327,33 @@ async function loadOlder() {
       olderButton.disabled = false;
     }
     updateEmpty();
+    return olderButton.isConnected;
   } catch (_) {
     olderButton.disabled = false;
     showError("Could not load older messages: the server cannot be reached.");
+    return false;
   }
+}
+
+// Brings message `id` into view and highlights it, loading older pages until it is there.
+export async function showMessage(id) {
+  let li = byId(list, id);
+  while (!li && firstId > id) {
+    const more = await loadOlder();
+    li = byId(list, id);
+    if (!more) break;
+  }
+  if (!li) {
+    showError("That message is no longer in this room's log.");
+    return;
+  }
+  li.scrollIntoView({ block: "center" });
+  state.pinned = isAtBottom();
+  rove(li, true);
+  li.classList.remove("found");
+  void li.offsetWidth; // restarts the highlight when it is asked for again
+  li.classList.add("found");
+  setTimeout(() => li.classList.remove("found"), 2000);
 }
 
 // ---- the first render ----
@@ -330,7 +372,7 @@ export function start() {
     if (li) rove(li, false);
   });
   list.addEventListener("keydown", onKeydown);
-  if (olderButton) olderButton.addEventListener("click", loadOlder);
+  if (olderButton) olderButton.addEventListener("click", () => { loadOlder(); });
 
   log.querySelectorAll("time[datetime]").forEach(localizeTime);
   arrangeAll();
