@@ -340,3 +340,49 @@ fn hostile_messages_show_as_text_and_markdown_renders_as_formatting() {
         assert_console_clean(&[&alice, &bob]).await;
     });
 }
+
+#[test]
+fn a_quote_whose_message_is_pages_back_loads_older_pages_until_it_shows() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Long talk").await;
+        let mut carol = app.user("carol").await;
+        carol.enter(room as i32).await;
+        let original = carol.say(room as i32, "the very first question").await;
+        let original = original["id"].as_i64().expect("an id");
+        // More than the first render (200) and one older page (100) hold.
+        for i in 0..320 {
+            carol.say(room as i32, &format!("line {i}")).await;
+        }
+        let path = format!("/api/rooms/{room}/messages");
+        let body = json!({ "text": "an answer at last", "reply_to": original });
+        let answer = carol.post_json(&path, &body).await;
+        assert_eq!(answer.status(), 201);
+
+        alice.goto(&format!("/rooms/{room}")).await;
+        let reply = id_of(&alice, "an answer at last").await;
+        assert_eq!(
+            line(&alice, original).await,
+            Value::Null,
+            "not on the page yet"
+        );
+        alice
+            .click(&format!("#log li[data-id='{reply}'] .reply-quote"))
+            .await;
+        alice
+            .wait_until("the original to be loaded, shown and focused", || async {
+                focused_is(&alice, &format!("li[data-id='{original}']")).await
+            })
+            .await;
+        let in_view = alice
+            .script(&format!(
+                "const log = document.getElementById('log').getBoundingClientRect();
+                 const li = document.querySelector(\"#log li[data-id='{original}']\")
+                   .getBoundingClientRect();
+                 return li.top >= log.top && li.bottom <= log.bottom;"
+            ))
+            .await;
+        assert_eq!(in_view, json!(true), "the original is in view");
+        assert_console_clean(&[&alice]).await;
+    });
+}
