@@ -128,7 +128,10 @@ impl Screen {
             KeyCode::Char('k') if ctrl => editor.delete_to_end(),
             KeyCode::Char(c) if !ctrl => {
                 editor.insert(c);
-                chat.typed();
+                // A command (/react, /edit...) is not a message being written.
+                if !editor.text().starts_with('/') {
+                    chat.typed();
+                }
             }
             KeyCode::Left => editor.left(),
             KeyCode::Right => editor.right(),
