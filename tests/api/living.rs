@@ -222,17 +222,31 @@ async fn the_room_page_shows_an_edited_message_with_its_new_text() {
 }
 
 #[actix_web::test]
-async fn the_room_page_marks_an_edited_message_edited() {
+async fn the_room_page_marks_an_edited_message_and_shows_no_line_for_an_edit_or_a_reaction() {
     let Some(app) = spawn_app().await else { return };
     let (mut alice, mut bob, room) = alice_and_bob(&app).await;
     let n = seq(&alice.say(room, "orignal wording").await);
     let untouched = seq(&alice.say(room, "never changed").await);
     alice.edit(room, n, "corrected wording").await;
+    alice.react(room, untouched, "👍").await;
+    alice.unreact(room, untouched, "👍").await;
 
     let page = bob.enter(room).await;
 
-    assert!(page_message(&page, n).contains("(edited)"), "{page}");
+    let shown = page_message(&page, n);
+    assert!(shown.contains("(edited)"), "{shown}");
     assert!(!page_message(&page, untouched).contains("(edited)"));
+    let lines: Vec<&str> = page
+        .match_indices("<li ")
+        .map(|(at, _)| &page[at..at + page[at..].find('>').unwrap()])
+        .collect();
+    for kind in ["edited", "reacted", "unreacted"] {
+        let shown = format!(r#"data-kind="{kind}""#);
+        assert!(
+            lines.iter().all(|line| !line.contains(&shown)),
+            "no line for an {kind} entry: {lines:?}"
+        );
+    }
 }
 
 #[actix_web::test]
