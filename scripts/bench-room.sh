@@ -16,3 +16,18 @@ bench_room() {
   poll_url="$base/api/rooms/$room/messages?after=$last"
   cookie="chatroom_session=$(awk '$6 == "chatroom_session" {print $7}' "$jar")"
 }
+
+# Posts one message (with a little Markdown) into the room bench_room made, and sets
+# $message_poll_url: a poll whose answer carries that message, every time.
+bench_message() {
+  local jar="$work/jar" t room
+  room=${poll_url#*/api/rooms/}
+  room=${room%%/*}
+  t=$(curl -s -c "$jar" -b "$jar" "$base/rooms/$room" | token)
+  curl -s -o /dev/null -c "$jar" -b "$jar" -H 'Content-Type: application/json' \
+    -H "X-CSRF-Token: $t" \
+    --data '{"text": "a message of ordinary length, with **some** formatting and a link: https://example.com/page"}' \
+    "$base/api/rooms/$room/messages"
+  message_poll_url=$poll_url
+}
+

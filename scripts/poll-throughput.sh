@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Saturated throughput of GET /healthz and of an empty poll, for one or more server binaries
-# measured one after another in the same run (so that their figures compare on a noisy
-# machine). Each server runs pinned to CPU 0 on a fresh database; wrk runs on CPU 1.
+# Saturated throughput of GET /healthz, of an empty poll, and of a poll whose answer carries one
+# message, for one or more server binaries measured one after another in the same run (so that
+# their figures compare on a noisy machine). Each server runs pinned to CPU 0 on a fresh database; wrk runs on CPU 1.
 #
 #   scripts/poll-throughput.sh [-d SECONDS] [-c CONNECTIONS] BINARY [BINARY...]
 #
@@ -31,7 +31,7 @@ rate() { # wrk's requests/sec for URL with an optional cookie
     | awk '/Requests\/sec/ {print $2}'
 }
 
-printf '%-40s %12s %12s %8s\n' binary healthz/s empty-poll/s ratio
+printf '%-40s %12s %12s %8s %14s %8s\n' binary healthz/s empty-poll/s ratio one-message/s ratio
 for binary in "$@"; do
   db="$work/$(basename "$binary")-$RANDOM.db"
   RUST_LOG=warn taskset -c 0 "$binary" serve --bind "127.0.0.1:$port" --database "$db" \
@@ -44,7 +44,10 @@ for binary in "$@"; do
 
   health=$(rate "$base/healthz")
   poll=$(rate "$poll_url" "$cookie")
+  bench_message
+  one=$(rate "$message_poll_url" "$cookie")
   ratio=$(awk -v p="$poll" -v h="$health" 'BEGIN { printf "%.0f%%", 100 * p / h }')
-  printf '%-40s %12s %12s %8s\n' "$binary" "$health" "$poll" "$ratio"
+  one_ratio=$(awk -v p="$one" -v h="$health" 'BEGIN { printf "%.0f%%", 100 * p / h }')
+  printf '%-40s %12s %12s %8s %14s %8s\n' "$binary" "$health" "$poll" "$ratio" "$one" "$one_ratio"
   kill "$server"; wait "$server" 2>/dev/null || true
 done

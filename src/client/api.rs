@@ -25,6 +25,8 @@ pub enum ApiError {
     LoggedOut,
     WrongPassword,
     RoomDeleted,
+    /// The message acted on was deleted.
+    MessageDeleted,
     /// The room is no longer this user's room (they entered another one elsewhere).
     NotInRoom,
     NotFound,
@@ -42,6 +44,7 @@ impl fmt::Display for ApiError {
             Self::LoggedOut => f.write_str("you are logged out: log in again"),
             Self::WrongPassword => f.write_str("wrong username or password"),
             Self::RoomDeleted => f.write_str("the room was deleted"),
+            Self::MessageDeleted => f.write_str("that message was deleted"),
             Self::NotInRoom => f.write_str("you left this room or entered another one elsewhere"),
             Self::NotFound => f.write_str("no such room"),
             Self::Refused { message, .. } => f.write_str(message),
@@ -105,6 +108,34 @@ pub struct Entry {
     pub target: Option<i64>,
     #[serde(default)]
     pub deleted: bool,
+    #[serde(default)]
+    pub edited: bool,
+    #[serde(default)]
+    pub reply_to: Option<Quote>,
+    /// First reacted first.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// The message a reply answers, as the reply carries it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Quote {
+    pub id: i64,
+    #[serde(deserialize_with = "printable::string")]
+    pub author: String,
+    /// The start of its current text, on one line; empty once it was deleted.
+    #[serde(deserialize_with = "printable::string")]
+    pub excerpt: String,
+}
+
+/// One emoji (or short word) on a message, with who reacted, in the order they did.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Reaction {
+    #[serde(deserialize_with = "printable::string")]
+    pub emoji: String,
+    pub count: usize,
+    #[serde(deserialize_with = "printable::strings")]
+    pub by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +167,25 @@ pub struct Api {
     jar: Arc<Jar>,
     base: Url,
     csrf: Option<String>,
+}
+
+/// The answer to posting or changing a message: the message as it now is.
+#[derive(Deserialize)]
+struct OneMessage {
+    message: Entry,
+}
+
+/// `text` percent-encoded to stand as one segment of a path: every byte but the unreserved
+/// ASCII ones (RFC 3986) escaped, so "/" or "?" in a reaction cannot change the route.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -177,6 +227,16 @@ impl Api {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> ApiResult<Option<T>> {
+        Ok(self.call_for_status(method, path, body).await?.1)
+    }
+
+    /// As `call`, with the status of a successful answer.
+    async fn call_for_status<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> ApiResult<(StatusCode, Option<T>)> {
         let url = self.base.join(path).map_err(|_| ApiError::NotFound)?;
         let mut request = self.http.request(method, url);
         if let Some(token) = &self.csrf {
@@ -188,13 +248,13 @@ impl Api {
         let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
         let status = response.status();
         if status == StatusCode::NO_CONTENT {
-            return Ok(None);
+            return Ok((status, None));
         }
         if status.is_success() {
             return response
                 .json::<T>()
                 .await
-                .map(Some)
+                .map(|body| (status, Some(body)))
                 .map_err(|_| ApiError::Unreachable);
         }
         if status.is_server_error() {
@@ -205,6 +265,7 @@ impl Api {
         Err(match (status, code) {
             (StatusCode::UNAUTHORIZED, "invalid_credentials") => ApiError::WrongPassword,
             (StatusCode::UNAUTHORIZED, _) => ApiError::LoggedOut,
+            (StatusCode::GONE, "message_deleted") => ApiError::MessageDeleted,
             (StatusCode::GONE, _) => ApiError::RoomDeleted,
             (StatusCode::FORBIDDEN, "not_in_room") => ApiError::NotInRoom,
             (StatusCode::NOT_FOUND, _) => ApiError::NotFound,
@@ -329,12 +390,8 @@ impl Api {
 
     /// Sends a message under the client's own name for it: a retry is never stored twice.
     pub async fn send(&self, room: i32, text: &str, client_id: &str) -> ApiResult<Entry> {
-        #[derive(Deserialize)]
-        struct Sent {
-            message: Entry,
-        }
         let body = json!({ "text": text, "client_id": client_id });
-        let sent: Sent = self
+        let sent: OneMessage = self
             .expect(
                 Method::POST,
                 &format!("/api/rooms/{room}/messages"),
@@ -342,6 +399,44 @@ impl Api {
             )
             .await?;
         Ok(sent.message)
+    }
+
+    /// Replaces the text of message `n` (the user's own); gives the message as it now is.
+    pub async fn edit(&self, room: i32, n: i64, text: &str) -> ApiResult<Entry> {
+        let answer: OneMessage = self
+            .expect(
+                Method::PATCH,
+                &format!("/api/rooms/{room}/messages/{n}"),
+                Some(json!({ "text": text })),
+            )
+            .await?;
+        Ok(answer.message)
+    }
+
+    /// Reacts to message `n`; gives the message as it now is, and whether the reaction is new
+    /// (false: the user had already reacted so, and nothing changed).
+    pub async fn react(&self, room: i32, n: i64, emoji: &str) -> ApiResult<(Entry, bool)> {
+        let (status, answer) = self
+            .call_for_status::<OneMessage>(
+                Method::POST,
+                &format!("/api/rooms/{room}/messages/{n}/reactions"),
+                Some(json!({ "emoji": emoji })),
+            )
+            .await?;
+        let answer = answer.ok_or(ApiError::Unreachable)?;
+        Ok((answer.message, status == StatusCode::CREATED))
+    }
+
+    /// Takes the user's reaction off message `n` (done too when there was none).
+    pub async fn unreact(&self, room: i32, n: i64, emoji: &str) -> ApiResult<()> {
+        let emoji = path_segment(emoji);
+        self.call::<serde_json::Value>(
+            Method::DELETE,
+            &format!("/api/rooms/{room}/messages/{n}/reactions/{emoji}"),
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// The login as it stands, to save.
@@ -362,5 +457,18 @@ impl Api {
                 .add_cookie_str(&format!("{cookie}; Path=/"), &self.base);
         }
         self.csrf = Some(saved.csrf_token.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reaction_is_one_segment_of_the_path_whatever_it_holds() {
+        assert_eq!(path_segment("+1"), "%2B1");
+        assert_eq!(path_segment("ship"), "ship");
+        assert_eq!(path_segment("👍"), "%F0%9F%91%8D");
+        assert_eq!(path_segment("a/b?c d"), "a%2Fb%3Fc%20d");
     }
 }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use super::api::{Api, ApiError, Entry, RoomInfo};
+use super::api::{Api, ApiError, Entry, Reaction, RoomInfo};
+use super::printable::printable;
 
 /// "is typing" is sent while the user typed within this long.
 const TYPING_FOR: Duration = Duration::from_secs(3);
@@ -19,7 +20,8 @@ pub struct Current {
     pub creator_id: i32,
     /// A direct conversation: between equals, so either person may hide it.
     pub direct: bool,
-    /// The log as shown, in id order. Deleted messages keep their place.
+    /// The log as shown, in id order: messages, joins and leaves. Deleted messages keep their
+    /// place; the entries that change a message (edited, reacted, ...) are applied to it.
     pub log: Vec<Entry>,
     /// The poller's cursor: the number of the last entry shown. A room's entries are
     /// numbered 1, 2, 3, ... with no holes.
@@ -27,6 +29,16 @@ pub struct Current {
     pub present: Vec<String>,
     pub typing: Vec<String>,
     shown: HashSet<i64>,
+    /// The lowest number received (shown or applied): older history is asked for below it.
+    oldest: Option<i64>,
+}
+
+/// How many characters of a message a reply quotes (as the server cuts it).
+const EXCERPT_CHARS: usize = 100;
+
+/// Whether an entry changes an earlier message rather than being a line of its own.
+fn is_change(kind: &str) -> bool {
+    matches!(kind, "deleted" | "edited" | "reacted" | "unreacted")
 }
 
 impl Current {
@@ -41,13 +53,14 @@ impl Current {
             present: Vec::new(),
             typing: Vec::new(),
             shown: HashSet::new(),
+            oldest: None,
         }
     }
 
-    /// Appends what the server sent, in its order, skipping anything already shown; a
-    /// "deleted" entry blanks the message it names, in place. An answer that skips a number
-    /// is a fault: what follows the hole is dropped (false), and the next poll asks again
-    /// from the last number shown.
+    /// Appends what the server sent, in its order, skipping anything already shown; an entry
+    /// that changes a message (deleted, edited, reacted, unreacted) changes it in place. An
+    /// answer that skips a number is a fault: what follows the hole is dropped (false), and
+    /// the next poll asks again from the last number shown.
     pub fn apply(&mut self, entries: Vec<Entry>) -> bool {
         for entry in entries {
             if entry.id <= self.cursor {
@@ -60,11 +73,9 @@ impl Current {
             if !self.shown.insert(entry.id) {
                 continue;
             }
-            if entry.kind == "deleted" {
-                if let Some(target) = self.log.iter_mut().find(|e| Some(e.id) == entry.target) {
-                    target.deleted = true;
-                    target.text.clear();
-                }
+            self.oldest = Some(self.oldest.map_or(entry.id, |o| o.min(entry.id)));
+            if is_change(&entry.kind) {
+                self.change(&entry);
                 continue;
             }
             self.log.push(entry);
@@ -72,24 +83,106 @@ impl Current {
         true
     }
 
-    /// Puts older history (oldest first, all numbered below what is shown) before the log:
-    /// messages and joins only, as a deletion already shows on the message it deleted. Gives
-    /// how many entries were added.
+    /// Applies `change` to the message it names. A message arrives in its current state, and
+    /// the changes after it in the log may already be part of that state: applying one again
+    /// leaves the message as it was. A message not shown, or deleted, is left alone.
+    fn change(&mut self, change: &Entry) {
+        let Some(target) = change.target else { return };
+        let Some(message) = self
+            .log
+            .iter_mut()
+            .find(|e| e.id == target && e.kind == "message" && !e.deleted)
+        else {
+            return;
+        };
+        match change.kind.as_str() {
+            "deleted" => {
+                message.deleted = true;
+                message.text.clear();
+                message.reactions.clear();
+            }
+            "edited" => {
+                message.text.clone_from(&change.text);
+                message.edited = true;
+            }
+            "reacted" => react(&mut message.reactions, &change.text, &change.author),
+            "unreacted" => unreact(&mut message.reactions, &change.text, &change.author),
+            _ => return,
+        }
+        // The replies quoting it quote what it says now.
+        let excerpt: String = message
+            .text
+            .chars()
+            .take(EXCERPT_CHARS)
+            .map(|c| if c == '\n' { ' ' } else { c })
+            .collect();
+        for quote in self.log.iter_mut().filter_map(|e| e.reply_to.as_mut()) {
+            if quote.id == target {
+                quote.excerpt.clone_from(&excerpt);
+            }
+        }
+    }
+
+    /// Puts older history (oldest first, all numbered below what was received) before the
+    /// log: messages and joins only, as they come in their current state. Gives how many
+    /// entries were added.
     pub fn prepend(&mut self, older: Vec<Entry>) -> usize {
-        let first = self.log.first().map_or(self.cursor + 1, |e| e.id);
+        let below = self.oldest_received();
         let older: Vec<Entry> = older
             .into_iter()
-            .filter(|e| e.id < first && e.kind != "deleted" && self.shown.insert(e.id))
+            .filter(|e| e.id < below && self.shown.insert(e.id))
             .collect();
+        if let Some(first) = older.iter().map(|e| e.id).min() {
+            self.oldest = Some(first);
+        }
+        let older: Vec<Entry> = older.into_iter().filter(|e| !is_change(&e.kind)).collect();
         let added = older.len();
         self.log.splice(0..0, older);
         added
     }
 
-    /// Whether entries numbered below the first one shown may exist.
-    pub fn has_older(&self) -> bool {
-        self.log.first().is_some_and(|e| e.id > 1)
+    /// The lowest number received, or the next one to come when none was.
+    fn oldest_received(&self) -> i64 {
+        self.oldest.unwrap_or(self.cursor + 1)
     }
+
+    /// Whether entries numbered below the first one received may exist.
+    pub fn has_older(&self) -> bool {
+        self.oldest_received() > 1
+    }
+
+    /// The newest message shown, not deleted, that `accept` takes.
+    fn last_message(&self, accept: impl Fn(&Entry) -> bool) -> Option<&Entry> {
+        self.log
+            .iter()
+            .rev()
+            .find(|e| e.kind == "message" && !e.deleted && accept(e))
+    }
+}
+
+/// `author` among those who reacted `emoji` (first reacted first), if not already.
+fn react(reactions: &mut Vec<Reaction>, emoji: &str, author: &str) {
+    match reactions.iter_mut().find(|r| r.emoji == emoji) {
+        Some(reaction) if reaction.by.iter().any(|name| name == author) => {}
+        Some(reaction) => {
+            reaction.by.push(author.to_owned());
+            reaction.count = reaction.by.len();
+        }
+        None => reactions.push(Reaction {
+            emoji: emoji.to_owned(),
+            count: 1,
+            by: vec![author.to_owned()],
+        }),
+    }
+}
+
+/// `author` no longer among those who reacted `emoji`; an emoji nobody is left on goes.
+fn unreact(reactions: &mut Vec<Reaction>, emoji: &str, author: &str) {
+    for reaction in reactions.iter_mut().filter(|r| r.emoji == emoji) {
+        reaction.by.retain(|name| name != author);
+        reaction.count = reaction.by.len();
+    }
+    reactions.retain(|r| r.count > 0);
 }
 
 /// What the caller should do after a command.
@@ -123,6 +216,9 @@ pub const HELP: &[&str] = &[
     "  /create NAME    create a room and enter it",
     "  /leave          leave the room",
     "  /delete         delete the room (a conversation: hide it)",
+    "  /edit TEXT      replace the text of your last message",
+    "  /react EMOJI    react to the last message (an emoji or a short word)",
+    "  /unreact EMOJI  take that reaction back from the last message you gave it",
     "  /help           this help (Esc hides it)",
     "  /quit           quit (Ctrl+C too)",
     "Keys: PgUp/PgDn scroll the log, End goes back to the newest;",
@@ -180,6 +276,18 @@ impl Chat {
             "/create" if !arg.is_empty() => self.create(arg).await,
             "/leave" => self.leave().await,
             "/delete" => self.delete().await,
+            "/edit" => {
+                self.edit(arg).await;
+                Ok(())
+            }
+            "/react" => {
+                self.react(arg).await;
+                Ok(())
+            }
+            "/unreact" => {
+                self.unreact(arg).await;
+                Ok(())
+            }
             "/help" => {
                 self.help = true;
                 Ok(())
@@ -293,22 +401,136 @@ impl Chat {
         Ok(())
     }
 
-    /// Fetches a page of the room's history before what is shown; gives how many entries were
+    /// The message a command acts on: the newest shown that `accept` takes, as (room, its
+    /// number, its author). Without one (or without the command's argument), the status
+    /// says what is missing.
+    fn target(
+        &mut self,
+        arg: &str,
+        usage: &str,
+        none: &str,
+        accept: impl Fn(&Entry) -> bool,
+    ) -> Option<(i32, i64, String)> {
+        let Some(room) = &self.room else {
+            self.status = "join a room first (/rooms, /join NAME)".into();
+            return None;
+        };
+        if arg.is_empty() {
+            self.status = format!("usage: {usage}");
+            return None;
+        }
+        let found = room
+            .last_message(accept)
+            .map(|m| (room.id, m.id, m.author.clone()));
+        if found.is_none() {
+            none.clone_into(&mut self.status);
+        }
+        found
+    }
+
+    /// Says why a change to a message did not happen.
+    fn refused(&mut self, what: &str, error: ApiError) {
+        self.reconnecting = error == ApiError::Unreachable;
+        let why = match error {
+            // Not retried, unlike a message: the user decides whether to try again.
+            ApiError::Unreachable => "the server did not answer".to_owned(),
+            ApiError::NotFound => "no such message".to_owned(),
+            error => error.to_string(),
+        };
+        self.status = format!("{what}: {why}");
+    }
+
+    /// Whose message `author`'s is, from the user's side.
+    fn whose(&self, author: &str) -> String {
+        if author == self.me {
+            "your".to_owned()
+        } else {
+            format!("{author}'s")
+        }
+    }
+
+    /// `/edit TEXT`: the user's last message shown now says TEXT.
+    async fn edit(&mut self, text: &str) {
+        let me = self.me.clone();
+        let none = "no message of yours to edit here";
+        let Some((room, n, _)) = self.target(text, "/edit NEW TEXT", none, |m| m.author == me)
+        else {
+            return;
+        };
+        match self.api.edit(room, n, text).await {
+            Ok(_) => {
+                self.status = "message edited".into();
+                // The change reaches the log through the poll, as everyone else's do.
+                self.poll().await;
+            }
+            Err(error) => self.refused("not edited", error),
+        }
+    }
+
+    /// `/react EMOJI`: the user reacts so to the room's last message.
+    async fn react(&mut self, emoji: &str) {
+        let none = "no message to react to here";
+        let Some((room, n, author)) = self.target(emoji, "/react EMOJI", none, |_| true) else {
+            return;
+        };
+        match self.api.react(room, n, emoji).await {
+            Ok((_, added)) => {
+                let whose = self.whose(&author);
+                self.status = if added {
+                    format!("you reacted {emoji} to {whose} message")
+                } else {
+                    format!("you had already reacted {emoji} to {whose} message")
+                };
+                self.poll().await;
+            }
+            Err(error) => self.refused("no reaction", error),
+        }
+    }
+
+    /// `/unreact EMOJI`: takes back that reaction from the last message the user gave it.
+    async fn unreact(&mut self, emoji: &str) {
+        let me = self.me.clone();
+        let none = format!("you reacted {} to no message shown here", printable(emoji));
+        let mine = |m: &Entry| {
+            m.reactions
+                .iter()
+                .any(|r| r.emoji == emoji && r.by.contains(&me))
+        };
+        let Some((room, n, _)) = self.target(emoji, "/unreact EMOJI", &none, mine) else {
+            return;
+        };
+        match self.api.unreact(room, n, emoji).await {
+            Ok(()) => {
+                self.status = format!("you took back {emoji}");
+                self.poll().await;
+            }
+            Err(error) => self.refused("reaction kept", error),
+        }
+    }
+
+    /// Fetches the room's history before what was received, a page at a time until something
+    /// to show comes (a page may hold only changes to messages); gives how many entries were
     /// added (none at the start of the room).
     pub async fn load_older(&mut self) -> usize {
-        let Some(room) = self.room.as_ref().filter(|r| r.has_older()) else {
-            return 0;
-        };
-        let (id, before) = (room.id, room.log.first().map_or(0, |e| e.id));
-        match self.api.older(id, before).await {
-            Ok(older) => self
-                .room
-                .as_mut()
-                .filter(|r| r.id == id)
-                .map_or(0, |room| room.prepend(older)),
-            Err(error) => {
-                self.show(&error);
-                0
+        loop {
+            let Some(room) = self.room.as_ref().filter(|r| r.has_older()) else {
+                return 0;
+            };
+            let (id, before) = (room.id, room.oldest_received());
+            match self.api.older(id, before).await {
+                Ok(older) => {
+                    let Some(room) = self.room.as_mut().filter(|r| r.id == id) else {
+                        return 0;
+                    };
+                    let added = room.prepend(older);
+                    if added > 0 || room.oldest_received() >= before {
+                        return added;
+                    }
+                }
+                Err(error) => {
+                    self.show(&error);
+                    return 0;
+                }
             }
         }
     }
@@ -362,6 +584,7 @@ impl Chat {
 
 #[cfg(test)]
 mod tests {
+    use super::super::api::Quote;
     use super::*;
 
     fn entry(id: i64, kind: &str, text: &str, target: Option<i64>) -> Entry {
@@ -373,7 +596,32 @@ mod tests {
             sent_at: String::new(),
             target,
             deleted: false,
+            edited: false,
+            reply_to: None,
+            reactions: Vec::new(),
         }
+    }
+
+    fn change(id: i64, kind: &str, author: &str, text: &str, target: i64) -> Entry {
+        Entry {
+            author: author.into(),
+            ..entry(id, kind, text, Some(target))
+        }
+    }
+
+    fn log_ids(room: &Current) -> Vec<i64> {
+        room.log.iter().map(|e| e.id).collect()
+    }
+
+    fn reactions(entry: &Entry) -> Vec<(&str, usize, Vec<&str>)> {
+        entry
+            .reactions
+            .iter()
+            .map(|r| {
+                let by = r.by.iter().map(String::as_str).collect();
+                (r.emoji.as_str(), r.count, by)
+            })
+            .collect()
     }
 
     #[test]
@@ -388,8 +636,7 @@ mod tests {
             entry(5, "deleted", "", Some(3)),
         ]));
         assert_eq!(room.cursor, 5);
-        let ids: Vec<i64> = room.log.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [3, 4]);
+        assert_eq!(log_ids(&room), [3, 4]);
         assert!(room.log[0].deleted && room.log[0].text.is_empty());
     }
 
@@ -425,10 +672,120 @@ mod tests {
             entry(5, "message", "e", None),
         ]);
         assert_eq!(added, 2);
-        let ids: Vec<i64> = room.log.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [2, 4, 5]);
+        assert_eq!(log_ids(&room), [2, 4, 5]);
         assert_eq!(room.cursor, 6, "the poll goes on from where it was");
         room.prepend(vec![entry(1, "joined", "", None)]);
         assert!(!room.has_older(), "the room's first entry is shown");
+    }
+
+    #[test]
+    fn changes_apply_in_place_and_a_change_already_included_changes_nothing() {
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
+        // Read after the changes below: it arrives as it is now, and they follow it.
+        let reaction = |emoji: &str, by: &[&str]| Reaction {
+            emoji: emoji.into(),
+            count: by.len(),
+            by: by.iter().map(|name| (*name).to_owned()).collect(),
+        };
+        let now = Entry {
+            edited: true,
+            reactions: vec![
+                reaction("🎉", &["carol", "dave"]),
+                reaction("+1", &["erin"]),
+            ],
+            ..entry(3, "message", "fixed", None)
+        };
+        assert!(room.apply(vec![
+            now,
+            change(4, "edited", "alice", "fixed", 3),
+            change(5, "reacted", "bob", "👍", 3),
+            change(6, "reacted", "carol", "🎉", 3),
+            change(7, "unreacted", "bob", "👍", 3),
+            change(8, "reacted", "dave", "🎉", 3),
+            change(9, "reacted", "erin", "+1", 3),
+        ]));
+        assert_eq!(log_ids(&room), [3], "changes are not lines of their own");
+        let message = &room.log[0];
+        assert_eq!(message.text, "fixed");
+        assert!(message.edited);
+        assert_eq!(
+            reactions(message),
+            [("🎉", 2, vec!["carol", "dave"]), ("+1", 1, vec!["erin"])]
+        );
+        assert_eq!(room.cursor, 9);
+
+        // And on a message that did not have them yet, they add up.
+        assert!(room.apply(vec![
+            change(10, "reacted", "bob", "👍", 3),
+            change(11, "reacted", "carol", "👍", 3),
+            change(12, "unreacted", "erin", "+1", 3),
+        ]));
+        assert_eq!(
+            reactions(&room.log[0]),
+            [
+                ("🎉", 2, vec!["carol", "dave"]),
+                ("👍", 2, vec!["bob", "carol"])
+            ]
+        );
+
+        let again = room.log.clone();
+        assert!(room.apply(vec![change(12, "unreacted", "erin", "+1", 3)]));
+        assert_eq!(room.log, again, "a repeated entry is skipped");
+    }
+
+    #[test]
+    fn a_reply_quotes_its_original_as_it_is_now() {
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
+        let reply = Entry {
+            reply_to: Some(Quote {
+                id: 1,
+                author: "alice".into(),
+                excerpt: "first".into(),
+            }),
+            ..entry(2, "message", "answer", None)
+        };
+        room.apply(vec![entry(1, "message", "first", None), reply]);
+        let long = format!("line one\n{}", "x".repeat(200));
+        room.apply(vec![change(3, "edited", "alice", &long, 1)]);
+        let excerpt = &room.log[1].reply_to.as_ref().unwrap().excerpt;
+        assert_eq!(excerpt.chars().count(), EXCERPT_CHARS);
+        assert!(excerpt.starts_with("line one x"), "{excerpt}");
+
+        room.apply(vec![
+            change(4, "reacted", "bob", "👍", 1),
+            change(5, "deleted", "alice", "", 1),
+            change(6, "edited", "alice", "", 1),
+            change(7, "reacted", "bob", "👍", 1),
+        ]);
+        let original = &room.log[0];
+        assert!(original.deleted && original.text.is_empty() && original.reactions.is_empty());
+        assert_eq!(room.log[1].reply_to.as_ref().unwrap().excerpt, "");
+    }
+
+    #[test]
+    fn changes_to_a_message_not_shown_are_ignored() {
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
+        assert!(room.apply(vec![
+            entry(5, "message", "e", None),
+            change(6, "edited", "alice", "new", 2),
+            change(7, "reacted", "bob", "👍", 2),
+        ]));
+        assert_eq!(log_ids(&room), [5]);
+        assert_eq!(room.log[0].text, "e");
+        assert!(room.log[0].reactions.is_empty());
+    }
+
+    #[test]
+    fn older_history_made_of_changes_only_still_moves_the_history_cursor() {
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
+        room.apply(vec![entry(5, "message", "e", None)]);
+        let added = room.prepend(vec![
+            change(3, "reacted", "bob", "👍", 1),
+            change(4, "edited", "alice", "x", 1),
+        ]);
+        assert_eq!(added, 0);
+        assert_eq!(room.oldest_received(), 3, "the next page is asked below 3");
+        assert!(room.has_older());
+        assert_eq!(log_ids(&room), [5]);
     }
 }

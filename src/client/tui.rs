@@ -128,7 +128,10 @@ impl Screen {
             KeyCode::Char('k') if ctrl => editor.delete_to_end(),
             KeyCode::Char(c) if !ctrl => {
                 editor.insert(c);
-                chat.typed();
+                // A command (/react, /edit...) is not a message being written.
+                if !editor.text().starts_with('/') {
+                    chat.typed();
+                }
             }
             KeyCode::Left => editor.left(),
             KeyCode::Right => editor.right(),
@@ -267,7 +270,7 @@ fn log_rows(chat: &Chat, width: usize) -> Vec<Line<'static>> {
                     let label = format!("── {} ──", view::day_label(new_day, today));
                     rows.extend(plain_rows(&label, width, muted));
                 }
-                rows.extend(entry_rows(entry, width));
+                rows.extend(entry_rows(entry, width, &chat.me));
             }
             if !room.typing.is_empty() {
                 let typing = format!("{} typing…", room.typing.join(", "));
@@ -296,8 +299,9 @@ fn plain_rows(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
 }
 
 /// An entry as rows: "12:04 alice: text", wrapped, each further row (and each further line of
-/// a message) indented to start under the author's name.
-fn entry_rows(entry: &Entry, width: usize) -> Vec<Line<'static>> {
+/// a message) indented to start under the author's name; "(edited)" after an edited text; a
+/// reply's quote on a row above it, its reactions on rows below (`me`'s own in bold).
+fn entry_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
     let muted = Style::default().fg(Color::DarkGray);
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let time = view::local_time(&entry.sent_at);
@@ -318,20 +322,94 @@ fn entry_rows(entry: &Entry, width: usize) -> Vec<Line<'static>> {
             Style::default(),
         ),
     };
+    let edited = entry.edited && !entry.deleted;
     // The indent is the time's width, unless that leaves too little room for the text.
     let indent = (view::width(&time) + 1).min(width / 3);
-    let full = format!("{head}{body}");
+    let pad = " ".repeat(indent);
+    let mut lines = Vec::new();
+    if let Some(quote) = entry.reply_to.as_ref().filter(|_| !entry.deleted) {
+        let excerpt = if quote.excerpt.is_empty() {
+            "message deleted"
+        } else {
+            quote.excerpt.as_str()
+        };
+        let quoted = view::fit(&format!("↪ {}: {excerpt}", quote.author), width - indent);
+        lines.push(Line::styled(format!("{pad}{quoted}"), muted));
+    }
+    let full = if edited {
+        format!("{head}{body} {EDITED}")
+    } else {
+        format!("{head}{body}")
+    };
     let mut rows = view::wrap(&full, width, width - indent).into_iter();
     let first = rows.next().unwrap_or_default();
     // The first row is the start of `full`: its time, then its author, then the body.
     let time_end = (time.len() + 1).min(first.len());
     let head_end = head.len().clamp(time_end, first.len());
-    let mut lines = vec![Line::from(vec![
+    lines.push(Line::from(vec![
         Span::styled(first[..time_end].to_owned(), muted),
         Span::styled(first[time_end..head_end].to_owned(), bold),
         Span::styled(first[head_end..].to_owned(), body_style),
-    ])];
-    let pad = " ".repeat(indent);
+    ]));
     lines.extend(rows.map(|row| Line::styled(format!("{pad}{row}"), body_style)));
+    if edited {
+        mute_suffix(lines.last_mut().expect("a row"), EDITED, muted);
+    }
+    if !entry.deleted {
+        lines.extend(
+            reaction_rows(entry, width - indent, me)
+                .into_iter()
+                .map(|mut row| {
+                    row.spans.insert(0, Span::raw(pad.clone()));
+                    row
+                }),
+        );
+    }
     lines
+}
+
+/// What follows an edited message's text.
+const EDITED: &str = "(edited)";
+
+/// The line's last span split so that `suffix`, if it ends it, is drawn in `style`.
+fn mute_suffix(line: &mut Line<'static>, suffix: &str, style: Style) {
+    let Some(last) = line.spans.pop() else { return };
+    match last.content.strip_suffix(suffix) {
+        Some(before) => {
+            let before = Span::styled(before.to_owned(), last.style);
+            line.spans.push(before);
+            line.spans.push(Span::styled(suffix.to_owned(), style));
+        }
+        None => line.spans.push(last),
+    }
+}
+
+/// A message's reactions, "👍 2  🎉 1", as rows of at most `width` columns; `me`'s own in bold.
+fn reaction_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
+    const GAP: &str = "  ";
+    let muted = Style::default().fg(Color::DarkGray);
+    let mine = Style::default().add_modifier(Modifier::BOLD);
+    let mut rows: Vec<Line<'static>> = Vec::new();
+    let mut used = 0;
+    for reaction in &entry.reactions {
+        let label = view::fit(&format!("{} {}", reaction.emoji, reaction.count), width);
+        let style = if reaction.by.iter().any(|name| name == me) {
+            mine
+        } else {
+            muted
+        };
+        let label_width = view::width(&label);
+        match rows.last_mut() {
+            Some(row) if used + GAP.len() + label_width <= width => {
+                row.spans.push(Span::raw(GAP));
+                row.spans.push(Span::styled(label, style));
+                used += GAP.len() + label_width;
+            }
+            _ => {
+                rows.push(Line::from(Span::styled(label, style)));
+                used = label_width;
+            }
+        }
+    }
+    rows
 }

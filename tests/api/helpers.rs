@@ -291,6 +291,60 @@ impl Person {
             .expect("DELETE is answered")
     }
 
+    /// PATCHes JSON with this person's CSRF token in the X-CSRF-Token header.
+    pub async fn patch_json(&mut self, path: &str, body: &Value) -> Response {
+        let token = self.csrf().await;
+        self.http
+            .patch(self.url(path))
+            .header("X-CSRF-Token", token)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH is answered")
+    }
+
+    /// Edits message `n` of the room to say `text`.
+    pub async fn edit(&mut self, room: i32, n: i64, text: &str) -> Response {
+        self.patch_json(
+            &format!("/api/rooms/{room}/messages/{n}"),
+            &serde_json::json!({ "text": text }),
+        )
+        .await
+    }
+
+    /// Reacts to message `n` of the room with `emoji`.
+    pub async fn react(&mut self, room: i32, n: i64, emoji: &str) -> Response {
+        self.post_json(
+            &format!("/api/rooms/{room}/messages/{n}/reactions"),
+            &serde_json::json!({ "emoji": emoji }),
+        )
+        .await
+    }
+
+    /// Takes back this person's `emoji` on message `n`, the emoji percent-encoded in the path.
+    pub async fn unreact(&mut self, room: i32, n: i64, emoji: &str) -> Response {
+        let encoded: String = emoji
+            .bytes()
+            .map(|b| match b.is_ascii_alphanumeric() {
+                true => char::from(b).to_string(),
+                false => format!("%{b:02X}"),
+            })
+            .collect();
+        self.delete(&format!(
+            "/api/rooms/{room}/messages/{n}/reactions/{encoded}"
+        ))
+        .await
+    }
+
+    /// Sends `text` as a reply to message `n` of the room.
+    pub async fn reply(&mut self, room: i32, n: i64, text: &str) -> Response {
+        self.post_json(
+            &format!("/api/rooms/{room}/messages"),
+            &serde_json::json!({ "text": text, "reply_to": n }),
+        )
+        .await
+    }
+
     /// Registers; on success also picks up the token of the new, logged-in session.
     pub async fn register(&mut self, username: &str, password: &str) -> Response {
         self.register_with_setup(username, password, None).await

@@ -260,6 +260,76 @@ fn upgrading_recomputes_name_keys_and_reports_names_that_now_clash() {
     assert!(stderr(&again).contains("room 1"), "reported until renamed");
 }
 
+/// Messages stored before messages were rendered (and before edits and reactions) keep their
+/// numbers and text, get their HTML when the database is brought up to date, and new entries
+/// go on numbering after them, with row ids never given twice.
+#[test]
+fn upgrading_renders_the_earlier_messages_and_keeps_the_log() {
+    use chatroom::db::schema::log_entries;
+    use diesel::prelude::*;
+    use diesel_migrations::MigrationHarness;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let path_arg = path.to_str().unwrap();
+    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
+    // Every migration but the last: the database as the release before this one left it.
+    let before = std::fs::read_dir("migrations/sqlite").unwrap().count() - 1;
+    for _ in 0..before {
+        conn.run_next_migration(chatroom::db::SQLITE_MIGRATIONS)
+            .unwrap();
+    }
+    conn.batch_execute(
+        "INSERT INTO users (id, username, username_key, password_hash, created_at)
+             VALUES (1, 'ann', 'ann', 'x', CURRENT_TIMESTAMP);
+         INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at,
+                            last_seq)
+             VALUES (1, 'Kitchen', 'kitchen', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 3);
+         INSERT INTO log_entries (id, room_id, author_id, kind, body, sent_at, seq, deleted_at,
+                                  target_seq)
+             VALUES (5, 1, 1, 'message', '**hi** <b>there</b>', CURRENT_TIMESTAMP, 1, NULL, NULL),
+                    (6, 1, 1, 'message', '', CURRENT_TIMESTAMP, 2, CURRENT_TIMESTAMP, NULL),
+                    (7, 1, 1, 'deleted', '', CURRENT_TIMESTAMP, 3, NULL, 2);
+         UPDATE sqlite_sequence SET seq = 40 WHERE name = 'log_entries';",
+    )
+    .unwrap();
+    drop(conn);
+
+    let output = chatroom(&["initdb", "--database", path_arg]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
+    let rows: Vec<(i32, i32, String, Option<String>)> = log_entries::table
+        .order(log_entries::id)
+        .select((
+            log_entries::id,
+            log_entries::seq,
+            log_entries::body,
+            log_entries::html,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                5,
+                1,
+                "**hi** <b>there</b>".to_owned(),
+                Some("<p><strong>hi</strong> &lt;b&gt;there&lt;/b&gt;</p>\n".to_owned())
+            ),
+            (6, 2, String::new(), Some(String::new())),
+            (7, 3, String::new(), None),
+        ]
+    );
+    let next: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+        "(SELECT seq FROM sqlite_sequence WHERE name = 'log_entries')",
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(next, 40, "the next row id goes on from where it was");
+}
+
 /// The form cookie's name a real server sets with `CHATROOM_SECURE_COOKIES=value`.
 /// `None` where this binary's database is not at hand (see `LoggedServer`).
 async fn form_cookie_with_secure_cookies(value: &str) -> Option<String> {

@@ -20,6 +20,7 @@ mod helpers;
 mod initdb;
 mod instances;
 mod live;
+mod living;
 mod lobby;
 mod login_races;
 mod messages;

@@ -925,3 +925,211 @@ async fn page_up_past_the_top_fetches_older_history_in_place() {
     );
     assert!(terminal.screen().contains("-- more below"));
 }
+
+#[actix_web::test]
+async fn the_clients_edit_and_react_commands_say_why_they_were_refused() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/join Porch").await;
+
+    chat.command("/edit nothing yet").await;
+    assert_eq!(chat.status, "no message of yours to edit here");
+    chat.command("/react 👍").await;
+    assert_eq!(chat.status, "no message to react to here");
+    chat.command("/unreact 👍").await;
+    assert!(chat.status.contains("no message shown"), "{}", chat.status);
+    chat.command("/edit").await;
+    assert!(chat.status.starts_with("usage: /edit"), "{}", chat.status);
+
+    let said = alice.say(room, "going soon").await;
+    chat.poll().await;
+    chat.command("/react way too long a reaction").await;
+    assert!(chat.status.starts_with("no reaction: "), "{}", chat.status);
+    // Deleted while this client had not polled yet: it still shows the message.
+    let gone = alice
+        .delete(&format!("/api/rooms/{room}/messages/{}", said["id"]))
+        .await;
+    assert!(gone.status().is_success(), "{}", gone.status());
+    chat.command("/react 👍").await;
+    assert_eq!(chat.status, "no reaction: that message was deleted");
+    chat.poll().await;
+    chat.command("/react 👍").await;
+    assert_eq!(
+        chat.status, "no message to react to here",
+        "a deleted message is no longer a target"
+    );
+
+    chat.command("mine").await;
+    chat.command(&format!("/edit {}", "x".repeat(2001))).await;
+    assert!(chat.status.starts_with("not edited: "), "{}", chat.status);
+    let mine = alice.messages_after(room, 0).await;
+    assert_eq!(mine.last().unwrap()["text"], "mine", "unchanged");
+
+    let mut same_user_elsewhere = app.person();
+    same_user_elsewhere.login("term", PASSWORD).await;
+    let garden = alice.create_room("Garden").await;
+    same_user_elsewhere.enter(garden).await;
+    chat.command("/edit moved away").await;
+    assert_eq!(
+        chat.status,
+        "not edited: you left this room or entered another one elsewhere"
+    );
+}
+
+#[actix_web::test]
+async fn an_edit_in_the_terminal_changes_the_message_on_another_terminal_and_in_the_api() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+    let bobs = logged_in_terminal(&app.address, "edit-bob", "bob", (100, 30), "").await;
+    let alices = logged_in_terminal(&app.address, "edit-alice", "alice", (100, 30), "").await;
+    join(&bobs, "Porch").await;
+    join(&alices, "Porch").await;
+
+    bobs.keys("helo wrold");
+    bobs.press("Enter");
+    alices.wait_for("bob: helo wrold").await;
+    alices.keys("and the next line");
+    alices.press("Enter");
+    bobs.wait_for("alice: and the next line").await;
+
+    bobs.keys("/edit hello world");
+    bobs.press("Enter");
+    alices.wait_for("bob: hello world (edited)").await;
+    let rows = alices.rows();
+    let row_of = |text: &str| rows.iter().position(|row| row.contains(text));
+    assert!(
+        row_of("bob: hello world") < row_of("alice: and the next line"),
+        "changed in place, not added below:\n{}",
+        alices.screen()
+    );
+    assert!(
+        !alices.screen().contains("helo wrold"),
+        "{}",
+        alices.screen()
+    );
+    bobs.wait_for("bob: hello world (edited)").await;
+
+    let messages = alice.messages_after(room, 0).await;
+    let edited = messages.iter().find(|m| m["author"] == "bob").unwrap();
+    assert_eq!(edited["text"], "hello world");
+    assert_eq!(edited["edited"], true);
+
+    alices.keys("/edit and the next line, fixed");
+    alices.press("Enter");
+    alices.wait_for("message edited").await;
+    bobs.wait_for("alice: and the next line, fixed (edited)")
+        .await;
+    assert!(
+        bobs.screen().contains("bob: hello world (edited)"),
+        "/edit changes the sender's own last message:\n{}",
+        bobs.screen()
+    );
+}
+
+#[actix_web::test]
+async fn a_reaction_in_the_terminal_shows_under_the_message_on_another_terminal() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+    let bobs = logged_in_terminal(&app.address, "react-bob", "bob", (100, 30), "").await;
+    let alices = logged_in_terminal(&app.address, "react-alice", "alice", (100, 30), "").await;
+    join(&bobs, "Porch").await;
+    join(&alices, "Porch").await;
+
+    alices.keys("lunch is ready");
+    alices.press("Enter");
+    bobs.wait_for("alice: lunch is ready").await;
+    bobs.keys("/react 👍");
+    bobs.press("Enter");
+    bobs.wait_for("you reacted 👍 to alice's message").await;
+    alices.wait_for("👍 1").await;
+    let rows = alices.rows();
+    let message = rows
+        .iter()
+        .position(|r| r.contains("alice: lunch is ready"));
+    let reactions = rows.iter().position(|r| r.contains("👍 1"));
+    assert_eq!(
+        reactions,
+        message.map(|at| at + 1),
+        "under the message:\n{}",
+        alices.screen()
+    );
+
+    alices.keys("/react 👍");
+    alices.press("Enter");
+    bobs.wait_for("👍 2").await;
+    bobs.keys("/react ship");
+    bobs.press("Enter");
+    alices.wait_for("👍 2  ship 1").await;
+    bobs.keys("/react ship");
+    bobs.press("Enter");
+    bobs.wait_for("you had already reacted ship").await;
+
+    bobs.keys("/unreact 👍");
+    bobs.press("Enter");
+    alices.wait_for("👍 1  ship 1").await;
+    let messages = alice.messages_after(room, 0).await;
+    let reactions = &messages.last().unwrap()["reactions"];
+    assert_eq!(reactions[0]["by"], json!(["alice"]), "{reactions}");
+    assert_eq!(reactions[1]["by"], json!(["bob"]), "{reactions}");
+    let entries = alice.entries_after(room, 0).await;
+    let reacted = entries.iter().filter(|e| e["kind"] == "reacted").count();
+    assert_eq!(reacted, 3, "reacting twice the same is one reaction");
+    let screen = alices.screen();
+    assert!(
+        !screen.contains("bob: 👍") && !screen.contains("bob: ship"),
+        "changes are not lines of their own:\n{screen}"
+    );
+}
+
+#[actix_web::test]
+async fn a_reply_posted_through_the_api_shows_its_quote_above_it() {
+    if !programs::available(&[Program::tmux()]) {
+        return;
+    }
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+    let terminal = logged_in_terminal(&app.address, "reply", "bob", (100, 30), "").await;
+    join(&terminal, "Porch").await;
+
+    let original = alice.say(room, "who wants tea?").await;
+    alice.say(room, "something in between").await;
+    let reply = json!({"text": "me, with **milk**", "reply_to": original["id"]});
+    let res = alice
+        .post_json(&format!("/api/rooms/{room}/messages"), &reply)
+        .await;
+    assert_eq!(res.status(), 201);
+    terminal.wait_for("alice: me, with **milk**").await;
+    let rows = terminal.rows();
+    let reply_row = rows
+        .iter()
+        .position(|r| r.contains("alice: me, with **milk**"))
+        .unwrap();
+    assert!(
+        rows[reply_row - 1].contains("↪ alice: who wants tea?"),
+        "the quote above the reply, the raw text shown:\n{}",
+        terminal.screen()
+    );
+
+    // The quote follows its original: edited through the client's own API, as alice.
+    let mut api = Api::new(&app.address).unwrap();
+    api.log_in("alice", PASSWORD).await.unwrap();
+    let id = original["id"].as_i64().unwrap();
+    let edited = api.edit(room, id, "who wants coffee?").await.unwrap();
+    assert!(edited.edited && edited.text == "who wants coffee?");
+    terminal.wait_for("↪ alice: who wants coffee?").await;
+    terminal.wait_for("alice: who wants coffee? (edited)").await;
+}

@@ -1,6 +1,6 @@
-//! Changing a message after it was sent: its author edits it, members react to it. Each
-//! change updates the message's current state and appends an entry that tells the pollers, in
-//! one transaction, so the log and the state never disagree.
+//! Changing a message after it was sent: its author edits it, members react to it, and it may
+//! be deleted. Each change updates the message's current state and appends an entry that tells
+//! the pollers, in one transaction, so the log and the state never disagree.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,6 +9,8 @@ use super::write::Draft;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, reactions};
 use crate::domain::{MessageText, Reaction};
+use crate::models::audit::AuditEntry;
+use crate::models::deletion_count::DeletionCount;
 use crate::models::{Changes, Kind, LogEntry, ModelError, Room, User, now, write};
 
 /// The most different reactions one message holds.
@@ -22,8 +24,7 @@ struct MessageRow {
 }
 
 impl MessageRow {
-    /// Message `seq` of the room (`NotFound` if there is none), not deleted
-    /// (`MessageDeleted`).
+    /// Message `seq` of the room (`NotFound` if there is none).
     fn find(conn: &mut DbConnection, room_id: i32, seq: i32) -> Result<Self, ModelError> {
         let (id, author_id, deleted_at): (i32, i32, Option<NaiveDateTime>) = log_entries::table
             .filter(log_entries::room_id.eq(room_id))
@@ -180,6 +181,68 @@ impl LogEntry {
             DbConnection::Postgres(c) => insert.on_conflict_do_nothing().execute(c)?,
         };
         Ok(stored > 0)
+    }
+
+    /// Deletes a message: its author may, and in a public room so may the room's creator and
+    /// an administrator (audited). It keeps its place in the log (emptied, marked deleted) and
+    /// a `Deleted` entry tells the pollers.
+    pub fn delete_message(
+        conn: &mut DbConnection,
+        room_id: i32,
+        message_seq: i32,
+        user_id: i32,
+        changes: &mut Changes,
+    ) -> Result<LogEntry, ModelError> {
+        write(conn, changes, |conn, changes| {
+            let room = Room::find_as_member(conn, room_id, user_id)?;
+            let MessageRow {
+                id,
+                author_id,
+                deleted,
+            } = MessageRow::find(conn, room_id, message_seq)?;
+            // In a direct conversation both people are equals: whoever opened it is no
+            // moderator of the other's words, and administrators do not read it.
+            if author_id != user_id && (room.is_direct || room.creator_id != user_id) {
+                let admin = match room.is_direct {
+                    true => None,
+                    false => User::administering(conn, user_id)?,
+                };
+                let admin = admin.ok_or(ModelError::NotAuthor)?;
+                let author = User::name(conn, author_id)?;
+                let subject = format!("message {message_seq} by {author} in {}", room.described());
+                AuditEntry::record(conn, &admin, "deleted message", &subject)?;
+            }
+            if deleted {
+                return Err(ModelError::NotFound);
+            }
+            // Only if still there: on PostgreSQL another delete of it may have committed since
+            // the read above, and a message is deleted once.
+            let emptied = diesel::update(
+                log_entries::table
+                    .find(id)
+                    .filter(log_entries::deleted_at.is_null()),
+            )
+            .set((
+                log_entries::body.eq(""),
+                log_entries::html.eq(Some("")),
+                log_entries::deleted_at.eq(Some(now())),
+            ))
+            .execute(conn)?;
+            if emptied == 0 {
+                return Err(ModelError::NotFound);
+            }
+            Self::forget_changes(conn, room_id, message_seq)?;
+            DeletionCount::record(conn, room_id, author_id, message_seq)?;
+            Self::append(
+                conn,
+                room_id,
+                user_id,
+                Kind::Deleted,
+                "",
+                Some(message_seq),
+                changes,
+            )
+        })
     }
 
     /// What a deleted message leaves behind goes with it: its reactions, and the text of the

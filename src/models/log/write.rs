@@ -1,5 +1,4 @@
-//! Writing a room's log: appending an entry, posting messages one by one or in batches,
-//! deleting one.
+//! Writing a room's log: appending an entry, posting messages one by one or in batches.
 
 use std::collections::HashMap;
 
@@ -12,8 +11,6 @@ use super::numbering;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, users};
 use crate::domain::{ClientId, MessageText, markdown};
-use crate::models::audit::AuditEntry;
-use crate::models::deletion_count::DeletionCount;
 use crate::models::log_entry::{COLUMNS, ReplyTo, Row, excerpt};
 use crate::models::{self, Changes, Kind, LogEntry, ModelError, Room, User, now, write};
 
@@ -623,73 +620,6 @@ impl LogEntry {
             .into_iter()
             .map(|p| ((p.room_id, p.author_id), p.posted))
             .collect())
-    }
-
-    /// Deletes a message: its author may, and in a public room so may the room's creator and
-    /// an administrator (audited). It keeps its place in the log (emptied, marked deleted) and
-    /// a `Deleted` entry tells the pollers.
-    pub fn delete_message(
-        conn: &mut DbConnection,
-        room_id: i32,
-        message_seq: i32,
-        user_id: i32,
-        changes: &mut Changes,
-    ) -> Result<LogEntry, ModelError> {
-        write(conn, changes, |conn, changes| {
-            let room = Room::find_as_member(conn, room_id, user_id)?;
-            let (id, author_id, deleted_at): (i32, i32, Option<NaiveDateTime>) = log_entries::table
-                .filter(log_entries::room_id.eq(room_id))
-                .filter(log_entries::seq.eq(message_seq))
-                .filter(log_entries::kind.eq(Kind::Message.as_str()))
-                .select((
-                    log_entries::id,
-                    log_entries::author_id,
-                    log_entries::deleted_at,
-                ))
-                .first(conn)?;
-            // In a direct conversation both people are equals: whoever opened it is no
-            // moderator of the other's words, and administrators do not read it.
-            if author_id != user_id && (room.is_direct || room.creator_id != user_id) {
-                let admin = match room.is_direct {
-                    true => None,
-                    false => User::administering(conn, user_id)?,
-                };
-                let admin = admin.ok_or(ModelError::NotAuthor)?;
-                let author = User::name(conn, author_id)?;
-                let subject = format!("message {message_seq} by {author} in {}", room.described());
-                AuditEntry::record(conn, &admin, "deleted message", &subject)?;
-            }
-            if deleted_at.is_some() {
-                return Err(ModelError::NotFound);
-            }
-            // Only if still there: on PostgreSQL another delete of it may have committed since
-            // the read above, and a message is deleted once.
-            let emptied = diesel::update(
-                log_entries::table
-                    .find(id)
-                    .filter(log_entries::deleted_at.is_null()),
-            )
-            .set((
-                log_entries::body.eq(""),
-                log_entries::html.eq(Some("")),
-                log_entries::deleted_at.eq(Some(now())),
-            ))
-            .execute(conn)?;
-            if emptied == 0 {
-                return Err(ModelError::NotFound);
-            }
-            Self::forget_changes(conn, room_id, message_seq)?;
-            DeletionCount::record(conn, room_id, author_id, message_seq)?;
-            Self::append(
-                conn,
-                room_id,
-                user_id,
-                Kind::Deleted,
-                "",
-                Some(message_seq),
-                changes,
-            )
-        })
     }
 }
 
