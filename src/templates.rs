@@ -12,7 +12,7 @@ use crate::auth::{CurrentUser, csrf};
 use crate::chat::{Inside, Listed, Lobby};
 use crate::errors::AppError;
 use crate::json::rfc3339;
-use crate::models::{Kind, LogEntry, Room};
+use crate::models::{Kind, LogEntry, Reactions, Room};
 
 /// What every page shows around its content: who is logged in, the CSRF token, and on a
 /// logged-in page the app shell's sidebar.
@@ -273,34 +273,91 @@ impl LobbyPage {
     }
 }
 
-/// One line of a room's log on the page.
+/// One line of a room's log on the page, in its current state (the same shape as
+/// static/message-view.js builds for live entries).
 pub struct EntryView {
     /// Its number in the room's log.
     pub id: i32,
     /// "message", "joined" or "left".
     pub kind: &'static str,
     pub author: String,
+    /// The raw text as written (the page keeps the reader's own, to edit it).
     pub text: String,
+    /// The text rendered from Markdown and cleaned by the sanitizer when it was stored: the
+    /// one thing the page inserts unescaped. None: shown as escaped text.
+    pub html: Option<String>,
     pub deleted: bool,
+    pub edited: bool,
+    /// The reader wrote it: they may edit it.
+    pub own: bool,
     /// The reader may delete it: their own message, or any message in a public room they
     /// created.
     pub deletable: bool,
+    pub reply_to: Option<ReplyView>,
+    pub reactions: Vec<ReactionView>,
     pub sent_at: String,
     /// HH:MM in UTC, until the page's script shows it in the reader's own time zone.
     pub time: String,
 }
 
+/// The message a reply answers, quoted above it.
+pub struct ReplyView {
+    pub id: i32,
+    pub author: String,
+    /// Empty when that message was deleted.
+    pub excerpt: String,
+}
+
+/// One emoji under a message, and who reacted with it.
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: usize,
+    /// The names as JSON, for the page's script to keep up to date.
+    pub by_json: String,
+    /// The names for people: "alice, bob".
+    pub who: String,
+    /// The reader is one of them.
+    pub mine: bool,
+}
+
+impl ReactionView {
+    pub fn new(reactions: Reactions, reader: &str) -> Self {
+        let Reactions { emoji, by } = reactions;
+        Self {
+            emoji,
+            count: by.len(),
+            by_json: serde_json::to_string(&by).unwrap_or_else(|_| "[]".into()),
+            who: by.join(", "),
+            mine: by.iter().any(|name| name == reader),
+        }
+    }
+}
+
 impl EntryView {
-    pub fn new(e: LogEntry, reader_id: i32, reader_moderates: bool) -> Self {
+    pub fn new(e: LogEntry, reader: &CurrentUser, reader_moderates: bool) -> Self {
+        let own = e.author_id == reader.id;
+        let message = e.kind == Kind::Message;
         Self {
             id: e.seq,
             kind: e.kind.as_str(),
-            deletable: e.kind == Kind::Message
-                && !e.deleted
-                && (e.author_id == reader_id || reader_moderates),
+            deletable: message && !e.deleted && (own || reader_moderates),
+            own: message && own,
             author: e.author,
             text: e.body,
+            // As the page's script inserts it: without the renderer's closing newline.
+            html: (message && !e.deleted).then(|| e.html.trim_end().to_owned()),
             deleted: e.deleted,
+            edited: e.edited,
+            reply_to: e.reply_to.map(|r| ReplyView {
+                id: r.seq,
+                author: r.author,
+                excerpt: r.excerpt,
+            }),
+            reactions: e
+                .reactions
+                .into_iter()
+                .map(|r| ReactionView::new(r, &reader.username))
+                .collect(),
             sent_at: rfc3339(e.sent_at),
             time: e.sent_at.format("%H:%M").to_string(),
         }
@@ -370,8 +427,9 @@ impl RoomPage {
             has_older: first_id > 1,
             entries: history
                 .into_iter()
-                .filter(|e| e.kind != Kind::Deleted)
-                .map(|e| EntryView::new(e, reader.id, is_creator))
+                // Lines only: the entries that change a message are in its current state.
+                .filter(|e| matches!(e.kind, Kind::Message | Kind::Joined | Kind::Left))
+                .map(|e| EntryView::new(e, reader, is_creator))
                 .collect(),
         }
     }
