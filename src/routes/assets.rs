@@ -36,6 +36,7 @@ const ASSETS: &[(&str, &str)] = assets![
     "confirm.js",
     "favicon.svg",
     "lobby.js",
+    "outbox.js",
     "shell.js",
     "style.css",
     "times.js",
