@@ -12,6 +12,7 @@ mod helpers;
 #[allow(dead_code)]
 mod database;
 mod driver;
+mod outbox;
 mod pages;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
