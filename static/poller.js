@@ -1,0 +1,89 @@
+// The poller. It asks /api/rooms/{id}/messages?after=<last id shown> one second after each
+// answer (never two polls in flight) and hands what comes back to the log in the server's
+// order. A room's entries are numbered 1, 2, 3, ... with no holes, so an answer that skips a
+// number is a fault: the page keeps what it has and asks again from its last number. The same
+// answer says who is present and who is typing; while the user types, the poll says so
+// (typing=1), so typing costs no request of its own.
+import { roomId, textBox, state, setStatus, handleFatal, errorOf, leaveFor, whenStopped } from "./page.js";
+import { append, lastShown } from "./room-log.js";
+import { showPeople } from "./presence.js";
+
+const POLL_MS = 1000;
+const MAX_BACKOFF_MS = 15000;
+const PAGE_LIMIT = 500;
+const TYPING_MS = 3000;
+const GAPS_BEFORE_RELOAD = 5;
+
+let inFlight = false;
+let pollAgain = false;
+let timer = null;
+let backoff = POLL_MS;
+let gaps = 0; // answers in a row that skipped a number
+
+function schedule(delay) {
+  if (state.stopped) return;
+  clearTimeout(timer);
+  timer = setTimeout(poll, delay);
+}
+
+function isTyping() {
+  return textBox.value.trim() !== "" && Date.now() - state.lastTyped < TYPING_MS;
+}
+
+async function poll() {
+  if (state.stopped) return;
+  if (inFlight) {
+    pollAgain = true;
+    return;
+  }
+  inFlight = true;
+  let delay = POLL_MS;
+  try {
+    const url = "/api/rooms/" + roomId + "/messages?after=" + lastShown() +
+      (isTyping() ? "&typing=1" : "");
+    const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+    if (response.ok) {
+      const body = await response.json();
+      const whole = append(body.messages);
+      showPeople(body.present, body.typing);
+      setStatus(null);
+      // The sidebar (shell.js) refreshes when the lobby's version moves.
+      document.dispatchEvent(new CustomEvent("chatroom:lobby-version", { detail: body.lobby }));
+      if (whole) {
+        gaps = 0;
+        backoff = POLL_MS;
+        if (body.messages.length >= PAGE_LIMIT) delay = 0; // more are waiting
+      } else if (++gaps >= GAPS_BEFORE_RELOAD) {
+        leaveFor(window.location.pathname, "The room's log has a gap. Reloading…");
+      } else {
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        delay = backoff / 4; // soon, from the last number shown
+      }
+    } else if (!handleFatal(response, await errorOf(response))) {
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      delay = backoff;
+      setStatus("The server is having trouble. Retrying…");
+    }
+  } catch (_) {
+    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    delay = backoff;
+    setStatus("Connection lost. Reconnecting…");
+  } finally {
+    inFlight = false;
+  }
+  if (pollAgain) {
+    pollAgain = false;
+    delay = 0;
+  }
+  schedule(delay);
+}
+
+// Polls now, unless the server is struggling (then the backoff decides).
+export function pollSoon() {
+  if (backoff === POLL_MS) schedule(0);
+}
+
+export function start() {
+  whenStopped(() => clearTimeout(timer));
+  poll();
+}
