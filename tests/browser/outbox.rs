@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::driver::{Browser, Viewport, scenario};
 use super::helpers::{PASSWORD, Person};
 // server.rs reaches these through its parent, this module.
-use super::{database, wait};
+use super::{database, newcomer, wait};
 
 #[path = "../support/server.rs"]
 #[allow(dead_code)]
@@ -277,4 +277,83 @@ async fn assert_console_clean_but_the_outage(browser: &Browser) {
         })
         .collect();
     assert!(problems.is_empty(), "console errors: {problems:#?}");
+}
+
+#[test]
+fn a_message_the_server_refuses_comes_back_with_the_reason_and_is_not_retried() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Porch").await;
+
+        // Refused for good (a control character): the empty box gets the text back.
+        alice
+            .script(
+                "const box = document.getElementById('text');
+                 box.value = 'bell \\u0007';
+                 document.getElementById('send').requestSubmit();",
+            )
+            .await;
+        alice
+            .wait_until("the reason", || async {
+                alice.text("#send-error").await.starts_with("Not sent: ")
+            })
+            .await;
+        assert_eq!(
+            alice
+                .script("return document.getElementById('text').value")
+                .await,
+            json!("bell \u{7}")
+        );
+        assert!(waiting(&alice).await.is_empty());
+        assert_eq!(stored_keys(&alice).await, json!([]), "not retried");
+
+        // Refused while something else is in the box: they stay, marked, with Edit and Discard.
+        let posts = [format!("*/api/rooms/{room}/messages")];
+        alice
+            .devtools("Network.setBlockedURLs", json!({ "urls": posts }))
+            .await;
+        alice
+            .script(
+                "const box = document.getElementById('text');
+                 const tick = () => new Promise((done) => setTimeout(done, 0));
+                 box.value = 'first \\u0007';
+                 document.getElementById('send').requestSubmit();
+                 await tick();
+                 box.value = 'second \\u0007';
+                 document.getElementById('send').requestSubmit();
+                 await tick();
+                 box.value = 'a draft';",
+            )
+            .await;
+        alice
+            .wait_until("both waiting", || async {
+                waiting(&alice).await.len() == 2
+            })
+            .await;
+        alice
+            .devtools("Network.setBlockedURLs", json!({ "urls": [] }))
+            .await;
+        alice
+            .wait_until("both refused", || async {
+                let lines = waiting(&alice).await;
+                lines.len() == 2 && lines.iter().all(|(_, s)| s.starts_with("Not sent: "))
+            })
+            .await;
+        alice.click("#log .outbox-message .outbox-edit").await;
+        assert_eq!(
+            alice
+                .script("return document.getElementById('text').value")
+                .await,
+            json!("a draft\nfirst \u{7}"),
+            "Edit puts the text after what was there"
+        );
+        alice.click("#log .outbox-message .outbox-discard").await;
+        alice
+            .wait_until("the outbox empty", || async {
+                waiting(&alice).await.is_empty()
+            })
+            .await;
+        assert_eq!(stored_keys(&alice).await, json!([]));
+        assert!(alice.log().await.is_empty(), "nothing was stored");
+    });
 }
