@@ -49,7 +49,7 @@ use chatroom::db;
 use chatroom::db::DbConnection;
 use chatroom::domain::{MessageText, RoomName, Username};
 use chatroom::models::session::SessionRow;
-use chatroom::models::{Changes, LogEntry, Room, User};
+use chatroom::models::{Changes, LogEntry, NewPost, Room, User};
 use diesel::connection::SimpleConnection;
 use listening::port_from_log;
 use nginx::Nginx;
@@ -398,7 +398,8 @@ fn populate(url: &str, users: usize, rooms: usize) -> Vec<Person> {
     }
     // One more room with one message, for the "poll that returns one message" measurement.
     let text = MessageText::parse("the one new message").unwrap();
-    let _ = LogEntry::post(&mut conn, people[0].room, ids[0], &text, None, &mut changes);
+    let post = NewPost::new(people[0].room, ids[0], text, None);
+    let _ = LogEntry::post(&mut conn, &post, &mut changes);
     people
 }
 

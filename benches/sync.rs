@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chatroom::domain::{MessageText, RoomName, Username};
-use chatroom::models::{Changes, LogEntry, Room, User};
+use chatroom::models::{Changes, LogEntry, NewPost, Room, User};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 
@@ -64,9 +64,9 @@ fn measure(synchronous: &str, threads: u64, seconds: u64) -> f64 {
             thread::spawn(move || {
                 let mut conn = connect(&path, &synchronous);
                 let text = MessageText::parse("a message of ordinary length").expect("text");
+                let post = NewPost::new(room, user, text, None);
                 while !stop.load(Ordering::Relaxed) {
-                    LogEntry::post(&mut conn, room, user, &text, None, &mut Changes::default())
-                        .expect("a post");
+                    LogEntry::post(&mut conn, &post, &mut Changes::default()).expect("a post");
                     posted.fetch_add(1, Ordering::Relaxed);
                 }
             })

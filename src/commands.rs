@@ -136,7 +136,8 @@ fn tail(args: &TailArgs) -> anyhow::Result<String> {
     Ok(lines.join("\n"))
 }
 
-/// One entry as a line of text; none for the marker of a deletion (its message says it).
+/// One entry as a line of text, a message in its current state; none for the entries that
+/// changed a message (the message shows what they did).
 fn entry_line(entry: &LogEntry) -> Option<String> {
     use crate::models::Kind;
     let at = entry.sent_at.format("%Y-%m-%d %H:%M:%S");
@@ -144,10 +145,22 @@ fn entry_line(entry: &LogEntry) -> Option<String> {
     let author = escaped(&entry.author);
     let what = match entry.kind {
         Kind::Message if entry.deleted => format!("{author}: (message deleted)"),
-        Kind::Message => format!("{author}: {}", escaped(&entry.body)),
+        Kind::Message => {
+            let mut line = format!("{author}: {}", escaped(&entry.body));
+            if let Some(reply) = &entry.reply_to {
+                line = format!("(re #{}) {line}", reply.seq);
+            }
+            if entry.edited {
+                line.push_str(" (edited)");
+            }
+            for r in &entry.reactions {
+                line.push_str(&format!(" [{} {}]", escaped(&r.emoji), r.by.len()));
+            }
+            line
+        }
         Kind::Joined => format!("* {author} joined"),
         Kind::Left => format!("* {author} left"),
-        Kind::Deleted => return None,
+        Kind::Deleted | Kind::Edited | Kind::Reacted | Kind::Unreacted => return None,
     };
     Some(format!("[{at}] #{} {what}", entry.seq))
 }

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
 use crate::db::{Db, DbConnection, RunError, StorageFault};
 use crate::domain::{INVITATION_UNUSABLE, Invalid, MessageTextError, SETUP_UNUSABLE};
-use crate::models::ModelError;
+use crate::models::{MAX_REACTIONS, ModelError};
 use crate::throttle::RetryAfter;
 
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub enum AppError {
     /// A poll's cursor is past the room's last number: the client must start again.
     CursorAhead,
     Gone(String),
+    /// The message was deleted.
+    MessageGone,
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     TooManyRequests(RetryAfter),
@@ -111,6 +113,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::CursorAhead => "cursor_ahead",
             Self::Gone(_) => "room_deleted",
+            Self::MessageGone => "message_deleted",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests(_) | Self::SendingTooFast(..) => "rate_limited",
@@ -140,6 +143,7 @@ impl AppError {
             }
             Self::InvalidCredentials => "Wrong username or password.",
             Self::NotFound => "There is nothing here.",
+            Self::MessageGone => "This message was deleted.",
             Self::MethodNotAllowed => "That method is not allowed here.",
             Self::TooManyRequests(_) => "Too many attempts. Please wait a little and try again.",
             Self::RequestTimeout => "The request took too long to arrive.",
@@ -175,6 +179,7 @@ impl AppError {
     pub fn title(&self) -> &'static str {
         match self {
             Self::Gone(_) => "This room was deleted",
+            Self::MessageGone => "This message was deleted",
             Self::NotFound => "Not found",
             Self::Forbidden { .. } => "Not allowed",
             Self::TooManyRequests(_) | Self::SendingTooFast(..) => "Slow down",
@@ -264,7 +269,7 @@ impl ResponseError for AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::CursorAhead => StatusCode::CONFLICT,
-            Self::Gone(_) => StatusCode::GONE,
+            Self::Gone(_) | Self::MessageGone => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) | Self::SendingTooFast(..) => StatusCode::TOO_MANY_REQUESTS,
@@ -318,6 +323,16 @@ impl From<ModelError> for AppError {
                 "not_author",
                 "Only the message's author, the room's creator or an administrator can delete it.",
             ),
+            ModelError::NotYourMessage => {
+                Self::forbidden("not_author", "Only its author can edit a message.")
+            }
+            ModelError::MessageDeleted => Self::MessageGone,
+            ModelError::NotAMessage => {
+                Self::BadRequest("`reply_to` names no message of this room.".into())
+            }
+            ModelError::TooManyReactions => Self::BadRequest(format!(
+                "This message already has {MAX_REACTIONS} different reactions."
+            )),
             ModelError::KeyReused => {
                 Self::Conflict("That client_id already names a different message.".into())
             }

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::chat::Listed;
-use crate::models::{LogEntry, Room, RoomOverview, User};
+use crate::models::{LogEntry, Reactions, Room, RoomOverview, User};
 
 /// RFC 3339 in UTC with milliseconds, as the API and the `<time datetime>` attributes show it.
 pub fn rfc3339(at: NaiveDateTime) -> String {
@@ -13,23 +13,55 @@ pub fn rfc3339(at: NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// A log entry as the API (and `chatroom rooms tail --json`) shows it.
+/// A log entry as the API (and `chatroom rooms tail --json`) shows it; a message in its current
+/// state.
 #[derive(Serialize)]
 pub struct EntryJson<'a> {
     /// Its number in the room's log: 1, 2, 3, ... with no holes.
     id: i32,
-    /// "message", "joined", "left" or "deleted".
+    /// "message", "joined", "left", "deleted", "edited", "reacted" or "unreacted".
     kind: &'static str,
     author: &'a str,
-    /// Empty for anything but a message that was not deleted.
+    /// A message's text as written (empty once deleted), an edit's new text, a reaction.
     text: &'a str,
+    /// For a message and an edit: the text rendered from its Markdown, sanitized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html: Option<&'a str>,
     sent_at: String,
-    /// For "deleted": the number of the message that was deleted.
+    /// For "deleted", "edited", "reacted", "unreacted": the number of the message it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<i32>,
     /// For a message: true once it was deleted.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     deleted: bool,
+    /// For a message: true once its author changed it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    edited: bool,
+    /// For a reply: the message it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<ReplyJson<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    reactions: &'a [Reactions],
+}
+
+/// The message a reply answers: `{"id", "author", "excerpt"}`.
+#[derive(Serialize)]
+struct ReplyJson<'a> {
+    id: i32,
+    author: &'a str,
+    excerpt: &'a str,
+}
+
+impl Serialize for Reactions {
+    /// `{"emoji": "👍", "count": 2, "by": ["alice", "bob"]}`
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Reactions", 3)?;
+        out.serialize_field("emoji", &self.emoji)?;
+        out.serialize_field("count", &self.by.len())?;
+        out.serialize_field("by", &self.by)?;
+        out.end()
+    }
 }
 
 impl<'a> From<&'a LogEntry> for EntryJson<'a> {
@@ -40,8 +72,16 @@ impl<'a> From<&'a LogEntry> for EntryJson<'a> {
             sent_at: rfc3339(e.sent_at),
             author: &e.author,
             text: &e.body,
+            html: e.kind.has_html().then_some(e.html.as_str()),
             target: e.target,
             deleted: e.deleted,
+            edited: e.edited,
+            reply_to: e.reply_to.as_ref().map(|r| ReplyJson {
+                id: r.seq,
+                author: &r.author,
+                excerpt: &r.excerpt,
+            }),
+            reactions: &e.reactions,
         }
     }
 }

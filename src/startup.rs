@@ -380,9 +380,18 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
                 .get(api::log)
                 .post(api::post_message),
         )
+        .service(
+            web::resource("/api/rooms/{id}/messages/{message}")
+                .patch(api::edit_message)
+                .delete(api::delete_message),
+        )
         .route(
-            "/api/rooms/{id}/messages/{message}",
-            web::delete().to(api::delete_message),
+            "/api/rooms/{id}/messages/{message}/reactions",
+            web::post().to(api::react),
+        )
+        .route(
+            "/api/rooms/{id}/messages/{message}/reactions/{emoji}",
+            web::delete().to(api::unreact),
         )
         .route("/api/lobby", web::get().to(api::lobby))
         .service(

@@ -16,7 +16,7 @@ use crate::db::DbConnection;
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
-use crate::domain::{ClientId, LoginName, MessageText, Page, RoomName};
+use crate::domain::{ClientId, LoginName, MessageText, Page, Reaction, RoomName, markdown};
 use crate::errors::AppError;
 use crate::live::{Live, MemoryAnswer, PeopleJson, TAIL, lobby_clock};
 use crate::models::read::RoomRead;
@@ -310,27 +310,21 @@ impl Chat {
     }
 
     /// Stores a message from a member of the room (with the others waiting now, in one
-    /// commit) and answers once it is committed.
+    /// commit) and answers once it is committed. A reply names the message it answers.
     pub async fn post(
         &self,
         user: &CurrentUser,
         room_id: i32,
         text: MessageText,
         client_id: Option<ClientId>,
+        reply_to: Option<i32>,
     ) -> Result<LogEntry, AppError> {
         self.throttles
             .message(user.id)
             .await
             .map_err(AppError::sending_too_fast)?;
-        let message = self
-            .poster
-            .post(NewPost {
-                room_id,
-                author_id: user.id,
-                text,
-                client_id,
-            })
-            .await?;
+        let post = NewPost::new(room_id, user.id, text, client_id).replying_to(reply_to);
+        let message = self.poster.post(post).await?;
         self.live.presence.sent(room_id, user.id).await;
         Ok(message)
     }
@@ -349,6 +343,49 @@ impl Chat {
         })
         .await?;
         Ok(())
+    }
+
+    /// Its author changes a message's text; an `edited` entry tells the pollers. Counts
+    /// against the message rate limit, as a new message would.
+    pub async fn edit_message(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+        seq: i32,
+        text: MessageText,
+    ) -> Result<LogEntry, AppError> {
+        self.throttles
+            .message(user.id)
+            .await
+            .map_err(AppError::sending_too_fast)?;
+        let user_id = user.id;
+        let html = markdown::render(text.as_str());
+        self.write(move |conn, changes| {
+            LogEntry::edit(conn, room_id, seq, user_id, &text, &html, changes)
+        })
+        .await
+    }
+
+    /// A member adds (`on`) or takes back a reaction; a `reacted` or `unreacted` entry tells
+    /// the pollers, only when something changed. Answers the message, and whether it changed.
+    /// Counts against the message rate limit: each change is an entry of the log.
+    pub async fn react(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+        seq: i32,
+        emoji: Reaction,
+        on: bool,
+    ) -> Result<(LogEntry, bool), AppError> {
+        self.throttles
+            .message(user.id)
+            .await
+            .map_err(AppError::sending_too_fast)?;
+        let user_id = user.id;
+        self.write(move |conn, changes| {
+            LogEntry::react(conn, room_id, seq, user_id, (&emoji, on), changes)
+        })
+        .await
     }
 
     /// A member's poll: the entries numbered above `after`, and who is present and typing.

@@ -53,6 +53,19 @@ diesel::table! {
         seq -> Integer,
         posted_through -> Integer,
         author_through -> Integer,
+        html -> Nullable<Text>,
+        edited_at -> Nullable<Timestamp>,
+        reply_to -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    reactions (id) {
+        id -> Integer,
+        room_id -> Integer,
+        message_seq -> Integer,
+        user_id -> Integer,
+        emoji -> Text,
     }
 }
 
@@ -139,6 +152,8 @@ diesel::table! {
 diesel::joinable!(deletion_counts -> rooms (room_id));
 diesel::joinable!(log_entries -> rooms (room_id));
 diesel::joinable!(log_entries -> users (author_id));
+diesel::joinable!(reactions -> rooms (room_id));
+diesel::joinable!(reactions -> users (user_id));
 diesel::joinable!(room_members -> rooms (room_id));
 diesel::joinable!(room_members -> users (user_id));
 diesel::joinable!(room_reads -> rooms (room_id));
@@ -151,6 +166,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deletion_counts,
     invitations,
     log_entries,
+    reactions,
     revocations,
     room_members,
     room_reads,

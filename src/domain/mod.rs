@@ -1,10 +1,12 @@
 //! Input parsed into types at the edge: inside the app, a `RoomName` is always a valid room name.
 
 mod client_id;
+pub mod markdown;
 mod message_text;
 mod name_key;
 mod page;
 mod password;
+mod reaction;
 mod registration;
 mod room_name;
 mod username;
@@ -15,6 +17,7 @@ pub use message_text::{MessageText, MessageTextError};
 pub use name_key::name_key;
 pub use page::Page;
 pub use password::Password;
+pub use reaction::Reaction;
 pub use registration::{INVITATION_UNUSABLE, RegistrationMode, SETUP_UNUSABLE};
 pub use room_name::RoomName;
 pub use username::{LoginName, Username};

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::{read, write};
+use crate::models::log_entry::excerpt;
 use crate::models::{Changes, Kind, LogEntry};
 
 /// How many of a room's latest log entries memory keeps.
@@ -86,7 +87,21 @@ struct Tail {
 
 /// About what an entry costs in memory.
 fn size(entry: &LogEntry) -> usize {
-    std::mem::size_of::<LogEntry>() + entry.author.len() + entry.body.len()
+    let reply = entry
+        .reply_to
+        .as_ref()
+        .map_or(0, |r| r.author.len() + r.excerpt.len());
+    let reactions: usize = entry
+        .reactions
+        .iter()
+        .map(|r| r.emoji.len() + r.by.iter().map(|b| b.len() + 24).sum::<usize>() + 48)
+        .sum();
+    std::mem::size_of::<LogEntry>()
+        + entry.author.len()
+        + entry.body.len()
+        + entry.html.len()
+        + reply
+        + reactions
 }
 
 impl Tail {
@@ -135,22 +150,70 @@ impl Tail {
         if entry.seq != self.head() + 1 {
             return false;
         }
-        if entry.kind == Kind::Deleted
-            && let Some(target) = self
-                .entries
-                .iter_mut()
-                .find(|e| Some(e.seq) == entry.target)
-        {
-            let mut blanked = LogEntry::clone(target);
-            blanked.deleted = true;
-            self.bytes -= blanked.body.len();
-            blanked.body = String::new();
-            *target = Arc::new(blanked);
+        if let Some(target) = entry.target {
+            self.change(target, entry);
         }
         self.entries.push_back(Arc::new(entry.clone()));
         self.bytes += size(entry);
         self.trim();
         true
+    }
+}
+
+impl Tail {
+    /// Brings what the tail holds to the state after `change`, an entry that changed message
+    /// `target`, as the database did in the change's transaction (see `models::log`): the
+    /// message itself, and what shows of it elsewhere (the edits of a deleted message, the
+    /// quotes of the replies to it). Entries not touched stay shared with earlier answers.
+    fn change(&mut self, target: i32, change: &LogEntry) {
+        for held in self.entries.iter_mut() {
+            let is_target = held.seq == target && held.kind == Kind::Message;
+            let is_edit_of_deleted = change.kind == Kind::Deleted
+                && held.kind == Kind::Edited
+                && held.target == Some(target);
+            let quotes_it = matches!(change.kind, Kind::Deleted | Kind::Edited)
+                && held.reply_to.as_ref().is_some_and(|r| r.seq == target);
+            if !(is_target || is_edit_of_deleted || quotes_it) {
+                continue;
+            }
+            let before = size(held);
+            let entry = Arc::make_mut(held);
+            if is_target {
+                apply(entry, change);
+            }
+            if is_edit_of_deleted {
+                entry.body.clear();
+                entry.html.clear();
+            }
+            if quotes_it && let Some(reply) = &mut entry.reply_to {
+                reply.excerpt = match change.kind {
+                    Kind::Edited => excerpt(&change.body),
+                    _ => String::new(),
+                };
+            }
+            self.bytes = self.bytes + size(entry) - before;
+        }
+    }
+}
+
+/// Applies a change to the message it names. Applying it again changes nothing more.
+fn apply(message: &mut LogEntry, change: &LogEntry) {
+    match change.kind {
+        Kind::Deleted => {
+            message.deleted = true;
+            message.body.clear();
+            message.html.clear();
+            message.reactions.clear();
+        }
+        _ if message.deleted => {}
+        Kind::Edited => {
+            message.body.clone_from(&change.body);
+            message.html.clone_from(&change.html);
+            message.edited = true;
+        }
+        Kind::Reacted => message.add_reaction(&change.body, &change.author),
+        Kind::Unreacted => message.remove_reaction(&change.body, &change.author),
+        Kind::Message | Kind::Joined | Kind::Left => {}
     }
 }
 
@@ -373,8 +436,12 @@ mod tests {
             } else {
                 String::new()
             },
+            html: String::new(),
             target,
             deleted: false,
+            edited: false,
+            reply_to: None,
+            reactions: Vec::new(),
             sent_at: chrono::NaiveDateTime::default(),
         }
     }
@@ -572,5 +639,92 @@ mod tests {
         assert!((1..20).contains(&kept), "{kept} entries kept");
         assert_eq!(seqs(logs.poll(1, 7, 39, 500)), Some(vec![40]));
         assert_eq!(logs.poll(1, 7, 10, 500), None, "below the floor");
+    }
+
+    #[test]
+    fn changes_reach_their_message_and_what_quotes_it_and_applying_again_changes_nothing() {
+        use crate::models::{Reactions, ReplyTo};
+        let logs = MemoryRecentLogs::default();
+        let change = |seq, kind, body: &str, author: &str| LogEntry {
+            body: body.into(),
+            author: author.into(),
+            ..entry(1, seq, kind, Some(1))
+        };
+        let reply = LogEntry {
+            reply_to: Some(ReplyTo {
+                seq: 1,
+                author: "alice".into(),
+                excerpt: "hi".into(),
+            }),
+            ..entry(1, 2, Kind::Message, None)
+        };
+        logs.fill(1, vec![entry(1, 1, Kind::Message, None), reply]);
+        logs.learned(1, 7, logs.moves(7));
+        let shown_before = logs.poll(1, 7, 0, 500);
+        let edit = change(3, Kind::Edited, "hello", "alice");
+        let changes = vec![
+            edit.clone(),
+            change(4, Kind::Reacted, "👍", "bob"),
+            change(5, Kind::Reacted, "👍", "carol"),
+            change(6, Kind::Reacted, "🎉", "bob"),
+            change(7, Kind::Unreacted, "👍", "bob"),
+        ];
+        logs.apply(&appended(changes.clone()));
+        let Some(MemoryAnswer::Entries { entries, .. }) = logs.poll(1, 7, 0, 500) else {
+            panic!("memory answers");
+        };
+        let message = &entries[0];
+        assert_eq!((message.body.as_str(), message.edited), ("hello", true));
+        assert_eq!(
+            message.reactions,
+            vec![
+                Reactions {
+                    emoji: "👍".into(),
+                    by: vec!["carol".into()]
+                },
+                Reactions {
+                    emoji: "🎉".into(),
+                    by: vec!["bob".into()]
+                },
+            ]
+        );
+        assert_eq!(entries[1].reply_to.as_ref().unwrap().excerpt, "hello");
+        let Some(MemoryAnswer::Entries { entries: old, .. }) = shown_before else {
+            panic!("memory answered before");
+        };
+        assert_eq!(
+            old[0].body, "hi",
+            "an answer already given is not changed under it"
+        );
+
+        // What a poller does with the same entries: applying them again to the current state.
+        let mut again = LogEntry::clone(message);
+        for c in &changes {
+            apply(&mut again, c);
+        }
+        assert_eq!(&again, &**message);
+
+        logs.apply(&appended(vec![LogEntry {
+            target: Some(1),
+            ..entry(1, 8, Kind::Deleted, Some(1))
+        }]));
+        let Some(MemoryAnswer::Entries { entries, .. }) = logs.poll(1, 7, 0, 500) else {
+            panic!("memory answers");
+        };
+        assert!(
+            entries[0].deleted && entries[0].body.is_empty() && entries[0].reactions.is_empty()
+        );
+        assert_eq!(
+            entries[1].reply_to.as_ref().unwrap().excerpt,
+            "",
+            "the quote goes too"
+        );
+        assert!(
+            entries[2].body.is_empty() && entries[2].html.is_empty(),
+            "and the edit's text"
+        );
+        let bytes = read(&logs.tails)[&1].bytes;
+        let counted: usize = entries.iter().map(|e| size(e)).sum();
+        assert_eq!(bytes, counted, "the tail's size is kept as it changes");
     }
 }

@@ -14,6 +14,14 @@ pub enum ModelError {
     /// Only a message's author (or, in a public room, the room's creator or an administrator)
     /// may delete it.
     NotAuthor,
+    /// Only a message's author may edit it.
+    NotYourMessage,
+    /// The message was deleted: it cannot be edited, reacted to or answered.
+    MessageDeleted,
+    /// A reply names no message of its room.
+    NotAMessage,
+    /// The message already holds `MAX_REACTIONS` different reactions.
+    TooManyReactions,
     /// A client_id already names a different message of this author.
     KeyReused,
     /// Another account has this username, in some letter case.

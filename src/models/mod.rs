@@ -30,8 +30,8 @@ mod transaction;
 pub mod user;
 
 pub use lobby::{RoomListing, RoomOverview};
-pub use log::NewPost;
-pub use log_entry::{Kind, LogEntry};
+pub use log::{MAX_REACTIONS, NewPost};
+pub use log_entry::{Kind, LogEntry, Reactions, ReplyTo};
 pub use membership::Removed;
 pub use room::Room;
 pub use setup::{initialize, open_existing};
@@ -91,14 +91,16 @@ mod tests {
             let before = now();
             let key = ClientId::parse("k1").unwrap();
             let hi = MessageText::parse("hi").unwrap();
-            let first = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
-            let again = LogEntry::post(&mut conn, room.id, bob.id, &hi, Some(&key), c).unwrap();
+            let post =
+                |text: &MessageText| NewPost::new(room.id, bob.id, text.clone(), Some(key.clone()));
+            let first = LogEntry::post(&mut conn, &post(&hi), c).unwrap();
+            let again = LogEntry::post(&mut conn, &post(&hi), c).unwrap();
             assert_eq!(
                 first, again,
                 "a retry with the same key answers the first post"
             );
             let other = MessageText::parse("other").unwrap();
-            let reused = LogEntry::post(&mut conn, room.id, bob.id, &other, Some(&key), c);
+            let reused = LogEntry::post(&mut conn, &post(&other), c);
             assert!(matches!(reused, Err(ModelError::KeyReused)), "{reused:?}");
             // Stored as UTC and read back unshifted, whatever the server's time zone.
             let drift = (first.sent_at - before).num_seconds().abs();

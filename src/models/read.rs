@@ -306,16 +306,15 @@ mod tests {
                     0..=3 => {
                         enter(&mut conn, c);
                         let text = MessageText::parse(&format!("m{step}")).unwrap();
-                        LogEntry::post(&mut conn, room, user, &text, None, c).unwrap();
+                        LogEntry::post(&mut conn, &NewPost::new(room, user, text, None), c)
+                            .unwrap();
                     }
                     4 => {
                         enter(&mut conn, c);
                         let posts: Vec<NewPost> = (0..1 + moves.below(4))
-                            .map(|i| NewPost {
-                                room_id: room,
-                                author_id: user,
-                                text: MessageText::parse(&format!("b{step}.{i}")).unwrap(),
-                                client_id: None,
+                            .map(|i| {
+                                let text = MessageText::parse(&format!("b{step}.{i}")).unwrap();
+                                NewPost::new(room, user, text, None)
                             })
                             .collect();
                         LogEntry::post_batch(&mut conn, &posts, c).unwrap();

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, Polled};
-use crate::domain::{ClientId, MessageText, Page, RoomName};
+use crate::domain::{ClientId, MessageText, Page, Reaction, RoomName};
 use crate::errors::AppError;
 use crate::json::{EntryJson, LobbyRoomJson, RoomJson};
 use crate::models::LogEntry;
@@ -93,6 +93,8 @@ pub struct NewMessage {
     /// The client's name for this message: a retry with the same one is not stored twice.
     /// The Idempotency-Key header does the same.
     client_id: Option<String>,
+    /// The number of the message of this room that it answers.
+    reply_to: Option<i32>,
 }
 
 #[derive(Serialize)]
@@ -111,11 +113,70 @@ pub async fn post_message(
     let text = MessageText::parse(&body.text)?;
     let client_id = client_id(&body, &req)?;
     let message = chat
-        .post(&user, room_id.into_inner(), text, client_id)
+        .post(&user, room_id.into_inner(), text, client_id, body.reply_to)
         .await?;
     Ok(HttpResponse::Created().json(PostAnswer {
         message: (&message).into(),
     }))
+}
+
+#[derive(Deserialize)]
+pub struct Edit {
+    text: String,
+}
+
+/// PATCH /api/rooms/{id}/messages/{message}: its author changes its text; 200 with the message
+/// as it now is.
+pub async fn edit_message(
+    user: CurrentUser,
+    path: web::Path<(i32, i32)>,
+    body: web::Json<Edit>,
+    chat: web::Data<Chat>,
+) -> Result<HttpResponse, AppError> {
+    let (room_id, seq) = path.into_inner();
+    let text = MessageText::parse(&body.text)?;
+    let message = chat.edit_message(&user, room_id, seq, text).await?;
+    Ok(HttpResponse::Ok().json(PostAnswer {
+        message: (&message).into(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct NewReaction {
+    emoji: String,
+}
+
+/// POST /api/rooms/{id}/messages/{message}/reactions: 201 with the message when the reaction
+/// is new, 200 when the user had already given it.
+pub async fn react(
+    user: CurrentUser,
+    path: web::Path<(i32, i32)>,
+    body: web::Json<NewReaction>,
+    chat: web::Data<Chat>,
+) -> Result<HttpResponse, AppError> {
+    let (room_id, seq) = path.into_inner();
+    let emoji = Reaction::parse(&body.emoji)?;
+    let (message, added) = chat.react(&user, room_id, seq, emoji, true).await?;
+    let mut answer = match added {
+        true => HttpResponse::Created(),
+        false => HttpResponse::Ok(),
+    };
+    Ok(answer.json(PostAnswer {
+        message: (&message).into(),
+    }))
+}
+
+/// DELETE /api/rooms/{id}/messages/{message}/reactions/{emoji}: 204, whether or not the user
+/// had given it.
+pub async fn unreact(
+    user: CurrentUser,
+    path: web::Path<(i32, i32, String)>,
+    chat: web::Data<Chat>,
+) -> Result<HttpResponse, AppError> {
+    let (room_id, seq, emoji) = path.into_inner();
+    let emoji = Reaction::parse(&emoji)?;
+    chat.react(&user, room_id, seq, emoji, false).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The message's name for retries: `client_id` in the body, else the Idempotency-Key header.

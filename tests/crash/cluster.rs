@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::database::{TestDatabase, backend};
 use super::nginx::Nginx;
@@ -20,7 +20,8 @@ use super::programs::{Program, available};
 use super::server::Server;
 use super::wait::wait_until;
 use super::{
-    Counts, PASSWORD, Person, Traffic, check_history, register, rng, seed, setting, stored_log,
+    Counts, PASSWORD, Person, Traffic, changes, check_history, register, rng, seed, setting,
+    stored_log,
 };
 
 /// Waits until `check`, given `client` talking to each server directly, holds on every one,
@@ -112,7 +113,11 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     let (posts, seen_by_poller) = traffic.finish().await;
 
     let stored = stored_log(&db);
-    let (anomalies, counts) = check_history(&posts, &rooms, &seen_by_poller, &stored);
+    let (mut anomalies, counts) = check_history(&posts, &rooms, &seen_by_poller, &stored);
+    let (changed, changes_acked) = changes::check_changes(&posts, &stored);
+    anomalies.extend(changed);
+    let mut reader = register(&base, "reader").await;
+    anomalies.extend(changes::check_api_state(&mut reader, &rooms, &stored).await);
     let Counts {
         acked,
         unknown,
@@ -122,6 +127,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     println!(
         "cluster test: 3 servers behind nginx, {kills} kills, {} posts: {acked} acknowledged, \
          {unknown} unknown, {refused} refused ({retried} sent again after a lost answer); \
+         {changes_acked} edits and reactions acknowledged; \
          {} entries stored; {} pollers; {} anomalies",
         posts.len(),
         stored.len(),
@@ -132,7 +138,7 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
         println!("  anomaly: {anomaly}");
     }
     assert!(
-        acked > 0,
+        acked > 0 && changes_acked > 0,
         "nothing was acknowledged: the test tested nothing"
     );
     assert!(anomalies.is_empty(), "{} anomalies", anomalies.len());
@@ -142,6 +148,49 @@ async fn three_servers_behind_nginx_act_as_one_while_one_at_a_time_is_killed() {
     let mut bob = register(&base, "bob").await;
     let room = alice.create_room("Across").await;
     bob.enter(room).await;
+
+    // An edit and a reaction made through one server: every server shows both.
+    let mut alice_on_first = alice.on(&servers[0].url());
+    let said = alice_on_first.say(room, "first words").await;
+    let id = said["id"].as_i64().unwrap();
+    let token = alice_on_first.csrf().await;
+    let res = alice_on_first
+        .http
+        .patch(alice_on_first.url(&format!("/api/rooms/{room}/messages/{id}")))
+        .header("X-CSRF-Token", token)
+        .json(&json!({ "text": "better words" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = alice_on_first
+        .post_json(
+            &format!("/api/rooms/{room}/messages/{id}/reactions"),
+            &json!({ "emoji": "🎉" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    on_every_server(
+        &servers,
+        &bob,
+        Duration::from_secs(2),
+        "the edit and the reaction",
+        |bob| async move {
+            let Ok(res) = bob.try_poll(room, 0).await else {
+                return false;
+            };
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let entries = body["messages"].as_array().cloned().unwrap_or_default();
+            let message = entries.iter().find(|e| e["id"].as_i64() == Some(id));
+            let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+            message.is_some_and(|m| {
+                m["text"] == "better words"
+                    && m["edited"] == true
+                    && m["reactions"][0]["by"] == json!(["alice"])
+            }) && kinds.ends_with(&["message", "edited", "reacted"])
+        },
+    )
+    .await;
     let poll_json = |client: Person, typing: bool| async move {
         let typing = if typing { "&typing=1" } else { "" };
         let res = client

@@ -28,6 +28,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 // Shared with tests/api, which also stops the server cleanly; this test only kills it.
+mod changes;
 mod cluster;
 #[allow(dead_code)]
 #[path = "../support/database.rs"]
@@ -51,7 +52,7 @@ mod wait;
 
 use chatroom::db::DbConnection;
 use database::TestDatabase;
-use helpers::Person;
+pub(crate) use helpers::Person;
 use server::Server;
 
 const PASSWORD: &str = "crash test dummy";
@@ -102,6 +103,8 @@ pub(crate) struct Post {
     outcome: Outcome,
     /// How many times the post was sent again after a lost answer.
     retries: u32,
+    /// What the writer then did to one of its earlier messages, if anything.
+    change: Option<changes::Change>,
 }
 
 /// What a poller saw: (number, kind, author, text), in the order it was shown.
@@ -115,6 +118,7 @@ pub(crate) async fn writer(
     mut rng: StdRng,
 ) -> Vec<Post> {
     let mut posts = Vec::new();
+    let mut mine = Vec::new();
     for n in 0.. {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -144,13 +148,19 @@ pub(crate) async fn writer(
             }
             actix_web::rt::time::sleep(Duration::from_millis(100)).await;
         }
+        if let Outcome::Acknowledged(id) = outcome {
+            mine.push(changes::Mine::new(id, &text));
+        }
+        let ended = Instant::now();
+        let change = changes::maybe_change(&client, room, &mut mine, &mut rng).await;
         posts.push(Post {
             room,
             text,
             started,
-            ended: Instant::now(),
+            ended,
             outcome,
             retries,
+            change,
         });
         let jitter = rng.random_range(0..20);
         actix_web::rt::time::sleep(Duration::from_millis(jitter)).await;
@@ -193,6 +203,7 @@ pub(crate) async fn poller(
                         break;
                     }
                     let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
+                    changes::apply_seen(&mut seen, e);
                     seen.push((id, field("kind"), field("author"), field("text")));
                     after = id;
                 }
@@ -220,6 +231,8 @@ pub(crate) struct Stored {
     author: String,
     #[diesel(sql_type = Text)]
     body: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Integer>)]
+    target: Option<i32>,
 }
 
 pub(crate) fn open(db: &TestDatabase) -> DbConnection {
@@ -228,7 +241,8 @@ pub(crate) fn open(db: &TestDatabase) -> DbConnection {
 
 pub(crate) fn stored_log(db: &TestDatabase) -> Vec<Stored> {
     diesel::sql_query(
-        "SELECT l.seq AS id, l.room_id, l.kind, u.username AS author, l.body
+        "SELECT l.seq AS id, l.room_id, l.kind, u.username AS author, l.body,
+             l.target_seq AS target
          FROM log_entries l JOIN users u ON u.id = l.author_id ORDER BY l.room_id, l.seq",
     )
     .load(&mut open(db))
@@ -274,7 +288,12 @@ pub(crate) fn check_history(
     // Every acknowledged message once, with its id; unknown at most once; refused never.
     let mut by_text: HashMap<&str, Vec<&Stored>> = HashMap::new();
     for entry in stored.iter().filter(|e| e.kind == "message") {
-        by_text.entry(entry.body.as_str()).or_default().push(entry);
+        // An edited message is found by the text it was sent with.
+        let sent = entry
+            .body
+            .strip_suffix(changes::EDITED)
+            .unwrap_or(&entry.body);
+        by_text.entry(sent).or_default().push(entry);
     }
     let (mut acked, mut refused, mut unknown) = (0, 0, 0);
     for post in posts {
@@ -507,10 +526,15 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     }
     // Let the last clients catch up with a server that stays up.
     let (posts, seen_by_poller) = traffic.finish().await;
+    let stored = stored_log(&db);
+    let mut reader = register(&base, "reader").await;
+    let shown = changes::check_api_state(&mut reader, &rooms, &stored).await;
     server.kill();
 
-    let stored = stored_log(&db);
     let (mut anomalies, counts) = check_history(&posts, &rooms, &seen_by_poller, &stored);
+    let (changed, changes_acked) = changes::check_changes(&posts, &stored);
+    anomalies.extend(changed);
+    anomalies.extend(shown);
     let Counts {
         acked,
         unknown,
@@ -524,7 +548,8 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     let retried = posts.iter().filter(|p| p.retries > 0).count();
     println!(
         "crash test: {kills} kills, {} starts, {} posts: {acked} acknowledged, {unknown} unknown, \
-         {refused} refused ({retried} sent again after a lost answer); {} entries stored; \
+         {refused} refused ({retried} sent again after a lost answer); {changes_acked} edits \
+         and reactions acknowledged; {} entries stored; \
          {} pollers; integrity_check {}; {} anomalies",
         server.starts,
         posts.len(),
@@ -538,7 +563,7 @@ async fn acknowledged_messages_survive_sigkill_and_every_poller_sees_one_sequenc
     }
     assert!(kills >= cycles);
     assert!(
-        acked > 0,
+        acked > 0 && changes_acked > 0,
         "nothing was acknowledged: the test tested nothing"
     );
     assert!(anomalies.is_empty(), "{} anomalies", anomalies.len());

@@ -79,7 +79,8 @@ impl LogEntry {
                         .and(log_entries::seq.le(up_to)),
                 );
             }
-            entries.extend(query.load::<Row>(conn)?.into_iter().map(LogEntry::from));
+            let rows = query.load::<Row>(conn)?;
+            entries.extend(Self::complete(conn, rows)?);
         }
         Ok(entries)
     }
@@ -98,6 +99,23 @@ impl LogEntry {
         let mut entries = Self::page(conn, room_id, Range::Below(below), limit)?;
         entries.reverse();
         Ok(entries)
+    }
+
+    /// A message of the room, in its current state.
+    pub(super) fn message(
+        conn: &mut DbConnection,
+        room_id: i32,
+        seq: i32,
+    ) -> QueryResult<LogEntry> {
+        let rows = log_entries::table
+            .inner_join(users::table)
+            .filter(log_entries::room_id.eq(room_id))
+            .filter(log_entries::seq.eq(seq))
+            .select(COLUMNS)
+            .load::<Row>(conn)?;
+        Self::complete(conn, rows)?
+            .pop()
+            .ok_or(diesel::result::Error::NotFound)
     }
 
     fn page(
@@ -120,11 +138,8 @@ impl LogEntry {
                 .filter(log_entries::seq.lt(seq))
                 .order(log_entries::seq.desc()),
         };
-        Ok(query
-            .load::<Row>(conn)?
-            .into_iter()
-            .map(LogEntry::from)
-            .collect())
+        let rows = query.load::<Row>(conn)?;
+        Self::complete(conn, rows)
     }
 }
 
@@ -132,7 +147,7 @@ impl LogEntry {
 mod tests {
     use super::*;
     use crate::domain::{MessageText, RoomName, Username};
-    use crate::models::{Changes, User, test_databases};
+    use crate::models::{Changes, NewPost, User, test_databases};
 
     #[test]
     fn many_rooms_ranges_come_back_in_one_answer_in_room_order_on_this_backend() {
@@ -150,7 +165,7 @@ mod tests {
                 Room::enter(&mut conn, room, ann.id, c).unwrap();
                 for i in 1..=5 {
                     let text = MessageText::parse(&format!("{room}:{i}")).unwrap();
-                    LogEntry::post(&mut conn, room, ann.id, &text, None, c).unwrap();
+                    LogEntry::post(&mut conn, &NewPost::new(room, ann.id, text, None), c).unwrap();
                 }
             }
             let latest: Vec<LogEntry> = rooms

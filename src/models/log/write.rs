@@ -11,10 +11,10 @@ use diesel::sql_types::{Array, Bool, Integer};
 use super::numbering;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, users};
-use crate::domain::{ClientId, MessageText};
+use crate::domain::{ClientId, MessageText, markdown};
 use crate::models::audit::AuditEntry;
 use crate::models::deletion_count::DeletionCount;
-use crate::models::log_entry::{COLUMNS, Row};
+use crate::models::log_entry::{COLUMNS, ReplyTo, Row, excerpt};
 use crate::models::{self, Changes, Kind, LogEntry, ModelError, Room, User, now, write};
 
 /// `None` is NULL, written out, rather than DEFAULT (the same here): only then does diesel
@@ -34,6 +34,8 @@ struct NewEntry<'a> {
     seq: i32,
     posted_through: i32,
     author_through: i32,
+    html: Option<&'a str>,
+    reply_to: Option<i32>,
 }
 
 /// An entry's running counts, up to and including it: the room's messages, and its author's
@@ -59,6 +61,8 @@ impl<'a> NewEntry<'a> {
             seq: entry.seq,
             posted_through: through.posted,
             author_through: through.author,
+            html: entry.kind.has_html().then_some(entry.html.as_str()),
+            reply_to: entry.reply_to.as_ref().map(|r| r.seq),
         }
     }
 }
@@ -70,16 +74,57 @@ struct LockedRows {
     rooms: HashMap<i32, Room>,
 }
 
-/// Rows per INSERT: 8 values each, well under both backends' limits on bound values.
+/// Rows per INSERT: 12 values each, well under both backends' limits on bound values.
 const INSERT_CHUNK: usize = 512;
 
-/// A message to store (see `post_batch`).
+/// A message to store (see `post_batch`), rendered before any transaction begins.
 #[derive(Debug, Clone)]
 pub struct NewPost {
     pub room_id: i32,
     pub author_id: i32,
     pub text: MessageText,
+    pub html: String,
     pub client_id: Option<ClientId>,
+    /// The number of the message of the same room it answers.
+    pub reply_to: Option<i32>,
+}
+
+impl NewPost {
+    pub fn new(
+        room_id: i32,
+        author_id: i32,
+        text: MessageText,
+        client_id: Option<ClientId>,
+    ) -> Self {
+        Self {
+            room_id,
+            author_id,
+            html: markdown::render(text.as_str()),
+            text,
+            client_id,
+            reply_to: None,
+        }
+    }
+
+    /// The same post, answering message `seq` of its room.
+    pub fn replying_to(self, seq: Option<i32>) -> Self {
+        Self {
+            reply_to: seq,
+            ..self
+        }
+    }
+}
+
+/// An entry about to be written: what its writer knows of it (`insert` numbers and dates it).
+pub(super) struct Draft<'a> {
+    pub room_id: i32,
+    pub author: (i32, &'a str),
+    pub kind: Kind,
+    pub body: &'a str,
+    pub html: &'a str,
+    pub target: Option<i32>,
+    pub reply_to: Option<ReplyTo>,
+    pub client_id: Option<&'a str>,
 }
 
 impl LogEntry {
@@ -94,31 +139,36 @@ impl LogEntry {
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
         let author = User::name(conn, author_id)?;
-        Self::insert(
-            conn,
+        let draft = Draft {
             room_id,
-            (author_id, &author),
+            author: (author_id, &author),
             kind,
             body,
-            target_seq,
-            None,
-            changes,
-        )
+            html: "",
+            target: target_seq,
+            reply_to: None,
+            client_id: None,
+        };
+        Self::insert(conn, draft, changes)
     }
 
     /// Writes the entry and answers it as a reader would read it back (the author given by id
     /// and name), without reading it back.
-    #[allow(clippy::too_many_arguments)]
-    fn insert(
+    pub(super) fn insert(
         conn: &mut DbConnection,
-        room_id: i32,
-        (author_id, author): (i32, &str),
-        kind: Kind,
-        body: &str,
-        target_seq: Option<i32>,
-        client_id: Option<&str>,
+        draft: Draft,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
+        let Draft {
+            room_id,
+            author: (author_id, author),
+            kind,
+            body,
+            html,
+            target,
+            reply_to,
+            client_id,
+        } = draft;
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
         let (seq, posted) = numbering::next_seq(conn, room_id, activity)?;
@@ -141,8 +191,12 @@ impl LogEntry {
             author: author.to_owned(),
             author_id,
             body: body.to_owned(),
-            target: target_seq,
+            html: html.to_owned(),
+            target,
             deleted: false,
+            edited: false,
+            reply_to,
+            reactions: Vec::new(),
             sent_at,
         };
         diesel::insert_into(log_entries::table)
@@ -154,12 +208,14 @@ impl LogEntry {
 
     /// By the row's key, which never leaves this module.
     fn find(conn: &mut DbConnection, id: i32) -> QueryResult<LogEntry> {
-        log_entries::table
+        let rows = log_entries::table
             .inner_join(users::table)
             .filter(log_entries::id.eq(id))
             .select(COLUMNS)
-            .first::<Row>(conn)
-            .map(LogEntry::from)
+            .load::<Row>(conn)?;
+        Self::complete(conn, rows)?
+            .pop()
+            .ok_or(diesel::result::Error::NotFound)
     }
 
     /// Stores a message from a member of the room. With a `client_id` the post is idempotent:
@@ -167,21 +223,26 @@ impl LogEntry {
     /// again (a retry after a lost answer). The same id for a different message is `KeyReused`.
     pub fn post(
         conn: &mut DbConnection,
-        room_id: i32,
-        author_id: i32,
-        text: &MessageText,
-        client_id: Option<&ClientId>,
+        post: &NewPost,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
+        let NewPost {
+            room_id,
+            author_id,
+            ref text,
+            ref client_id,
+            ..
+        } = *post;
         write(conn, changes, |conn, changes| {
             // The idempotency check below is a check-then-write: one author's posts take turns.
             User::lock(conn, &[author_id])?;
+            let client_id = client_id.as_ref();
             if let Some(earlier) = Self::sent_before(conn, room_id, author_id, text, client_id)? {
                 return Ok(earlier);
             }
             let room = Room::find_as_member(conn, room_id, author_id)?;
             let author = User::name(conn, author_id)?;
-            Self::store(conn, &room, (author_id, &author), text, client_id, changes)
+            Self::store(conn, &room, &author, post, changes)
         })
     }
 
@@ -213,24 +274,51 @@ impl LogEntry {
     fn store(
         conn: &mut DbConnection,
         room: &Room,
-        author: (i32, &str),
-        text: &MessageText,
-        client_id: Option<&ClientId>,
+        author: &str,
+        post: &NewPost,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
+        let reply_to = match post.reply_to {
+            Some(seq) => Some(Self::answered(conn, room.id, seq)?),
+            None => None,
+        };
         if room.is_direct {
             Room::unhide(conn, room.id)?;
         }
-        Self::insert(
-            conn,
-            room.id,
+        let draft = Draft {
+            room_id: room.id,
+            author: (post.author_id, author),
+            kind: Kind::Message,
+            body: post.text.as_str(),
+            html: &post.html,
+            target: None,
+            reply_to,
+            client_id: post.client_id.as_ref().map(ClientId::as_str),
+        };
+        Self::insert(conn, draft, changes)
+    }
+
+    /// The message a reply answers, as the reply quotes it: a message of the same room
+    /// (`NotAMessage` otherwise), not deleted (`MessageDeleted`).
+    fn answered(conn: &mut DbConnection, room_id: i32, seq: i32) -> Result<ReplyTo, ModelError> {
+        let (author, body, deleted_at): (String, String, Option<NaiveDateTime>) =
+            log_entries::table
+                .inner_join(users::table)
+                .filter(log_entries::room_id.eq(room_id))
+                .filter(log_entries::seq.eq(seq))
+                .filter(log_entries::kind.eq(Kind::Message.as_str()))
+                .select((users::username, log_entries::body, log_entries::deleted_at))
+                .first(conn)
+                .optional()?
+                .ok_or(ModelError::NotAMessage)?;
+        if deleted_at.is_some() {
+            return Err(ModelError::MessageDeleted);
+        }
+        Ok(ReplyTo {
+            seq,
             author,
-            Kind::Message,
-            text.as_str(),
-            None,
-            client_id.map(ClientId::as_str),
-            changes,
-        )
+            excerpt: excerpt(&body),
+        })
     }
 
     /// Stores many posts in one transaction: one commit, one disk flush, for all of them (group
@@ -281,15 +369,18 @@ impl LogEntry {
         let mut again: Vec<(usize, usize)> = Vec::new();
         for (i, p) in posts.iter().enumerate() {
             let inside = match (known.authors.get(&p.author_id), known.rooms.get(&p.room_id)) {
-                (Some((name, Some(current))), Some(room)) if *current == room.id => {
+                // A reply reads the message it answers: the single post's path does that.
+                (Some((name, Some(current))), Some(room))
+                    if *current == room.id && p.reply_to.is_none() =>
+                {
                     Some((name.as_str(), room))
                 }
                 _ => None,
             };
             let Some((name, room)) = inside else {
-                // Not inside the room: `post` finds out why, in a savepoint of its own.
-                let client_id = p.client_id.as_ref();
-                match Self::post(conn, p.room_id, p.author_id, &p.text, client_id, these) {
+                // Not inside the room (`post` finds out why), or a reply: in a savepoint of
+                // its own.
+                match Self::post(conn, p, these) {
                     // The database itself failed: SQLite may have rolled the whole
                     // transaction back already, so nothing after this may run in it.
                     Err(ModelError::Database(err)) => return Err(err),
@@ -362,9 +453,10 @@ impl LogEntry {
             .filter(log_entries::client_id.eq_any(&ids))
             .select((COLUMNS, log_entries::client_id))
             .load(conn)?;
+        let (rows, client_ids): (Vec<Row>, Vec<Option<String>>) = rows.into_iter().unzip();
+        let entries = Self::complete(conn, rows)?;
         let mut sent = HashMap::new();
-        for (row, client_id) in rows {
-            let entry = LogEntry::from(row);
+        for (entry, client_id) in entries.into_iter().zip(client_ids) {
             let key = keys
                 .iter()
                 .find(|k| k.0 == entry.author_id && Some(k.1) == client_id.as_deref());
@@ -440,8 +532,12 @@ impl LogEntry {
                     author: author.to_owned(),
                     author_id: post.author_id,
                     body: post.text.as_str().to_owned(),
+                    html: post.html.clone(),
                     target: None,
                     deleted: false,
+                    edited: false,
+                    reply_to: None,
+                    reactions: Vec::new(),
                     sent_at,
                 },
             ));
@@ -575,12 +671,14 @@ impl LogEntry {
             )
             .set((
                 log_entries::body.eq(""),
+                log_entries::html.eq(Some("")),
                 log_entries::deleted_at.eq(Some(now())),
             ))
             .execute(conn)?;
             if emptied == 0 {
                 return Err(ModelError::NotFound);
             }
+            Self::forget_changes(conn, room_id, message_seq)?;
             DeletionCount::record(conn, room_id, author_id, message_seq)?;
             Self::append(
                 conn,
@@ -609,11 +707,13 @@ mod tests {
             let bob = User::create(&mut conn, &Username::parse("bob").unwrap(), "x").unwrap();
             let room =
                 Room::create(&mut conn, &RoomName::parse("Kitchen").unwrap(), ann.id, c).unwrap();
-            let post = |author_id, text: &str, client_id: Option<&str>| NewPost {
-                room_id: room.id,
-                author_id,
-                text: MessageText::parse(text).unwrap(),
-                client_id: client_id.map(|id| ClientId::parse(id).unwrap()),
+            let post = |author_id, text: &str, client_id: Option<&str>| {
+                NewPost::new(
+                    room.id,
+                    author_id,
+                    MessageText::parse(text).unwrap(),
+                    client_id.map(|id| ClientId::parse(id).unwrap()),
+                )
             };
             let batch = [
                 post(ann.id, "one", Some("k1")),

@@ -1,0 +1,208 @@
+//! Changing a message after it was sent: its author edits it, members react to it. Each
+//! change updates the message's current state and appends an entry that tells the pollers, in
+//! one transaction, so the log and the state never disagree.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::write::Draft;
+use crate::db::DbConnection;
+use crate::db::schema::{log_entries, reactions};
+use crate::domain::{MessageText, Reaction};
+use crate::models::{Changes, Kind, LogEntry, ModelError, Room, User, now, write};
+
+/// The most different reactions one message holds.
+pub const MAX_REACTIONS: i64 = 20;
+
+/// A message's row: its key, author, and whether it was deleted.
+struct MessageRow {
+    id: i32,
+    author_id: i32,
+    deleted: bool,
+}
+
+impl MessageRow {
+    /// Message `seq` of the room (`NotFound` if there is none), not deleted
+    /// (`MessageDeleted`).
+    fn find(conn: &mut DbConnection, room_id: i32, seq: i32) -> Result<Self, ModelError> {
+        let (id, author_id, deleted_at): (i32, i32, Option<NaiveDateTime>) = log_entries::table
+            .filter(log_entries::room_id.eq(room_id))
+            .filter(log_entries::seq.eq(seq))
+            .filter(log_entries::kind.eq(Kind::Message.as_str()))
+            .select((
+                log_entries::id,
+                log_entries::author_id,
+                log_entries::deleted_at,
+            ))
+            .first(conn)?;
+        Ok(Self {
+            id,
+            author_id,
+            deleted: deleted_at.is_some(),
+        })
+    }
+}
+
+impl LogEntry {
+    /// Its author changes a message's text (`html` is `text` rendered). Answers the message in
+    /// its new state. The same text again changes nothing and appends nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn edit(
+        conn: &mut DbConnection,
+        room_id: i32,
+        seq: i32,
+        user_id: i32,
+        text: &MessageText,
+        html: &str,
+        changes: &mut Changes,
+    ) -> Result<LogEntry, ModelError> {
+        write(conn, changes, |conn, changes| {
+            Room::find_as_member(conn, room_id, user_id)?;
+            let message = MessageRow::find(conn, room_id, seq)?;
+            // Nobody else's words are anyone's to change: not the room's creator's, not an
+            // administrator's (they may delete, which shows).
+            if message.author_id != user_id {
+                return Err(ModelError::NotYourMessage);
+            }
+            if message.deleted {
+                return Err(ModelError::MessageDeleted);
+            }
+            let current = Self::message(conn, room_id, seq)?;
+            if current.body == text.as_str() {
+                return Ok(current);
+            }
+            // Only if still there: on PostgreSQL a delete of it may have committed since.
+            let changed = diesel::update(
+                log_entries::table
+                    .find(message.id)
+                    .filter(log_entries::deleted_at.is_null()),
+            )
+            .set((
+                log_entries::body.eq(text.as_str()),
+                log_entries::html.eq(Some(html)),
+                log_entries::edited_at.eq(Some(now())),
+            ))
+            .execute(conn)?;
+            if changed == 0 {
+                return Err(ModelError::MessageDeleted);
+            }
+            let author = User::name(conn, user_id)?;
+            let draft = Draft {
+                room_id,
+                author: (user_id, &author),
+                kind: Kind::Edited,
+                body: text.as_str(),
+                html,
+                target: Some(seq),
+                reply_to: None,
+                client_id: None,
+            };
+            Self::insert(conn, draft, changes)?;
+            Ok(Self::message(conn, room_id, seq)?)
+        })
+    }
+
+    /// A member adds (`on`) or takes back a reaction to a message. Answers the message in its
+    /// new state, and whether anything changed: reacting twice, or taking back what is not
+    /// there, appends nothing.
+    pub fn react(
+        conn: &mut DbConnection,
+        room_id: i32,
+        seq: i32,
+        user_id: i32,
+        (emoji, on): (&Reaction, bool),
+        changes: &mut Changes,
+    ) -> Result<(LogEntry, bool), ModelError> {
+        write(conn, changes, |conn, changes| {
+            Room::find_as_member(conn, room_id, user_id)?;
+            if MessageRow::find(conn, room_id, seq)?.deleted {
+                return Err(ModelError::MessageDeleted);
+            }
+            let changed = match on {
+                true => Self::add_reaction_row(conn, room_id, seq, user_id, emoji)?,
+                false => {
+                    diesel::delete(
+                        reactions::table
+                            .filter(reactions::room_id.eq(room_id))
+                            .filter(reactions::message_seq.eq(seq))
+                            .filter(reactions::user_id.eq(user_id))
+                            .filter(reactions::emoji.eq(emoji.as_str())),
+                    )
+                    .execute(conn)?
+                        > 0
+                }
+            };
+            if changed {
+                let author = User::name(conn, user_id)?;
+                let draft = Draft {
+                    room_id,
+                    author: (user_id, &author),
+                    kind: if on { Kind::Reacted } else { Kind::Unreacted },
+                    body: emoji.as_str(),
+                    html: "",
+                    target: Some(seq),
+                    reply_to: None,
+                    client_id: None,
+                };
+                Self::insert(conn, draft, changes)?;
+            }
+            Ok((Self::message(conn, room_id, seq)?, changed))
+        })
+    }
+
+    /// Stores a reaction unless the person already gave it; a new kind of reaction only while
+    /// the message has fewer than `MAX_REACTIONS`. Whether it was stored.
+    fn add_reaction_row(
+        conn: &mut DbConnection,
+        room_id: i32,
+        seq: i32,
+        user_id: i32,
+        emoji: &Reaction,
+    ) -> Result<bool, ModelError> {
+        let on_message = reactions::table
+            .filter(reactions::room_id.eq(room_id))
+            .filter(reactions::message_seq.eq(seq));
+        let kinds: Vec<String> = on_message.select(reactions::emoji).distinct().load(conn)?;
+        if !kinds.iter().any(|k| k == emoji.as_str()) && kinds.len() as i64 >= MAX_REACTIONS {
+            return Err(ModelError::TooManyReactions);
+        }
+        let row = (
+            reactions::room_id.eq(room_id),
+            reactions::message_seq.eq(seq),
+            reactions::user_id.eq(user_id),
+            reactions::emoji.eq(emoji.as_str()),
+        );
+        let insert = diesel::insert_into(reactions::table).values(row);
+        // Each backend says "unless it is there" its own way; the unique key decides, so two
+        // clicks at once store one reaction.
+        let stored = match conn {
+            DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+            DbConnection::Postgres(c) => insert.on_conflict_do_nothing().execute(c)?,
+        };
+        Ok(stored > 0)
+    }
+
+    /// What a deleted message leaves behind goes with it: its reactions, and the text of the
+    /// entries that edited it (a poll from the start must not show what was deleted).
+    pub(super) fn forget_changes(
+        conn: &mut DbConnection,
+        room_id: i32,
+        seq: i32,
+    ) -> QueryResult<()> {
+        diesel::delete(
+            reactions::table
+                .filter(reactions::room_id.eq(room_id))
+                .filter(reactions::message_seq.eq(seq)),
+        )
+        .execute(conn)?;
+        diesel::update(
+            log_entries::table
+                .filter(log_entries::room_id.eq(room_id))
+                .filter(log_entries::target_seq.eq(seq))
+                .filter(log_entries::kind.eq(Kind::Edited.as_str())),
+        )
+        .set((log_entries::body.eq(""), log_entries::html.eq(Some(""))))
+        .execute(conn)?;
+        Ok(())
+    }
+}
