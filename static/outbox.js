@@ -156,7 +156,7 @@ export function openOutbox(page) {
   // Discard once refused; "sent" while the poll has yet to bring the stored message.
   function stateOf(item, now) {
     if (item.failed) return { kind: "failed", status: "Not sent: " + item.failed };
-    if (now - item.queuedAt >= STUCK_MS) return { kind: "stuck", status: "sending… (not sent yet)" };
+    if (now - item.queuedAt >= STUCK_MS) return { kind: "stuck", status: "still sending…" };
     return { kind: "sending", status: "sending…" };
   }
 

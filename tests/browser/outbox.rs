@@ -194,6 +194,10 @@ fn a_message_waiting_for_a_minute_offers_retry_and_discard_and_a_discarded_one_i
             })
             .await;
 
+        alice.screenshot("outbox-stuck").await;
+        let violations = alice.axe_violations().await;
+        assert!(violations.is_empty(), "{violations:#?}");
+
         // By keyboard: Tab from the first message's Retry reaches its Discard; Enter presses it.
         alice
             .script("document.querySelector('#log .outbox-retry').focus()")
