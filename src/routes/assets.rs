@@ -41,6 +41,7 @@ const ASSETS: &[(&str, &str)] = assets![
     "lobby.js",
     "message-actions.js",
     "message-view.js",
+    "outbox.js",
     "page.js",
     "poller.js",
     "presence.js",

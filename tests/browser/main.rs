@@ -13,6 +13,7 @@ mod helpers;
 mod database;
 mod driver;
 mod messages;
+mod outbox;
 mod pages;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
