@@ -7,7 +7,7 @@ use std::time::Duration;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use super::driver::Browser;
+use super::driver::{Browser, Scheme};
 use super::{assert_console_clean, newcomer, scenario};
 
 /// How soon the other person must see a change (the poll runs every second).
@@ -245,6 +245,17 @@ fn one_person_edits_reacts_and_replies_and_the_other_sees_each_within_two_second
             rendered, live,
             "the first render shows what the live page showed"
         );
+        // For looking at: the room with an edit, reactions and a reply, on a desktop and a
+        // phone, light and dark (target/screenshots/messages-*.png).
+        for (size, width, height) in [("desktop", 1280, 800), ("phone", 375, 740)] {
+            bob.set_window_size(width, height).await;
+            for (scheme, value) in [("light", Scheme::Light), ("dark", Scheme::Dark)] {
+                bob.set_scheme(value).await;
+                bob.screenshot(&format!("messages-{size}-{scheme}")).await;
+            }
+        }
+        bob.set_scheme(Scheme::Light).await;
+        bob.set_window_size(1280, 900).await;
 
         // The question deleted (alice created the room): the quote says so, live and rendered.
         alice.script("window.confirm = () => true").await;
