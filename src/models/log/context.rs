@@ -24,6 +24,13 @@ impl LogEntry {
         Ok(entries)
     }
 
+    /// The entry of one row, complete; `NotFound` for none.
+    pub(super) fn complete_one(conn: &mut DbConnection, rows: Vec<Row>) -> QueryResult<LogEntry> {
+        Self::complete(conn, rows)?
+            .pop()
+            .ok_or(diesel::result::Error::NotFound)
+    }
+
     /// Fills each reply's quote from the current state of the message it answers.
     fn quote_replies(conn: &mut DbConnection, entries: &mut [LogEntry]) -> QueryResult<()> {
         let mut wanted: BTreeMap<i32, Vec<i32>> = BTreeMap::new();

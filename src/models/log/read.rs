@@ -113,9 +113,7 @@ impl LogEntry {
             .filter(log_entries::seq.eq(seq))
             .select(COLUMNS)
             .load::<Row>(conn)?;
-        Self::complete(conn, rows)?
-            .pop()
-            .ok_or(diesel::result::Error::NotFound)
+        Self::complete_one(conn, rows)
     }
 
     fn page(

@@ -210,9 +210,7 @@ impl LogEntry {
             .filter(log_entries::id.eq(id))
             .select(COLUMNS)
             .load::<Row>(conn)?;
-        Self::complete(conn, rows)?
-            .pop()
-            .ok_or(diesel::result::Error::NotFound)
+        Self::complete_one(conn, rows)
     }
 
     /// Stores a message from a member of the room. With a `client_id` the post is idempotent:
