@@ -940,7 +940,7 @@ async fn the_clients_edit_and_react_commands_say_why_they_were_refused() {
     assert!(chat.status.starts_with("no reaction: "), "{}", chat.status);
     // Deleted while this client had not polled yet: it still shows the message.
     let gone = alice
-        .delete(&format!("/api/rooms/{room}/messages/{}", said["id"]))
+        .delete_message(room, said["id"].as_i64().unwrap())
         .await;
     assert!(gone.status().is_success(), "{}", gone.status());
     chat.command("/react 👍").await;
