@@ -2,28 +2,10 @@
 //! the conversation for both (each may hide it from their own lobby), opening new ones counts
 //! against the room limit, and no public room may pass for one.
 
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::helpers::{Person, error_code, location, spawn_app, spawn_app_tweaked};
-
-/// `opener` opens the direct conversation with `other` and enters it; returns its id.
-async fn open_direct(opener: &mut Person, other: &str) -> i32 {
-    let res = opener.post_form("/direct", &[("username", other)]).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "opening with {other}");
-    let room = location(&res)
-        .strip_prefix("/rooms/")
-        .and_then(|id| id.parse().ok())
-        .expect("redirected to the conversation");
-    opener.enter(room).await;
-    room
-}
-
-async fn delete_message(person: &mut Person, room: i32, seq: i64) -> Response {
-    person
-        .delete(&format!("/api/rooms/{room}/messages/{seq}"))
-        .await
-}
 
 async fn lobby_ids(person: &Person) -> Vec<i64> {
     let body: Value = person.get("/api/lobby").await.json().await.unwrap();
@@ -40,19 +22,19 @@ async fn in_a_direct_conversation_each_person_deletes_only_their_own_messages() 
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
-    let room = open_direct(&mut alice, "bob").await;
+    let room = alice.open_direct("bob").await;
     bob.enter(room).await;
     let bobs = bob.say(room, "from bob").await["id"].as_i64().unwrap();
     let alices = alice.say(room, "from alice").await["id"].as_i64().unwrap();
 
-    let res = delete_message(&mut alice, room, bobs).await;
+    let res = alice.delete_message(room, bobs).await;
     assert_eq!(
         res.status(),
         StatusCode::FORBIDDEN,
         "the opener is no moderator"
     );
     assert_eq!(error_code(res).await, "not_author");
-    let res = delete_message(&mut bob, room, alices).await;
+    let res = bob.delete_message(room, alices).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     let page = alice.enter(room).await;
@@ -67,11 +49,11 @@ async fn in_a_direct_conversation_each_person_deletes_only_their_own_messages() 
     );
 
     assert_eq!(
-        delete_message(&mut bob, room, bobs).await.status(),
+        bob.delete_message(room, bobs).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        delete_message(&mut alice, room, alices).await.status(),
+        alice.delete_message(room, alices).await.status(),
         StatusCode::NO_CONTENT
     );
 }
@@ -81,7 +63,7 @@ async fn nobody_deletes_a_direct_conversation_for_both_but_each_may_hide_it() {
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
-    let room = open_direct(&mut alice, "bob").await;
+    let room = alice.open_direct("bob").await;
     alice.say(room, "hello").await;
 
     let page = alice.enter(room).await;
@@ -144,7 +126,7 @@ async fn opening_new_direct_conversations_counts_against_the_room_limit() {
     for name in ["bob", "carol", "dave"] {
         app.user(name).await;
     }
-    open_direct(&mut alice, "bob").await;
+    alice.open_direct("bob").await;
     alice.create_room("Kitchen").await;
 
     let res = alice.post_form("/direct", &[("username", "carol")]).await;
@@ -193,7 +175,7 @@ async fn a_direct_conversation_is_named_after_the_other_person_for_each_of_them(
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
-    let room = open_direct(&mut alice, "bob").await;
+    let room = alice.open_direct("bob").await;
 
     let (_, inside) = alice.page(&format!("/rooms/{room}")).await;
     assert!(

@@ -345,6 +345,24 @@ impl Person {
         .await
     }
 
+    /// Deletes message `n` of the room.
+    pub async fn delete_message(&mut self, room: i32, n: i64) -> Response {
+        self.delete(&format!("/api/rooms/{room}/messages/{n}"))
+            .await
+    }
+
+    /// Opens the direct conversation with `other` and enters it; returns its id.
+    pub async fn open_direct(&mut self, other: &str) -> i32 {
+        let res = self.post_form("/direct", &[("username", other)]).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "opening with {other}");
+        let room = location(&res)
+            .strip_prefix("/rooms/")
+            .and_then(|id| id.parse().ok())
+            .expect("redirected to the conversation");
+        self.enter(room).await;
+        room
+    }
+
     /// Registers; on success also picks up the token of the new, logged-in session.
     pub async fn register(&mut self, username: &str, password: &str) -> Response {
         self.register_with_setup(username, password, None).await

@@ -4,7 +4,7 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{Person, TestApp, error_code, location, spawn_app, spawn_app_tweaked};
+use super::helpers::{Person, TestApp, error_code, spawn_app, spawn_app_tweaked};
 
 const REL: &str = r#"rel="nofollow noopener noreferrer ugc""#;
 
@@ -93,6 +93,18 @@ async fn entered(person: &mut Person, room: i32) -> Vec<Value> {
     json_of(res).await["messages"].as_array().unwrap().clone()
 }
 
+/// The room's log read the three ways a client reads it, each named for the assertions: a poll
+/// from 0, older history from past the newest entry, and the answer to entering.
+async fn three_reads(person: &mut Person, room: i32) -> [(&'static str, Vec<Value>); 3] {
+    let from_zero = person.entries_after(room, 0).await;
+    let head = seq(from_zero.last().expect("a room's log is never empty"));
+    [
+        ("a poll from 0", from_zero),
+        ("history", history(person, room, head + 1).await),
+        ("the enter answer", entered(person, room).await),
+    ]
+}
+
 /// The room page's element for message `n`: its `<li>` up to its end.
 fn page_message(page: &str, n: i64) -> String {
     let start = page
@@ -118,17 +130,6 @@ async fn alice_and_bob(app: &TestApp) -> (Person, Person, i32) {
     let mut bob = app.user("bob").await;
     bob.enter(room).await;
     (alice, bob, room)
-}
-
-async fn open_direct(opener: &mut Person, other: &str) -> i32 {
-    let res = opener.post_form("/direct", &[("username", other)]).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "opening with {other}");
-    let room = location(&res)
-        .strip_prefix("/rooms/")
-        .and_then(|id| id.parse().ok())
-        .expect("redirected to the conversation");
-    opener.enter(room).await;
-    room
 }
 
 // Edits.
@@ -187,22 +188,13 @@ async fn an_edited_message_carries_its_new_text_in_a_poll_in_history_and_on_ente
     let n = seq(&alice.say(room, "teh typo").await);
     let untouched = seq(&alice.say(room, "fine as it is").await);
     alice.edit(room, n, "the typo").await;
-    let head = seq(alice.entries_after(room, 0).await.last().unwrap());
 
-    let from_zero = bob.entries_after(room, 0).await;
-    let older = history(&bob, room, head + 1).await;
-    let on_entering = entered(&mut bob, room).await;
-
-    for (read, entries) in [
-        ("a poll from 0", &from_zero),
-        ("history", &older),
-        ("the enter answer", &on_entering),
-    ] {
-        let shown = message(entries, n);
+    for (read, entries) in three_reads(&mut bob, room).await {
+        let shown = message(&entries, n);
         assert_eq!(shown["text"], "the typo", "{read}: {shown}");
         assert_eq!(html(&shown), "<p>the typo</p>", "{read}: {shown}");
         assert_eq!(shown["edited"], true, "{read}: {shown}");
-        let other = message(entries, untouched);
+        let other = message(&entries, untouched);
         assert!(other.get("edited").is_none(), "{read}: {other}");
     }
 }
@@ -274,7 +266,7 @@ async fn in_a_direct_conversation_each_person_edits_only_their_own_messages() {
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
-    let room = open_direct(&mut alice, "bob").await;
+    let room = alice.open_direct("bob").await;
     bob.enter(room).await;
     let bobs = seq(&bob.say(room, "from bob").await);
     let alices = seq(&alice.say(room, "from alice").await);
@@ -311,9 +303,7 @@ async fn editing_a_deleted_message_is_410_and_one_that_does_not_exist_404() {
     let Some(app) = spawn_app().await else { return };
     let (mut alice, _bob, room) = alice_and_bob(&app).await;
     let n = seq(&alice.say(room, "soon gone").await);
-    let res = alice
-        .delete(&format!("/api/rooms/{room}/messages/{n}"))
-        .await;
+    let res = alice.delete_message(room, n).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
     let res = alice.edit(room, n, "back again").await;
@@ -462,17 +452,10 @@ async fn people_who_react_are_counted_in_the_order_they_reacted() {
 
     let expected = [reaction("👍", &["alice", "bob"]), reaction("🎉", &["bob"])];
     assert_eq!(reactions(&last), expected);
+    for (read, entries) in three_reads(&mut carol, room).await {
+        assert_eq!(reactions(&message(&entries, n)), expected, "{read}");
+    }
     let log = carol.entries_after(room, 0).await;
-    assert_eq!(reactions(&message(&log, n)), expected, "a poll from 0");
-    let head = seq(log.last().unwrap());
-    assert_eq!(
-        reactions(&message(&history(&carol, room, head + 1).await, n)),
-        expected
-    );
-    assert_eq!(
-        reactions(&message(&entered(&mut carol, room).await, n)),
-        expected
-    );
     let reacted: Vec<(Value, Value)> = of_kind(&log, "reacted")
         .iter()
         .map(|e| (e["author"].clone(), e["text"].clone()))
@@ -623,9 +606,7 @@ async fn reacting_to_a_message_that_does_not_exist_is_404_and_to_a_deleted_one_4
     let Some(app) = spawn_app().await else { return };
     let (mut alice, mut bob, room) = alice_and_bob(&app).await;
     let n = seq(&alice.say(room, "soon gone").await);
-    alice
-        .delete(&format!("/api/rooms/{room}/messages/{n}"))
-        .await;
+    alice.delete_message(room, n).await;
 
     let res = bob.react(room, n, "👍").await;
     assert_eq!(res.status(), StatusCode::GONE);
@@ -720,9 +701,7 @@ async fn a_reply_to_another_rooms_message_or_to_none_is_400_and_to_a_deleted_one
     }
     let elsewhere = seq(&carol.say(garden, "in the garden").await);
     let gone = seq(&alice.say(room, "soon gone").await);
-    alice
-        .delete(&format!("/api/rooms/{room}/messages/{gone}"))
-        .await;
+    alice.delete_message(room, gone).await;
     let head = seq(alice.entries_after(room, 0).await.last().unwrap());
     assert!(elsewhere > head, "no message here has the garden's number");
 
@@ -754,12 +733,7 @@ async fn a_replys_excerpt_follows_its_original_through_an_edit_and_a_deletion() 
     let reply = seq(&answered(bob.reply(room, original, "ok").await, StatusCode::CREATED).await);
 
     alice.edit(room, original, "meet at 6").await;
-    let head = seq(alice.entries_after(room, 0).await.last().unwrap());
-    for (read, entries) in [
-        ("a poll from 0", alice.entries_after(room, 0).await),
-        ("history", history(&alice, room, head + 1).await),
-        ("the enter answer", entered(&mut alice, room).await),
-    ] {
+    for (read, entries) in three_reads(&mut alice, room).await {
         let shown = message(&entries, reply);
         assert_eq!(
             shown["reply_to"],
@@ -768,15 +742,8 @@ async fn a_replys_excerpt_follows_its_original_through_an_edit_and_a_deletion() 
         );
     }
 
-    alice
-        .delete(&format!("/api/rooms/{room}/messages/{original}"))
-        .await;
-    let head = seq(alice.entries_after(room, 0).await.last().unwrap());
-    for (read, entries) in [
-        ("a poll from 0", alice.entries_after(room, 0).await),
-        ("history", history(&alice, room, head + 1).await),
-        ("the enter answer", entered(&mut alice, room).await),
-    ] {
+    alice.delete_message(room, original).await;
+    for (read, entries) in three_reads(&mut alice, room).await {
         let shown = message(&entries, reply);
         assert_eq!(
             shown["reply_to"],
@@ -938,18 +905,10 @@ async fn deleting_a_message_blanks_its_edits_and_drops_its_reactions() {
     let n = seq(&alice.say(room, "secret one").await);
     alice.edit(room, n, "secret two").await;
     bob.react(room, n, "👀").await;
-    let res = alice
-        .delete(&format!("/api/rooms/{room}/messages/{n}"))
-        .await;
+    let res = alice.delete_message(room, n).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
-    let log = bob.entries_after(room, 0).await;
-    let head = seq(log.last().unwrap());
-    for (read, entries) in [
-        ("a poll from 0", log),
-        ("history", history(&bob, room, head + 1).await),
-        ("the enter answer", entered(&mut bob, room).await),
-    ] {
+    for (read, entries) in three_reads(&mut bob, room).await {
         let gone = message(&entries, n);
         assert_eq!(gone["deleted"], true, "{read}");
         assert_eq!(gone["text"], "", "{read}");
@@ -989,9 +948,7 @@ async fn what_memory_answers_and_what_the_database_answers_after_a_restart_agree
     alice.react(room, third, "👀").await;
     alice.edit(room, third, "third, edited").await;
     bob.edit(room, second, "second, edited").await;
-    alice
-        .delete(&format!("/api/rooms/{room}/messages/{third}"))
-        .await;
+    alice.delete_message(room, third).await;
 
     let just_after = bob.entries_after(room, 0).await;
     let from_memory = bob.entries_after(room, 0).await;

@@ -15,7 +15,7 @@ use chatroom::client::saved::{self, SavedFile};
 use serde_json::{Value, json};
 
 use super::database::TestDatabase;
-use super::helpers::{PASSWORD, Person, location, spawn_app};
+use super::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
 use super::programs::{self, Program};
 use super::server::Server;
 use super::wait::{eventually, wait_until};
@@ -276,6 +276,12 @@ impl Tmux {
         tmux(&["send-keys", "-t", &self.0, key]);
     }
 
+    /// Types `line` and presses Enter, as someone sends a message or a command.
+    fn type_line(&self, line: &str) {
+        self.keys(line);
+        self.press("Enter");
+    }
+
     async fn wait_for(&self, text: &str) {
         let shown = eventually(PATIENCE, || async { self.screen().contains(text) }).await;
         assert!(shown, "{text:?} never showed:\n{}", self.screen());
@@ -355,8 +361,7 @@ async fn password_given(
     let name = format!("chatroom-{tag}-{}", std::process::id());
     let terminal = Tmux::open(name, width, height, &command);
     terminal.wait_for("Password:").await;
-    terminal.keys(PASSWORD);
-    terminal.press("Enter");
+    terminal.type_line(PASSWORD);
     terminal
 }
 
@@ -376,20 +381,35 @@ async fn logged_in_terminal(
 
 /// Joins the room by name in the terminal, and waits until it shows who is there.
 async fn join(terminal: &Tmux, room: &str) {
-    terminal.keys(&format!("/join {room}"));
-    terminal.press("Enter");
+    terminal.type_line(&format!("/join {room}"));
     terminal.wait_for("here: ").await;
+}
+
+/// Where most terminal tests start: the app, alice and her room "Porch", and an account for bob;
+/// None where tmux or the database is missing (the test then passes over).
+async fn porch() -> Option<(TestApp, Person, i32)> {
+    if !programs::available(&[Program::tmux()]) {
+        return None;
+    }
+    let app = spawn_app().await?;
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Porch").await;
+    app.user("bob").await;
+    Some((app, alice, room))
+}
+
+/// `user`'s client in a 100 x 30 terminal, logged in and inside the room "Porch".
+async fn in_porch(app_address: &str, tag: &str, user: &str) -> Tmux {
+    let terminal = logged_in_terminal(app_address, tag, user, (100, 30), "").await;
+    join(&terminal, "Porch").await;
+    terminal
 }
 
 #[actix_web::test]
 async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, mut alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
-    app.user("bob").await;
+    };
 
     let terminal = password_given(&app.address, "test", "--user bob", (120, 30), "").await;
     terminal.wait_for("Rooms").await;
@@ -399,8 +419,7 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     );
 
     join(&terminal, "Porch").await;
-    terminal.keys("hello from the terminal");
-    terminal.press("Enter");
+    terminal.type_line("hello from the terminal");
     wait_for_message(&alice, room, "hello from the terminal").await;
 
     alice.say(room, "hi terminal, says the web").await;
@@ -581,8 +600,7 @@ async fn the_login_prompt_prints_a_hostile_servers_refusal_without_its_escapes()
         String::from_utf8_lossy(&printed()).contains("Password:")
     })
     .await;
-    terminal.keys(PASSWORD);
-    terminal.press("Enter");
+    terminal.type_line(PASSWORD);
     wait_until(PATIENCE, "the client giving up", || async {
         !terminal.alive()
     })
@@ -605,13 +623,9 @@ fn at_plus_0530(sent_at: &Value) -> String {
 
 #[actix_web::test]
 async fn the_log_wraps_long_and_multi_line_messages_in_local_time() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, mut alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
-    app.user("bob").await;
+    };
     // A POSIX time zone, 5:30 east of UTC (TZ's sign is west-positive).
     let terminal = logged_in_terminal(&app.address, "wrap", "bob", (100, 30), "TZ=XYZ-5:30").await;
     join(&terminal, "Porch").await;
@@ -653,15 +667,10 @@ async fn the_log_wraps_long_and_multi_line_messages_in_local_time() {
 
 #[actix_web::test]
 async fn page_up_scrolls_back_and_new_messages_wait_below_until_end() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, mut alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
-    app.user("bob").await;
-    let terminal = logged_in_terminal(&app.address, "scroll", "bob", (100, 30), "").await;
-    join(&terminal, "Porch").await;
+    };
+    let terminal = in_porch(&app.address, "scroll", "bob").await;
     for n in 1..=40 {
         alice.say(room, &format!("scroll {n:02}")).await;
     }
@@ -696,23 +705,17 @@ async fn page_up_scrolls_back_and_new_messages_wait_below_until_end() {
 
     terminal.press("PPage");
     terminal.wait_for("-- more below").await;
-    terminal.keys("and back down");
-    terminal.press("Enter");
+    terminal.type_line("and back down");
     terminal.wait_for("bob: and back down").await;
     assert!(!terminal.screen().contains("-- more below"));
 }
 
 #[actix_web::test]
 async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
-    app.user("bob").await;
-    let terminal = logged_in_terminal(&app.address, "editor", "bob", (100, 30), "").await;
-    join(&terminal, "Porch").await;
+    };
+    let terminal = in_porch(&app.address, "editor", "bob").await;
 
     // The input box's text starts at column 1 of the third row from the bottom (30 rows).
     terminal.keys("elo world");
@@ -726,8 +729,7 @@ async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
     terminal.wait_for_cursor((4, 27)).await;
     terminal.keys("l");
     terminal.press("C-e");
-    terminal.keys("!");
-    terminal.press("Enter");
+    terminal.type_line("!");
     wait_for_message(&alice, room, "hello world!").await;
     terminal.wait_for("bob: hello world!").await;
     let status = terminal.rows().last().cloned().unwrap_or_default();
@@ -741,8 +743,7 @@ async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
     for _ in 0.."world!".len() {
         terminal.press("BSpace");
     }
-    terminal.keys("there");
-    terminal.press("Enter");
+    terminal.type_line("there");
     wait_for_message(&alice, room, "hello there").await;
 
     // A wide character takes two columns, and the cursor goes past both.
@@ -760,8 +761,7 @@ async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
     terminal.press("Left");
     terminal.press("Left");
     terminal.press("BSpace");
-    terminal.keys("ä");
-    terminal.press("Enter");
+    terminal.type_line("ä");
     wait_for_message(&alice, room, "äbc").await;
 
     // Wider than the box: the line scrolls to keep the cursor in view.
@@ -777,8 +777,7 @@ async fn the_input_line_edits_mid_line_recalls_history_and_clears_the_status() {
         .wait_until("an empty line", |s| !s.contains("start-"))
         .await;
 
-    terminal.keys("/help");
-    terminal.press("Enter");
+    terminal.type_line("/help");
     terminal.wait_for("/create NAME    create a room").await;
     terminal.press("Escape");
     terminal
@@ -796,8 +795,7 @@ async fn register_asks_for_the_password_twice_and_refuses_two_that_differ() {
     let args = "--user carol --register";
     let terminal = password_given(&app.address, "register", args, (100, 30), "").await;
     terminal.wait_for("Password again:").await;
-    terminal.keys("not the same password");
-    terminal.press("Enter");
+    terminal.type_line("not the same password");
     terminal.wait_for("The two passwords differ").await;
     let mut carol = app.person();
     let refused = carol.login("carol", PASSWORD).await;
@@ -808,15 +806,13 @@ async fn register_asks_for_the_password_twice_and_refuses_two_that_differ() {
             s.matches("Password:").count() == 2
         })
         .await;
-    terminal.keys(PASSWORD);
-    terminal.press("Enter");
+    terminal.type_line(PASSWORD);
     terminal
         .wait_until("the confirmation asked again", |s| {
             s.matches("Password again:").count() == 2
         })
         .await;
-    terminal.keys(PASSWORD);
-    terminal.press("Enter");
+    terminal.type_line(PASSWORD);
     terminal.wait_for("Message or /command").await;
     let logged_in = carol.login("carol", PASSWORD).await;
     assert_eq!(logged_in.status(), 303, "carol registered");
@@ -887,19 +883,14 @@ async fn the_client_loads_older_history_than_it_entered_with() {
 
 #[actix_web::test]
 async fn page_up_past_the_top_fetches_older_history_in_place() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, mut alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
+    };
     for n in 1..=230 {
         alice.say(room, &format!("old {n:03}")).await;
     }
-    app.user("bob").await;
     let terminal = logged_in_terminal(&app.address, "older", "bob", (100, 30), "").await;
-    terminal.keys("/join Porch");
-    terminal.press("Enter");
+    terminal.type_line("/join Porch");
     terminal.wait_for("old 230").await;
 
     for _ in 0..20 {
@@ -949,7 +940,7 @@ async fn the_clients_edit_and_react_commands_say_why_they_were_refused() {
     assert!(chat.status.starts_with("no reaction: "), "{}", chat.status);
     // Deleted while this client had not polled yet: it still shows the message.
     let gone = alice
-        .delete(&format!("/api/rooms/{room}/messages/{}", said["id"]))
+        .delete_message(room, said["id"].as_i64().unwrap())
         .await;
     assert!(gone.status().is_success(), "{}", gone.status());
     chat.command("/react 👍").await;
@@ -980,27 +971,18 @@ async fn the_clients_edit_and_react_commands_say_why_they_were_refused() {
 
 #[actix_web::test]
 async fn an_edit_in_the_terminal_changes_the_message_on_another_terminal_and_in_the_api() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
-    app.user("bob").await;
-    let bobs = logged_in_terminal(&app.address, "edit-bob", "bob", (100, 30), "").await;
-    let alices = logged_in_terminal(&app.address, "edit-alice", "alice", (100, 30), "").await;
-    join(&bobs, "Porch").await;
-    join(&alices, "Porch").await;
+    };
+    let bobs = in_porch(&app.address, "edit-bob", "bob").await;
+    let alices = in_porch(&app.address, "edit-alice", "alice").await;
 
-    bobs.keys("helo wrold");
-    bobs.press("Enter");
+    bobs.type_line("helo wrold");
     alices.wait_for("bob: helo wrold").await;
-    alices.keys("and the next line");
-    alices.press("Enter");
+    alices.type_line("and the next line");
     bobs.wait_for("alice: and the next line").await;
 
-    bobs.keys("/edit hello world");
-    bobs.press("Enter");
+    bobs.type_line("/edit hello world");
     alices.wait_for("bob: hello world (edited)").await;
     let rows = alices.rows();
     let row_of = |text: &str| rows.iter().position(|row| row.contains(text));
@@ -1021,8 +1003,7 @@ async fn an_edit_in_the_terminal_changes_the_message_on_another_terminal_and_in_
     assert_eq!(edited["text"], "hello world");
     assert_eq!(edited["edited"], true);
 
-    alices.keys("/edit and the next line, fixed");
-    alices.press("Enter");
+    alices.type_line("/edit and the next line, fixed");
     alices.wait_for("message edited").await;
     bobs.wait_for("alice: and the next line, fixed (edited)")
         .await;
@@ -1035,23 +1016,15 @@ async fn an_edit_in_the_terminal_changes_the_message_on_another_terminal_and_in_
 
 #[actix_web::test]
 async fn a_reaction_in_the_terminal_shows_under_the_message_on_another_terminal() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
-    app.user("bob").await;
-    let bobs = logged_in_terminal(&app.address, "react-bob", "bob", (100, 30), "").await;
-    let alices = logged_in_terminal(&app.address, "react-alice", "alice", (100, 30), "").await;
-    join(&bobs, "Porch").await;
-    join(&alices, "Porch").await;
+    };
+    let bobs = in_porch(&app.address, "react-bob", "bob").await;
+    let alices = in_porch(&app.address, "react-alice", "alice").await;
 
-    alices.keys("lunch is ready");
-    alices.press("Enter");
+    alices.type_line("lunch is ready");
     bobs.wait_for("alice: lunch is ready").await;
-    bobs.keys("/react 👍");
-    bobs.press("Enter");
+    bobs.type_line("/react 👍");
     bobs.wait_for("you reacted 👍 to alice's message").await;
     alices.wait_for("👍 1").await;
     let rows = alices.rows();
@@ -1066,18 +1039,14 @@ async fn a_reaction_in_the_terminal_shows_under_the_message_on_another_terminal(
         alices.screen()
     );
 
-    alices.keys("/react 👍");
-    alices.press("Enter");
+    alices.type_line("/react 👍");
     bobs.wait_for("👍 2").await;
-    bobs.keys("/react ship");
-    bobs.press("Enter");
+    bobs.type_line("/react ship");
     alices.wait_for("👍 2  ship 1").await;
-    bobs.keys("/react ship");
-    bobs.press("Enter");
+    bobs.type_line("/react ship");
     bobs.wait_for("you had already reacted ship").await;
 
-    bobs.keys("/unreact 👍");
-    bobs.press("Enter");
+    bobs.type_line("/unreact 👍");
     alices.wait_for("👍 1  ship 1").await;
     let messages = alice.messages_after(room, 0).await;
     let reactions = &messages.last().unwrap()["reactions"];
@@ -1095,15 +1064,10 @@ async fn a_reaction_in_the_terminal_shows_under_the_message_on_another_terminal(
 
 #[actix_web::test]
 async fn a_reply_posted_through_the_api_shows_its_quote_above_it() {
-    if !programs::available(&[Program::tmux()]) {
+    let Some((app, mut alice, room)) = porch().await else {
         return;
-    }
-    let Some(app) = spawn_app().await else { return };
-    let mut alice = app.user("alice").await;
-    let room = alice.create_room("Porch").await;
-    app.user("bob").await;
-    let terminal = logged_in_terminal(&app.address, "reply", "bob", (100, 30), "").await;
-    join(&terminal, "Porch").await;
+    };
+    let terminal = in_porch(&app.address, "reply", "bob").await;
 
     let original = alice.say(room, "who wants tea?").await;
     alice.say(room, "something in between").await;

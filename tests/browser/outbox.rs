@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::driver::{Browser, Viewport, scenario};
+use super::driver::{Browser, Chrome, Viewport, scenario};
 use super::helpers::{PASSWORD, Person};
 // server.rs reaches these through its parent, this module.
 use super::{database, newcomer, wait};
@@ -52,10 +52,23 @@ async fn stored_with_text(reader: &Person, room: i64, text: &str) -> usize {
         .count()
 }
 
-/// A person's browser on the server, registered, inside a new room: its id.
-async fn alice_in_a_room(browser: &Browser) -> i64 {
-    browser.register("alice", PASSWORD).await;
-    browser.create_room("Porch").await
+/// The real binary on a fresh database, up; None where no database is available. Bound in
+/// this order, the server stops before its database is dropped.
+async fn server_on_a_fresh_database() -> Option<(TestDatabase, Server)> {
+    let db = TestDatabase::fresh()?;
+    let server = Server::start(&db.url);
+    server.wait_until_up().await;
+    Some((db, server))
+}
+
+/// Alice's browser on the server, registered, inside her new room: the browser and the room's id.
+async fn alice_in_a_room(chrome: &Chrome, server: &Server) -> (Browser, i64) {
+    let alice = chrome
+        .person(&server.url(), "alice", Viewport::Desktop)
+        .await;
+    alice.register("alice", PASSWORD).await;
+    let room = alice.create_room("Porch").await;
+    (alice, room)
 }
 
 /// Bob, through the API, inside the room: reads the log as the server has it.
@@ -69,15 +82,10 @@ async fn bob_reading(server: &Server, room: i64) -> Person {
 #[test]
 fn a_message_typed_while_the_server_is_down_survives_a_reload_and_is_stored_exactly_once() {
     scenario(|_app, chrome| async move {
-        let Some(db) = TestDatabase::fresh() else {
+        let Some((_db, mut server)) = server_on_a_fresh_database().await else {
             return;
         };
-        let mut server = Server::start(&db.url);
-        server.wait_until_up().await;
-        let alice = chrome
-            .person(&server.url(), "alice", Viewport::Desktop)
-            .await;
-        let room = alice_in_a_room(&alice).await;
+        let (alice, room) = alice_in_a_room(&chrome, &server).await;
         let bob = bob_reading(&server, room).await;
         let text = "typed while the server was down";
 
@@ -149,15 +157,10 @@ fn a_message_typed_while_the_server_is_down_survives_a_reload_and_is_stored_exac
 #[test]
 fn a_message_waiting_for_a_minute_offers_retry_and_discard_and_a_discarded_one_is_never_sent() {
     scenario(|_app, chrome| async move {
-        let Some(db) = TestDatabase::fresh() else {
+        let Some((_db, mut server)) = server_on_a_fresh_database().await else {
             return;
         };
-        let mut server = Server::start(&db.url);
-        server.wait_until_up().await;
-        let alice = chrome
-            .person(&server.url(), "alice", Viewport::Desktop)
-            .await;
-        let room = alice_in_a_room(&alice).await;
+        let (alice, room) = alice_in_a_room(&chrome, &server).await;
         let bob = bob_reading(&server, room).await;
 
         server.kill();
