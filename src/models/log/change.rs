@@ -24,9 +24,12 @@ struct MessageRow {
 }
 
 impl MessageRow {
-    /// Message `seq` of the room (`NotFound` if there is none).
+    /// Message `seq` of the room (`NotFound` if there is none), its row held until the
+    /// transaction ends: a change and a deletion of one message take turns, so a reaction
+    /// never lands on a message deleted meanwhile (SQLite's write transaction holds the whole
+    /// database already).
     fn find(conn: &mut DbConnection, room_id: i32, seq: i32) -> Result<Self, ModelError> {
-        let (id, author_id, deleted_at): (i32, i32, Option<NaiveDateTime>) = log_entries::table
+        let query = log_entries::table
             .filter(log_entries::room_id.eq(room_id))
             .filter(log_entries::seq.eq(seq))
             .filter(log_entries::kind.eq(Kind::Message.as_str()))
@@ -34,8 +37,11 @@ impl MessageRow {
                 log_entries::id,
                 log_entries::author_id,
                 log_entries::deleted_at,
-            ))
-            .first(conn)?;
+            ));
+        let (id, author_id, deleted_at): (i32, i32, Option<NaiveDateTime>) = match conn {
+            DbConnection::Sqlite(c) => query.first(c)?,
+            DbConnection::Postgres(c) => query.for_update().first(c)?,
+        };
         Ok(Self {
             id,
             author_id,
