@@ -188,7 +188,8 @@ export function start() {
     }
   });
   textBox.addEventListener("input", () => {
-    state.lastTyped = Date.now();
+    // Fixing a message already sent is not writing a new one: nobody is told "typing…".
+    if (!editing) state.lastTyped = Date.now();
     composerChanged();
   });
   form.addEventListener("submit", send);

@@ -127,6 +127,26 @@ fn one_person_edits_reacts_and_replies_and_the_other_sees_each_within_two_second
             "the edit's Markdown renders"
         );
 
+        // Fixing a message is not writing a new one: the polls while alice edits do not say
+        // that she is typing.
+        action(&alice, first, "edit-message").await;
+        alice.script("performance.clearResourceTimings()").await;
+        alice.fill("#text", "Hello, *tea* drinkers! And more").await;
+        let polls = "return performance.getEntriesByType('resource')\
+            .map(e => e.name).filter(n => n.includes('/messages?after='))";
+        alice
+            .wait_until("two polls while alice edits", || async {
+                alice.script(polls).await.as_array().map_or(0, Vec::len) >= 2
+            })
+            .await;
+        let sent = alice.script(polls).await;
+        assert!(
+            !sent.to_string().contains("typing=1"),
+            "a poll said alice was typing while she edited: {sent}"
+        );
+        press(&alice, &key(Key::Escape)).await;
+        assert_eq!(box_holds(&alice).await, "");
+
         // Escape cancels an edit and puts back what the box held.
         alice.fill("#text", "a draft").await;
         action(&alice, first, "edit-message").await;
