@@ -8,6 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use super::api::{Api, ApiError, Entry, Reaction, RoomInfo};
 use super::printable::printable;
+use crate::domain::excerpt;
 
 /// "is typing" is sent while the user typed within this long.
 const TYPING_FOR: Duration = Duration::from_secs(3);
@@ -32,9 +33,6 @@ pub struct Current {
     /// The lowest number received (shown or applied): older history is asked for below it.
     oldest: Option<i64>,
 }
-
-/// How many characters of a message a reply quotes (as the server cuts it).
-const EXCERPT_CHARS: usize = 100;
 
 /// Whether an entry changes an earlier message rather than being a line of its own.
 fn is_change(kind: &str) -> bool {
@@ -110,12 +108,7 @@ impl Current {
             _ => return,
         }
         // The replies quoting it quote what it says now.
-        let excerpt: String = message
-            .text
-            .chars()
-            .take(EXCERPT_CHARS)
-            .map(|c| if c == '\n' { ' ' } else { c })
-            .collect();
+        let excerpt = excerpt(&message.text);
         for quote in self.log.iter_mut().filter_map(|e| e.reply_to.as_mut()) {
             if quote.id == target {
                 quote.excerpt.clone_from(&excerpt);
@@ -586,6 +579,7 @@ impl Chat {
 mod tests {
     use super::super::api::Quote;
     use super::*;
+    use crate::domain::EXCERPT_CHARS;
 
     fn entry(id: i64, kind: &str, text: &str, target: Option<i64>) -> Entry {
         Entry {

@@ -37,6 +37,16 @@ impl MessageText {
     }
 }
 
+/// How many characters of a message a reply quotes.
+pub const EXCERPT_CHARS: usize = 100;
+
+/// The start of a message's text as a reply quotes it: on one line, at most `EXCERPT_CHARS`.
+/// The server's quotes and the terminal client's, when it follows an edit, are cut alike.
+pub fn excerpt(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.chars().take(EXCERPT_CHARS).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

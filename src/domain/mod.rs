@@ -13,7 +13,7 @@ mod username;
 mod visible;
 
 pub use client_id::ClientId;
-pub use message_text::{MessageText, MessageTextError};
+pub use message_text::{EXCERPT_CHARS, MessageText, MessageTextError, excerpt};
 pub use name_key::name_key;
 pub use page::Page;
 pub use password::Password;

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::{read, write};
-use crate::models::log_entry::excerpt;
+use crate::domain::excerpt;
 use crate::models::{Changes, Kind, LogEntry};
 
 /// How many of a room's latest log entries memory keeps.
@@ -166,6 +166,11 @@ impl Tail {
     /// message itself, and what shows of it elsewhere (the edits of a deleted message, the
     /// quotes of the replies to it). Entries not touched stay shared with earlier answers.
     fn change(&mut self, target: i32, change: &LogEntry) {
+        // What the replies to it quote from now on (empty once deleted).
+        let quote = match change.kind {
+            Kind::Edited => excerpt(&change.body),
+            _ => String::new(),
+        };
         for held in self.entries.iter_mut() {
             let is_target = held.seq == target && held.kind == Kind::Message;
             let is_edit_of_deleted = change.kind == Kind::Deleted
@@ -186,10 +191,7 @@ impl Tail {
                 entry.html.clear();
             }
             if quotes_it && let Some(reply) = &mut entry.reply_to {
-                reply.excerpt = match change.kind {
-                    Kind::Edited => excerpt(&change.body),
-                    _ => String::new(),
-                };
+                reply.excerpt.clone_from(&quote);
             }
             self.bytes = self.bytes + size(entry) - before;
         }

@@ -67,15 +67,6 @@ pub struct Reactions {
     pub by: Vec<String>,
 }
 
-/// How many characters of a message a reply quotes.
-pub const EXCERPT_CHARS: usize = 100;
-
-/// The start of a message's text as a reply quotes it: on one line, at most `EXCERPT_CHARS`.
-pub fn excerpt(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.chars().take(EXCERPT_CHARS).collect()
-}
-
 /// A log entry as readers see it: with its author's name, and a message in its current state
 /// (its latest text, its reactions, the message it answers).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,9 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, reactions, users};
+use crate::domain::excerpt;
 use crate::models::LogEntry;
-use crate::models::log_entry::{Kind, Row, excerpt};
+use crate::models::log_entry::{Kind, Row};
 
 /// Rooms per query: each adds a clause, well under both backends' limits.
 const ROOMS_PER_QUERY: usize = 100;

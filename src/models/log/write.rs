@@ -10,8 +10,8 @@ use diesel::sql_types::{Array, Bool, Integer};
 use super::numbering;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, users};
-use crate::domain::{ClientId, MessageText, markdown};
-use crate::models::log_entry::{COLUMNS, ReplyTo, Row, excerpt};
+use crate::domain::{ClientId, MessageText, excerpt, markdown};
+use crate::models::log_entry::{COLUMNS, ReplyTo, Row};
 use crate::models::{self, Changes, Kind, LogEntry, ModelError, Room, User, now, write};
 
 /// `None` is NULL, written out, rather than DEFAULT (the same here): only then does diesel
