@@ -319,10 +319,7 @@ impl Chat {
         client_id: Option<ClientId>,
         reply_to: Option<i32>,
     ) -> Result<LogEntry, AppError> {
-        self.throttles
-            .message(user.id)
-            .await
-            .map_err(AppError::sending_too_fast)?;
+        self.count_message(user).await?;
         let post = NewPost::new(room_id, user.id, text, client_id).replying_to(reply_to);
         let message = self.poster.post(post).await?;
         self.live.presence.sent(room_id, user.id).await;
@@ -354,10 +351,7 @@ impl Chat {
         seq: i32,
         text: MessageText,
     ) -> Result<LogEntry, AppError> {
-        self.throttles
-            .message(user.id)
-            .await
-            .map_err(AppError::sending_too_fast)?;
+        self.count_message(user).await?;
         let user_id = user.id;
         let html = markdown::render(text.as_str());
         self.write(move |conn, changes| {
@@ -377,10 +371,7 @@ impl Chat {
         emoji: Reaction,
         on: bool,
     ) -> Result<(LogEntry, bool), AppError> {
-        self.throttles
-            .message(user.id)
-            .await
-            .map_err(AppError::sending_too_fast)?;
+        self.count_message(user).await?;
         let user_id = user.id;
         self.write(move |conn, changes| {
             LogEntry::react(conn, room_id, seq, user_id, (&emoji, on), changes)
@@ -473,6 +464,15 @@ impl Chat {
         self.db
             .run(move |conn| Ok(LogEntry::before(conn, room_id, user_id, before)?))
             .await
+    }
+
+    /// Counts one more message-like write of the user's (a post, an edit, a reaction) against
+    /// the message rate limit: "You're sending messages too fast" past it.
+    async fn count_message(&self, user: &CurrentUser) -> Result<(), AppError> {
+        self.throttles
+            .message(user.id)
+            .await
+            .map_err(AppError::sending_too_fast)
     }
 
     /// Writes the user's read marks that are still in memory, before anything counts their
