@@ -6,7 +6,7 @@
 //! It runs once on SQLite, then again on PostgreSQL (a database it makes, and drops after, on
 //! the server LOAD_DATABASE names: a URL of any database there, as a role that may create
 //! databases; default the tests' server: CHATROOM_TEST_POSTGRES, or
-//! postgres://postgres:postgres@localhost:5432/postgres; without a server
+//! postgres://postgres:postgres@localhost:5432/postgres?sslmode=disable; without a server
 //! there, SQLite alone). It prints a Markdown table per database and writes them, with a chart
 //! of poll latency against simulated users per database, to target/load/ (report.md,
 //! latency-sqlite.svg, latency-postgresql.svg). Settings (environment): LOAD_USERS (20000),

@@ -4,7 +4,7 @@
 //!
 //! SQLite: a file in a temporary folder. PostgreSQL: a new database on the server that
 //! `CHATROOM_TEST_POSTGRES` names (a URL of any database there, as a role that may create
-//! databases; default `postgres://postgres:postgres@localhost:5432/postgres`), copied from a
+//! databases; default `postgres://postgres:postgres@localhost:5432/postgres?sslmode=disable`), copied from a
 //! template migrated once per test binary, and dropped when the test ends. Without a server
 //! there, PostgreSQL's tests are skipped with one line saying how to get one; under CI they
 //! fail instead.
