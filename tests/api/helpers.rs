@@ -479,9 +479,10 @@ impl Person {
 
     /// GET /api/search with these parameters (q, before, room), percent-encoded.
     pub async fn search_with(&self, params: &[(&str, &str)]) -> Response {
+        let url = reqwest::Url::parse_with_params(&self.url("/api/search"), params)
+            .expect("a search URL");
         self.http
-            .get(self.url("/api/search"))
-            .query(params)
+            .get(url)
             .send()
             .await
             .expect("GET is answered")
