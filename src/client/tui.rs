@@ -308,7 +308,10 @@ fn search_rows(search: &Search, width: usize) -> Vec<Line<'static>> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let heading = match (search.hits.len(), search.more) {
         (0, _) => format!("── nothing found for {} ──", search.text),
-        (_, true) => format!("── the newest results for {} (more: be more precise) ──", search.text),
+        (_, true) => format!(
+            "── the newest results for {} (more: be more precise) ──",
+            search.text
+        ),
         _ => format!("── results for {} ──", search.text),
     };
     let mut rows = plain_rows(&heading, width, muted);

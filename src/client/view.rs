@@ -319,7 +319,11 @@ mod tests {
         let at = |day: &str| {
             let moment = DateTime::parse_from_rfc3339(&format!("{day}T10:42:00Z")).unwrap();
             let local = moment.with_timezone(&Local);
-            (moment.to_rfc3339(), local.date_naive(), local.format("%H:%M"))
+            (
+                moment.to_rfc3339(),
+                local.date_naive(),
+                local.format("%H:%M"),
+            )
         };
         let (sent, today, time) = at("2026-12-04");
         assert_eq!(stamp(&sent, today), time.to_string());

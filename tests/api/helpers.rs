@@ -481,11 +481,7 @@ impl Person {
     pub async fn search_with(&self, params: &[(&str, &str)]) -> Response {
         let url = reqwest::Url::parse_with_params(&self.url("/api/search"), params)
             .expect("a search URL");
-        self.http
-            .get(url)
-            .send()
-            .await
-            .expect("GET is answered")
+        self.http.get(url).send().await.expect("GET is answered")
     }
 
     /// Searches for `q` and expects 200; returns the whole answer (`results`, `next`).

@@ -1121,7 +1121,12 @@ async fn the_clients_search_lists_what_it_finds_and_join_goes_to_a_results_room(
         .iter()
         .map(|h| {
             let m = &h.message;
-            (h.room.name.as_str(), h.room.direct, m.author.as_str(), m.text.as_str())
+            (
+                h.room.name.as_str(),
+                h.room.direct,
+                m.author.as_str(),
+                m.text.as_str(),
+            )
         })
         .collect();
     assert_eq!(
@@ -1135,7 +1140,10 @@ async fn the_clients_search_lists_what_it_finds_and_join_goes_to_a_results_room(
 
     chat.command("/join Garden").await;
     assert_eq!(chat.room.as_ref().map(|r| r.id), Some(garden));
-    assert!(chat.search.is_none(), "the results go with the next command");
+    assert!(
+        chat.search.is_none(),
+        "the results go with the next command"
+    );
 
     chat.command("/search nothing like this").await;
     assert_eq!(chat.status, "nothing found for nothing like this");
@@ -1186,7 +1194,11 @@ async fn the_real_interface_lists_search_results_newest_last_and_joins_ones_room
     let row_of = |text: &str| rows.iter().position(|row| row.contains(text));
     let porch_row = row_of("Porch · ").expect("the Porch result");
     let garden_row = row_of("Garden · ").expect("the Garden result");
-    assert!(porch_row < garden_row, "newest last:\n{}", terminal.screen());
+    assert!(
+        porch_row < garden_row,
+        "newest last:\n{}",
+        terminal.screen()
+    );
     assert!(
         rows[porch_row].contains("alice: the café is open"),
         "{}",
