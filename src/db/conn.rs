@@ -58,7 +58,8 @@ impl DbConnection {
     }
 
     /// Applied to every connection, pooled or not.
-    /// SQLite: synchronous=FULL, so that an acknowledged message survives a power cut.
+    /// SQLite: synchronous=FULL, so that an acknowledged message survives a power cut; the
+    /// `in_time()` function that time limits use (`db::deadline`).
     /// PostgreSQL: nothing. Diesel's `PgConnection::establish` already says `SET TIME ZONE
     /// 'UTC'`, which is what lets the naive-UTC `Timestamp` values it binds land in our
     /// `timestamptz` columns unshifted (the server converts in the session's zone).
@@ -76,7 +77,8 @@ impl DbConnection {
                     }
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                conn.batch_execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                conn.batch_execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+                super::deadline::register(conn)
             }
             Self::Postgres(_) => Ok(()),
         }

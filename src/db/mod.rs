@@ -3,11 +3,13 @@
 
 mod backup;
 mod conn;
+mod deadline;
 mod fault;
 pub mod schema;
 
 pub use backup::{BackupReport, backup};
 pub use conn::{Backend, DbConnection, DbManager, MultiBackend};
+pub use deadline::timed_out;
 pub use fault::{FaultLog, Faults, StorageFault, ToLog};
 
 use std::fmt;

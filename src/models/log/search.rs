@@ -6,16 +6,16 @@
 //! same messages.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::query_builder::BoxedSqlQuery;
-use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::{BigInt, Bool, Integer, Text};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::sqlite::Sqlite;
 
-use crate::db::DbConnection;
 use crate::db::schema::{log_entries, users};
+use crate::db::{DbConnection, timed_out};
 use crate::domain::{SearchQuery, name_key};
 use crate::models::log_entry::{COLUMNS, Row};
 use crate::models::{LogEntry, ModelError, Room};
@@ -66,28 +66,6 @@ struct Match {
     seq: i32,
 }
 
-diesel::define_sql_function! {
-    /// SQLite's side of the time limit: true while the search is in time, an error past it.
-    /// Asked once per candidate, so a long scan stops (PostgreSQL has `statement_timeout`).
-    fn search_in_time() -> Bool;
-}
-
-/// The answer `search_in_time()` gives until its deadline.
-#[derive(Debug)]
-struct InTime(Instant);
-
-impl ToSql<Bool, Sqlite> for InTime {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        if Instant::now() > self.0 {
-            return Err(TOO_LONG.into());
-        }
-        <bool as ToSql<Bool, Sqlite>>::to_sql(&true, out)
-    }
-}
-
-/// How SQLite's time limit names itself in the error it raises.
-const TOO_LONG: &str = "search took too long";
-
 impl LogEntry {
     /// The messages that `reader_id` may read (public rooms, and their own direct
     /// conversations) whose current text holds every term, newest first. `NotFound` or
@@ -108,12 +86,13 @@ impl LogEntry {
                 None => return Ok(Vec::new()),
             },
         };
-        let matches =
-            find(conn, reader_id, query, scope, author).map_err(|err| match err.to_string() {
-                m if m.contains(TOO_LONG) || m.contains("statement timeout") => {
-                    ModelError::SearchTooCostly
-                }
-                _ => ModelError::Database(err),
+        let matches = conn
+            .within(scope.time_limit, |conn| {
+                find(conn, reader_id, query, scope, author)
+            })
+            .map_err(|err| match timed_out(&err) {
+                true => ModelError::SearchTooCostly,
+                false => ModelError::Database(err),
             })?;
         if matches.is_empty() {
             return Ok(Vec::new());
@@ -205,7 +184,9 @@ fn fts_string(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
 }
 
-/// The matching entries' ids and places, newest first: one query.
+/// The matching entries' ids and places, newest first: one query. On SQLite the index's
+/// matches come newest first and the query stops at the limit; each candidate calls
+/// `in_time()` (see `DbConnection::within`).
 fn find(
     conn: &mut DbConnection,
     reader_id: i32,
@@ -213,8 +194,10 @@ fn find(
     scope: SearchScope,
     author: Option<i32>,
 ) -> QueryResult<Vec<Match>> {
-    // The conditions both backends share, after each one's own way of matching the text.
-    let common = |next: &mut dyn FnMut() -> String| {
+    // The conditions both backends share, after each one's own way of matching the text; `id`
+    // is the column that orders the matches (on SQLite the index's own, which it reads in
+    // that order and can start below a cursor).
+    let common = |next: &mut dyn FnMut() -> String, id: &str| {
         let mut sql = format!(
             " AND e.search_text IS NOT NULL \
              AND (NOT r.is_direct OR e.room_id IN \
@@ -228,26 +211,24 @@ fn find(
             sql += &format!(" AND e.author_id = {}", next());
         }
         if scope.before.is_some() {
-            sql += &format!(" AND e.id < {}", next());
+            sql += &format!(" AND {id} < {}", next());
         }
-        sql += &format!(" ORDER BY e.id DESC LIMIT {}", next());
+        sql += &format!(" ORDER BY {id} DESC LIMIT {}", next());
         sql
     };
     match conn {
         DbConnection::Sqlite(c) => {
-            let deadline = Instant::now() + scope.time_limit;
-            search_in_time_utils::register_nondeterministic_impl(c, move || InTime(deadline))?;
             let mut next = || "?".to_owned();
             let mut sql = String::from(
                 "SELECT e.id, e.room_id, e.seq FROM message_search s \
                  JOIN log_entries e ON e.id = s.rowid \
                  JOIN rooms r ON r.id = e.room_id \
-                 WHERE message_search MATCH ? AND search_in_time()",
+                 WHERE message_search MATCH ? AND in_time()",
             );
             for _ in query.short_terms() {
                 sql += " AND e.search_text LIKE ? ESCAPE '\\'";
             }
-            sql += &common(&mut next).replace("ORDER BY e.id", "ORDER BY s.rowid");
+            sql += &common(&mut next, "s.rowid");
             let matching: Vec<String> = query.indexed_terms().map(fts_string).collect();
             let mut q = diesel::sql_query(sql)
                 .into_boxed::<Sqlite>()
@@ -270,20 +251,12 @@ fn find(
             for _ in query.terms() {
                 sql += &format!(" AND e.search_text LIKE {}", next());
             }
-            sql += &common(&mut next);
+            sql += &common(&mut next, "e.id");
             let mut q = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
             for term in query.terms() {
                 q = q.bind::<Text, _>(contains(term));
             }
-            let q = bind_scope(q, reader_id, scope, author);
-            c.transaction(|c| {
-                diesel::sql_query(format!(
-                    "SET LOCAL statement_timeout = {}",
-                    scope.time_limit.as_millis().max(1)
-                ))
-                .execute(c)?;
-                q.load(c)
-            })
+            bind_scope(q, reader_id, scope, author).load(c)
         }
     }
 }
