@@ -138,6 +138,31 @@ pub struct Reaction {
     pub by: Vec<String>,
 }
 
+/// Where a search result was said: a room, or a direct conversation under the other person's
+/// name.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct FoundRoom {
+    pub id: i32,
+    #[serde(deserialize_with = "printable::string")]
+    pub name: String,
+    pub direct: bool,
+}
+
+/// One search result: a message as it is now, and its room.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Hit {
+    pub room: FoundRoom,
+    pub message: Entry,
+}
+
+/// A page of search results, newest first, and the cursor of the next page if there is one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Found {
+    pub results: Vec<Hit>,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Entered {
     pub room: RoomRef,
@@ -175,8 +200,9 @@ struct OneMessage {
     message: Entry,
 }
 
-/// `text` percent-encoded to stand as one segment of a path: every byte but the unreserved
-/// ASCII ones (RFC 3986) escaped, so "/" or "?" in a reaction cannot change the route.
+/// `text` percent-encoded to stand as one segment of a path (or one value of a query): every
+/// byte but the unreserved ASCII ones (RFC 3986) escaped, so "/" or "?" in a reaction cannot
+/// change the route, nor "&" or "#" in a search the query.
 fn path_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -439,6 +465,13 @@ impl Api {
         .map(drop)
     }
 
+    /// The newest messages (a page) that `text` finds in every room the user may read.
+    pub async fn search(&self, text: &str) -> ApiResult<Found> {
+        let q = path_segment(text);
+        self.expect(Method::GET, &format!("/api/search?q={q}"), None)
+            .await
+    }
+
     /// The login as it stands, to save.
     pub fn saved(&self, username: &str) -> Option<SavedSession> {
         let cookie = self.jar.cookies(&self.base)?.to_str().ok()?.to_owned();
@@ -470,5 +503,6 @@ mod tests {
         assert_eq!(path_segment("ship"), "ship");
         assert_eq!(path_segment("👍"), "%F0%9F%91%8D");
         assert_eq!(path_segment("a/b?c d"), "a%2Fb%3Fc%20d");
+        assert_eq!(path_segment("x&room=1#y"), "x%26room%3D1%23y");
     }
 }

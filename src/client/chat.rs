@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use super::api::{Api, ApiError, Entry, Reaction, RoomInfo};
+use super::api::{Api, ApiError, Entry, Hit, Reaction, RoomInfo};
 use super::printable::printable;
 use crate::domain::excerpt;
 
@@ -178,6 +178,17 @@ fn unreact(reactions: &mut Vec<Reaction>, emoji: &str, author: &str) {
     reactions.retain(|r| r.count > 0);
 }
 
+/// The results of the last /search, shown at the foot of the log pane until the next command.
+#[derive(Debug, Clone)]
+pub struct Search {
+    /// What was searched for, as typed (made printable).
+    pub text: String,
+    /// Newest first, as the server gives them.
+    pub hits: Vec<Hit>,
+    /// Whether older results exist than these.
+    pub more: bool,
+}
+
 /// What the caller should do after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -194,6 +205,8 @@ pub struct Chat {
     pub status: String,
     /// The help is shown at the foot of the log pane, until the next command.
     pub help: bool,
+    /// So are the last search's results.
+    pub search: Option<Search>,
     /// True while the server does not answer.
     pub reconnecting: bool,
     last_typed: Option<Instant>,
@@ -212,6 +225,7 @@ pub const HELP: &[&str] = &[
     "  /edit TEXT      replace the text of your last message",
     "  /react EMOJI    react to the last message (an emoji or a short word)",
     "  /unreact EMOJI  take that reaction back from the last message you gave it",
+    "  /search TEXT    find messages in every room you may read (then /join ROOM)",
     "  /help           this help (Esc hides it)",
     "  /quit           quit (Ctrl+C too)",
     "Keys: PgUp/PgDn scroll the log, End goes back to the newest;",
@@ -232,6 +246,7 @@ impl Chat {
             room: None,
             status: HINT.to_owned(),
             help: false,
+            search: None,
             reconnecting: false,
             last_typed: None,
             pending: None,
@@ -260,6 +275,7 @@ impl Chat {
         // Whatever the status said is about what came before; the help too, unless asked again.
         self.status.clear();
         self.help = false;
+        self.search = None;
         let result = match verb {
             "/quit" => return Next::Quit,
             "/rooms" => self.refresh_rooms().await.map(|()| {
@@ -281,6 +297,7 @@ impl Chat {
                 self.unreact(arg).await;
                 Ok(())
             }
+            "/search" => self.search(arg).await,
             "/help" => {
                 self.help = true;
                 Ok(())
@@ -499,6 +516,29 @@ impl Chat {
             }
             Err(error) => self.refused("reaction kept", error),
         }
+    }
+
+    /// `/search TEXT`: the newest messages that TEXT finds, in every room the user may read;
+    /// the status says how many, or the server's reason for refusing (too short, too many).
+    async fn search(&mut self, text: &str) -> Result<(), ApiError> {
+        if text.is_empty() {
+            self.status = "usage: /search TEXT".into();
+            return Ok(());
+        }
+        let found = self.api.search(text).await?;
+        let (count, more) = (found.results.len(), found.next.is_some());
+        self.status = match count {
+            0 => format!("nothing found for {}", printable(text)),
+            1 => "1 result: /join ROOM goes there".to_owned(),
+            _ if more => format!("the newest {count} results: /join ROOM goes there"),
+            _ => format!("{count} results: /join ROOM goes there"),
+        };
+        self.search = Some(Search {
+            text: printable(text),
+            hits: found.results,
+            more,
+        });
+        Ok(())
     }
 
     /// Fetches the room's history before what was received, a page at a time until something

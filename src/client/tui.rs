@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph};
 use tokio::sync::mpsc;
 
 use super::api::Entry;
-use super::chat::{Chat, HELP, Next};
+use super::chat::{Chat, HELP, Next, Search};
 use super::editor::LineEditor;
 use super::view::{self, Scroll};
 
@@ -144,7 +144,10 @@ impl Screen {
             KeyCode::Delete => editor.delete(),
             KeyCode::Up => editor.older(),
             KeyCode::Down => editor.newer(),
-            KeyCode::Esc => chat.help = false,
+            KeyCode::Esc => {
+                chat.help = false;
+                chat.search = None;
+            }
             KeyCode::PageUp => self.page_up(chat).await,
             KeyCode::PageDown => {
                 let total = log_rows(chat, self.log_width).len();
@@ -254,8 +257,8 @@ fn draw_log(frame: &mut Frame, chat: &Chat, screen: &mut Screen, area: Rect) {
     frame.render_widget(Paragraph::new(shown).block(block), area);
 }
 
-/// Every row of the log pane, `width` columns wide: the room's log, who is typing, and the
-/// help when asked for (always, outside a room).
+/// Every row of the log pane, `width` columns wide: the room's log, who is typing, the last
+/// search's results, and the help when asked for (outside a room, unless results are shown).
 fn log_rows(chat: &Chat, width: usize) -> Vec<Line<'static>> {
     let muted = Style::default().fg(Color::DarkGray);
     let mut rows = Vec::new();
@@ -283,10 +286,61 @@ fn log_rows(chat: &Chat, width: usize) -> Vec<Line<'static>> {
             Style::default(),
         )),
     }
-    if chat.help || chat.room.is_none() {
+    if let Some(search) = &chat.search {
+        rows.extend(search_rows(search, width));
+    }
+    if chat.help || (chat.room.is_none() && chat.search.is_none()) {
         for line in HELP {
             rows.extend(plain_rows(line, width, muted));
         }
+    }
+    rows
+}
+
+/// At most this many rows for one search result: a long message is cut.
+const RESULT_ROWS: usize = 3;
+
+/// The results of a search under a heading, newest last (nearest the input line, like the
+/// log), one per line: "Kitchen · 12:04 alice: text" ("@bob" for a direct conversation), the
+/// message's lines joined, each result wrapped to at most `RESULT_ROWS` rows.
+fn search_rows(search: &Search, width: usize) -> Vec<Line<'static>> {
+    let muted = Style::default().fg(Color::DarkGray);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let heading = match (search.hits.len(), search.more) {
+        (0, _) => format!("── nothing found for {} ──", search.text),
+        (_, true) => format!(
+            "── the newest results for {} (more: be more precise) ──",
+            search.text
+        ),
+        _ => format!("── results for {} ──", search.text),
+    };
+    let mut rows = plain_rows(&heading, width, muted);
+    let today = chrono::Local::now().date_naive();
+    let indent = 2.min(width / 3);
+    let pad = " ".repeat(indent);
+    for hit in search.hits.iter().rev() {
+        let room = if hit.room.direct {
+            format!("@{}", hit.room.name)
+        } else {
+            hit.room.name.clone()
+        };
+        let when = view::stamp(&hit.message.sent_at, today);
+        let head = format!("{room} · {when} {}: ", hit.message.author);
+        let full = format!("{head}{}", hit.message.text.replace('\n', " "));
+        let mut wrapped = view::wrap(&full, width, width - indent);
+        if wrapped.len() > RESULT_ROWS {
+            wrapped.truncate(RESULT_ROWS);
+            let last = wrapped.last_mut().expect("a row");
+            *last = view::fit(&format!("{last} …"), width - indent);
+        }
+        let mut wrapped = wrapped.into_iter();
+        let first = wrapped.next().unwrap_or_default();
+        let head_end = head.len().min(first.len());
+        rows.push(Line::from(vec![
+            Span::styled(first[..head_end].to_owned(), bold),
+            Span::raw(first[head_end..].to_owned()),
+        ]));
+        rows.extend(wrapped.map(|row| Line::raw(format!("{pad}{row}"))));
     }
     rows
 }

@@ -1,7 +1,7 @@
 //! The terminal client's layout arithmetic, without a terminal: wrapping text to a width,
 //! cutting names to fit, the sidebar's width, the log's scroll position and local times.
 
-use chrono::{DateTime, Local, NaiveDate};
+use chrono::{DateTime, Datelike, Local, NaiveDate};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// How many columns `text` takes on a terminal.
@@ -176,6 +176,23 @@ pub fn local_time(sent_at: &str) -> String {
     }
 }
 
+/// When an entry was sent, on the reader's clock, for a line outside its room's log (a search
+/// result): its hours and minutes today, with the day before them on another day, and the year
+/// too in another year.
+pub fn stamp(sent_at: &str, today: NaiveDate) -> String {
+    let Some(at) = local_moment(sent_at) else {
+        return local_time(sent_at);
+    };
+    let day = at.date_naive();
+    if day == today {
+        at.format("%H:%M").to_string()
+    } else if day.year() == today.year() {
+        at.format("%-d %b %H:%M").to_string()
+    } else {
+        at.format("%-d %b %Y %H:%M").to_string()
+    }
+}
+
 /// The words of a day separator: "Today", "Yesterday", or the date written out.
 pub fn day_label(day: NaiveDate, today: NaiveDate) -> String {
     if day == today {
@@ -295,6 +312,29 @@ mod tests {
         assert_eq!(day_label(today.pred_opt().unwrap(), today), "Yesterday");
         let earlier = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
         assert_eq!(day_label(earlier, today), "Tuesday 3 November 2026");
+    }
+
+    #[test]
+    fn a_stamp_gives_the_day_unless_today_and_the_year_unless_this_year() {
+        let at = |day: &str| {
+            let moment = DateTime::parse_from_rfc3339(&format!("{day}T10:42:00Z")).unwrap();
+            let local = moment.with_timezone(&Local);
+            (
+                moment.to_rfc3339(),
+                local.date_naive(),
+                local.format("%H:%M"),
+            )
+        };
+        let (sent, today, time) = at("2026-12-04");
+        assert_eq!(stamp(&sent, today), time.to_string());
+        let (sent, day, time) = at("2026-11-03");
+        let later = day + chrono::Days::new(5);
+        let shown = format!("{} {time}", day.format("%-d %b"));
+        assert_eq!(stamp(&sent, later), shown);
+        let next_year = day + chrono::Days::new(400);
+        let shown = format!("{} {time}", day.format("%-d %b %Y"));
+        assert_eq!(stamp(&sent, next_year), shown);
+        assert_eq!(stamp("2026-01-01 10:42:00", today), "10:42");
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub fn test_settings(database: &TestDatabase, cookie_key: Key) -> Settings {
     settings.limits.login_user = 100_000;
     settings.limits.login_address = 100_000;
     settings.limits.registrations = 100_000;
+    settings.limits.searches = 100_000;
     settings
 }
 
@@ -474,6 +475,20 @@ impl Person {
     pub async fn poll(&self, room: i32, after: &str) -> Response {
         self.get(&format!("/api/rooms/{room}/messages?after={after}"))
             .await
+    }
+
+    /// GET /api/search with these parameters (q, before, room), percent-encoded.
+    pub async fn search_with(&self, params: &[(&str, &str)]) -> Response {
+        let url = reqwest::Url::parse_with_params(&self.url("/api/search"), params)
+            .expect("a search URL");
+        self.http.get(url).send().await.expect("GET is answered")
+    }
+
+    /// Searches for `q` and expects 200; returns the whole answer (`results`, `next`).
+    pub async fn search(&self, q: &str) -> Value {
+        let res = self.search_with(&[("q", q)]).await;
+        assert_eq!(res.status(), StatusCode::OK, "searching for {q:?}");
+        res.json().await.expect("JSON")
     }
 
     /// Polls and expects 200; returns every log entry (messages, joins, leaves, deletions).

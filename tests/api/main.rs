@@ -29,6 +29,7 @@ mod messages;
 mod programs;
 mod proxy;
 mod rooms;
+mod search;
 mod security;
 mod shell;
 // Shared with the crash tests, which use more of it.

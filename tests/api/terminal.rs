@@ -511,6 +511,9 @@ async fn hostile_answer(req: HttpRequest) -> HttpResponse {
         ("GET", "/api/rooms/1/messages") => json!({
             "messages": [entry(2)], "present": [bad("eve")], "typing": [bad("mallory")],
         }),
+        ("GET", "/api/search") => json!({"results": [{
+            "room": {"id": 1, "name": bad("Kitchen"), "direct": false}, "message": entry(3),
+        }]}),
         _ => {
             return HttpResponse::Forbidden().json(json!({
                 "error": bad("refused"), "message": bad("go away"),
@@ -1096,4 +1099,124 @@ async fn a_reply_posted_through_the_api_shows_its_quote_above_it() {
     assert!(edited.edited && edited.text == "who wants coffee?");
     terminal.wait_for("↪ alice: who wants coffee?").await;
     terminal.wait_for("alice: who wants coffee? (edited)").await;
+}
+
+#[actix_web::test]
+async fn the_clients_search_lists_what_it_finds_and_join_goes_to_a_results_room() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let mut chat = terminal_user(&app.address, "term").await;
+    let porch = alice.create_room("Porch").await;
+    alice.say(porch, "the café is open").await;
+    let direct = alice.open_direct("term").await;
+    alice.say(direct, "a cafe for two?").await;
+    let garden = alice.create_room("Garden").await;
+    alice.say(garden, "cafe later & in the garden").await;
+
+    chat.command("/search CAFE").await;
+    assert_eq!(chat.status, "3 results: /join ROOM goes there");
+    let search = chat.search.as_ref().expect("results shown");
+    let found: Vec<(&str, bool, &str, &str)> = search
+        .hits
+        .iter()
+        .map(|h| {
+            let m = &h.message;
+            (
+                h.room.name.as_str(),
+                h.room.direct,
+                m.author.as_str(),
+                m.text.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("Garden", false, "alice", "cafe later & in the garden"),
+            ("alice", true, "alice", "a cafe for two?"),
+            ("Porch", false, "alice", "the café is open"),
+        ]
+    );
+
+    chat.command("/join Garden").await;
+    assert_eq!(chat.room.as_ref().map(|r| r.id), Some(garden));
+    assert!(
+        chat.search.is_none(),
+        "the results go with the next command"
+    );
+
+    chat.command("/search nothing like this").await;
+    assert_eq!(chat.status, "nothing found for nothing like this");
+    assert!(chat.search.as_ref().is_some_and(|s| s.hits.is_empty()));
+    chat.command("/search").await;
+    assert_eq!(chat.status, "usage: /search TEXT");
+
+    // A refusal is the server's own words.
+    let res = alice.search_with(&[("q", "ab")]).await;
+    let refusal: Value = res.json().await.unwrap();
+    chat.command("/search ab").await;
+    assert_eq!(chat.status, refusal["message"].as_str().unwrap());
+    assert!(chat.search.is_none());
+}
+
+#[actix_web::test]
+async fn a_hostile_servers_search_results_reach_the_client_without_control_characters() {
+    let server = hostile_server();
+    let api = Api::new(&server).unwrap();
+    let mut chat = Chat::new(api, "bob".into(), 1);
+    chat.command("/search hello").await;
+    let search = chat.search.as_ref().expect("results");
+    assert_eq!(search.hits.len(), 1);
+    let hit = &search.hits[0];
+    assert_printable("a result's room", &hit.room.name);
+    for field in [&hit.message.author, &hit.message.sent_at] {
+        assert_printable("a result", field);
+    }
+    for line in hit.message.text.split('\n') {
+        assert_printable("a line of a result", line);
+    }
+}
+
+#[actix_web::test]
+async fn the_real_interface_lists_search_results_newest_last_and_joins_ones_room() {
+    let Some((app, mut alice, porch)) = porch().await else {
+        return;
+    };
+    alice.say(porch, "the café is open").await;
+    let garden = alice.create_room("Garden").await;
+    let long = format!("cafe later, in the garden {}", "and more ".repeat(60));
+    alice.say(garden, &long).await;
+    let terminal = logged_in_terminal(&app.address, "search", "bob", (100, 30), "").await;
+
+    terminal.type_line("/search CAFE");
+    terminal.wait_for("2 results: /join ROOM goes there").await;
+    let rows = terminal.rows();
+    let row_of = |text: &str| rows.iter().position(|row| row.contains(text));
+    let porch_row = row_of("Porch · ").expect("the Porch result");
+    let garden_row = row_of("Garden · ").expect("the Garden result");
+    assert!(
+        porch_row < garden_row,
+        "newest last:\n{}",
+        terminal.screen()
+    );
+    assert!(
+        rows[porch_row].contains("alice: the café is open"),
+        "{}",
+        rows[porch_row]
+    );
+    assert!(rows[garden_row].contains("alice: cafe later, in the garden"));
+    assert!(
+        rows[garden_row + 2].trim_end().ends_with("…│"),
+        "a long message is cut at three rows:\n{}",
+        terminal.screen()
+    );
+    assert!(!rows[garden_row + 3].contains("and more"));
+
+    terminal.type_line("/join Garden");
+    terminal
+        .wait_until("Garden entered", |s| s.contains("Garden · here: "))
+        .await;
+    terminal
+        .wait_until("the results gone", |s| !s.contains("Porch · "))
+        .await;
 }
