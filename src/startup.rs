@@ -35,6 +35,7 @@ use crate::middleware::{self, csrf_guard};
 use crate::models;
 use crate::routes::{
     self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby, room,
+    search,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -450,6 +451,7 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
             web::post().to(account::logout_everywhere),
         )
         .route("/lobby", web::get().to(lobby::lobby))
+        .route("/search", web::get().to(search::page))
         .route("/rooms", web::post().to(lobby::create_room))
         .route("/rooms/{id}", web::get().to(room::show))
         .route("/rooms/{id}/enter", web::post().to(room::enter))
