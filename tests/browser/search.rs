@@ -41,6 +41,14 @@ async fn scroll_to_end(browser: &Browser) {
         .await;
 }
 
+/// Nothing on the page overflows sideways (at 320 px, the narrowest phone).
+async fn assert_fits(browser: &Browser, what: &str) {
+    let fits = browser
+        .script("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(fits, json!(true), "{what}: nothing overflows sideways");
+}
+
 const LANDED: &str = r#"{"current":"true","focused":true,"in_view":true,"target":true}"#;
 
 #[test]
@@ -67,6 +75,10 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
 
         // Bob, in the lobby, searches in another case, for part of a word.
         let bob = newcomer(&chrome, &app, "bob").await;
+        bob.set_window_size(320, 640).await;
+        bob.screenshot("search-lobby-phone").await;
+        assert_fits(&bob, "the lobby").await;
+        bob.set_window_size(1280, 800).await;
         bob.fill("#search-box-q", "TANGER").await;
         bob.click("#search-box button").await;
         bob.wait_for_path("/search?q=TANGER").await;
@@ -103,10 +115,7 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
                 bob.set_scheme(value).await;
                 bob.screenshot(&format!("search-{size}-{scheme}")).await;
             }
-            let overflow = bob
-                .script("return document.documentElement.scrollWidth <= window.innerWidth")
-                .await;
-            assert_eq!(overflow, json!(true), "{size}: nothing overflows sideways");
+            assert_fits(&bob, &format!("the search page on a {size}")).await;
         }
         bob.set_scheme(Scheme::Light).await;
         bob.set_window_size(1280, 800).await;
@@ -130,6 +139,10 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
             "the poll says bob is here"
         );
         bob.screenshot("search-landed").await;
+        bob.set_window_size(320, 640).await;
+        bob.screenshot("search-landed-phone").await;
+        assert_fits(&bob, "the room").await;
+        bob.set_window_size(1280, 800).await;
 
         // Scrolling down loads what follows, page by page, up to the live end; from there the
         // log follows live messages again.
@@ -176,9 +189,11 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
         })
         .await;
 
-        // A search that finds nothing says so; one too short is refused in the form.
+        // A search that finds nothing says so; one too short is refused in the form (the
+        // browser logs the 400, and nothing else).
         bob.goto("/search?q=pomegranate").await;
         assert_eq!(bob.text("#no-results").await, "No messages match.");
+        assert_console_clean(&[&alice, &bob]).await;
         bob.goto("/search?q=ab").await;
         assert!(!bob.text("#search-error").await.is_empty());
         assert_eq!(
@@ -192,7 +207,12 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
         );
         let violations = bob.axe_violations().await;
         assert!(violations.is_empty(), "axe found on a refusal: {violations:#?}");
-
-        assert_console_clean(&[&alice, &bob]).await;
+        let problems = bob.console_problems().await;
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.contains("/search?q=ab") && p.contains("400")),
+            "console errors: {problems:#?}"
+        );
     });
 }
