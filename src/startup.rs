@@ -34,8 +34,8 @@ use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf_guard};
 use crate::models;
 use crate::routes::{
-    self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby, room,
-    search,
+    self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby,
+    room, search,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -395,6 +395,7 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
             web::delete().to(api::unreact),
         )
         .route("/api/lobby", web::get().to(api::lobby))
+        .route("/api/search", web::get().to(api::search))
         .service(
             web::resource("/api/rooms")
                 .get(api::lobby)

@@ -9,11 +9,11 @@ use chrono::NaiveDateTime;
 use crate::accounts::SessionSummary;
 use crate::auth::client_addr::Device;
 use crate::auth::{CurrentUser, csrf};
-use crate::chat::{Found, Hit, Inside, Listed, Lobby};
+use crate::chat::{Found, Inside, Listed, Lobby};
 use crate::domain::SearchQuery;
 use crate::errors::AppError;
 use crate::json::rfc3339;
-use crate::models::{Kind, LogEntry, Reactions, Room};
+use crate::models::{Kind, LogEntry, Reactions, Room, SearchHit};
 
 /// What every page shows around its content: who is logged in, the CSRF token, and on a
 /// logged-in page the app shell's sidebar.
@@ -407,6 +407,7 @@ impl RoomPage {
             title,
             messages,
             history,
+            at,
             last_read,
             administrator,
         } = inside;
@@ -433,7 +434,7 @@ impl RoomPage {
             first_id,
             // Numbers start at 1 with no holes: anything below the first is older history.
             has_older: first_id > 1,
-            at: None,
+            at,
             head: room.last_seq.max(last_id),
             entries: history
                 .into_iter()
@@ -489,8 +490,12 @@ pub struct FoundView {
 }
 
 impl FoundView {
-    fn new(hit: Hit, query: &SearchQuery) -> Self {
-        let Hit { room, message } = hit;
+    fn new(hit: SearchHit, query: &SearchQuery) -> Self {
+        let SearchHit {
+            room,
+            entry: message,
+            ..
+        } = hit;
         Self {
             room_id: room.id,
             room_name: room.name,
@@ -553,7 +558,7 @@ impl SearchPage {
             href.finish()
         });
         self.results = found
-            .results
+            .hits
             .into_iter()
             .map(|hit| FoundView::new(hit, query))
             .collect();

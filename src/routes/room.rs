@@ -48,9 +48,7 @@ pub async fn show(
     match chat.show(&user, room_id.into_inner(), at).await? {
         RoomView::Inside(inside) => {
             let layout = shell.in_room(inside.room.id);
-            let mut page = RoomPage::new(layout, inside, &user);
-            page.at = at;
-            render(&page, StatusCode::OK)
+            render(&RoomPage::new(layout, inside, &user), StatusCode::OK)
         }
         RoomView::Outside(room, title) => {
             let mut page = EnterPage::new(shell.0, &room, title);

@@ -63,16 +63,23 @@ async fn search(
     before: Option<&str>,
 ) -> Result<(SearchQuery, Found), AppError> {
     let query = SearchQuery::parse(q)?;
-    let room = room.map(|r| number(r, "room")).transpose()?;
-    let before = before.map(|b| number(b, "before")).transpose()?;
+    let room = room
+        .map(|r| positive(r, "That room number is not valid."))
+        .transpose()?;
+    let before = before
+        .map(|b| positive(b, "That page of results does not exist: search again."))
+        .transpose()?;
     let found = chat.search(user, query.clone(), room, before).await?;
     Ok((query, found))
 }
 
-/// A room's id or a cursor: a positive number, else 400.
-fn number<T: std::str::FromStr + PartialOrd + Default>(raw: &str, what: &str) -> Result<T, AppError> {
+/// A room's id or a cursor: a positive number, else 400 saying `why`.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(
+    raw: &str,
+    why: &str,
+) -> Result<T, AppError> {
     raw.parse::<T>()
         .ok()
         .filter(|n| *n > T::default())
-        .ok_or_else(|| AppError::BadRequest(format!("The search's {what} is not a valid number.")))
+        .ok_or_else(|| AppError::BadRequest(why.to_owned()))
 }

@@ -330,6 +330,81 @@ fn upgrading_renders_the_earlier_messages_and_keeps_the_log() {
     assert_eq!(next, 40, "the next row id goes on from where it was");
 }
 
+/// Messages stored before search are indexed when the database is brought up to date, and
+/// initdb says so; deleted ones are not.
+#[test]
+fn upgrading_indexes_the_earlier_messages_for_search_and_says_so() {
+    use diesel::RunQueryDsl;
+    use diesel_migrations::MigrationHarness;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let path_arg = path.to_str().unwrap();
+    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
+    // Every migration before search's.
+    let before = std::fs::read_dir("migrations/sqlite")
+        .unwrap()
+        .filter(|m| *m.as_ref().unwrap().file_name().to_string_lossy() < *"2026-12-05-000020")
+        .count();
+    for _ in 0..before {
+        conn.run_next_migration(chatroom::db::SQLITE_MIGRATIONS)
+            .unwrap();
+    }
+    conn.batch_execute(
+        "INSERT INTO users (id, username, username_key, password_hash, created_at)
+             VALUES (1, 'ann', 'ann', 'x', CURRENT_TIMESTAMP);
+         INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at,
+                            last_seq)
+             VALUES (1, 'Kitchen', 'kitchen', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 3);
+         INSERT INTO log_entries (id, room_id, author_id, kind, body, html, sent_at, seq,
+                                  deleted_at, target_seq)
+             VALUES (5, 1, 1, 'message', 'Un CAFÉ crème', '', CURRENT_TIMESTAMP, 1, NULL, NULL),
+                    (6, 1, 1, 'message', '', '', CURRENT_TIMESTAMP, 2, CURRENT_TIMESTAMP, NULL),
+                    (7, 1, 1, 'deleted', '', NULL, CURRENT_TIMESTAMP, 3, NULL, 2);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        .args(["initdb", "--database", path_arg])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("indexing 1 messages for search"),
+        "{}",
+        stderr(&output)
+    );
+
+    let conn = SqliteConnection::establish(path_arg).unwrap();
+    let mut conn = chatroom::db::DbConnection::Sqlite(conn);
+    let found: Vec<i32> = diesel::sql_query(
+        "SELECT rowid AS id FROM message_search WHERE message_search MATCH '\"cafe creme\"'",
+    )
+    .load::<Found>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|f| f.id)
+    .collect();
+    assert_eq!(found, [5]);
+    let indexed: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM log_entries WHERE search_text IS NOT NULL)",
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(
+        indexed, 1,
+        "neither the deleted message nor the other entry"
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    id: i32,
+}
+
 /// The form cookie's name a real server sets with `CHATROOM_SECURE_COOKIES=value`.
 /// `None` where this binary's database is not at hand (see `LoggedServer`).
 async fn form_cookie_with_secure_cookies(value: &str) -> Option<String> {

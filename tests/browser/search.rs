@@ -29,9 +29,7 @@ async fn place(browser: &Browser, id: i64) -> Value {
 }
 
 async fn shown(browser: &Browser, id: i64) -> bool {
-    browser
-        .exists(&format!("#log li[data-id='{id}']"))
-        .await
+    browser.exists(&format!("#log li[data-id='{id}']")).await
 }
 
 /// Scrolls the log to its end, as a reader would.
@@ -67,9 +65,7 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
         for i in 0..260 {
             carol.say(room as i32, &format!("line {i}")).await;
         }
-        let last = carol
-            .say(room as i32, "the latest word")
-            .await["id"]
+        let last = carol.say(room as i32, "the latest word").await["id"]
             .as_i64()
             .expect("an id");
 
@@ -206,7 +202,10 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
             Some("ab")
         );
         let violations = bob.axe_violations().await;
-        assert!(violations.is_empty(), "axe found on a refusal: {violations:#?}");
+        assert!(
+            violations.is_empty(),
+            "axe found on a refusal: {violations:#?}"
+        );
         let problems = bob.console_problems().await;
         assert!(
             problems
