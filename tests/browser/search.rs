@@ -47,7 +47,10 @@ async fn assert_fits(browser: &Browser, what: &str) {
     assert_eq!(fits, json!(true), "{what}: nothing overflows sideways");
 }
 
-const LANDED: &str = r#"{"current":"true","focused":true,"in_view":true,"target":true}"#;
+/// Where a result lands: on the message, highlighted, focused, in view.
+fn landed() -> Value {
+    json!({ "current": "true", "focused": true, "in_view": true, "target": true })
+}
 
 #[test]
 fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_view() {
@@ -122,14 +125,14 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
         bob.wait_for_path(&format!("/rooms/{room}?at={found}"))
             .await;
         bob.wait_until("the found message to be in view and focused", || async {
-            place(&bob, found).await.to_string() == LANDED
+            place(&bob, found).await == landed()
         })
         .await;
         assert!(!shown(&bob, last).await, "the latest is not loaded yet");
         // The live poll runs, and the page stays where it is.
         carol.say(room as i32, "a live one").await;
         actix_web::rt::time::sleep(Duration::from_secs(3)).await;
-        assert_eq!(place(&bob, found).await.to_string(), LANDED, "no jump");
+        assert_eq!(place(&bob, found).await, landed(), "no jump");
         assert!(
             bob.text("#presence").await.contains("bob"),
             "the poll says bob is here"
@@ -181,7 +184,7 @@ fn a_search_from_the_lobby_opens_the_room_at_the_message_far_back_marked_and_in_
         bob.wait_for_path(&format!("/rooms/{room}?at={found}"))
             .await;
         bob.wait_until("the found message to be in view again", || async {
-            place(&bob, found).await.to_string() == LANDED
+            place(&bob, found).await == landed()
         })
         .await;
 
