@@ -34,7 +34,8 @@ use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf_guard};
 use crate::models;
 use crate::routes::{
-    self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby, room,
+    self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby,
+    room, search,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -451,6 +452,7 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
             web::post().to(account::logout_everywhere),
         )
         .route("/lobby", web::get().to(lobby::lobby))
+        .route("/search", web::get().to(search::page))
         .route("/rooms", web::post().to(lobby::create_room))
         .route("/rooms/{id}", web::get().to(room::show))
         .route("/rooms/{id}/enter", web::post().to(room::enter))

@@ -9,10 +9,11 @@ use chrono::NaiveDateTime;
 use crate::accounts::SessionSummary;
 use crate::auth::client_addr::Device;
 use crate::auth::{CurrentUser, csrf};
-use crate::chat::{Inside, Listed, Lobby};
+use crate::chat::{Found, Inside, Listed, Lobby};
+use crate::domain::SearchQuery;
 use crate::errors::AppError;
 use crate::json::rfc3339;
-use crate::models::{Kind, LogEntry, Reactions, Room};
+use crate::models::{Kind, LogEntry, Reactions, Room, SearchHit};
 
 /// What every page shows around its content: who is logged in, the CSRF token, and on a
 /// logged-in page the app shell's sidebar.
@@ -391,6 +392,12 @@ pub struct RoomPage {
     pub first_id: i32,
     /// There are older entries than the page starts with.
     pub has_older: bool,
+    /// The page opens at this message (a search result's link): the history is the window
+    /// around it, and the entries after the window load as the reader scrolls down.
+    pub at: Option<i32>,
+    /// The number of the room's latest entry when the page was made: with `at`, where the
+    /// live end was (the poller listens from there while the reader is back in history).
+    pub head: i32,
 }
 
 impl RoomPage {
@@ -400,7 +407,7 @@ impl RoomPage {
             title,
             messages,
             history,
-            at: _,
+            at,
             last_read,
             administrator,
         } = inside;
@@ -413,6 +420,7 @@ impl RoomPage {
         // Administrators moderate every public room; nobody moderates a direct conversation.
         let is_creator = !room.is_direct && (room.creator_id == reader.id || administrator);
         let first_id = history.first().map_or(0, |e| e.seq);
+        let last_id = history.last().map_or(0, |e| e.seq);
         Self {
             layout,
             room_id: room.id,
@@ -422,10 +430,12 @@ impl RoomPage {
             has_messages: first_id > 1 || history.iter().any(|e| e.kind == Kind::Message),
             is_creator,
             first_unread,
-            last_id: history.last().map_or(0, |e| e.seq),
+            last_id,
             first_id,
             // Numbers start at 1 with no holes: anything below the first is older history.
             has_older: first_id > 1,
+            at,
+            head: room.last_seq.max(last_id),
             entries: history
                 .into_iter()
                 // Lines only: the entries that change a message are in its current state.
@@ -445,6 +455,8 @@ pub struct EnterPage {
     /// Its name, or for a direct conversation the other person's.
     pub room_name: String,
     pub is_direct: bool,
+    /// The message the room is to open at, kept through the enter.
+    pub at: Option<i32>,
 }
 
 impl EnterPage {
@@ -455,7 +467,106 @@ impl EnterPage {
             room_id: room.id,
             room_name: title,
             is_direct: room.is_direct,
+            at: None,
         }
+    }
+}
+
+/// One message found, as the search page lists it.
+pub struct FoundView {
+    pub room_id: i32,
+    /// How the reader names the room (a direct conversation: the other person's name).
+    pub room_name: String,
+    pub direct: bool,
+    /// The message's number in its room's log: the link opens the room there.
+    pub id: i32,
+    pub author: String,
+    /// RFC 3339 (for the page's script) and UTC text (until it runs).
+    pub sent_at: String,
+    pub sent: String,
+    /// The text as written, in pieces: `true` for a piece that matched a term, shown in
+    /// `<mark>`. Each piece is escaped like any text.
+    pub pieces: Vec<(String, bool)>,
+}
+
+impl FoundView {
+    fn new(hit: SearchHit, query: &SearchQuery) -> Self {
+        let SearchHit {
+            room,
+            entry: message,
+            ..
+        } = hit;
+        Self {
+            room_id: room.id,
+            room_name: room.name,
+            direct: room.direct,
+            id: message.seq,
+            pieces: query.highlight(&message.body),
+            author: message.author,
+            sent_at: rfc3339(message.sent_at),
+            sent: minutes(message.sent_at),
+        }
+    }
+
+    /// The room, opened at this message.
+    pub fn href(&self) -> String {
+        format!("/rooms/{}?at={}", self.room_id, self.id)
+    }
+}
+
+/// /search: the form, and what it found or why it was refused.
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage {
+    pub layout: Layout,
+    /// What the reader typed, kept in the form.
+    pub q: String,
+    /// The one room searched, when narrowed to it.
+    pub room: Option<i32>,
+    /// A search ran (else the page is just the form).
+    pub searched: bool,
+    pub results: Vec<FoundView>,
+    /// The next page of results, when there is one.
+    pub more_href: Option<String>,
+    /// Why the search was refused.
+    pub error: Option<String>,
+}
+
+impl SearchPage {
+    pub fn new(layout: Layout, q: String, room: Option<i32>) -> Self {
+        Self {
+            layout,
+            q,
+            room,
+            searched: false,
+            results: Vec::new(),
+            more_href: None,
+            error: None,
+        }
+    }
+
+    /// What the search found, marked where it matched `query`.
+    pub fn found(&mut self, query: &SearchQuery, found: Found) {
+        self.searched = true;
+        self.more_href = found.next.map(|next| {
+            let mut href = url::form_urlencoded::Serializer::new(String::from("/search?"));
+            href.append_pair("q", &self.q);
+            if let Some(room) = self.room {
+                href.append_pair("room", &room.to_string());
+            }
+            href.append_pair("before", &next.to_string());
+            href.finish()
+        });
+        self.results = found
+            .hits
+            .into_iter()
+            .map(|hit| FoundView::new(hit, query))
+            .collect();
+    }
+
+    /// The search was refused: the form comes back with what was typed, and why.
+    pub fn refused(&mut self, why: &AppError) {
+        self.error = Some(why.message().to_owned());
     }
 }
 

@@ -2,7 +2,7 @@
 // room-log.js the log's lines, poller.js the live poll, composer.js the message box and
 // send.js the send path, message-actions.js what a message's buttons do, presence.js who is
 // here, delete-room.js the room's deletion.
-import { log, textBox } from "./page.js";
+import { log, at, textBox } from "./page.js";
 import * as roomLog from "./room-log.js";
 import * as composer from "./composer.js";
 import * as poller from "./poller.js";
@@ -17,7 +17,8 @@ if (log) {
   presence.start();
   deleteRoom.start();
   roomLog.scrollToStart();
-  // Entering a room is for writing in it.
-  textBox.focus({ preventScroll: true });
+  // Entering a room is for writing in it; opening it at a message, for reading that one
+  // (scrollToStart focused it).
+  if (!at) textBox.focus({ preventScroll: true });
   poller.start();
 }

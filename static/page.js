@@ -5,6 +5,10 @@ export const log = document.getElementById("log");
 export const list = log ? log.querySelector("ol") : null;
 export const roomId = log ? log.dataset.roomId : "";
 export const isCreator = log ? log.dataset.creator === "true" : false;
+// Opened at a message (a search result's link: /rooms/{id}?at=N): its number, and the number
+// of the room's latest entry when the page was made (the live end, then).
+export const at = log ? Number(log.dataset.at) || 0 : 0;
+export const head = log ? Number(log.dataset.head) || 0 : 0;
 export const me = (document.querySelector(".username") || {}).textContent;
 export const csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content;
 export const statusLine = document.getElementById("status");
@@ -22,10 +26,13 @@ export const deleteDialog = document.getElementById("delete-dialog");
 
 // What several modules read and write. `pinned`: the reader is at the bottom of the log,
 // decided by their scrolling, never by the layout of the moment (a keyboard opening on a
-// phone shrinks the log without anyone scrolling).
+// phone shrinks the log without anyone scrolling). `catchingUp`: the page opened at a message
+// back in history and the entries after it have not all loaded yet: the bottom of the log is
+// not the live end, so reaching it pins nothing (see poller.js).
 export const state = {
   stopped: false,
-  pinned: true,
+  pinned: !at,
+  catchingUp: at > 0,
   lastTyped: 0,
   // Messages not deleted, for the delete-room question: the page's count, kept up to date.
   messageCount: deleteForm ? Number(deleteForm.dataset.messages) || 0 : 0,

@@ -4,8 +4,18 @@
 // number is a fault: the page keeps what it has and asks again from its last number. The same
 // answer says who is present and who is typing; while the user types, the poll says so
 // (typing=1), so typing costs no request of its own.
-import { roomId, textBox, state, setStatus, handleFatal, errorOf, leaveFor, whenStopped } from "./page.js";
-import { append, lastShown } from "./room-log.js";
+//
+// A page opened at a message back in history (`state.catchingUp`) shows the window around it;
+// what follows the window loads as the reader scrolls: while the end of the log is within a
+// screen of the view, the poll asks for what follows the last entry shown (a page of up to
+// PAGE_LIMIT), and an answer shorter than a page means the live end is reached, after which
+// it polls as ever. Meanwhile the poll still runs every second, for who is present and typing,
+// but from the live end (`liveEnd`: the room's latest entry when the page was made, then the
+// latest the poll has seen): what it brings is left for the pages to load in order.
+import {
+  log, roomId, head, textBox, state, setStatus, handleFatal, errorOf, leaveFor, whenStopped,
+} from "./page.js";
+import { append, caughtUp, lastShown, nearBottom } from "./room-log.js";
 import { showPeople } from "./presence.js";
 
 const POLL_MS = 1000;
@@ -19,6 +29,7 @@ let pollAgain = false;
 let timer = null;
 let backoff = POLL_MS;
 let gaps = 0; // answers in a row that skipped a number
+let liveEnd = head;
 
 function schedule(delay) {
   if (state.stopped) return;
@@ -38,13 +49,23 @@ async function poll() {
   }
   inFlight = true;
   let delay = POLL_MS;
+  // Catching up, the log follows only while its end is near (or the reader sent a message).
+  const following = !state.catchingUp || state.pinned || nearBottom() || lastShown() >= liveEnd;
   try {
-    const url = "/api/rooms/" + roomId + "/messages?after=" + lastShown() +
+    const after = following ? lastShown() : liveEnd;
+    const url = "/api/rooms/" + roomId + "/messages?after=" + after +
       (isTyping() ? "&typing=1" : "");
     const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
     if (response.ok) {
       const body = await response.json();
-      const whole = append(body.messages);
+      const full = body.messages.length >= PAGE_LIMIT;
+      let whole = true;
+      if (following) {
+        whole = append(body.messages);
+        if (whole && state.catchingUp && !full) caughtUp();
+      } else if (body.messages.length) {
+        liveEnd = body.messages[body.messages.length - 1].id;
+      }
       showPeople(body.present, body.typing);
       setStatus(null);
       // The sidebar (shell.js) refreshes when the lobby's version moves.
@@ -52,7 +73,7 @@ async function poll() {
       if (whole) {
         gaps = 0;
         backoff = POLL_MS;
-        if (body.messages.length >= PAGE_LIMIT) delay = 0; // more are waiting
+        if (full) delay = 0; // more are waiting
       } else if (++gaps >= GAPS_BEFORE_RELOAD) {
         leaveFor(window.location.pathname, "The room's log has a gap. Reloading…");
       } else {
@@ -85,5 +106,9 @@ export function pollSoon() {
 
 export function start() {
   whenStopped(() => clearTimeout(timer));
+  // Catching up, reaching the end of the log asks for what follows at once.
+  log.addEventListener("scroll", () => {
+    if (state.catchingUp && !inFlight && nearBottom()) pollSoon();
+  }, { passive: true });
   poll();
 }

@@ -8,7 +8,7 @@
 // which messages continue their author's group and where a day begins, in the reader's time
 // zone and locale.
 import {
-  log, list, roomId, emptyLog, olderButton, state,
+  log, list, roomId, at, emptyLog, olderButton, state,
   element, setClass, handleFatal, errorOf, showError,
 } from "./page.js";
 import { dayKey, dayLabel, localizeTime } from "./days.js";
@@ -170,6 +170,17 @@ export function scrollToBottom() {
   log.scrollTop = log.scrollHeight;
 }
 
+// The end of what is shown is within a screen of the view: time to load what follows it.
+export function nearBottom() {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < log.clientHeight;
+}
+
+// The reader caught up with the live end: from now on the bottom of the log is the live end.
+export function caughtUp() {
+  state.catchingUp = false;
+  state.pinned = isAtBottom();
+}
+
 // Whatever changed the log's size (a keyboard, a rotation, a longer message box), a reader
 // at the bottom stays there.
 function keepPinned() {
@@ -278,7 +289,7 @@ function onKeydown(event) {
   event.preventDefault();
   if (target) {
     rove(target, true);
-    if (target === all[all.length - 1]) state.pinned = true;
+    if (target === all[all.length - 1] && !state.catchingUp) state.pinned = true;
   }
 }
 
@@ -359,7 +370,9 @@ export async function showMessage(id) {
 // ---- the first render ----
 
 export function start() {
-  log.addEventListener("scroll", () => { state.pinned = isAtBottom(); }, { passive: true });
+  log.addEventListener("scroll", () => {
+    if (!state.catchingUp) state.pinned = isAtBottom();
+  }, { passive: true });
   if (window.ResizeObserver) {
     const resized = new ResizeObserver(keepPinned);
     resized.observe(log);
@@ -379,8 +392,13 @@ export function start() {
   rove(lastEntry(), false);
 }
 
-// Where the reader starts: at the "New messages" line, else at the bottom.
+// Where the reader starts: at the message the page was opened at, else at the "New
+// messages" line, else at the bottom.
 export function scrollToStart() {
+  if (at) {
+    showTarget(at);
+    return;
+  }
   const divider = document.getElementById("new-divider");
   if (divider) {
     log.scrollTop += divider.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
@@ -388,4 +406,20 @@ export function scrollToStart() {
   } else {
     scrollToBottom();
   }
+}
+
+// The message the page was opened at (a search result): in the middle of the view, marked
+// for as long as the page stays, and focused, so that a screen reader starts there too.
+function showTarget(id) {
+  const li = byId(list, id);
+  if (!li) {
+    showError("That message is not in this room's log any more.");
+    scrollToBottom();
+    return;
+  }
+  li.classList.add("target");
+  li.setAttribute("aria-current", "true");
+  rove(li, false);
+  li.scrollIntoView({ block: "center" });
+  li.focus({ preventScroll: true });
 }

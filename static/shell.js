@@ -67,15 +67,20 @@
 
   // ---- Room links: a plain click enters (a POST, as entering changes where you are) ----
 
-  function enter(roomId) {
+  // `at`: the message to open the room at (a search result's link), or null.
+  function enter(roomId, at) {
     const form = document.createElement("form");
     form.method = "post";
     form.action = "/rooms/" + roomId + "/enter";
-    const token = document.createElement("input");
-    token.type = "hidden";
-    token.name = "csrf_token";
-    token.value = csrfToken;
-    form.append(token);
+    const fields = { csrf_token: csrfToken };
+    if (at) fields.at = at;
+    for (const [name, value] of Object.entries(fields)) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      form.append(input);
+    }
     document.body.append(form);
     form.submit();
   }
@@ -86,6 +91,9 @@
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     const roomId = Number(link.pathname.split("/").pop());
     if (!roomId) return;
+    const at = new URLSearchParams(link.search).get("at");
+    // Already inside: the link itself opens the room at the message.
+    if (at && roomId === current) return;
     event.preventDefault();
     if (roomId === current) {
       setDrawer(false);
@@ -93,7 +101,7 @@
       if (box) box.focus();
       return;
     }
-    enter(roomId);
+    enter(roomId, at);
   });
 
   // The page's own links in the sidebar say so (the lobby, the account, administration).

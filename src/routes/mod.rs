@@ -13,6 +13,7 @@ pub mod assets;
 pub mod auth;
 pub mod lobby;
 pub mod room;
+pub mod search;
 pub mod shell;
 
 use actix_web::http::header;

@@ -13,33 +13,62 @@ use crate::domain::LoginName;
 use crate::errors::AppError;
 use crate::templates::{EnterPage, RoomPage, render};
 
-/// GET /rooms/{id}: the room to someone inside it; to anyone else who may see it, its name
-/// and an Enter button. Changes nothing.
+#[derive(Deserialize)]
+pub struct At {
+    /// A message's number: the page opens the room there (a search result's link).
+    at: Option<String>,
+}
+
+impl At {
+    /// A message's number, or None: anything else is ignored, as a link's stray parameter.
+    fn message(&self) -> Option<i32> {
+        self.at.as_deref()?.parse().ok().filter(|&at| at > 0)
+    }
+
+    /// The room's page, at the message if there is one.
+    fn page(&self, room_id: i32) -> String {
+        match self.message() {
+            Some(at) => format!("/rooms/{room_id}?at={at}"),
+            None => format!("/rooms/{room_id}"),
+        }
+    }
+}
+
+/// GET /rooms/{id}[?at=N]: the room to someone inside it (with `at`, the history around
+/// message N instead of the latest); to anyone else who may see it, its name and an Enter
+/// button that keeps `at`. Changes nothing.
 pub async fn show(
     user: CurrentUser,
     room_id: web::Path<i32>,
+    query: web::Query<At>,
     chat: web::Data<Chat>,
     shell: Shell,
 ) -> Result<HttpResponse, AppError> {
-    match chat.show(&user, room_id.into_inner(), None).await? {
+    let at = query.message();
+    match chat.show(&user, room_id.into_inner(), at).await? {
         RoomView::Inside(inside) => {
             let layout = shell.in_room(inside.room.id);
             render(&RoomPage::new(layout, inside, &user), StatusCode::OK)
         }
         RoomView::Outside(room, title) => {
-            render(&EnterPage::new(shell.0, &room, title), StatusCode::OK)
+            let mut page = EnterPage::new(shell.0, &room, title);
+            page.at = at;
+            render(&page, StatusCode::OK)
         }
     }
 }
 
-/// POST /rooms/{id}/enter: into the room (out of any other), then its page.
+/// POST /rooms/{id}/enter: into the room (out of any other), then its page (at the message
+/// the form's `at` names, if any).
 pub async fn enter(
     user: CurrentUser,
     room_id: web::Path<i32>,
+    form: Option<web::Form<At>>,
     chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
     let room = chat.enter(&user, room_id.into_inner()).await?;
-    Ok(see_other(&format!("/rooms/{}", room.id)))
+    let at = form.map_or(At { at: None }, web::Form::into_inner);
+    Ok(see_other(&at.page(room.id)))
 }
 
 pub async fn leave(

@@ -19,6 +19,7 @@ mod pages;
 #[allow(dead_code)]
 mod programs;
 mod room;
+mod search;
 mod shell;
 #[path = "../support/wait.rs"]
 #[allow(dead_code)]
