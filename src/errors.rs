@@ -395,6 +395,10 @@ impl From<SearchQueryError> for AppError {
                     "A search has at most {MAX_QUERY_CHARS} characters and {MAX_TERMS} words."
                 ),
             },
+            SearchQueryError::BadRoom => Self::BadRequest("`room` must be a room's number.".into()),
+            SearchQueryError::BadCursor => {
+                Self::BadRequest("`before` must be a `next` from a search: search again.".into())
+            }
         }
     }
 }

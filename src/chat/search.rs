@@ -1,7 +1,7 @@
 //! Searching the messages someone may read, and opening a room at one of them.
 
 use crate::auth::CurrentUser;
-use crate::domain::SearchQuery;
+use crate::domain::Search;
 use crate::errors::AppError;
 use crate::models::{LogEntry, SEARCH_TIME_LIMIT, SearchHit, SearchScope};
 
@@ -19,20 +19,19 @@ pub struct Found {
 
 impl Chat {
     /// The messages `user` may read (public rooms and their own direct conversations) that
-    /// hold every term of the query, newest first, a page at a time; `room` narrows to one
-    /// room, `before` is the previous page's `next`. Counts against the user's search limit.
-    pub async fn search(
-        &self,
-        user: &CurrentUser,
-        query: SearchQuery,
-        room: Option<i32>,
-        before: Option<i64>,
-    ) -> Result<Found, AppError> {
+    /// hold every term of the query, newest first, a page at a time (narrowed to a room, going
+    /// on from a previous page's `next`). Counts against the user's search limit.
+    pub async fn search(&self, user: &CurrentUser, search: Search) -> Result<Found, AppError> {
         self.throttles
             .search(user.id)
             .await
             .map_err(AppError::TooManyRequests)?;
         let reader = user.id;
+        let Search {
+            query,
+            room,
+            before,
+        } = search;
         // One more than a page: whether it comes says whether there is a next page.
         let scope = SearchScope {
             room,

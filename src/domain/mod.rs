@@ -21,7 +21,7 @@ pub use password::Password;
 pub use reaction::Reaction;
 pub use registration::{INVITATION_UNUSABLE, RegistrationMode, SETUP_UNUSABLE};
 pub use room_name::RoomName;
-pub use search::{SearchQuery, SearchQueryError};
+pub use search::{Search, SearchQuery, SearchQueryError};
 pub use username::{LoginName, Username};
 pub use visible::has_visible;
 

@@ -23,13 +23,58 @@ pub struct SearchQuery {
     author: Option<String>,
 }
 
-/// Why a query was refused.
+/// A search as the page and the API ask it: the words, and the room it is narrowed to and the
+/// page it goes on from (a `next` it gave), if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    pub query: SearchQuery,
+    pub room: Option<i32>,
+    pub before: Option<i64>,
+}
+
+impl Search {
+    /// `room`: a room's number (digits; one past any room's is none's). `before`: a positive
+    /// number, as `next` gives them.
+    pub fn parse(
+        q: &str,
+        room: Option<&str>,
+        before: Option<&str>,
+    ) -> Result<Self, SearchQueryError> {
+        let query = SearchQuery::parse(q)?;
+        let digits = |raw: &str| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+        let room = room
+            .map(|raw| match digits(raw) {
+                true => Ok(raw.parse::<i32>().unwrap_or(i32::MAX)),
+                false => Err(SearchQueryError::BadRoom),
+            })
+            .transpose()?;
+        let before = before
+            .map(|raw| {
+                raw.parse::<i64>()
+                    .ok()
+                    .filter(|&n| n > 0 && digits(raw))
+                    .ok_or(SearchQueryError::BadCursor)
+            })
+            .transpose()?;
+        Ok(Self {
+            query,
+            room,
+            before,
+        })
+    }
+}
+
+/// Why a search was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchQueryError {
     /// No term has `MIN_TERM_CHARS` characters.
     TooShort,
     /// Over `MAX_QUERY_CHARS` characters, or over `MAX_TERMS` terms.
     TooLong,
+    /// `room` is not a room's number.
+    BadRoom,
+    /// `before` is not a `next` a search gave.
+    BadCursor,
 }
 
 impl SearchQuery {
@@ -282,6 +327,40 @@ mod tests {
         assert!(SearchQuery::parse("ab cde").is_ok());
         // Control characters are dropped from terms: they cannot reach a database.
         assert_eq!(SearchQuery::parse("a\0bc").unwrap().terms(), ["abc"]);
+    }
+
+    #[test]
+    fn a_search_narrows_to_a_room_and_goes_on_from_a_cursor() {
+        let search = Search::parse("abc", Some("7"), Some("1234")).unwrap();
+        assert_eq!((search.room, search.before), (Some(7), Some(1234)));
+        let search = Search::parse("abc", None, None).unwrap();
+        assert_eq!((search.room, search.before), (None, None));
+        // No room has this number: found by nobody, not refused.
+        assert_eq!(
+            Search::parse("abc", Some("99999999999"), None)
+                .unwrap()
+                .room,
+            Some(i32::MAX)
+        );
+        for room in ["", "x", "-1", "1.5", "+3"] {
+            assert_eq!(
+                Search::parse("abc", Some(room), None),
+                Err(SearchQueryError::BadRoom),
+                "{room:?}"
+            );
+        }
+        for before in ["", "0", "-1", "+5", "1.5", "99999999999999999999"] {
+            assert_eq!(
+                Search::parse("abc", None, Some(before)),
+                Err(SearchQueryError::BadCursor),
+                "{before:?}"
+            );
+        }
+        // The words first.
+        assert_eq!(
+            Search::parse("ab", Some("x"), None),
+            Err(SearchQueryError::TooShort)
+        );
     }
 
     #[test]

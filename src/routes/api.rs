@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, Polled};
-use crate::domain::{ClientId, MessageText, Page, Reaction, RoomName, SearchQuery};
+use crate::domain::{ClientId, MessageText, Page, Reaction, RoomName, Search};
 use crate::errors::AppError;
 use crate::json::{EntryJson, LobbyRoomJson, RoomJson, SearchHitJson};
 use crate::models::LogEntry;
@@ -234,25 +234,16 @@ pub async fn search(
     params: web::Query<SearchParams>,
     chat: web::Data<Chat>,
 ) -> Result<HttpResponse, AppError> {
-    let query = SearchQuery::parse(params.q.as_deref().unwrap_or_default())?;
-    let before = search_cursor(params.before.as_deref())?;
-    let room = cursor(params.room.as_deref(), "room")?;
-    let found = chat.search(&user, query, room, before).await?;
+    let search = Search::parse(
+        params.q.as_deref().unwrap_or_default(),
+        params.room.as_deref(),
+        params.before.as_deref(),
+    )?;
+    let found = chat.search(&user, search).await?;
     Ok(HttpResponse::Ok().json(SearchAnswer {
         results: found.hits.iter().map(SearchHitJson::from).collect(),
         next: found.next.map(|n| n.to_string()),
     }))
-}
-
-/// A search's `before`: a `next` it gave, a positive integer.
-pub fn search_cursor(raw: Option<&str>) -> Result<Option<i64>, AppError> {
-    raw.map(|raw| {
-        raw.parse::<i64>()
-            .ok()
-            .filter(|&n| n > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| AppError::BadRequest("`before` must be a `next` from a search.".into()))
-    })
-    .transpose()
 }
 
 #[derive(Serialize)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::shell::Shell;
 use crate::auth::CurrentUser;
 use crate::chat::{Chat, Found};
-use crate::domain::SearchQuery;
+use crate::domain::{Search, SearchQuery};
 use crate::errors::AppError;
 use crate::templates::{SearchPage, render};
 
@@ -62,24 +62,7 @@ async fn search(
     room: Option<&str>,
     before: Option<&str>,
 ) -> Result<(SearchQuery, Found), AppError> {
-    let query = SearchQuery::parse(q)?;
-    let room = room
-        .map(|r| positive(r, "That room number is not valid."))
-        .transpose()?;
-    let before = before
-        .map(|b| positive(b, "That page of results does not exist: search again."))
-        .transpose()?;
-    let found = chat.search(user, query.clone(), room, before).await?;
-    Ok((query, found))
-}
-
-/// A room's id or a cursor: a positive number, else 400 saying `why`.
-fn positive<T: std::str::FromStr + PartialOrd + Default>(
-    raw: &str,
-    why: &str,
-) -> Result<T, AppError> {
-    raw.parse::<T>()
-        .ok()
-        .filter(|n| *n > T::default())
-        .ok_or_else(|| AppError::BadRequest(why.to_owned()))
+    let search = Search::parse(q, room, before)?;
+    let query = search.query.clone();
+    Ok((query, chat.search(user, search).await?))
 }
