@@ -348,6 +348,14 @@ pub struct LimitArgs {
     #[arg(long, env = "CHATROOM_ROOM_WINDOW_SECS", default_value_t = defaults::ROOM_WINDOW_SECS)]
     pub room_window_secs: u64,
 
+    /// Searches one user may make within the search window; more get 429.
+    #[arg(long, env = "CHATROOM_SEARCH_LIMIT", default_value_t = defaults::SEARCH_LIMIT)]
+    pub search_limit: u32,
+
+    /// The search window, in seconds.
+    #[arg(long, env = "CHATROOM_SEARCH_WINDOW_SECS", default_value_t = defaults::SEARCH_WINDOW_SECS)]
+    pub search_window_secs: u64,
+
     /// A request not answered within this many seconds (a stalled upload, say) gets 408.
     #[arg(long, env = "CHATROOM_REQUEST_TIMEOUT_SECS",
           default_value_t = defaults::REQUEST_TIMEOUT_SECS,
@@ -372,6 +380,8 @@ pub mod defaults {
     pub const MESSAGE_WINDOW_SECS: u64 = 10;
     pub const ROOM_LIMIT: u32 = 10;
     pub const ROOM_WINDOW_SECS: u64 = 3600;
+    pub const SEARCH_LIMIT: u32 = 30;
+    pub const SEARCH_WINDOW_SECS: u64 = 60;
     pub const REQUEST_TIMEOUT_SECS: u64 = 30;
     pub const BCRYPT_COST: u32 = 12;
     pub const SESSION_IDLE_SECS: u64 = 7 * 24 * 3600;

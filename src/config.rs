@@ -64,6 +64,8 @@ pub struct Limits {
     pub messages_window: Duration,
     pub rooms: u32,
     pub rooms_window: Duration,
+    pub searches: u32,
+    pub searches_window: Duration,
     pub request_timeout: Duration,
 }
 
@@ -80,6 +82,8 @@ impl Default for Limits {
             messages_window: Duration::from_secs(defaults::MESSAGE_WINDOW_SECS),
             rooms: defaults::ROOM_LIMIT,
             rooms_window: Duration::from_secs(defaults::ROOM_WINDOW_SECS),
+            searches: defaults::SEARCH_LIMIT,
+            searches_window: Duration::from_secs(defaults::SEARCH_WINDOW_SECS),
             request_timeout: Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
         }
     }
@@ -98,6 +102,8 @@ impl From<LimitArgs> for Limits {
             messages_window: Duration::from_secs(args.message_window_secs),
             rooms: args.room_limit,
             rooms_window: Duration::from_secs(args.room_window_secs),
+            searches: args.search_limit,
+            searches_window: Duration::from_secs(args.search_window_secs),
             request_timeout: Duration::from_secs(args.request_timeout_secs),
         }
     }

@@ -7,13 +7,21 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
 use crate::db::{Db, DbConnection, RunError, StorageFault};
-use crate::domain::{INVITATION_UNUSABLE, Invalid, MessageTextError, SETUP_UNUSABLE};
+use crate::domain::search::{MAX_QUERY_CHARS, MAX_TERMS, MIN_TERM_CHARS};
+use crate::domain::{
+    INVITATION_UNUSABLE, Invalid, MessageTextError, SETUP_UNUSABLE, SearchQueryError,
+};
 use crate::models::{MAX_REACTIONS, ModelError};
 use crate::throttle::RetryAfter;
 
 #[derive(Debug)]
 pub enum AppError {
     BadRequest(String),
+    /// A 400 with a code of its own, for a refusal a client acts on (`query_too_short`).
+    Refused {
+        code: &'static str,
+        message: String,
+    },
     Unauthenticated,
     /// Logged in with a one-time password: nothing but choosing a new one until then.
     PasswordChangeRequired,
@@ -104,6 +112,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
+            Self::Refused { code, .. } => code,
             Self::Unauthenticated => "unauthenticated",
             Self::PasswordChangeRequired => "password_change_required",
             Self::InvalidCredentials => "invalid_credentials",
@@ -127,6 +136,7 @@ impl AppError {
     pub fn message(&self) -> &str {
         match self {
             Self::BadRequest(m)
+            | Self::Refused { message: m, .. }
             | Self::Forbidden { message: m, .. }
             | Self::Conflict(m)
             | Self::Gone(m)
@@ -196,7 +206,7 @@ impl AppError {
             Self::Storage(StorageFault::Full, _) => "Storage full",
             Self::Storage(StorageFault::ReadOnly, _) => "Read-only",
             Self::Storage(StorageFault::Unavailable, _) => "Unavailable",
-            Self::BadRequest(_) => "Bad request",
+            Self::BadRequest(_) | Self::Refused { .. } => "Bad request",
         }
     }
 }
@@ -263,7 +273,7 @@ impl fmt::Display for AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Refused { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -333,6 +343,12 @@ impl From<ModelError> for AppError {
             ModelError::TooManyReactions => Self::BadRequest(format!(
                 "This message already has {MAX_REACTIONS} different reactions."
             )),
+            ModelError::SearchTooCostly => Self::Refused {
+                code: "search_too_costly",
+                message: "This search takes too long: use longer or fewer words, or search one \
+                          room."
+                    .into(),
+            },
             ModelError::KeyReused => {
                 Self::Conflict("That client_id already names a different message.".into())
             }
@@ -361,6 +377,25 @@ impl From<ModelError> for AppError {
 impl From<Invalid> for AppError {
     fn from(invalid: Invalid) -> Self {
         Self::BadRequest(invalid.0)
+    }
+}
+
+impl From<SearchQueryError> for AppError {
+    fn from(err: SearchQueryError) -> Self {
+        match err {
+            SearchQueryError::TooShort => Self::Refused {
+                code: "query_too_short",
+                message: format!(
+                    "Search for at least one word of {MIN_TERM_CHARS} or more characters."
+                ),
+            },
+            SearchQueryError::TooLong => Self::Refused {
+                code: "query_too_long",
+                message: format!(
+                    "A search has at most {MAX_QUERY_CHARS} characters and {MAX_TERMS} words."
+                ),
+            },
+        }
     }
 }
 

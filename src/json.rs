@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::chat::Listed;
-use crate::models::{LogEntry, Reactions, Room, RoomOverview, User};
+use crate::models::{LogEntry, Reactions, Room, RoomOverview, RoomRef, SearchHit, User};
 
 /// RFC 3339 in UTC with milliseconds, as the API and the `<time datetime>` attributes show it.
 pub fn rfc3339(at: NaiveDateTime) -> String {
@@ -126,6 +126,35 @@ impl<'a> From<&'a Room> for RoomJson<'a> {
             name: &room.name,
             creator_id: room.creator_id,
             direct: room.is_direct,
+        }
+    }
+}
+
+/// A message a search found: `{"room": {"id", "name", "direct"}, "message": <entry>}`.
+#[derive(Serialize)]
+pub struct SearchHitJson<'a> {
+    room: SearchRoomJson<'a>,
+    message: EntryJson<'a>,
+}
+
+/// The room of a search result, named as the searcher names it.
+#[derive(Serialize)]
+struct SearchRoomJson<'a> {
+    id: i32,
+    name: &'a str,
+    direct: bool,
+}
+
+impl<'a> From<&'a SearchHit> for SearchHitJson<'a> {
+    fn from(hit: &'a SearchHit) -> Self {
+        let RoomRef { id, name, direct } = &hit.room;
+        Self {
+            room: SearchRoomJson {
+                id: *id,
+                name,
+                direct: *direct,
+            },
+            message: (&hit.entry).into(),
         }
     }
 }

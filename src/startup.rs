@@ -394,6 +394,7 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
             web::delete().to(api::unreact),
         )
         .route("/api/lobby", web::get().to(api::lobby))
+        .route("/api/search", web::get().to(api::search))
         .service(
             web::resource("/api/rooms")
                 .get(api::lobby)

@@ -400,6 +400,7 @@ impl RoomPage {
             title,
             messages,
             history,
+            at: _,
             last_read,
             administrator,
         } = inside;

@@ -1,6 +1,6 @@
 //! Rate limits: sliding windows of events per key. `Throttles` says what is limited (failed
-//! logins per username and per address, registrations per address, messages and new rooms per
-//! user); the counting sits behind `RateLimits`: in this process's memory (`MemoryLimits`) on
+//! logins per username and per address, registrations per address, messages, new rooms and
+//! searches per user); the counting sits behind `RateLimits`: in this process's memory (`MemoryLimits`) on
 //! SQLite, shared through the database by every server on PostgreSQL (`SharedLimits`).
 
 use std::collections::{HashMap, VecDeque};
@@ -36,6 +36,7 @@ pub enum Limit {
     Registrations,
     Messages,
     Rooms,
+    Searches,
 }
 
 /// Counts events per (limit, key) in sliding windows.
@@ -124,6 +125,11 @@ impl Throttles {
     pub async fn room(&self, user_id: i32) -> Result<(), RetryAfter> {
         self.store.hit(Limit::Rooms, &user_id.to_string()).await
     }
+
+    /// A search by this user.
+    pub async fn search(&self, user_id: i32) -> Result<(), RetryAfter> {
+        self.store.hit(Limit::Searches, &user_id.to_string()).await
+    }
 }
 
 /// The key an address is counted under: IPv4 as it is; IPv6 by its /64, which one customer of
@@ -142,7 +148,7 @@ fn address_key(address: IpAddr) -> String {
 }
 
 /// Each limit's settings: at most this many events per key in any such window.
-fn windows(limits: &Limits) -> [(Limit, u32, Duration); 5] {
+fn windows(limits: &Limits) -> [(Limit, u32, Duration); 6] {
     [
         (
             Limit::FailedLoginsForUser,
@@ -161,6 +167,7 @@ fn windows(limits: &Limits) -> [(Limit, u32, Duration); 5] {
         ),
         (Limit::Messages, limits.messages, limits.messages_window),
         (Limit::Rooms, limits.rooms, limits.rooms_window),
+        (Limit::Searches, limits.searches, limits.searches_window),
     ]
 }
 

@@ -7,7 +7,10 @@
 pub mod background;
 mod commit;
 mod poster;
+mod search;
 pub mod signals;
+
+pub use search::{Found, SEARCH_PAGE};
 
 use std::sync::Arc;
 
@@ -70,6 +73,8 @@ pub struct Inside {
     /// Its messages not deleted, for the delete-room question.
     pub messages: i64,
     pub history: Vec<LogEntry>,
+    /// The entry the history is around (`show`'s `at`), when it is not the latest.
+    pub at: Option<i32>,
     pub last_read: Option<i32>,
     /// The reader administers the server (and so moderates every public room).
     pub administrator: bool,
@@ -226,8 +231,14 @@ impl Chat {
         Ok(entered)
     }
 
-    /// The room's page, as the user may see it. Changes nothing.
-    pub async fn show(&self, user: &CurrentUser, room_id: i32) -> Result<RoomView, AppError> {
+    /// The room's page, as the user may see it: its latest entries, or with `at` the entries
+    /// around that one (where a search result opens it). Changes nothing.
+    pub async fn show(
+        &self,
+        user: &CurrentUser,
+        room_id: i32,
+        at: Option<i32>,
+    ) -> Result<RoomView, AppError> {
         self.save_read_marks(user.id).await?;
         let user_id = user.id;
         self.db
@@ -239,13 +250,17 @@ impl Chat {
                 }
                 let messages = Room::message_count(conn, room_id)?;
                 let last_read = RoomRead::last_read(conn, user_id, room_id)?;
-                let history = LogEntry::latest(conn, room_id, HISTORY)?;
+                let history = match at {
+                    Some(seq) => LogEntry::window(conn, room_id, seq)?,
+                    None => LogEntry::latest(conn, room_id, HISTORY)?,
+                };
                 let administrator = User::administering(conn, user_id)?.is_some();
                 Ok(RoomView::Inside(Inside {
                     room,
                     title,
                     messages,
                     history,
+                    at,
                     last_read,
                     administrator,
                 }))

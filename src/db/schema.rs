@@ -56,6 +56,7 @@ diesel::table! {
         html -> Nullable<Text>,
         edited_at -> Nullable<Timestamp>,
         reply_to -> Nullable<Integer>,
+        search_text -> Nullable<Text>,
     }
 }
 

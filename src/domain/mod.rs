@@ -9,6 +9,7 @@ mod password;
 mod reaction;
 mod registration;
 mod room_name;
+pub mod search;
 mod username;
 mod visible;
 
@@ -20,6 +21,7 @@ pub use password::Password;
 pub use reaction::Reaction;
 pub use registration::{INVITATION_UNUSABLE, RegistrationMode, SETUP_UNUSABLE};
 pub use room_name::RoomName;
+pub use search::{SearchQuery, SearchQueryError};
 pub use username::{LoginName, Username};
 pub use visible::has_visible;
 

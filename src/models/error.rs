@@ -22,6 +22,8 @@ pub enum ModelError {
     NotAMessage,
     /// The message already holds `MAX_REACTIONS` different reactions.
     TooManyReactions,
+    /// A search ran past its time limit (`log::SEARCH_TIME_LIMIT`).
+    SearchTooCostly,
     /// A client_id already names a different message of this author.
     KeyReused,
     /// Another account has this username, in some letter case.

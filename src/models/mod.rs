@@ -30,7 +30,7 @@ mod transaction;
 pub mod user;
 
 pub use lobby::{RoomListing, RoomOverview};
-pub use log::{MAX_REACTIONS, NewPost};
+pub use log::{MAX_REACTIONS, NewPost, RoomRef, SEARCH_TIME_LIMIT, SearchHit, SearchScope};
 pub use log_entry::{Kind, LogEntry, Reactions, ReplyTo};
 pub use membership::Removed;
 pub use room::Room;

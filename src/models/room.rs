@@ -222,6 +222,39 @@ impl Room {
         Ok(other.unwrap_or_else(|| self.name.clone()))
     }
 
+    /// How this reader names each of these rooms (as `title_for` does), and whether it is a
+    /// direct conversation: two queries for any number of rooms. Rooms that are gone are left
+    /// out.
+    pub fn names_for(
+        conn: &mut DbConnection,
+        reader_id: i32,
+        room_ids: &[i32],
+    ) -> QueryResult<HashMap<i32, (String, bool)>> {
+        let rooms: Vec<(i32, String, bool)> = rooms::table
+            .filter(rooms::id.eq_any(room_ids))
+            .select((rooms::id, rooms::name, rooms::is_direct))
+            .load(conn)?;
+        let direct: Vec<i32> = rooms.iter().filter(|r| r.2).map(|r| r.0).collect();
+        let mut others: HashMap<i32, String> = HashMap::new();
+        if !direct.is_empty() {
+            others.extend(
+                room_members::table
+                    .inner_join(users::table)
+                    .filter(room_members::room_id.eq_any(&direct))
+                    .filter(room_members::user_id.ne(reader_id))
+                    .select((room_members::room_id, users::username))
+                    .load::<(i32, String)>(conn)?,
+            );
+        }
+        Ok(rooms
+            .into_iter()
+            .map(|(id, name, is_direct)| {
+                let name = others.remove(&id).unwrap_or(name);
+                (id, (name, is_direct))
+            })
+            .collect())
+    }
+
     /// The room's messages not deleted, from its own counters: nothing reads the log.
     pub fn message_count(conn: &mut DbConnection, room_id: i32) -> QueryResult<i64> {
         rooms::table

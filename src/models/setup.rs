@@ -14,6 +14,8 @@ pub fn initialize(url: &str) -> anyhow::Result<(InitReport, Vec<NameClash>)> {
             .map_err(|err| anyhow::anyhow!("cannot update the name keys: {err}"))?;
         LogEntry::render_unrendered(conn)
             .map_err(|err| anyhow::anyhow!("cannot render the earlier messages: {err}"))?;
+        LogEntry::index_unindexed(conn)
+            .map_err(|err| anyhow::anyhow!("cannot index the earlier messages: {err}"))?;
         Ok(clashes)
     })
 }

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::CurrentUser;
 use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, Polled};
-use crate::domain::{ClientId, MessageText, Page, Reaction, RoomName};
+use crate::domain::{ClientId, MessageText, Page, Reaction, RoomName, SearchQuery};
 use crate::errors::AppError;
-use crate::json::{EntryJson, LobbyRoomJson, RoomJson};
+use crate::json::{EntryJson, LobbyRoomJson, RoomJson, SearchHitJson};
 use crate::models::LogEntry;
 
 fn entries<'a>(log: impl IntoIterator<Item = &'a LogEntry>) -> Vec<EntryJson<'a>> {
@@ -27,6 +27,8 @@ struct HistoryAnswer<'a> {
 pub struct LogQuery {
     after: Option<String>,
     before: Option<String>,
+    /// The entries around this one (where a search result opens the room).
+    around: Option<String>,
     /// "1" while the user is typing: the poll carries it, so typing costs no request.
     typing: Option<String>,
 }
@@ -46,7 +48,8 @@ fn cursor(raw: Option<&str>, name: &str) -> Result<Option<i32>, AppError> {
 }
 
 /// GET /api/rooms/{id}/messages: `after=N` polls for what is new (with who is present and
-/// typing); `before=N` pages back through older history.
+/// typing); `before=N` pages back through older history; `around=N` gives the entries around
+/// entry N (up to 50 on each side).
 pub async fn log(
     user: CurrentUser,
     room_id: web::Path<i32>,
@@ -59,6 +62,12 @@ pub async fn log(
         let older = chat.older(&user, room_id, before).await?;
         return Ok(HttpResponse::Ok().json(HistoryAnswer {
             messages: entries(&older),
+        }));
+    }
+    if let Some(around) = cursor(query.around.as_deref(), "around")? {
+        let window = chat.around(&user, room_id, around).await?;
+        return Ok(HttpResponse::Ok().json(HistoryAnswer {
+            messages: entries(&window),
         }));
     }
     let typing = query.typing.as_deref() == Some("1");
@@ -201,6 +210,49 @@ pub async fn delete_message(
     let (room_id, seq) = path.into_inner();
     chat.delete_message(&user, room_id, seq).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+pub struct SearchParams {
+    q: Option<String>,
+    before: Option<String>,
+    room: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SearchAnswer<'a> {
+    results: Vec<SearchHitJson<'a>>,
+    /// Where the next page starts (`before=`), only when there are more results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// GET /api/search?q=TEXT[&before=CURSOR][&room=ID]: the messages the caller may read that
+/// hold every word, newest first, 50 a page.
+pub async fn search(
+    user: CurrentUser,
+    params: web::Query<SearchParams>,
+    chat: web::Data<Chat>,
+) -> Result<HttpResponse, AppError> {
+    let query = SearchQuery::parse(params.q.as_deref().unwrap_or_default())?;
+    let before = search_cursor(params.before.as_deref())?;
+    let room = cursor(params.room.as_deref(), "room")?;
+    let found = chat.search(&user, query, room, before).await?;
+    Ok(HttpResponse::Ok().json(SearchAnswer {
+        results: found.hits.iter().map(SearchHitJson::from).collect(),
+        next: found.next.map(|n| n.to_string()),
+    }))
+}
+
+/// A search's `before`: a `next` it gave, a positive integer.
+pub fn search_cursor(raw: Option<&str>) -> Result<Option<i64>, AppError> {
+    raw.map(|raw| {
+        raw.parse::<i64>()
+            .ok()
+            .filter(|&n| n > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| AppError::BadRequest("`before` must be a `next` from a search.".into()))
+    })
+    .transpose()
 }
 
 #[derive(Serialize)]

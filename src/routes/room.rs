@@ -21,7 +21,7 @@ pub async fn show(
     chat: web::Data<Chat>,
     shell: Shell,
 ) -> Result<HttpResponse, AppError> {
-    match chat.show(&user, room_id.into_inner()).await? {
+    match chat.show(&user, room_id.into_inner(), None).await? {
         RoomView::Inside(inside) => {
             let layout = shell.in_room(inside.room.id);
             render(&RoomPage::new(layout, inside, &user), StatusCode::OK)

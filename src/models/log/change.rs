@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::write::Draft;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, reactions};
-use crate::domain::{MessageText, Reaction};
+use crate::domain::{MessageText, Reaction, search};
 use crate::models::audit::AuditEntry;
 use crate::models::deletion_count::DeletionCount;
 use crate::models::{Changes, Kind, LogEntry, ModelError, Room, User, now, write};
@@ -87,6 +87,7 @@ impl LogEntry {
             .set((
                 log_entries::body.eq(text.as_str()),
                 log_entries::html.eq(Some(html)),
+                log_entries::search_text.eq(Some(search::fold(text.as_str()))),
                 log_entries::edited_at.eq(Some(now())),
             ))
             .execute(conn)?;
@@ -231,6 +232,7 @@ impl LogEntry {
             .set((
                 log_entries::body.eq(""),
                 log_entries::html.eq(Some("")),
+                log_entries::search_text.eq(None::<String>),
                 log_entries::deleted_at.eq(Some(now())),
             ))
             .execute(conn)?;

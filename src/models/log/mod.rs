@@ -14,8 +14,10 @@ mod change;
 mod context;
 mod numbering;
 mod read;
+mod search;
 mod write;
 
 pub use change::MAX_REACTIONS;
 pub use read::OLDER_PAGE;
+pub use search::{AROUND, RoomRef, SEARCH_TIME_LIMIT, SearchHit, SearchScope};
 pub use write::NewPost;

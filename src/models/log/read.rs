@@ -90,7 +90,7 @@ impl LogEntry {
         Self::latest_below(conn, room_id, i32::MAX, limit)
     }
 
-    fn latest_below(
+    pub(super) fn latest_below(
         conn: &mut DbConnection,
         room_id: i32,
         below: i32,

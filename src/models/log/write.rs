@@ -10,7 +10,7 @@ use diesel::sql_types::{Array, Bool, Integer};
 use super::numbering;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, users};
-use crate::domain::{ClientId, MessageText, excerpt, markdown};
+use crate::domain::{ClientId, MessageText, excerpt, markdown, search};
 use crate::models::log_entry::{COLUMNS, ReplyTo, Row};
 use crate::models::{self, Changes, Kind, LogEntry, ModelError, Room, User, now, write};
 
@@ -33,6 +33,8 @@ struct NewEntry<'a> {
     author_through: i32,
     html: Option<&'a str>,
     reply_to: Option<i32>,
+    /// A message's text folded for search (see `domain::search`); none for other entries.
+    search_text: Option<String>,
 }
 
 /// An entry's running counts, up to and including it: the room's messages, and its author's
@@ -60,6 +62,7 @@ impl<'a> NewEntry<'a> {
             author_through: through.author,
             html: entry.kind.has_html().then_some(entry.html.as_str()),
             reply_to: entry.reply_to.as_ref().map(|r| r.seq),
+            search_text: (entry.kind == Kind::Message).then(|| search::fold(&entry.body)),
         }
     }
 }
@@ -71,7 +74,7 @@ struct LockedRows {
     rooms: HashMap<i32, Room>,
 }
 
-/// Rows per INSERT: 12 values each, well under both backends' limits on bound values.
+/// Rows per INSERT: 13 values each, well under both backends' limits on bound values.
 const INSERT_CHUNK: usize = 512;
 
 /// A message to store (see `post_batch`), rendered before any transaction begins.
