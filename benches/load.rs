@@ -14,9 +14,21 @@
 //! (15), LOAD_POST_RATE (messages/s, 100), LOAD_CONNECTIONS (512), LOAD_SATURATION_ROUNDS
 //! (rounds of the saturation phase, 10: each endpoint gets one second per round),
 //! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000), LOAD_BURST_SECONDS (5),
-//! LOAD_LOGIN_BURST (login attempts at once while 5,000 people poll, 30), LOAD_TRACE (set:
-//! print each poll slower than 15 ms, and each moment the generator itself ran late, to
-//! stderr).
+//! LOAD_LOGIN_BURST (login attempts at once while 5,000 people poll, 30), LOAD_LOBBY_MESSAGES
+//! (messages written in bulk for the lobby step, 1000000), LOAD_TRACE (set: print each poll
+//! slower than 15 ms, and each moment the generator itself ran late, to stderr).
+//!
+//! LOAD_PHASES picks what runs, a list of: `load` (the steps of simulated users, the control,
+//! the login burst, the saturation rounds, the posting burst; on every configuration),
+//! `lobby` (the lobby and the administrators' list against the log's size, after `load` on
+//! the same databases) and `search`; default all three (LOAD_LOBBY_ONLY=1 is
+//! LOAD_PHASES=lobby). `LOAD_PHASES=search cargo bench --bench load` runs the search step
+//! alone: on a fresh database of each kind it writes LOAD_SEARCH_MESSAGES (1000000) messages
+//! over LOAD_SEARCH_ROOMS (1000) public rooms in SQL (indexed as they go in, but for one in
+//! 20 that `chatroom initdb` then indexes, timed), times LOAD_SEARCH_TIMES (200) searches each of a rare word, a common word and a
+//! 3-character substring, then posting bursts (LOAD_SEARCH_BURST_RATE messages/s, 3000, for
+//! LOAD_SEARCH_BURST_SECONDS, 3, by LOAD_SEARCH_PEOPLE people, 64) with the search index and
+//! without it, and the database's size each way; its table goes into the report's "Search".
 //!
 //! Under `cargo test` (no --bench flag) it runs a tiny configuration, to keep it working, and
 //! says only, in one line, whether it did.
@@ -87,8 +99,59 @@ struct Config {
     burst_rate: u32,
     /// Messages stored in bulk before timing the lobby and the admin list of rooms again.
     lobby_messages: u64,
-    /// Only the lobby step: no load steps, no bursts.
-    lobby_only: bool,
+    /// Which parts run (LOAD_PHASES).
+    phases: Phases,
+    /// The search step: messages generated, over how many rooms, searches of each kind,
+    /// and the posting bursts with and without the index (messages/s offered, seconds each).
+    search_messages: u64,
+    search_rooms: usize,
+    search_people: usize,
+    search_times: usize,
+    search_burst_rate: u32,
+    search_burst: Duration,
+}
+
+/// Which parts of the benchmark run: `LOAD_PHASES`, a list of `load` (the steps of simulated
+/// users, the control, the login burst, the saturation rounds and the posting burst), `lobby`
+/// and `search`; all of them when unset. `LOAD_LOBBY_ONLY` (older) is `LOAD_PHASES=lobby`.
+#[derive(Clone, Copy)]
+struct Phases {
+    load: bool,
+    lobby: bool,
+    search: bool,
+}
+
+impl Phases {
+    fn from_env() -> Self {
+        if std::env::var_os("LOAD_LOBBY_ONLY").is_some() {
+            return Self {
+                load: false,
+                lobby: true,
+                search: false,
+            };
+        }
+        let Ok(list) = std::env::var("LOAD_PHASES") else {
+            return Self {
+                load: true,
+                lobby: true,
+                search: true,
+            };
+        };
+        let mut phases = Self {
+            load: false,
+            lobby: false,
+            search: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "load" => phases.load = true,
+                "lobby" => phases.lobby = true,
+                "search" => phases.search = true,
+                other => panic!("LOAD_PHASES: no phase {other:?} (load, lobby, search)"),
+            }
+        }
+        phases
+    }
 }
 
 impl Config {
@@ -115,7 +178,13 @@ impl Config {
             burst: Duration::from_secs(num("LOAD_BURST_SECONDS", "5", "1")),
             burst_rate: num("LOAD_BURST_RATE", "3000", "50") as u32,
             lobby_messages: num("LOAD_LOBBY_MESSAGES", "1000000", "2000"),
-            lobby_only: std::env::var_os("LOAD_LOBBY_ONLY").is_some(),
+            phases: Phases::from_env(),
+            search_messages: num("LOAD_SEARCH_MESSAGES", "1000000", "2000"),
+            search_rooms: num("LOAD_SEARCH_ROOMS", "1000", "10") as usize,
+            search_people: num("LOAD_SEARCH_PEOPLE", "64", "4") as usize,
+            search_times: num("LOAD_SEARCH_TIMES", "200", "3") as usize,
+            search_burst_rate: num("LOAD_SEARCH_BURST_RATE", "3000", "50") as u32,
+            search_burst: Duration::from_secs(num("LOAD_SEARCH_BURST_SECONDS", "3", "1")),
         }
     }
 }
@@ -178,6 +247,8 @@ impl Server {
             .args(["--message-limit", "1000000000", "--room-limit", "1000000"])
             .args(["--trusted-proxy", "127.0.0.1"])
             .env("CHATROOM_SECRET", SECRET)
+            // The search step searches hundreds of times a minute as one person.
+            .env("CHATROOM_SEARCH_LIMIT", "1000000000")
             .env("RUST_LOG", "warn,chatroom::startup=info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -506,6 +577,767 @@ async fn lobby_step(url: &str, port: u16, people: &[Person], messages: u64) -> S
         line("GET /api/lobby", &mut small_lobby, &mut big_lobby),
         line("GET /api/admin/rooms", &mut small_admin, &mut big_admin),
     );
+    md
+}
+
+/// The search step's vocabulary, most used first: a message's words are drawn from it with a
+/// skew towards the front (as in speech, a few words are most of it). The 3-character
+/// substring the step looks for, "ous", is only ever inside words (house, famous, various...).
+const VOCABULARY: &[&str] = &[
+    "the",
+    "and",
+    "to",
+    "you",
+    "it",
+    "is",
+    "that",
+    "of",
+    "in",
+    "we",
+    "for",
+    "this",
+    "on",
+    "but",
+    "not",
+    "have",
+    "with",
+    "be",
+    "are",
+    "was",
+    "just",
+    "so",
+    "all",
+    "what",
+    "can",
+    "do",
+    "think",
+    "know",
+    "if",
+    "at",
+    "they",
+    "get",
+    "like",
+    "would",
+    "about",
+    "now",
+    "one",
+    "out",
+    "there",
+    "will",
+    "go",
+    "up",
+    "time",
+    "good",
+    "how",
+    "see",
+    "more",
+    "people",
+    "no",
+    "when",
+    "yes",
+    "me",
+    "then",
+    "my",
+    "some",
+    "really",
+    "from",
+    "did",
+    "could",
+    "also",
+    "been",
+    "here",
+    "new",
+    "want",
+    "right",
+    "which",
+    "back",
+    "because",
+    "still",
+    "day",
+    "today",
+    "work",
+    "only",
+    "make",
+    "over",
+    "other",
+    "well",
+    "after",
+    "going",
+    "need",
+    "first",
+    "much",
+    "meeting",
+    "look",
+    "thanks",
+    "sure",
+    "where",
+    "before",
+    "something",
+    "why",
+    "let",
+    "week",
+    "tomorrow",
+    "said",
+    "take",
+    "way",
+    "should",
+    "anyone",
+    "lunch",
+    "house",
+    "thing",
+    "again",
+    "maybe",
+    "year",
+    "done",
+    "better",
+    "next",
+    "last",
+    "into",
+    "morning",
+    "call",
+    "team",
+    "find",
+    "long",
+    "around",
+    "night",
+    "down",
+    "home",
+    "same",
+    "try",
+    "probably",
+    "great",
+    "never",
+    "idea",
+    "feel",
+    "ready",
+    "left",
+    "doing",
+    "tonight",
+    "problem",
+    "sorry",
+    "talk",
+    "thought",
+    "already",
+    "these",
+    "help",
+    "while",
+    "plan",
+    "office",
+    "weekend",
+    "question",
+    "those",
+    "every",
+    "nice",
+    "fine",
+    "hope",
+    "release",
+    "open",
+    "start",
+    "change",
+    "build",
+    "check",
+    "everyone",
+    "later",
+    "almost",
+    "server",
+    "review",
+    "ticket",
+    "pretty",
+    "enough",
+    "test",
+    "minutes",
+    "little",
+    "friday",
+    "monday",
+    "agree",
+    "happy",
+    "thousand",
+    "update",
+    "window",
+    "train",
+    "music",
+    "movie",
+    "famous",
+    "dinner",
+    "garden",
+    "various",
+    "serious",
+    "travel",
+    "picture",
+    "nervous",
+    "previous",
+    "jealous",
+    "obvious",
+    "curious",
+    "enormous",
+    "delicious",
+    "generous",
+    "dangerous",
+    "mountain",
+    "birthday",
+    "keyboard",
+    "printer",
+    "station",
+    "holiday",
+    "library",
+    "kitchen",
+    "airport",
+    "project",
+    "umbrella",
+    "bicycle",
+    "festival",
+    "sandwich",
+    "weather",
+    "calendar",
+];
+
+/// Each word of the vocabulary takes this many characters in the SQL string it is cut from.
+const WORD_WIDTH: usize = 12;
+
+/// What the search step looks for: a word in about ten messages whatever their number, a word
+/// in one message of sixteen, and three letters found inside words.
+const RARE_WORD: &str = "zanzibar";
+const COMMON_WORD: &str = "coffee";
+const SUBSTRING: &str = "ous";
+const SEARCHES: [(&str, &str); 3] = [
+    ("rare word", RARE_WORD),
+    ("common word", COMMON_WORD),
+    ("3-character substring", SUBSTRING),
+];
+
+/// The most words a generated message has (and so the most hashes its SQL takes).
+const MAX_WORDS: usize = 12;
+
+/// One generated message in this many is written without its folded text, for `chatroom
+/// initdb` to index as it would a database from before search (the others are indexed as they
+/// go in: initdb folds and updates one row at a time, which on PostgreSQL would take minutes
+/// for a million).
+const LEFT_FOR_INITDB_EVERY: u64 = 20;
+
+/// One value, read with SQL that names it `n`.
+fn scalar(conn: &mut DbConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::RunQueryDsl::get_result::<Value>(diesel::sql_query(sql), conn)
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .n
+}
+
+/// Names read with SQL that calls them `name`.
+fn read_names(conn: &mut DbConnection, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    diesel::RunQueryDsl::load::<Name>(diesel::sql_query(sql), conn)
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .into_iter()
+        .map(|n| n.name)
+        .collect()
+}
+
+/// The SQL for word `j` of message `g`: a hash of the two picks a place in the vocabulary,
+/// skewed towards the front (the product of two uniform draws). PostgreSQL indexes an array;
+/// SQLite, which has none, cuts the word from a string of fixed-width slots (on PostgreSQL
+/// that is three times slower: substr counts UTF-8 characters from the start).
+fn word_sql(backend: db::Backend, j: usize) -> String {
+    const MULTIPLIERS: [u64; MAX_WORDS] = [
+        7_919,
+        104_729,
+        1_299_709,
+        15_485_863,
+        32_452_843,
+        49_979_687,
+        67_867_967,
+        86_028_121,
+        104_395_301,
+        122_949_823,
+        141_650_939,
+        160_481_183,
+    ];
+    let v = VOCABULARY.len();
+    let h = format!("(((g + {}) * {}) % 1000003)", 7 * j + 1, MULTIPLIERS[j]);
+    let place = format!("CAST((({h} % {v}) * (({h} / {v}) % {v})) / {v} AS INTEGER)");
+    match backend {
+        db::Backend::Sqlite => {
+            let slots: String = VOCABULARY
+                .iter()
+                .map(|w| format!("{w:<WORD_WIDTH$}"))
+                .collect();
+            format!("rtrim(substr('{slots}', {place} * {WORD_WIDTH} + 1, {WORD_WIDTH}))")
+        }
+        db::Backend::Postgres => {
+            let words: Vec<String> = VOCABULARY.iter().map(|w| format!("'{w}'")).collect();
+            format!("(ARRAY[{}])[{place} + 1]", words.join(","))
+        }
+    }
+}
+
+/// The SQL of message `g`'s text: 4 to 12 words, "coffee" after the second in one message of
+/// sixteen, "zanzibar" at the end of one message in `rare_every`.
+fn text_sql(backend: db::Backend, rare_every: u64) -> String {
+    let word = |j| word_sql(backend, j);
+    let first = word(0);
+    let mut text = format!(
+        "upper(substr({first}, 1, 1)) || substr({first}, 2) || ' ' || {}",
+        word(1)
+    );
+    let _ = write!(
+        text,
+        " || CASE WHEN g % 16 = 3 THEN ' {COMMON_WORD}' ELSE '' END"
+    );
+    for j in 2..MAX_WORDS {
+        let word = word(j);
+        if j < 4 {
+            let _ = write!(text, " || ' ' || {word}");
+        } else {
+            let _ = write!(
+                text,
+                " || CASE WHEN 4 + (g * 40503) % 1000003 % 9 > {j} THEN ' ' || {word} ELSE '' END"
+            );
+        }
+    }
+    let _ = write!(
+        text,
+        " || CASE WHEN g % {rare_every} = 7 THEN ' {RARE_WORD}' ELSE '' END"
+    );
+    text
+}
+
+/// Writes `messages` messages (rounded down to a multiple of the rooms) into every room of the
+/// database with one INSERT in one transaction, straight in SQL as the app would have stored
+/// them: numbered on from each room's last number, five authors taking turns, HTML as the
+/// renderer makes it of plain words, the rooms' counters raised to match, `search_text` as the
+/// server folds it (plain ASCII words: lower case), but for one message in
+/// LEFT_FOR_INITDB_EVERY. Returns the messages written and the rooms.
+fn generate_messages(url: &str, messages: u64) -> (u64, i64) {
+    let mut conn = DbConnection::open(url).unwrap();
+    conn.batch_execute(match conn.backend() {
+        db::Backend::Sqlite => "PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;",
+        db::Backend::Postgres => "SET synchronous_commit = off; SET work_mem = '256MB';",
+    })
+    .unwrap();
+    let writers: Vec<i32> = (0..5)
+        .map(|i| {
+            let name = Username::parse(&format!("writer{i}")).unwrap();
+            User::create(&mut conn, &name, "x").unwrap().id
+        })
+        .collect();
+    let first = scalar(&mut conn, "SELECT CAST(MIN(id) AS BIGINT) AS n FROM rooms");
+    let last = scalar(&mut conn, "SELECT CAST(MAX(id) AS BIGINT) AS n FROM rooms");
+    let rooms = last - first + 1;
+    assert_eq!(
+        scalar(&mut conn, "SELECT COUNT(*) AS n FROM rooms"),
+        rooms,
+        "the rooms are numbered without gaps"
+    );
+    let each = (messages as i64 / rooms).max(1);
+    let total = each * rooms;
+    let rare_every = (total / 10).max(8);
+    let author = format!(
+        "CASE (i - 1) % 5 {} END",
+        writers
+            .iter()
+            .enumerate()
+            .map(|(n, id)| format!("WHEN {n} THEN {id}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let text = text_sql(conn.backend(), rare_every as u64);
+    // g numbers the messages 0.. in the order they are written: the rooms take turns, as
+    // they would in a real log, so a room's messages are spread over the whole table.
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO log_entries (room_id, author_id, kind, body, html, search_text, sent_at,
+                                  seq, posted_through, author_through)
+         WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {each}),
+         m AS (
+             SELECT r.id AS room_id, r.last_seq + k.i AS seq, r.posted + k.i AS posted,
+                    k.i AS i, CAST(k.i - 1 AS BIGINT) * {rooms} + (r.id - {first}) AS g
+             FROM k CROSS JOIN rooms r
+         ),
+         t AS (SELECT m.*, {text} AS body FROM m)
+         SELECT room_id, {author}, 'message', body, '<p>' || body || '</p>',
+                CASE WHEN g % {LEFT_FOR_INITDB_EVERY} = 0 THEN NULL ELSE lower(body) END,
+                CURRENT_TIMESTAMP, seq, posted, (i - 1) / 5 + 1
+         FROM t ORDER BY g;
+         UPDATE rooms SET last_seq = last_seq + {each}, posted = posted + {each},
+                          last_activity_at = CURRENT_TIMESTAMP;
+         COMMIT;"
+    ))
+    .unwrap();
+    (total as u64, rooms)
+}
+
+/// The bytes the database takes: on SQLite its pages in use (the file after a checkpoint,
+/// less its free pages: a dropped table's pages stay in the file until VACUUM), on
+/// PostgreSQL `pg_database_size`.
+fn database_bytes(conn: &mut DbConnection) -> i64 {
+    match conn.backend() {
+        db::Backend::Sqlite => {
+            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
+            scalar(
+                conn,
+                "SELECT (p.page_count - f.freelist_count) * s.page_size AS n \
+                 FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s",
+            )
+        }
+        db::Backend::Postgres => scalar(conn, "SELECT pg_database_size(current_database()) AS n"),
+    }
+}
+
+/// The search index's own bytes: PostgreSQL's GIN index; on SQLite, the FTS5 table's
+/// shadow tables, where the build has `dbstat` (else None: the difference of the database's
+/// sizes with and without it tells the same).
+fn index_bytes(conn: &mut DbConnection) -> Option<i64> {
+    let sql = match conn.backend() {
+        db::Backend::Sqlite => {
+            "SELECT CAST(SUM(pgsize) AS BIGINT) AS n FROM dbstat WHERE name LIKE 'message\\_search%' ESCAPE '\\'"
+        }
+        db::Backend::Postgres => "SELECT pg_relation_size('log_entries_search') AS n",
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        n: Option<i64>,
+    }
+    diesel::RunQueryDsl::get_result::<Value>(diesel::sql_query(sql), conn)
+        .ok()
+        .and_then(|v| v.n)
+}
+
+/// Drops the search index and what keeps it in step, leaving `search_text` as it is (the app
+/// still writes it): SQLite's FTS5 table and its triggers, PostgreSQL's GIN index.
+fn drop_search_index(conn: &mut DbConnection) {
+    match conn.backend() {
+        db::Backend::Sqlite => {
+            let triggers = read_names(
+                conn,
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' \
+                 AND name LIKE 'message\\_search\\_%' ESCAPE '\\'",
+            );
+            assert!(
+                !triggers.is_empty(),
+                "the search index's triggers are there"
+            );
+            let mut sql = String::from("BEGIN;");
+            for trigger in triggers {
+                let _ = write!(sql, " DROP TRIGGER \"{trigger}\";");
+            }
+            sql.push_str(" DROP TABLE message_search; COMMIT;");
+            conn.batch_execute(&sql).unwrap();
+        }
+        db::Backend::Postgres => conn.batch_execute("DROP INDEX log_entries_search").unwrap(),
+    }
+}
+
+/// What the search step measured on one database.
+struct SearchRun {
+    messages: u64,
+    rooms: i64,
+    generate_secs: f64,
+    index_secs: f64,
+    /// How many of them `chatroom initdb` indexed.
+    left_for_initdb: i64,
+    /// Per search of SEARCHES: the messages it matches, how many results its first page
+    /// brought, its latencies and its failures.
+    searches: Vec<(i64, usize, Samples, u64)>,
+    with_index: Burst,
+    without_index: Burst,
+    bytes_with_index: i64,
+    bytes_without_index: i64,
+    index_bytes: Option<i64>,
+    search_text_bytes: i64,
+    /// The step from the first row written to the last burst answered.
+    took_secs: f64,
+}
+
+/// The search step on one database: a million messages over a thousand rooms, written in
+/// SQL; `chatroom initdb` indexes the few left unindexed; the release server answers searches for a rare word, a
+/// common word and a 3-character substring, one at a time from one person; then posting
+/// bursts with the index and, once it is dropped, without; and the database's size each way.
+fn search_step(config: &Config, full: bool, target: &Target) -> SearchRun {
+    let url = target.url();
+    let started = Instant::now();
+    let people = populate(&url, config.search_people, config.search_rooms);
+    let generating = Instant::now();
+    let (messages, rooms) = generate_messages(&url, config.search_messages);
+    let generate_secs = generating.elapsed().as_secs_f64();
+    say!("generated {messages} messages in {rooms} rooms in {generate_secs:.1} s");
+    let mut conn = DbConnection::open(&url).unwrap();
+    let left_for_initdb = scalar(
+        &mut conn,
+        "SELECT COUNT(*) AS n FROM log_entries WHERE kind = 'message' AND search_text IS NULL",
+    );
+    let matches: Vec<i64> = SEARCHES
+        .iter()
+        .map(|(_, term)| {
+            scalar(
+                &mut conn,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM log_entries WHERE kind = 'message' \
+                     AND deleted_at IS NULL AND lower(body) LIKE '%{term}%'"
+                ),
+            )
+        })
+        .collect();
+
+    // Indexing what is already there, as an upgrade would.
+    let indexing = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_chatroom"))
+        .args(["initdb", "--database", &url])
+        .env("CHATROOM_SECRET", SECRET)
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("chatroom initdb runs");
+    let index_secs = indexing.elapsed().as_secs_f64();
+    let initdb_said: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&output.stderr).lines())
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        output.status.success(),
+        "chatroom initdb failed: {}",
+        initdb_said.join("\n")
+    );
+    say!("chatroom initdb took {index_secs:.1} s; it said:");
+    for line in &initdb_said {
+        say!("    {line}");
+    }
+    if conn.backend() == db::Backend::Postgres {
+        // What autovacuum would have done by the time anyone searched.
+        conn.batch_execute("VACUUM ANALYZE").unwrap();
+        pin_postgres("1");
+    }
+    let search_text_bytes = scalar(
+        &mut conn,
+        "SELECT CAST(COALESCE(SUM(LENGTH(search_text)), 0) AS BIGINT) AS n FROM log_entries",
+    );
+
+    let server = target.serve();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let times = config.search_times;
+    let (searches, with_index, without_index, sizes) = local.block_on(&runtime, async {
+        let port = server.port;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Conn::open(port).await.is_err() {
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let lane = pool(port, 1);
+        let searcher = &people[0];
+        let mut searches: Vec<(i64, usize, Samples, u64)> = matches
+            .iter()
+            .map(|&m| (m, 0, Samples::default(), 0))
+            .collect();
+        // The three take turns, so that the machine's drift falls on all alike.
+        for round in 0..times {
+            for ((_, term), (matched, found, samples, failed)) in SEARCHES.iter().zip(&mut searches)
+            {
+                let path = format!("/api/search?q={term}");
+                let start = Instant::now();
+                let answer = call(&lane[0], get(&path, &searcher.cookie)).await;
+                let took = start.elapsed();
+                let Ok((200, body)) = answer else {
+                    if round == 0 || !full {
+                        let said =
+                            answer.map(|(s, b)| format!("{s} {}", String::from_utf8_lossy(&b)));
+                        panic!("{path}: {said:?}");
+                    }
+                    *failed += 1;
+                    continue;
+                };
+                samples.add(took);
+                if round == 0 {
+                    let value: Value = serde_json::from_slice(&body).unwrap();
+                    let results = value["results"].as_array().unwrap();
+                    for hit in results {
+                        let text = hit["message"]["text"].as_str().unwrap_or_default();
+                        assert!(text.to_lowercase().contains(term), "{path} found {text:?}");
+                    }
+                    *found = results.len();
+                    assert_eq!(
+                        *found as i64,
+                        (*matched).min(50),
+                        "{path}: a first page of every match, up to 50"
+                    );
+                }
+            }
+        }
+        say!("searches done");
+        let post_lanes = pool(port, people.len());
+        let with_index = burst(
+            &post_lanes,
+            &people,
+            config.search_burst_rate,
+            config.search_burst,
+        )
+        .await;
+        let mut conn = DbConnection::open(&url).unwrap();
+        let with = database_bytes(&mut conn);
+        let index = index_bytes(&mut conn);
+        drop_search_index(&mut conn);
+        let without = database_bytes(&mut conn);
+        let without_index = burst(
+            &post_lanes,
+            &people,
+            config.search_burst_rate,
+            config.search_burst,
+        )
+        .await;
+        say!("posting bursts done");
+        (searches, with_index, without_index, (with, without, index))
+    });
+    let (bytes_with_index, bytes_without_index, index_bytes) = sizes;
+    if !full {
+        for burst in [&with_index, &without_index] {
+            assert_eq!(
+                (burst.failed, burst.locked),
+                (0, 0),
+                "every post of the bursts acknowledged"
+            );
+        }
+    }
+    SearchRun {
+        messages,
+        rooms,
+        generate_secs,
+        index_secs,
+        searches,
+        with_index,
+        without_index,
+        left_for_initdb,
+        bytes_with_index,
+        bytes_without_index,
+        index_bytes,
+        search_text_bytes,
+        took_secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn mib(bytes: i64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The search step's table: a column per database.
+fn search_table(config: &Config, columns: &mut [(String, SearchRun)]) -> String {
+    let mut md = String::new();
+    let Some((_, first)) = columns.first() else {
+        return "No database to search.\n".to_owned();
+    };
+    let _ = writeln!(
+        md,
+        "{} messages over {} rooms, written in SQL; the release server pinned to one core; {} searches of each kind, one at a time, the kinds \
+         taking turns; posting bursts open loop at {} messages/s for {} s over {} people's \
+         connections, with the index and then (the same database, index dropped) without.\n",
+        first.messages,
+        first.rooms,
+        config.search_times,
+        config.search_burst_rate,
+        config.search_burst.as_secs(),
+        config.search_people,
+    );
+    let _ = write!(md, "| |");
+    for (name, _) in columns.iter() {
+        let _ = write!(md, " {name} |");
+    }
+    let _ = write!(md, "\n|---|");
+    for _ in columns.iter() {
+        let _ = write!(md, "---|");
+    }
+    md.push('\n');
+    let mut row = |label: String, cell: &mut dyn FnMut(&mut SearchRun) -> String| {
+        let _ = write!(md, "| {label} |");
+        for (_, run) in columns.iter_mut() {
+            let _ = write!(md, " {} |", cell(run));
+        }
+        md.push('\n');
+    };
+    row(
+        "messages written (SQL, one transaction, indexed as they go in)".into(),
+        &mut |r| format!("{:.1} s", r.generate_secs),
+    );
+    row(
+        format!(
+            "one in {LEFT_FOR_INITDB_EVERY} written unindexed, then indexed by `chatroom initdb`"
+        ),
+        &mut |r| {
+            format!(
+                "{} in {:.1} s (the whole command)",
+                r.left_for_initdb, r.index_secs
+            )
+        },
+    );
+    for (i, (kind, term)) in SEARCHES.iter().enumerate() {
+        row(
+            format!("search \"{term}\" ({kind}): p50 / p95 / max (target p95 ≤ 100 ms)"),
+            &mut |r| {
+                let (matched, _, samples, failed) = &mut r.searches[i];
+                format!(
+                    "{:.1} / {:.1} / {:.1} ms ({matched} matches{})",
+                    samples.ms(0.5),
+                    samples.ms(0.95),
+                    samples.ms(1.0),
+                    if *failed > 0 {
+                        format!(", {failed} failed")
+                    } else {
+                        String::new()
+                    }
+                )
+            },
+        );
+    }
+    row(
+        "posting burst with the index / without: acknowledged/s (ratio, target ≥ 85%)".into(),
+        &mut |r| {
+            format!(
+                "{:.0} / {:.0} ({:.0}%)",
+                r.with_index.rate,
+                r.without_index.rate,
+                100.0 * r.with_index.rate / r.without_index.rate.max(f64::MIN_POSITIVE)
+            )
+        },
+    );
+    row(
+        "posts answered p50 / p99, with the index / without".into(),
+        &mut |r| {
+            format!(
+                "{:.1} / {:.1} ms, {:.1} / {:.1} ms",
+                r.with_index.answers.ms(0.5),
+                r.with_index.answers.ms(0.99),
+                r.without_index.answers.ms(0.5),
+                r.without_index.answers.ms(0.99)
+            )
+        },
+    );
+    row("database with the index / without".into(), &mut |r| {
+        format!(
+            "{} / {} (+{:.0}%)",
+            mib(r.bytes_with_index),
+            mib(r.bytes_without_index),
+            100.0 * (r.bytes_with_index - r.bytes_without_index) as f64
+                / r.bytes_without_index.max(1) as f64
+        )
+    });
+    row("the index alone".into(), &mut |r| {
+        r.index_bytes.map_or_else(|| "(no dbstat)".to_owned(), mib)
+    });
+    row("`search_text`'s characters (in either)".into(), &mut |r| {
+        mib(r.search_text_bytes)
+    });
+    row("the whole step took".into(), &mut |r| {
+        format!("{:.0} s", r.took_secs)
+    });
     md
 }
 
@@ -1146,8 +1978,12 @@ fn main() {
     );
     let mut series = Vec::new();
     let mut skipped = Vec::new();
-    let targets = Target::all(&mut skipped);
-    let names: Vec<String> = targets.iter().map(Target::name).collect();
+    let targets = if config.phases.load || config.phases.lobby {
+        Target::all(&mut skipped, "load", true)
+    } else {
+        Vec::new()
+    };
+    let mut names: Vec<String> = targets.iter().map(Target::name).collect();
     for note in &skipped {
         say!("skipped: {note}");
     }
@@ -1188,13 +2024,34 @@ fn main() {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         series.push((target.name(), points));
     }
-    let report = format!("## Summary\n\n{summary}\n{report}");
-    say!("\n## Summary\n\n{summary}");
+    if config.phases.load {
+        report = format!("## Summary\n\n{summary}\n{report}");
+        say!("\n## Summary\n\n{summary}");
+    }
+    if config.phases.search {
+        // Databases of their own, made now: the step fills them with a million messages.
+        let mut columns = Vec::new();
+        for target in Target::all(&mut skipped, "search", false) {
+            say!("\n## Search: {}\n", target.name());
+            names.push(format!("{} (search)", target.name()));
+            columns.push((target.name(), search_step(&config, full, &target)));
+        }
+        let md = search_table(&config, &mut columns);
+        say!("\n## Search\n\n{md}");
+        let _ = write!(report, "## Search\n\n{md}\n");
+    }
     std::fs::write(out.join("report.md"), &report).unwrap();
-    std::fs::write(out.join("latency.svg"), chart(&series)).unwrap();
+    if config.phases.load {
+        std::fs::write(out.join("latency.svg"), chart(&series)).unwrap();
+    }
     say!(
-        "wrote {}/report.md and latency.svg (poll p99 against users, a line per configuration)",
-        out.display()
+        "wrote {}/report.md{}",
+        out.display(),
+        if config.phases.load {
+            " and latency.svg (poll p99 against users, a line per configuration)"
+        } else {
+            ""
+        }
     );
     if !full {
         let mut line = format!("load benchmark, tiny run: ran on {}", names.join("; "));
@@ -1230,7 +2087,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             assert!(Instant::now() < deadline, "the server did not start");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if config.lobby_only {
+        if !config.phases.load {
             return None;
         }
         let lanes = pool(port, config.connections);
@@ -1350,10 +2207,14 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             control_errors,
         })
     });
-    let lobby = local.block_on(
-        &runtime,
-        lobby_step(&url, server.port, &people, config.lobby_messages),
-    );
+    let lobby = if config.phases.lobby {
+        local.block_on(
+            &runtime,
+            lobby_step(&url, server.port, &people, config.lobby_messages),
+        )
+    } else {
+        String::new()
+    };
     let Some(report) = report else {
         return (lobby, Vec::new(), 0.0);
     };
@@ -1514,8 +2375,9 @@ impl Target {
     /// there, as a role that may create databases): the benchmark makes a database of its own
     /// there and drops it after. Without that server, SQLite alone, saying so; unless
     /// LOAD_DATABASE was given or CI is set, which makes it an error.
-    /// What it leaves out, and why, goes into `skipped`.
-    fn all(skipped: &mut Vec<String>) -> Vec<Self> {
+    /// What it leaves out, and why, goes into `skipped`. `tag` goes into the databases'
+    /// names; with `nginx_too`, the configurations behind nginx follow.
+    fn all(skipped: &mut Vec<String>, tag: &str, nginx_too: bool) -> Vec<Self> {
         let mut targets = vec![Self::Sqlite(tempfile::tempdir().unwrap())];
         let given = std::env::var("LOAD_DATABASE").ok();
         // Unset, the tests' server.
@@ -1524,7 +2386,7 @@ impl Target {
             Ok(mut admin) => {
                 let mut database = |proxied: Option<(usize, String)>| {
                     let name = format!(
-                        "chatroom_load_{}_{}",
+                        "chatroom_{tag}_{}_{}",
                         std::process::id(),
                         proxied.as_ref().map_or(0, |(n, _)| *n)
                     );
@@ -1539,6 +2401,7 @@ impl Target {
                 };
                 targets.push(database(None));
                 match nginx() {
+                    _ if !nginx_too => {}
                     Some(nginx) => {
                         for n in instances() {
                             targets.push(database(Some((n, nginx.clone()))));
@@ -1561,11 +2424,14 @@ impl Target {
                     .split_whitespace()
                     .collect::<Vec<_>>()
                     .join(" ");
-                skipped.push(format!(
+                let note = format!(
                     "PostgreSQL: no server at {} ({err}); set CHATROOM_TEST_POSTGRES (or \
                      LOAD_DATABASE, for the benchmark alone)",
                     db::shown(&server)
-                ));
+                );
+                if !skipped.contains(&note) {
+                    skipped.push(note);
+                }
             }
         }
         targets
