@@ -260,21 +260,16 @@ fn upgrading_recomputes_name_keys_and_reports_names_that_now_clash() {
     assert!(stderr(&again).contains("room 1"), "reported until renamed");
 }
 
-/// Messages stored before messages were rendered (and before edits and reactions) keep their
-/// numbers and text, get their HTML when the database is brought up to date, and new entries
-/// go on numbering after them, with row ids never given twice.
-#[test]
-fn upgrading_renders_the_earlier_messages_and_keeps_the_log() {
-    use chatroom::db::schema::log_entries;
-    use diesel::prelude::*;
+/// A SQLite database at `path` as a release before migration `version` left it, holding ann
+/// (user 1) and her room Kitchen (room 1, three entries numbered).
+fn migrated_before(path: &str, version: &str) -> chatroom::db::DbConnection {
     use diesel_migrations::MigrationHarness;
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("chat.db");
-    let path_arg = path.to_str().unwrap();
-    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
-    // Every migration but the last: the database as the release before this one left it.
-    let before = std::fs::read_dir("migrations/sqlite").unwrap().count() - 1;
+    let mut conn = chatroom::db::DbConnection::open(path).unwrap();
+    let before = std::fs::read_dir("migrations/sqlite")
+        .unwrap()
+        .filter(|m| *m.as_ref().unwrap().file_name().to_string_lossy() < *version)
+        .count();
     for _ in 0..before {
         conn.run_next_migration(chatroom::db::SQLITE_MIGRATIONS)
             .unwrap();
@@ -284,8 +279,26 @@ fn upgrading_renders_the_earlier_messages_and_keeps_the_log() {
              VALUES (1, 'ann', 'ann', 'x', CURRENT_TIMESTAMP);
          INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at,
                             last_seq)
-             VALUES (1, 'Kitchen', 'kitchen', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 3);
-         INSERT INTO log_entries (id, room_id, author_id, kind, body, sent_at, seq, deleted_at,
+             VALUES (1, 'Kitchen', 'kitchen', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 3);",
+    )
+    .unwrap();
+    conn
+}
+
+/// Messages stored before messages were rendered (and before edits and reactions) keep their
+/// numbers and text, get their HTML when the database is brought up to date, and new entries
+/// go on numbering after them, with row ids never given twice.
+#[test]
+fn upgrading_renders_the_earlier_messages_and_keeps_the_log() {
+    use chatroom::db::schema::log_entries;
+    use diesel::prelude::*;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let path_arg = path.to_str().unwrap();
+    let mut conn = migrated_before(path_arg, "2026-12-05-000019");
+    conn.batch_execute(
+        "INSERT INTO log_entries (id, room_id, author_id, kind, body, sent_at, seq, deleted_at,
                                   target_seq)
              VALUES (5, 1, 1, 'message', '**hi** <b>there</b>', CURRENT_TIMESTAMP, 1, NULL, NULL),
                     (6, 1, 1, 'message', '', CURRENT_TIMESTAMP, 2, CURRENT_TIMESTAMP, NULL),
@@ -335,28 +348,13 @@ fn upgrading_renders_the_earlier_messages_and_keeps_the_log() {
 #[test]
 fn upgrading_indexes_the_earlier_messages_for_search_and_says_so() {
     use diesel::RunQueryDsl;
-    use diesel_migrations::MigrationHarness;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chat.db");
     let path_arg = path.to_str().unwrap();
-    let mut conn = chatroom::db::DbConnection::open(path_arg).unwrap();
-    // Every migration before search's.
-    let before = std::fs::read_dir("migrations/sqlite")
-        .unwrap()
-        .filter(|m| *m.as_ref().unwrap().file_name().to_string_lossy() < *"2026-12-05-000020")
-        .count();
-    for _ in 0..before {
-        conn.run_next_migration(chatroom::db::SQLITE_MIGRATIONS)
-            .unwrap();
-    }
+    let mut conn = migrated_before(path_arg, "2026-12-05-000020");
     conn.batch_execute(
-        "INSERT INTO users (id, username, username_key, password_hash, created_at)
-             VALUES (1, 'ann', 'ann', 'x', CURRENT_TIMESTAMP);
-         INSERT INTO rooms (id, name, name_key, creator_id, created_at, last_activity_at,
-                            last_seq)
-             VALUES (1, 'Kitchen', 'kitchen', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 3);
-         INSERT INTO log_entries (id, room_id, author_id, kind, body, html, sent_at, seq,
+        "INSERT INTO log_entries (id, room_id, author_id, kind, body, html, sent_at, seq,
                                   deleted_at, target_seq)
              VALUES (5, 1, 1, 'message', 'Un CAFÉ crème', '', CURRENT_TIMESTAMP, 1, NULL, NULL),
                     (6, 1, 1, 'message', '', '', CURRENT_TIMESTAMP, 2, CURRENT_TIMESTAMP, NULL),

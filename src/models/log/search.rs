@@ -314,6 +314,19 @@ mod tests {
         LogEntry::post(conn, &NewPost::new(room, author, text, None), c).unwrap()
     }
 
+    /// Ann, inside a room of hers: (her id, the room's).
+    fn ann_in_the_attic(conn: &mut DbConnection) -> (i32, i32) {
+        let c = &mut Changes::default();
+        let ann = User::create(conn, &Username::parse("ann").unwrap(), "x")
+            .unwrap()
+            .id;
+        let room = Room::create(conn, &RoomName::parse("Attic").unwrap(), ann, c)
+            .unwrap()
+            .id;
+        Room::enter(conn, room, ann, c).unwrap();
+        (ann, room)
+    }
+
     #[test]
     fn search_finds_the_same_messages_on_this_backend() {
         for (_db, mut conn) in test_databases() {
@@ -430,14 +443,7 @@ mod tests {
     fn a_search_past_its_time_limit_is_stopped_on_sqlite() {
         let (_db, mut conn) = test_databases().swap_remove(0);
         let conn = &mut conn;
-        let c = &mut Changes::default();
-        let ann = User::create(conn, &Username::parse("ann").unwrap(), "x")
-            .unwrap()
-            .id;
-        let room = Room::create(conn, &RoomName::parse("Attic").unwrap(), ann, c)
-            .unwrap()
-            .id;
-        Room::enter(conn, room, ann, c).unwrap();
+        let (ann, room) = ann_in_the_attic(conn);
         post(conn, room, ann, "words words");
         let query = SearchQuery::parse("words").unwrap();
         let scope = SearchScope {
@@ -461,14 +467,7 @@ mod tests {
     fn messages_stored_before_search_are_indexed_when_the_database_is_brought_up_to_date() {
         for (_db, mut conn) in test_databases() {
             let conn = &mut conn;
-            let c = &mut Changes::default();
-            let ann = User::create(conn, &Username::parse("ann").unwrap(), "x")
-                .unwrap()
-                .id;
-            let room = Room::create(conn, &RoomName::parse("Attic").unwrap(), ann, c)
-                .unwrap()
-                .id;
-            Room::enter(conn, room, ann, c).unwrap();
+            let (ann, room) = ann_in_the_attic(conn);
             post(conn, room, ann, "Ünïcode everywhere");
             post(conn, room, ann, "plain words");
             // As an older server left them: no folded text.
