@@ -2,12 +2,16 @@
 //! module because the derive writes a `multi_connection_impl` module and a `MultiBackend` type
 //! beside the enum.
 
+use std::time::Duration;
+
 use diesel::connection::{
     AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
 };
 use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::result::Error as DieselError;
-use diesel::{ConnectionError, PgConnection, SqliteConnection};
+use diesel::{ConnectionError, PgConnection, QueryResult, SqliteConnection};
+
+use super::deadline;
 
 /// Which database a URL names: `postgres://` or `postgresql://` is PostgreSQL; anything else
 /// is a SQLite path, as before.
@@ -78,7 +82,7 @@ impl DbConnection {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
                 conn.batch_execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-                super::deadline::register(conn)
+                deadline::register(conn)
             }
             Self::Postgres(_) => Ok(()),
         }
@@ -105,6 +109,28 @@ impl DbConnection {
         let out = out?;
         unlocked?;
         Ok(out)
+    }
+
+    /// Runs `f` with a time limit: past it, its statement fails (see `db::timed_out`). On
+    /// PostgreSQL inside a transaction of its own (`SET LOCAL`); on SQLite only the statements
+    /// that call `in_time()` are stopped (see `db::deadline`).
+    pub fn within<T>(
+        &mut self,
+        limit: Duration,
+        f: impl FnOnce(&mut Self) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        match self {
+            Self::Sqlite(_) => {
+                let _armed = deadline::Armed::for_(limit);
+                f(self)
+            }
+            Self::Postgres(_) => self.transaction(|conn| {
+                // Zero would mean no limit at all.
+                let ms = limit.as_millis().max(1);
+                conn.batch_execute(&format!("SET LOCAL statement_timeout = {ms}"))?;
+                f(conn)
+            }),
+        }
     }
 
     /// Runs `f`'s reads on one snapshot of the database, so that several statements agree
@@ -256,5 +282,38 @@ impl ManageConnection for DbManager {
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         conn.is_broken()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+
+    use super::*;
+    use crate::db::timed_out;
+    use crate::models::test_databases;
+
+    #[test]
+    fn a_query_past_its_time_limit_fails_as_timed_out_and_the_next_one_runs() {
+        for (_db, mut conn) in test_databases() {
+            let (slow, limit) = match conn.backend() {
+                Backend::Sqlite => ("SELECT in_time()", Duration::ZERO),
+                Backend::Postgres => ("SELECT pg_sleep(1)", Duration::from_millis(50)),
+            };
+            let err = conn
+                .within(limit, |c| diesel::sql_query(slow).execute(c))
+                .unwrap_err();
+            assert!(timed_out(&err), "{err}");
+            // The limit was that query's alone.
+            conn.within(Duration::from_secs(5), |c| {
+                diesel::sql_query(slow).execute(c)
+            })
+            .unwrap();
+            if conn.backend() == Backend::Sqlite {
+                diesel::sql_query("SELECT in_time()")
+                    .execute(&mut conn)
+                    .unwrap();
+            }
+        }
     }
 }
