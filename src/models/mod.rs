@@ -46,6 +46,21 @@ pub(crate) use transaction::{now, retrying, write};
 
 pub use crate::db::DbConnection;
 
+/// A LIKE pattern (escape character `\`) that finds `text` anywhere: `%`, `_` and `\` in it
+/// stand for themselves.
+pub(crate) fn like_containing(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;

@@ -241,15 +241,12 @@ impl User {
     /// Up to `limit` users whose name contains `search` (ignoring letter case; all if it is
     /// empty), by name.
     pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> QueryResult<Vec<User>> {
-        let pattern = format!(
-            "%{}%",
-            name_key(search)
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
         users::table
-            .filter(users::username_key.like(pattern).escape('\\'))
+            .filter(
+                users::username_key
+                    .like(super::like_containing(&name_key(search)))
+                    .escape('\\'),
+            )
             .order(users::username_key)
             .limit(limit)
             .select(User::as_select())

@@ -16,9 +16,9 @@ use diesel::sqlite::Sqlite;
 
 use crate::db::schema::{log_entries, users};
 use crate::db::{DbConnection, timed_out};
-use crate::domain::{SearchQuery, name_key};
+use crate::domain::SearchQuery;
 use crate::models::log_entry::{COLUMNS, Row};
-use crate::models::{LogEntry, ModelError, Room};
+use crate::models::{LogEntry, ModelError, Room, User, like_containing};
 
 /// The longest one search may run: past it, it stops and the searcher is asked for a narrower
 /// one, so that no query (twenty common three-letter terms, say) can hold a connection long.
@@ -81,8 +81,8 @@ impl LogEntry {
         }
         let author = match query.author() {
             None => None,
-            Some(name) => match author_id(conn, name)? {
-                Some(id) => Some(id),
+            Some(name) => match User::find_by_username(conn, name)? {
+                Some(user) => Some(user.id),
                 None => return Ok(Vec::new()),
             },
         };
@@ -154,29 +154,6 @@ impl LogEntry {
     }
 }
 
-/// The id of the account `name` names (by its key, as logging in matches it).
-fn author_id(conn: &mut DbConnection, name: &str) -> QueryResult<Option<i32>> {
-    users::table
-        .filter(users::username_key.eq(name_key(name)))
-        .select(users::id)
-        .first(conn)
-        .optional()
-}
-
-/// `term` as a LIKE pattern that finds it anywhere: `%`, `_` and `\` stand for themselves.
-fn contains(term: &str) -> String {
-    let mut pattern = String::with_capacity(term.len() + 2);
-    pattern.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// `term` as an FTS5 string: in double quotes, its own doubled. Inside quotes nothing is an
 /// operator (`AND`, `NEAR(`, `*`, `-`, `^` are characters), and the trigram tokenizer makes a
 /// string of three or more characters match wherever it occurs.
@@ -234,7 +211,7 @@ fn find(
                 .into_boxed::<Sqlite>()
                 .bind::<Text, _>(matching.join(" "));
             for term in query.short_terms() {
-                q = q.bind::<Text, _>(contains(term));
+                q = q.bind::<Text, _>(like_containing(term));
             }
             bind_scope(q, reader_id, scope, author).load(c)
         }
@@ -254,7 +231,7 @@ fn find(
             sql += &common(&mut next, "e.id");
             let mut q = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
             for term in query.terms() {
-                q = q.bind::<Text, _>(contains(term));
+                q = q.bind::<Text, _>(like_containing(term));
             }
             bind_scope(q, reader_id, scope, author).load(c)
         }
@@ -485,8 +462,8 @@ mod tests {
 
     #[test]
     fn patterns_and_fts_strings_take_every_character_literally() {
-        assert_eq!(contains("100%"), "%100\\%%");
-        assert_eq!(contains("a_b\\c"), "%a\\_b\\\\c%");
+        assert_eq!(like_containing("100%"), "%100\\%%");
+        assert_eq!(like_containing("a_b\\c"), "%a\\_b\\\\c%");
         assert_eq!(fts_string("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(fts_string("NEAR(x"), "\"NEAR(x\"");
     }
