@@ -15,6 +15,7 @@ pub mod log_entry;
 pub mod membership;
 pub mod presence_rows;
 pub mod probe;
+pub mod push;
 pub mod rate;
 pub mod read;
 pub mod revocation;
