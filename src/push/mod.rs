@@ -29,11 +29,11 @@ pub trait Polling: Send + Sync {
     fn polled_within(&self, user_id: i32, within: Duration) -> bool;
 }
 
-/// The live state sees every poll this server answers.
+/// The live state sees every poll this server answers (a room's or the lobby's): its
+/// attention notes when each user last polled.
 impl Polling for crate::live::Live {
-    fn polled_within(&self, _user_id: i32, _within: Duration) -> bool {
-        // Until the live state records polls per user (issue 29's attention, on main).
-        false
+    fn polled_within(&self, user_id: i32, within: Duration) -> bool {
+        self.attention.polled_within(user_id, within)
     }
 }
 

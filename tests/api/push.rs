@@ -175,7 +175,10 @@ impl Browser {
         let salt = &body[..16];
         let record_size = u32::from_be_bytes(body[16..20].try_into().unwrap());
         assert_eq!(record_size, 4096);
-        assert_eq!(body[20], 65, "the key id is the sender's uncompressed point");
+        assert_eq!(
+            body[20], 65,
+            "the key id is the sender's uncompressed point"
+        );
         let sender = PublicKey::from_sec1_bytes(&body[21..86]).unwrap();
         let shared =
             p256::ecdh::diffie_hellman(self.secret.to_nonzero_scalar(), sender.as_affine());
@@ -190,7 +193,8 @@ impl Browser {
         let (mut cek, mut nonce) = ([0u8; 16], [0u8; 12]);
         prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek)
             .unwrap();
-        prk.expand(b"Content-Encoding: nonce\0", &mut nonce).unwrap();
+        prk.expand(b"Content-Encoding: nonce\0", &mut nonce)
+            .unwrap();
         let mut plain = Aes128Gcm::new_from_slice(&cek)
             .unwrap()
             .decrypt(Nonce::from_slice(&nonce), &body[86..])
@@ -330,9 +334,7 @@ async fn a_mention_reaches_a_user_with_no_page_open_encrypted_for_their_browser_
             .starts_with("hey @BOB, the soup"),
         "{payload}"
     );
-    assert!(
-        alice.say(room, "nobody is mentioned here").await["id"].is_number()
-    );
+    assert!(alice.say(room, "nobody is mentioned here").await["id"].is_number());
     a_few_rounds().await;
     assert_eq!(
         receiver.received(&browser.endpoint).len(),
@@ -342,26 +344,40 @@ async fn a_mention_reaches_a_user_with_no_page_open_encrypted_for_their_browser_
 }
 
 #[actix_web::test]
-async fn a_user_with_a_page_polling_gets_no_push() {
+async fn a_user_with_a_page_polling_gets_no_push_while_one_without_does() {
     let Some(app) = app_with_loopback().await else {
         return;
     };
     let receiver = Receiver::start().await;
     let mut alice = app.user("alice").await;
     let mut bob = api_user(&app, "bob").await;
-    let browser = Browser::new(receiver.endpoint("bob"));
-    assert_eq!(subscribe(&mut bob, &browser).await, StatusCode::CREATED);
-    let room = alice.open_direct("bob").await;
-    // Bob's page polls the conversation, as an open tab does.
+    let mut carol = api_user(&app, "carol").await;
+    let bobs = Browser::new(receiver.endpoint("bob"));
+    let carols = Browser::new(receiver.endpoint("carol"));
+    assert_eq!(subscribe(&mut bob, &bobs).await, StatusCode::CREATED);
+    assert_eq!(subscribe(&mut carol, &carols).await, StatusCode::CREATED);
+    let room = alice.create_room("Kitchen").await;
+    // Bob's page polls the room, as an open tab does; Carol has none open.
+    let res = bob
+        .post_json(&format!("/api/rooms/{room}/enter"), &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
     bob.entries_after(room, 0).await;
-    alice.say(room, "are you there?").await;
-    a_few_rounds().await;
+    alice.say(room, "@bob @carol lunch?").await;
+    wait_until(PUSH_WITHIN, "carol's push", || async {
+        !receiver.received(&carols.endpoint).is_empty()
+    })
+    .await;
     bob.entries_after(room, 0).await;
-    alice.say(room, "@bob hello?").await;
+    alice.say(room, "@bob @carol now?").await;
+    wait_until(PUSH_WITHIN, "carol's second push", || async {
+        receiver.received(&carols.endpoint).len() == 2
+    })
+    .await;
     a_few_rounds().await;
     assert!(
-        receiver.received(&browser.endpoint).is_empty(),
-        "the page shows it: no push"
+        receiver.received(&bobs.endpoint).is_empty(),
+        "bob's page shows it: no push"
     );
 }
 
@@ -385,10 +401,19 @@ async fn no_more_than_ten_pushes_a_minute_reach_one_user() {
     .await;
     a_few_rounds().await;
     let pushes = receiver.received(&browser.endpoint);
-    assert_eq!(pushes.len(), 10, "the eleventh waits out the minute, dropped");
+    assert_eq!(
+        pushes.len(),
+        10,
+        "the eleventh waits out the minute, dropped"
+    );
     let excerpts: Vec<String> = pushes
         .iter()
-        .map(|p| browser.decrypt(&p.body)["excerpt"].as_str().unwrap().to_owned())
+        .map(|p| {
+            browser.decrypt(&p.body)["excerpt"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert!(excerpts.contains(&"message 1".to_owned()), "{excerpts:?}");
     let first = browser.decrypt(&pushes[0].body);
@@ -447,7 +472,10 @@ async fn endpoints_that_are_not_https_and_keys_that_are_not_keys_are_refused() {
     );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "bad_request");
-    assert!(body["message"].as_str().unwrap().contains("https"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("https"),
+        "{body}"
+    );
 
     let mut good = Browser::new("https://push.example.com/push/bob".into()).subscription();
     for (field, bad) in [
