@@ -21,7 +21,10 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::helpers::{PASSWORD, Person, TestApp, error_code, spawn_app_tweaked};
+use super::database::TestDatabase;
+use super::helpers::{
+    PASSWORD, Person, TestApp, error_code, spawn_app_tweaked, spawn_app_with, test_settings,
+};
 use super::wait::{eventually, wait_until};
 
 /// One push as the receiver got it.
@@ -535,6 +538,63 @@ async fn unsubscribing_or_logging_out_removes_the_subscription() {
     alice.say(room, "still there?").await;
     a_few_rounds().await;
     assert!(receiver.received(&browser.endpoint).is_empty());
+}
+
+#[actix_web::test]
+async fn two_servers_started_together_share_one_key_and_push_each_notice_once() {
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let database = Arc::new(database);
+    let key = actix_web::cookie::Key::generate();
+    let settings = || {
+        let mut settings = test_settings(&database, key.clone());
+        settings.push_insecure_loopback = true;
+        settings
+    };
+    let (a, b) = tokio::join!(
+        spawn_app_with(settings(), database.clone()),
+        spawn_app_with(settings(), database.clone())
+    );
+    let receiver = Receiver::start().await;
+    let mut alice = a.user("alice").await;
+    let mut bob = api_user(&a, "bob").await;
+    let on_b = bob.on(&b.address);
+    let key = server_key(&bob).await;
+    assert_eq!(server_key(&on_b).await, key, "one key for every server");
+    let browser = Browser::new(receiver.endpoint("bob"));
+    assert_eq!(subscribe(&mut bob, &browser).await, StatusCode::CREATED);
+    let room = alice.open_direct("bob").await;
+    let mut alice_on_b = alice.on(&b.address);
+    for i in 1..=4 {
+        let speaker = if i % 2 == 0 {
+            &mut alice
+        } else {
+            &mut alice_on_b
+        };
+        speaker.say(room, &format!("message {i}")).await;
+    }
+    wait_until(PUSH_WITHIN, "four pushes", || async {
+        receiver.received(&browser.endpoint).len() >= 4
+    })
+    .await;
+    a_few_rounds().await;
+    let mut ids: Vec<i64> = receiver
+        .received(&browser.endpoint)
+        .iter()
+        .map(|push| {
+            check_vapid(push, &key, &receiver.origin);
+            browser.decrypt(&push.body)["id"].as_i64().unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids.len(),
+        4,
+        "each notice pushed once, by one server: {ids:?}"
+    );
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "{ids:?}");
 }
 
 /// How many push subscriptions the user has in the database.
