@@ -244,20 +244,22 @@ pub struct PushNotices;
 impl PushNotices {
     /// Claims at most `limit` notices that no push worker looked at yet, oldest first: a
     /// notice another server's worker claimed between the read and the update fails the
-    /// update's repeated `push_state = 0` (PostgreSQL checks it again on the row it waited
-    /// for; SQLite's write transaction lets nobody in between), so no notice is claimed twice.
+    /// update's repeated `push_state = 0` (PostgreSQL checks it again on a row it waited for;
+    /// SQLite runs one writer at a time), so no notice is claimed twice.
     pub fn claim(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<ClaimedNotice>> {
-        conn.write_transaction(|conn| {
-            let oldest: Vec<i32> = notices::table
-                .filter(notices::notify)
-                .filter(notices::push_state.eq(0))
-                .order(notices::id)
-                .limit(limit)
-                .select(notices::id)
-                .load(conn)?;
-            if oldest.is_empty() {
-                return Ok(Vec::new());
-            }
+        // Read first, outside a write transaction: most rounds find nothing, and then take
+        // no write lock (SQLite has one for the whole database).
+        let oldest: Vec<i32> = notices::table
+            .filter(notices::notify)
+            .filter(notices::push_state.eq(0))
+            .order(notices::id)
+            .limit(limit)
+            .select(notices::id)
+            .load(conn)?;
+        if oldest.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut claimed: Vec<ClaimedNotice> = conn.write_transaction(|conn| {
             diesel::update(
                 notices::table
                     .filter(notices::id.eq_any(oldest))
@@ -273,12 +275,10 @@ impl PushNotices {
                 notices::created_at,
             ))
             .get_results(conn)
-            .map(|mut claimed: Vec<ClaimedNotice>| {
-                // RETURNING comes in no particular order.
-                claimed.sort_unstable_by_key(|n| n.id);
-                claimed
-            })
-        })
+        })?;
+        // RETURNING comes in no particular order.
+        claimed.sort_unstable_by_key(|n| n.id);
+        Ok(claimed)
     }
 
     /// The messages the notices are about, by (room, seq): those still there (a message
