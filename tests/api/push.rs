@@ -459,6 +459,38 @@ async fn a_subscription_the_push_service_calls_gone_is_deleted_and_sent_nothing_
 }
 
 #[actix_web::test]
+async fn a_push_service_that_fails_otherwise_is_backed_off_from_not_forgotten() {
+    let Some(app) = app_with_loopback().await else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let mut alice = app.user("alice").await;
+    let mut bob = api_user(&app, "bob").await;
+    let browser = Browser::new(receiver.endpoint("bob"));
+    assert_eq!(subscribe(&mut bob, &browser).await, StatusCode::CREATED);
+    receiver.answer(503);
+    let room = alice.open_direct("bob").await;
+    alice.say(room, "first").await;
+    wait_until(PUSH_WITHIN, "the push is tried", || async {
+        !receiver.received(&browser.endpoint).is_empty()
+    })
+    .await;
+    assert!(
+        eventually(PUSH_WITHIN, || async { failures(&app, "bob") == 1 }).await,
+        "the failure is counted"
+    );
+    receiver.answer(201);
+    alice.say(room, "second").await;
+    a_few_rounds().await;
+    assert_eq!(
+        receiver.received(&browser.endpoint).len(),
+        1,
+        "nothing is tried while backing off"
+    );
+    assert_eq!(subscriptions(&app, "bob"), 1, "and the subscription stays");
+}
+
+#[actix_web::test]
 async fn endpoints_that_are_not_https_and_keys_that_are_not_keys_are_refused() {
     let Some(app) = spawn_app_tweaked(|_| {}).await else {
         return;
@@ -595,6 +627,23 @@ async fn two_servers_started_together_share_one_key_and_push_each_notice_once() 
     );
     ids.dedup();
     assert_eq!(ids.len(), 4, "{ids:?}");
+}
+
+/// The failures in a row counted against the user's subscriptions.
+fn failures(app: &TestApp, username: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Sum {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sum: Sum = diesel::sql_query(format!(
+        "SELECT CAST(COALESCE(SUM(s.failures), 0) AS BIGINT) AS n FROM push_subscriptions s \
+         JOIN users u ON u.id = s.user_id WHERE u.username = '{username}'"
+    ))
+    .get_result(&mut app.db())
+    .unwrap();
+    sum.n
 }
 
 /// How many push subscriptions the user has in the database.
