@@ -56,11 +56,18 @@ impl Chat {
     /// Reads the user's unread notices from the database into memory: at their first poll
     /// here, and at each lobby (they may have read rooms through another server).
     pub(super) async fn reload_attention(&self, user_id: i32) -> Result<(), AppError> {
-        let unread = self
+        let (unread, as_of) = self
             .db
-            .run(move |conn| Ok(Notice::unread(conn, user_id, KEPT as i64)?))
+            .run(move |conn| {
+                conn.read_transaction(|conn| {
+                    Ok((
+                        Notice::unread(conn, user_id, KEPT as i64)?,
+                        Notice::newest(conn)?,
+                    ))
+                })
+            })
             .await?;
-        self.live.attention.load(user_id, unread);
+        self.live.attention.load(user_id, unread, as_of);
         Ok(())
     }
 

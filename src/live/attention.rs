@@ -40,8 +40,9 @@ pub trait Attentions: Send + Sync {
     fn poll(&self, user_id: i32, here: Option<(i32, i32)>) -> Option<Attention>;
     /// The user's unread notices as the database has them: memory starts from these, or
     /// takes them in place of what it had (the lobby reloads them: the user may have read
-    /// rooms through another server).
-    fn load(&self, user_id: i32, unread: Vec<Notice>);
+    /// rooms through another server). `as_of`: the newest notice number when they were read;
+    /// memory keeps what it heard past it.
+    fn load(&self, user_id: i32, unread: Vec<Notice>, as_of: i32);
     /// The people with unread notices: whose read marks catch-up compares with the database's.
     fn waiting(&self) -> Vec<i32>;
     /// Notices that were committed, by this server or another. Only users memory knows are
@@ -158,7 +159,7 @@ impl Attentions for MemoryAttentions {
         Some(Attention { count, new })
     }
 
-    fn load(&self, user_id: i32, unread: Vec<Notice>) {
+    fn load(&self, user_id: i32, unread: Vec<Notice>, as_of: i32) {
         let mut people = write(&self.people);
         let cursor = self.cursor.load(Ordering::Relaxed);
         let person = people.entry(user_id).or_insert_with(|| Person {
@@ -170,8 +171,7 @@ impl Attentions for MemoryAttentions {
         });
         person.handed = person.handed.max(unread.last().map_or(0, |n| n.id));
         // Heard since the database was read: keep those it could not have had.
-        let newest = unread.last().map_or(0, |n| n.id);
-        person.unread.retain(|&id, _| id > newest);
+        person.unread.retain(|&id, _| id > as_of);
         for notice in &unread {
             person.add(notice);
         }
@@ -276,7 +276,7 @@ mod tests {
             None,
             "nobody kept for a stranger"
         );
-        memory.load(1, vec![notice(1, 1, 2, 5)]);
+        memory.load(1, vec![notice(1, 1, 2, 5)], 10);
         let seen = memory.poll(1, Some((1, 0))).unwrap();
         assert_eq!(
             (seen.count, seen.new.len()),
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn each_notice_is_handed_out_once_and_counted_until_read() {
         let (memory, _) = attentions();
-        memory.load(1, Vec::new());
+        memory.load(1, Vec::new(), 10);
         memory.heard(&[notice(7, 1, 2, 5), notice(8, 1, 3, 9), notice(9, 2, 2, 5)]);
         let seen = memory.poll(1, Some((3, 0))).unwrap();
         assert_eq!(seen.count, 1, "the room polled is not counted");
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn polling_a_room_reads_its_notices_up_to_the_cursor() {
         let (memory, _) = attentions();
-        memory.load(1, vec![notice(1, 1, 2, 5), notice(2, 1, 2, 9)]);
+        memory.load(1, vec![notice(1, 1, 2, 5), notice(2, 1, 2, 9)], 10);
         assert_eq!(memory.waiting(), vec![1]);
         assert_eq!(
             memory.poll(1, Some((2, 5))).unwrap().count,
@@ -325,7 +325,7 @@ mod tests {
             1,
             "9 is past the cursor"
         );
-        memory.load(1, Vec::new());
+        memory.load(1, Vec::new(), 10);
         assert_eq!(
             memory.poll(1, None).unwrap().count,
             0,
@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn deleted_messages_and_rooms_are_forgotten() {
         let (memory, _) = attentions();
-        memory.load(1, vec![notice(1, 1, 2, 5), notice(2, 1, 3, 1)]);
+        memory.load(1, vec![notice(1, 1, 2, 5), notice(2, 1, 3, 1)], 10);
         memory.forget_message(2, 5);
         memory.forget_room(3);
         assert_eq!(memory.poll(1, None).unwrap().count, 0);
@@ -347,7 +347,7 @@ mod tests {
     fn a_poll_is_remembered_for_a_while() {
         let (memory, clock) = attentions();
         assert!(!memory.polled_within(1, Duration::from_secs(60)));
-        memory.load(1, Vec::new());
+        memory.load(1, Vec::new(), 10);
         clock.advance(Duration::from_secs(1));
         memory.poll(1, None);
         clock.advance(Duration::from_secs(59));
