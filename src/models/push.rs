@@ -344,3 +344,43 @@ impl PushNotices {
         Ok(rows.into_iter().map(|row| row.user_id).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+
+    use super::*;
+    use crate::models::{TestDatabase, test_databases};
+
+    #[test]
+    fn servers_starting_at_once_all_read_the_one_key_that_got_in() {
+        for (db, _conn) in test_databases() {
+            let url = match &db {
+                TestDatabase::Sqlite(dir) => dir.path().join("chat.db").display().to_string(),
+                TestDatabase::Postgres { admin_url, name } => {
+                    crate::db::on_database(admin_url, name)
+                }
+            };
+            let barrier = Barrier::new(6);
+            let keys: Vec<String> = std::thread::scope(|scope| {
+                let starts: Vec<_> = (0..6)
+                    .map(|i| {
+                        let (url, barrier) = (&url, &barrier);
+                        scope.spawn(move || {
+                            let mut conn = DbConnection::open(url).unwrap();
+                            barrier.wait();
+                            VapidKey::get_or_insert(&mut conn, &format!("key {i}")).unwrap()
+                        })
+                    })
+                    .collect();
+                starts.into_iter().map(|s| s.join().unwrap()).collect()
+            });
+            assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+            let mut conn = DbConnection::open(&url).unwrap();
+            assert_eq!(
+                VapidKey::get_or_insert(&mut conn, "later").unwrap(),
+                keys[0]
+            );
+        }
+    }
+}
