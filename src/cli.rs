@@ -295,6 +295,12 @@ pub struct ServeArgs {
     )]
     pub public_url: Option<String>,
 
+    /// For tests only: also take web push subscriptions whose endpoint is
+    /// http://127.0.0.1:PORT/..., a local receiver (real push services are https).
+    #[arg(long, env = "CHATROOM_PUSH_INSECURE_LOOPBACK", help_heading = "Network",
+          value_parser = BoolishValueParser::new())]
+    pub push_insecure_loopback: bool,
+
     #[command(flatten, next_help_heading = "Limits")]
     pub limits: LimitArgs,
 }

@@ -49,6 +49,9 @@ pub struct Settings {
     /// The most pages a SQLite database may grow to (`PRAGMA max_page_count` on every
     /// connection): tests fill it as a disk fills. No flag sets it.
     pub max_database_pages: Option<u32>,
+    /// `--push-insecure-loopback`: web push endpoints may also be http://127.0.0.1:PORT
+    /// (tests' local receivers); otherwise https only.
+    pub push_insecure_loopback: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -128,6 +131,7 @@ impl Settings {
             room_tails: crate::live::TAILS,
             fault_log: Arc::new(ToLog),
             max_database_pages: None,
+            push_insecure_loopback: false,
         }
     }
 
@@ -157,6 +161,7 @@ impl Settings {
                 .transpose()
                 .context("--public-url (CHATROOM_PUBLIC_URL)")?,
             limits: args.limits.into(),
+            push_insecure_loopback: args.push_insecure_loopback,
             ..Self::new(database, cookie_key)
         })
     }

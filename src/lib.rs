@@ -18,6 +18,7 @@ pub mod json;
 pub mod live;
 pub mod middleware;
 pub mod models;
+pub mod push;
 pub mod routes;
 pub mod startup;
 pub mod templates;

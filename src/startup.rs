@@ -33,9 +33,10 @@ use crate::live::Live;
 use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf_guard};
 use crate::models;
+use crate::push::{Push, PushWorker};
 use crate::routes::{
     self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby,
-    room, search,
+    push as push_routes, room, search,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -177,12 +178,21 @@ impl Application {
         let accounts = Arc::new(Accounts::new(
             db.clone(),
             hasher,
-            throttles,
+            throttles.clone(),
             sessions.clone(),
             session_times.clone(),
             live.clone(),
         ));
         let admin = web::Data::new(Admin::new(db.clone(), chat.clone(), accounts.clone()));
+        let push = web::Data::new(Push::start(db.clone(), settings.push_insecure_loopback).await?);
+        let push_worker = PushWorker::new(
+            db.clone(),
+            push.vapid(),
+            live.clone(),
+            throttles.clone(),
+            clock.clone(),
+            settings.public_url.as_ref().map(|u| u.origin()),
+        )?;
         let chat = web::Data::from(chat);
         let accounts_in_app = web::Data::from(accounts.clone());
 
@@ -197,6 +207,7 @@ impl Application {
                 .app_data(chat.clone())
                 .app_data(accounts_in_app.clone())
                 .app_data(admin.clone())
+                .app_data(push.clone())
                 .app_data(trusted_proxy.clone())
                 .app_data(link_origin.clone())
                 .app_data(form_tokens.clone())
@@ -277,6 +288,7 @@ impl Application {
             spawn_session_sweeper(db.clone(), sessions_in_background, clock),
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone(), wake.clone()),
+            push_worker.spawn(),
         ];
         if let Some(shared) = shared_presence {
             tasks.push(background::spawn_presence_sync(db.clone(), shared));
@@ -407,6 +419,12 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
         .route(
             "/api/rooms/{id}/notifications",
             web::put().to(api::set_notifications),
+        )
+        .route("/api/push/key", web::get().to(push_routes::key))
+        .service(
+            web::resource("/api/push/subscriptions")
+                .post(push_routes::subscribe)
+                .delete(push_routes::unsubscribe),
         )
         .route("/api/users", web::post().to(api_account::register))
         .route("/api/admin/users", web::get().to(admin::api_users))

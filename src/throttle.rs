@@ -37,6 +37,8 @@ pub enum Limit {
     Messages,
     Rooms,
     Searches,
+    /// Web pushes to one user (see `push`): fixed, not a setting.
+    Pushes,
 }
 
 /// Counts events per (limit, key) in sliding windows.
@@ -130,6 +132,11 @@ impl Throttles {
     pub async fn search(&self, user_id: i32) -> Result<(), RetryAfter> {
         self.store.hit(Limit::Searches, &user_id.to_string()).await
     }
+
+    /// A web push to this user.
+    pub async fn push(&self, user_id: i32) -> Result<(), RetryAfter> {
+        self.store.hit(Limit::Pushes, &user_id.to_string()).await
+    }
 }
 
 /// The key an address is counted under: IPv4 as it is; IPv6 by its /64, which one customer of
@@ -147,8 +154,12 @@ fn address_key(address: IpAddr) -> String {
     }
 }
 
+/// At most this many web pushes a minute to one user: a busy room set to `all` must not
+/// make a phone buzz without end.
+pub const PUSHES_PER_MINUTE: u32 = 10;
+
 /// Each limit's settings: at most this many events per key in any such window.
-fn windows(limits: &Limits) -> [(Limit, u32, Duration); 6] {
+fn windows(limits: &Limits) -> [(Limit, u32, Duration); 7] {
     [
         (
             Limit::FailedLoginsForUser,
@@ -168,6 +179,7 @@ fn windows(limits: &Limits) -> [(Limit, u32, Duration); 6] {
         (Limit::Messages, limits.messages, limits.messages_window),
         (Limit::Rooms, limits.rooms, limits.rooms_window),
         (Limit::Searches, limits.searches, limits.searches_window),
+        (Limit::Pushes, PUSHES_PER_MINUTE, Duration::from_secs(60)),
     ]
 }
 

@@ -7,6 +7,7 @@ use crate::auth::client_addr::ClientAddr;
 use crate::auth::{self, CurrentUser};
 use crate::errors::AppError;
 use crate::models::User;
+use crate::models::push::PushSubscription;
 use crate::models::revocation::Revocation;
 use crate::models::session::SessionRow;
 
@@ -120,9 +121,19 @@ impl Accounts {
     }
 
     /// The session asking is over: the server forgets it (a replayed cookie is logged out),
-    /// and the user is no longer present anywhere. They keep their room, to come back to at
-    /// the next login.
+    /// and the user is no longer present anywhere, nor pushed to through the browser that
+    /// asks. They keep their room, to come back to at the next login.
     pub(super) async fn ended(&self, session: &Session, user_id: i32) {
+        if let Some(public_id) = auth::public_id(session) {
+            let forgotten = self
+                .db
+                .run(move |conn| Ok(PushSubscription::end_session(conn, user_id, &public_id)?))
+                .await;
+            if let Err(err) = forgotten {
+                // The worker pushes only to live sessions' subscriptions, and sweeps the rest.
+                log::warn!("cannot forget a logged-out session's push subscriptions: {err}");
+            }
+        }
         auth::log_out(session);
         self.live.presence.logged_out(user_id).await;
     }

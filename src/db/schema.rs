@@ -75,6 +75,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    push_subscriptions (id) {
+        id -> Integer,
+        user_id -> Integer,
+        session_id -> Text,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
+        created_at -> Timestamp,
+        failures -> Integer,
+        retry_after -> BigInt,
+    }
+}
+
+diesel::table! {
     reactions (id) {
         id -> Integer,
         room_id -> Integer,
@@ -177,6 +191,7 @@ diesel::joinable!(log_entries -> rooms (room_id));
 diesel::joinable!(log_entries -> users (author_id));
 diesel::joinable!(notices -> rooms (room_id));
 diesel::joinable!(notices -> users (user_id));
+diesel::joinable!(push_subscriptions -> users (user_id));
 diesel::joinable!(reactions -> rooms (room_id));
 diesel::joinable!(reactions -> users (user_id));
 diesel::joinable!(room_members -> rooms (room_id));
@@ -194,6 +209,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     log_entries,
     notices,
+    push_subscriptions,
     reactions,
     revocations,
     room_members,

@@ -16,6 +16,7 @@ pub mod membership;
 pub mod notice;
 pub mod presence_rows;
 pub mod probe;
+pub mod push;
 pub mod rate;
 pub mod read;
 pub mod revocation;

@@ -12,6 +12,7 @@ pub mod api_account;
 pub mod assets;
 pub mod auth;
 pub mod lobby;
+pub mod push;
 pub mod room;
 pub mod search;
 pub mod shell;

@@ -28,6 +28,7 @@ mod messages;
 #[allow(dead_code)]
 mod programs;
 mod proxy;
+mod push;
 mod rooms;
 mod search;
 mod security;
