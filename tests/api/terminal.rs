@@ -556,6 +556,42 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     assert!(quit, "Ctrl+C did not quit:\n{}", terminal.screen());
 }
 
+/// Whether tmux saw the pane ring its bell (a detached session's window keeps the flag).
+fn rang(terminal: &Tmux) -> bool {
+    tmux(&["display", "-p", "-t", &terminal.0, "#{window_bell_flag}"]).trim() == "1"
+}
+
+#[actix_web::test]
+async fn the_real_interface_rings_the_bell_and_highlights_a_message_that_mentions_its_user() {
+    let Some((app, mut alice, room)) = porch().await else {
+        return;
+    };
+    let terminal = in_porch(&app.address, "bell", "bob").await;
+    alice.say(room, "a plain word").await;
+    terminal.wait_for("alice: a plain word").await;
+    assert!(!rang(&terminal), "no mention, no bell");
+
+    alice.say(room, "look here @Bob").await;
+    terminal.wait_for("alice: look here @Bob").await;
+    let bell = eventually(PATIENCE, || async { rang(&terminal) }).await;
+    assert!(bell, "the bell never rang:\n{}", terminal.screen());
+
+    // With its styles: the mention's text is drawn otherwise than the plain one's.
+    let styled = tmux(&["capture-pane", "-p", "-e", "-t", &terminal.0]);
+    let body = |text: &str| {
+        let row = styled
+            .lines()
+            .find(|row| row.contains(text))
+            .unwrap_or_else(|| panic!("{text:?} in {styled:?}"));
+        let at = row.find("alice:").expect("the author");
+        let end = row.find(text).expect("the text");
+        row[at..end].to_owned()
+    };
+    let (plain, mention) = (body("a plain word"), body("look here @Bob"));
+    assert_ne!(plain, mention, "the mention stands out: {styled:?}");
+    assert!(mention.contains("\u{1b}["), "{mention:?}");
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
