@@ -561,3 +561,48 @@ async fn a_room_set_to_all_tells_of_every_message_and_one_set_to_nothing_of_none
     assert_eq!(count(&seen), 1, "{seen}");
     assert_eq!(new(&seen)[0]["id"], seven["id"]);
 }
+
+/// Behind a proxy a person's requests land on any server, each with its own memory: a room
+/// read through one server stops counting on the other (catch-up, about once a second).
+#[actix_web::test]
+async fn a_room_read_through_one_server_stops_counting_in_the_others_attention() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::database::TestDatabase;
+    use super::helpers::{spawn_app_with, test_settings};
+
+    let Some(database) = TestDatabase::fresh().map(Arc::new) else {
+        return;
+    };
+    let key = actix_web::cookie::Key::generate();
+    let a = spawn_app_with(test_settings(&database, key.clone()), database.clone()).await;
+    let b = spawn_app_with(test_settings(&database, key), database).await;
+    let mut alice = a.user("alice").await;
+    let kitchen = alice.create_room("Kitchen").await;
+    let mut bob_a = a.user("bob").await;
+    let garden = bob_a.create_room("Garden").await;
+    let bob_b = bob_a.on(&b.address);
+
+    /// Polls through `bob` until the attention's count is `wanted`, within a bound.
+    async fn until_count(bob: &Person, garden: i32, wanted: i64) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let seen = attention(bob, garden).await;
+            if count(&seen) == wanted {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never {wanted}: {seen}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    until_count(&bob_b, garden, 0).await;
+    alice.say(kitchen, "@bob, a word").await;
+    until_count(&bob_b, garden, 1).await;
+
+    bob_a.enter_and_poll(kitchen).await;
+    bob_a.enter(garden).await;
+    until_count(&bob_b, garden, 0).await;
+    assert_eq!(lobby_mentions(&bob_b, kitchen).await, 0);
+}
