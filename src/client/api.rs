@@ -115,6 +115,9 @@ pub struct Entry {
     /// First reacted first.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// For a message and an edit: the canonical names of the accounts it mentions.
+    #[serde(default, deserialize_with = "printable::strings")]
+    pub mentions: Vec<String>,
 }
 
 /// The message a reply answers, as the reply carries it.
@@ -396,6 +399,18 @@ impl Api {
             None,
         )
         .await
+    }
+
+    /// How loud the room is for the user: "all", "mentions" or "nothing" (the server says
+    /// what else is refused, and why).
+    pub async fn set_level(&self, room: i32, level: &str) -> ApiResult<()> {
+        self.call::<serde_json::Value>(
+            Method::PUT,
+            &format!("/api/rooms/{room}/notifications"),
+            Some(json!({ "level": level })),
+        )
+        .await
+        .map(drop)
     }
 
     /// Up to a page of the entries numbered below `before`, oldest first.

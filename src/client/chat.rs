@@ -101,6 +101,7 @@ impl Current {
             }
             "edited" => {
                 message.text.clone_from(&change.text);
+                message.mentions.clone_from(&change.mentions);
                 message.edited = true;
             }
             "reacted" => react(&mut message.reactions, &change.text, &change.author),
@@ -178,6 +179,23 @@ fn unreact(reactions: &mut Vec<Reaction>, emoji: &str, author: &str) {
     reactions.retain(|r| r.count > 0);
 }
 
+/// Whether `entry` is a message (not deleted) that mentions `me`: the server gives the
+/// canonical names, and a name is matched whatever its letter case.
+pub fn mentions(entry: &Entry, me: &str) -> bool {
+    entry.kind == "message"
+        && !entry.deleted
+        && entry
+            .mentions
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(me))
+}
+
+/// Whether entries that arrived by a poll call for the terminal's bell: someone else's
+/// message that mentions `me`. (History shown on entering a room rings nothing.)
+pub fn rings(arrived: &[Entry], me: &str) -> bool {
+    arrived.iter().any(|e| e.author != me && mentions(e, me))
+}
+
 /// The results of the last /search, shown at the foot of the log pane until the next command.
 #[derive(Debug, Clone)]
 pub struct Search {
@@ -212,6 +230,8 @@ pub struct Chat {
     last_typed: Option<Instant>,
     /// A message whose answer was lost: the same text is sent again under the same name.
     pending: Option<(String, String)>,
+    /// A message mentioning the user arrived since the interface last rang the bell.
+    bell: bool,
 }
 
 /// What /help shows in the log pane.
@@ -226,6 +246,7 @@ pub const HELP: &[&str] = &[
     "  /react EMOJI    react to the last message (an emoji or a short word)",
     "  /unreact EMOJI  take that reaction back from the last message you gave it",
     "  /search TEXT    find messages in every room you may read (then /join ROOM)",
+    "  /notify LEVEL   how loud this room is: all, mentions (of you) or nothing",
     "  /help           this help (Esc hides it)",
     "  /quit           quit (Ctrl+C too)",
     "Keys: PgUp/PgDn scroll the log, End goes back to the newest;",
@@ -250,7 +271,13 @@ impl Chat {
             reconnecting: false,
             last_typed: None,
             pending: None,
+            bell: false,
         }
+    }
+
+    /// Whether the bell should ring now (once for what arrived since it last asked).
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell)
     }
 
     /// The user typed into the input line.
@@ -298,6 +325,10 @@ impl Chat {
                 Ok(())
             }
             "/search" => self.search(arg).await,
+            "/notify" => {
+                self.notify(arg).await;
+                Ok(())
+            }
             "/help" => {
                 self.help = true;
                 Ok(())
@@ -518,6 +549,34 @@ impl Chat {
         }
     }
 
+    /// `/notify LEVEL`: how loud the current room is for the user; the server decides which
+    /// levels exist and says why it refuses one.
+    async fn notify(&mut self, level: &str) {
+        let Some(room) = &self.room else {
+            self.status = "join a room first (/rooms, /join NAME)".into();
+            return;
+        };
+        if level.is_empty() {
+            self.status = "usage: /notify all|mentions|nothing".into();
+            return;
+        }
+        let (id, name) = (room.id, room.name.clone());
+        let level = level.to_lowercase();
+        match self.api.set_level(id, &level).await {
+            Ok(()) => {
+                self.status = match level.as_str() {
+                    "all" => format!("{name}: you will be told of every message"),
+                    "mentions" => format!("{name}: you will be told when you are mentioned"),
+                    _ => format!("{name}: you will be told of nothing"),
+                };
+            }
+            Err(error) => {
+                self.reconnecting = error == ApiError::Unreachable;
+                self.status = format!("level not set: {error}");
+            }
+        }
+    }
+
     /// `/search TEXT`: the newest messages that TEXT finds, in every room the user may read;
     /// the status says how many, or the server's reason for refusing (too short, too many).
     async fn search(&mut self, text: &str) -> Result<(), ApiError> {
@@ -582,7 +641,13 @@ impl Chat {
                 }
                 self.reconnecting = false;
                 if let Some(room) = self.room.as_mut().filter(|r| r.id == id) {
-                    if !room.apply(poll.messages) {
+                    let shown = room.log.len();
+                    let applied = room.apply(poll.messages);
+                    // New lines are appended: what arrived is past what was shown.
+                    if rings(room.log.get(shown..).unwrap_or_default(), &self.me) {
+                        self.bell = true;
+                    }
+                    if !applied {
                         log::debug!("room {id}: an answer skipped a number; asking again");
                     }
                     room.present = poll.present;
@@ -633,6 +698,7 @@ mod tests {
             edited: false,
             reply_to: None,
             reactions: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 
@@ -656,6 +722,60 @@ mod tests {
                 (r.emoji.as_str(), r.count, by)
             })
             .collect()
+    }
+
+    fn mentioning(id: i64, author: &str, names: &[&str]) -> Entry {
+        Entry {
+            author: author.into(),
+            mentions: names.iter().map(|n| (*n).to_owned()).collect(),
+            ..entry(id, "message", "hey", None)
+        }
+    }
+
+    #[test]
+    fn a_message_mentioning_the_user_in_any_letter_case_rings_unless_it_is_their_own() {
+        assert!(mentions(&mentioning(1, "alice", &["Bob"]), "bob"));
+        assert!(mentions(&mentioning(1, "alice", &["carol", "bob"]), "BOB"));
+        assert!(!mentions(&mentioning(1, "alice", &["bobby"]), "bob"));
+        assert!(!mentions(&mentioning(1, "alice", &[]), "bob"));
+        let deleted = Entry {
+            deleted: true,
+            ..mentioning(1, "alice", &["bob"])
+        };
+        assert!(!mentions(&deleted, "bob"));
+        let reaction = Entry {
+            kind: "reacted".into(),
+            ..mentioning(1, "alice", &["bob"])
+        };
+        assert!(!mentions(&reaction, "bob"), "only messages");
+
+        assert!(rings(
+            &[
+                mentioning(1, "alice", &[]),
+                mentioning(2, "alice", &["bob"])
+            ],
+            "bob"
+        ));
+        assert!(
+            !rings(&[mentioning(1, "bob", &["bob"])], "bob"),
+            "their own"
+        );
+        assert!(!rings(&[mentioning(1, "alice", &["carol"])], "bob"));
+        assert!(!rings(&[], "bob"));
+    }
+
+    #[test]
+    fn an_edit_carries_what_the_message_mentions_now() {
+        let mut room = Current::new(1, "Kitchen".into(), 1, false);
+        room.apply(vec![entry(1, "message", "hi", None)]);
+        let edit = Entry {
+            mentions: vec!["bob".into()],
+            ..change(2, "edited", "alice", "hi @bob", 1)
+        };
+        room.apply(vec![edit]);
+        assert!(mentions(&room.log[0], "bob"));
+        room.apply(vec![change(3, "edited", "alice", "hi", 1)]);
+        assert!(!mentions(&room.log[0], "bob"), "the mention was taken back");
     }
 
     #[test]

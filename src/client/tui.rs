@@ -2,6 +2,7 @@
 //! log (wrapped, with scrollback), the input line (a small line editor), and a status line.
 //! It draws `Chat` and feeds it keys; it polls once a second like the browser.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use ratatui::Frame;
@@ -13,7 +14,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph};
 use tokio::sync::mpsc;
 
 use super::api::Entry;
-use super::chat::{Chat, HELP, Next, Search};
+use super::chat::{self, Chat, HELP, Next, Search};
 use super::editor::LineEditor;
 use super::view::{self, Scroll};
 
@@ -70,6 +71,9 @@ async fn event_loop(
             screen.room = room;
             screen.scroll.bottom();
         }
+        if chat.take_bell() {
+            ring(terminal)?;
+        }
         terminal.draw(|frame| draw(frame, chat, &mut screen))?;
         tokio::select! {
             event = key_rx.recv() => {
@@ -102,6 +106,14 @@ async fn event_loop(
             }
         }
     }
+}
+
+/// The terminal's bell (BEL), written through the backend that draws, between frames: a
+/// message mentioning the user arrived.
+fn ring(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    let backend = terminal.backend_mut();
+    backend.write_all(b"\x07")?;
+    backend.flush()
 }
 
 /// What the interface keeps between frames: the input line, where the log is scrolled to, and
@@ -370,6 +382,12 @@ fn entry_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
             "message deleted".to_owned(),
             muted.add_modifier(Modifier::ITALIC),
         ),
+        // A message that mentions the reader stands out (and rang the bell when it came).
+        _ if chat::mentions(entry, me) => (
+            format!("{time} {}: ", entry.author),
+            entry.text.clone(),
+            mentioned_style(),
+        ),
         _ => (
             format!("{time} {}: ", entry.author),
             entry.text.clone(),
@@ -422,6 +440,13 @@ fn entry_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
     lines
 }
 
+/// How a message that mentions the reader is drawn.
+fn mentioned_style() -> Style {
+    Style::default()
+        .fg(Color::Yellow)
+        .add_modifier(Modifier::BOLD)
+}
+
 /// What follows an edited message's text.
 const EDITED: &str = "(edited)";
 
@@ -466,4 +491,49 @@ fn reaction_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(author: &str, text: &str, mentions: &[&str]) -> Entry {
+        Entry {
+            id: 1,
+            kind: "message".into(),
+            author: author.into(),
+            text: text.into(),
+            sent_at: "2026-12-05T10:42:00.000Z".into(),
+            target: None,
+            deleted: false,
+            edited: false,
+            reply_to: None,
+            reactions: Vec::new(),
+            mentions: mentions.iter().map(|n| (*n).to_owned()).collect(),
+        }
+    }
+
+    /// The style of the text after "12:04 alice: " on the entry's first row.
+    fn body_style(entry: &Entry, me: &str) -> Style {
+        let rows = entry_rows(entry, 80, me);
+        rows[0].spans.last().expect("a body span").style
+    }
+
+    #[test]
+    fn a_message_mentioning_the_reader_is_drawn_apart_and_others_are_not() {
+        let mentioned = message("alice", "hi @BOB", &["Bob"]);
+        assert_eq!(body_style(&mentioned, "bob"), mentioned_style());
+        assert_eq!(body_style(&mentioned, "carol"), Style::default());
+        let plain = message("alice", "hi bob", &[]);
+        assert_eq!(body_style(&plain, "bob"), Style::default());
+        // Every row of a long one.
+        let long = message("alice", &format!("@bob {}", "word ".repeat(40)), &["bob"]);
+        let rows = entry_rows(&long, 30, "bob");
+        assert!(rows.len() > 2);
+        assert!(
+            rows[1..].iter().all(
+                |row| row.style == mentioned_style() || row.spans[0].style == mentioned_style()
+            )
+        );
+    }
 }

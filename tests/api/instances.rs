@@ -341,3 +341,50 @@ async fn the_sweep_forgets_only_rate_events_past_every_window() {
         "the events kept still count"
     );
 }
+
+/// A mention written through one server reaches the poll of its reader on the other, by
+/// catch-up (about once a second): counted, and handed out once.
+#[actix_web::test]
+async fn a_mention_written_through_one_server_reaches_the_readers_poll_on_the_other() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    let mut alice = a.user("alice").await;
+    let kitchen = alice.create_room("Kitchen").await;
+    let mut bob = b.user("bob").await;
+    let garden = bob.create_room("Garden").await;
+    let attention = |bob: &super::helpers::Person| {
+        let bob = bob.clone();
+        async move {
+            let body: serde_json::Value = bob.poll(garden, "0").await.json().await.unwrap();
+            body["attention"].clone()
+        }
+    };
+    // b knows bob (his first poll there) before the mention is written through a.
+    assert_eq!(attention(&bob).await["count"], 0);
+
+    let said = alice.say(kitchen, "are you there @bob?").await;
+    // Catch-up runs about once a second: poll until it has, within a bound.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let told = loop {
+        let seen = attention(&bob).await;
+        if seen["count"] == 1 {
+            break seen;
+        }
+        assert!(Instant::now() < deadline, "b never told bob: {seen}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        told["new"],
+        serde_json::json!([{
+            "room": {"id": kitchen, "name": "Kitchen"},
+            "id": said["id"],
+            "author": "alice",
+            "excerpt": "are you there @bob?",
+            "reason": "mention",
+        }]),
+        "{told}"
+    );
+    let again = attention(&bob).await;
+    assert_eq!(again, serde_json::json!({"count": 1, "new": []}));
+}

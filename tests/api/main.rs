@@ -24,6 +24,7 @@ mod living;
 mod lobby;
 mod login_races;
 mod messages;
+mod notifications;
 #[path = "../support/programs.rs"]
 #[allow(dead_code)]
 mod programs;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chatroom::client::api::{Api, SavedSession};
-use chatroom::client::chat::{Chat, Next};
+use chatroom::client::chat::{Chat, HELP, Next, mentions};
 use chatroom::client::saved::{self, SavedFile};
 use serde_json::{Value, json};
 
@@ -152,6 +152,131 @@ async fn the_clients_delete_hides_a_direct_conversation_that_the_other_person_op
         chat.rooms.iter().any(|r| r.id == room && r.name == "alice"),
         "back with the new message, never deleted"
     );
+}
+
+#[actix_web::test]
+async fn a_message_mentioning_the_terminal_user_rings_the_bell_once_and_stays_marked() {
+    let Some(app) = spawn_app().await else { return };
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/create Kitchen").await;
+    let kitchen = chat.room.as_ref().unwrap().id;
+    let mut alice = app.user("alice").await;
+    alice.enter(kitchen).await;
+
+    alice.say(kitchen, "nothing for you, term").await;
+    chat.poll().await;
+    assert!(!chat.take_bell(), "a name without @ is no mention");
+    alice.say(kitchen, "are you there @TERM?").await;
+    chat.poll().await;
+    assert!(chat.take_bell(), "a mention in any letter case rings");
+    assert!(!chat.take_bell(), "once");
+    let last = chat.room.as_ref().unwrap().log.last().unwrap().clone();
+    assert_eq!(last.mentions, ["term"]);
+    assert!(mentions(&last, &chat.me), "drawn as a mention");
+
+    chat.command("a note to self, @term").await;
+    assert!(!chat.take_bell(), "one's own message rings nothing");
+    chat.command("/leave").await;
+    chat.command("/join Kitchen").await;
+    assert!(!chat.take_bell(), "history shown on entering rings nothing");
+    let marked: Vec<String> = chat
+        .room
+        .as_ref()
+        .unwrap()
+        .log
+        .iter()
+        .filter(|e| mentions(e, &chat.me))
+        .map(|e| e.text.clone())
+        .collect();
+    assert_eq!(marked, ["are you there @TERM?", "a note to self, @term"]);
+
+    // An edit that adds a mention marks the message; one that takes it away unmarks it.
+    let plain = alice.say(kitchen, "later then").await;
+    chat.poll().await;
+    alice
+        .edit(kitchen, plain["id"].as_i64().unwrap(), "later then, @term")
+        .await;
+    chat.poll().await;
+    assert!(mentions(
+        chat.room.as_ref().unwrap().log.last().unwrap(),
+        "term"
+    ));
+    alice
+        .edit(kitchen, plain["id"].as_i64().unwrap(), "later then")
+        .await;
+    chat.poll().await;
+    assert!(!mentions(
+        chat.room.as_ref().unwrap().log.last().unwrap(),
+        "term"
+    ));
+}
+
+/// The room's level as the web lobby of the same user shows it.
+async fn lobby_level(web: &Person, room: i32) -> String {
+    let lobby: Value = web.get("/api/lobby").await.json().await.unwrap();
+    lobby["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == room)
+        .unwrap_or_else(|| panic!("room {room} in {lobby}"))["level"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn notify_sets_the_rooms_level_and_says_so_or_why_not() {
+    let Some(app) = spawn_app().await else { return };
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/notify all").await;
+    assert!(chat.status.contains("join a room first"), "{}", chat.status);
+    chat.command("/create Kitchen").await;
+    let kitchen = chat.room.as_ref().unwrap().id;
+    let mut web = app.person();
+    web.login("term", PASSWORD).await;
+    assert_eq!(lobby_level(&web, kitchen).await, "mentions");
+
+    chat.command("/notify all").await;
+    assert_eq!(chat.status, "Kitchen: you will be told of every message");
+    assert_eq!(lobby_level(&web, kitchen).await, "all");
+    chat.command("/notify NOTHING").await;
+    assert_eq!(chat.status, "Kitchen: you will be told of nothing");
+    assert_eq!(lobby_level(&web, kitchen).await, "nothing");
+    chat.command("/notify mentions").await;
+    assert_eq!(
+        chat.status,
+        "Kitchen: you will be told when you are mentioned"
+    );
+    assert_eq!(lobby_level(&web, kitchen).await, "mentions");
+
+    chat.command("/notify loudly").await;
+    assert!(
+        chat.status.starts_with("level not set: "),
+        "{}",
+        chat.status
+    );
+    assert!(
+        chat.status.contains("mentions"),
+        "the server's reason: {}",
+        chat.status
+    );
+    assert_eq!(lobby_level(&web, kitchen).await, "mentions", "unchanged");
+    chat.command("/notify").await;
+    assert_eq!(chat.status, "usage: /notify all|mentions|nothing");
+
+    chat.command("/help").await;
+    assert!(chat.help);
+    assert!(
+        HELP.iter()
+            .any(|line| line.trim_start().starts_with("/notify"))
+    );
+
+    // The room deleted meanwhile: the refusal says so.
+    web.post_form(&format!("/rooms/{kitchen}/delete"), &[])
+        .await;
+    chat.command("/notify all").await;
+    assert!(chat.status.contains("was deleted"), "{}", chat.status);
 }
 
 #[actix_web::test]
@@ -429,6 +554,42 @@ async fn the_real_interface_logs_in_joins_a_room_and_chats_with_a_web_user() {
     terminal.press("C-c");
     let quit = eventually(PATIENCE, || async { !terminal.alive() }).await;
     assert!(quit, "Ctrl+C did not quit:\n{}", terminal.screen());
+}
+
+/// Whether tmux saw the pane ring its bell (a detached session's window keeps the flag).
+fn rang(terminal: &Tmux) -> bool {
+    tmux(&["display", "-p", "-t", &terminal.0, "#{window_bell_flag}"]).trim() == "1"
+}
+
+#[actix_web::test]
+async fn the_real_interface_rings_the_bell_and_highlights_a_message_that_mentions_its_user() {
+    let Some((app, mut alice, room)) = porch().await else {
+        return;
+    };
+    let terminal = in_porch(&app.address, "bell", "bob").await;
+    alice.say(room, "a plain word").await;
+    terminal.wait_for("alice: a plain word").await;
+    assert!(!rang(&terminal), "no mention, no bell");
+
+    alice.say(room, "look here @Bob").await;
+    terminal.wait_for("alice: look here @Bob").await;
+    let bell = eventually(PATIENCE, || async { rang(&terminal) }).await;
+    assert!(bell, "the bell never rang:\n{}", terminal.screen());
+
+    // With its styles: the mention's text is drawn otherwise than the plain one's.
+    let styled = tmux(&["capture-pane", "-p", "-e", "-t", &terminal.0]);
+    let body = |text: &str| {
+        let row = styled
+            .lines()
+            .find(|row| row.contains(text))
+            .unwrap_or_else(|| panic!("{text:?} in {styled:?}"));
+        let at = row.find("alice:").expect("the author");
+        let end = row.find(text).expect("the text");
+        row[at..end].to_owned()
+    };
+    let (plain, mention) = (body("a plain word"), body("look here @Bob"));
+    assert_ne!(plain, mention, "the mention stands out: {styled:?}");
+    assert!(mention.contains("\u{1b}["), "{mention:?}");
 }
 
 fn mode(path: &Path) -> u32 {
