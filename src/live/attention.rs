@@ -164,12 +164,12 @@ impl Attentions for MemoryAttentions {
         let cursor = self.cursor.load(Ordering::Relaxed);
         let person = people.entry(user_id).or_insert_with(|| Person {
             unread: BTreeMap::new(),
-            // What was waiting before they came is counted, not announced again.
-            handed: cursor,
+            // What was waiting before they came is counted, not announced again; a reload of
+            // someone known hands out what it finds as any poll would.
+            handed: cursor.max(unread.last().map_or(0, |n| n.id)),
             read: HashMap::new(),
             polled: AtomicU64::new(0),
         });
-        person.handed = person.handed.max(unread.last().map_or(0, |n| n.id));
         // Heard since the database was read: keep those it could not have had.
         person.unread.retain(|&id, _| id > as_of);
         for notice in &unread {
@@ -332,6 +332,15 @@ mod tests {
             "read through another server"
         );
         assert!(memory.waiting().is_empty());
+    }
+
+    #[test]
+    fn a_reload_of_someone_known_hands_out_what_is_new() {
+        let (memory, _) = attentions();
+        memory.load(1, Vec::new(), 0);
+        memory.load(1, vec![notice(4, 1, 2, 5)], 4);
+        let seen = memory.poll(1, None).unwrap();
+        assert_eq!(seen.new.iter().map(|n| n.id).collect::<Vec<_>>(), vec![4]);
     }
 
     #[test]

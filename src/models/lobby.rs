@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::Notice;
 use super::Room;
-use super::notice::{Level, Notice};
+use super::notification::Level;
 use super::read::RoomRead;
 use crate::db::DbConnection;
 use crate::db::schema::{room_members, rooms, users};

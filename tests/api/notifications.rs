@@ -283,6 +283,7 @@ async fn a_level_other_than_the_three_or_a_body_that_is_not_json_gets_400() {
         json!({}).to_string(),
         "{\"level\": \"all\"".to_owned(),
         "all".to_owned(),
+        json!(["all"]).to_string(),
     ] {
         let res = put_level_body(&mut bob, kitchen, &body).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");

@@ -12,7 +12,7 @@ use crate::domain::markdown::Rendered;
 use crate::domain::{MessageText, Reaction, search};
 use crate::models::audit::AuditEntry;
 use crate::models::deletion_count::DeletionCount;
-use crate::models::notice::Written;
+use crate::models::notification::Written;
 use crate::models::{Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write};
 
 /// The most different reactions one message holds.

@@ -14,7 +14,7 @@ use crate::domain::markdown::Rendered;
 use crate::domain::mention::Accounts;
 use crate::domain::{ClientId, MessageText, excerpt, markdown, search};
 use crate::models::log_entry::{COLUMNS, ReplyTo, Row};
-use crate::models::notice::Written;
+use crate::models::notification::Written;
 use crate::models::{self, Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write};
 
 /// `None` is NULL, written out, rather than DEFAULT (the same here): only then does diesel
