@@ -230,9 +230,12 @@
     }, wait);
   });
 
-  // Pages without a poller (or a poller that stopped) refresh on a timer while visible.
+  // Pages without a poller (or a poller that stopped) refresh on a timer; hidden, at half the
+  // pace: what comes then is what the title count and notifications (alerts.js) tell of.
+  let ticks = 0;
   setInterval(() => {
-    if (document.hidden || Date.now() - lastVersionEvent < REFRESH_MS) return;
+    ticks++;
+    if ((document.hidden && ticks % 2) || Date.now() - lastVersionEvent < REFRESH_MS) return;
     refresh();
   }, REFRESH_MS);
 })();
