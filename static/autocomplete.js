@@ -21,7 +21,7 @@ const myKey = (me || "").toLowerCase();
 let open = false;
 let options = []; // names shown
 let active = 0;
-let start = -1; // where the "@" is in the box
+let atSign = -1; // where the "@" is in the box
 
 // The names to offer, best first, each once, never the reader's own.
 function candidates() {
@@ -101,7 +101,7 @@ function update() {
   if (!q) return close();
   const names = candidates().filter((name) => name.toLowerCase().startsWith(q.prefix)).slice(0, MAX_SHOWN);
   if (!names.length) return close();
-  start = q.at;
+  atSign = q.at;
   show(names);
 }
 
@@ -109,8 +109,8 @@ function pick(name) {
   const value = textBox.value;
   const caret = textBox.selectionStart;
   const text = "@" + name + " ";
-  textBox.value = value.slice(0, start) + text + value.slice(caret);
-  const at = start + text.length;
+  textBox.value = value.slice(0, atSign) + text + value.slice(caret);
+  const at = atSign + text.length;
   textBox.setSelectionRange(at, at);
   close();
   // The composer grows the box and counts characters on input.
