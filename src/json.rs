@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::chat::Listed;
+use crate::live::Attention;
 use crate::models::{LogEntry, Reactions, Room, RoomOverview, RoomRef, SearchHit, User};
 
 /// RFC 3339 in UTC with milliseconds, as the API and the `<time datetime>` attributes show it.
@@ -42,6 +43,9 @@ pub struct EntryJson<'a> {
     reply_to: Option<ReplyJson<'a>>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     reactions: &'a [Reactions],
+    /// For a message and an edit: the canonical names of the accounts it mentions.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    mentions: &'a [String],
 }
 
 /// The message a reply answers: `{"id", "author", "excerpt"}`.
@@ -76,6 +80,7 @@ impl<'a> From<&'a LogEntry> for EntryJson<'a> {
             target: e.target,
             deleted: e.deleted,
             edited: e.edited,
+            mentions: &e.mentions,
             reply_to: e.reply_to.as_ref().map(|r| ReplyJson {
                 id: r.seq,
                 author: &r.author,
@@ -95,6 +100,10 @@ pub struct LobbyRoomJson<'a> {
     direct: bool,
     present: usize,
     unread: i64,
+    /// Unread messages that mention the reader.
+    mentions: i64,
+    /// "all", "mentions" or "nothing".
+    level: &'static str,
 }
 
 impl<'a> From<&'a Listed> for LobbyRoomJson<'a> {
@@ -106,6 +115,8 @@ impl<'a> From<&'a Listed> for LobbyRoomJson<'a> {
             direct: listed.room.direct,
             present: listed.present,
             unread: listed.room.unread,
+            mentions: listed.room.mentions,
+            level: listed.room.level.as_str(),
         }
     }
 }
@@ -219,6 +230,53 @@ impl<'a> From<&'a User> for SelfJson<'a> {
         Self {
             id: user.id,
             username: &user.username,
+        }
+    }
+}
+
+/// What needs the reader in other rooms (a poll's and the lobby's `"attention"`):
+/// `{"count": N, "new": [{"room": {"id", "name"}, "id", "author", "excerpt", "reason"}]}`.
+#[derive(Serialize)]
+pub struct AttentionJson<'a> {
+    count: usize,
+    new: Vec<NoticeJson<'a>>,
+}
+
+/// A message that needs the reader: `reason` is "mention", "direct" or "all".
+#[derive(Serialize)]
+struct NoticeJson<'a> {
+    room: NoticeRoomJson<'a>,
+    /// The message's number in its room.
+    id: i32,
+    author: &'a str,
+    excerpt: &'a str,
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct NoticeRoomJson<'a> {
+    id: i32,
+    name: &'a str,
+}
+
+impl<'a> From<&'a Attention> for AttentionJson<'a> {
+    fn from(attention: &'a Attention) -> Self {
+        Self {
+            count: attention.count,
+            new: attention
+                .new
+                .iter()
+                .map(|n| NoticeJson {
+                    room: NoticeRoomJson {
+                        id: n.room_id,
+                        name: &n.room,
+                    },
+                    id: n.seq,
+                    author: &n.author,
+                    excerpt: &n.excerpt,
+                    reason: n.reason.as_str(),
+                })
+                .collect(),
         }
     }
 }

@@ -404,6 +404,10 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
         .route("/api/rooms/{id}", web::delete().to(api::delete_room))
         .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
         .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
+        .route(
+            "/api/rooms/{id}/notifications",
+            web::put().to(api::set_notifications),
+        )
         .route("/api/users", web::post().to(api_account::register))
         .route("/api/admin/users", web::get().to(admin::api_users))
         .route(

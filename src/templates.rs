@@ -42,6 +42,8 @@ pub struct SidebarRoom {
     pub id: i32,
     pub name: String,
     pub unread: i64,
+    /// Unread messages that mention the reader.
+    pub mentions: i64,
 }
 
 impl Sidebar {
@@ -56,6 +58,7 @@ impl Sidebar {
                     id: room.id,
                     name: room.name.clone(),
                     unread: room.unread,
+                    mentions: room.mentions,
                 };
                 (room.direct, view)
             })
@@ -79,6 +82,7 @@ impl Sidebar {
         for room in self.rooms.iter_mut().chain(&mut self.direct) {
             if room.id == room_id {
                 room.unread = 0;
+                room.mentions = 0;
             }
         }
     }
@@ -174,6 +178,8 @@ pub struct LobbyRoom {
     pub creator: String,
     pub present: usize,
     pub unread: i64,
+    /// Unread messages that mention the reader.
+    pub mentions: i64,
     /// A direct conversation: its name is the other person's, and nobody "made" it.
     pub direct: bool,
 }
@@ -219,6 +225,7 @@ impl LobbyPage {
                 name: room.name,
                 creator: room.creator,
                 unread: room.unread,
+                mentions: room.mentions,
                 direct: room.direct,
             };
             if room.direct {
@@ -398,6 +405,8 @@ pub struct RoomPage {
     /// The number of the room's latest entry when the page was made: with `at`, where the
     /// live end was (the poller listens from there while the reader is back in history).
     pub head: i32,
+    /// How loud the room is for the reader: "all", "mentions" or "nothing".
+    pub notify_level: &'static str,
 }
 
 impl RoomPage {
@@ -410,6 +419,7 @@ impl RoomPage {
             at,
             last_read,
             administrator,
+            level,
         } = inside;
         let first_unread = last_read.and_then(|read| {
             history
@@ -436,6 +446,7 @@ impl RoomPage {
             has_older: first_id > 1,
             at,
             head: room.last_seq.max(last_id),
+            notify_level: level.as_str(),
             entries: history
                 .into_iter()
                 // Lines only: the entries that change a message are in its current state.

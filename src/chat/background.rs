@@ -9,13 +9,14 @@ use actix_web::rt::task::JoinHandle;
 use tokio::sync::Notify;
 use tokio::time::MissedTickBehavior;
 
-use crate::db::Db;
+use crate::db::{Db, DbConnection};
 use crate::errors::AppError;
+use crate::live::attention::REREAD;
 use crate::live::shared::SharedPresence;
 use crate::live::{Live, TAIL, lobby_clock};
 use crate::models::presence_rows::PresenceRows;
 use crate::models::read::RoomRead;
-use crate::models::{LogEntry, Room};
+use crate::models::{LogEntry, ModelError, Notice, Room};
 
 /// How often memory compares its rooms' heads with the database's. A message another process
 /// committed reaches this one's pollers within this, plus their next poll; on PostgreSQL,
@@ -147,6 +148,7 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>, lobby: bool) -> Result<(), AppE
             if lobby {
                 let (newest, deleted_rooms) = Room::lobby_version(conn)?;
                 live.lobby.set(lobby_clock::version(newest, deleted_rooms));
+                catch_up_notices(conn, &live)?;
             }
             let known = live.recent.heads();
             if known.is_empty() {
@@ -188,6 +190,20 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>, lobby: bool) -> Result<(), AppE
     for room_id in deleted {
         live.presence.forget_room(room_id).await;
     }
+    Ok(())
+}
+
+/// The notices other servers wrote since the last round, for each person's attention. Reads
+/// back `attention::REREAD` numbers each time: on PostgreSQL a smaller number may commit after
+/// a larger one was read (memory counts each notice once).
+fn catch_up_notices(conn: &mut DbConnection, live: &Live) -> Result<(), ModelError> {
+    const AT_MOST: i64 = 500;
+    let cursor = live.attention.cursor();
+    let notices = Notice::since(conn, cursor.saturating_sub(REREAD).max(0), AT_MOST)?;
+    if let Some(newest) = notices.last() {
+        live.attention.set_cursor(newest.id);
+    }
+    live.attention.heard(&notices);
     Ok(())
 }
 

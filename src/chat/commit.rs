@@ -7,7 +7,7 @@ use super::signals::Signals;
 use crate::db::{Db, DbConnection};
 use crate::errors::AppError;
 use crate::live::Live;
-use crate::models::{Changes, ModelError};
+use crate::models::{Changes, Kind, ModelError};
 
 /// Runs `f` on the database in this process's write turn, and hands whatever committed to the
 /// recent logs before the turn passes; returns `f`'s outcome and its changes. A change to a
@@ -29,6 +29,7 @@ where
         let out = f(conn, &mut changes);
         // Whatever committed is applied, even if a later step of `f` failed.
         live.recent.apply(&changes);
+        attend(&live, &changes);
         if !changes.appended.is_empty() || !changes.deleted_rooms.is_empty() {
             signals.pulse();
         }
@@ -41,6 +42,20 @@ where
         Ok((out, changes))
     })
     .await
+}
+
+/// Tells each person's attention (see `live::attention`) what committed: the new notices,
+/// and the messages and rooms nobody needs to read any more.
+fn attend(live: &Live, changes: &Changes) {
+    live.attention.heard(&changes.notices);
+    for entry in &changes.appended {
+        if let (Kind::Deleted, Some(target)) = (entry.kind, entry.target) {
+            live.attention.forget_message(entry.room_id, target);
+        }
+    }
+    for &room_id in &changes.deleted_rooms {
+        live.attention.forget_room(room_id);
+    }
 }
 
 /// Tells presence who moved and which rooms went.

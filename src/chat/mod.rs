@@ -6,6 +6,7 @@
 
 pub mod background;
 mod commit;
+mod notifications;
 mod poster;
 mod search;
 pub mod signals;
@@ -21,9 +22,11 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::{ClientId, LoginName, MessageText, Page, Reaction, RoomName, markdown};
 use crate::errors::AppError;
-use crate::live::{Live, MemoryAnswer, PeopleJson, TAIL, lobby_clock};
+use crate::live::{Attention, Live, MemoryAnswer, PeopleJson, TAIL, lobby_clock};
 use crate::models::read::RoomRead;
-use crate::models::{Changes, LogEntry, ModelError, NewPost, Removed, Room, RoomListing, User};
+use crate::models::{
+    Changes, Level, LogEntry, ModelError, NewPost, Notice, Removed, Room, RoomListing, User,
+};
 use crate::throttle::Throttles;
 use commit::{after_commit, commit};
 use poster::Poster;
@@ -62,6 +65,8 @@ pub struct Lobby {
     /// The lobby's version (see `live::lobby_clock`) from before the rooms were read: a change
     /// committed meanwhile moves the version a poll brings later.
     pub version: i64,
+    /// What needs the reader in the rooms.
+    pub attention: Attention,
 }
 
 /// A room as its page shows it to someone inside: the latest entries, and the last one they
@@ -78,6 +83,8 @@ pub struct Inside {
     pub last_read: Option<i32>,
     /// The reader administers the server (and so moderates every public room).
     pub administrator: bool,
+    /// How loud the room is for the reader.
+    pub level: Level,
 }
 
 /// What a room's page shows: the room to someone inside it, else the way in.
@@ -101,6 +108,8 @@ pub struct Polled {
     /// The lobby's version (see `live::lobby_clock`): the page refreshes its sidebar when it
     /// moves.
     pub lobby: i64,
+    /// What needs the reader in other rooms.
+    pub attention: Attention,
 }
 
 impl Chat {
@@ -134,6 +143,7 @@ impl Chat {
                 live.recent.preload_memberships(&User::memberships(conn)?);
                 let (newest, deleted_rooms) = Room::lobby_version(conn)?;
                 live.lobby.set(lobby_clock::version(newest, deleted_rooms));
+                live.attention.set_cursor(Notice::newest(conn)?);
                 live.confirmed();
                 Ok(())
             })
@@ -168,7 +178,9 @@ impl Chat {
         let more = rooms.len() > LOBBY_PAGE as usize;
         rooms.truncate(LOBBY_PAGE as usize);
         let present = self.live.presence.counts().await;
+        let attention = self.attention(user_id, None).await?;
         Ok(Lobby {
+            attention,
             rooms: rooms
                 .into_iter()
                 .map(|room| Listed {
@@ -226,7 +238,7 @@ impl Chat {
             })
             .await?;
         if let Some(last) = entered.history.last() {
-            self.live.reads.saw(user_id, room_id, last.seq);
+            self.saw(user_id, room_id, last.seq);
         }
         Ok(entered)
     }
@@ -255,7 +267,9 @@ impl Chat {
                     None => LogEntry::latest(conn, room_id, HISTORY)?,
                 };
                 let administrator = User::administering(conn, user_id)?.is_some();
+                let level = Level::of(conn, user_id, &room)?;
                 Ok(RoomView::Inside(Inside {
+                    level,
                     room,
                     title,
                     messages,
@@ -335,7 +349,9 @@ impl Chat {
         reply_to: Option<i32>,
     ) -> Result<LogEntry, AppError> {
         self.count_message(user).await?;
-        let post = NewPost::new(room_id, user.id, text, client_id).replying_to(reply_to);
+        let accounts = self.mentionable(&text).await?;
+        let post =
+            NewPost::mentioning(room_id, user.id, text, client_id, &accounts).replying_to(reply_to);
         let message = self.poster.post(post).await?;
         self.live.presence.sent(room_id, user.id).await;
         Ok(message)
@@ -368,9 +384,10 @@ impl Chat {
     ) -> Result<LogEntry, AppError> {
         self.count_message(user).await?;
         let user_id = user.id;
-        let html = markdown::render(text.as_str());
+        let accounts = self.mentionable(&text).await?;
+        let rendered = markdown::render_mentioning(text.as_str(), &accounts);
         self.write(move |conn, changes| {
-            LogEntry::edit(conn, room_id, seq, user_id, &text, &html, changes)
+            LogEntry::edit(conn, room_id, seq, user_id, &text, &rendered, changes)
         })
         .await
     }
@@ -422,14 +439,16 @@ impl Chat {
         // what the page showed (the cursor, never past the head: see `poll_database`).
         let seen = entries.last().map(|e| e.seq).or(arrived.then_some(after));
         if let Some(seen) = seen.filter(|&seen| seen > 0 && seen <= head) {
-            self.live.reads.saw(user.id, room_id, seen);
+            self.saw(user.id, room_id, seen);
         }
+        let attention = self.attention(user.id, Some(room_id)).await?;
         let newcomer = arrived.then_some(user.username.as_str());
         let people = self.live.presence.people_json(room_id, newcomer).await;
         Ok(Polled {
             entries,
             people,
             lobby: self.live.lobby.now(),
+            attention,
         })
     }
 

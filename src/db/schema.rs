@@ -57,6 +57,20 @@ diesel::table! {
         edited_at -> Nullable<Timestamp>,
         reply_to -> Nullable<Integer>,
         search_text -> Nullable<Text>,
+        mentions -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notices (id) {
+        id -> Integer,
+        user_id -> Integer,
+        room_id -> Integer,
+        seq -> Integer,
+        mention -> Bool,
+        notify -> Bool,
+        created_at -> Timestamp,
+        push_state -> Integer,
     }
 }
 
@@ -84,6 +98,14 @@ diesel::table! {
         room_id -> Integer,
         user_id -> Integer,
         hidden -> Bool,
+    }
+}
+
+diesel::table! {
+    room_notifications (user_id, room_id) {
+        user_id -> Integer,
+        room_id -> Integer,
+        level -> Text,
     }
 }
 
@@ -153,10 +175,14 @@ diesel::table! {
 diesel::joinable!(deletion_counts -> rooms (room_id));
 diesel::joinable!(log_entries -> rooms (room_id));
 diesel::joinable!(log_entries -> users (author_id));
+diesel::joinable!(notices -> rooms (room_id));
+diesel::joinable!(notices -> users (user_id));
 diesel::joinable!(reactions -> rooms (room_id));
 diesel::joinable!(reactions -> users (user_id));
 diesel::joinable!(room_members -> rooms (room_id));
 diesel::joinable!(room_members -> users (user_id));
+diesel::joinable!(room_notifications -> rooms (room_id));
+diesel::joinable!(room_notifications -> users (user_id));
 diesel::joinable!(room_reads -> rooms (room_id));
 diesel::joinable!(room_reads -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -167,9 +193,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     deletion_counts,
     invitations,
     log_entries,
+    notices,
     reactions,
     revocations,
     room_members,
+    room_notifications,
     room_reads,
     rooms,
     sessions,

@@ -15,6 +15,8 @@ use ammonia::{Builder, UrlRelative};
 use linkify::{LinkFinder, LinkKind};
 use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
 
+use super::mention::{self, Accounts, MAX_MENTIONS};
+
 /// The tags a message may hold, and what a link must look like.
 static SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(|| {
     let mut builder = Builder::empty();
@@ -32,8 +34,11 @@ static SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(|| {
             "ol",
             "li",
             "a",
+            "span",
         ]))
         .add_tag_attributes("a", ["href"])
+        // Only the renderer writes a span (raw HTML in a message is text): a mention.
+        .add_allowed_classes("span", ["mention"])
         .add_tag_attributes("ol", ["start"])
         .url_schemes(HashSet::from(LINK_SCHEMES))
         .url_relative(UrlRelative::Deny)
@@ -46,6 +51,21 @@ const LINK_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
 
 /// The HTML of a message's text: safe to put in a page as it is.
 pub fn render(text: &str) -> String {
+    render_mentioning(text, &Accounts::new()).html
+}
+
+/// A message's HTML, and the accounts it mentions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub html: String,
+    /// (id, canonical name) of each account mentioned, once, in the order first mentioned.
+    pub mentions: Vec<(i32, String)>,
+}
+
+/// The same, with each `@name` of one of `accounts` (outside code and links) wrapped in
+/// `<span class="mention">`: those are the message's mentions.
+pub fn render_mentioning(text: &str, accounts: &Accounts) -> Rendered {
+    let mut mentions = Vec::new();
     let mut events = Vec::new();
     // The events inside a construct shown as its source text are skipped: how deep in it we are.
     let mut skipping = 0usize;
@@ -129,7 +149,9 @@ pub fn render(text: &str) -> String {
                 in_code_block = false;
                 events.push(Event::End(TagEnd::CodeBlock));
             }
-            Event::Text(text) if !in_code_block && links.is_empty() => link_urls(text, &mut events),
+            Event::Text(text) if !in_code_block && links.is_empty() => {
+                link_urls(text, &mut events, accounts, &mut mentions)
+            }
             Event::TaskListMarker(_) | Event::FootnoteReference(_) => {
                 events.push(Event::Text(source()))
             }
@@ -138,7 +160,10 @@ pub fn render(text: &str) -> String {
     }
     let mut raw = String::with_capacity(text.len() * 3 / 2 + 16);
     html::push_html(&mut raw, events.into_iter());
-    SANITIZER.clean(&raw).to_string()
+    Rendered {
+        html: SANITIZER.clean(&raw).to_string(),
+        mentions,
+    }
 }
 
 /// Whether a link written in the message stays a link: only to the schemes we allow, and never
@@ -155,8 +180,73 @@ fn linkable(url: &str, link_type: LinkType) -> bool {
         .any(|allowed| scheme.eq_ignore_ascii_case(allowed))
 }
 
+/// Text with its bare http(s) URLs made into links, and its mentions marked.
+fn link_urls<'a>(
+    text: CowStr<'a>,
+    events: &mut Vec<Event<'a>>,
+    accounts: &Accounts,
+    mentions: &mut Vec<(i32, String)>,
+) {
+    if accounts.is_empty() {
+        return link_urls_in(text, events);
+    }
+    let mut plain = Vec::new();
+    link_urls_in(text, &mut plain);
+    let mut in_link = false;
+    for event in plain {
+        match event {
+            Event::Text(piece) if !in_link => mark_mentions(piece, events, accounts, mentions),
+            event => {
+                match &event {
+                    Event::Start(Tag::Link { .. }) => in_link = true,
+                    Event::End(TagEnd::Link) => in_link = false,
+                    _ => {}
+                }
+                events.push(event);
+            }
+        }
+    }
+}
+
+/// Text with each `@name` of one of `accounts` in a mention span.
+fn mark_mentions<'a>(
+    text: CowStr<'a>,
+    events: &mut Vec<Event<'a>>,
+    accounts: &Accounts,
+    mentions: &mut Vec<(i32, String)>,
+) {
+    let mut rest_from = 0;
+    for candidate in mention::candidates(&text) {
+        let Some((len, (id, name))) = mention::resolve(&candidate, accounts) else {
+            continue;
+        };
+        let known = mentions.iter().any(|(m, _)| m == id);
+        if !known && mentions.len() >= MAX_MENTIONS {
+            continue;
+        }
+        if !known {
+            mentions.push((*id, name.clone()));
+        }
+        let (from, to) = (candidate.range.start, candidate.range.start + 1 + len);
+        if from > rest_from {
+            events.push(Event::Text(text[rest_from..from].to_owned().into()));
+        }
+        events.push(Event::InlineHtml(r#"<span class="mention">"#.into()));
+        events.push(Event::Text(text[from..to].to_owned().into()));
+        events.push(Event::InlineHtml("</span>".into()));
+        rest_from = to;
+    }
+    match rest_from {
+        0 => events.push(Event::Text(text)),
+        _ if rest_from < text.len() => {
+            events.push(Event::Text(text[rest_from..].to_owned().into()))
+        }
+        _ => {}
+    }
+}
+
 /// Text with its bare http(s) URLs made into links.
-fn link_urls<'a>(text: CowStr<'a>, events: &mut Vec<Event<'a>>) {
+fn link_urls_in<'a>(text: CowStr<'a>, events: &mut Vec<Event<'a>>) {
     let mut finder = LinkFinder::new();
     finder.kinds(&[LinkKind::Url]);
     let mut rest_from = 0;
@@ -191,7 +281,43 @@ fn link_urls<'a>(text: CowStr<'a>, events: &mut Vec<Event<'a>>) {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{Accounts, render, render_mentioning};
+
+    fn accounts() -> Accounts {
+        Accounts::from([
+            ("alice".to_owned(), (1, "Alice".to_owned())),
+            ("bob".to_owned(), (2, "bob".to_owned())),
+        ])
+    }
+
+    #[test]
+    fn mentions_of_accounts_are_marked_and_listed_once() {
+        let rendered = render_mentioning("@ALICE, @nobody and @bob. Again @alice!", &accounts());
+        assert_eq!(
+            rendered.html,
+            "<p><span class=\"mention\">@ALICE</span>, @nobody and \
+             <span class=\"mention\">@bob</span>. Again <span class=\"mention\">@alice</span>!</p>\n"
+        );
+        assert_eq!(
+            rendered.mentions,
+            vec![(1, "Alice".to_owned()), (2, "bob".to_owned())]
+        );
+    }
+
+    #[test]
+    fn code_links_and_typed_spans_mention_nobody() {
+        let rendered = render_mentioning(
+            "`@alice` https://example.org/@bob <span class=\"mention\">x</span>",
+            &accounts(),
+        );
+        assert!(rendered.mentions.is_empty(), "{rendered:?}");
+        assert!(!rendered.html.contains("<span"), "{}", rendered.html);
+        assert!(
+            rendered.html.contains("<code>@alice</code>"),
+            "{}",
+            rendered.html
+        );
+    }
 
     const REL: &str = r#"rel="nofollow noopener noreferrer ugc""#;
 

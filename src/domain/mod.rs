@@ -2,6 +2,7 @@
 
 mod client_id;
 pub mod markdown;
+pub mod mention;
 mod message_text;
 mod name_key;
 mod page;

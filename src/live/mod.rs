@@ -1,13 +1,14 @@
 //! Live state kept in memory, each piece behind a small interface named for what it does:
 //! presence and typing (`Presence`), each room's recent entries and who is where
-//! (`RecentLogs`), read marks not yet written (`ReadMarks`), and the number that tells a page
-//! its lobby changed (`LobbyClock`). On PostgreSQL, presence is
+//! (`RecentLogs`), read marks not yet written (`ReadMarks`), the number that tells a page
+//! its lobby changed (`LobbyClock`), and what needs each person elsewhere (`Attentions`). On PostgreSQL, presence is
 //! shared with the other servers on the database (`shared::SharedPresence`). Sessions and rate limits sit
 //! behind interfaces of their own (`auth::session_store::SessionCache`, `throttle::RateLimits`).
 //!
 //! None of it costs a database write per poll, and none of it decides anything: the database
 //! orders, memory only remembers what was committed (see `recent`).
 
+pub mod attention;
 pub mod lobby_clock;
 pub mod presence;
 pub mod read_marks;
@@ -17,6 +18,7 @@ pub mod shared;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+pub use attention::{Attention, Attentions, MemoryAttentions};
 pub use lobby_clock::{LobbyClock, MemoryLobbyClock};
 pub use presence::{
     MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, RoomPresence, Snapshot,
@@ -33,6 +35,8 @@ pub struct Live {
     pub recent: Arc<dyn RecentLogs>,
     /// Moves whenever anyone's lobby may have changed (see `lobby_clock`).
     pub lobby: Arc<dyn LobbyClock>,
+    /// Each person's unread notices outside the room they look at (see `attention`).
+    pub attention: Arc<dyn Attentions>,
     write_turn: Mutex<()>,
     /// When catch-up last compared memory with the database and succeeded: until then,
     /// memory can vouch for the rooms' heads (see `vouches`).
@@ -62,6 +66,7 @@ impl Live {
             reads: Arc::new(MemoryReadMarks::new(clock.clone())),
             recent: Arc::new(MemoryRecentLogs::with_capacity(tails)),
             lobby: Arc::new(MemoryLobbyClock::default()),
+            attention: Arc::new(MemoryAttentions::new(clock.clone())),
             write_turn: Mutex::new(()),
             confirmed: Mutex::new(None),
             clock: clock.clone(),

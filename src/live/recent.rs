@@ -100,6 +100,7 @@ fn size(entry: &LogEntry) -> usize {
         + entry.author.len()
         + entry.body.len()
         + entry.html.len()
+        + entry.mentions.iter().map(|m| m.len() + 24).sum::<usize>()
         + reply
         + reactions
 }
@@ -206,11 +207,13 @@ fn apply(message: &mut LogEntry, change: &LogEntry) {
             message.body.clear();
             message.html.clear();
             message.reactions.clear();
+            message.mentions.clear();
         }
         _ if message.deleted => {}
         Kind::Edited => {
             message.body.clone_from(&change.body);
             message.html.clone_from(&change.html);
+            message.mentions.clone_from(&change.mentions);
             message.edited = true;
         }
         Kind::Reacted => message.add_reaction(&change.body, &change.author),
@@ -445,6 +448,7 @@ mod tests {
             reply_to: None,
             reactions: Vec::new(),
             sent_at: chrono::NaiveDateTime::default(),
+            mentions: Vec::new(),
         }
     }
 

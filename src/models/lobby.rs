@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::Room;
+use super::notice::{Level, Notice};
 use super::read::RoomRead;
 use crate::db::DbConnection;
 use crate::db::schema::{room_members, rooms, users};
@@ -20,6 +21,10 @@ pub struct RoomListing {
     pub direct: bool,
     /// Messages by others that this user has not seen.
     pub unread: i64,
+    /// Of those, the ones that mention this user.
+    pub mentions: i64,
+    /// How loud the room is for this user.
+    pub level: Level,
 }
 
 impl Room {
@@ -73,6 +78,8 @@ impl Room {
             .into_iter()
             .collect();
         let unread = RoomRead::unread_counts(conn, user_id, &listed)?;
+        let mentions = Notice::unread_mentions(conn, user_id, &listed)?;
+        let levels = Level::chosen(conn, user_id, &listed)?;
         Ok(rooms
             .into_iter()
             .map(|(id, name, creator, direct)| RoomListing {
@@ -82,6 +89,11 @@ impl Room {
                     name
                 },
                 unread: unread.get(&id).copied().unwrap_or(0),
+                mentions: mentions.get(&id).copied().unwrap_or(0),
+                level: levels
+                    .get(&id)
+                    .copied()
+                    .unwrap_or(Level::default_for(direct)),
                 id,
                 creator,
                 direct,

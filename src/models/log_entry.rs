@@ -88,6 +88,9 @@ pub struct LogEntry {
     pub reply_to: Option<ReplyTo>,
     pub reactions: Vec<Reactions>,
     pub sent_at: NaiveDateTime,
+    /// For a message and an edit: the canonical names of the accounts its text mentions, each
+    /// once (see `domain::mention`).
+    pub mentions: Vec<String>,
 }
 
 impl LogEntry {
@@ -121,6 +124,7 @@ pub(super) type Row = (
         Option<NaiveDateTime>,
         Option<i32>,
         NaiveDateTime,
+        Option<String>,
     ),
 );
 
@@ -141,6 +145,7 @@ pub(super) const COLUMNS: (
         log_entries::edited_at,
         log_entries::reply_to,
         log_entries::sent_at,
+        log_entries::mentions,
     ),
 ) = (
     (
@@ -158,6 +163,7 @@ pub(super) const COLUMNS: (
         log_entries::edited_at,
         log_entries::reply_to,
         log_entries::sent_at,
+        log_entries::mentions,
     ),
 );
 
@@ -167,7 +173,7 @@ impl From<Row> for LogEntry {
     fn from(
         (
             (seq, room_id, kind, author, author_id, body),
-            (html, target, deleted_at, edited_at, reply_to, sent_at),
+            (html, target, deleted_at, edited_at, reply_to, sent_at, mentions),
         ): Row,
     ) -> Self {
         Self {
@@ -188,6 +194,9 @@ impl From<Row> for LogEntry {
             }),
             reactions: Vec::new(),
             sent_at,
+            mentions: mentions
+                .map(|names| names.split(' ').map(str::to_owned).collect())
+                .unwrap_or_default(),
         }
     }
 }

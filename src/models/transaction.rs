@@ -16,6 +16,8 @@ pub struct Changes {
     /// (user, their current room now)
     pub moved: Vec<(i32, Option<i32>)>,
     pub deleted_rooms: Vec<i32>,
+    /// Notices written for new messages (see `models::notice`).
+    pub notices: Vec<super::Notice>,
 }
 
 /// Runs `f` in a write transaction (or, inside the caller's transaction, a savepoint of its
@@ -34,6 +36,7 @@ pub(crate) fn write<T>(
     changes.appended.extend(these.appended);
     changes.moved.extend(these.moved);
     changes.deleted_rooms.extend(these.deleted_rooms);
+    changes.notices.extend(these.notices);
     Ok(out)
 }
 

@@ -9,6 +9,7 @@ use crate::db::{DbConnection, MultiBackend};
 
 use super::{ModelError, now};
 use crate::db::schema::users;
+use crate::domain::mention::Accounts;
 use crate::domain::{Username, name_key};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -453,5 +454,22 @@ impl User {
             .set(users::current_room_id.eq(room_id))
             .execute(conn)
             .map(drop)
+    }
+}
+impl User {
+    /// The accounts (not disabled) whose name keys are among `keys`: whom a message's `@name`s
+    /// may mention (see `domain::mention`).
+    pub fn mentionable(conn: &mut DbConnection, keys: &[String]) -> QueryResult<Accounts> {
+        if keys.is_empty() {
+            return Ok(Accounts::new());
+        }
+        Ok(users::table
+            .filter(users::username_key.eq_any(keys))
+            .filter(users::disabled_at.is_null())
+            .select((users::username_key, users::id, users::username))
+            .load::<(String, i32, String)>(conn)?
+            .into_iter()
+            .map(|(key, id, name)| (key, (id, name)))
+            .collect())
     }
 }

@@ -11,8 +11,9 @@ use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, Polled};
 use crate::domain::{ClientId, MessageText, Page, Reaction, RoomName, Search};
 use crate::errors::AppError;
-use crate::json::{EntryJson, LobbyRoomJson, RoomJson, SearchHitJson};
-use crate::models::LogEntry;
+use crate::json::{AttentionJson, EntryJson, LobbyRoomJson, RoomJson, SearchHitJson};
+use crate::live::Attention;
+use crate::models::{Level, LogEntry};
 
 fn entries<'a>(log: impl IntoIterator<Item = &'a LogEntry>) -> Vec<EntryJson<'a>> {
     log.into_iter().map(EntryJson::from).collect()
@@ -77,9 +78,9 @@ pub async fn log(
     poll_answer(&polled)
 }
 
-/// `{"messages": [...], "present": [...], "typing": [...], "lobby": N}`, assembled around the
-/// room's presence JSON, which is made once per snapshot and shared by the room's pollers.
-/// The empty poll, by far the most common answer, skips the serializer.
+/// `{"messages": [...], "present": [...], "typing": [...], "lobby": N, "attention": {...}}`,
+/// assembled around the room's presence JSON, which is made once per snapshot and shared by
+/// the room's pollers. The empty poll, by far the most common answer, skips the serializer.
 fn poll_answer(polled: &Polled) -> Result<HttpResponse, AppError> {
     let messages: Cow<str> = match polled.entries.is_empty() {
         true => Cow::Borrowed("[]"),
@@ -87,13 +88,42 @@ fn poll_answer(polled: &Polled) -> Result<HttpResponse, AppError> {
             .map_err(AppError::internal)?
             .into(),
     };
+    let attention: Cow<str> = match &polled.attention {
+        Attention { count: 0, new } if new.is_empty() => Cow::Borrowed(NOTHING_NEEDS_YOU),
+        attention => serde_json::to_string(&AttentionJson::from(attention))
+            .map_err(AppError::internal)?
+            .into(),
+    };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(format!(
-            "{{\"messages\":{messages},{},\"lobby\":{}}}",
+            "{{\"messages\":{messages},{},\"lobby\":{},\"attention\":{attention}}}",
             polled.people.as_str(),
             polled.lobby
         )))
+}
+
+/// The attention of someone nothing needs elsewhere: most polls' answer.
+const NOTHING_NEEDS_YOU: &str = r#"{"count":0,"new":[]}"#;
+
+#[derive(Deserialize)]
+pub struct NewLevel {
+    level: String,
+}
+
+/// PUT /api/rooms/{id}/notifications: how loud the room is for the caller, "all", "mentions"
+/// or "nothing"; 204.
+pub async fn set_notifications(
+    user: CurrentUser,
+    room_id: web::Path<i32>,
+    body: web::Json<NewLevel>,
+    chat: web::Data<Chat>,
+) -> Result<HttpResponse, AppError> {
+    let level = Level::parse(&body.level).ok_or_else(|| {
+        AppError::BadRequest("`level` must be \"all\", \"mentions\" or \"nothing\".".into())
+    })?;
+    chat.set_level(&user, room_id.into_inner(), level).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]
@@ -253,6 +283,8 @@ struct LobbyAnswer<'a> {
     /// The next page's number, only when there are more rooms.
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<u32>,
+    /// What needs the reader (see the poll's).
+    attention: AttentionJson<'a>,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +305,7 @@ pub async fn lobby(
         page: lobby.page,
         next: lobby.next,
         rooms: lobby.rooms.iter().map(LobbyRoomJson::from).collect(),
+        attention: (&lobby.attention).into(),
     }))
 }
 

@@ -8,10 +8,12 @@ use diesel::prelude::*;
 use super::write::Draft;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, reactions};
+use crate::domain::markdown::Rendered;
 use crate::domain::{MessageText, Reaction, search};
 use crate::models::audit::AuditEntry;
 use crate::models::deletion_count::DeletionCount;
-use crate::models::{Changes, Kind, LogEntry, ModelError, Room, User, now, write};
+use crate::models::notice::Written;
+use crate::models::{Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write};
 
 /// The most different reactions one message holds.
 pub const MAX_REACTIONS: i64 = 20;
@@ -60,11 +62,14 @@ impl LogEntry {
         seq: i32,
         user_id: i32,
         text: &MessageText,
-        html: &str,
+        rendered: &Rendered,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
+        let html = rendered.html.as_str();
+        let names: Vec<String> = rendered.mentions.iter().map(|(_, n)| n.clone()).collect();
+        let ids: Vec<i32> = rendered.mentions.iter().map(|(id, _)| *id).collect();
         write(conn, changes, |conn, changes| {
-            Room::find_as_member(conn, room_id, user_id)?;
+            let room = Room::find_as_member(conn, room_id, user_id)?;
             let message = MessageRow::find(conn, room_id, seq)?;
             // Nobody else's words are anyone's to change: not the room's creator's, not an
             // administrator's (they may delete, which shows).
@@ -89,6 +94,7 @@ impl LogEntry {
                 log_entries::html.eq(Some(html)),
                 log_entries::search_text.eq(Some(search::fold(text.as_str()))),
                 log_entries::edited_at.eq(Some(now())),
+                log_entries::mentions.eq((!names.is_empty()).then(|| names.join(" "))),
             ))
             .execute(conn)?;
             if changed == 0 {
@@ -104,8 +110,20 @@ impl LogEntry {
                 target: Some(seq),
                 reply_to: None,
                 client_id: None,
+                mentions: names.clone(),
             };
             Self::insert(conn, draft, changes)?;
+            // Whom it mentions now: those it no longer does lose the mention, new ones are told.
+            Notice::unmention(conn, room_id, seq, &ids)?;
+            let written = Written {
+                room: &room,
+                seq,
+                author_id: user_id,
+                author: &author,
+                body: text.as_str(),
+                mentions: &ids,
+            };
+            Notice::record(conn, &[written], changes)?;
             Ok(Self::message(conn, room_id, seq)?)
         })
     }
@@ -151,6 +169,7 @@ impl LogEntry {
                     target: Some(seq),
                     reply_to: None,
                     client_id: None,
+                    mentions: Vec::new(),
                 };
                 Self::insert(conn, draft, changes)?;
             }
@@ -233,6 +252,7 @@ impl LogEntry {
                 log_entries::body.eq(""),
                 log_entries::html.eq(Some("")),
                 log_entries::search_text.eq(None::<String>),
+                log_entries::mentions.eq(None::<String>),
                 log_entries::deleted_at.eq(Some(now())),
             ))
             .execute(conn)?;
@@ -240,6 +260,7 @@ impl LogEntry {
                 return Err(ModelError::NotFound);
             }
             Self::forget_changes(conn, room_id, message_seq)?;
+            Notice::forget(conn, room_id, message_seq)?;
             DeletionCount::record(conn, room_id, author_id, message_seq)?;
             Self::append(
                 conn,

@@ -10,9 +10,12 @@ use diesel::sql_types::{Array, Bool, Integer};
 use super::numbering;
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, users};
+use crate::domain::markdown::Rendered;
+use crate::domain::mention::Accounts;
 use crate::domain::{ClientId, MessageText, excerpt, markdown, search};
 use crate::models::log_entry::{COLUMNS, ReplyTo, Row};
-use crate::models::{self, Changes, Kind, LogEntry, ModelError, Room, User, now, write};
+use crate::models::notice::Written;
+use crate::models::{self, Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write};
 
 /// `None` is NULL, written out, rather than DEFAULT (the same here): only then does diesel
 /// write many rows as one INSERT on SQLite. Otherwise it inserts them one by one inside a
@@ -35,6 +38,7 @@ struct NewEntry<'a> {
     reply_to: Option<i32>,
     /// A message's text folded for search (see `domain::search`); none for other entries.
     search_text: Option<String>,
+    mentions: Option<String>,
 }
 
 /// An entry's running counts, up to and including it: the room's messages, and its author's
@@ -63,6 +67,7 @@ impl<'a> NewEntry<'a> {
             html: entry.kind.has_html().then_some(entry.html.as_str()),
             reply_to: entry.reply_to.as_ref().map(|r| r.seq),
             search_text: (entry.kind == Kind::Message).then(|| search::fold(&entry.body)),
+            mentions: (!entry.mentions.is_empty()).then(|| entry.mentions.join(" ")),
         }
     }
 }
@@ -87,23 +92,47 @@ pub struct NewPost {
     pub client_id: Option<ClientId>,
     /// The number of the message of the same room it answers.
     pub reply_to: Option<i32>,
+    /// The accounts it mentions: (id, canonical name).
+    pub mentions: Vec<(i32, String)>,
 }
 
 impl NewPost {
+    /// A post that mentions nobody.
     pub fn new(
         room_id: i32,
         author_id: i32,
         text: MessageText,
         client_id: Option<ClientId>,
     ) -> Self {
+        Self::mentioning(room_id, author_id, text, client_id, &Accounts::new())
+    }
+
+    /// A post whose `@name`s of `accounts` are its mentions.
+    pub fn mentioning(
+        room_id: i32,
+        author_id: i32,
+        text: MessageText,
+        client_id: Option<ClientId>,
+        accounts: &Accounts,
+    ) -> Self {
+        let Rendered { html, mentions } = markdown::render_mentioning(text.as_str(), accounts);
         Self {
             room_id,
             author_id,
-            html: markdown::render(text.as_str()),
+            html,
             text,
             client_id,
             reply_to: None,
+            mentions,
         }
+    }
+
+    fn mention_ids(&self) -> Vec<i32> {
+        self.mentions.iter().map(|(id, _)| *id).collect()
+    }
+
+    fn mention_names(&self) -> Vec<String> {
+        self.mentions.iter().map(|(_, name)| name.clone()).collect()
     }
 
     /// The same post, answering message `seq` of its room.
@@ -125,6 +154,8 @@ pub(super) struct Draft<'a> {
     pub target: Option<i32>,
     pub reply_to: Option<ReplyTo>,
     pub client_id: Option<&'a str>,
+    /// Canonical names of the accounts it mentions.
+    pub mentions: Vec<String>,
 }
 
 impl LogEntry {
@@ -148,6 +179,7 @@ impl LogEntry {
             target: target_seq,
             reply_to: None,
             client_id: None,
+            mentions: Vec::new(),
         };
         Self::insert(conn, draft, changes)
     }
@@ -168,6 +200,7 @@ impl LogEntry {
             target,
             reply_to,
             client_id,
+            mentions,
         } = draft;
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
@@ -198,6 +231,7 @@ impl LogEntry {
             reply_to,
             reactions: Vec::new(),
             sent_at,
+            mentions,
         };
         diesel::insert_into(log_entries::table)
             .values(&NewEntry::of(&entry, client_id, through))
@@ -292,8 +326,19 @@ impl LogEntry {
             target: None,
             reply_to,
             client_id: post.client_id.as_ref().map(ClientId::as_str),
+            mentions: post.mention_names(),
         };
-        Self::insert(conn, draft, changes)
+        let entry = Self::insert(conn, draft, changes)?;
+        let written = Written {
+            room,
+            seq: entry.seq,
+            author_id: post.author_id,
+            author,
+            body: post.text.as_str(),
+            mentions: &post.mention_ids(),
+        };
+        Notice::record(conn, &[written], changes)?;
+        Ok(entry)
     }
 
     /// The message a reply answers, as the reply quotes it: a message of the same room
@@ -348,6 +393,7 @@ impl LogEntry {
             Ok::<_, diesel::result::Error>((results, these))
         })?;
         changes.appended.extend(these.appended);
+        changes.notices.extend(these.notices);
         Ok(results)
     }
 
@@ -537,6 +583,7 @@ impl LogEntry {
                     reply_to: None,
                     reactions: Vec::new(),
                     sent_at,
+                    mentions: post.mention_names(),
                 },
             ));
         }
@@ -554,6 +601,28 @@ impl LogEntry {
                 DbConnection::Sqlite(c) => insert.values(chunk).execute(c)?,
                 DbConnection::Postgres(c) => insert.values(chunk).execute(c)?,
             };
+        }
+        // Each room's notices: one read of its levels for all of its messages here.
+        let mention_ids: Vec<Vec<i32>> = stored
+            .iter()
+            .map(|(i, ..)| posts[*i].mention_ids())
+            .collect();
+        for &room_id in per_room.keys() {
+            let written: Vec<Written> = fresh
+                .iter()
+                .zip(&stored)
+                .zip(&mention_ids)
+                .filter(|(((_, room, _), _), _)| room.id == room_id)
+                .map(|(((_, room, author), (_, _, entry)), mentions)| Written {
+                    room,
+                    seq: entry.seq,
+                    author_id: entry.author_id,
+                    author,
+                    body: &entry.body,
+                    mentions,
+                })
+                .collect();
+            Notice::record(conn, &written, changes)?;
         }
         changes
             .appended

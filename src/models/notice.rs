@@ -1,0 +1,485 @@
+//! What needs someone (the notices table) and how loud each room is for them
+//! (room_notifications). A message writes a notice for each person it should reach, in its own
+//! transaction: everyone it mentions, the other person of a direct conversation, and whoever
+//! set the room to `all`. The lobby counts unread mentions from here; each server's memory
+//! (`live::attention`) and push workers learn of new notices from here.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Changes, Room};
+use crate::db::DbConnection;
+use crate::db::schema::{
+    log_entries, notices, room_members, room_notifications, room_reads, rooms, users,
+};
+use crate::domain::excerpt;
+
+/// How loud a room is for someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Every message.
+    All,
+    /// Messages that mention them.
+    Mentions,
+    Nothing,
+}
+
+impl Level {
+    pub fn parse(level: &str) -> Option<Self> {
+        match level {
+            "all" => Some(Self::All),
+            "mentions" => Some(Self::Mentions),
+            "nothing" => Some(Self::Nothing),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Mentions => "mentions",
+            Self::Nothing => "nothing",
+        }
+    }
+
+    /// Without a choice of theirs: every message of a direct conversation, mentions elsewhere.
+    pub fn default_for(is_direct: bool) -> Self {
+        match is_direct {
+            true => Self::All,
+            false => Self::Mentions,
+        }
+    }
+
+    /// Whether a message at this level tells its reader.
+    fn notifies(self, mentioned: bool) -> bool {
+        match self {
+            Self::All => true,
+            Self::Mentions => mentioned,
+            Self::Nothing => false,
+        }
+    }
+}
+
+/// Why a notice reached someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Mention,
+    Direct,
+    /// A message in a room they set to `all`.
+    All,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mention => "mention",
+            Self::Direct => "direct",
+            Self::All => "all",
+        }
+    }
+}
+
+/// A notice as a reader is told of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub id: i32,
+    pub user_id: i32,
+    pub room_id: i32,
+    /// The message's number in its room.
+    pub seq: i32,
+    pub mention: bool,
+    /// Their level says to tell them (the attention count, desktop notifications, web push).
+    pub notify: bool,
+    pub reason: Reason,
+    /// The room as the reader names it (a direct conversation: the other person).
+    pub room: String,
+    pub author: String,
+    pub excerpt: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A message that was just written, as its notices need it.
+pub struct Written<'a> {
+    pub room: &'a Room,
+    pub seq: i32,
+    pub author_id: i32,
+    pub author: &'a str,
+    pub body: &'a str,
+    /// The accounts it mentions (ids).
+    pub mentions: &'a [i32],
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = notices)]
+struct NewNotice {
+    user_id: i32,
+    room_id: i32,
+    seq: i32,
+    mention: bool,
+    notify: bool,
+    created_at: NaiveDateTime,
+}
+
+impl Notice {
+    /// Writes the notices of messages just written into one room, in their transaction, and
+    /// hands them to `changes`. One read of the room's levels (and its members, if direct) for
+    /// all of them.
+    pub(crate) fn record(
+        conn: &mut DbConnection,
+        messages: &[Written],
+        changes: &mut Changes,
+    ) -> QueryResult<()> {
+        let Some(first) = messages.first() else {
+            return Ok(());
+        };
+        let room = first.room;
+        let levels: HashMap<i32, Level> = room_notifications::table
+            .filter(room_notifications::room_id.eq(room.id))
+            .select((room_notifications::user_id, room_notifications::level))
+            .load::<(i32, String)>(conn)?
+            .into_iter()
+            .filter_map(|(user, level)| Some((user, Level::parse(&level)?)))
+            .collect();
+        let members: Vec<i32> = match room.is_direct {
+            true => room_members::table
+                .filter(room_members::room_id.eq(room.id))
+                .select(room_members::user_id)
+                .load(conn)?,
+            false => Vec::new(),
+        };
+        let level_of = |user: i32| {
+            levels
+                .get(&user)
+                .copied()
+                .unwrap_or(Level::default_for(room.is_direct))
+        };
+        let now = super::now();
+        for message in messages {
+            // Who it may reach: in a direct conversation only its two people.
+            let mut recipients: Vec<i32> = match room.is_direct {
+                true => members.clone(),
+                false => message
+                    .mentions
+                    .iter()
+                    .copied()
+                    .chain(
+                        levels
+                            .iter()
+                            .filter(|(_, l)| **l == Level::All)
+                            .map(|(u, _)| *u),
+                    )
+                    .collect(),
+            };
+            recipients.sort_unstable();
+            recipients.dedup();
+            let rows: Vec<NewNotice> = recipients
+                .into_iter()
+                .filter(|&user| user != message.author_id)
+                .filter_map(|user| {
+                    let mention = message.mentions.contains(&user);
+                    let notify = level_of(user).notifies(mention);
+                    (mention || notify).then_some(NewNotice {
+                        user_id: user,
+                        room_id: room.id,
+                        seq: message.seq,
+                        mention,
+                        notify,
+                        created_at: now,
+                    })
+                })
+                .collect();
+            for row in rows {
+                // An edit writes again for whom it now mentions (ON CONFLICT is beyond the
+                // multi-backend: each arm builds it for its own).
+                macro_rules! upsert {
+                    ($c:expr) => {
+                        diesel::insert_into(notices::table)
+                            .values(&row)
+                            .on_conflict((notices::user_id, notices::room_id, notices::seq))
+                            .do_update()
+                            .set(notices::mention.eq(row.mention))
+                            .returning(notices::id)
+                            .get_result::<i32>($c)?
+                    };
+                }
+                let id = match conn {
+                    DbConnection::Sqlite(c) => upsert!(c),
+                    DbConnection::Postgres(c) => upsert!(c),
+                };
+                let reason = match (row.mention, room.is_direct) {
+                    (true, _) => Reason::Mention,
+                    (false, true) => Reason::Direct,
+                    (false, false) => Reason::All,
+                };
+                changes.notices.push(Notice {
+                    id,
+                    user_id: row.user_id,
+                    room_id: room.id,
+                    seq: message.seq,
+                    mention: row.mention,
+                    notify: row.notify,
+                    reason,
+                    room: match room.is_direct {
+                        true => message.author.to_owned(),
+                        false => room.name.clone(),
+                    },
+                    author: message.author.to_owned(),
+                    excerpt: excerpt(message.body),
+                    created_at: now,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// An edit changed whom a message mentions: those it no longer mentions lose its mention
+    /// (and the notice, if it was only that); `record` then adds the new ones.
+    pub(crate) fn unmention(
+        conn: &mut DbConnection,
+        room_id: i32,
+        seq: i32,
+        still: &[i32],
+    ) -> QueryResult<()> {
+        let of_message = notices::table
+            .filter(notices::room_id.eq(room_id))
+            .filter(notices::seq.eq(seq))
+            .filter(notices::mention)
+            .filter(notices::user_id.ne_all(still));
+        diesel::delete(of_message.clone().filter(notices::notify.eq(false))).execute(conn)?;
+        diesel::update(of_message)
+            .set(notices::mention.eq(false))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// A message was deleted: nobody needs to read it any more.
+    pub(crate) fn forget(conn: &mut DbConnection, room_id: i32, seq: i32) -> QueryResult<()> {
+        diesel::delete(
+            notices::table
+                .filter(notices::room_id.eq(room_id))
+                .filter(notices::seq.eq(seq)),
+        )
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// Of these rooms, how many unread messages in each mention the user (rooms without any
+    /// are left out). Unread: past the user's read mark, all of them if they never read the room.
+    pub fn unread_mentions(
+        conn: &mut DbConnection,
+        user_id: i32,
+        room_ids: &[i32],
+    ) -> QueryResult<HashMap<i32, i64>> {
+        if room_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(i32, i64)> = notices::table
+            .left_join(
+                room_reads::table.on(room_reads::room_id
+                    .eq(notices::room_id)
+                    .and(room_reads::user_id.eq(notices::user_id))),
+            )
+            .filter(notices::user_id.eq(user_id))
+            .filter(notices::room_id.eq_any(room_ids))
+            .filter(notices::mention)
+            .filter(
+                room_reads::last_read_seq.is_null().or(notices::seq
+                    .nullable()
+                    .gt(room_reads::last_read_seq.nullable())),
+            )
+            .group_by(notices::room_id)
+            .select((notices::room_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The user's newest unread notices that say to tell them (at most `limit`), oldest first:
+    /// what a server's memory starts from (see `live::attention`).
+    pub fn unread(conn: &mut DbConnection, user_id: i32, limit: i64) -> QueryResult<Vec<Notice>> {
+        let ids = notices::table
+            .left_join(
+                room_reads::table.on(room_reads::room_id
+                    .eq(notices::room_id)
+                    .and(room_reads::user_id.eq(notices::user_id))),
+            )
+            .filter(notices::user_id.eq(user_id))
+            .filter(notices::notify)
+            .filter(
+                room_reads::last_read_seq.is_null().or(notices::seq
+                    .nullable()
+                    .gt(room_reads::last_read_seq.nullable())),
+            )
+            .order(notices::id.desc())
+            .limit(limit)
+            .select(notices::id)
+            .load::<i32>(conn)?;
+        let mut found = Self::read_rows(conn, &ids)?;
+        found.sort_by_key(|n| n.id);
+        Ok(found)
+    }
+
+    /// Notices numbered above `after` (every user's), oldest first, at most `limit`: what
+    /// other servers wrote, for this one's memory to catch up with.
+    pub fn since(conn: &mut DbConnection, after: i32, limit: i64) -> QueryResult<Vec<Notice>> {
+        let ids = notices::table
+            .filter(notices::id.gt(after))
+            .order(notices::id)
+            .limit(limit)
+            .select(notices::id)
+            .load::<i32>(conn)?;
+        let mut found = Self::read_rows(conn, &ids)?;
+        found.sort_by_key(|n| n.id);
+        Ok(found)
+    }
+
+    /// The newest notice's number (0 when there is none): where catching up starts.
+    pub fn newest(conn: &mut DbConnection) -> QueryResult<i32> {
+        Ok(notices::table
+            .select(diesel::dsl::max(notices::id))
+            .first::<Option<i32>>(conn)?
+            .unwrap_or(0))
+    }
+
+    /// These notices, whole: with the message's author and excerpt and the room as each
+    /// reader names it.
+    fn read_rows(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Notice>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        type Row = (
+            i32,
+            i32,
+            i32,
+            i32,
+            bool,
+            bool,
+            NaiveDateTime,
+            String,
+            bool,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = notices::table
+            .inner_join(rooms::table)
+            .inner_join(
+                log_entries::table.on(log_entries::room_id
+                    .eq(notices::room_id)
+                    .and(log_entries::seq.eq(notices::seq))),
+            )
+            .inner_join(users::table.on(users::id.eq(log_entries::author_id)))
+            .filter(notices::id.eq_any(ids))
+            .select((
+                notices::id,
+                notices::user_id,
+                notices::room_id,
+                notices::seq,
+                notices::mention,
+                notices::notify,
+                notices::created_at,
+                rooms::name,
+                rooms::is_direct,
+                users::username,
+                log_entries::body,
+            ))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    user_id,
+                    room_id,
+                    seq,
+                    mention,
+                    notify,
+                    created_at,
+                    room,
+                    direct,
+                    author,
+                    body,
+                )| {
+                    Notice {
+                        id,
+                        user_id,
+                        room_id,
+                        seq,
+                        mention,
+                        notify,
+                        reason: match (mention, direct) {
+                            (true, _) => Reason::Mention,
+                            (false, true) => Reason::Direct,
+                            (false, false) => Reason::All,
+                        },
+                        room: match direct {
+                            true => author.clone(),
+                            false => room,
+                        },
+                        author,
+                        excerpt: excerpt(&body),
+                        created_at,
+                    }
+                },
+            )
+            .collect())
+    }
+}
+
+impl Level {
+    /// The user's level for a room, the default if they chose none.
+    pub fn of(conn: &mut DbConnection, user_id: i32, room: &Room) -> QueryResult<Level> {
+        Ok(room_notifications::table
+            .find((user_id, room.id))
+            .select(room_notifications::level)
+            .first::<String>(conn)
+            .optional()?
+            .and_then(|level| Level::parse(&level))
+            .unwrap_or(Level::default_for(room.is_direct)))
+    }
+
+    /// The levels the user chose for these rooms (rooms left at the default are left out).
+    pub fn chosen(
+        conn: &mut DbConnection,
+        user_id: i32,
+        room_ids: &[i32],
+    ) -> QueryResult<HashMap<i32, Level>> {
+        Ok(room_notifications::table
+            .filter(room_notifications::user_id.eq(user_id))
+            .filter(room_notifications::room_id.eq_any(room_ids))
+            .select((room_notifications::room_id, room_notifications::level))
+            .load::<(i32, String)>(conn)?
+            .into_iter()
+            .filter_map(|(room, level)| Some((room, Level::parse(&level)?)))
+            .collect())
+    }
+
+    /// Sets the user's level for a room they may read.
+    pub fn set(
+        conn: &mut DbConnection,
+        user_id: i32,
+        room_id: i32,
+        level: Level,
+    ) -> QueryResult<()> {
+        let row = (
+            room_notifications::user_id.eq(user_id),
+            room_notifications::room_id.eq(room_id),
+            room_notifications::level.eq(level.as_str()),
+        );
+        macro_rules! upsert {
+            ($c:expr) => {
+                diesel::insert_into(room_notifications::table)
+                    .values(row)
+                    .on_conflict((room_notifications::user_id, room_notifications::room_id))
+                    .do_update()
+                    .set(room_notifications::level.eq(level.as_str()))
+                    .execute($c)?
+            };
+        }
+        match conn {
+            DbConnection::Sqlite(c) => upsert!(c),
+            DbConnection::Postgres(c) => upsert!(c),
+        };
+        Ok(())
+    }
+}
