@@ -1,7 +1,7 @@
 // The room's notification level ("All messages", "Mentions only", "Nothing"): a select that
 // saves itself with PUT /api/rooms/{id}/notifications. The page opens with the server's level
-// (data-level, or the room's default: all in a direct conversation, mentions elsewhere); a
-// refused or failed save puts the old level back and says why. alerts.js reads the level.
+// (data-level); a refused or failed save puts the old level back and says why. alerts.js
+// reads the level.
 import { roomId, jsonHeaders, errorOf, handleFatal } from "./page.js";
 
 const select = document.getElementById("notify-level");
@@ -40,7 +40,7 @@ async function save(previous) {
 export function start() {
   if (!select) return;
   const known = ["all", "mentions", "nothing"];
-  const initial = select.dataset.level || select.dataset.default;
+  const initial = select.dataset.level;
   select.value = known.includes(initial) ? initial : "mentions";
   let saved = select.value;
   let saving = Promise.resolve();

@@ -136,6 +136,20 @@
     return span;
   }
 
+  // Unread messages that mention the reader: "@2", said as "2 mentions".
+  function mentionBadge(mentions) {
+    const span = document.createElement("span");
+    span.className = "mention-badge";
+    const at = document.createElement("span");
+    at.setAttribute("aria-hidden", "true");
+    at.textContent = "@";
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = mentions === 1 ? " mention" : " mentions";
+    span.append(at, String(mentions), hidden);
+    return span;
+  }
+
   function newRow(room) {
     const li = document.createElement("li");
     li.dataset.roomId = String(room.id);
@@ -160,11 +174,16 @@
     const name = link.querySelector(".room-link-name");
     if (name.textContent !== room.name) name.textContent = room.name;
     const unread = room.id === current ? 0 : room.unread;
+    const mentions = room.id === current ? 0 : room.mentions || 0;
     const shown = link.querySelector(".unread");
     const count = shown ? shown.firstChild.textContent : "0";
-    if (count === String(unread)) return;
+    const shownMentions = link.querySelector(".mention-badge");
+    const mentioned = shownMentions ? shownMentions.childNodes[1].textContent : "0";
+    if (count === String(unread) && mentioned === String(mentions)) return;
     if (shown) shown.remove();
+    if (shownMentions) shownMentions.remove();
     if (unread > 0) link.append(badge(unread));
+    if (mentions > 0) link.append(mentionBadge(mentions));
   }
 
   function fill(list, rooms) {
