@@ -33,7 +33,10 @@ let count = 0; // what came while hidden
 // The room's latest entry handled: what the page opened with is not news.
 let newest = log ? Math.max(Number(log.dataset.lastId) || 0, Number(log.dataset.head) || 0) : 0;
 const told = new Set(); // attention items already notified ("room:id")
-let unreadWhenHidden = null; // the lobby: each room's unread count when the tab was hidden
+// The lobby: each room's unread count as last seen, and as it was when the tab was hidden
+// (null until an answer has said).
+let unread = null;
+let unreadWhenHidden = null;
 let audio = null;
 
 function stored(key) {
@@ -78,7 +81,10 @@ function cameWhileHidden(n) {
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (document.hidden) return;
+  if (document.hidden) {
+    unreadWhenHidden = unread;
+    return;
+  }
   count = 0;
   unreadWhenHidden = null;
   showCount();
@@ -148,8 +154,9 @@ function attend(attention) {
   if (log) cameWhileHidden(fresh.length);
   if (!document.hidden) return;
   for (const item of fresh) {
-    notify(item.author + " in " + item.room.name, item.excerpt, "/rooms/" + item.room.id + "?at=" + item.id,
-      "room-" + item.room.id);
+    // A direct conversation's name is the author's.
+    const heading = item.reason === "direct" ? item.author : item.author + " in " + item.room.name;
+    notify(heading, item.excerpt, "/rooms/" + item.room.id + "?at=" + item.id, "room-" + item.room.id);
   }
 }
 
@@ -177,12 +184,10 @@ document.addEventListener("chatroom:poll", (event) => {
 document.addEventListener("chatroom:lobby", (event) => {
   const answer = event.detail || {};
   if (!log && Array.isArray(answer.rooms)) {
-    const unread = new Map(answer.rooms.map((room) => [room.id, room.unread || 0]));
-    if (!document.hidden) {
-      unreadWhenHidden = null;
-    } else if (!unreadWhenHidden) {
-      unreadWhenHidden = unread;
-    } else {
+    unread = new Map(answer.rooms.map((room) => [room.id, room.unread || 0]));
+    // Hidden before the first answer came: counting starts from this one.
+    if (document.hidden && !unreadWhenHidden) unreadWhenHidden = unread;
+    if (document.hidden) {
       let came = 0;
       for (const [id, n] of unread) came += Math.max(0, n - (unreadWhenHidden.get(id) || 0));
       if (came !== count) {

@@ -5,8 +5,9 @@
 // that moves whenever anyone's lobby may have changed), and chat.js hands it over as a
 // "chatroom:lobby-version" event. Only when it moves does this script ask GET /api/lobby, at
 // most once every few seconds; an idle server costs no lobby reads at all. Pages without a
-// poller ask every REFRESH_MS while they are visible. Each answer updates the sidebar in place
-// (rows kept, focus kept) and goes on to the page as a "chatroom:lobby" event.
+// poller ask every REFRESH_MS, hidden too (alerts.js tells of what comes then). Each answer
+// updates the sidebar in place (rows kept, focus kept) and goes on to the page as a
+// "chatroom:lobby" event.
 (function () {
   "use strict";
 
@@ -249,12 +250,10 @@
     }, wait);
   });
 
-  // Pages without a poller (or a poller that stopped) refresh on a timer; hidden, at half the
-  // pace: what comes then is what the title count and notifications (alerts.js) tell of.
-  let ticks = 0;
+  // Pages without a poller (or a poller that stopped) refresh on a timer, hidden or not: what
+  // comes while hidden is what the title count and notifications (alerts.js) tell of.
   setInterval(() => {
-    ticks++;
-    if ((document.hidden && ticks % 2) || Date.now() - lastVersionEvent < REFRESH_MS) return;
+    if (Date.now() - lastVersionEvent < REFRESH_MS) return;
     refresh();
   }, REFRESH_MS);
 })();

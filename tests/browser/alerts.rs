@@ -374,3 +374,82 @@ async fn app_level(browser: &Browser, room: i64) -> String {
         .expect("a script");
     answer.as_str().unwrap_or_default().to_owned()
 }
+
+#[test]
+fn a_hidden_lobby_counts_and_notifies_a_mention_and_shows_its_badge() {
+    scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let kitchen = alice.create_room("Kitchen").await;
+        record_notifications(&alice).await;
+        alice.goto("/lobby").await;
+        alice.click("#notify-toggle").await;
+        alice
+            .wait_until("notifications on", || async {
+                alice.text("#notify-toggle").await == "Turn off notifications"
+            })
+            .await;
+        // The lobby's unread counts are known (from a refresh) before the tab hides.
+        alice
+            .script(
+                "document.addEventListener('chatroom:lobby', () => { window.refreshed = true; })",
+            )
+            .await;
+        alice
+            .wait_until("the lobby's refresh", || async {
+                alice.script("return window.refreshed === true").await == json!(true)
+            })
+            .await;
+        set_hidden(&alice, true).await;
+
+        let mut bob = app.user("bob").await;
+        bob.enter(kitchen as i32).await;
+        bob.say(kitchen as i32, "@alice, the kettle!").await;
+        let badge = format!("#rooms li[data-room-id='{kitchen}'] .mention-badge");
+        alice
+            .wait_until("the mention badge", || async { alice.exists(&badge).await })
+            .await;
+        let spoken = alice
+            .client
+            .execute(
+                "return document.querySelector(arguments[0]).textContent",
+                vec![json!(badge)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            spoken,
+            json!("@1 mention"),
+            "read as “1 mention”, the @ aside"
+        );
+        alice
+            .wait_until("a notification", || async {
+                alice.script("return window.notes.length").await == json!(1)
+            })
+            .await;
+        let note = alice.script("return window.notes[0]").await;
+        assert_eq!(note["title"], "bob in Kitchen");
+        assert_eq!(note["url"], format!("/rooms/{kitchen}?at=3"));
+        alice
+            .wait_until("the title count", || async {
+                title(&alice).await.starts_with("(1) ")
+            })
+            .await;
+        assert_eq!(title(&alice).await, "(1) Lobby · chatroom");
+        set_hidden(&alice, false).await;
+        assert_eq!(title(&alice).await, "Lobby · chatroom");
+
+        // The page made by the server shows the same badge.
+        alice.goto("/lobby").await;
+        let spoken = alice
+            .client
+            .execute(
+                "return document.querySelector(arguments[0]).textContent",
+                vec![json!(badge)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(spoken, json!("@1 mention"));
+        let found = alice.axe_violations().await;
+        assert!(found.is_empty(), "axe with a mention badge: {found:#?}");
+    });
+}

@@ -328,7 +328,16 @@ mod tests {
             Room::enter(conn, kitchen, bob, c).unwrap();
             post(conn, kitchen, bob, "hello from bob, the word hello");
             let text = MessageText::parse("the new words").unwrap();
-            LogEntry::edit(conn, kitchen, edited.seq, ann, &text, &Default::default(), c).unwrap();
+            LogEntry::edit(
+                conn,
+                kitchen,
+                edited.seq,
+                ann,
+                &text,
+                &Default::default(),
+                c,
+            )
+            .unwrap();
             Room::enter(conn, kitchen, ann, c).unwrap();
             LogEntry::delete_message(conn, kitchen, gone.seq, ann, c).unwrap();
             // A direct conversation between bob and cat: theirs alone.
