@@ -5,7 +5,7 @@
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use super::driver::{Browser, scenario};
+use super::driver::{Browser, Scheme, scenario};
 use super::newcomer;
 
 /// Replaces `Notification` in every page this browser opens next with a recorder whose
@@ -218,6 +218,12 @@ fn a_hidden_tab_counts_a_mention_in_its_title_and_shows_a_notification_for_it() 
             .script("return document.querySelector('link[rel=icon]').getAttribute('href')")
             .await;
         assert_eq!(icon, json!("/static/favicon.svg"));
+        for scheme in [Scheme::Light, Scheme::Dark] {
+            alice.set_scheme(scheme).await;
+            alice.screenshot(&format!("mentions-{scheme:?}")).await;
+            let found = alice.axe_violations().await;
+            assert!(found.is_empty(), "axe on mentions ({scheme:?}): {found:#?}");
+        }
     });
 }
 
@@ -295,8 +301,13 @@ fn the_message_box_completes_mentions_from_who_is_here_then_who_wrote() {
 
         alice.find("#text").await.send_keys("@").await.unwrap();
         wait_for_list(&alice, json!([true, ["@bob", "@carol"], true, "@"])).await;
+        alice.screenshot("mention-list-light").await;
         let found = alice.axe_violations().await;
         assert!(found.is_empty(), "axe with the list open: {found:#?}");
+        alice.set_scheme(Scheme::Dark).await;
+        alice.screenshot("mention-list-dark").await;
+        let found = alice.axe_violations().await;
+        assert!(found.is_empty(), "axe with the list open, dark: {found:#?}");
     });
 }
 
