@@ -130,6 +130,31 @@ fn chromium_counts_the_app_installable_and_its_manifest_and_worker_are_served() 
             json!([]),
             "Chromium's installability audit: {audit}"
         );
+        // The worker keeps the app shell, the offline page with it.
+        let kept = alice
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 caches.match('/offline').then((r) => r ? r.text() : '').then(
+                   (offline) => caches.match('/static/style.css').then((css) => done([offline.includes('You are offline'), Boolean(css)])),
+                   (e) => done(String(e)));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            kept,
+            json!([true, true]),
+            "the offline page and the styles are cached"
+        );
+
+        // The server goes away (the one after it listens elsewhere): a page asked for now is
+        // the worker's offline page, not the browser's error.
+        let _elsewhere = app.restart().await;
+        alice.goto("/lobby").await;
+        assert_eq!(alice.text("h1").await, "You are offline");
+        let found = alice.axe_violations().await;
+        assert!(found.is_empty(), "axe on the offline page: {found:#?}");
     });
 }
 
