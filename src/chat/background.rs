@@ -195,15 +195,24 @@ pub async fn catch_up(db: &Db, live: &Arc<Live>, lobby: bool) -> Result<(), AppE
 
 /// The notices other servers wrote since the last round, for each person's attention. Reads
 /// back `attention::REREAD` numbers each time: on PostgreSQL a smaller number may commit after
-/// a larger one was read (memory counts each notice once).
+/// a larger one was read (memory counts each notice once). Then the read marks of whoever
+/// has unread notices: they may have read those rooms through another server.
 fn catch_up_notices(conn: &mut DbConnection, live: &Live) -> Result<(), ModelError> {
     const AT_MOST: i64 = 500;
+    const MARKS_OF_AT_MOST: usize = 1000;
     let cursor = live.attention.cursor();
     let notices = Notice::since(conn, cursor.saturating_sub(REREAD).max(0), AT_MOST)?;
     if let Some(newest) = notices.last() {
         live.attention.set_cursor(newest.id);
     }
     live.attention.heard(&notices);
+    let mut waiting = live.attention.waiting();
+    waiting.truncate(MARKS_OF_AT_MOST);
+    if !waiting.is_empty() {
+        for (user_id, room_id, seq) in RoomRead::marks_of(conn, &waiting)? {
+            live.attention.read(user_id, room_id, seq);
+        }
+    }
     Ok(())
 }
 

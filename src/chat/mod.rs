@@ -178,6 +178,7 @@ impl Chat {
         let more = rooms.len() > LOBBY_PAGE as usize;
         rooms.truncate(LOBBY_PAGE as usize);
         let present = self.live.presence.counts().await;
+        self.reload_attention(user_id).await?;
         let attention = self.attention(user_id, None).await?;
         Ok(Lobby {
             attention,
@@ -441,7 +442,7 @@ impl Chat {
         if let Some(seen) = seen.filter(|&seen| seen > 0 && seen <= head) {
             self.saw(user.id, room_id, seen);
         }
-        let attention = self.attention(user.id, Some(room_id)).await?;
+        let attention = self.attention(user.id, Some((room_id, after))).await?;
         let newcomer = arrived.then_some(user.username.as_str());
         let people = self.live.presence.people_json(room_id, newcomer).await;
         Ok(Polled {

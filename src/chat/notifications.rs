@@ -39,22 +39,36 @@ impl Chat {
             .await
     }
 
-    /// What needs the user outside `here` (a room, or the lobby): from memory, which starts
-    /// them from the database at their first poll on this server.
+    /// What needs the user outside `here` (a room and the poll's cursor, or the lobby):
+    /// from memory, which starts them from the database at their first poll on this server.
     pub(crate) async fn attention(
         &self,
         user_id: i32,
-        here: Option<i32>,
+        here: Option<(i32, i32)>,
     ) -> Result<Attention, AppError> {
         if let Some(attention) = self.live.attention.poll(user_id, here) {
             return Ok(attention);
         }
-        let unread = self
-            .db
-            .run(move |conn| Ok(Notice::unread(conn, user_id, KEPT as i64)?))
-            .await?;
-        self.live.attention.load(user_id, unread);
+        self.reload_attention(user_id).await?;
         Ok(self.live.attention.poll(user_id, here).unwrap_or_default())
+    }
+
+    /// Reads the user's unread notices from the database into memory: at their first poll
+    /// here, and at each lobby (they may have read rooms through another server).
+    pub(super) async fn reload_attention(&self, user_id: i32) -> Result<(), AppError> {
+        let (unread, as_of) = self
+            .db
+            .run(move |conn| {
+                conn.read_transaction(|conn| {
+                    Ok((
+                        Notice::unread(conn, user_id, KEPT as i64)?,
+                        Notice::newest(conn)?,
+                    ))
+                })
+            })
+            .await?;
+        self.live.attention.load(user_id, unread, as_of);
+        Ok(())
     }
 
     /// The user has seen the room up to `seq`: their read mark, and their attention.

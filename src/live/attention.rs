@@ -34,11 +34,17 @@ pub struct Attention {
 }
 
 pub trait Attentions: Send + Sync {
-    /// What `user` polling from `here` (a room, or `None` from the lobby) should be told;
-    /// `None` if memory does not know the user yet (`load` them first).
-    fn poll(&self, user_id: i32, here: Option<i32>) -> Option<Attention>;
-    /// The user's unread notices as the database has them: memory starts from these.
-    fn load(&self, user_id: i32, unread: Vec<Notice>);
+    /// What `user` polling from `here` (a room and the poll's cursor, or `None` from the
+    /// lobby) should be told; `None` if memory does not know the user yet (`load` them
+    /// first). The room's notices up to the cursor are read: the page has them.
+    fn poll(&self, user_id: i32, here: Option<(i32, i32)>) -> Option<Attention>;
+    /// The user's unread notices as the database has them: memory starts from these, or
+    /// takes them in place of what it had (the lobby reloads them: the user may have read
+    /// rooms through another server). `as_of`: the newest notice number when they were read;
+    /// memory keeps what it heard past it.
+    fn load(&self, user_id: i32, unread: Vec<Notice>, as_of: i32);
+    /// The people with unread notices: whose read marks catch-up compares with the database's.
+    fn waiting(&self) -> Vec<i32>;
     /// Notices that were committed, by this server or another. Only users memory knows are
     /// kept; a notice heard twice counts once.
     fn heard(&self, notices: &[Notice]);
@@ -66,6 +72,13 @@ struct Person {
 }
 
 impl Person {
+    fn read_up_to(&mut self, room_id: i32, seq: i32) {
+        let mark = self.read.entry(room_id).or_insert(0);
+        *mark = (*mark).max(seq);
+        self.unread
+            .retain(|_, n| n.room_id != room_id || n.seq > seq);
+    }
+
     fn add(&mut self, notice: &Notice) {
         let read = self.read.get(&notice.room_id).copied().unwrap_or(0);
         if !notice.notify || notice.seq <= read {
@@ -103,19 +116,22 @@ impl MemoryAttentions {
 }
 
 impl Attentions for MemoryAttentions {
-    fn poll(&self, user_id: i32, here: Option<i32>) -> Option<Attention> {
+    fn poll(&self, user_id: i32, here: Option<(i32, i32)>) -> Option<Attention> {
         let now = self.millis();
-        let outside = |n: &Arc<Notice>| Some(n.room_id) != here;
+        let room = here.map(|(room, _)| room);
+        let outside = |n: &Arc<Notice>| Some(n.room_id) != room;
+        let read_here =
+            |n: &Arc<Notice>| here.is_some_and(|(r, after)| n.room_id == r && n.seq <= after);
         {
             let people = read(&self.people);
             let person = people.get(&user_id)?;
             person.polled.store(now, Ordering::Relaxed);
-            // The common answer: nothing handed out yet, so nothing to write.
-            if person
+            // The common answer: nothing new to hand out and nothing read, so nothing to write.
+            let nothing_new = person
                 .unread
                 .last_key_value()
-                .is_none_or(|(&id, _)| id <= person.handed)
-            {
+                .is_none_or(|(&id, _)| id <= person.handed);
+            if nothing_new && !person.unread.values().any(read_here) {
                 let count = person.unread.values().filter(|n| outside(n)).count();
                 return Some(Attention {
                     count,
@@ -125,6 +141,9 @@ impl Attentions for MemoryAttentions {
         }
         let mut people = write(&self.people);
         let person = people.get_mut(&user_id)?;
+        if let Some((room, after)) = here {
+            person.read_up_to(room, after);
+        }
         let count = person.unread.values().filter(|n| outside(n)).count();
         let handed = person.handed;
         let mut new: Vec<Arc<Notice>> = person
@@ -140,20 +159,30 @@ impl Attentions for MemoryAttentions {
         Some(Attention { count, new })
     }
 
-    fn load(&self, user_id: i32, unread: Vec<Notice>) {
+    fn load(&self, user_id: i32, unread: Vec<Notice>, as_of: i32) {
         let mut people = write(&self.people);
+        let cursor = self.cursor.load(Ordering::Relaxed);
         let person = people.entry(user_id).or_insert_with(|| Person {
             unread: BTreeMap::new(),
-            handed: 0,
+            // What was waiting before they came is counted, not announced again.
+            handed: cursor,
             read: HashMap::new(),
             polled: AtomicU64::new(0),
         });
-        // What was waiting before they came is counted, not announced again.
         person.handed = person.handed.max(unread.last().map_or(0, |n| n.id));
-        person.handed = person.handed.max(self.cursor.load(Ordering::Relaxed));
+        // Heard since the database was read: keep those it could not have had.
+        person.unread.retain(|&id, _| id > as_of);
         for notice in &unread {
             person.add(notice);
         }
+    }
+
+    fn waiting(&self) -> Vec<i32> {
+        read(&self.people)
+            .iter()
+            .filter(|(_, person)| !person.unread.is_empty())
+            .map(|(&id, _)| id)
+            .collect()
     }
 
     fn heard(&self, notices: &[Notice]) {
@@ -169,13 +198,8 @@ impl Attentions for MemoryAttentions {
     }
 
     fn read(&self, user_id: i32, room_id: i32, seq: i32) {
-        let mut people = write(&self.people);
-        if let Some(person) = people.get_mut(&user_id) {
-            let mark = person.read.entry(room_id).or_insert(0);
-            *mark = (*mark).max(seq);
-            person
-                .unread
-                .retain(|_, n| n.room_id != room_id || n.seq > seq);
+        if let Some(person) = write(&self.people).get_mut(&user_id) {
+            person.read_up_to(room_id, seq);
         }
     }
 
@@ -245,11 +269,15 @@ mod tests {
     #[test]
     fn a_user_memory_does_not_know_must_be_loaded_first() {
         let (memory, _) = attentions();
-        assert_eq!(memory.poll(1, Some(1)), None);
+        assert_eq!(memory.poll(1, Some((1, 0))), None);
         memory.heard(&[notice(1, 1, 2, 5)]);
-        assert_eq!(memory.poll(1, Some(1)), None, "nobody kept for a stranger");
-        memory.load(1, vec![notice(1, 1, 2, 5)]);
-        let seen = memory.poll(1, Some(1)).unwrap();
+        assert_eq!(
+            memory.poll(1, Some((1, 0))),
+            None,
+            "nobody kept for a stranger"
+        );
+        memory.load(1, vec![notice(1, 1, 2, 5)], 10);
+        let seen = memory.poll(1, Some((1, 0))).unwrap();
         assert_eq!(
             (seen.count, seen.new.len()),
             (1, 0),
@@ -260,13 +288,13 @@ mod tests {
     #[test]
     fn each_notice_is_handed_out_once_and_counted_until_read() {
         let (memory, _) = attentions();
-        memory.load(1, Vec::new());
+        memory.load(1, Vec::new(), 10);
         memory.heard(&[notice(7, 1, 2, 5), notice(8, 1, 3, 9), notice(9, 2, 2, 5)]);
-        let seen = memory.poll(1, Some(3)).unwrap();
+        let seen = memory.poll(1, Some((3, 0))).unwrap();
         assert_eq!(seen.count, 1, "the room polled is not counted");
         assert_eq!(seen.new.iter().map(|n| n.id).collect::<Vec<_>>(), vec![7]);
         memory.heard(&[notice(7, 1, 2, 5)]);
-        let again = memory.poll(1, Some(3)).unwrap();
+        let again = memory.poll(1, Some((3, 0))).unwrap();
         assert_eq!((again.count, again.new.len()), (1, 0));
         memory.read(1, 2, 5);
         assert_eq!(
@@ -275,13 +303,41 @@ mod tests {
             "room 3 still unread"
         );
         memory.heard(&[notice(7, 1, 2, 5)]);
-        assert_eq!(memory.poll(1, Some(3)).unwrap().count, 0, "read stays read");
+        assert_eq!(
+            memory.poll(1, Some((3, 0))).unwrap().count,
+            0,
+            "read stays read"
+        );
+    }
+
+    #[test]
+    fn polling_a_room_reads_its_notices_up_to_the_cursor() {
+        let (memory, _) = attentions();
+        memory.load(1, vec![notice(1, 1, 2, 5), notice(2, 1, 2, 9)], 10);
+        assert_eq!(memory.waiting(), vec![1]);
+        assert_eq!(
+            memory.poll(1, Some((2, 5))).unwrap().count,
+            0,
+            "room 2 is here"
+        );
+        assert_eq!(
+            memory.poll(1, None).unwrap().count,
+            1,
+            "9 is past the cursor"
+        );
+        memory.load(1, Vec::new(), 10);
+        assert_eq!(
+            memory.poll(1, None).unwrap().count,
+            0,
+            "read through another server"
+        );
+        assert!(memory.waiting().is_empty());
     }
 
     #[test]
     fn deleted_messages_and_rooms_are_forgotten() {
         let (memory, _) = attentions();
-        memory.load(1, vec![notice(1, 1, 2, 5), notice(2, 1, 3, 1)]);
+        memory.load(1, vec![notice(1, 1, 2, 5), notice(2, 1, 3, 1)], 10);
         memory.forget_message(2, 5);
         memory.forget_room(3);
         assert_eq!(memory.poll(1, None).unwrap().count, 0);
@@ -291,7 +347,7 @@ mod tests {
     fn a_poll_is_remembered_for_a_while() {
         let (memory, clock) = attentions();
         assert!(!memory.polled_within(1, Duration::from_secs(60)));
-        memory.load(1, Vec::new());
+        memory.load(1, Vec::new(), 10);
         clock.advance(Duration::from_secs(1));
         memory.poll(1, None);
         clock.advance(Duration::from_secs(59));

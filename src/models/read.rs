@@ -136,6 +136,21 @@ impl RoomRead {
             .optional()
     }
 
+    /// Every read mark of these users: (user, room, last number read).
+    pub fn marks_of(
+        conn: &mut DbConnection,
+        user_ids: &[i32],
+    ) -> QueryResult<Vec<(i32, i32, i32)>> {
+        room_reads::table
+            .filter(room_reads::user_id.eq_any(user_ids))
+            .select((
+                room_reads::user_id,
+                room_reads::room_id,
+                room_reads::last_read_seq,
+            ))
+            .load(conn)
+    }
+
     /// Per room of `room_ids`: the messages by others, not deleted, past the user's read mark.
     /// A public room the user has no mark in (never been in) has nothing unread: its history
     /// is not news to them; a direct conversation without one is unread from its start (it
