@@ -485,6 +485,7 @@ fn a_hidden_lobby_counts_and_notifies_a_mention_and_shows_its_badge() {
             .await
             .unwrap();
         assert_eq!(spoken, json!("@1 mention"));
+        alice.screenshot("lobby-mention-badge").await;
         let found = alice.axe_violations().await;
         assert!(found.is_empty(), "axe with a mention badge: {found:#?}");
     });
