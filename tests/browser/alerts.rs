@@ -9,17 +9,22 @@ use super::driver::{Browser, Scheme, scenario};
 use super::newcomer;
 
 /// Replaces `Notification` in every page this browser opens next with a recorder whose
-/// permission is granted: each notification shown lands in `window.notes`.
+/// permission is granted: each notification shown lands in `window.notes` (what it says) and
+/// `window.shown` (the object, to click).
 async fn record_notifications(browser: &Browser) {
     browser
         .devtools(
             "Page.addScriptToEvaluateOnNewDocument",
             json!({ "source": "
                 window.notes = [];
+                window.shown = [];
                 window.Notification = class {
                   static permission = 'granted';
                   static requestPermission() { return Promise.resolve('granted'); }
-                  constructor(title, options) { window.notes.push({ title, body: options.body, url: options.data.url }); }
+                  constructor(title, options) {
+                    window.notes.push({ title, body: options.body, url: options.data.url });
+                    window.shown.push(this);
+                  }
                   close() {}
                 };" }),
         )
@@ -218,10 +223,13 @@ fn a_hidden_tab_counts_a_mention_in_its_title_and_shows_a_notification_for_it() 
         let mine = alice
             .script("return document.querySelector('#log .mention-me')?.textContent")
             .await;
+        let html = alice
+            .script("return document.getElementById('log').innerHTML")
+            .await;
         assert_eq!(
             mine,
             json!("@ALICE"),
-            "the mention of her is marked as hers"
+            "the mention of her is marked as hers: {html}"
         );
 
         // A message that calls nobody counts, and is not notified under "Mentions only".
@@ -473,6 +481,10 @@ fn a_hidden_lobby_counts_and_notifies_a_mention_and_shows_its_badge() {
         assert_eq!(title(&alice).await, "(1) Lobby · chatroom");
         set_hidden(&alice, false).await;
         assert_eq!(title(&alice).await, "Lobby · chatroom");
+
+        // Clicking the notification opens the room at the message.
+        alice.script("window.shown[0].onclick()").await;
+        alice.wait_for_path(&format!("/rooms/{kitchen}?at=3")).await;
 
         // The page made by the server shows the same badge.
         alice.goto("/lobby").await;
