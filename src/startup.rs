@@ -448,6 +448,9 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
         )
         // Pages
         .route("/static/{name}", web::get().to(assets::asset))
+        .route("/manifest.webmanifest", web::get().to(assets::manifest))
+        .route("/sw.js", web::get().to(assets::service_worker))
+        .route("/offline", web::get().to(assets::offline))
         .route("/", web::get().to(auth::index))
         .service(
             web::resource("/register")

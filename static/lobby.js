@@ -75,8 +75,37 @@
       }
       badge.remove();
     }
+    showMentions(name, room.mentions || 0);
     const who = room.direct ? "direct conversation" : "by " + room.creator;
     setText(li.querySelector(".meta"), who + " · " + room.present + " here");
+  }
+
+  // The unread messages that mention the reader: "@2", said as "2 mentions".
+  function showMentions(name, mentions) {
+    let badge = name.querySelector(".mention-badge");
+    if (mentions <= 0) {
+      if (badge) badge.remove();
+      return;
+    }
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "mention-badge";
+      const at = document.createElement("span");
+      at.setAttribute("aria-hidden", "true");
+      at.textContent = "@";
+      const spoken = document.createElement("span");
+      spoken.className = "visually-hidden";
+      badge.append(at, document.createTextNode(""), spoken);
+      name.append(badge);
+    }
+    setText(badge.querySelector(".visually-hidden"), mentions === 1 ? " mention" : " mentions");
+    const count = badge.childNodes[1];
+    if (count.nodeValue !== String(mentions)) count.nodeValue = String(mentions);
+    const unread = name.querySelector(".unread");
+    // After the unread count, whichever came first.
+    if (unread && unread.compareDocumentPosition(badge) & Node.DOCUMENT_POSITION_PRECEDING) {
+      unread.after(badge);
+    }
   }
 
   function show(answer) {

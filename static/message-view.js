@@ -7,6 +7,7 @@
 // links only to http, https and mailto), and that allowlist is the safety here. Everything
 // else (names, raw text, excerpts, emoji) is set with textContent.
 import { me, isCreator, element } from "./page.js";
+import { markMine } from "./mentions.js";
 
 const EXCERPT_CHARS = 100;
 
@@ -31,8 +32,12 @@ function button(className, text, id) {
 
 function setBody(li, entry) {
   const body = li.querySelector(".text");
-  if (entry.html !== undefined) body.innerHTML = entry.html.trim();
-  else body.replaceChildren(element("p", null, entry.text));
+  if (entry.html !== undefined) {
+    body.innerHTML = entry.html.trim();
+    markMine(body);
+  } else {
+    body.replaceChildren(element("p", null, entry.text));
+  }
   if (entry.author === me) li.dataset.text = entry.text;
 }
 

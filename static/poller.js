@@ -68,6 +68,10 @@ async function poll() {
       }
       showPeople(body.present, body.typing);
       setStatus(null);
+      // alerts.js tells of what came (the title count, notifications).
+      document.dispatchEvent(new CustomEvent("chatroom:poll", {
+        detail: { messages: body.messages, attention: body.attention },
+      }));
       // The sidebar (shell.js) refreshes when the lobby's version moves.
       document.dispatchEvent(new CustomEvent("chatroom:lobby-version", { detail: body.lobby }));
       if (whole) {

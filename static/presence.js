@@ -3,13 +3,20 @@ import { presenceLine, typingLine, me, csrfToken, element } from "./page.js";
 
 let presenceShown = null;
 let typingShown = "";
+let present = [];
 
-export function showPeople(present, typing) {
-  const key = JSON.stringify(present);
+// Who the last poll said is here (mention autocomplete offers them first).
+export function people() {
+  return present;
+}
+
+export function showPeople(here, typing) {
+  present = here;
+  const key = JSON.stringify(here);
   if (key !== presenceShown) {
     presenceShown = key;
     const people = document.createDocumentFragment();
-    present.forEach((name, i) => {
+    here.forEach((name, i) => {
       if (i > 0) people.append(", ");
       const person = element("span", "person", name);
       if (name !== me) {

@@ -5,8 +5,9 @@
 // that moves whenever anyone's lobby may have changed), and chat.js hands it over as a
 // "chatroom:lobby-version" event. Only when it moves does this script ask GET /api/lobby, at
 // most once every few seconds; an idle server costs no lobby reads at all. Pages without a
-// poller ask every REFRESH_MS while they are visible. Each answer updates the sidebar in place
-// (rows kept, focus kept) and goes on to the page as a "chatroom:lobby" event.
+// poller ask every REFRESH_MS, hidden too (alerts.js tells of what comes then). Each answer
+// updates the sidebar in place (rows kept, focus kept) and goes on to the page as a
+// "chatroom:lobby" event.
 (function () {
   "use strict";
 
@@ -136,6 +137,20 @@
     return span;
   }
 
+  // Unread messages that mention the reader: "@2", said as "2 mentions".
+  function mentionBadge(mentions) {
+    const span = document.createElement("span");
+    span.className = "mention-badge";
+    const at = document.createElement("span");
+    at.setAttribute("aria-hidden", "true");
+    at.textContent = "@";
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = mentions === 1 ? " mention" : " mentions";
+    span.append(at, String(mentions), hidden);
+    return span;
+  }
+
   function newRow(room) {
     const li = document.createElement("li");
     li.dataset.roomId = String(room.id);
@@ -160,11 +175,16 @@
     const name = link.querySelector(".room-link-name");
     if (name.textContent !== room.name) name.textContent = room.name;
     const unread = room.id === current ? 0 : room.unread;
+    const mentions = room.id === current ? 0 : room.mentions || 0;
     const shown = link.querySelector(".unread");
     const count = shown ? shown.firstChild.textContent : "0";
-    if (count === String(unread)) return;
+    const shownMentions = link.querySelector(".mention-badge");
+    const mentioned = shownMentions ? shownMentions.childNodes[1].textContent : "0";
+    if (count === String(unread) && mentioned === String(mentions)) return;
     if (shown) shown.remove();
+    if (shownMentions) shownMentions.remove();
     if (unread > 0) link.append(badge(unread));
+    if (mentions > 0) link.append(mentionBadge(mentions));
   }
 
   function fill(list, rooms) {
@@ -230,9 +250,10 @@
     }, wait);
   });
 
-  // Pages without a poller (or a poller that stopped) refresh on a timer while visible.
+  // Pages without a poller (or a poller that stopped) refresh on a timer, hidden or not: what
+  // comes while hidden is what the title count and notifications (alerts.js) tell of.
   setInterval(() => {
-    if (document.hidden || Date.now() - lastVersionEvent < REFRESH_MS) return;
+    if (Date.now() - lastVersionEvent < REFRESH_MS) return;
     refresh();
   }, REFRESH_MS);
 })();

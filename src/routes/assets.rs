@@ -1,4 +1,6 @@
-//! The health check, and the static files, compiled into the binary so that it runs anywhere.
+//! The health check, and the static files, compiled into the binary so that it runs anywhere:
+//! those under /static/, and the few an installable app needs at fixed paths (its manifest,
+//! its service worker at the root so that its scope is the whole site, its offline page).
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -27,24 +29,33 @@ pub fn healthz(faults: &Faults) -> HttpResponse {
 /// The files under static/, by name, compiled in.
 macro_rules! assets {
     ($($file:literal),* $(,)?) => {
-        &[$(($file, include_str!(concat!("../../static/", $file)))),*]
+        &[$(($file, include_bytes!(concat!("../../static/", $file)).as_slice())),*]
     };
 }
 
-const ASSETS: &[(&str, &str)] = assets![
+const ASSETS: &[(&str, &[u8])] = assets![
+    "alerts.js",
+    "autocomplete.js",
     "chat.js",
     "composer.js",
     "confirm.js",
     "days.js",
     "delete-room.js",
+    "favicon-dot.svg",
     "favicon.svg",
+    "icon-192.png",
+    "icon-512.png",
+    "install.js",
     "lobby.js",
     "message-actions.js",
+    "mentions.js",
     "message-view.js",
+    "notify-level.js",
     "outbox.js",
     "page.js",
     "poller.js",
     "presence.js",
+    "push.js",
     "reactions.js",
     "room-log.js",
     "send.js",
@@ -59,6 +70,9 @@ fn content_type(file: &str) -> &'static str {
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("webmanifest") => "application/manifest+json",
+        Some("html") => "text/html; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
@@ -73,4 +87,30 @@ pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, AppError> {
         // Short, because the names carry no version: a deploy must reach browsers soon.
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(*body))
+}
+
+/// The web app manifest (what makes the site installable), at /manifest.webmanifest.
+pub async fn manifest() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/manifest+json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(include_str!("../../static/manifest.webmanifest"))
+}
+
+/// The service worker, at /sw.js: served from the root, its scope is the whole site. Never
+/// cached by HTTP, so that browsers see a new one at their next visit.
+pub async fn service_worker() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(include_str!("../../static/sw.js"))
+}
+
+/// The plain page the service worker shows when the server cannot be reached: static, so that
+/// it can be kept in the worker's cache (it names no user and holds no token).
+pub async fn offline() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(include_str!("../../static/offline.html"))
 }

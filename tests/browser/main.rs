@@ -8,6 +8,7 @@
 #[allow(dead_code)]
 mod helpers;
 
+mod alerts;
 #[path = "../support/database.rs"]
 #[allow(dead_code)]
 mod database;
