@@ -238,20 +238,9 @@ impl Notice {
         if room_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows: Vec<(i32, i64)> = notices::table
-            .left_join(
-                room_reads::table.on(room_reads::room_id
-                    .eq(notices::room_id)
-                    .and(room_reads::user_id.eq(notices::user_id))),
-            )
-            .filter(notices::user_id.eq(user_id))
+        let rows: Vec<(i32, i64)> = unread_of(user_id)
             .filter(notices::room_id.eq_any(room_ids))
             .filter(notices::mention)
-            .filter(
-                room_reads::last_read_seq.is_null().or(notices::seq
-                    .nullable()
-                    .gt(room_reads::last_read_seq.nullable())),
-            )
             .group_by(notices::room_id)
             .select((notices::room_id, diesel::dsl::count_star()))
             .load(conn)?;
@@ -261,26 +250,13 @@ impl Notice {
     /// The user's newest unread notices that say to tell them (at most `limit`), oldest first:
     /// what a server's memory starts from (see `live::attention`).
     pub fn unread(conn: &mut DbConnection, user_id: i32, limit: i64) -> QueryResult<Vec<Notice>> {
-        let ids = notices::table
-            .left_join(
-                room_reads::table.on(room_reads::room_id
-                    .eq(notices::room_id)
-                    .and(room_reads::user_id.eq(notices::user_id))),
-            )
-            .filter(notices::user_id.eq(user_id))
+        let ids = unread_of(user_id)
             .filter(notices::notify)
-            .filter(
-                room_reads::last_read_seq.is_null().or(notices::seq
-                    .nullable()
-                    .gt(room_reads::last_read_seq.nullable())),
-            )
             .order(notices::id.desc())
             .limit(limit)
             .select(notices::id)
             .load::<i32>(conn)?;
-        let mut found = Self::read_rows(conn, &ids)?;
-        found.sort_by_key(|n| n.id);
-        Ok(found)
+        Self::by_ids(conn, &ids)
     }
 
     /// Notices numbered above `after` (every user's), oldest first, at most `limit`: what
@@ -292,9 +268,7 @@ impl Notice {
             .limit(limit)
             .select(notices::id)
             .load::<i32>(conn)?;
-        let mut found = Self::read_rows(conn, &ids)?;
-        found.sort_by_key(|n| n.id);
-        Ok(found)
+        Self::by_ids(conn, &ids)
     }
 
     /// The newest notice's number (0 when there is none): where catching up starts.
@@ -305,9 +279,9 @@ impl Notice {
             .unwrap_or(0))
     }
 
-    /// These notices, whole: with the message's author and excerpt and the room as each
-    /// reader names it.
-    fn read_rows(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Notice>> {
+    /// These notices, whole, oldest first: with the message's author and excerpt and the
+    /// room as each reader names it.
+    pub(crate) fn by_ids(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Notice>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -347,7 +321,7 @@ impl Notice {
                 log_entries::body,
             ))
             .load(conn)?;
-        Ok(rows
+        let mut found: Vec<Notice> = rows
             .into_iter()
             .map(
                 |(
@@ -385,8 +359,26 @@ impl Notice {
                     }
                 },
             )
-            .collect())
+            .collect();
+        found.sort_by_key(|n| n.id);
+        Ok(found)
     }
+}
+
+/// The user's notices past their read mark in each room (all of a room's if they never read
+/// it): what counts as unread.
+#[diesel::dsl::auto_type]
+fn unread_of(user_id: i32) -> _ {
+    let read_mark = room_reads::room_id
+        .eq(notices::room_id)
+        .and(room_reads::user_id.eq(notices::user_id));
+    let past_mark = room_reads::last_read_seq.is_null().or(notices::seq
+        .nullable()
+        .gt(room_reads::last_read_seq.nullable()));
+    notices::table
+        .left_join(room_reads::table.on(read_mark))
+        .filter(notices::user_id.eq(user_id))
+        .filter(past_mark)
 }
 
 impl Level {

@@ -1,19 +1,14 @@
 //! Web push's tables: the browsers' subscriptions (`push_subscriptions`), the server's VAPID
-//! key (a row of `settings`), and the push worker's side of `notices`: claiming them, and
-//! reading what a push says of each.
-
-use std::collections::HashMap;
+//! key (a row of `settings`), and the push worker's side of `notices`: claiming them.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::now;
 use super::transaction::retrying;
+use super::{Notice, now};
 use crate::db::DbConnection;
-use crate::db::schema::{
-    log_entries, notices, push_subscriptions, rooms, sessions, settings, users,
-};
+use crate::db::schema::{notices, push_subscriptions, sessions, settings};
 
 /// The settings row that holds the VAPID private key (base64url of the P-256 scalar).
 const VAPID_KEY: &str = "vapid_private_key";
@@ -216,28 +211,6 @@ impl VapidKey {
     }
 }
 
-/// A notice a push worker claimed: someone to tell of message `seq` of room `room_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
-pub struct ClaimedNotice {
-    pub id: i32,
-    pub user_id: i32,
-    pub room_id: i32,
-    pub seq: i32,
-    /// The message mentions the user (else their level for the room says to tell them).
-    pub mention: bool,
-    pub created_at: NaiveDateTime,
-}
-
-/// What a push says of a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoticeMessage {
-    pub room_name: String,
-    pub is_direct: bool,
-    pub author: String,
-    /// The message's text as its author wrote it.
-    pub text: String,
-}
-
 /// The push worker's queries on `notices`.
 pub struct PushNotices;
 
@@ -246,7 +219,7 @@ impl PushNotices {
     /// notice another server's worker claimed between the read and the update fails the
     /// update's repeated `push_state = 0` (PostgreSQL checks it again on a row it waited for;
     /// SQLite runs one writer at a time), so no notice is claimed twice.
-    pub fn claim(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<ClaimedNotice>> {
+    pub fn claim(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Notice>> {
         // Read first, outside a write transaction: most rounds find nothing, and then take
         // no write lock (SQLite has one for the whole database).
         let oldest: Vec<i32> = notices::table
@@ -259,63 +232,18 @@ impl PushNotices {
         if oldest.is_empty() {
             return Ok(Vec::new());
         }
-        let mut claimed: Vec<ClaimedNotice> = conn.write_transaction(|conn| {
+        let claimed: Vec<i32> = conn.write_transaction(|conn| {
             diesel::update(
                 notices::table
                     .filter(notices::id.eq_any(oldest))
                     .filter(notices::push_state.eq(0)),
             )
             .set(notices::push_state.eq(1))
-            .returning((
-                notices::id,
-                notices::user_id,
-                notices::room_id,
-                notices::seq,
-                notices::mention,
-                notices::created_at,
-            ))
+            .returning(notices::id)
             .get_results(conn)
         })?;
-        // RETURNING comes in no particular order.
-        claimed.sort_unstable_by_key(|n| n.id);
-        Ok(claimed)
-    }
-
-    /// The messages the notices are about, by (room, seq): those still there (a message
-    /// deleted since is left out), with their room's name and their author's.
-    pub fn messages(
-        conn: &mut DbConnection,
-        notices: &[ClaimedNotice],
-    ) -> QueryResult<HashMap<(i32, i32), NoticeMessage>> {
-        let rooms_wanted: Vec<i32> = notices.iter().map(|n| n.room_id).collect();
-        let seqs: Vec<i32> = notices.iter().map(|n| n.seq).collect();
-        let rows: Vec<(i32, i32, String, bool, String, String)> = log_entries::table
-            .inner_join(rooms::table)
-            .inner_join(users::table)
-            .filter(log_entries::room_id.eq_any(rooms_wanted))
-            .filter(log_entries::seq.eq_any(seqs))
-            .filter(log_entries::deleted_at.is_null())
-            .select((
-                log_entries::room_id,
-                log_entries::seq,
-                rooms::name,
-                rooms::is_direct,
-                users::username,
-                log_entries::body,
-            ))
-            .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|(room_id, seq, room_name, is_direct, author, text)| {
-                let message = NoticeMessage {
-                    room_name,
-                    is_direct,
-                    author,
-                    text,
-                };
-                ((room_id, seq), message)
-            })
-            .collect())
+        // Whole, as the pages are told of them (a message deleted since has no notice).
+        Notice::by_ids(conn, &claimed)
     }
 
     /// Of these users, those whom another server saw polling since `since_ms` (Unix ms),

@@ -19,9 +19,9 @@ use super::vapid::Vapid;
 use super::{PAGE_OPEN_WITHIN, Polling};
 use crate::clock::{Clock, millis};
 use crate::db::{Backend, Db};
-use crate::domain::excerpt;
 use crate::errors::AppError;
-use crate::models::push::{ClaimedNotice, NoticeMessage, PushNotices, PushSubscription};
+use crate::models::Notice;
+use crate::models::push::{PushNotices, PushSubscription};
 use crate::throttle::Throttles;
 
 /// How often the worker looks for notices.
@@ -49,7 +49,7 @@ const SWEEP_EVERY: u64 = 3600;
 pub struct PushPayload<'a> {
     pub room: PushRoom<'a>,
     pub author: &'a str,
-    pub excerpt: String,
+    pub excerpt: &'a str,
     /// The message's number in its room.
     pub id: i32,
     pub url: String,
@@ -64,28 +64,18 @@ pub struct PushRoom<'a> {
     pub name: &'a str,
 }
 
-impl<'a> PushPayload<'a> {
-    fn new(notice: &ClaimedNotice, message: &'a NoticeMessage) -> Self {
-        let name = if message.is_direct {
-            &message.author
-        } else {
-            &message.room_name
-        };
-        let reason = match (notice.mention, message.is_direct) {
-            (true, _) => "mention",
-            (false, true) => "direct",
-            (false, false) => "all",
-        };
+impl<'a> From<&'a Notice> for PushPayload<'a> {
+    fn from(notice: &'a Notice) -> Self {
         Self {
             room: PushRoom {
                 id: notice.room_id,
-                name,
+                name: &notice.room,
             },
-            author: &message.author,
-            excerpt: excerpt(&message.text),
+            author: &notice.author,
+            excerpt: &notice.excerpt,
             id: notice.seq,
             url: format!("/rooms/{}?at={}", notice.room_id, notice.seq),
-            reason,
+            reason: notice.reason.as_str(),
         }
     }
 }
@@ -188,14 +178,9 @@ impl PushWorker {
         }
         let now_ms = self.clock.unix_millis();
         let users: Vec<i32> = unique(wanted.iter().map(|n| n.user_id));
-        let notices = wanted.clone();
-        let (messages, subscriptions) = self
+        let subscriptions = self
             .db
-            .run(move |conn| {
-                let messages = PushNotices::messages(conn, &notices)?;
-                let subscriptions = PushSubscription::deliverable(conn, &users, now_ms)?;
-                Ok((messages, subscriptions))
-            })
+            .run(move |conn| Ok(PushSubscription::deliverable(conn, &users, now_ms)?))
             .await?;
         let mut by_user: HashMap<i32, Vec<PushSubscription>> = HashMap::new();
         for sub in subscriptions {
@@ -203,18 +188,15 @@ impl PushWorker {
         }
         let mut sends = Vec::new();
         for notice in &wanted {
-            let (Some(subs), Some(message)) = (
-                by_user.get(&notice.user_id),
-                messages.get(&(notice.room_id, notice.seq)),
-            ) else {
+            let Some(subs) = by_user.get(&notice.user_id) else {
                 continue;
             };
             if self.throttles.push(notice.user_id).await.is_err() {
                 continue;
             }
             round.pushed += 1;
-            let payload = serde_json::to_vec(&PushPayload::new(notice, message))
-                .map_err(AppError::internal)?;
+            let payload =
+                serde_json::to_vec(&PushPayload::from(notice)).map_err(AppError::internal)?;
             for sub in subs {
                 sends.push((sub.clone(), payload.clone()));
             }
@@ -233,10 +215,10 @@ impl PushWorker {
     }
 
     /// Of the claimed notices, those to push: fresh, and for users with no page open.
-    async fn wanted(&self, claimed: Vec<ClaimedNotice>) -> Result<Vec<ClaimedNotice>, AppError> {
+    async fn wanted(&self, claimed: Vec<Notice>) -> Result<Vec<Notice>, AppError> {
         let oldest = chrono::Utc::now().naive_utc()
             - chrono::Duration::from_std(STALE_AFTER).unwrap_or_default();
-        let fresh: Vec<ClaimedNotice> = claimed
+        let fresh: Vec<Notice> = claimed
             .into_iter()
             .filter(|n| n.created_at >= oldest)
             .filter(|n| !self.polling.polled_within(n.user_id, PAGE_OPEN_WITHIN))
