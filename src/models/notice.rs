@@ -14,6 +14,16 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Why a notice reached its reader: it mentions them, else the room is their direct
+    /// conversation, else they set the room to `all`.
+    pub fn of(mention: bool, direct: bool) -> Self {
+        match (mention, direct) {
+            (true, _) => Self::Mention,
+            (false, true) => Self::Direct,
+            (false, false) => Self::All,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Mention => "mention",

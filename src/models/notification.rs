@@ -171,11 +171,7 @@ impl Notice {
                     DbConnection::Sqlite(c) => upsert!(c),
                     DbConnection::Postgres(c) => upsert!(c),
                 };
-                let reason = match (row.mention, room.is_direct) {
-                    (true, _) => Reason::Mention,
-                    (false, true) => Reason::Direct,
-                    (false, false) => Reason::All,
-                };
+                let reason = Reason::of(row.mention, room.is_direct);
                 changes.notices.push(Notice {
                     id,
                     user_id: row.user_id,
@@ -344,11 +340,7 @@ impl Notice {
                         seq,
                         mention,
                         notify,
-                        reason: match (mention, direct) {
-                            (true, _) => Reason::Mention,
-                            (false, true) => Reason::Direct,
-                            (false, false) => Reason::All,
-                        },
+                        reason: Reason::of(mention, direct),
                         room: match direct {
                             true => author.clone(),
                             false => room,
