@@ -48,7 +48,8 @@ pub fn security_headers() -> DefaultHeaders {
 }
 
 /// One log line per request, except the successful ones every open page makes every second
-/// or so (polls, posts, the lobby's refresh, health checks, static files): those would drown
+/// or so (polls, posts, the lobby's refresh, health checks, static files, the service worker
+/// and the manifest): those would drown
 /// the rest. A refusal is always logged. The line names the client as the limits see it
 /// (behind the trusted proxy, the address it forwarded). The request line is written as a
 /// quoted, escaped string, so a crafted URI cannot forge fields, and an invitation's token is
@@ -62,7 +63,10 @@ pub async fn access_log(
     let routine = path == "/healthz"
         || path == "/api/lobby"
         || path.starts_with("/static/")
-        || (path.starts_with("/api/rooms/") && path.ends_with("/messages"));
+        || (path.starts_with("/api/rooms/") && path.ends_with("/messages"))
+        // Static files too, asked for by the service worker and the browser's app checks.
+        || path == "/sw.js"
+        || path == "/manifest.webmanifest";
     let started = Instant::now();
     // Cheap to keep (shared bytes): an error that leaves without a response needs them.
     let (method, uri) = (req.method().clone(), req.uri().clone());

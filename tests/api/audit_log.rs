@@ -123,3 +123,36 @@ async fn an_invitation_token_in_a_request_never_reaches_the_log() {
         "the request is logged, without its token:\n{log}"
     );
 }
+
+#[actix_web::test]
+async fn what_every_open_page_asks_for_is_not_logged_and_the_rest_is() {
+    let Some(server) = LoggedServer::start() else {
+        return;
+    };
+    let mut alice = Person::new(&server.address);
+    alice.register("alice", SECRET_PASSWORD).await;
+    let room = alice.create_room("Kitchen").await;
+    for path in [
+        format!("/api/rooms/{room}/messages?after=0"),
+        "/sw.js".to_owned(),
+        "/manifest.webmanifest".to_owned(),
+        "/static/style.css".to_owned(),
+        "/offline".to_owned(),
+    ] {
+        assert_eq!(alice.get(&path).await.status(), StatusCode::OK, "{path}");
+    }
+
+    let log = server.stop();
+    for routine in [
+        "/messages?after=0",
+        "GET /sw.js",
+        "/manifest.webmanifest",
+        "style.css",
+    ] {
+        assert!(!log.contains(routine), "{routine} is logged:\n{log}");
+    }
+    assert!(
+        log.contains("\"GET /offline\" 200"),
+        "the rest is logged:\n{log}"
+    );
+}
