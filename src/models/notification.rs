@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 
 use super::notice::{Notice, Reason};
 use super::{Changes, Room};
@@ -153,25 +154,38 @@ impl Notice {
                     })
                 })
                 .collect();
-            for row in rows {
-                // An edit writes again for whom it now mentions (ON CONFLICT is beyond the
-                // multi-backend: each arm builds it for its own).
-                macro_rules! upsert {
-                    ($c:expr) => {
-                        diesel::insert_into(notices::table)
-                            .values(&row)
-                            .on_conflict((notices::user_id, notices::room_id, notices::seq))
-                            .do_update()
-                            .set(notices::mention.eq(row.mention))
-                            .returning(notices::id)
-                            .get_result::<i32>($c)?
-                    };
-                }
-                let id = match conn {
-                    DbConnection::Sqlite(c) => upsert!(c),
-                    DbConnection::Postgres(c) => upsert!(c),
+            if rows.is_empty() {
+                continue;
+            }
+            // One statement for all of the message's recipients. An edit writes again for
+            // whom it now mentions (ON CONFLICT is beyond the multi-backend: each arm builds
+            // it for its own).
+            macro_rules! upsert {
+                ($c:expr) => {
+                    diesel::insert_into(notices::table)
+                        .values(&rows)
+                        .on_conflict((notices::user_id, notices::room_id, notices::seq))
+                        .do_update()
+                        .set(notices::mention.eq(excluded(notices::mention)))
+                        .returning((notices::user_id, notices::id))
+                        .get_results::<(i32, i32)>($c)?
                 };
-                let reason = Reason::of(row.mention, room.is_direct);
+            }
+            let ids: HashMap<i32, i32> = match conn {
+                DbConnection::Sqlite(c) => upsert!(c),
+                DbConnection::Postgres(c) => upsert!(c),
+            }
+            .into_iter()
+            .collect();
+            let room_name = match room.is_direct {
+                true => message.author.to_owned(),
+                false => room.name.clone(),
+            };
+            let excerpt = excerpt(message.body);
+            for row in rows {
+                let Some(&id) = ids.get(&row.user_id) else {
+                    continue;
+                };
                 changes.notices.push(Notice {
                     id,
                     user_id: row.user_id,
@@ -179,13 +193,10 @@ impl Notice {
                     seq: message.seq,
                     mention: row.mention,
                     notify: row.notify,
-                    reason,
-                    room: match room.is_direct {
-                        true => message.author.to_owned(),
-                        false => room.name.clone(),
-                    },
+                    reason: Reason::of(row.mention, room.is_direct),
+                    room: room_name.clone(),
                     author: message.author.to_owned(),
-                    excerpt: excerpt(message.body),
+                    excerpt: excerpt.clone(),
                     created_at: now,
                 });
             }
