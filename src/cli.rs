@@ -367,6 +367,14 @@ pub struct LimitArgs {
           default_value_t = defaults::REQUEST_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
+
+    /// The largest file one upload may carry, in bytes; a larger one gets 413 before the rest
+    /// of it is read. An upload may take the request timeout plus one second for every 32 KiB
+    /// (a slow phone on a bad connection).
+    #[arg(long, env = "CHATROOM_ATTACHMENT_MAX_BYTES",
+          default_value_t = defaults::ATTACHMENT_MAX_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub attachment_max_bytes: u64,
 }
 
 /// The documented defaults, shared by the command line and `Settings::new`.
@@ -389,6 +397,8 @@ pub mod defaults {
     pub const SEARCH_LIMIT: u32 = 30;
     pub const SEARCH_WINDOW_SECS: u64 = 60;
     pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+    /// 10 MiB: a phone's photo or a document, well within one row of either database.
+    pub const ATTACHMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;
     pub const BCRYPT_COST: u32 = 12;
     pub const SESSION_IDLE_SECS: u64 = 7 * 24 * 3600;
     pub const SESSION_LIFETIME_SECS: u64 = 30 * 24 * 3600;

@@ -70,6 +70,8 @@ pub struct Limits {
     pub searches: u32,
     pub searches_window: Duration,
     pub request_timeout: Duration,
+    /// The largest file one upload may carry, in bytes.
+    pub attachment_max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -88,7 +90,17 @@ impl Default for Limits {
             searches: defaults::SEARCH_LIMIT,
             searches_window: Duration::from_secs(defaults::SEARCH_WINDOW_SECS),
             request_timeout: Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
+            attachment_max_bytes: defaults::ATTACHMENT_MAX_BYTES as usize,
         }
+    }
+}
+
+impl Limits {
+    /// How long an upload may take: the request timeout, plus a second for every 32 KiB of
+    /// the largest file (a 256 kbit/s connection). 10 MiB: 30 s + 320 s.
+    pub fn upload_timeout(&self) -> Duration {
+        let slowest = 32 * 1024;
+        self.request_timeout + Duration::from_secs((self.attachment_max_bytes / slowest) as u64)
     }
 }
 
@@ -108,6 +120,7 @@ impl From<LimitArgs> for Limits {
             searches: args.search_limit,
             searches_window: Duration::from_secs(args.search_window_secs),
             request_timeout: Duration::from_secs(args.request_timeout_secs),
+            attachment_max_bytes: usize::try_from(args.attachment_max_bytes).unwrap_or(usize::MAX),
         }
     }
 }

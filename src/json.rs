@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use crate::chat::Listed;
 use crate::live::Attention;
-use crate::models::{LogEntry, Reactions, Room, RoomOverview, RoomRef, SearchHit, User};
+use crate::models::{
+    Attachment, LogEntry, Reactions, Room, RoomOverview, RoomRef, SearchHit, User,
+};
 
 /// RFC 3339 in UTC with milliseconds, as the API and the `<time datetime>` attributes show it.
 pub fn rfc3339(at: NaiveDateTime) -> String {
@@ -46,6 +48,41 @@ pub struct EntryJson<'a> {
     /// For a message and an edit: the canonical names of the accounts it mentions.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     mentions: &'a [String],
+    /// For a message: the file it carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment: Option<AttachmentJson<'a>>,
+}
+
+/// A message's file: `{"id", "name", "size", "content_type", "url"}`, and for an image shown
+/// inline `"thumbnail_url", "width", "height"`.
+#[derive(Serialize)]
+pub struct AttachmentJson<'a> {
+    id: i32,
+    name: &'a str,
+    size: i64,
+    content_type: &'a str,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbnail_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<i32>,
+}
+
+impl<'a> From<&'a Attachment> for AttachmentJson<'a> {
+    fn from(a: &'a Attachment) -> Self {
+        Self {
+            id: a.id,
+            name: &a.name,
+            size: a.size,
+            content_type: &a.content_type,
+            url: a.url(),
+            thumbnail_url: a.thumbnail_url(),
+            width: a.dimensions.map(|d| d.0),
+            height: a.dimensions.map(|d| d.1),
+        }
+    }
 }
 
 /// The message a reply answers: `{"id", "author", "excerpt"}`.
@@ -87,6 +124,7 @@ impl<'a> From<&'a LogEntry> for EntryJson<'a> {
                 excerpt: &r.excerpt,
             }),
             reactions: &e.reactions,
+            attachment: e.attachment.as_deref().map(AttachmentJson::from),
         }
     }
 }

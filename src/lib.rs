@@ -16,6 +16,7 @@ pub mod domain;
 pub mod errors;
 pub mod json;
 pub mod live;
+pub mod media;
 pub mod middleware;
 pub mod models;
 pub mod push;

@@ -35,8 +35,8 @@ use crate::middleware::{self, csrf_guard};
 use crate::models;
 use crate::push::{Push, PushWorker};
 use crate::routes::{
-    self, LinkOrigin, account, administration as admin, api, api_account, assets, auth, lobby,
-    push as push_routes, room, search,
+    self, LinkOrigin, account, administration as admin, api, api_account, assets, attachments,
+    auth, lobby, push as push_routes, room, search,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -145,7 +145,8 @@ impl Application {
             live.clone(),
             throttles.clone(),
             signals,
-        ));
+            settings.limits.attachment_max_bytes,
+        )?);
         chat.warm_up(WARM_ROOMS.min(settings.room_tails))
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the rooms: {err}"))?;
@@ -197,7 +198,10 @@ impl Application {
         let accounts_in_app = web::Data::from(accounts.clone());
 
         let bind = settings.bind.clone();
-        let request_timeout = settings.limits.request_timeout;
+        let time_limits = (
+            settings.limits.request_timeout,
+            settings.limits.upload_timeout(),
+        );
         let panic_route = settings.panic_route;
         let sessions_in_background = sessions.clone();
         let db_in_app = db.clone();
@@ -216,7 +220,7 @@ impl Application {
                 .wrap(from_fn(middleware::catch_panics))
                 .wrap(from_fn(csrf_guard::protect))
                 .wrap(from_fn(move |req, next| {
-                    middleware::time_limit(request_timeout, req, next)
+                    middleware::time_limit(time_limits, req, next)
                 }))
                 .wrap(from_fn(middleware::render_errors))
                 .wrap(session_middleware(
@@ -413,6 +417,10 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
                 .get(api::lobby)
                 .post(api::create_room),
         )
+        .route(
+            "/api/rooms/{id}/attachments",
+            web::post().to(attachments::upload),
+        )
         .route("/api/rooms/{id}", web::delete().to(api::delete_room))
         .route("/api/rooms/{id}/enter", web::post().to(api::enter_room))
         .route("/api/rooms/{id}/leave", web::post().to(api::leave_room))
@@ -447,6 +455,12 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
                 .delete(api_account::log_out),
         )
         // Pages
+        // Files in messages, for whoever may read their room.
+        .route("/attachments/{id}", web::get().to(attachments::download))
+        .route(
+            "/attachments/{id}/thumbnail",
+            web::get().to(attachments::thumbnail),
+        )
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/manifest.webmanifest", web::get().to(assets::manifest))
         .route("/sw.js", web::get().to(assets::service_worker))

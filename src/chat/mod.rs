@@ -4,6 +4,7 @@
 //! all go through the same code. Handlers parse their input, call one function here, and
 //! shape the answer.
 
+mod attachments;
 pub mod background;
 mod commit;
 mod notifications;
@@ -11,10 +12,12 @@ mod poster;
 mod search;
 pub mod signals;
 
+pub use attachments::Upload;
 pub use search::{Found, SEARCH_PAGE};
 
 use std::sync::Arc;
 
+use crate::blocking::LowPriorityPool;
 use crate::db::DbConnection;
 
 use crate::auth::CurrentUser;
@@ -45,6 +48,9 @@ pub struct Chat {
     throttles: Arc<Throttles>,
     poster: Poster,
     signals: Arc<Signals>,
+    /// Where uploaded files are prepared (see `attachments`).
+    media: LowPriorityPool,
+    attachment_max_bytes: usize,
 }
 
 /// A room in someone's lobby, with how many people are in it now.
@@ -113,17 +119,31 @@ pub struct Polled {
 }
 
 impl Chat {
-    /// Starts the service and its message writer on the current runtime.
-    pub fn start(db: Db, live: Arc<Live>, throttles: Arc<Throttles>, signals: Signals) -> Self {
+    /// Starts the service, its message writer on the current runtime and the threads that
+    /// prepare uploaded files.
+    pub fn start(
+        db: Db,
+        live: Arc<Live>,
+        throttles: Arc<Throttles>,
+        signals: Signals,
+        attachment_max_bytes: usize,
+    ) -> std::io::Result<Self> {
         let signals = Arc::new(signals);
         let poster = Poster::start(db.clone(), live.clone(), signals.clone());
-        Self {
+        let media = LowPriorityPool::new(
+            attachments::MEDIA_THREADS,
+            attachments::MEDIA_QUEUE,
+            "media",
+        )?;
+        Ok(Self {
             db,
             live,
             throttles,
             poster,
             signals,
-        }
+            media,
+            attachment_max_bytes,
+        })
     }
 
     /// Loads who is in which room, and the busiest rooms' latest entries, before serving:

@@ -1,6 +1,23 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    attachments (id) {
+        id -> Integer,
+        room_id -> Integer,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        etag -> Text,
+        data -> Binary,
+        thumbnail -> Nullable<Binary>,
+        thumbnail_type -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Integer,
         at -> Timestamp,
@@ -58,6 +75,7 @@ diesel::table! {
         reply_to -> Nullable<Integer>,
         search_text -> Nullable<Text>,
         mentions -> Nullable<Text>,
+        attachment_id -> Nullable<Integer>,
     }
 }
 
@@ -186,7 +204,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(attachments -> rooms (room_id));
 diesel::joinable!(deletion_counts -> rooms (room_id));
+diesel::joinable!(log_entries -> attachments (attachment_id));
 diesel::joinable!(log_entries -> rooms (room_id));
 diesel::joinable!(log_entries -> users (author_id));
 diesel::joinable!(notices -> rooms (room_id));
@@ -203,6 +223,7 @@ diesel::joinable!(room_reads -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
     audit_log,
     deleted_rooms,
     deletion_counts,

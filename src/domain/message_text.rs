@@ -32,6 +32,14 @@ impl MessageText {
         Ok(Self(text.to_owned()))
     }
 
+    /// What someone writes with a file: the same rules, but it may be empty.
+    pub fn caption(input: &str) -> Result<Self, MessageTextError> {
+        match Self::parse(input) {
+            Err(MessageTextError::Empty) => Ok(Self(String::new())),
+            parsed => parsed,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -50,6 +58,16 @@ pub fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caption_may_be_empty_but_keeps_the_other_rules() {
+        assert_eq!(MessageText::caption("  ").unwrap().as_str(), "");
+        assert_eq!(MessageText::caption(" hi ").unwrap().as_str(), "hi");
+        assert_eq!(
+            MessageText::caption("a\u{7}b"),
+            Err(MessageTextError::ControlCharacter)
+        );
+    }
 
     #[test]
     fn trims_the_text() {

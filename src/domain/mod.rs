@@ -1,6 +1,7 @@
 //! Input parsed into types at the edge: inside the app, a `RoomName` is always a valid room name.
 
 mod client_id;
+mod file_name;
 pub mod markdown;
 pub mod mention;
 mod message_text;
@@ -15,6 +16,7 @@ mod username;
 mod visible;
 
 pub use client_id::ClientId;
+pub use file_name::FileName;
 pub use message_text::{EXCERPT_CHARS, MessageText, MessageTextError, excerpt};
 pub use name_key::name_key;
 pub use page::Page;

@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock};
 
 use super::{read, write};
 use crate::domain::excerpt;
-use crate::models::{Changes, Kind, LogEntry};
+use crate::models::{Attachment, Changes, Kind, LogEntry};
 
 /// How many of a room's latest log entries memory keeps.
 pub const TAIL: usize = 256;
@@ -101,6 +101,9 @@ fn size(entry: &LogEntry) -> usize {
         + entry.body.len()
         + entry.html.len()
         + entry.mentions.iter().map(|m| m.len() + 24).sum::<usize>()
+        + entry.attachment.as_ref().map_or(0, |a| {
+            std::mem::size_of::<Attachment>() + a.name.len() + a.content_type.len()
+        })
         + reply
         + reactions
 }
@@ -208,6 +211,7 @@ fn apply(message: &mut LogEntry, change: &LogEntry) {
             message.html.clear();
             message.reactions.clear();
             message.mentions.clear();
+            message.attachment = None;
         }
         _ if message.deleted => {}
         Kind::Edited => {
@@ -448,6 +452,7 @@ mod tests {
             reply_to: None,
             reactions: Vec::new(),
             sent_at: chrono::NaiveDateTime::default(),
+            attachment: None,
             mentions: Vec::new(),
         }
     }

@@ -265,17 +265,22 @@ pub async fn catch_panics(
     }
 }
 
-/// A request with a body not answered within `limit` (a stalled upload, say) gets 408.
+/// A request with a body not answered within `limit` (a stalled upload, say) gets 408; a
+/// file's upload (a path ending in /attachments) within `upload_limit`, for a slow phone.
 /// Requests without one (GET, HEAD) are left alone: actix-web already drops a client that
 /// does not finish its headers, and the timer would cost every poll.
 pub async fn time_limit(
-    limit: Duration,
+    (limit, upload_limit): (Duration, Duration),
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if req.method().is_safe() {
         return next.call(req).await;
     }
+    let limit = match req.path().ends_with("/attachments") {
+        true => upload_limit,
+        false => limit,
+    };
     match actix_web::rt::time::timeout(limit, next.call(req)).await {
         Ok(outcome) => outcome,
         Err(_elapsed) => Err(AppError::RequestTimeout.into()),

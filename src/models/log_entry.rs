@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::schema::{log_entries, users};
+use crate::models::attachment::Attachment;
 
 /// What a log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct LogEntry {
     /// For a message and an edit: the canonical names of the accounts its text mentions, each
     /// once (see `domain::mention`).
     pub mentions: Vec<String>,
+    /// For a message: the file it carries, if any (boxed: most messages carry none).
+    pub attachment: Option<Box<Attachment>>,
 }
 
 impl LogEntry {
@@ -125,6 +128,7 @@ pub(super) type Row = (
         Option<i32>,
         NaiveDateTime,
         Option<String>,
+        Option<i32>,
     ),
 );
 
@@ -146,6 +150,7 @@ pub(super) const COLUMNS: (
         log_entries::reply_to,
         log_entries::sent_at,
         log_entries::mentions,
+        log_entries::attachment_id,
     ),
 ) = (
     (
@@ -164,16 +169,17 @@ pub(super) const COLUMNS: (
         log_entries::reply_to,
         log_entries::sent_at,
         log_entries::mentions,
+        log_entries::attachment_id,
     ),
 );
 
 impl From<Row> for LogEntry {
-    /// The row alone: a reply's quote and the reactions come from other rows (see
+    /// The row alone: a reply's quote, the reactions and a file come from other rows (see
     /// `log::context`), filled in before anyone reads the entry.
     fn from(
         (
             (seq, room_id, kind, author, author_id, body),
-            (html, target, deleted_at, edited_at, reply_to, sent_at, mentions),
+            (html, target, deleted_at, edited_at, reply_to, sent_at, mentions, attachment),
         ): Row,
     ) -> Self {
         Self {
@@ -197,6 +203,7 @@ impl From<Row> for LogEntry {
             mentions: mentions
                 .map(|names| names.split(' ').map(str::to_owned).collect())
                 .unwrap_or_default(),
+            attachment: attachment.map(|id| Box::new(Attachment::unread(id))),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! into one that uses it (tests/layers.rs checks). Nothing here knows about HTTP; errors.rs
 //! maps `ModelError` to statuses.
 
+pub mod attachment;
 pub mod audit;
 pub mod deletion_count;
 mod error;
@@ -32,6 +33,7 @@ mod test_databases;
 mod transaction;
 pub mod user;
 
+pub use attachment::Attachment;
 pub use lobby::{RoomListing, RoomOverview};
 pub use log::{MAX_REACTIONS, NewPost, RoomRef, SEARCH_TIME_LIMIT, SearchHit, SearchScope};
 pub use log_entry::{Kind, LogEntry, Reactions, ReplyTo};

@@ -10,6 +10,7 @@ pub mod administration;
 pub mod api;
 pub mod api_account;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod lobby;
 pub mod push;

@@ -281,6 +281,27 @@ impl Person {
             .expect("POST is answered")
     }
 
+    /// POSTs a file to the room as multipart/form-data (`file`, and `text` and `client_id`
+    /// when given), with this person's CSRF token.
+    pub async fn upload(
+        &mut self,
+        room: i32,
+        name: &str,
+        bytes: &[u8],
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let token = self.csrf().await;
+        let (content_type, body) = multipart(name, bytes, fields);
+        self.http
+            .post(self.url(&format!("/api/rooms/{room}/attachments")))
+            .header("X-CSRF-Token", token)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the upload is answered")
+    }
+
     /// DELETE with this person's CSRF token in the X-CSRF-Token header.
     pub async fn delete(&mut self, path: &str) -> Response {
         let token = self.csrf().await;
@@ -644,4 +665,29 @@ impl Drop for LoggedServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A multipart/form-data body with one file part named `file` and the given text fields:
+/// (its Content-Type, its bytes).
+pub fn multipart(name: &str, bytes: &[u8], fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "----chatroom-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (field, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }

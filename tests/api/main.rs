@@ -7,6 +7,7 @@ mod account_page;
 mod accounts;
 mod administration;
 mod api_clients;
+mod attachments;
 mod audit_log;
 mod commands;
 mod concurrency;

@@ -5,11 +5,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::write::Draft;
+use super::write::{Draft, searched_text};
 use crate::db::DbConnection;
 use crate::db::schema::{log_entries, reactions};
 use crate::domain::markdown::Rendered;
-use crate::domain::{MessageText, Reaction, search};
+use crate::domain::{MessageText, Reaction};
+use crate::models::attachment::Attachment;
 use crate::models::audit::AuditEntry;
 use crate::models::deletion_count::DeletionCount;
 use crate::models::notification::Written;
@@ -92,7 +93,10 @@ impl LogEntry {
             .set((
                 log_entries::body.eq(text.as_str()),
                 log_entries::html.eq(Some(html)),
-                log_entries::search_text.eq(Some(search::fold(text.as_str()))),
+                log_entries::search_text.eq(Some(searched_text(
+                    text.as_str(),
+                    current.attachment.as_deref(),
+                ))),
                 log_entries::edited_at.eq(Some(now())),
                 log_entries::mentions.eq((!names.is_empty()).then(|| names.join(" "))),
             ))
@@ -111,6 +115,7 @@ impl LogEntry {
                 reply_to: None,
                 client_id: None,
                 mentions: names.clone(),
+                attachment: None,
             };
             Self::insert(conn, draft, changes)?;
             // Whom it mentions now: those it no longer does lose the mention, new ones are told.
@@ -170,6 +175,7 @@ impl LogEntry {
                     reply_to: None,
                     client_id: None,
                     mentions: Vec::new(),
+                    attachment: None,
                 };
                 Self::insert(conn, draft, changes)?;
             }
@@ -259,6 +265,7 @@ impl LogEntry {
             if emptied == 0 {
                 return Err(ModelError::NotFound);
             }
+            Attachment::delete_of_message(conn, room_id, message_seq)?;
             Self::forget_changes(conn, room_id, message_seq)?;
             Notice::forget(conn, room_id, message_seq)?;
             DeletionCount::record(conn, room_id, author_id, message_seq)?;

@@ -1,5 +1,5 @@
-//! What a message shows besides its own row: the quote of the message it answers, and its
-//! reactions. Read for whole pages at once (one query each, none when nothing needs it), so
+//! What a message shows besides its own row: the quote of the message it answers, its
+//! reactions, and what its file is. Read for whole pages at once (one query each, none when nothing needs it), so
 //! that a message read at any time comes in its current state.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{log_entries, reactions, users};
 use crate::domain::excerpt;
 use crate::models::LogEntry;
+use crate::models::attachment::Attachment;
 use crate::models::log_entry::{Kind, Row};
 
 /// Rooms per query: each adds a clause, well under both backends' limits.
@@ -22,6 +23,10 @@ impl LogEntry {
         let mut entries: Vec<LogEntry> = rows.into_iter().map(LogEntry::from).collect();
         Self::quote_replies(conn, &mut entries)?;
         Self::add_reactions(conn, &mut entries)?;
+        let files = entries
+            .iter_mut()
+            .filter_map(|e| e.attachment.as_deref_mut());
+        Attachment::fill(conn, files.collect())?;
         Ok(entries)
     }
 

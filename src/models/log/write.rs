@@ -1,6 +1,7 @@
 //! Writing a room's log: appending an entry, posting messages one by one or in batches.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
@@ -13,6 +14,7 @@ use crate::db::schema::{log_entries, users};
 use crate::domain::markdown::Rendered;
 use crate::domain::mention::Accounts;
 use crate::domain::{ClientId, MessageText, excerpt, markdown, search};
+use crate::models::attachment::{Attachment, NewAttachment};
 use crate::models::log_entry::{COLUMNS, ReplyTo, Row};
 use crate::models::notification::Written;
 use crate::models::{self, Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write};
@@ -39,6 +41,7 @@ struct NewEntry<'a> {
     /// A message's text folded for search (see `domain::search`); none for other entries.
     search_text: Option<String>,
     mentions: Option<String>,
+    attachment_id: Option<i32>,
 }
 
 /// An entry's running counts, up to and including it: the room's messages, and its author's
@@ -66,9 +69,19 @@ impl<'a> NewEntry<'a> {
             author_through: through.author,
             html: entry.kind.has_html().then_some(entry.html.as_str()),
             reply_to: entry.reply_to.as_ref().map(|r| r.seq),
-            search_text: (entry.kind == Kind::Message).then(|| search::fold(&entry.body)),
+            search_text: (entry.kind == Kind::Message)
+                .then(|| searched_text(&entry.body, entry.attachment.as_deref())),
             mentions: (!entry.mentions.is_empty()).then(|| entry.mentions.join(" ")),
+            attachment_id: entry.attachment.as_ref().map(|a| a.id),
         }
+    }
+}
+
+/// What search finds a message by, folded: its text, and its file's name.
+pub(super) fn searched_text(body: &str, attachment: Option<&Attachment>) -> String {
+    match attachment {
+        Some(file) => search::fold(&format!("{body}\n{}", file.name)),
+        None => search::fold(body),
     }
 }
 
@@ -94,6 +107,8 @@ pub struct NewPost {
     pub reply_to: Option<i32>,
     /// The accounts it mentions: (id, canonical name).
     pub mentions: Vec<(i32, String)>,
+    /// The file it carries (shared: a batch's retry must not copy the bytes).
+    pub attachment: Option<Arc<NewAttachment>>,
 }
 
 impl NewPost {
@@ -124,6 +139,7 @@ impl NewPost {
             client_id,
             reply_to: None,
             mentions,
+            attachment: None,
         }
     }
 
@@ -133,6 +149,14 @@ impl NewPost {
 
     fn mention_names(&self) -> Vec<String> {
         self.mentions.iter().map(|(_, name)| name.clone()).collect()
+    }
+
+    /// The same post, carrying a file.
+    pub fn carrying(self, attachment: NewAttachment) -> Self {
+        Self {
+            attachment: Some(Arc::new(attachment)),
+            ..self
+        }
     }
 
     /// The same post, answering message `seq` of its room.
@@ -156,6 +180,8 @@ pub(super) struct Draft<'a> {
     pub client_id: Option<&'a str>,
     /// Canonical names of the accounts it mentions.
     pub mentions: Vec<String>,
+    /// The file it carries, already written.
+    pub attachment: Option<Attachment>,
 }
 
 impl LogEntry {
@@ -180,6 +206,7 @@ impl LogEntry {
             reply_to: None,
             client_id: None,
             mentions: Vec::new(),
+            attachment: None,
         };
         Self::insert(conn, draft, changes)
     }
@@ -201,6 +228,7 @@ impl LogEntry {
             reply_to,
             client_id,
             mentions,
+            attachment,
         } = draft;
         let sent_at = now();
         let activity = (kind == Kind::Message).then_some(sent_at);
@@ -232,6 +260,7 @@ impl LogEntry {
             reactions: Vec::new(),
             sent_at,
             mentions,
+            attachment: attachment.map(Box::new),
         };
         diesel::insert_into(log_entries::table)
             .values(&NewEntry::of(&entry, client_id, through))
@@ -317,6 +346,10 @@ impl LogEntry {
         if room.is_direct {
             Room::unhide(conn, room.id)?;
         }
+        let attachment = match &post.attachment {
+            Some(file) => Some(file.insert(conn, room.id, now())?),
+            None => None,
+        };
         let draft = Draft {
             room_id: room.id,
             author: (post.author_id, author),
@@ -327,6 +360,7 @@ impl LogEntry {
             reply_to,
             client_id: post.client_id.as_ref().map(ClientId::as_str),
             mentions: post.mention_names(),
+            attachment,
         };
         let entry = Self::insert(conn, draft, changes)?;
         let written = Written {
@@ -413,9 +447,10 @@ impl LogEntry {
         let mut again: Vec<(usize, usize)> = Vec::new();
         for (i, p) in posts.iter().enumerate() {
             let inside = match (known.authors.get(&p.author_id), known.rooms.get(&p.room_id)) {
-                // A reply reads the message it answers: the single post's path does that.
+                // A reply reads the message it answers, and a file is written before its
+                // message: the single post's path does those.
                 (Some((name, Some(current))), Some(room))
-                    if *current == room.id && p.reply_to.is_none() =>
+                    if *current == room.id && p.reply_to.is_none() && p.attachment.is_none() =>
                 {
                     Some((name.as_str(), room))
                 }
@@ -584,6 +619,7 @@ impl LogEntry {
                     reactions: Vec::new(),
                     sent_at,
                     mentions: post.mention_names(),
+                    attachment: None,
                 },
             ));
         }
