@@ -118,6 +118,17 @@ mod tests {
         let stripped = strip(&input).expect("a sound PNG");
         assert_eq!(stripped.orientation, Orientation::Rotate270);
         assert_eq!(stripped.bytes, plain);
+        assert!(!stripped.animated);
+    }
+
+    #[test]
+    fn an_animation_control_chunk_marks_an_animation_and_stays() {
+        let plain = fixtures::png(8, 4, false);
+        let actl = png_chunk(b"acTL", &[0, 0, 0, 1, 0, 0, 0, 0]);
+        let input = fixtures::png_with(&plain, std::slice::from_ref(&actl));
+        let stripped = strip(&input).expect("a sound PNG");
+        assert!(stripped.animated);
+        assert_eq!(stripped.bytes, input);
     }
 
     #[test]

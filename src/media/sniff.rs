@@ -11,7 +11,14 @@ pub(super) const OCTET_STREAM: &str = "application/octet-stream";
 /// The file's type. Never "image/..." for something that is not that image, whatever its
 /// name: markup (HTML, SVG) is recognised as markup, so that it is never shown inline.
 pub(super) fn content_type(bytes: &[u8]) -> &'static str {
-    let known = infer::get(bytes);
+    // `infer` calls a file a GIF from "GIF", a WebP from "WEBP" at byte 8: a note that opens
+    // with the word would be an image, and refused as a damaged one.
+    let known = infer::get(bytes).filter(|kind| match kind.mime_type() {
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/gif" => bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a"),
+        "image/webp" => bytes.starts_with(b"RIFF"),
+        _ => true,
+    });
     if let Some(kind) = known
         && kind.matcher_type() != infer::MatcherType::Text
     {
@@ -169,6 +176,13 @@ mod tests {
         assert_eq!(content_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
         assert_eq!(content_type(b"GIF89a\x01\0\x01\0"), "image/gif");
         assert_eq!(content_type(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0"), "image/jpeg");
+    }
+
+    #[test]
+    fn text_that_opens_like_an_image_signature_is_text() {
+        assert_eq!(content_type(b"GIF is how you say it"), "text/plain");
+        assert_eq!(content_type(b"1234567\nWEBP, they said"), "text/plain");
+        assert_eq!(content_type(b"RIFF\x10\0\0\0WEBPVP8L"), "image/webp");
     }
 
     #[test]
