@@ -70,6 +70,11 @@ function lastOwnMessage() {
   return own.length ? own[own.length - 1] : null;
 }
 
+// An edit is under way: the box holds a message already sent, not a new one's text.
+export function isEditing() {
+  return editing !== null;
+}
+
 export function startEdit(li) {
   if (!li || li.classList.contains("deleted")) return;
   const saved = editing ? editing.saved : textBox.value;
