@@ -126,12 +126,22 @@ fn an_image_pasted_into_the_message_box_shows_in_the_other_persons_log_without_a
         assert_eq!(seen["caption"], "The view from here");
         let image = &seen["image"];
         assert_eq!(image["loaded"], true, "the image loaded: {seen}");
-        assert_eq!((&image["width"], &image["height"]), (&json!("64"), &json!("48")));
+        assert_eq!(
+            (&image["width"], &image["height"]),
+            (&json!("64"), &json!("48"))
+        );
         assert_eq!(image["alt"], "view.png");
         assert_eq!(image["loading"], "lazy");
         let href = seen["href"].as_str().unwrap();
-        assert!(href.starts_with("/attachments/"), "it opens the full image: {href}");
-        assert_eq!(image["src"], format!("{href}/thumbnail"), "the log shows the thumbnail");
+        assert!(
+            href.starts_with("/attachments/"),
+            "it opens the full image: {href}"
+        );
+        assert_eq!(
+            image["src"],
+            format!("{href}/thumbnail"),
+            "the log shows the thumbnail"
+        );
 
         // Alice sees her message once, and the line of the file on its way is gone.
         let mine = wait_for_attachment(&alice).await;
@@ -143,7 +153,9 @@ fn an_image_pasted_into_the_message_box_shows_in_the_other_persons_log_without_a
             .await;
         assert_eq!(alice.log().await.len(), 1, "one message, no copy");
         assert_eq!(
-            alice.script("return document.getElementById('text').value").await,
+            alice
+                .script("return document.getElementById('text').value")
+                .await,
             "",
             "the caption left the box"
         );
@@ -217,7 +229,10 @@ fn a_file_attached_with_the_button_shows_as_a_card_for_the_other_person_and_down
 
         bob.client.refresh().await.unwrap();
         let rendered = wait_for_attachment(&bob).await;
-        assert_eq!(rendered["shape"], seen["shape"], "the server draws the same card");
+        assert_eq!(
+            rendered["shape"], seen["shape"],
+            "the server draws the same card"
+        );
         assert_console_clean(&[&alice, &bob]).await;
     });
 }
@@ -238,7 +253,10 @@ fn a_refused_file_says_why_and_can_be_discarded_and_a_deleted_message_loses_its_
             .unwrap();
         alice
             .wait_until("the refusal", || async {
-                alice.text("#send-error").await.contains("The file is empty")
+                alice
+                    .text("#send-error")
+                    .await
+                    .contains("The file is empty")
             })
             .await;
         assert_eq!(
@@ -295,8 +313,13 @@ fn an_upload_in_progress_shows_its_progress_and_cancel_stops_it() {
         let room = alice.create_room("Slow line").await;
         let mut bob = app.user("bob").await;
         bob.enter(i32::try_from(room).unwrap()).await;
-        bob.upload(i32::try_from(room).unwrap(), "warm-up.txt", b"so the log is not empty", &[])
-            .await;
+        bob.upload(
+            i32::try_from(room).unwrap(),
+            "warm-up.txt",
+            b"so the log is not empty",
+            &[],
+        )
+        .await;
 
         // A slow upstream (30 KB/s): a 600 KB file takes twenty seconds.
         alice.devtools("Network.enable", json!({})).await;
@@ -319,7 +342,9 @@ fn an_upload_in_progress_shows_its_progress_and_cancel_stops_it() {
         alice
             .wait_until("the progress bar", || async {
                 let lines = upload_lines(&alice).await;
-                lines[0]["state"].as_str().is_some_and(|s| s.starts_with("sending…"))
+                lines[0]["state"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("sending…"))
             })
             .await;
         assert_eq!(
@@ -331,12 +356,18 @@ fn an_upload_in_progress_shows_its_progress_and_cancel_stops_it() {
             alice.set_window_size(width, height).await;
             for (scheme_name, scheme) in [("light", Scheme::Light), ("dark", Scheme::Dark)] {
                 alice.set_scheme(scheme).await;
-                alice.screenshot(&format!("files-uploading-{size}-{scheme_name}")).await;
+                alice
+                    .screenshot(&format!("files-uploading-{size}-{scheme_name}"))
+                    .await;
             }
         }
 
         alice.click("#log .upload-cancel").await;
-        assert_eq!(upload_lines(&alice).await, json!([]), "the line goes at once");
+        assert_eq!(
+            upload_lines(&alice).await,
+            json!([]),
+            "the line goes at once"
+        );
         alice
             .devtools(
                 "Network.emulateNetworkConditions",
@@ -363,8 +394,13 @@ async fn room_with_files(app: &TestApp, alice: &Browser) -> i64 {
     let mut bob = app.user("bob").await;
     let id = i32::try_from(room).unwrap();
     bob.enter(id).await;
-    bob.upload(id, "beach.png", &png(900, 600), &[("text", "The beach, at last")])
-        .await;
+    bob.upload(
+        id,
+        "beach.png",
+        &png(900, 600),
+        &[("text", "The beach, at last")],
+    )
+    .await;
     let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".repeat(300);
     bob.upload(id, "itinerary-with-a-rather-long-name-2026.pdf", &pdf, &[])
         .await;
@@ -378,7 +414,11 @@ fn axe_finds_nothing_on_a_room_with_an_image_and_a_file_at_both_sizes_in_light_a
         let alice = newcomer(&chrome, &app, "alice").await;
         let room = room_with_files(&app, &alice).await;
         let mut found = Vec::new();
-        for (size, width, height) in [("desktop", 1280, 800), ("phone", 375, 740), ("320", 320, 640)] {
+        for (size, width, height) in [
+            ("desktop", 1280, 800),
+            ("phone", 375, 740),
+            ("320", 320, 640),
+        ] {
             alice.set_window_size(width, height).await;
             for (scheme_name, scheme) in [("light", Scheme::Light), ("dark", Scheme::Dark)] {
                 alice.set_scheme(scheme).await;
@@ -405,10 +445,111 @@ fn axe_finds_nothing_on_a_room_with_an_image_and_a_file_at_both_sizes_in_light_a
                            && Math.abs(img.width / img.height - 1.5) < 0.02;",
                     )
                     .await;
-                assert_eq!(fits, json!(true), "{shot}: nothing sideways, the photo keeps its shape");
+                assert_eq!(
+                    fits,
+                    json!(true),
+                    "{shot}: nothing sideways, the photo keeps its shape"
+                );
             }
         }
         assert!(found.is_empty(), "axe found: {found:#?}");
         assert_console_clean(&[&alice]).await;
+    });
+}
+
+/// Fires a drag event of a text file named `name` at the log, as a file manager's drag would.
+async fn drag(browser: &Browser, kind: &str, name: &str) {
+    browser
+        .client
+        .execute(
+            "const [kind, name] = arguments;
+             if (!window.dragged) {
+               window.dragged = new DataTransfer();
+               window.dragged.items.add(new File(['the plan: sandwiches, then the hill'], name, { type: 'text/plain' }));
+             }
+             document.getElementById('log').dispatchEvent(
+               new DragEvent(kind, { dataTransfer: window.dragged, bubbles: true, cancelable: true }));",
+            vec![json!(kind), json!(name)],
+        )
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_file_dropped_on_the_room_shows_a_drop_target_and_one_that_failed_is_sent_once_on_retry() {
+    super::scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = alice.create_room("Picnic").await;
+        let mut bob = app.user("bob").await;
+        let id = i32::try_from(room).unwrap();
+        bob.enter(id).await;
+
+        drag(&alice, "dragenter", "plan.txt").await;
+        assert_eq!(
+            alice
+                .script("return document.getElementById('drop-zone').hidden")
+                .await,
+            false,
+            "the room says it takes the files"
+        );
+        alice.screenshot("files-drop-target-desktop-light").await;
+        drag(&alice, "dragleave", "plan.txt").await;
+        assert_eq!(
+            alice
+                .script("return document.getElementById('drop-zone').hidden")
+                .await,
+            true
+        );
+
+        // Dropped while the server cannot be reached: kept, with Retry and Discard.
+        alice.devtools("Network.enable", json!({})).await;
+        alice
+            .devtools(
+                "Network.setBlockedURLs",
+                json!({ "urls": [format!("*/api/rooms/{room}/attachments")] }),
+            )
+            .await;
+        drag(&alice, "dragenter", "plan.txt").await;
+        drag(&alice, "drop", "plan.txt").await;
+        alice
+            .wait_until("the failure", || async {
+                upload_lines(&alice).await[0]["buttons"] == json!(["Retry", "Discard"])
+            })
+            .await;
+        assert!(
+            upload_lines(&alice).await[0]["state"]
+                .as_str()
+                .unwrap()
+                .contains("cannot be reached"),
+            "{}",
+            upload_lines(&alice).await
+        );
+        assert!(alice.text("#send-error").await.contains("plan.txt"));
+        assert_eq!(
+            alice
+                .script("return document.getElementById('drop-zone').hidden")
+                .await,
+            true
+        );
+
+        alice
+            .devtools("Network.setBlockedURLs", json!({ "urls": [] }))
+            .await;
+        alice.click("#log .upload-retry").await;
+        let sent = wait_for_attachment(&alice).await;
+        assert_eq!(sent["name"], "plan.txt");
+        alice
+            .wait_until("the upload's line to go", || async {
+                upload_lines(&alice).await == json!([])
+            })
+            .await;
+        let stored: Vec<Value> = bob
+            .messages_after(id, 0)
+            .await
+            .into_iter()
+            .filter(|m| m["attachment"]["name"] == "plan.txt")
+            .collect();
+        assert_eq!(stored.len(), 1, "stored once: {stored:#?}");
+        assert_eq!(alice.log().await.len(), 1, "shown once");
     });
 }
