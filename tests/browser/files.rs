@@ -233,6 +233,32 @@ fn a_file_attached_with_the_button_shows_as_a_card_for_the_other_person_and_down
             rendered["shape"], seen["shape"],
             "the server draws the same card"
         );
+        // The script's numbers are the server's (src/templates.rs has the same cases).
+        let numbers = bob
+            .client
+            .execute_async(
+                "const done = arguments[0];
+                 import('/static/message-view.js').then((m) => done([
+                   m.fitThumbnail(4000, 3000), m.fitThumbnail(6000, 1000), m.fitThumbnail(100, 5000),
+                   m.humanSize(1), m.humanSize(1280), m.humanSize(12 * 1024 + 100), m.humanSize(3355443),
+                   m.humanSize(5 * 1024 * 1024 * 1024)]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            numbers,
+            json!([
+                [1067, 800],
+                [1200, 200],
+                [16, 800],
+                "1 byte",
+                "1.3 KiB",
+                "12 KiB",
+                "3.2 MiB",
+                "5 GiB"
+            ])
+        );
         assert_console_clean(&[&alice, &bob]).await;
     });
 }
