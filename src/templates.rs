@@ -587,6 +587,9 @@ pub struct FoundView {
     /// The text as written, in pieces: `true` for a piece that matched a term, shown in
     /// `<mark>`. Each piece is escaped like any text.
     pub pieces: Vec<(String, bool)>,
+    /// The name of the file the message carries, in pieces the same way (a file is found by
+    /// its name, and a file sent alone has no other text to show).
+    pub file: Option<Vec<(String, bool)>>,
 }
 
 impl FoundView {
@@ -602,6 +605,10 @@ impl FoundView {
             direct: room.direct,
             id: message.seq,
             pieces: query.highlight(&message.body),
+            file: message
+                .attachment
+                .as_deref()
+                .map(|file| query.highlight(&file.name)),
             author: message.author,
             sent_at: rfc3339(message.sent_at),
             sent: minutes(message.sent_at),

@@ -579,3 +579,29 @@ fn a_file_dropped_on_the_room_shows_a_drop_target_and_one_that_failed_is_sent_on
         assert_eq!(alice.log().await.len(), 1, "shown once");
     });
 }
+
+#[test]
+fn a_file_sent_alone_is_found_by_its_name_and_its_result_names_it() {
+    super::scenario(|app, chrome| async move {
+        let alice = newcomer(&chrome, &app, "alice").await;
+        let room = room_with_files(&app, &alice).await;
+        alice.goto("/search?q=itinerary").await;
+        let result = alice
+            .script(
+                "return Array.from(document.querySelectorAll('#results .result-text'), (a) =>
+                   [a.textContent, a.querySelector('mark') && a.querySelector('mark').textContent,
+                    a.getAttribute('href')]);",
+            )
+            .await;
+        assert_eq!(
+            result,
+            json!([[
+                "File: itinerary-with-a-rather-long-name-2026.pdf",
+                "itinerary",
+                format!("/rooms/{room}?at=4")
+            ]])
+        );
+        let found = alice.axe_violations().await;
+        assert!(found.is_empty(), "axe found: {found:#?}");
+    });
+}
