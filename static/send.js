@@ -56,9 +56,12 @@ export async function sendMessage(message) {
 // While it goes, a file has a greyed line at the end of the log with a progress bar and
 // Cancel. A refusal or a lost connection keeps the line with the server's reason, and Retry
 // (with the same client_id, so a retry after a lost answer never stores it twice) and
-// Discard. These lines live in this page's memory only: a reload forgets a file that was not
-// sent (a File cannot go into localStorage as the outbox's text does). Once stored, the line
-// stays until the poll brings the message (the same path as every other message), then goes.
+// Discard. Each file not yet stored is also kept in the browser's IndexedDB (a File does not
+// fit localStorage, where the outbox keeps text), under the user and the room, so a reload
+// or a later visit brings it back: one that was on its way is sent again, one refused waits
+// for Retry or Discard. Where IndexedDB is refused (some private modes), the page's memory
+// is all there is. Once stored, the line stays until the poll brings the message (the same
+// path as every other message), then goes.
 //
 // Names are set with textContent only.
 const UPLOAD_SHOWN_WITHIN_MS = 30000; // a stored file's line waits this long for the poll
@@ -67,6 +70,78 @@ const fileLines = log ? element("ol", "uploads") : null;
 const said = document.getElementById("upload-status");
 const uploads = []; // in the order given: { file, caption, clientId, state, ... }
 let uploading = null; // the upload whose request is under way
+
+// ---- the files kept across reloads (IndexedDB; each step best effort) ----
+
+const KEPT = "uploads";
+const owner = me + ":" + roomId; // another user, another room: another list
+let opened = null;
+
+function keptFiles() {
+  if (!opened) {
+    opened = new Promise((resolve) => {
+      try {
+        const request = window.indexedDB.open("chatroom-files", 1);
+        request.onupgradeneeded = () => request.result.createObjectStore(KEPT, { keyPath: "clientId" });
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => resolve(null);
+      } catch (_) {
+        resolve(null);
+      }
+    });
+  }
+  return opened;
+}
+
+async function keep(upload) {
+  const db = await keptFiles();
+  if (!db || !uploads.includes(upload)) return;
+  try {
+    db.transaction(KEPT, "readwrite").objectStore(KEPT).put({
+      clientId: upload.clientId, owner, file: upload.file, caption: upload.caption,
+      error: upload.error || null, retryable: Boolean(upload.retryable), at: upload.at,
+    });
+  } catch (_) {
+    // Kept in memory only.
+  }
+}
+
+async function unkeep(upload) {
+  const db = await keptFiles();
+  if (!db) return;
+  try {
+    db.transaction(KEPT, "readwrite").objectStore(KEPT).delete(upload.clientId);
+  } catch (_) {
+    // Nothing more to do.
+  }
+}
+
+// The files this user left in this room: sent again, or shown refused, in their order.
+async function restore() {
+  const db = await keptFiles();
+  if (!db) return;
+  let kept = [];
+  try {
+    kept = await new Promise((resolve, reject) => {
+      const request = db.transaction(KEPT).objectStore(KEPT).getAll();
+      request.onsuccess = () => resolve(request.result || []);
+      request.onerror = reject;
+    });
+  } catch (_) {
+    return;
+  }
+  kept.filter((k) => k.owner === owner && k.file && !uploads.some((u) => u.clientId === k.clientId))
+    .sort((a, b) => a.at - b.at)
+    .forEach((k) => {
+      const upload = {
+        file: k.file, caption: k.caption || "", clientId: k.clientId, at: k.at, progress: 0,
+        state: k.error ? "failed" : "waiting", error: k.error, retryable: k.retryable,
+      };
+      uploads.push(upload);
+      show(upload);
+    });
+  next();
+}
 
 function newClientId() {
   if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -182,6 +257,7 @@ function show(upload) {
 }
 
 function forget(upload) {
+  unkeep(upload);
   const at = uploads.indexOf(upload);
   if (at >= 0) uploads.splice(at, 1);
   if (upload.li) {
@@ -253,15 +329,21 @@ function finished(upload, xhr) {
     return;
   }
   const reason = reasonOf(xhr);
-  // The answers after which the page cannot go on (logged out, moved, the room deleted).
+  // The answers after which the page cannot go on (logged out, moved, the room deleted): the
+  // file waits for the next visit, unless the room is gone.
   const fatal = handleFatal({ status: xhr.status, url: xhr.responseURL || "" }, reason);
-  failed(upload, reason.message, !fatal && retryable(xhr.status));
+  if (fatal && (xhr.status === 404 || xhr.status === 410)) {
+    forget(upload);
+    return;
+  }
+  failed(upload, reason.message, fatal || retryable(xhr.status));
   next();
 }
 
 function stored(upload, id) {
   upload.state = "stored";
   upload.entryId = id;
+  unkeep(upload);
   say(upload.file.name + " sent.");
   if (id === null || list.querySelector('li[data-id="' + id + '"]')) {
     forget(upload);
@@ -278,6 +360,7 @@ function failed(upload, reason, canRetry) {
   upload.retryable = canRetry;
   showError("Not sent: " + upload.file.name + ": " + reason);
   show(upload);
+  keep(upload);
   next();
 }
 
@@ -292,6 +375,7 @@ function cancel(upload) {
 function retry(upload) {
   upload.state = "waiting";
   upload.error = null;
+  keep(upload);
   show(upload); // focus on Retry moves to Cancel
   next();
 }
@@ -341,9 +425,15 @@ export function sendFiles(files) {
       clientId: newClientId(),
       state: "waiting",
       progress: 0,
+      at: Date.now() + at / 1000, // in the order given
     });
   });
-  uploads.forEach((u) => { if (!u.li) show(u); });
+  uploads.forEach((u) => {
+    if (!u.li) {
+      show(u);
+      keep(u);
+    }
+  });
   state.pinned = true;
   scrollToBottom();
   next();
@@ -365,6 +455,7 @@ export function startFiles() {
       }
     }
   }).observe(list, { childList: true });
+  restore();
 
   const picker = document.getElementById("file-input");
   document.getElementById("attach").addEventListener("click", () => picker.click());

@@ -502,7 +502,8 @@ async fn drag(browser: &Browser, kind: &str, name: &str) {
 }
 
 #[test]
-fn a_file_dropped_on_the_room_shows_a_drop_target_and_one_that_failed_is_sent_once_on_retry() {
+fn a_file_dropped_on_the_room_shows_a_drop_target_and_one_that_failed_survives_a_reload_and_is_sent_once_on_retry()
+ {
     super::scenario(|app, chrome| async move {
         let alice = newcomer(&chrome, &app, "alice").await;
         let room = alice.create_room("Picnic").await;
@@ -557,6 +558,16 @@ fn a_file_dropped_on_the_room_shows_a_drop_target_and_one_that_failed_is_sent_on
                 .await,
             true
         );
+
+        // It outlives a reload, kept in the browser with its reason.
+        let failed = upload_lines(&alice).await;
+        alice.client.refresh().await.unwrap();
+        alice.find("#log").await;
+        alice
+            .wait_until("the failed file restored", || async {
+                upload_lines(&alice).await == failed
+            })
+            .await;
 
         alice
             .devtools("Network.setBlockedURLs", json!({ "urls": [] }))
