@@ -13,7 +13,7 @@ use crate::chat::{Found, Inside, Listed, Lobby};
 use crate::domain::SearchQuery;
 use crate::errors::AppError;
 use crate::json::rfc3339;
-use crate::models::{Kind, LogEntry, Reactions, Room, SearchHit};
+use crate::models::{Attachment, Kind, LogEntry, Reactions, Room, SearchHit};
 
 /// What every page shows around its content: who is logged in, the CSRF token, and on a
 /// logged-in page the app shell's sidebar.
@@ -303,9 +303,94 @@ pub struct EntryView {
     pub deletable: bool,
     pub reply_to: Option<ReplyView>,
     pub reactions: Vec<ReactionView>,
+    /// The file the message carries (none once it was deleted).
+    pub attachment: Option<AttachmentView>,
     pub sent_at: String,
     /// HH:MM in UTC, until the page's script shows it in the reader's own time zone.
     pub time: String,
+}
+
+/// A message's file as the room page shows it: an image inline, anything else as a card to
+/// download. static/message-view.js builds the same from the entry's JSON, by the same rules
+/// (`fit_thumbnail`, `human_size`).
+pub struct AttachmentView {
+    pub name: String,
+    pub url: String,
+    /// "12 KiB": the size for people.
+    pub size: String,
+    /// For an image shown inline: its thumbnail and the size it takes on the page.
+    pub image: Option<ImageView>,
+}
+
+pub struct ImageView {
+    pub thumbnail_url: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+/// The largest box an image takes in the log: the thumbnail's (`media::THUMBNAIL_BOX`).
+const IMAGE_BOX: (i64, i64) = (1200, 800);
+
+/// An image's size scaled down (never up) to fit `IMAGE_BOX`, keeping its shape, in whole
+/// pixels by integer arithmetic, so the page's script finds the very same numbers.
+pub fn fit_thumbnail(width: i64, height: i64) -> (i64, i64) {
+    let (w, h) = (width.max(1), height.max(1));
+    let (max_w, max_h) = IMAGE_BOX;
+    if w <= max_w && h <= max_h {
+        (w, h)
+    } else if w * max_h >= h * max_w {
+        // Wider than the box's shape: its width is the limit.
+        (max_w, ((2 * h * max_w + w) / (2 * w)).max(1))
+    } else {
+        (((2 * w * max_h + h) / (2 * h)).max(1), max_h)
+    }
+}
+
+/// A file's size for people: "100 bytes", "1.5 KiB", "12 KiB", "3.2 MiB", in the binary units
+/// the server's messages use. Integer arithmetic only, as static/message-view.js does it.
+pub fn human_size(bytes: i64) -> String {
+    if bytes < 1024 {
+        return if bytes == 1 {
+            "1 byte".into()
+        } else {
+            format!("{bytes} bytes")
+        };
+    }
+    let names = ["KiB", "MiB", "GiB"];
+    let (mut unit, mut at) = (1024_i64, 0);
+    while at + 1 < names.len() && bytes >= unit * 1024 {
+        unit *= 1024;
+        at += 1;
+    }
+    let name = names[at];
+    // Tenths, rounded half up: one decimal below 10, whole numbers above.
+    let tenths = (bytes * 10 + unit / 2) / unit;
+    if tenths < 100 && tenths % 10 != 0 {
+        format!("{}.{} {name}", tenths / 10, tenths % 10)
+    } else {
+        format!("{} {name}", (bytes + unit / 2) / unit)
+    }
+}
+
+impl From<&Attachment> for AttachmentView {
+    fn from(a: &Attachment) -> Self {
+        Self {
+            name: a.name.clone(),
+            url: a.url(),
+            size: human_size(a.size),
+            image: a
+                .dimensions
+                .zip(a.thumbnail_url())
+                .map(|((w, h), thumbnail_url)| {
+                    let (width, height) = fit_thumbnail(i64::from(w), i64::from(h));
+                    ImageView {
+                        thumbnail_url,
+                        width,
+                        height,
+                    }
+                }),
+        }
+    }
 }
 
 /// The message a reply answers, quoted above it.
@@ -366,6 +451,10 @@ impl EntryView {
                 .into_iter()
                 .map(|r| ReactionView::new(r, &reader.username))
                 .collect(),
+            attachment: (!e.deleted)
+                .then_some(e.attachment.as_deref())
+                .flatten()
+                .map(AttachmentView::from),
             sent_at: rfc3339(e.sent_at),
             time: e.sent_at.format("%H:%M").to_string(),
         }
@@ -498,6 +587,9 @@ pub struct FoundView {
     /// The text as written, in pieces: `true` for a piece that matched a term, shown in
     /// `<mark>`. Each piece is escaped like any text.
     pub pieces: Vec<(String, bool)>,
+    /// The name of the file the message carries, in pieces the same way (a file is found by
+    /// its name, and a file sent alone has no other text to show).
+    pub file: Option<Vec<(String, bool)>>,
 }
 
 impl FoundView {
@@ -513,6 +605,10 @@ impl FoundView {
             direct: room.direct,
             id: message.seq,
             pieces: query.highlight(&message.body),
+            file: message
+                .attachment
+                .as_deref()
+                .map(|file| query.highlight(&file.name)),
             author: message.author,
             sent_at: rfc3339(message.sent_at),
             sent: minutes(message.sent_at),
@@ -835,5 +931,34 @@ impl AdminRoomsPage {
     /// The link to the page after this one, if more rooms follow.
     pub fn older_href(&self) -> Option<String> {
         self.next.map(|next| format!("/admin/rooms?page={next}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fit_thumbnail, human_size};
+
+    #[test]
+    fn an_image_that_fits_the_box_keeps_its_size_and_a_larger_one_shrinks_to_it() {
+        assert_eq!(fit_thumbnail(640, 480), (640, 480));
+        assert_eq!(fit_thumbnail(1200, 800), (1200, 800));
+        assert_eq!(fit_thumbnail(4000, 3000), (1067, 800));
+        assert_eq!(fit_thumbnail(6000, 1000), (1200, 200));
+        assert_eq!(fit_thumbnail(100, 5000), (16, 800));
+        assert_eq!(fit_thumbnail(100_000, 1), (1200, 1));
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units_with_one_decimal_below_ten() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(1023), "1023 bytes");
+        assert_eq!(human_size(1024), "1 KiB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(1280), "1.3 KiB");
+        assert_eq!(human_size(12 * 1024 + 100), "12 KiB");
+        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
+        assert_eq!(human_size(3_355_443), "3.2 MiB");
+        assert_eq!(human_size(5 * 1024 * 1024 * 1024), "5 GiB");
     }
 }

@@ -173,7 +173,9 @@ document.addEventListener("chatroom:poll", (event) => {
     if (!document.hidden) continue;
     if (wanted === "all" || (wanted === "mentions" && mentionsMe(entry))) {
       const heading = direct ? entry.author : entry.author + " in " + roomName;
-      notify(heading, excerpt(entry.text), "/rooms/" + roomId + "?at=" + entry.id, "room-" + roomId);
+      // A file sent without a caption is told by its name.
+      const said = entry.text || (entry.attachment ? "📎 " + entry.attachment.name : "");
+      notify(heading, excerpt(said), "/rooms/" + roomId + "?at=" + entry.id, "room-" + roomId);
     }
   }
   cameWhileHidden(came);

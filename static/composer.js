@@ -48,7 +48,9 @@ function putInBox(text) {
 // ---- answering a message ----
 
 export function startReply(li) {
-  const quoted = excerpt(textOf(li));
+  // A file sent without a caption is named by the file.
+  const file = li.querySelector(".attachment .file-name, .attachment img");
+  const quoted = excerpt(textOf(li)) || (file ? file.alt || file.textContent : "");
   replying = { id: Number(li.dataset.id), author: li.dataset.author, excerpt: quoted };
   replyLine.querySelector(".context-text").replaceChildren(
     "Replying to ", element("strong", null, replying.author), ": ",
@@ -68,6 +70,11 @@ function cancelReply() {
 function lastOwnMessage() {
   const own = list.querySelectorAll('li.message[data-author="' + CSS.escape(me) + '"]:not(.deleted)');
   return own.length ? own[own.length - 1] : null;
+}
+
+// An edit is under way: the box holds a message already sent, not a new one's text.
+export function isEditing() {
+  return editing !== null;
 }
 
 export function startEdit(li) {

@@ -2,6 +2,10 @@
 // mark, the quoted message it answers, its reactions and its actions. The live entries and
 // the first render (templates/room.html) have the same shape.
 //
+// A message may carry a file (`attachment`): an image shows inline at its thumbnail's size,
+// reserved before it loads, and opens full size in a new tab; any other file is a card with
+// its name and size that downloads it. A message with only a file has no text to show.
+//
 // A message's body is the server's `html`, inserted as HTML: the server renders it once from
 // the Markdown subset and cleans it with ammonia's allowlist (no scripts, no event handlers,
 // links only to http, https and mailto), and that allowlist is the safety here. Everything
@@ -32,6 +36,8 @@ function button(className, text, id) {
 
 function setBody(li, entry) {
   const body = li.querySelector(".text");
+  const empty = entry.text === "";
+  if (body.hidden !== empty) body.hidden = empty;
   if (entry.html !== undefined) {
     body.innerHTML = entry.html.trim();
     markMine(body);
@@ -44,6 +50,82 @@ function setBody(li, entry) {
 function markEdited(li) {
   if (li.querySelector(".edited")) return;
   li.querySelector(".head").append(element("span", "edited", "(edited)"));
+}
+
+// ---- a message's file: the same markup and numbers as templates/room.html and its view
+// (src/templates.rs: AttachmentView, fit_thumbnail, human_size) ----
+
+const IMAGE_BOX = [1200, 800];
+
+// An image's size scaled down (never up) to fit the thumbnail box, in whole pixels.
+export function fitThumbnail(width, height) {
+  const w = Math.max(1, width);
+  const h = Math.max(1, height);
+  const [maxW, maxH] = IMAGE_BOX;
+  if (w <= maxW && h <= maxH) return [w, h];
+  if (w * maxH >= h * maxW) return [maxW, Math.max(1, Math.floor((2 * h * maxW + w) / (2 * w)))];
+  return [Math.max(1, Math.floor((2 * w * maxH + h) / (2 * h))), maxH];
+}
+
+// "100 bytes", "1.5 KiB", "12 KiB", "3.2 MiB".
+export function humanSize(bytes) {
+  if (bytes < 1024) return bytes === 1 ? "1 byte" : bytes + " bytes";
+  const names = ["KiB", "MiB", "GiB"];
+  let unit = 1024;
+  let at = 0;
+  while (at + 1 < names.length && bytes >= unit * 1024) {
+    unit *= 1024;
+    at++;
+  }
+  const tenths = Math.floor((bytes * 10 + unit / 2) / unit);
+  if (tenths < 100 && tenths % 10 !== 0) return Math.floor(tenths / 10) + "." + (tenths % 10) + " " + names[at];
+  return Math.floor((bytes + unit / 2) / unit) + " " + names[at];
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function fileIcon() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "file-icon");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "28");
+  svg.setAttribute("height", "28");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", "M6 2.5h8.5l4.5 4.5v14.5h-13z M14.5 2.5v4.5h4.5");
+  svg.append(path);
+  return svg;
+}
+
+function attachmentOf(file) {
+  const link = element("a", "attachment-link");
+  link.href = file.url;
+  link.tabIndex = -1;
+  if (file.thumbnail_url && file.width && file.height) {
+    const [width, height] = fitThumbnail(file.width, file.height);
+    link.target = "_blank";
+    link.rel = "noopener";
+    const img = document.createElement("img");
+    img.src = file.thumbnail_url;
+    img.width = width;
+    img.height = height;
+    img.loading = "lazy";
+    img.alt = file.name;
+    link.append(img, element("span", "visually-hidden", " (full size, opens in a new tab)"));
+    const box = element("div", "attachment image");
+    box.append(link);
+    return box;
+  }
+  link.classList.add("file-card");
+  link.download = file.name;
+  const about = element("span", "file-about");
+  about.append(element("span", "visually-hidden", "Download "), element("span", "file-name", file.name),
+    " ", element("span", "file-size", humanSize(file.size)));
+  link.append(fileIcon(), about);
+  const box = element("div", "attachment file");
+  box.append(link);
+  return box;
 }
 
 // The quote above a reply: a button that leads to the message it answers.
@@ -89,6 +171,7 @@ export function renderMessage(entry, time) {
     return li;
   }
   setBody(li, entry);
+  if (entry.attachment) li.append(attachmentOf(entry.attachment));
   if (entry.edited) markEdited(li);
   li.append(element("div", "reactions"));
   setReactions(li, entry.reactions || []);
@@ -177,8 +260,10 @@ export function markDeleted(li) {
   li.classList.add("deleted");
   const text = li.querySelector(".text");
   text.replaceChildren("message deleted");
+  text.hidden = false;
   delete li.dataset.text;
-  for (const part of li.querySelectorAll(".actions, .reactions, .edited, .reaction-picker")) {
+  // The file goes with its message: nothing of it stays in the page.
+  for (const part of li.querySelectorAll(".actions, .reactions, .edited, .reaction-picker, .attachment")) {
     if (part.contains(document.activeElement)) li.focus({ preventScroll: true });
     part.remove();
   }

@@ -254,6 +254,8 @@ export function openOutbox(page) {
   // the same text hides at once; its answer's id settles it.
   function arrived(li) {
     if (li.dataset.kind !== "message" || li.dataset.author !== page.me) return false;
+    // A file's caption is not a message of the outbox's (send.js follows those).
+    if (li.querySelector(".attachment")) return false;
     const head = load().find((i) => !i.failed);
     if (!head || !head.attempted || seenByText.has(head.clientId)) return false;
     const text = li.querySelector(".text");

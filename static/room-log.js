@@ -236,9 +236,10 @@ function lastEntry() {
   return all.length ? all[all.length - 1] : null;
 }
 
-// The buttons inside an entry, in reading order: the quote, the reactions, the actions.
+// The controls inside an entry, in reading order: the quote, its file, the reactions, the
+// actions.
 function controlsOf(li) {
-  return Array.from(li.querySelectorAll(".reply-quote, .reactions button, .actions button"));
+  return Array.from(li.querySelectorAll(".reply-quote, .attachment-link, .reactions button, .actions button"));
 }
 
 export function rove(li, focus) {

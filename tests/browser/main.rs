@@ -13,6 +13,7 @@ mod alerts;
 #[allow(dead_code)]
 mod database;
 mod driver;
+mod files;
 mod messages;
 mod outbox;
 mod pages;
