@@ -18,10 +18,11 @@
 //! (messages written in bulk for the lobby step, 1000000), LOAD_TRACE (set: print each poll
 //! slower than 15 ms, and each moment the generator itself ran late, to stderr).
 //!
-//! LOAD_PHASES picks what runs, a list of: `load` (the steps of simulated users, the control,
+//! LOAD_PHASES picks what runs, a list of: `files` (uploads and fetches of a 1 MiB image: see
+//! load/files.rs), `load` (the steps of simulated users, the control,
 //! the login burst, the saturation rounds, the posting burst; on every configuration),
 //! `lobby` (the lobby and the administrators' list against the log's size, after `load` on
-//! the same databases) and `search`; default all three (LOAD_LOBBY_ONLY=1 is
+//! the same databases) and `search`; default all four (LOAD_LOBBY_ONLY=1 is
 //! LOAD_PHASES=lobby). `LOAD_PHASES=search cargo bench --bench load` runs the search step
 //! alone: on a fresh database of each kind it writes LOAD_SEARCH_MESSAGES (1000000) messages
 //! over LOAD_SEARCH_ROOMS (1000) public rooms in SQL (indexed as they go in, but for one in
@@ -39,6 +40,8 @@
 // Its report is its output.
 #![allow(clippy::print_stdout)]
 
+#[path = "load/files.rs"]
+mod files;
 #[path = "../tests/support/listening.rs"]
 mod listening;
 #[allow(dead_code)]
@@ -119,6 +122,7 @@ struct Phases {
     load: bool,
     lobby: bool,
     search: bool,
+    files: bool,
 }
 
 impl Phases {
@@ -128,6 +132,7 @@ impl Phases {
                 load: false,
                 lobby: true,
                 search: false,
+                files: false,
             };
         }
         let Ok(list) = std::env::var("LOAD_PHASES") else {
@@ -135,19 +140,22 @@ impl Phases {
                 load: true,
                 lobby: true,
                 search: true,
+                files: true,
             };
         };
         let mut phases = Self {
             load: false,
             lobby: false,
             search: false,
+            files: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
                 "load" => phases.load = true,
                 "lobby" => phases.lobby = true,
                 "search" => phases.search = true,
-                other => panic!("LOAD_PHASES: no phase {other:?} (load, lobby, search)"),
+                "files" => phases.files = true,
+                other => panic!("LOAD_PHASES: no phase {other:?} (load, lobby, search, files)"),
             }
         }
         phases
@@ -2039,6 +2047,18 @@ fn main() {
         let md = search_table(&config, &mut columns);
         say!("\n## Search\n\n{md}");
         let _ = write!(report, "## Search\n\n{md}\n");
+    }
+    if config.phases.files {
+        let files_config = files::FilesConfig::from_env(full);
+        let mut columns = Vec::new();
+        for target in Target::all(&mut skipped, "files", false) {
+            say!("\n## Files: {}\n", target.name());
+            names.push(format!("{} (files)", target.name()));
+            columns.push((target.name(), files::files_step(files_config, &target)));
+        }
+        let md = files::files_table(files_config, &mut columns);
+        say!("\n## Files\n\n{md}");
+        let _ = write!(report, "## Files\n\n{md}\n");
     }
     std::fs::write(out.join("report.md"), &report).unwrap();
     if config.phases.load {
