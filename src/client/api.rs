@@ -640,12 +640,21 @@ mod tests {
             .strip_prefix("multipart/form-data; boundary=")
             .unwrap();
         let delimiter = format!("\r\n--{boundary}");
-        let parts = body.windows(delimiter.len()).filter(|w| *w == delimiter.as_bytes());
-        assert_eq!(parts.count(), 2, "a delimiter after each part but the first");
+        let parts = body
+            .windows(delimiter.len())
+            .filter(|w| *w == delimiter.as_bytes());
+        assert_eq!(
+            parts.count(),
+            2,
+            "a delimiter after each part but the first"
+        );
         assert!(body.starts_with(format!("--{boundary}\r\n").as_bytes()));
         assert!(body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()));
         let text = String::from_utf8_lossy(&body);
-        assert!(text.contains("name=\"client_id\"\r\n\r\nabc123\r\n"), "{text}");
+        assert!(
+            text.contains("name=\"client_id\"\r\n\r\nabc123\r\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "name=\"file\"; filename=\"r_sum_ _v2_.pdf\"; \

@@ -342,7 +342,9 @@ fn search_rows(search: &Search, width: usize) -> Vec<Line<'static>> {
         // A file found by its name: the name shows why.
         if let Some(file) = &hit.message.attachment {
             let size = view::human_size(file.size);
-            said = format!("{said} [{}, {size}]", file.name).trim_start().to_owned();
+            said = format!("{said} [{}, {size}]", file.name)
+                .trim_start()
+                .to_owned();
         }
         let full = format!("{head}{said}");
         let mut wrapped = view::wrap(&full, width, width - indent);
