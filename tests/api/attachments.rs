@@ -125,8 +125,11 @@ fn assert_served_safely(res: &Response, what: &str) {
     assert_eq!(header(res, "cache-control"), "private", "{what}");
 }
 
-/// A multipart/form-data body of these parts: (field, file name if a file, bytes).
-fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+/// One part of a form: its field, its file name if it is a file, its bytes.
+type Part<'a> = (&'a str, Option<&'a str>, &'a [u8]);
+
+/// A multipart/form-data body of these parts.
+fn form(parts: &[Part<'_>]) -> (String, Vec<u8>) {
     let boundary = "----attachments-test-boundary-Qw8Zr";
     let mut body = Vec::new();
     for (field, file, bytes) in parts {
@@ -580,7 +583,7 @@ async fn an_upload_without_one_non_empty_file_is_a_bad_request() {
     let Some(app) = spawn_app().await else { return };
     let (mut ann, room) = kitchen(&app).await;
     let png = PIXEL_PNG;
-    let cases: [(&str, Vec<(&str, Option<&str>, &[u8])>); 4] = [
+    let cases: [(&str, Vec<Part<'_>>); 4] = [
         ("no file", vec![("text", None, b"only words")]),
         ("an empty file", vec![("file", Some("empty.txt"), b"")]),
         (
