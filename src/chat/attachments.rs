@@ -8,7 +8,7 @@ use crate::domain::{ClientId, FileName, MessageText};
 use crate::errors::AppError;
 use crate::media;
 use crate::models::attachment::{Content, Form, NewAttachment};
-use crate::models::{Attachment, LogEntry, NewPost, Room};
+use crate::models::{Attachment, LogEntry, ModelError, NewPost, Room};
 use crate::throttle::RetryAfter;
 
 /// Images prepared at once (each may decode up to `media::MAX_PIXELS`), and waiting: more are
@@ -74,8 +74,9 @@ impl Chat {
         Ok(message)
     }
 
-    /// A file (or an image's thumbnail) for someone who may read its room; 404 for anyone
-    /// else, as for a file that does not exist.
+    /// A file (or an image's thumbnail) for someone who may read its room (any account for a
+    /// public room, the two people of a direct conversation); 404 for anyone else, and once
+    /// the room is deleted, the same as for a file that does not exist.
     pub async fn attachment(
         &self,
         user: &CurrentUser,
@@ -84,7 +85,14 @@ impl Chat {
     ) -> Result<Content, AppError> {
         let user_id = user.id;
         self.db
-            .run(move |conn| Ok(Attachment::content(conn, id, user_id, form)?))
+            .run(move |conn| {
+                let room_id = Attachment::room_of(conn, id)?;
+                match Room::find(conn, room_id, user_id) {
+                    Ok(_) => Ok(Attachment::content(conn, id, form)?),
+                    Err(ModelError::Deleted) => Err(ModelError::NotFound.into()),
+                    Err(err) => Err(err.into()),
+                }
+            })
             .await
     }
 }

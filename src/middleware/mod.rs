@@ -48,8 +48,8 @@ pub fn security_headers() -> DefaultHeaders {
 }
 
 /// One log line per request, except the successful ones every open page makes every second
-/// or so (polls, posts, the lobby's refresh, health checks, static files, the service worker
-/// and the manifest): those would drown
+/// or so (polls, posts, the lobby's refresh, health checks, static files, the service worker,
+/// the manifest and the files in messages): those would drown
 /// the rest. A refusal is always logged. The line names the client as the limits see it
 /// (behind the trusted proxy, the address it forwarded). The request line is written as a
 /// quoted, escaped string, so a crafted URI cannot forge fields, and an invitation's token is
@@ -66,7 +66,9 @@ pub async fn access_log(
         || (path.starts_with("/api/rooms/") && path.ends_with("/messages"))
         // Static files too, asked for by the service worker and the browser's app checks.
         || path == "/sw.js"
-        || path == "/manifest.webmanifest";
+        || path == "/manifest.webmanifest"
+        // A room's images, fetched by every page that shows them.
+        || path.starts_with("/attachments/");
     let started = Instant::now();
     // Cheap to keep (shared bytes): an error that leaves without a response needs them.
     let (method, uri) = (req.method().clone(), req.uri().clone());

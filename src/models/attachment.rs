@@ -9,7 +9,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{attachments, log_entries};
 use crate::domain::FileName;
 use crate::media::{self, Prepared};
-use crate::models::{ModelError, Room};
+use crate::models::ModelError;
 
 /// A message's file as readers see it: everything but its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +98,8 @@ struct NewRow<'a> {
 /// What a message shows of its file: id, name, size, type, width, height.
 type Listed = (i32, String, i64, String, Option<i32>, Option<i32>);
 
-/// What serving a file reads before its bytes: room, name, type, width, ETag, thumbnail type.
-type Described = (i32, String, String, Option<i32>, String, Option<String>);
+/// What serving a file reads before its bytes: name, type, width, ETag, thumbnail type.
+type Described = (String, String, Option<i32>, String, Option<String>);
 
 impl NewAttachment {
     /// Writes the file into the room (inside the message's transaction) and answers it as
@@ -156,32 +156,28 @@ fn etag_of(bytes: &[u8]) -> String {
 }
 
 impl Attachment {
-    /// The file for someone who may read its room: any account for a public room, the two
-    /// people of a direct conversation. For anyone else, and for a file of a deleted message
-    /// or room, `NotFound`, the same as for a file that never existed.
-    pub fn content(
-        conn: &mut DbConnection,
-        id: i32,
-        reader_id: i32,
-        form: Form,
-    ) -> Result<Content, ModelError> {
-        let (room_id, name, content_type, width, etag, thumbnail_type): Described =
-            attachments::table
-                .find(id)
-                .select((
-                    attachments::room_id,
-                    attachments::name,
-                    attachments::content_type,
-                    attachments::width,
-                    attachments::etag,
-                    attachments::thumbnail_type,
-                ))
-                .first(conn)?;
-        match Room::find(conn, room_id, reader_id) {
-            Ok(_) => {}
-            Err(ModelError::Deleted) => return Err(ModelError::NotFound),
-            Err(err) => return Err(err),
-        }
+    /// The room whose message carries the file; `NotFound` for no such file (its message
+    /// was deleted, or it never existed).
+    pub fn room_of(conn: &mut DbConnection, id: i32) -> Result<i32, ModelError> {
+        Ok(attachments::table
+            .find(id)
+            .select(attachments::room_id)
+            .first(conn)?)
+    }
+
+    /// The file, in the form asked for (whoever asks must have been found to read its room:
+    /// see `chat::attachments`).
+    pub fn content(conn: &mut DbConnection, id: i32, form: Form) -> Result<Content, ModelError> {
+        let (name, content_type, width, etag, thumbnail_type): Described = attachments::table
+            .find(id)
+            .select((
+                attachments::name,
+                attachments::content_type,
+                attachments::width,
+                attachments::etag,
+                attachments::thumbnail_type,
+            ))
+            .first(conn)?;
         let inline = width.is_some() && media::shown_inline(&content_type);
         let content = |bytes, content_type, etag| Content {
             bytes,

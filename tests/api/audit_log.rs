@@ -132,8 +132,16 @@ async fn what_every_open_page_asks_for_is_not_logged_and_the_rest_is() {
     let mut alice = Person::new(&server.address);
     alice.register("alice", SECRET_PASSWORD).await;
     let room = alice.create_room("Kitchen").await;
+    let upload = alice.upload(room, "list.txt", b"milk", &[]).await;
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    let sent: serde_json::Value = upload.json().await.unwrap();
+    let file = sent["message"]["attachment"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for path in [
         format!("/api/rooms/{room}/messages?after=0"),
+        file.clone(),
         "/sw.js".to_owned(),
         "/manifest.webmanifest".to_owned(),
         "/static/style.css".to_owned(),
@@ -145,6 +153,7 @@ async fn what_every_open_page_asks_for_is_not_logged_and_the_rest_is() {
     let log = server.stop();
     for routine in [
         "/messages?after=0",
+        &format!("GET {file}"),
         "GET /sw.js",
         "/manifest.webmanifest",
         "style.css",
@@ -154,5 +163,9 @@ async fn what_every_open_page_asks_for_is_not_logged_and_the_rest_is() {
     assert!(
         log.contains("\"GET /offline\" 200"),
         "the rest is logged:\n{log}"
+    );
+    assert!(
+        log.contains(&format!("\"POST /api/rooms/{room}/attachments\" 201")),
+        "an upload is logged:\n{log}"
     );
 }

@@ -1,17 +1,20 @@
 //! What a message shows besides its own row: the quote of the message it answers, its
-//! reactions, and what its file is. Read for whole pages at once (one query each, none when nothing needs it), so
-//! that a message read at any time comes in its current state.
+//! reactions, and what its file is. Read for whole pages at once (one query each, none when
+//! nothing needs it), so that a message read at any time comes in its current state.
 
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
+use super::write;
 use crate::db::DbConnection;
-use crate::db::schema::{log_entries, reactions, users};
-use crate::domain::excerpt;
+use crate::db::schema::{attachments, log_entries, reactions, users};
 use crate::models::LogEntry;
 use crate::models::attachment::Attachment;
 use crate::models::log_entry::{Kind, Row};
+
+/// A quoted message as read: room, number, author, text, its file's name.
+type Quoted = (i32, i32, String, String, Option<String>);
 
 /// Rooms per query: each adds a clause, well under both backends' limits.
 const ROOMS_PER_QUERY: usize = 100;
@@ -53,12 +56,14 @@ impl LogEntry {
         for chunk in wanted.chunks(ROOMS_PER_QUERY) {
             let mut query = log_entries::table
                 .inner_join(users::table)
+                .left_join(attachments::table)
                 .filter(log_entries::kind.eq(Kind::Message.as_str()))
                 .select((
                     log_entries::room_id,
                     log_entries::seq,
                     users::username,
                     log_entries::body,
+                    attachments::name.nullable(),
                 ))
                 .into_boxed();
             for (room_id, seqs) in chunk {
@@ -68,8 +73,11 @@ impl LogEntry {
                         .and(log_entries::seq.eq_any(seqs.clone())),
                 );
             }
-            for (room_id, seq, author, body) in query.load::<(i32, i32, String, String)>(conn)? {
-                quoted.insert((room_id, seq), (author, excerpt(&body)));
+            for (room_id, seq, author, body, file) in query.load::<Quoted>(conn)? {
+                quoted.insert(
+                    (room_id, seq),
+                    (author, write::quoted(&body, file.as_deref())),
+                );
             }
         }
         for entry in entries.iter_mut() {

@@ -10,7 +10,7 @@ use diesel::sql_types::{Array, Bool, Integer};
 
 use super::numbering;
 use crate::db::DbConnection;
-use crate::db::schema::{log_entries, users};
+use crate::db::schema::{attachments, log_entries, users};
 use crate::domain::markdown::Rendered;
 use crate::domain::mention::Accounts;
 use crate::domain::{ClientId, MessageText, excerpt, markdown, search};
@@ -74,6 +74,18 @@ impl<'a> NewEntry<'a> {
             mentions: (!entry.mentions.is_empty()).then(|| entry.mentions.join(" ")),
             attachment_id: entry.attachment.as_ref().map(|a| a.id),
         }
+    }
+}
+
+/// What the message a reply answers reads back: author, text, deleted, its file's name.
+type Quoted = (String, String, Option<NaiveDateTime>, Option<String>);
+
+/// How a reply quotes a message: the start of its text, or the name of the file it is
+/// (`excerpt`).
+pub(super) fn quoted(body: &str, file: Option<&str>) -> String {
+    match file {
+        Some(name) if body.is_empty() => excerpt(name),
+        _ => excerpt(body),
     }
 }
 
@@ -368,7 +380,11 @@ impl LogEntry {
             seq: entry.seq,
             author_id: post.author_id,
             author,
-            body: post.text.as_str(),
+            // A file sent without words is told by its name.
+            body: match &entry.attachment {
+                Some(file) if entry.body.is_empty() => &file.name,
+                _ => &entry.body,
+            },
             mentions: &post.mention_ids(),
         };
         Notice::record(conn, &[written], changes)?;
@@ -378,23 +394,28 @@ impl LogEntry {
     /// The message a reply answers, as the reply quotes it: a message of the same room
     /// (`NotAMessage` otherwise), not deleted (`MessageDeleted`).
     fn answered(conn: &mut DbConnection, room_id: i32, seq: i32) -> Result<ReplyTo, ModelError> {
-        let (author, body, deleted_at): (String, String, Option<NaiveDateTime>) =
-            log_entries::table
-                .inner_join(users::table)
-                .filter(log_entries::room_id.eq(room_id))
-                .filter(log_entries::seq.eq(seq))
-                .filter(log_entries::kind.eq(Kind::Message.as_str()))
-                .select((users::username, log_entries::body, log_entries::deleted_at))
-                .first(conn)
-                .optional()?
-                .ok_or(ModelError::NotAMessage)?;
+        let (author, body, deleted_at, file): Quoted = log_entries::table
+            .inner_join(users::table)
+            .left_join(attachments::table)
+            .filter(log_entries::room_id.eq(room_id))
+            .filter(log_entries::seq.eq(seq))
+            .filter(log_entries::kind.eq(Kind::Message.as_str()))
+            .select((
+                users::username,
+                log_entries::body,
+                log_entries::deleted_at,
+                attachments::name.nullable(),
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or(ModelError::NotAMessage)?;
         if deleted_at.is_some() {
             return Err(ModelError::MessageDeleted);
         }
         Ok(ReplyTo {
             seq,
             author,
-            excerpt: excerpt(&body),
+            excerpt: quoted(&body, file.as_deref()),
         })
     }
 
