@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use rand::distr::{Alphanumeric, SampleString};
+
 use super::printable;
 
 /// The User-Agent the terminal client sends.
@@ -118,6 +120,21 @@ pub struct Entry {
     /// For a message and an edit: the canonical names of the accounts it mentions.
     #[serde(default, deserialize_with = "printable::strings")]
     pub mentions: Vec<String>,
+    /// For a message: the file it carries.
+    #[serde(default)]
+    pub attachment: Option<Attachment>,
+}
+
+/// A message's file, as far as the terminal shows it: its name, its size and where it is.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Attachment {
+    #[serde(deserialize_with = "printable::string")]
+    pub name: String,
+    /// In bytes.
+    pub size: u64,
+    /// As the server gives it: a path on the server (`/attachments/12`).
+    #[serde(deserialize_with = "printable::string")]
+    pub url: String,
 }
 
 /// The message a reply answers, as the reply carries it.
@@ -203,6 +220,71 @@ struct OneMessage {
     message: Entry,
 }
 
+/// A file to send with `Api::upload`.
+pub struct FileToSend<'a> {
+    /// The name it is shown and downloaded under (the server keeps its last path part).
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+    /// The client's own name for this upload: a retry is never stored twice.
+    pub client_id: &'a str,
+}
+
+/// How long an upload may take beyond the usual answer time: a second for every 32 KiB, as
+/// the server allows a slow connection.
+fn upload_timeout(bytes: usize) -> Duration {
+    Duration::from_secs(10 + (bytes / (32 * 1024)) as u64)
+}
+
+/// The multipart/form-data body of an upload (RFC 7578), built by hand: its Content-Type and
+/// its bytes. The boundary is random, and drawn again in the (unlikely) case that it occurs in
+/// what it separates.
+fn multipart_body(file: &FileToSend<'_>) -> (String, Vec<u8>) {
+    let boundary = loop {
+        let candidate = format!(
+            "chatroom-{}",
+            Alphanumeric.sample_string(&mut rand::rng(), 32)
+        );
+        let found = |haystack: &[u8]| {
+            haystack
+                .windows(candidate.len())
+                .any(|w| w == candidate.as_bytes())
+        };
+        if !found(file.bytes) && !found(file.client_id.as_bytes()) {
+            break candidate;
+        }
+    };
+    // The plain `filename` for servers that read only that (quotes, backslashes, line breaks
+    // and anything not ASCII replaced), the whole name in `filename*` (RFC 5987).
+    let ascii: String = file
+        .name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    let encoded = path_segment(file.name);
+    let mut body = Vec::with_capacity(file.bytes.len() + 512);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\n{}\r\n",
+            file.client_id
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"{ascii}\"; filename*=UTF-8''{encoded}\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file.bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// `text` percent-encoded to stand as one segment of a path (or one value of a query): every
 /// byte but the unreserved ASCII ones (RFC 3986) escaped, so "/" or "?" in a reaction cannot
 /// change the route, nor "&" or "#" in a search the query.
@@ -266,14 +348,28 @@ impl Api {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> ApiResult<(StatusCode, Option<T>)> {
+        let mut request = self.request(method, path)?;
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::answer(request).await
+    }
+
+    /// A request to `path` on the server, with the CSRF token once logged in.
+    fn request(&self, method: Method, path: &str) -> ApiResult<reqwest::RequestBuilder> {
         let url = self.base.join(path).map_err(|_| ApiError::NotFound)?;
         let mut request = self.http.request(method, url);
         if let Some(token) = &self.csrf {
             request = request.header("X-CSRF-Token", token);
         }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+        Ok(request)
+    }
+
+    /// Sends the request and reads its answer: the body of a success, or the refusal as an
+    /// `ApiError`.
+    async fn answer<T: DeserializeOwned>(
+        request: reqwest::RequestBuilder,
+    ) -> ApiResult<(StatusCode, Option<T>)> {
         let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
         let status = response.status();
         if status == StatusCode::NO_CONTENT {
@@ -442,6 +538,25 @@ impl Api {
         Ok(sent.message)
     }
 
+    /// Sends a file to the room as a message of its own (without text); gives the message.
+    pub async fn upload(&self, room: i32, file: &FileToSend<'_>) -> ApiResult<Entry> {
+        let (content_type, body) = multipart_body(file);
+        let request = self
+            .request(Method::POST, &format!("/api/rooms/{room}/attachments"))?
+            .timeout(upload_timeout(body.len()))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        let (_, sent) = Self::answer::<OneMessage>(request).await?;
+        Ok(sent.ok_or(ApiError::Unreachable)?.message)
+    }
+
+    /// Where a path the server gave (an attachment's `url`) is, in full: on this server.
+    pub fn absolute(&self, url: &str) -> String {
+        self.base
+            .join(url)
+            .map_or_else(|_| format!("{}{url}", self.server()), String::from)
+    }
+
     /// Replaces the text of message `n` (the user's own); gives the message as it now is.
     pub async fn edit(&self, room: i32, n: i64, text: &str) -> ApiResult<Entry> {
         let answer: OneMessage = self
@@ -511,6 +626,51 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_is_one_multipart_file_part_under_a_boundary_it_does_not_contain() {
+        let bytes = b"--chatroom-\r\n\x00\xff binary";
+        let file = FileToSend {
+            name: "r\u{e9}sum\u{e9} \"v2\".pdf",
+            bytes,
+            client_id: "abc123",
+        };
+        let (content_type, body) = multipart_body(&file);
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap();
+        let delimiter = format!("\r\n--{boundary}");
+        let parts = body
+            .windows(delimiter.len())
+            .filter(|w| *w == delimiter.as_bytes());
+        assert_eq!(
+            parts.count(),
+            2,
+            "a delimiter after each part but the first"
+        );
+        assert!(body.starts_with(format!("--{boundary}\r\n").as_bytes()));
+        assert!(body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()));
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains("name=\"client_id\"\r\n\r\nabc123\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "name=\"file\"; filename=\"r_sum_ _v2_.pdf\"; \
+                 filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.pdf\r\n"
+            ),
+            "{text}"
+        );
+        let start = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let file_start = body[start + 4..]
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap()
+            + start
+            + 8;
+        assert_eq!(&body[file_start..file_start + bytes.len()], bytes);
+    }
 
     #[test]
     fn a_reaction_is_one_segment_of_the_path_whatever_it_holds() {

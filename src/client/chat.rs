@@ -2,12 +2,14 @@
 //! poller's cursor, and the status line. The interface (tui.rs) only draws it and feeds it keys.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use super::api::{Api, ApiError, Entry, Hit, Reaction, RoomInfo};
+use super::api::{Api, ApiError, Entry, FileToSend, Hit, Reaction, RoomInfo};
 use super::printable::printable;
+use super::view::human_size;
 use crate::domain::excerpt;
 
 /// "is typing" is sent while the user typed within this long.
@@ -32,6 +34,76 @@ pub struct Current {
     shown: HashSet<i64>,
     /// The lowest number received (shown or applied): older history is asked for below it.
     oldest: Option<i64>,
+}
+
+/// The most a file may hold for the client to read it to send: far above what servers take
+/// (10 MiB by default), so that a mistaken path to a disk image is refused before it fills
+/// the memory.
+pub const UPLOAD_READ_MAX: u64 = 1 << 30;
+
+/// The path as typed, with a leading `~` standing for the home folder (as a shell reads it).
+pub fn expand_home(path: &str) -> PathBuf {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    match path.strip_prefix('~') {
+        Some("") => home().unwrap_or_else(|| PathBuf::from(path)),
+        Some(rest) if rest.starts_with('/') => match home() {
+            Some(home) => home.join(rest.trim_start_matches('/')),
+            None => PathBuf::from(path),
+        },
+        _ => PathBuf::from(path),
+    }
+}
+
+/// The name a file is sent under: its path's last part.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The file's bytes, or why it cannot be sent, in words for the status line.
+fn read_upload(path: &Path) -> Result<Vec<u8>, String> {
+    let shown = printable(&path.to_string_lossy());
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("there is no file {shown}"));
+        }
+        Err(err) => return Err(format!("cannot read {shown}: {err}")),
+    };
+    if meta.is_dir() {
+        return Err(format!("{shown} is a folder, not a file"));
+    }
+    if meta.len() > UPLOAD_READ_MAX {
+        return Err(format!(
+            "{shown} is too large ({}) to send",
+            human_size(meta.len())
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|err| format!("cannot read {shown}: {err}"))?;
+    if bytes.is_empty() {
+        return Err(format!("{shown} is empty"));
+    }
+    Ok(bytes)
+}
+
+/// What the status line says while a command runs: what an upload is sending (it may take a
+/// while), "…" for the rest.
+pub fn working(line: &str) -> String {
+    let Some(path) = line
+        .trim()
+        .strip_prefix("/upload")
+        .filter(|rest| rest.starts_with(char::is_whitespace))
+        .map(str::trim)
+        .filter(|rest| !rest.is_empty())
+    else {
+        return "…".to_owned();
+    };
+    let path = expand_home(path);
+    let name = printable(&file_name(&path));
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => format!("sending {name} ({})…", human_size(meta.len())),
+        _ => format!("sending {name}…"),
+    }
 }
 
 /// Whether an entry changes an earlier message rather than being a line of its own.
@@ -98,6 +170,7 @@ impl Current {
                 message.deleted = true;
                 message.text.clear();
                 message.reactions.clear();
+                message.attachment = None;
             }
             "edited" => {
                 message.text.clone_from(&change.text);
@@ -230,6 +303,8 @@ pub struct Chat {
     last_typed: Option<Instant>,
     /// A message whose answer was lost: the same text is sent again under the same name.
     pending: Option<(String, String)>,
+    /// The same for an upload: the same file (path, size) is sent again under the same name.
+    pending_upload: Option<(PathBuf, u64, String)>,
     /// A message mentioning the user arrived since the interface last rang the bell.
     bell: bool,
 }
@@ -243,6 +318,7 @@ pub const HELP: &[&str] = &[
     "  /leave          leave the room",
     "  /delete         delete the room (a conversation: hide it)",
     "  /edit TEXT      replace the text of your last message",
+    "  /upload PATH    send a file (~ is your home folder)",
     "  /react EMOJI    react to the last message (an emoji or a short word)",
     "  /unreact EMOJI  take that reaction back from the last message you gave it",
     "  /search TEXT    find messages in every room you may read (then /join ROOM)",
@@ -271,6 +347,7 @@ impl Chat {
             reconnecting: false,
             last_typed: None,
             pending: None,
+            pending_upload: None,
             bell: false,
         }
     }
@@ -325,6 +402,10 @@ impl Chat {
                 Ok(())
             }
             "/search" => self.search(arg).await,
+            "/upload" => {
+                self.upload(arg).await;
+                Ok(())
+            }
             "/notify" => {
                 self.notify(arg).await;
                 Ok(())
@@ -440,6 +521,63 @@ impl Chat {
         // It reaches the log through the poll, in the same order everyone sees.
         self.poll().await;
         Ok(())
+    }
+
+    /// `/upload PATH`: sends the file as a message of its own. What could be wrong with it
+    /// here (missing, a folder, empty, unreadable) is said before anything is sent; the
+    /// server's refusal (too large, not an allowed kind) is said in its own words.
+    async fn upload(&mut self, path: &str) {
+        let Some(room) = &self.room else {
+            self.status = "join a room first (/rooms, /join NAME)".into();
+            return;
+        };
+        if path.is_empty() {
+            self.status = "usage: /upload PATH".into();
+            return;
+        }
+        let room_id = room.id;
+        let path = expand_home(path);
+        let shown = printable(&path.to_string_lossy());
+        let bytes = match read_upload(&path) {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                self.status = format!("not sent: {why}");
+                return;
+            }
+        };
+        let size = bytes.len() as u64;
+        let client_id = match &self.pending_upload {
+            Some((pending, pending_size, id)) if *pending == path && *pending_size == size => {
+                id.clone()
+            }
+            _ => Alphanumeric.sample_string(&mut rand::rng(), 24),
+        };
+        self.pending_upload = Some((path.clone(), size, client_id.clone()));
+        let name = file_name(&path);
+        let file = FileToSend {
+            name: &name,
+            bytes: &bytes,
+            client_id: &client_id,
+        };
+        match self.api.upload(room_id, &file).await {
+            Ok(_) => {
+                self.pending_upload = None;
+                self.status = format!("sent {} ({})", printable(&name), human_size(size));
+                // It reaches the log through the poll, as messages do.
+                self.poll().await;
+            }
+            Err(ApiError::Unreachable) => {
+                self.reconnecting = true;
+                self.status = format!(
+                    "not sent: the server did not answer; /upload {shown} again sends it once"
+                );
+            }
+            Err(error) => {
+                self.pending_upload = None;
+                self.reconnecting = false;
+                self.status = format!("not sent: {error}");
+            }
+        }
     }
 
     /// The message a command acts on: the newest shown that `accept` takes, as (room, its
@@ -699,6 +837,7 @@ mod tests {
             reply_to: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            attachment: None,
         }
     }
 

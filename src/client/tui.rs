@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph};
 use tokio::sync::mpsc;
 
-use super::api::Entry;
+use super::api::{Api, Entry};
 use super::chat::{self, Chat, HELP, Next, Search};
 use super::editor::LineEditor;
 use super::view::{self, Scroll};
@@ -84,7 +84,7 @@ async fn event_loop(
                     if line.trim().is_empty() {
                         continue;
                     }
-                    chat.status = "…".into();
+                    chat.status = chat::working(&line);
                     screen.scroll.bottom();
                     terminal.draw(|frame| draw(frame, chat, &mut screen))?;
                     if chat.command(&line).await == Next::Quit {
@@ -285,7 +285,7 @@ fn log_rows(chat: &Chat, width: usize) -> Vec<Line<'static>> {
                     let label = format!("── {} ──", view::day_label(new_day, today));
                     rows.extend(plain_rows(&label, width, muted));
                 }
-                rows.extend(entry_rows(entry, width, &chat.me));
+                rows.extend(entry_rows(entry, width, &chat.me, &chat.api));
             }
             if !room.typing.is_empty() {
                 let typing = format!("{} typing…", room.typing.join(", "));
@@ -338,7 +338,15 @@ fn search_rows(search: &Search, width: usize) -> Vec<Line<'static>> {
         };
         let when = view::stamp(&hit.message.sent_at, today);
         let head = format!("{room} · {when} {}: ", hit.message.author);
-        let full = format!("{head}{}", hit.message.text.replace('\n', " "));
+        let mut said = hit.message.text.replace('\n', " ");
+        // A file found by its name: the name shows why.
+        if let Some(file) = &hit.message.attachment {
+            let size = view::human_size(file.size);
+            said = format!("{said} [{}, {size}]", file.name)
+                .trim_start()
+                .to_owned();
+        }
+        let full = format!("{head}{said}");
         let mut wrapped = view::wrap(&full, width, width - indent);
         if wrapped.len() > RESULT_ROWS {
             wrapped.truncate(RESULT_ROWS);
@@ -366,8 +374,10 @@ fn plain_rows(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
 
 /// An entry as rows: "12:04 alice: text", wrapped, each further row (and each further line of
 /// a message) indented to start under the author's name; "(edited)" after an edited text; a
-/// reply's quote on a row above it, its reactions on rows below (`me`'s own in bold).
-fn entry_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
+/// file as "[name, size] URL" after the text (in its place when there is none), the URL in
+/// full on `api`'s server; a reply's quote on a row above it, its reactions on rows below
+/// (`me`'s own in bold).
+fn entry_rows(entry: &Entry, width: usize, me: &str, api: &Api) -> Vec<Line<'static>> {
     let muted = Style::default().fg(Color::DarkGray);
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let time = view::local_time(&entry.sent_at);
@@ -393,6 +403,16 @@ fn entry_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
             entry.text.clone(),
             Style::default(),
         ),
+    };
+    let file = entry
+        .attachment
+        .as_ref()
+        .filter(|_| !entry.deleted && entry.kind == "message")
+        .map(|a| view::attachment_label(&a.name, a.size, &api.absolute(&a.url)));
+    // A file without words stands where they would.
+    let (body, file) = match file {
+        Some(label) if body.is_empty() => (label, None),
+        file => (body, file),
     };
     let edited = entry.edited && !entry.deleted;
     // The indent is the time's width, unless that leaves too little room for the text.
@@ -426,6 +446,14 @@ fn entry_rows(entry: &Entry, width: usize, me: &str) -> Vec<Line<'static>> {
     lines.extend(rows.map(|row| Line::styled(format!("{pad}{row}"), body_style)));
     if edited {
         mute_suffix(lines.last_mut().expect("a row"), EDITED, muted);
+    }
+    if let Some(label) = file {
+        let style = Style::default().fg(Color::Cyan);
+        lines.extend(
+            view::wrap(&label, width - indent, width - indent)
+                .into_iter()
+                .map(|row| Line::styled(format!("{pad}{row}"), style)),
+        );
     }
     if !entry.deleted {
         lines.extend(
@@ -510,12 +538,58 @@ mod tests {
             reply_to: None,
             reactions: Vec::new(),
             mentions: mentions.iter().map(|n| (*n).to_owned()).collect(),
+            attachment: None,
         }
+    }
+
+    fn api() -> Api {
+        Api::new("http://chat.example:8080").unwrap()
+    }
+
+    /// The rows' text, without their styles.
+    fn texts(rows: &[Line<'static>]) -> Vec<String> {
+        rows.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_file_shows_after_its_text_or_in_its_place_with_its_full_address() {
+        let file = super::super::api::Attachment {
+            name: "cat.png".into(),
+            size: 1536,
+            url: "/attachments/7".into(),
+        };
+        let captioned = Entry {
+            attachment: Some(file.clone()),
+            ..message("alice", "look at this", &[])
+        };
+        let rows = texts(&entry_rows(&captioned, 80, "bob", &api()));
+        assert!(rows[0].ends_with("alice: look at this"), "{rows:?}");
+        assert_eq!(
+            rows[1],
+            "      [cat.png, 1.5 KiB] http://chat.example:8080/attachments/7"
+        );
+        let alone = Entry {
+            attachment: Some(file.clone()),
+            ..message("alice", "", &[])
+        };
+        let rows = texts(&entry_rows(&alone, 80, "bob", &api()));
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(
+            rows[0].ends_with("alice: [cat.png, 1.5 KiB] http://chat.example:8080/attachments/7"),
+            "{rows:?}"
+        );
+        let deleted = Entry {
+            deleted: true,
+            attachment: Some(file),
+            ..message("alice", "", &[])
+        };
+        let rows = texts(&entry_rows(&deleted, 80, "bob", &api()));
+        assert!(!rows.concat().contains("cat.png"), "{rows:?}");
     }
 
     /// The style of the text after "12:04 alice: " on the entry's first row.
     fn body_style(entry: &Entry, me: &str) -> Style {
-        let rows = entry_rows(entry, 80, me);
+        let rows = entry_rows(entry, 80, me, &api());
         rows[0].spans.last().expect("a body span").style
     }
 
@@ -528,7 +602,7 @@ mod tests {
         assert_eq!(body_style(&plain, "bob"), Style::default());
         // Every row of a long one.
         let long = message("alice", &format!("@bob {}", "word ".repeat(40)), &["bob"]);
-        let rows = entry_rows(&long, 30, "bob");
+        let rows = entry_rows(&long, 30, "bob", &api());
         assert!(rows.len() > 2);
         assert!(
             rows[1..].iter().all(

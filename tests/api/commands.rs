@@ -497,3 +497,30 @@ async fn a_backup_target_is_a_plain_path_never_a_sqlite_uri() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
 }
+
+/// Files live in the database, so a backup holds them: the copy serves the very bytes sent.
+#[actix_web::test]
+async fn a_backup_holds_the_files_that_messages_carry() {
+    use chatroom::models::attachment::Form;
+    let Some(app) = spawn_app().await else { return };
+    let Some(database) = app.database().sqlite_path() else {
+        return; // On PostgreSQL, pg_dump copies the bytea column like any other.
+    };
+    let database = std::fs::canonicalize(database).unwrap();
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let bytes: Vec<u8> = (0u8..=255).cycle().take(70_000).collect();
+    let res = alice.upload(room, "archive.bin", &bytes, &[]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    let id = i32::try_from(body["message"]["attachment"]["id"].as_i64().unwrap()).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = backup_in(dir.path(), &database, &["copy.db"]);
+    assert!(ok, "{err}");
+    let copy = dir.path().join("copy.db");
+    let mut conn = chatroom::db::DbConnection::open(copy.to_str().unwrap()).unwrap();
+    let content = chatroom::models::Attachment::content(&mut conn, id, Form::Original).unwrap();
+    assert_eq!(content.name, "archive.bin");
+    assert!(content.bytes == bytes, "the copy holds the file's bytes");
+}

@@ -302,6 +302,34 @@ impl Person {
             .expect("the upload is answered")
     }
 
+    /// POSTs a body of this Content-Type to the room's attachments, with this person's CSRF
+    /// token: for uploads that `upload` cannot make (no file, two files, not multipart).
+    pub async fn post_upload_body(
+        &mut self,
+        room: i32,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response {
+        let token = self.csrf().await;
+        self.http
+            .post(self.url(&format!("/api/rooms/{room}/attachments")))
+            .header("X-CSRF-Token", token)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the upload is answered")
+    }
+
+    /// GETs `path` with these request headers (Range, If-None-Match, ...).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = self.http.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("GET is answered")
+    }
+
     /// DELETE with this person's CSRF token in the X-CSRF-Token header.
     pub async fn delete(&mut self, path: &str) -> Response {
         let token = self.csrf().await;

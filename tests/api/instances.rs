@@ -388,3 +388,39 @@ async fn a_mention_written_through_one_server_reaches_the_readers_poll_on_the_ot
     let again = attention(&bob).await;
     assert_eq!(again, serde_json::json!({"count": 1, "new": []}));
 }
+
+/// Files live in the database: one uploaded through one server is served by the other, with
+/// the same validator, and gone from both once its message is deleted.
+#[actix_web::test]
+async fn a_file_uploaded_through_one_server_is_fetched_through_the_other() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    let mut alice_a = a.user("alice").await;
+    let room = alice_a.create_room("Kitchen").await;
+    let bytes: Vec<u8> = (0u8..=255).cycle().take(50_000).collect();
+    let res = alice_a
+        .upload(room, "shared.bin", &bytes, &[("text", "for everyone")])
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let message = &body["message"];
+    let url = message["attachment"]["url"].as_str().unwrap().to_owned();
+
+    let mut bob_b = b.user("bob").await;
+    bob_b.enter(room).await;
+    let seen = bob_b.messages_after(room, 0).await;
+    assert_eq!(seen.last().unwrap()["attachment"]["url"], url.as_str());
+    let from_b = bob_b.get(&url).await;
+    assert_eq!(from_b.status(), StatusCode::OK);
+    let etag = from_b.headers()["etag"].clone();
+    assert_eq!(from_b.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    let from_a = alice_a.get(&url).await;
+    assert_eq!(from_a.headers()["etag"], etag, "the same validator on both");
+
+    let res = alice_a
+        .delete_message(room, message["id"].as_i64().unwrap())
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(bob_b.get(&url).await.status(), StatusCode::NOT_FOUND);
+}

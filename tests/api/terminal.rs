@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chatroom::client::api::{Api, SavedSession};
-use chatroom::client::chat::{Chat, HELP, Next, mentions};
+use chatroom::client::chat::{Chat, HELP, Next, expand_home, mentions, working};
 use chatroom::client::saved::{self, SavedFile};
 use serde_json::{Value, json};
 
 use super::database::TestDatabase;
-use super::helpers::{PASSWORD, Person, TestApp, location, spawn_app};
+use super::helpers::{PASSWORD, Person, TestApp, location, spawn_app, spawn_app_tweaked};
 use super::programs::{self, Program};
 use super::server::Server;
 use super::wait::{eventually, wait_until};
@@ -1380,4 +1380,176 @@ async fn the_real_interface_lists_search_results_newest_last_and_joins_ones_room
     terminal
         .wait_until("the results gone", |s| !s.contains("Porch · "))
         .await;
+}
+
+/// A file written into a fresh folder: (the folder, which removes it when dropped, the path).
+fn file_on_disk(name: &str, bytes: &[u8]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let path = path.to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+#[actix_web::test]
+async fn the_clients_upload_sends_a_file_that_another_persons_poll_sees() {
+    let Some(app) = spawn_app().await else { return };
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/create Kitchen").await;
+    let kitchen = chat.room.as_ref().unwrap().id;
+    let mut alice = app.user("alice").await;
+    alice.enter_and_poll(kitchen).await;
+
+    let (_dir, path) = file_on_disk("shopping list.txt", b"milk, eggs, tea");
+    chat.command(&format!("/upload {path}")).await;
+    assert_eq!(chat.status, "sent shopping list.txt (15 bytes)");
+    let shown = chat.room.as_ref().unwrap().log.last().unwrap().clone();
+    let file = shown.attachment.expect("the client's log shows the file");
+    assert_eq!((file.name.as_str(), file.size), ("shopping list.txt", 15));
+
+    let seen = alice.messages_after(kitchen, 0).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last["author"], "term");
+    assert_eq!(last["text"], "");
+    assert_eq!(last["attachment"]["name"], "shopping list.txt");
+    assert_eq!(last["attachment"]["url"], file.url.as_str());
+    let fetched = alice.get(&file.url).await;
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"milk, eggs, tea");
+    assert_eq!(
+        chat.api.absolute(&file.url),
+        format!("{}{}", app.address, file.url),
+        "shown in full, on the server the client talks to"
+    );
+}
+
+#[actix_web::test]
+async fn the_clients_upload_says_why_a_file_was_not_sent() {
+    let max = 4096;
+    let Some(app) = spawn_app_tweaked(|s| s.limits.attachment_max_bytes = max).await else {
+        return;
+    };
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/upload /etc/hostname").await;
+    assert_eq!(chat.status, "join a room first (/rooms, /join NAME)");
+    chat.command("/create Kitchen").await;
+    chat.command("/upload").await;
+    assert_eq!(chat.status, "usage: /upload PATH");
+
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing here.png");
+    chat.command(&format!("/upload {}", missing.display()))
+        .await;
+    assert_eq!(
+        chat.status,
+        format!("not sent: there is no file {}", missing.display())
+    );
+    chat.command(&format!("/upload {}", dir.path().display()))
+        .await;
+    assert!(
+        chat.status.ends_with("is a folder, not a file"),
+        "{}",
+        chat.status
+    );
+    let (_empty_dir, empty) = file_on_disk("empty.txt", b"");
+    chat.command(&format!("/upload {empty}")).await;
+    assert_eq!(chat.status, format!("not sent: {empty} is empty"));
+
+    // Over the limit: read up to it, and refused in the server's words. Far over it (past
+    // what the form may add): refused before the body is read, and still said.
+    for size in [max + 1, 1 << 20] {
+        let (_big_dir, big) = file_on_disk("big.bin", &vec![7u8; size]);
+        chat.command(&format!("/upload {big}")).await;
+        assert_eq!(
+            chat.status, "not sent: The file is too large: at most 4 KiB can be sent.",
+            "{size} bytes"
+        );
+    }
+    assert!(
+        chat.room
+            .as_ref()
+            .unwrap()
+            .log
+            .iter()
+            .all(|e| e.attachment.is_none()),
+        "nothing was sent"
+    );
+}
+
+#[test]
+fn a_path_starting_with_a_tilde_is_in_the_home_folder() {
+    let home = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
+    assert_eq!(expand_home("~/photos/cat.png"), home.join("photos/cat.png"));
+    assert_eq!(expand_home("~"), home);
+    assert_eq!(
+        expand_home("~alice/cat.png"),
+        std::path::PathBuf::from("~alice/cat.png"),
+        "another user's home is not guessed"
+    );
+    assert_eq!(
+        expand_home("/tmp/~/x"),
+        std::path::PathBuf::from("/tmp/~/x")
+    );
+}
+
+#[test]
+fn the_status_says_what_is_being_uploaded_while_it_goes() {
+    let (_dir, path) = file_on_disk("cat.png", &[0u8; 3000]);
+    assert_eq!(
+        working(&format!("/upload {path}")),
+        "sending cat.png (2.9 KiB)…"
+    );
+    assert_eq!(working("/upload /no/such/file.pdf"), "sending file.pdf…");
+    assert_eq!(working("hello"), "…");
+    assert_eq!(working("/uploadx"), "…");
+    assert!(
+        HELP.iter()
+            .any(|line| line.trim_start().starts_with("/upload PATH"))
+    );
+}
+
+#[actix_web::test]
+async fn the_real_interface_shows_a_file_after_its_text_and_uploads_one() {
+    let Some((app, mut alice, room)) = porch().await else {
+        return;
+    };
+    let terminal = in_porch(&app.address, "upload", "bob").await;
+
+    let res = alice
+        .upload(room, "cat.png", &[1u8; 1536], &[("text", "look at this")])
+        .await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    let url = body["message"]["attachment"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    terminal.wait_for("alice: look at this").await;
+    let rows = terminal.rows();
+    let text_row = rows
+        .iter()
+        .position(|r| r.contains("alice: look at this"))
+        .unwrap();
+    let label = format!("[cat.png, 1.5 KiB] {}{url}", app.address);
+    assert!(
+        rows[text_row + 1].contains(&label),
+        "the file on the row after the text:\n{}",
+        terminal.screen()
+    );
+    let res = alice.upload(room, "notes.pdf", b"%PDF-1.4 tiny", &[]).await;
+    assert_eq!(res.status(), 201);
+    terminal.wait_for("alice: [notes.pdf, 13 bytes] ").await;
+
+    terminal.type_line("/help");
+    terminal.wait_for("/upload PATH").await;
+    let (_dir, path) = file_on_disk("from bob.txt", b"hello as a file");
+    terminal.type_line(&format!("/upload {path}"));
+    terminal.wait_for("sent from bob.txt (15 bytes)").await;
+    terminal
+        .wait_for("bob: [from bob.txt, 15 bytes] http://")
+        .await;
+    let seen = alice.messages_after(room, 0).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last["author"], "bob");
+    assert_eq!(last["attachment"]["name"], "from bob.txt");
 }
