@@ -85,6 +85,20 @@ impl<'a> From<&'a Attachment> for AttachmentJson<'a> {
     }
 }
 
+/// `{"message": <entry>}`: the answer to a post, an edit, a reaction or an upload.
+#[derive(Serialize)]
+pub struct MessageAnswer<'a> {
+    message: EntryJson<'a>,
+}
+
+impl<'a> From<&'a LogEntry> for MessageAnswer<'a> {
+    fn from(message: &'a LogEntry) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
 /// The message a reply answers: `{"id", "author", "excerpt"}`.
 #[derive(Serialize)]
 struct ReplyJson<'a> {

@@ -10,7 +10,7 @@ use crate::accounts::SessionSummary;
 use crate::auth::client_addr::Device;
 use crate::auth::{CurrentUser, csrf};
 use crate::chat::{Found, Inside, Listed, Lobby};
-use crate::domain::SearchQuery;
+use crate::domain::{SearchQuery, human_size};
 use crate::errors::AppError;
 use crate::json::rfc3339;
 use crate::models::{Attachment, Kind, LogEntry, Reactions, Room, SearchHit};
@@ -346,38 +346,12 @@ pub fn fit_thumbnail(width: i64, height: i64) -> (i64, i64) {
     }
 }
 
-/// A file's size for people: "100 bytes", "1.5 KiB", "12 KiB", "3.2 MiB", in the binary units
-/// the server's messages use. Integer arithmetic only, as static/message-view.js does it.
-pub fn human_size(bytes: i64) -> String {
-    if bytes < 1024 {
-        return if bytes == 1 {
-            "1 byte".into()
-        } else {
-            format!("{bytes} bytes")
-        };
-    }
-    let names = ["KiB", "MiB", "GiB"];
-    let (mut unit, mut at) = (1024_i64, 0);
-    while at + 1 < names.len() && bytes >= unit * 1024 {
-        unit *= 1024;
-        at += 1;
-    }
-    let name = names[at];
-    // Tenths, rounded half up: one decimal below 10, whole numbers above.
-    let tenths = (bytes * 10 + unit / 2) / unit;
-    if tenths < 100 && tenths % 10 != 0 {
-        format!("{}.{} {name}", tenths / 10, tenths % 10)
-    } else {
-        format!("{} {name}", (bytes + unit / 2) / unit)
-    }
-}
-
 impl From<&Attachment> for AttachmentView {
     fn from(a: &Attachment) -> Self {
         Self {
             name: a.name.clone(),
             url: a.url(),
-            size: human_size(a.size),
+            size: human_size(u64::try_from(a.size).unwrap_or(0)),
             image: a
                 .dimensions
                 .zip(a.thumbnail_url())
@@ -936,7 +910,7 @@ impl AdminRoomsPage {
 
 #[cfg(test)]
 mod tests {
-    use super::{fit_thumbnail, human_size};
+    use super::fit_thumbnail;
 
     #[test]
     fn an_image_that_fits_the_box_keeps_its_size_and_a_larger_one_shrinks_to_it() {
@@ -946,19 +920,5 @@ mod tests {
         assert_eq!(fit_thumbnail(6000, 1000), (1200, 200));
         assert_eq!(fit_thumbnail(100, 5000), (16, 800));
         assert_eq!(fit_thumbnail(100_000, 1), (1200, 1));
-    }
-
-    #[test]
-    fn sizes_read_in_binary_units_with_one_decimal_below_ten() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(1), "1 byte");
-        assert_eq!(human_size(1023), "1023 bytes");
-        assert_eq!(human_size(1024), "1 KiB");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(1280), "1.3 KiB");
-        assert_eq!(human_size(12 * 1024 + 100), "12 KiB");
-        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
-        assert_eq!(human_size(3_355_443), "3.2 MiB");
-        assert_eq!(human_size(5 * 1024 * 1024 * 1024), "5 GiB");
     }
 }

@@ -9,8 +9,8 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use super::api::{Api, ApiError, Entry, FileToSend, Hit, Reaction, RoomInfo};
 use super::printable::printable;
-use super::view::human_size;
 use crate::domain::excerpt;
+use crate::domain::human_size;
 
 /// "is typing" is sent while the user typed within this long.
 const TYPING_FOR: Duration = Duration::from_secs(3);

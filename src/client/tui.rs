@@ -341,7 +341,7 @@ fn search_rows(search: &Search, width: usize) -> Vec<Line<'static>> {
         let mut said = hit.message.text.replace('\n', " ");
         // A file found by its name: the name shows why.
         if let Some(file) = &hit.message.attachment {
-            let size = view::human_size(file.size);
+            let size = crate::domain::human_size(file.size);
             said = format!("{said} [{}, {size}]", file.name)
                 .trim_start()
                 .to_owned();

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Datelike, Local, NaiveDate};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use crate::domain::human_size;
+
 /// How many columns `text` takes on a terminal.
 pub fn width(text: &str) -> usize {
     text.width()
@@ -80,31 +82,6 @@ pub fn fit(text: &str, columns: usize) -> String {
         cut.push('…');
     }
     cut
-}
-
-/// A size as people say it: "12 bytes", "2 KiB", "1.5 MiB", "2 GiB" (one decimal below ten of
-/// a unit, whole numbers above).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return if bytes == 1 {
-            "1 byte".to_owned()
-        } else {
-            format!("{bytes} bytes")
-        };
-    }
-    let mut size = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while size >= 1024.0 && unit < UNITS.len() - 1 {
-        size /= 1024.0;
-        unit += 1;
-    }
-    let unit = UNITS[unit];
-    if size < 10.0 && (size * 10.0).round() % 10.0 != 0.0 {
-        format!("{size:.1} {unit}")
-    } else {
-        format!("{size:.0} {unit}")
-    }
 }
 
 /// How the log shows a message's file: "[name, size] URL", the URL in full.
@@ -237,19 +214,6 @@ pub fn day_label(day: NaiveDate, today: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_as_people_say_them() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(1), "1 byte");
-        assert_eq!(human_size(1023), "1023 bytes");
-        assert_eq!(human_size(1024), "1 KiB");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(200 * 1024 + 300), "200 KiB");
-        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
-        assert_eq!(human_size(2_500_000), "2.4 MiB");
-        assert_eq!(human_size(3 << 30), "3 GiB");
-    }
 
     #[test]
     fn a_file_is_shown_by_its_name_size_and_address() {

@@ -12,6 +12,7 @@ mod reaction;
 mod registration;
 mod room_name;
 pub mod search;
+pub mod size;
 mod username;
 mod visible;
 
@@ -25,6 +26,7 @@ pub use reaction::Reaction;
 pub use registration::{INVITATION_UNUSABLE, RegistrationMode, SETUP_UNUSABLE};
 pub use room_name::RoomName;
 pub use search::{Search, SearchQuery, SearchQueryError};
+pub use size::human_size;
 pub use username::{LoginName, Username};
 pub use visible::has_visible;
 

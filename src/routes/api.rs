@@ -11,7 +11,9 @@ use crate::auth::client_addr::ClientAddr;
 use crate::chat::{Chat, Polled};
 use crate::domain::{ClientId, MessageText, Page, Reaction, RoomName, Search};
 use crate::errors::AppError;
-use crate::json::{AttentionJson, EntryJson, LobbyRoomJson, RoomJson, SearchHitJson};
+use crate::json::{
+    AttentionJson, EntryJson, LobbyRoomJson, MessageAnswer, RoomJson, SearchHitJson,
+};
 use crate::live::Attention;
 use crate::models::{Level, LogEntry};
 
@@ -133,11 +135,6 @@ pub struct NewMessage {
     reply_to: Option<i32>,
 }
 
-#[derive(Serialize)]
-struct PostAnswer<'a> {
-    message: EntryJson<'a>,
-}
-
 /// POST /api/rooms/{id}/messages: 201 with the stored message.
 pub async fn post_message(
     user: CurrentUser,
@@ -151,9 +148,7 @@ pub async fn post_message(
     let message = chat
         .post(&user, room_id.into_inner(), text, client_id, body.reply_to)
         .await?;
-    Ok(HttpResponse::Created().json(PostAnswer {
-        message: (&message).into(),
-    }))
+    Ok(HttpResponse::Created().json(MessageAnswer::from(&message)))
 }
 
 #[derive(Deserialize)]
@@ -172,9 +167,7 @@ pub async fn edit_message(
     let (room_id, seq) = path.into_inner();
     let text = MessageText::parse(&body.text)?;
     let message = chat.edit_message(&user, room_id, seq, text).await?;
-    Ok(HttpResponse::Ok().json(PostAnswer {
-        message: (&message).into(),
-    }))
+    Ok(HttpResponse::Ok().json(MessageAnswer::from(&message)))
 }
 
 #[derive(Deserialize)]
@@ -197,9 +190,7 @@ pub async fn react(
         true => HttpResponse::Created(),
         false => HttpResponse::Ok(),
     };
-    Ok(answer.json(PostAnswer {
-        message: (&message).into(),
-    }))
+    Ok(answer.json(MessageAnswer::from(&message)))
 }
 
 /// DELETE /api/rooms/{id}/messages/{message}/reactions/{emoji}: 204, whether or not the user

@@ -6,13 +6,12 @@ use actix_multipart::{Field, Multipart};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use serde::Serialize;
 
 use crate::auth::CurrentUser;
 use crate::chat::{Chat, Upload};
-use crate::domain::{ClientId, FileName, MessageText};
+use crate::domain::{ClientId, FileName, MessageText, human_size};
 use crate::errors::AppError;
-use crate::json::EntryJson;
+use crate::json::MessageAnswer;
 use crate::models::attachment::{Content, Form};
 
 /// What an upload's other fields (the text, the client's id) and the multipart framing may
@@ -20,11 +19,6 @@ use crate::models::attachment::{Content, Form};
 const FORM_ALLOWANCE: usize = 64 * 1024;
 /// The most bytes one of the other fields may hold: a message's 2000 characters in UTF-8.
 const FIELD_LIMIT: usize = 4 * 2000;
-
-#[derive(Serialize)]
-struct PostAnswer<'a> {
-    message: EntryJson<'a>,
-}
 
 /// POST /api/rooms/{id}/attachments (multipart: `file`, optional `text` and `client_id`): 201
 /// with the message that carries the file. A body declared larger than the limit is refused
@@ -47,26 +41,14 @@ pub async fn upload(
     let message = chat
         .upload(&user, room_id.into_inner(), read_upload(payload, max))
         .await?;
-    Ok(HttpResponse::Created().json(PostAnswer {
-        message: (&message).into(),
-    }))
+    Ok(HttpResponse::Created().json(MessageAnswer::from(&message)))
 }
 
 fn too_large(max: usize) -> AppError {
     AppError::PayloadTooLarge(format!(
         "The file is too large: at most {} can be sent.",
-        human_size(max)
+        human_size(max as u64)
     ))
-}
-
-/// "10 MiB", "512 KiB", "100 bytes".
-fn human_size(bytes: usize) -> String {
-    match bytes {
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
-        b if b >= 1 << 10 => format!("{} KiB", b >> 10),
-        b => format!("{b} bytes"),
-    }
 }
 
 /// Reads the upload's fields: exactly one `file`, perhaps `text` and `client_id`.
@@ -344,13 +326,5 @@ mod tests {
         assert!(check("*"));
         assert!(!check("\"abcd\""));
         assert!(!matches_etag(None, tag));
-    }
-
-    #[test]
-    fn sizes_read_as_people_say_them() {
-        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
-        assert_eq!(human_size(1536 * 1024), "1.5 MiB");
-        assert_eq!(human_size(2048), "2 KiB");
-        assert_eq!(human_size(12), "12 bytes");
     }
 }
