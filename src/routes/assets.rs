@@ -62,6 +62,7 @@ const ASSETS: &[(&str, &[u8])] = assets![
     "shell.js",
     "style.css",
     "times.js",
+    "uploads.js",
 ];
 
 /// A static file's type, from its extension (only ours are served).
