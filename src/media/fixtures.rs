@@ -109,7 +109,8 @@ pub(super) fn webp_wrapping(simple: &[u8], width: u32, height: u32, exif: &[u8])
     out
 }
 
-fn riff_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+/// One RIFF chunk: its kind, its length, its data, padded to an even length.
+pub(super) fn riff_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
     let mut chunk = kind.to_vec();
     chunk.extend_from_slice(&u32::try_from(data.len()).expect("small").to_le_bytes());
     chunk.extend_from_slice(data);

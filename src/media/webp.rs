@@ -108,16 +108,6 @@ mod tests {
     use super::super::fixtures;
     use super::*;
 
-    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-        let mut chunk = kind.to_vec();
-        chunk.extend_from_slice(&u32::try_from(data.len()).expect("small").to_le_bytes());
-        chunk.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            chunk.push(0);
-        }
-        chunk
-    }
-
     #[test]
     fn exif_xmp_and_unknown_chunks_go_their_flags_are_cleared_and_the_size_follows() {
         let input = fixtures::webp_with_metadata(&fixtures::exif_tiff(Some(1)));
@@ -159,7 +149,7 @@ mod tests {
         let plain = fixtures::webp(8, 4);
         assert_eq!(strip(&plain).expect("sound").bytes, plain);
         let mut odd = b"RIFF\0\0\0\0WEBP".to_vec();
-        odd.extend_from_slice(&chunk(b"VP8L", &[1, 2, 3]));
+        odd.extend_from_slice(&fixtures::riff_chunk(b"VP8L", &[1, 2, 3]));
         odd.pop();
         let size = u32::try_from(odd.len() - 8).expect("small");
         odd[4..8].copy_from_slice(&size.to_le_bytes());
@@ -176,7 +166,7 @@ mod tests {
             Err(Refused::Damaged)
         );
         let mut exif_first = b"RIFF\0\0\0\0WEBP".to_vec();
-        exif_first.extend_from_slice(&chunk(b"EXIF", b"II*\0"));
+        exif_first.extend_from_slice(&fixtures::riff_chunk(b"EXIF", b"II*\0"));
         exif_first.extend_from_slice(&plain[12..]);
         let size = u32::try_from(exif_first.len() - 8).expect("small");
         exif_first[4..8].copy_from_slice(&size.to_le_bytes());

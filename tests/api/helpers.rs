@@ -290,16 +290,8 @@ impl Person {
         bytes: &[u8],
         fields: &[(&str, &str)],
     ) -> Response {
-        let token = self.csrf().await;
         let (content_type, body) = multipart(name, bytes, fields);
-        self.http
-            .post(self.url(&format!("/api/rooms/{room}/attachments")))
-            .header("X-CSRF-Token", token)
-            .header("Content-Type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("the upload is answered")
+        self.post_upload_body(room, &content_type, body).await
     }
 
     /// POSTs a body of this Content-Type to the room's attachments, with this person's CSRF
