@@ -13,6 +13,7 @@ use crate::chat::{Found, Inside, Listed, Lobby};
 use crate::domain::{SearchQuery, human_size};
 use crate::errors::AppError;
 use crate::json::rfc3339;
+use crate::media;
 use crate::models::{Attachment, Kind, LogEntry, Reactions, Room, SearchHit};
 
 /// What every page shows around its content: who is logged in, the CSRF token, and on a
@@ -328,14 +329,15 @@ pub struct ImageView {
     pub height: i64,
 }
 
-/// The largest box an image takes in the log: the thumbnail's (`media::THUMBNAIL_BOX`).
-const IMAGE_BOX: (i64, i64) = (1200, 800);
-
-/// An image's size scaled down (never up) to fit `IMAGE_BOX`, keeping its shape, in whole
-/// pixels by integer arithmetic, so the page's script finds the very same numbers.
+/// An image's size scaled down (never up) to fit the thumbnail's box
+/// (`media::THUMBNAIL_BOX`, the largest an image takes in the log), keeping its shape, in
+/// whole pixels by integer arithmetic, so the page's script finds the very same numbers.
 pub fn fit_thumbnail(width: i64, height: i64) -> (i64, i64) {
     let (w, h) = (width.max(1), height.max(1));
-    let (max_w, max_h) = IMAGE_BOX;
+    let (max_w, max_h) = (
+        i64::from(media::THUMBNAIL_BOX.0),
+        i64::from(media::THUMBNAIL_BOX.1),
+    );
     if w <= max_w && h <= max_h {
         (w, h)
     } else if w * max_h >= h * max_w {
