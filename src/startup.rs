@@ -246,6 +246,12 @@ impl Application {
                 .configure(|cfg| routes(cfg, panic_route, db_in_app.faults()))
         })
         .worker_max_blocking_threads(crate::blocking::THREADS)
+        // An idle connection is kept longer than nginx keeps its idle connections to us
+        // (deploy/nginx.conf: 60 s), so that nginx never sends a request down one we have just
+        // closed: it does not retry a POST, which would get 502. actix-web's default, 5 s, also
+        // closed a client's connection under a POST made after a pause (the upload tests met
+        // it while they drew a picture).
+        .keep_alive(KEEP_ALIVE)
         // Room for every open page to reconnect at once after a restart: a connection that
         // finds the queue full waits a whole second to try again.
         .backlog(LISTEN_BACKLOG);
@@ -383,6 +389,9 @@ fn bind_unix_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListe
     let _ = std::fs::remove_dir(&private);
     Ok(bound?)
 }
+
+/// How long an idle connection stays open (see `keep_alive` above).
+const KEEP_ALIVE: Duration = Duration::from_secs(75);
 
 /// The app's map: every route, top to bottom.
 fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>) {
