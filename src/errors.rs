@@ -27,6 +27,8 @@ pub enum AppError {
     PasswordChangeRequired,
     /// A wrong password or an unknown user, alike.
     InvalidCredentials,
+    /// An `Authorization: Bearer` token that is unknown, revoked, or its account's disabled.
+    InvalidToken,
     Forbidden {
         code: &'static str,
         message: String,
@@ -114,6 +116,7 @@ impl AppError {
             Self::BadRequest(_) => "bad_request",
             Self::Refused { code, .. } => code,
             Self::Unauthenticated => "unauthenticated",
+            Self::InvalidToken => "invalid_token",
             Self::PasswordChangeRequired => "password_change_required",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden { code, .. } => code,
@@ -144,6 +147,9 @@ impl AppError {
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m) => m,
             Self::Unauthenticated => "You need to log in.",
+            Self::InvalidToken => {
+                "The API token is unknown or revoked, or its account is disabled."
+            }
             Self::PasswordChangeRequired => {
                 "You logged in with a one-time password: choose a new password on your \
                  account page first."
@@ -183,6 +189,9 @@ impl AppError {
         if let Self::Storage(fault, _) = self {
             res.insert_header((header::RETRY_AFTER, retry_after(*fault)));
         }
+        if let Self::InvalidToken = self {
+            res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+        }
         res
     }
 
@@ -194,7 +203,9 @@ impl AppError {
             Self::Forbidden { .. } => "Not allowed",
             Self::TooManyRequests(_) | Self::SendingTooFast(..) => "Slow down",
             Self::Internal(_) => "Server error",
-            Self::Unauthenticated | Self::InvalidCredentials => "Please log in",
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidToken => {
+                "Please log in"
+            }
             Self::PasswordChangeRequired => "Choose a new password",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict(_) => "Already taken",
@@ -274,7 +285,9 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::Refused { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden { .. } | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -25,6 +25,9 @@ pub struct EntryJson<'a> {
     /// "message", "joined", "left", "deleted", "edited", "reacted" or "unreacted".
     kind: &'static str,
     author: &'a str,
+    /// Written by a bot, or by an incoming webhook under its name.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    bot: bool,
     /// A message's text as written (empty once deleted), an edit's new text, a reaction.
     text: &'a str,
     /// For a message and an edit: the text rendered from its Markdown, sanitized.
@@ -126,6 +129,7 @@ impl<'a> From<&'a LogEntry> for EntryJson<'a> {
             kind: e.kind.as_str(),
             sent_at: rfc3339(e.sent_at),
             author: &e.author,
+            bot: e.bot,
             text: &e.body,
             html: e.kind.has_html().then_some(e.html.as_str()),
             target: e.target,

@@ -1,6 +1,6 @@
 //! Who may register now: the registration mode, invitations and the setup link.
 
-use sha2::{Digest, Sha256};
+use crate::auth::secret_hash;
 
 use super::Accounts;
 use crate::db::DbConnection;
@@ -65,18 +65,10 @@ impl From<Refused> for AppError {
     }
 }
 
-/// What the invitations table (and the setup link's setting) keeps of a token.
-pub fn invitation_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 /// The setup link's token that registration was given (an empty one is none), as hashed to
 /// compare with the stored one.
 pub(super) fn setup_hash(setup: Option<&str>) -> Option<String> {
-    setup.filter(|t| !t.is_empty()).map(invitation_hash)
+    setup.filter(|t| !t.is_empty()).map(secret_hash)
 }
 
 /// Whether the setup link with this token would make an administrator now. It lets its
@@ -109,7 +101,7 @@ pub(super) fn admission(
             let Some(token) = invite.filter(|t| !t.is_empty()) else {
                 return Ok(Err(Refused::InvitationRequired));
             };
-            let hash = invitation_hash(token);
+            let hash = secret_hash(token);
             if Invitation::is_usable(conn, &hash)? {
                 Ok(Ok(Some(hash)))
             } else {
@@ -164,7 +156,7 @@ impl Accounts {
     pub async fn offer_setup(&self) -> Result<Setup, AppError> {
         use rand::distr::{Alphanumeric, SampleString};
         let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
-        let hash = invitation_hash(&token);
+        let hash = secret_hash(&token);
         self.db
             .run(move |conn| {
                 Ok(if Setting::offer_setup(conn, &hash)? {

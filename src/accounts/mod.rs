@@ -4,6 +4,7 @@
 
 mod admission;
 mod sessions;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -21,8 +22,9 @@ use crate::live::Live;
 use crate::models::setting::Setting;
 use crate::models::{ModelError, User};
 use crate::throttle::Throttles;
-pub use admission::{Refused, Setup, invitation_hash, setup_link};
+pub use admission::{Refused, Setup, setup_link};
 pub use sessions::SessionSummary;
+pub use tokens::NewToken;
 
 /// How long a one-time password (`chatroom users reset-password`) works, if unused.
 pub const ONE_TIME_PASSWORD_LIFETIME: std::time::Duration =

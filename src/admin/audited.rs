@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::accounts::invitation_hash;
+use crate::auth::secret_hash;
 use crate::db::DbConnection;
 use crate::domain::{Page, RegistrationMode};
 use crate::models::audit::AuditEntry;
@@ -176,7 +176,7 @@ pub fn invite(conn: &mut DbConnection, actor: &Actor) -> Result<NewInvitation, M
     let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
     let expires_at = expires(INVITATION_VALID);
     conn.write_transaction(|conn| {
-        let id = Invitation::create(conn, &invitation_hash(&token), created_by, expires_at)?;
+        let id = Invitation::create(conn, &secret_hash(&token), created_by, expires_at)?;
         AuditEntry::record(conn, &actor.name, "created invitation", &format!("{id}"))?;
         Ok(NewInvitation {
             id,

@@ -12,6 +12,7 @@ use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use rand::distr::{Alphanumeric, SampleString};
+use sha2::{Digest, Sha256};
 
 use crate::db::Db;
 use crate::errors::AppError;
@@ -183,6 +184,14 @@ fn hex(bytes: &[u8]) -> String {
         text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
     text
+}
+
+/// What the database keeps of a secret that is shown once and then only presented (an
+/// invitation's or the setup link's token, an API token, a webhook's key): its SHA-256, as
+/// hex. Each has over 190 random bits, so a fast hash is enough; a password's slow one guards
+/// against guessing, which these need no guard from.
+pub fn secret_hash(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// How the account page knows which of the user's sessions is the one asking.

@@ -1,6 +1,17 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     attachments (id) {
         id -> Integer,
         room_id -> Integer,
@@ -14,6 +25,16 @@ diesel::table! {
         thumbnail -> Nullable<Binary>,
         thumbnail_type -> Nullable<Text>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bots (user_id) {
+        user_id -> Integer,
+        created_by -> Nullable<Integer>,
+        webhook_url -> Nullable<Text>,
+        last_failure -> Nullable<Text>,
+        last_failure_at -> Nullable<Timestamp>,
     }
 }
 
@@ -76,6 +97,7 @@ diesel::table! {
         search_text -> Nullable<Text>,
         mentions -> Nullable<Text>,
         attachment_id -> Nullable<Integer>,
+        posted_as -> Nullable<Text>,
     }
 }
 
@@ -201,10 +223,24 @@ diesel::table! {
         credentials_version -> Integer,
         one_time_password_issued_at -> Nullable<Timestamp>,
         one_time_password_used_at -> Nullable<Timestamp>,
+        is_bot -> Bool,
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Integer,
+        room_id -> Integer,
+        name -> Text,
+        key_hash -> Text,
+        created_by -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(attachments -> rooms (room_id));
+diesel::joinable!(bots -> users (user_id));
 diesel::joinable!(deletion_counts -> rooms (room_id));
 diesel::joinable!(log_entries -> attachments (attachment_id));
 diesel::joinable!(log_entries -> rooms (room_id));
@@ -221,10 +257,14 @@ diesel::joinable!(room_notifications -> users (user_id));
 diesel::joinable!(room_reads -> rooms (room_id));
 diesel::joinable!(room_reads -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(webhooks -> rooms (room_id));
+diesel::joinable!(webhooks -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     attachments,
     audit_log,
+    bots,
     deleted_rooms,
     deletion_counts,
     invitations,
@@ -240,4 +280,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     settings,
     users,
+    webhooks,
 );

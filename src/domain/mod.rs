@@ -2,6 +2,7 @@
 
 mod client_id;
 mod file_name;
+mod label;
 pub mod markdown;
 pub mod mention;
 mod message_text;
@@ -18,6 +19,7 @@ mod visible;
 
 pub use client_id::ClientId;
 pub use file_name::FileName;
+pub use label::Label;
 pub use message_text::{EXCERPT_CHARS, MessageText, MessageTextError, excerpt};
 pub use name_key::name_key;
 pub use page::Page;

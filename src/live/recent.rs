@@ -453,6 +453,7 @@ mod tests {
             reactions: Vec::new(),
             sent_at: chrono::NaiveDateTime::default(),
             attachment: None,
+            bot: false,
             mentions: Vec::new(),
         }
     }

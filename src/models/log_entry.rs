@@ -94,6 +94,8 @@ pub struct LogEntry {
     pub mentions: Vec<String>,
     /// For a message: the file it carries, if any (boxed: most messages carry none).
     pub attachment: Option<Box<Attachment>>,
+    /// Written by a bot, or by an incoming webhook under its name (`author`).
+    pub bot: bool,
 }
 
 impl LogEntry {
@@ -130,6 +132,7 @@ pub(super) type Row = (
         Option<String>,
         Option<i32>,
     ),
+    (bool, Option<String>),
 );
 
 #[allow(clippy::type_complexity)]
@@ -152,6 +155,7 @@ pub(super) const COLUMNS: (
         log_entries::mentions,
         log_entries::attachment_id,
     ),
+    (users::is_bot, log_entries::posted_as),
 ) = (
     (
         log_entries::seq,
@@ -171,6 +175,7 @@ pub(super) const COLUMNS: (
         log_entries::mentions,
         log_entries::attachment_id,
     ),
+    (users::is_bot, log_entries::posted_as),
 );
 
 impl From<Row> for LogEntry {
@@ -180,13 +185,15 @@ impl From<Row> for LogEntry {
         (
             (seq, room_id, kind, author, author_id, body),
             (html, target, deleted_at, edited_at, reply_to, sent_at, mentions, attachment),
+            (is_bot, posted_as),
         ): Row,
     ) -> Self {
         Self {
             seq,
             room_id,
             kind: Kind::parse(&kind),
-            author,
+            bot: is_bot || posted_as.is_some(),
+            author: posted_as.unwrap_or(author),
             author_id,
             body,
             html: html.unwrap_or_default(),

@@ -4,6 +4,7 @@
 //! into one that uses it (tests/layers.rs checks). Nothing here knows about HTTP; errors.rs
 //! maps `ModelError` to statuses.
 
+pub mod api_token;
 pub mod attachment;
 pub mod audit;
 pub mod deletion_count;
@@ -33,6 +34,7 @@ mod test_databases;
 mod transaction;
 pub mod user;
 
+pub use api_token::ApiToken;
 pub use attachment::Attachment;
 pub use lobby::{RoomListing, RoomOverview};
 pub use log::{MAX_REACTIONS, NewPost, RoomRef, SEARCH_TIME_LIMIT, SearchHit, SearchScope};
@@ -43,7 +45,7 @@ pub use notification::Level;
 pub use room::Room;
 pub use setup::{initialize, open_existing};
 pub use signal::Signal;
-pub use user::User;
+pub use user::{Author, User};
 
 pub use error::ModelError;
 #[cfg(test)]

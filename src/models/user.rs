@@ -67,6 +67,14 @@ macro_rules! lock_users {
     };
 }
 
+/// Who an entry is written by, as its readers see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    /// A bot, or an incoming webhook posting under its own name.
+    pub bot: bool,
+}
+
 impl User {
     /// Fails with `UsernameTaken` when another name has the same key.
     pub fn create(
@@ -394,23 +402,28 @@ impl User {
             .load(conn)
     }
 
-    /// Holds these users' rows (see `lock`) and answers each one's name and current room, by
-    /// id: one round trip for both.
+    /// Holds these users' rows (see `lock`) and answers each one as an author, with their
+    /// current room, by id: one round trip for both.
     pub(crate) fn lock_names_and_rooms(
         conn: &mut DbConnection,
         user_ids: &[i32],
-    ) -> QueryResult<HashMap<i32, (String, Option<i32>)>> {
+    ) -> QueryResult<HashMap<i32, (Author, Option<i32>)>> {
         let query = users::table
             .filter(users::id.eq_any(user_ids))
             .order(users::id)
-            .select((users::id, users::username, users::current_room_id));
-        let rows: Vec<(i32, String, Option<i32>)> = match conn {
+            .select((
+                users::id,
+                users::username,
+                users::is_bot,
+                users::current_room_id,
+            ));
+        let rows: Vec<(i32, String, bool, Option<i32>)> = match conn {
             DbConnection::Sqlite(c) => query.load(c)?,
             DbConnection::Postgres(c) => query.for_no_key_update().load(c)?,
         };
         Ok(rows
             .into_iter()
-            .map(|(id, name, room)| (id, (name, room)))
+            .map(|(id, name, bot, room)| (id, (Author { name, bot }, room)))
             .collect())
     }
 
@@ -421,11 +434,25 @@ impl User {
             .first(conn)
     }
 
+    /// The user as the entries they write name them.
+    pub(crate) fn author(conn: &mut DbConnection, user_id: i32) -> QueryResult<Author> {
+        let (name, bot) = users::table
+            .find(user_id)
+            .select((users::username, users::is_bot))
+            .first(conn)?;
+        Ok(Author { name, bot })
+    }
+
     pub fn current_room(conn: &mut DbConnection, user_id: i32) -> QueryResult<Option<i32>> {
         users::table
             .find(user_id)
             .select(users::current_room_id)
             .first(conn)
+    }
+
+    /// Whether the account is a bot's (which writes in any room it may read, from outside).
+    pub fn is_bot(conn: &mut DbConnection, user_id: i32) -> QueryResult<bool> {
+        users::table.find(user_id).select(users::is_bot).first(conn)
     }
 
     /// Holds these users' rows until the transaction ends, in ascending id (the one order in

@@ -104,10 +104,11 @@ impl LogEntry {
             if changed == 0 {
                 return Err(ModelError::MessageDeleted);
             }
-            let author = User::name(conn, user_id)?;
+            let author = User::author(conn, user_id)?;
             let draft = Draft {
                 room_id,
                 author: (user_id, &author),
+                posted_as: None,
                 kind: Kind::Edited,
                 body: text.as_str(),
                 html,
@@ -124,7 +125,7 @@ impl LogEntry {
                 room: &room,
                 seq,
                 author_id: user_id,
-                author: &author,
+                author: &author.name,
                 body: text.as_str(),
                 mentions: &ids,
             };
@@ -164,10 +165,11 @@ impl LogEntry {
                 }
             };
             if changed {
-                let author = User::name(conn, user_id)?;
+                let author = User::author(conn, user_id)?;
                 let draft = Draft {
                     room_id,
                     author: (user_id, &author),
+                    posted_as: None,
                     kind: if on { Kind::Reacted } else { Kind::Unreacted },
                     body: emoji.as_str(),
                     html: "",

@@ -17,7 +17,9 @@ use crate::domain::{ClientId, MessageText, excerpt, markdown, search};
 use crate::models::attachment::{Attachment, NewAttachment};
 use crate::models::log_entry::{COLUMNS, ReplyTo, Row};
 use crate::models::notification::Written;
-use crate::models::{self, Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write};
+use crate::models::{
+    self, Author, Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write,
+};
 
 /// `None` is NULL, written out, rather than DEFAULT (the same here): only then does diesel
 /// write many rows as one INSERT on SQLite. Otherwise it inserts them one by one inside a
@@ -42,6 +44,7 @@ struct NewEntry<'a> {
     search_text: Option<String>,
     mentions: Option<String>,
     attachment_id: Option<i32>,
+    posted_as: Option<&'a str>,
 }
 
 /// An entry's running counts, up to and including it: the room's messages, and its author's
@@ -55,7 +58,12 @@ struct Through {
 
 impl<'a> NewEntry<'a> {
     /// The row that stores `entry` (built before it is written: see `LogEntry::insert`).
-    fn of(entry: &'a LogEntry, client_id: Option<&'a str>, through: Through) -> Self {
+    fn of(
+        entry: &'a LogEntry,
+        client_id: Option<&'a str>,
+        through: Through,
+        posted_as: Option<&'a str>,
+    ) -> Self {
         Self {
             room_id: entry.room_id,
             author_id: entry.author_id,
@@ -73,6 +81,7 @@ impl<'a> NewEntry<'a> {
                 .then(|| searched_text(&entry.body, entry.attachment.as_deref())),
             mentions: (!entry.mentions.is_empty()).then(|| entry.mentions.join(" ")),
             attachment_id: entry.attachment.as_ref().map(|a| a.id),
+            posted_as,
         }
     }
 }
@@ -100,7 +109,7 @@ pub(super) fn searched_text(body: &str, attachment: Option<&Attachment>) -> Stri
 /// What a batch of posts reads once, for all of them: authors by id (name, current room), and
 /// rooms by id.
 struct LockedRows {
-    authors: HashMap<i32, (String, Option<i32>)>,
+    authors: HashMap<i32, (Author, Option<i32>)>,
     rooms: HashMap<i32, Room>,
 }
 
@@ -121,6 +130,8 @@ pub struct NewPost {
     pub mentions: Vec<(i32, String)>,
     /// The file it carries (shared: a batch's retry must not copy the bytes).
     pub attachment: Option<Arc<NewAttachment>>,
+    /// The name it is posted under, for its author: an incoming webhook's.
+    pub posted_as: Option<String>,
 }
 
 impl NewPost {
@@ -152,6 +163,7 @@ impl NewPost {
             reply_to: None,
             mentions,
             attachment: None,
+            posted_as: None,
         }
     }
 
@@ -171,6 +183,14 @@ impl NewPost {
         }
     }
 
+    /// The same post, by an incoming webhook of its author's named `name`.
+    pub fn posted_as(self, name: String) -> Self {
+        Self {
+            posted_as: Some(name),
+            ..self
+        }
+    }
+
     /// The same post, answering message `seq` of its room.
     pub fn replying_to(self, seq: Option<i32>) -> Self {
         Self {
@@ -183,7 +203,9 @@ impl NewPost {
 /// An entry about to be written: what its writer knows of it (`insert` numbers and dates it).
 pub(super) struct Draft<'a> {
     pub room_id: i32,
-    pub author: (i32, &'a str),
+    pub author: (i32, &'a Author),
+    /// The name it is posted under, when not its author's (an incoming webhook's).
+    pub posted_as: Option<&'a str>,
     pub kind: Kind,
     pub body: &'a str,
     pub html: &'a str,
@@ -207,10 +229,11 @@ impl LogEntry {
         target_seq: Option<i32>,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
-        let author = User::name(conn, author_id)?;
+        let author = User::author(conn, author_id)?;
         let draft = Draft {
             room_id,
             author: (author_id, &author),
+            posted_as: None,
             kind,
             body,
             html: "",
@@ -233,6 +256,7 @@ impl LogEntry {
         let Draft {
             room_id,
             author: (author_id, author),
+            posted_as,
             kind,
             body,
             html,
@@ -261,7 +285,7 @@ impl LogEntry {
             seq,
             room_id,
             kind,
-            author: author.to_owned(),
+            author: author.name.clone(),
             author_id,
             body: body.to_owned(),
             html: html.to_owned(),
@@ -273,9 +297,10 @@ impl LogEntry {
             sent_at,
             mentions,
             attachment: attachment.map(Box::new),
+            bot: author.bot,
         };
         diesel::insert_into(log_entries::table)
-            .values(&NewEntry::of(&entry, client_id, through))
+            .values(&NewEntry::of(&entry, client_id, through, posted_as))
             .execute(conn)?;
         changes.appended.push(entry.clone());
         Ok(entry)
@@ -313,8 +338,20 @@ impl LogEntry {
             if let Some(earlier) = Self::sent_before(conn, room_id, author_id, text, client_id)? {
                 return Ok(earlier);
             }
-            let room = Room::find_as_member(conn, room_id, author_id)?;
-            let author = User::name(conn, author_id)?;
+            // An incoming webhook posts under its own name for its maker, from outside.
+            let (room, author) = match &post.posted_as {
+                Some(name) => (
+                    Room::find(conn, room_id, author_id)?,
+                    Author {
+                        name: name.clone(),
+                        bot: true,
+                    },
+                ),
+                None => (
+                    Room::find_as_member(conn, room_id, author_id)?,
+                    User::author(conn, author_id)?,
+                ),
+            };
             Self::store(conn, &room, &author, post, changes)
         })
     }
@@ -347,7 +384,7 @@ impl LogEntry {
     fn store(
         conn: &mut DbConnection,
         room: &Room,
-        author: &str,
+        author: &Author,
         post: &NewPost,
         changes: &mut Changes,
     ) -> Result<LogEntry, ModelError> {
@@ -365,6 +402,7 @@ impl LogEntry {
         let draft = Draft {
             room_id: room.id,
             author: (post.author_id, author),
+            posted_as: post.posted_as.as_deref(),
             kind: Kind::Message,
             body: post.text.as_str(),
             html: &post.html,
@@ -379,7 +417,7 @@ impl LogEntry {
             room,
             seq: entry.seq,
             author_id: post.author_id,
-            author,
+            author: &author.name,
             // A file sent without words is told by its name.
             body: match &entry.attachment {
                 Some(file) if entry.body.is_empty() => &file.name,
@@ -463,21 +501,26 @@ impl LogEntry {
             posts.iter().map(|_| None).collect();
         // The posts to store, in order; and for a client_id sent twice in this batch, which
         // post stores it.
-        let mut fresh: Vec<(usize, &Room, &str)> = Vec::new();
+        let mut fresh: Vec<(usize, &Room, &Author)> = Vec::new();
         let mut first_of: HashMap<(i32, &str), usize> = HashMap::new();
         let mut again: Vec<(usize, usize)> = Vec::new();
         for (i, p) in posts.iter().enumerate() {
             let inside = match (known.authors.get(&p.author_id), known.rooms.get(&p.room_id)) {
-                // A reply reads the message it answers, and a file is written before its
-                // message: the single post's path does those.
-                (Some((name, Some(current))), Some(room))
-                    if *current == room.id && p.reply_to.is_none() && p.attachment.is_none() =>
+                // A reply reads the message it answers, a file is written before its
+                // message, and bots and webhooks write from outside: the single post's path
+                // does those.
+                (Some((author, Some(current))), Some(room))
+                    if *current == room.id
+                        && p.reply_to.is_none()
+                        && p.attachment.is_none()
+                        && !author.bot
+                        && p.posted_as.is_none() =>
                 {
-                    Some((name.as_str(), room))
+                    Some((author, room))
                 }
                 _ => None,
             };
-            let Some((name, room)) = inside else {
+            let Some((author, room)) = inside else {
                 // Not inside the room (`post` finds out why), or a reply: in a savepoint of
                 // its own.
                 match Self::post(conn, p, these) {
@@ -500,7 +543,7 @@ impl LogEntry {
                 }
                 first_of.insert(key, i);
             }
-            fresh.push((i, room, name));
+            fresh.push((i, room, author));
         }
         for (i, entry) in Self::store_many(conn, posts, &fresh, these)? {
             results[i] = Some(Ok(entry));
@@ -573,7 +616,7 @@ impl LogEntry {
     fn store_many(
         conn: &mut DbConnection,
         posts: &[NewPost],
-        fresh: &[(usize, &Room, &str)],
+        fresh: &[(usize, &Room, &Author)],
         changes: &mut Changes,
     ) -> Result<Vec<(usize, LogEntry)>, diesel::result::Error> {
         if fresh.is_empty() {
@@ -629,7 +672,7 @@ impl LogEntry {
                     seq,
                     room_id: room.id,
                     kind: Kind::Message,
-                    author: author.to_owned(),
+                    author: author.name.clone(),
                     author_id: post.author_id,
                     body: post.text.as_str().to_owned(),
                     html: post.html.clone(),
@@ -641,6 +684,7 @@ impl LogEntry {
                     sent_at,
                     mentions: post.mention_names(),
                     attachment: None,
+                    bot: author.bot,
                 },
             ));
         }
@@ -648,7 +692,7 @@ impl LogEntry {
             .iter()
             .map(|(i, through, entry)| {
                 let client_id = posts[*i].client_id.as_ref().map(ClientId::as_str);
-                NewEntry::of(entry, client_id, *through)
+                NewEntry::of(entry, client_id, *through, None)
             })
             .collect();
         // Several rows in one INSERT: each backend writes it its own way.
@@ -674,7 +718,7 @@ impl LogEntry {
                     room,
                     seq: entry.seq,
                     author_id: entry.author_id,
-                    author,
+                    author: &author.name,
                     body: &entry.body,
                     mentions,
                 })
