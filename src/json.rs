@@ -4,10 +4,11 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use crate::accounts::NewToken;
 use crate::chat::Listed;
 use crate::live::Attention;
 use crate::models::{
-    Attachment, LogEntry, Reactions, Room, RoomOverview, RoomRef, SearchHit, User,
+    ApiToken, Attachment, LogEntry, Reactions, Room, RoomOverview, RoomRef, SearchHit, User,
 };
 
 /// RFC 3339 in UTC with milliseconds, as the API and the `<time datetime>` attributes show it.
@@ -331,6 +332,55 @@ impl<'a> From<&'a Attention> for AttentionJson<'a> {
                     author: &n.author,
                     excerpt: &n.excerpt,
                     reason: n.reason.as_str(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A token just made: `{"id", "name", "token"}`, the one time its secret is shown.
+#[derive(Serialize)]
+pub struct NewTokenJson<'a> {
+    id: i32,
+    name: &'a str,
+    token: &'a str,
+}
+
+impl<'a> From<&'a NewToken> for NewTokenJson<'a> {
+    fn from(made: &'a NewToken) -> Self {
+        Self {
+            id: made.token.id,
+            name: &made.token.name,
+            token: &made.secret,
+        }
+    }
+}
+
+/// An account's tokens: `{"tokens": [{"id", "name", "created_at", "last_used_at"}]}`.
+#[derive(Serialize)]
+pub struct TokensJson<'a> {
+    tokens: Vec<TokenJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct TokenJson<'a> {
+    id: i32,
+    name: &'a str,
+    created_at: String,
+    /// None until first used; then to within a minute.
+    last_used_at: Option<String>,
+}
+
+impl<'a> From<&'a [ApiToken]> for TokensJson<'a> {
+    fn from(tokens: &'a [ApiToken]) -> Self {
+        Self {
+            tokens: tokens
+                .iter()
+                .map(|t| TokenJson {
+                    id: t.id,
+                    name: &t.name,
+                    created_at: rfc3339(t.created_at),
+                    last_used_at: t.last_used_at.map(rfc3339),
                 })
                 .collect(),
         }

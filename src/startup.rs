@@ -444,6 +444,16 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
                 .delete(push_routes::unsubscribe),
         )
         .route("/api/users", web::post().to(api_account::register))
+        // An account's API tokens: for its logged-in session only, never for a token.
+        .service(
+            web::resource("/api/account/tokens")
+                .get(api_account::tokens)
+                .post(api_account::create_token),
+        )
+        .route(
+            "/api/account/tokens/{id}",
+            web::delete().to(api_account::revoke_token),
+        )
         .route("/api/admin/users", web::get().to(admin::api_users))
         .route(
             "/api/admin/users/{id}/disable",

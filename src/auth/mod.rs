@@ -9,7 +9,8 @@ use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 
 use actix_session::{Session, SessionExt};
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
@@ -62,6 +63,9 @@ impl FromRequest for CurrentUser {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(Bearer(user)) = req.extensions().get::<Bearer>() {
+            return ready(Ok(user.clone()));
+        }
         let session = req.get_session();
         ready(match Self::from_session(&session) {
             Some(_) if session.contains_key(MUST_CHANGE_PASSWORD) => {
@@ -71,6 +75,30 @@ impl FromRequest for CurrentUser {
             None => Err(AppError::Unauthenticated),
         })
     }
+}
+
+/// Who a request is from by its API token (`Authorization: Bearer`), as the CSRF guard found
+/// it (see `middleware::csrf_guard`): on the API only, where `token_opens`.
+#[derive(Debug, Clone)]
+pub struct Bearer(pub CurrentUser);
+
+/// Where an API token stands for its user: every API call a user can make, but never
+/// administration, the account's own tokens (a leaked token must not mint more, or outlive
+/// its revocation), logging in or out, or registering. Nor pages: they are for browsers,
+/// which have sessions.
+pub fn token_opens(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/") else {
+        return false;
+    };
+    let first = rest.split('/').next().unwrap_or_default();
+    !matches!(first, "admin" | "account" | "session" | "users")
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme in any letter case).
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// The logged-in user on their account page and its password form, the one place a login

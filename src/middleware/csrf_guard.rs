@@ -9,10 +9,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, web};
 
-use crate::auth::CurrentUser;
+use crate::accounts::Accounts;
 use crate::auth::csrf::{FIELD, FORM_PATHS, FormTokens, HEADER, existing};
+use crate::auth::{Bearer, CurrentUser, bearer_token, token_opens};
 use crate::config::BODY_LIMIT;
 use crate::errors::{AppError, is_api};
 
@@ -20,6 +21,27 @@ pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    // CSRF protects what a browser sends by itself (its cookies); a bearer token is sent only
+    // by whoever holds it. Where a token does not count, the header is ignored and the
+    // request is what its cookies make it.
+    if token_opens(req.path())
+        && let Some(token) = bearer_token(req.request())
+    {
+        let accounts = req.app_data::<web::Data<Accounts>>().cloned();
+        let user = match accounts {
+            Some(accounts) => accounts.bearer(token).await,
+            None => Err(AppError::InvalidToken),
+        };
+        return match user {
+            Ok(user) => {
+                req.extensions_mut().insert(Bearer(user));
+                next.call(req)
+                    .await
+                    .map(ServiceResponse::map_into_left_body)
+            }
+            Err(refusal) => Ok(req.error_response(refusal).map_into_right_body()),
+        };
+    }
     if req.method().is_safe() && !(is_api(req.path()) && is_cross_site(req.headers())) {
         return next
             .call(req)

@@ -1,17 +1,18 @@
 //! The JSON API for clients that are not browsers (the terminal client among them): creating
-//! an account, logging in and out. POST /api/users and POST /api/session need no CSRF token
+//! an account, logging in and out, and the account's API tokens. POST /api/users and POST /api/session need no CSRF token
 //! (there is no session yet to bind one to); they take only JSON, which a foreign page cannot
 //! send without a CORS preflight we never grant, and cross-site requests are refused.
 
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Accounts, Credentials};
 use crate::auth::client_addr::{ClientAddr, Device};
-use crate::auth::csrf;
+use crate::auth::{CurrentUser, csrf};
+use crate::domain::Label;
 use crate::errors::AppError;
-use crate::json::SelfJson;
+use crate::json::{NewTokenJson, SelfJson, TokensJson};
 use crate::models::User;
 
 /// The answer to a login or a registration: who you are, and the token for later requests.
@@ -68,4 +69,43 @@ pub async fn log_out(
 ) -> HttpResponse {
     accounts.log_out(&session, client).await;
     HttpResponse::NoContent().finish()
+}
+
+/// What making a token or a webhook sends: `{"name"}`.
+#[derive(Deserialize)]
+pub struct Named {
+    pub name: String,
+}
+
+/// POST /api/account/tokens `{"name"}`: 201 `{"id", "name", "token"}`; the token is shown
+/// this once. Only a logged-in session (with its CSRF token) makes tokens, never a token.
+pub async fn create_token(
+    user: CurrentUser,
+    body: web::Json<Named>,
+    accounts: web::Data<Accounts>,
+) -> Result<HttpResponse, AppError> {
+    let name = Label::parse(&body.name).map_err(|invalid| AppError::BadRequest(invalid.0))?;
+    let made = accounts.create_token(&user, name).await?;
+    Ok(HttpResponse::Created().json(NewTokenJson::from(&made)))
+}
+
+/// GET /api/account/tokens: `{"tokens": [{"id", "name", "created_at", "last_used_at"}]}`,
+/// newest first, without secrets.
+pub async fn tokens(
+    user: CurrentUser,
+    accounts: web::Data<Accounts>,
+) -> Result<HttpResponse, AppError> {
+    let tokens = accounts.tokens(&user).await?;
+    Ok(HttpResponse::Ok().json(TokensJson::from(tokens.as_slice())))
+}
+
+/// DELETE /api/account/tokens/{id}: 204; the token stops working at once. 404 if the user
+/// has no such token.
+pub async fn revoke_token(
+    user: CurrentUser,
+    id: web::Path<i32>,
+    accounts: web::Data<Accounts>,
+) -> Result<HttpResponse, AppError> {
+    accounts.revoke_token(&user, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

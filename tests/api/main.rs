@@ -42,6 +42,7 @@ mod server;
 mod sessions;
 mod storage;
 mod terminal;
+mod tokens;
 #[allow(dead_code)]
 #[path = "../support/wait.rs"]
 mod wait;
