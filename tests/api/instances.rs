@@ -424,3 +424,37 @@ async fn a_file_uploaded_through_one_server_is_fetched_through_the_other() {
     assert!(res.status().is_success(), "{}", res.status());
     assert_eq!(bob_b.get(&url).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn an_api_token_made_on_one_server_works_on_the_other_until_revoked_on_either() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    let mut alice = a.user("alice").await;
+    let res = alice
+        .post_json("/api/account/tokens", &serde_json::json!({"name": "ci"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made: serde_json::Value = res.json().await.unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let lobby = |app: &TestApp| {
+        http.get(format!("{}/api/lobby", app.address))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(lobby(&a).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(lobby(&b).await.unwrap().status(), StatusCode::OK);
+
+    let res = alice
+        .on(&b.address)
+        .delete(&format!("/api/account/tokens/{}", made["id"]))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // Asked of the database at every use: no wait for the other server to hear of it.
+    for app in [&a, &b] {
+        let res = lobby(app).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(error_code(res).await, "invalid_token");
+    }
+}
