@@ -144,6 +144,18 @@ fn the_account_page_makes_a_token_shows_it_once_lists_it_and_revokes_it() {
             )
             .await;
         assert_eq!(field, json!([true, 1, "Your new token “Build notices”"]));
+        let in_view = alice
+            .script(
+                "const f = document.getElementById('new-token-secret');
+                 const r = f.getBoundingClientRect();
+                 return [document.activeElement === f, r.top >= 0 && r.bottom <= window.innerHeight];",
+            )
+            .await;
+        assert_eq!(
+            in_view,
+            json!([true, true]),
+            "the page opens at the new token"
+        );
         alice.screenshot("integrations-account-new-token").await;
 
         alice.goto("/account").await;
