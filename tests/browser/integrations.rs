@@ -32,7 +32,7 @@ const HEAD_OF: &str = "
       shape: JSON.stringify(shape(head)),
       author: head.querySelector('.author').textContent,
       tag: tag ? tag.querySelector('[aria-hidden=true]').innerText : null,
-      visible: tag ? tag.getBoundingClientRect().width > 0 : false,
+      visible: tag ? tag.getBoundingClientRect().width > 1 : false,
       spoken: spoken(head).trim(),
     };";
 
@@ -86,6 +86,13 @@ fn a_bots_message_shows_a_bot_tag_beside_its_name_live_and_after_a_reload_in_the
         let person = head_of(&alice, "Is the build green?").await;
         assert_eq!(person["tag"], Value::Null, "a person's name has none");
 
+        // Its next message continues its group: name and tag are then for screen readers only.
+        bot.say(i32::try_from(room).unwrap(), "Build 43 is green")
+            .await;
+        let next = head_of(&alice, "Build 43 is green").await;
+        assert_eq!(next["spoken"], "buildbot (bot)");
+        assert_eq!(next["visible"], false, "{next}");
+
         alice.client.refresh().await.unwrap();
         let drawn = head_of(&alice, "Build 42 is green").await;
         assert_eq!(
@@ -105,7 +112,11 @@ fn a_bots_message_shows_a_bot_tag_beside_its_name_live_and_after_a_reload_in_the
                    [r.querySelector('.author').textContent, Boolean(r.querySelector('.bot-tag'))]);",
             )
             .await;
-        assert_eq!(tagged, json!([["buildbot", true], ["alice", false]]));
+        assert_eq!(
+            tagged,
+            json!([["buildbot", true], ["buildbot", true], ["alice", false]])
+        );
+        alice.screenshot("integrations-search-bot").await;
         assert_console_clean(&[&alice]).await;
     });
 }
