@@ -509,6 +509,11 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
             "/account/logout-everywhere",
             web::post().to(account::logout_everywhere),
         )
+        .route("/account/tokens", web::post().to(account::create_token))
+        .route(
+            "/account/tokens/{id}/revoke",
+            web::post().to(account::revoke_token),
+        )
         .route("/lobby", web::get().to(lobby::lobby))
         .route("/search", web::get().to(search::page))
         .route("/rooms", web::post().to(lobby::create_room))

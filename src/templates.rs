@@ -14,7 +14,7 @@ use crate::domain::{SearchQuery, human_size};
 use crate::errors::AppError;
 use crate::json::rfc3339;
 use crate::media;
-use crate::models::{Attachment, Kind, LogEntry, Reactions, Room, SearchHit};
+use crate::models::{ApiToken, Attachment, Kind, LogEntry, Reactions, Room, SearchHit};
 
 /// What every page shows around its content: who is logged in, the CSRF token, and on a
 /// logged-in page the app shell's sidebar.
@@ -290,6 +290,8 @@ pub struct EntryView {
     /// "message", "joined" or "left".
     pub kind: &'static str,
     pub author: String,
+    /// Written by a bot, or by an incoming webhook under its name: a BOT tag beside `author`.
+    pub bot: bool,
     /// The raw text as written (the page keeps the reader's own, to edit it).
     pub text: String,
     /// The text rendered from Markdown and cleaned by the sanitizer when it was stored: the
@@ -412,6 +414,7 @@ impl EntryView {
             deletable: message && !e.deleted && (own || reader_moderates),
             own: message && own,
             author: e.author,
+            bot: e.bot,
             text: e.body,
             // As the page's script inserts it: without the renderer's closing newline.
             html: (message && !e.deleted).then(|| e.html.trim_end().to_owned()),
@@ -557,6 +560,8 @@ pub struct FoundView {
     /// The message's number in its room's log: the link opens the room there.
     pub id: i32,
     pub author: String,
+    /// Written by a bot or a webhook: tagged as on the room page.
+    pub bot: bool,
     /// RFC 3339 (for the page's script) and UTC text (until it runs).
     pub sent_at: String,
     pub sent: String,
@@ -586,6 +591,7 @@ impl FoundView {
                 .as_deref()
                 .map(|file| query.highlight(&file.name)),
             author: message.author,
+            bot: message.bot,
             sent_at: rfc3339(message.sent_at),
             sent: minutes(message.sent_at),
         }
@@ -683,6 +689,37 @@ impl SessionView {
     }
 }
 
+/// One of the user's API tokens on the account page: never its secret.
+pub struct TokenView {
+    pub id: i32,
+    pub name: String,
+    /// RFC 3339 (for the page's script) and UTC text (until it runs).
+    pub created_at: String,
+    pub created: String,
+    /// None: never used.
+    pub last_used_at: Option<String>,
+    pub last_used: String,
+}
+
+impl From<ApiToken> for TokenView {
+    fn from(t: ApiToken) -> Self {
+        Self {
+            id: t.id,
+            created_at: rfc3339(t.created_at),
+            created: minutes(t.created_at),
+            last_used_at: t.last_used_at.map(rfc3339),
+            last_used: t.last_used_at.map_or_else(|| "never".into(), minutes),
+            name: t.name,
+        }
+    }
+}
+
+/// A token just made, on the one page that shows its secret.
+pub struct NewTokenView {
+    pub name: String,
+    pub secret: String,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage {
@@ -691,16 +728,33 @@ pub struct AccountPage {
     pub sessions: Vec<SessionView>,
     /// Why the change-password form was refused.
     pub password_error: Option<String>,
+    /// The user's API tokens, newest first.
+    pub tokens: Vec<TokenView>,
+    /// The token the form just made: its secret is shown this once.
+    pub new_token: Option<NewTokenView>,
+    /// What was typed into the new-token form, kept when it was refused, and why.
+    pub token_name: String,
+    pub token_error: Option<String>,
 }
 
 impl AccountPage {
-    pub fn new(layout: Layout, sessions: Vec<SessionSummary>) -> Self {
+    pub fn new(layout: Layout, sessions: Vec<SessionSummary>, tokens: Vec<ApiToken>) -> Self {
         Self {
             layout,
             notice: None,
             sessions: sessions.into_iter().map(SessionView::new).collect(),
             password_error: None,
+            tokens: tokens.into_iter().map(TokenView::from).collect(),
+            new_token: None,
+            token_name: String::new(),
+            token_error: None,
         }
+    }
+
+    /// The new-token form comes back with what was typed and why it was refused.
+    pub fn token_refused(&mut self, typed: String, why: &AppError) {
+        self.token_name = typed;
+        self.token_error = Some(why.message().to_owned());
     }
 
     /// What the last action did; only these fixed texts are ever shown.
@@ -712,6 +766,7 @@ impl AccountPage {
                  the one-time password as your current one.",
             ),
             "ended" => Some("That session was ended."),
+            "revoked" => Some("That token was revoked: it no longer opens anything."),
             _ => None,
         }
     }

@@ -154,6 +154,16 @@ function actionsFor(entry) {
   return actions;
 }
 
+// Beside the name of a bot or a webhook (templates/bot_tag.html draws the same): read once,
+// as "(bot)", while the capitals are only for the eye.
+export function botTag() {
+  const tag = element("span", "bot-tag");
+  const shown = element("span", null, "BOT");
+  shown.setAttribute("aria-hidden", "true");
+  tag.append(shown, element("span", "visually-hidden", "(bot)"));
+  return tag;
+}
+
 // The line of a message entry (kind "message"), without its time (the log adds that).
 export function renderMessage(entry, time) {
   const li = document.createElement("li");
@@ -164,7 +174,9 @@ export function renderMessage(entry, time) {
   li.tabIndex = -1;
   if (entry.reply_to) li.append(quote(entry.reply_to));
   const head = element("div", "head");
-  head.append(element("span", "author", entry.author), " ", time);
+  head.append(element("span", "author", entry.author));
+  if (entry.bot) head.append(" ", botTag());
+  head.append(" ", time);
   li.append(head, element("div", "text"));
   if (entry.deleted) {
     li.querySelector(".text").textContent = "message deleted";

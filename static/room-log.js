@@ -48,8 +48,13 @@ function daySeparator(date) {
   return li;
 }
 
+// A webhook may post under a person's name: its lines are not that person's group.
+function isBot(li) {
+  return li.querySelector(".head > .bot-tag") !== null;
+}
+
 // Puts `li` right: a day separator before it when it starts a day, and the "continued"
-// look when it follows a message by the same author within five minutes, on the same day,
+// look when it follows a message by the same author (a bot, or not) within five minutes, on the same day,
 // with nothing between (a join or leave line, or the "New messages" line, breaks a group).
 // Only what is wrong is changed, so running it again over a settled log touches nothing.
 function arrange(li) {
@@ -76,7 +81,7 @@ function arrange(li) {
   }
   const continued = !broken && !newDay && li.dataset.kind === "message" &&
     prev && prev.dataset.kind === "message" && prev.dataset.author === li.dataset.author &&
-    date - prevDate >= 0 && date - prevDate < GROUP_MS;
+    isBot(prev) === isBot(li) && date - prevDate >= 0 && date - prevDate < GROUP_MS;
   setClass(li, "continued", Boolean(continued));
 }
 

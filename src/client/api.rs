@@ -123,6 +123,21 @@ pub struct Entry {
     /// For a message: the file it carries.
     #[serde(default)]
     pub attachment: Option<Attachment>,
+    /// Written by a bot, or by an incoming webhook under its name (absent otherwise).
+    #[serde(default)]
+    pub bot: bool,
+}
+
+impl Entry {
+    /// Its author as the log shows them: a bot's (or a webhook's) name carries a tag, so that
+    /// a webhook posting under a person's name is never taken for that person.
+    pub fn byline(&self) -> String {
+        if self.bot {
+            format!("{} [bot]", self.author)
+        } else {
+            self.author.clone()
+        }
+    }
 }
 
 /// A message's file, as far as the terminal shows it: its name, its size and where it is.

@@ -838,6 +838,7 @@ mod tests {
             reactions: Vec::new(),
             mentions: Vec::new(),
             attachment: None,
+            bot: false,
         }
     }
 

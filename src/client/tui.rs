@@ -337,7 +337,7 @@ fn search_rows(search: &Search, width: usize) -> Vec<Line<'static>> {
             hit.room.name.clone()
         };
         let when = view::stamp(&hit.message.sent_at, today);
-        let head = format!("{room} · {when} {}: ", hit.message.author);
+        let head = format!("{room} · {when} {}: ", hit.message.byline());
         let mut said = hit.message.text.replace('\n', " ");
         // A file found by its name: the name shows why.
         if let Some(file) = &hit.message.attachment {
@@ -388,18 +388,18 @@ fn entry_rows(entry: &Entry, width: usize, me: &str, api: &Api) -> Vec<Line<'sta
             muted,
         ),
         _ if entry.deleted => (
-            format!("{time} {}: ", entry.author),
+            format!("{time} {}: ", entry.byline()),
             "message deleted".to_owned(),
             muted.add_modifier(Modifier::ITALIC),
         ),
         // A message that mentions the reader stands out (and rang the bell when it came).
         _ if chat::mentions(entry, me) => (
-            format!("{time} {}: ", entry.author),
+            format!("{time} {}: ", entry.byline()),
             entry.text.clone(),
             mentioned_style(),
         ),
         _ => (
-            format!("{time} {}: ", entry.author),
+            format!("{time} {}: ", entry.byline()),
             entry.text.clone(),
             Style::default(),
         ),
@@ -539,6 +539,7 @@ mod tests {
             reactions: Vec::new(),
             mentions: mentions.iter().map(|n| (*n).to_owned()).collect(),
             attachment: None,
+            bot: false,
         }
     }
 
@@ -585,6 +586,28 @@ mod tests {
         };
         let rows = texts(&entry_rows(&deleted, 80, "bob", &api()));
         assert!(!rows.concat().contains("cat.png"), "{rows:?}");
+    }
+
+    #[test]
+    fn a_bots_message_is_tagged_beside_its_name_and_a_persons_is_not() {
+        let parse = |json: serde_json::Value| -> Entry { serde_json::from_value(json).unwrap() };
+        let said = |bot: Option<bool>| {
+            let mut json = serde_json::json!({
+                "id": 3, "kind": "message", "author": "builds", "text": "green",
+                "sent_at": "2026-12-05T10:42:00.000Z",
+            });
+            if let Some(bot) = bot {
+                json["bot"] = bot.into();
+            }
+            texts(&entry_rows(&parse(json), 80, "bob", &api())).concat()
+        };
+        assert!(
+            said(Some(true)).ends_with("builds [bot]: green"),
+            "{}",
+            said(Some(true))
+        );
+        assert!(said(None).ends_with(" builds: green"), "{}", said(None));
+        assert!(said(Some(false)).ends_with(" builds: green"));
     }
 
     /// The style of the text after "12:04 alice: " on the entry's first row.

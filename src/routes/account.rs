@@ -1,5 +1,5 @@
-//! The account page: who you are, your sessions, changing your password, and logging out of
-//! every session at once.
+//! The account page: who you are, your sessions, changing your password, logging out of
+//! every session at once, and your API tokens.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -8,11 +8,12 @@ use serde::Deserialize;
 
 use super::see_other;
 use super::shell::Shell;
-use crate::accounts::{Accounts, PasswordChange, PasswordRefused};
+use crate::accounts::{Accounts, NewToken, PasswordChange, PasswordRefused};
 use crate::auth::client_addr::{ClientAddr, Device};
 use crate::auth::{Account, CurrentUser};
+use crate::domain::Label;
 use crate::errors::AppError;
-use crate::templates::{AccountPage, Layout, render};
+use crate::templates::{AccountPage, Layout, NewTokenView, render};
 
 #[derive(Deserialize)]
 pub struct Notice {
@@ -36,7 +37,7 @@ pub async fn page(
 /// once, after the redirect.
 const PASSWORD_ERROR: &str = "password_error";
 
-/// The page, with the sessions it lists.
+/// The page, with the sessions and the tokens it lists.
 async fn account_page(
     layout: Layout,
     session: &Session,
@@ -44,7 +45,54 @@ async fn account_page(
     accounts: &Accounts,
 ) -> Result<AccountPage, AppError> {
     let sessions = accounts.sessions(session, user).await?;
-    Ok(AccountPage::new(layout, sessions))
+    let tokens = accounts.tokens(user).await?;
+    Ok(AccountPage::new(layout, sessions, tokens))
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    name: String,
+}
+
+/// POST /account/tokens: the page again, with the new token's secret shown this once (a
+/// redirect would have to keep the secret somewhere to show it after). A name the rules
+/// refuse, or one token too many, comes back with the form and why, as a 4xx.
+pub async fn create_token(
+    user: CurrentUser,
+    form: web::Form<TokenForm>,
+    accounts: web::Data<Accounts>,
+    session: Session,
+    shell: Shell,
+) -> Result<HttpResponse, AppError> {
+    let made = match Label::parse(&form.name) {
+        Ok(name) => accounts.create_token(&user, name).await,
+        Err(invalid) => Err(invalid.into()),
+    };
+    let refusal = match made {
+        Ok(NewToken { token, secret }) => {
+            let mut page = account_page(shell.0, &session, &user, &accounts).await?;
+            page.new_token = Some(NewTokenView {
+                name: token.name,
+                secret,
+            });
+            return render(&page, StatusCode::OK);
+        }
+        Err(err @ (AppError::BadRequest(_) | AppError::Conflict(_))) => err,
+        Err(other) => return Err(other),
+    };
+    let mut page = account_page(shell.0, &session, &user, &accounts).await?;
+    page.token_refused(form.into_inner().name, &refusal);
+    render(&page, actix_web::ResponseError::status_code(&refusal))
+}
+
+/// POST /account/tokens/{id}/revoke: 303 to /account; someone else's token is not found.
+pub async fn revoke_token(
+    user: CurrentUser,
+    id: web::Path<i32>,
+    accounts: web::Data<Accounts>,
+) -> Result<HttpResponse, AppError> {
+    accounts.revoke_token(&user, id.into_inner()).await?;
+    Ok(see_other("/account?notice=revoked"))
 }
 
 /// POST /account/password: 303 to /account, also when refused (a wrong current password, a

@@ -14,6 +14,7 @@ mod alerts;
 mod database;
 mod driver;
 mod files;
+mod integrations;
 mod messages;
 mod outbox;
 mod pages;
