@@ -24,7 +24,7 @@ use crate::models::{ModelError, User};
 use crate::throttle::Throttles;
 pub use admission::{Refused, Setup, setup_link};
 pub use sessions::SessionSummary;
-pub use tokens::NewToken;
+pub use tokens::{NewToken, mint};
 
 /// How long a one-time password (`chatroom users reset-password`) works, if unused.
 pub const ONE_TIME_PASSWORD_LIFETIME: std::time::Duration =
