@@ -23,6 +23,7 @@ use crate::auth::password::Hasher;
 use crate::auth::session_store::{
     self, DbSessionStore, MemorySessionCache, RevocationCursor, SessionCache, SessionTimes,
 };
+use crate::chat::outgoing::OutgoingWorker;
 use crate::chat::signals::Signals;
 use crate::chat::{Chat, background};
 use crate::clock::Clock;
@@ -194,6 +195,7 @@ impl Application {
             clock.clone(),
             settings.public_url.as_ref().map(|u| u.origin()),
         )?;
+        let outgoing_worker = OutgoingWorker::new(db.clone(), chat.clone())?;
         let chat = web::Data::from(chat);
         let accounts_in_app = web::Data::from(accounts.clone());
 
@@ -299,6 +301,7 @@ impl Application {
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone(), wake.clone()),
             push_worker.spawn(),
+            outgoing_worker.spawn(),
         ];
         if let Some(shared) = shared_presence {
             tasks.push(background::spawn_presence_sync(db.clone(), shared));

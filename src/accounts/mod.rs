@@ -230,7 +230,11 @@ impl Accounts {
             .run(move |conn| Ok(User::find_by_username(conn, &lookup)?))
             .await?;
         // Verify even when there is no such user, so that both failures take the same time.
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        // A bot has no password: checked as an unknown user's, so that it is refused alike.
+        let stored = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .filter(|hash| hash != crate::models::bot::NO_PASSWORD);
         let verified = self
             .verify_counted(form.password, stored, &key, client)
             .await?;

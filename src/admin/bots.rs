@@ -83,11 +83,7 @@ pub fn bot_named(conn: &mut DbConnection, name: &str) -> Result<Bot, ModelError>
 
 impl Admin {
     /// Makes a bot; its token is known only now.
-    pub async fn create_bot(
-        &self,
-        admin: &Administrator,
-        name: &str,
-    ) -> Result<NewBot, AppError> {
+    pub async fn create_bot(&self, admin: &Administrator, name: &str) -> Result<NewBot, AppError> {
         let name = Username::parse(name)?;
         let actor = actor(admin);
         let made = self

@@ -129,8 +129,7 @@ impl Bot {
     }
 
     fn from_row(row: Row) -> Bot {
-        let (user_id, name, created_at, webhook_url, last_failure, last_failure_at, disabled) =
-            row;
+        let (user_id, name, created_at, webhook_url, last_failure, last_failure_at, disabled) = row;
         Bot {
             user_id,
             name,
@@ -175,10 +174,7 @@ impl Bot {
     /// Keeps why the last delivery to the bot's webhook failed, for /admin.
     pub fn failed(conn: &mut DbConnection, user_id: i32, why: &str) -> QueryResult<()> {
         diesel::update(bots::table.find(user_id))
-            .set((
-                bots::last_failure.eq(why),
-                bots::last_failure_at.eq(now()),
-            ))
+            .set((bots::last_failure.eq(why), bots::last_failure_at.eq(now())))
             .execute(conn)
             .map(drop)
     }
@@ -219,9 +215,9 @@ impl Bot {
 }
 
 /// The outgoing webhook worker's side of `notices`.
-pub struct Outgoing;
+pub struct BotNotices;
 
-impl Outgoing {
+impl BotNotices {
     /// Claims at most `limit` bots' notices that no worker took yet, oldest first: as
     /// `PushNotices::claim`, the update's repeated state check keeps two servers from taking
     /// the same one.

@@ -123,7 +123,7 @@ impl Notice {
                 .copied()
                 .unwrap_or(Level::default_for(room.is_direct))
         };
-        // A bot's notices go to its outgoing webhook, never to web push (see `bot::Outgoing`).
+        // A bot's notices are for its outgoing webhook (`bot::BotNotices`), never web push.
         let bots = bots_among(conn, messages)?;
         let now = super::now();
         for message in messages {
