@@ -37,7 +37,7 @@ use crate::models;
 use crate::push::{Push, PushWorker};
 use crate::routes::{
     self, LinkOrigin, account, administration as admin, api, api_account, assets, attachments,
-    auth, lobby, push as push_routes, room, search,
+    auth, bots, lobby, push as push_routes, room, search,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -525,6 +525,13 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
         .route("/admin/users/{id}/disable", web::post().to(admin::disable))
         .route("/admin/users/{id}/enable", web::post().to(admin::enable))
         .route("/admin/rooms", web::get().to(admin::rooms))
+        .route("/admin/bots", web::get().to(bots::page))
+        .route("/admin/bots", web::post().to(bots::create))
+        .route(
+            "/admin/bots/{id}/webhook",
+            web::post().to(bots::set_webhook),
+        )
+        .route("/admin/bots/{id}/delete", web::post().to(bots::delete))
         .route(
             "/admin/rooms/{id}/delete",
             web::post().to(admin::delete_room),
