@@ -134,13 +134,14 @@ pub struct BotCreateArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[group(id = "webhook", required = true, multiple = false, args = ["url", "clear"])]
+#[group(id = "webhook", required = true, multiple = false, args = ["address", "clear"])]
 pub struct BotWebhookArgs {
     /// The bot's name (in any letter case).
     pub name: String,
 
     /// An absolute http:// or https:// URL.
-    pub url: Option<String>,
+    #[arg(value_name = "URL")]
+    pub address: Option<String>,
 
     /// Stop telling the bot anything.
     #[arg(long)]

@@ -146,7 +146,7 @@ pub fn bots(command: &BotsCommand) -> anyhow::Result<String> {
             ))
         }
         BotsCommand::Webhook(args) => {
-            let url = match (&args.url, args.clear) {
+            let url = match (&args.address, args.clear) {
                 (Some(url), false) => {
                     Some(WebhookUrl::parse(url).map_err(|invalid| anyhow!("{invalid}"))?)
                 }

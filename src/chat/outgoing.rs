@@ -220,7 +220,7 @@ impl OutgoingWorker {
                 return Err(format!("no answer within {} s", TIMEOUT.as_secs()));
             }
             Err(err) if err.is_connect() => return Err("cannot connect".into()),
-            Err(err) => return Err(format!("cannot deliver: {err}")),
+            Err(err) => return Err(format!("cannot deliver: {}", causes(&err))),
         };
         let kind = res
             .headers()
@@ -278,6 +278,19 @@ impl OutgoingWorker {
             }
         }
     }
+}
+
+/// An error with its causes, which say what went wrong ("connection reset"): reqwest's own
+/// words only say that sending failed.
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// The text a bot's 2xx answer asks to post: a `text/plain` body, or `{"text": "..."}` in

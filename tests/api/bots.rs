@@ -302,8 +302,9 @@ async fn the_admin_page_makes_a_bot_shows_its_token_once_and_sets_its_webhook() 
         .post_form(&format!("/admin/bots/{}/delete", pager.user_id), &[])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let (_, page) = alice.page("/admin/bots").await;
-    assert!(page.contains("(disabled)"), "{page}");
+    let (_, page) = alice.page(&location(&res)).await;
+    assert!(!page.contains(r#"data-bot="pager""#), "{page}");
+    assert!(page.contains("The bot is deleted"), "{page}");
     assert!(
         ApiToken::of_user(&mut app.db(), pager.user_id)
             .unwrap()
@@ -367,7 +368,7 @@ async fn a_bot_hears_its_mentions_and_direct_messages_and_its_replies_are_posted
             .is_empty()
     );
     assert!(Bot::named(&mut app.db(), "helper").unwrap().is_none());
-    let kept = bob.messages_after(room, 0).await;
+    let kept = alice.messages_after(room, 0).await;
     assert!(
         kept.iter()
             .any(|m| m["author"] == "helper" && m["bot"] == true)
@@ -445,8 +446,18 @@ async fn a_failing_webhook_is_shown_on_admin_and_redirects_are_not_followed() {
     );
 }
 
+/// A child process, killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs scripts/echo-bot.py on a port of its choosing: the child, and its URL.
-fn echo_bot() -> Option<(Child, String)> {
+fn echo_bot() -> Option<(Killed, String)> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/echo-bot.py");
     let mut child = match Command::new("python3")
         .args([script, "--port", "0"])
@@ -468,7 +479,7 @@ fn echo_bot() -> Option<(Child, String)> {
         .strip_prefix("listening on ")
         .expect("the script says where it listens")
         .to_owned();
-    Some((child, format!("http://{addr}/")))
+    Some((Killed(child), format!("http://{addr}/")))
 }
 
 #[actix_web::test]
@@ -483,8 +494,7 @@ async fn the_echo_bot_script_answers_a_mention_through_the_server() {
     let room = alice.create_room("Lounge").await;
     alice.say(room, "@echo hello, world").await;
     let reply = message_by(&alice, room, "echo").await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    assert_eq!(bot(&app, "echo").last_failure, None);
     assert_eq!(reply["text"], "echo: @echo hello, world");
     assert_eq!(reply["bot"], true);
 }
