@@ -485,7 +485,7 @@ fn echo_bot() -> Option<(Killed, String)> {
 #[actix_web::test]
 async fn the_echo_bot_script_answers_a_mention_through_the_server() {
     let Some(app) = spawn_app().await else { return };
-    let Some((mut child, url)) = echo_bot() else {
+    let Some((_child, url)) = echo_bot() else {
         return;
     };
     let mut alice = app.user("alice").await;
