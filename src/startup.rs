@@ -23,7 +23,6 @@ use crate::auth::password::Hasher;
 use crate::auth::session_store::{
     self, DbSessionStore, MemorySessionCache, RevocationCursor, SessionCache, SessionTimes,
 };
-use crate::chat::outgoing::OutgoingWorker;
 use crate::chat::signals::Signals;
 use crate::chat::{Chat, background};
 use crate::clock::Clock;
@@ -34,6 +33,7 @@ use crate::live::Live;
 use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf_guard};
 use crate::models;
+use crate::outgoing::OutgoingWorker;
 use crate::push::{Push, PushWorker};
 use crate::routes::{
     self, LinkOrigin, account, administration as admin, api, api_account, assets, attachments,

@@ -8,7 +8,6 @@ mod attachments;
 pub mod background;
 mod commit;
 mod notifications;
-pub mod outgoing;
 mod poster;
 mod search;
 pub mod signals;

@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::time::MissedTickBehavior;
 
-use super::Chat;
 use crate::auth::CurrentUser;
+use crate::chat::Chat;
 use crate::db::Db;
 use crate::domain::MessageText;
 use crate::errors::AppError;
