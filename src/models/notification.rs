@@ -157,10 +157,14 @@ impl Notice {
                         mention,
                         notify,
                         created_at: now,
-                        push_state: match (bots.contains(&user), message.bot) {
-                            (false, _) => 0,
-                            (true, false) => super::bot::TO_DELIVER,
-                            (true, true) => super::bot::NOT_DELIVERED,
+                        // Exactly what the issue asks a bot be told of: a mention, or a
+                        // direct message, from someone who is not a bot.
+                        push_state: match bots.contains(&user) {
+                            false => 0,
+                            true if !message.bot && (mention || room.is_direct) => {
+                                super::bot::TO_DELIVER
+                            }
+                            true => super::bot::NOT_DELIVERED,
                         },
                     })
                 })
@@ -387,6 +391,10 @@ fn bots_among(conn: &mut DbConnection, messages: &[Written]) -> QueryResult<Vec<
         .collect();
     let room = messages.first().map(|m| m.room);
     let direct = room.filter(|r| r.is_direct).map(|r| r.id);
+    // Most messages mention nobody in a public room: no question to ask.
+    if mentioned.is_empty() && direct.is_none() {
+        return Ok(Vec::new());
+    }
     users::table
         .filter(users::is_bot)
         .filter(
