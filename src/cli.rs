@@ -35,6 +35,9 @@ pub enum Command {
     /// List, disable and enable accounts, and reset passwords, while the server runs.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Create, list and delete bots, and set their outgoing webhooks, while the server runs.
+    #[command(subcommand)]
+    Bots(BotsCommand),
     /// Chat from the terminal with a chatroom server.
     Chat(ChatArgs),
 }
@@ -107,6 +110,45 @@ pub enum UsersCommand {
     /// it must choose a new password before anything else. Prints a new random one, or with
     /// --stdin reads one from standard input.
     ResetPassword(ResetPasswordArgs),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BotsCommand {
+    /// Create a bot and print its API token, this once (only its hash is kept).
+    Create(BotCreateArgs),
+    /// Every bot, with its outgoing webhook and the last failure to deliver there.
+    List(ListArgs),
+    /// Delete a bot: its tokens stop working and its account is disabled; what it wrote stays.
+    Delete(UserArgs),
+    /// Set the URL the bot is told at when it is mentioned or written to directly, or --clear it.
+    Webhook(BotWebhookArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BotCreateArgs {
+    /// The bot's name (the rules of a username).
+    pub name: String,
+
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[group(id = "webhook", required = true, multiple = false, args = ["address", "clear"])]
+pub struct BotWebhookArgs {
+    /// The bot's name (in any letter case).
+    pub name: String,
+
+    /// An absolute http:// or https:// URL.
+    #[arg(value_name = "URL")]
+    pub address: Option<String>,
+
+    /// Stop telling the bot anything.
+    #[arg(long)]
+    pub clear: bool,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,4 +1,5 @@
-//! The server's commands for the people who run it: `chatroom admin`, `rooms` and `users`.
+//! The server's commands for the people who run it: `chatroom admin`, `rooms`, `users` and
+//! `bots`.
 //! They act on the database directly while servers run: a running server notices a deleted
 //! room at its next catch-up and ended sessions at its next look at the revocations, each
 //! within a second or so. Every command returns its output as text (or JSON) for main.rs to
@@ -14,12 +15,12 @@ use serde::Serialize;
 
 use crate::admin::{Actor, SERVER_COMMAND, audited};
 use crate::cli::{
-    AdminCommand, ListArgs, ResetPasswordArgs, RoomChoice, RoomCreateArgs, RoomsCommand, TailArgs,
-    UserListArgs, UsersCommand,
+    AdminCommand, BotsCommand, ListArgs, ResetPasswordArgs, RoomChoice, RoomCreateArgs,
+    RoomsCommand, TailArgs, UserListArgs, UsersCommand,
 };
 use crate::db::DbConnection;
-use crate::domain::{Password, RoomName};
-use crate::json::{EntryJson, RoomOverviewJson, UserJson};
+use crate::domain::{Password, RoomName, Username, WebhookUrl};
+use crate::json::{BotJson, EntryJson, RoomOverviewJson, UserJson};
 use crate::models::{self, LogEntry, ModelError, Room, User};
 
 pub fn admin(command: &AdminCommand) -> anyhow::Result<String> {
@@ -71,6 +72,97 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<String> {
             })
         }
         UsersCommand::ResetPassword(args) => reset_password(args),
+    }
+}
+
+pub fn bots(command: &BotsCommand) -> anyhow::Result<String> {
+    use crate::admin::bots;
+    let actor = Actor::server_command();
+    match command {
+        BotsCommand::Create(args) => {
+            let name = Username::parse(&args.name).map_err(|invalid| anyhow!("{invalid}"))?;
+            let mut conn = models::open_existing(&args.list.database.url)?;
+            let made = bots::create_bot(&mut conn, &actor, &name).map_err(|err| match err {
+                ModelError::UsernameTaken => {
+                    anyhow!("an account named {:?} exists already", args.name)
+                }
+                other => refusal(other, &args.name),
+            })?;
+            if args.list.json {
+                return json(&serde_json::json!({
+                    "id": made.bot.user_id,
+                    "name": made.bot.name,
+                    "token": made.token,
+                }));
+            }
+            Ok(format!(
+                "created the bot {}; its API token (shown only this once, keep it now):\n{}",
+                escaped(&made.bot.name),
+                made.token
+            ))
+        }
+        BotsCommand::List(args) => {
+            let mut conn = models::open_existing(&args.database.url)?;
+            let all = crate::models::bot::Bot::all(&mut conn)?;
+            if args.json {
+                return json(&all.iter().map(BotJson::from).collect::<Vec<_>>());
+            }
+            if all.is_empty() {
+                return Ok("no bots".into());
+            }
+            let rows = all.iter().map(|bot| {
+                let failure = match (&bot.last_failure, bot.last_failure_at) {
+                    (Some(why), Some(at)) => format!("{} {why}", minutes(at)),
+                    _ => "-".into(),
+                };
+                vec![
+                    bot.name.clone(),
+                    minutes(bot.created_at),
+                    bot.webhook_url.clone().unwrap_or_else(|| "-".into()),
+                    failure,
+                    if bot.disabled { "disabled" } else { "" }.into(),
+                ]
+            });
+            Ok(table(
+                &[
+                    "NAME",
+                    "CREATED (UTC)",
+                    "WEBHOOK",
+                    "LAST FAILURE (UTC)",
+                    "STATE",
+                ],
+                rows,
+            ))
+        }
+        BotsCommand::Delete(args) => {
+            let mut conn = models::open_existing(&args.database.url)?;
+            let bot = bots::bot_named(&mut conn, &args.name)
+                .map_err(|_| anyhow!("there is no bot named {:?}", args.name))?;
+            bots::delete_bot(&mut conn, &actor, bot.user_id)
+                .map_err(|err| refusal(err, &args.name))?;
+            Ok(format!(
+                "deleted the bot {}: its tokens no longer work; what it wrote stays",
+                escaped(&bot.name)
+            ))
+        }
+        BotsCommand::Webhook(args) => {
+            let url = match (&args.address, args.clear) {
+                (Some(url), false) => {
+                    Some(WebhookUrl::parse(url).map_err(|invalid| anyhow!("{invalid}"))?)
+                }
+                _ => None,
+            };
+            let mut conn = models::open_existing(&args.database.url)?;
+            let bot = bots::bot_named(&mut conn, &args.name)
+                .map_err(|_| anyhow!("there is no bot named {:?}", args.name))?;
+            let bot = bots::set_bot_webhook(&mut conn, &actor, bot.user_id, url.as_ref())
+                .map_err(|err| refusal(err, &args.name))?;
+            let name = escaped(&bot.name);
+            Ok(match &bot.webhook_url {
+                Some(url) => format!("{name} is told at {}", escaped(url)),
+                None => format!("{name} has no webhook"),
+            })
+        }
     }
 }
 
@@ -198,6 +290,12 @@ fn list_users(args: &UserListArgs) -> anyhow::Result<String> {
 fn reset_password(args: &ResetPasswordArgs) -> anyhow::Result<String> {
     let mut conn = models::open_existing(&args.database.url)?;
     let user = user(&mut conn, &args.name)?;
+    if User::is_bot(&mut conn, user.id)? {
+        return Err(anyhow!(
+            "{:?} is a bot: it has no password, it uses its API token",
+            user.username
+        ));
+    }
     let (password, made_up) = if args.stdin {
         let mut line = String::new();
         std::io::stdin()

@@ -275,6 +275,32 @@ impl<'a> From<&'a User> for UserJson<'a> {
     }
 }
 
+/// A bot as `chatroom bots list --json` shows it.
+#[derive(Serialize)]
+pub struct BotJson<'a> {
+    id: i32,
+    name: &'a str,
+    created_at: String,
+    webhook_url: Option<&'a str>,
+    last_failure: Option<&'a str>,
+    last_failure_at: Option<String>,
+    disabled: bool,
+}
+
+impl<'a> From<&'a crate::models::bot::Bot> for BotJson<'a> {
+    fn from(bot: &'a crate::models::bot::Bot) -> Self {
+        Self {
+            id: bot.user_id,
+            name: &bot.name,
+            created_at: rfc3339(bot.created_at),
+            webhook_url: bot.webhook_url.as_deref(),
+            last_failure: bot.last_failure.as_deref(),
+            last_failure_at: bot.last_failure_at.map(rfc3339),
+            disabled: bot.disabled,
+        }
+    }
+}
+
 /// Who a login or registration is, as its answer tells them.
 #[derive(Serialize)]
 pub struct SelfJson<'a> {

@@ -19,6 +19,7 @@ pub mod live;
 pub mod media;
 pub mod middleware;
 pub mod models;
+pub mod outgoing;
 pub mod push;
 pub mod routes;
 pub mod startup;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Some(Command::Admin(command)) => report(commands::admin(&command)),
         Some(Command::Rooms(command)) => report(commands::rooms(&command)),
         Some(Command::Users(command)) => report(commands::users(&command)),
+        Some(Command::Bots(command)) => report(commands::bots(&command)),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Chat(args)) => chat(args),
         None => serve(cli.serve),

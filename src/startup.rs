@@ -33,10 +33,11 @@ use crate::live::Live;
 use crate::live::shared::SharedPresence;
 use crate::middleware::{self, csrf_guard};
 use crate::models;
+use crate::outgoing::OutgoingWorker;
 use crate::push::{Push, PushWorker};
 use crate::routes::{
     self, LinkOrigin, account, administration as admin, api, api_account, assets, attachments,
-    auth, lobby, push as push_routes, room, search,
+    auth, bots, lobby, push as push_routes, room, search,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -194,6 +195,7 @@ impl Application {
             clock.clone(),
             settings.public_url.as_ref().map(|u| u.origin()),
         )?;
+        let outgoing_worker = OutgoingWorker::new(db.clone(), chat.clone())?;
         let chat = web::Data::from(chat);
         let accounts_in_app = web::Data::from(accounts.clone());
 
@@ -299,6 +301,7 @@ impl Application {
             background::spawn_read_mark_writer(db.clone(), live.clone()),
             background::spawn_catch_up(db.clone(), live.clone(), wake.clone()),
             push_worker.spawn(),
+            outgoing_worker.spawn(),
         ];
         if let Some(shared) = shared_presence {
             tasks.push(background::spawn_presence_sync(db.clone(), shared));
@@ -537,6 +540,13 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
         .route("/admin/users/{id}/disable", web::post().to(admin::disable))
         .route("/admin/users/{id}/enable", web::post().to(admin::enable))
         .route("/admin/rooms", web::get().to(admin::rooms))
+        .route("/admin/bots", web::get().to(bots::page))
+        .route("/admin/bots", web::post().to(bots::create))
+        .route(
+            "/admin/bots/{id}/webhook",
+            web::post().to(bots::set_webhook),
+        )
+        .route("/admin/bots/{id}/delete", web::post().to(bots::delete))
         .route(
             "/admin/rooms/{id}/delete",
             web::post().to(admin::delete_room),

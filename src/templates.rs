@@ -979,3 +979,72 @@ mod tests {
         assert_eq!(fit_thumbnail(100_000, 1), (1200, 1));
     }
 }
+
+/// A bot on /admin/bots.
+pub struct AdminBotView {
+    pub id: i32,
+    pub name: String,
+    pub created_at: String,
+    pub created: String,
+    /// Empty when it has none.
+    pub webhook_url: String,
+    pub failure: Option<FailureView>,
+    pub disabled: bool,
+}
+
+/// Why the last delivery to a bot's webhook failed, and when.
+pub struct FailureView {
+    pub at: String,
+    pub at_text: String,
+    pub why: String,
+}
+
+/// A bot just made, and its token: shown once.
+pub struct NewBotView {
+    pub name: String,
+    pub token: String,
+}
+
+/// /admin/bots: make bots, set their webhooks, see their failures, delete them.
+#[derive(Template)]
+#[template(path = "admin_bots.html")]
+pub struct AdminBotsPage {
+    pub layout: Layout,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    /// The name typed into the create form, kept when it is refused.
+    pub name: String,
+    pub new_bot: Option<NewBotView>,
+    pub bots: Vec<AdminBotView>,
+}
+
+impl AdminBotsPage {
+    pub fn new(layout: Layout, bots: Vec<crate::models::bot::Bot>) -> Self {
+        Self {
+            layout,
+            notice: None,
+            error: None,
+            name: String::new(),
+            new_bot: None,
+            bots: bots
+                .into_iter()
+                .map(|b| AdminBotView {
+                    id: b.user_id,
+                    name: b.name,
+                    created_at: rfc3339(b.created_at),
+                    created: minutes(b.created_at),
+                    webhook_url: b.webhook_url.unwrap_or_default(),
+                    failure: b
+                        .last_failure
+                        .zip(b.last_failure_at)
+                        .map(|(why, at)| FailureView {
+                            at: rfc3339(at),
+                            at_text: minutes(at),
+                            why,
+                        }),
+                    disabled: b.disabled,
+                })
+                .collect(),
+        }
+    }
+}

@@ -24,7 +24,7 @@ use crate::models::{ModelError, User};
 use crate::throttle::Throttles;
 pub use admission::{Refused, Setup, setup_link};
 pub use sessions::SessionSummary;
-pub use tokens::NewToken;
+pub use tokens::{NewToken, mint};
 
 /// How long a one-time password (`chatroom users reset-password`) works, if unused.
 pub const ONE_TIME_PASSWORD_LIFETIME: std::time::Duration =
@@ -230,7 +230,11 @@ impl Accounts {
             .run(move |conn| Ok(User::find_by_username(conn, &lookup)?))
             .await?;
         // Verify even when there is no such user, so that both failures take the same time.
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        // A bot has no password: checked as an unknown user's, so that it is refused alike.
+        let stored = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .filter(|hash| hash != crate::models::bot::NO_PASSWORD);
         let verified = self
             .verify_counted(form.password, stored, &key, client)
             .await?;

@@ -5,6 +5,7 @@
 //! delete rooms through `chat`, so that the members inside hear of it at once.
 
 pub mod audited;
+pub mod bots;
 
 use std::sync::Arc;
 

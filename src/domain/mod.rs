@@ -16,6 +16,7 @@ pub mod search;
 pub mod size;
 mod username;
 mod visible;
+mod webhook_url;
 
 pub use client_id::ClientId;
 pub use file_name::FileName;
@@ -31,6 +32,7 @@ pub use search::{Search, SearchQuery, SearchQueryError};
 pub use size::human_size;
 pub use username::{LoginName, Username};
 pub use visible::has_visible;
+pub use webhook_url::WebhookUrl;
 
 /// Why a piece of input was refused, in words fit to show the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq)]

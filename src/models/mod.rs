@@ -7,6 +7,7 @@
 pub mod api_token;
 pub mod attachment;
 pub mod audit;
+pub mod bot;
 pub mod deletion_count;
 mod error;
 pub mod invitation;

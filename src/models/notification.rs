@@ -73,6 +73,9 @@ pub struct Written<'a> {
     pub body: &'a str,
     /// The accounts it mentions (ids).
     pub mentions: &'a [i32],
+    /// A bot wrote it (or an incoming webhook): no bot's outgoing webhook hears of it, so
+    /// that bots cannot talk to each other without end.
+    pub bot: bool,
 }
 
 #[derive(Insertable)]
@@ -84,6 +87,7 @@ struct NewNotice {
     mention: bool,
     notify: bool,
     created_at: NaiveDateTime,
+    push_state: i32,
 }
 
 impl Notice {
@@ -119,6 +123,8 @@ impl Notice {
                 .copied()
                 .unwrap_or(Level::default_for(room.is_direct))
         };
+        // A bot's notices are for its outgoing webhook (`bot::BotNotices`), never web push.
+        let bots = bots_among(conn, messages)?;
         let now = super::now();
         for message in messages {
             // Who it may reach: in a direct conversation only its two people.
@@ -151,6 +157,15 @@ impl Notice {
                         mention,
                         notify,
                         created_at: now,
+                        // Exactly what the issue asks a bot be told of: a mention, or a
+                        // direct message, from someone who is not a bot.
+                        push_state: match bots.contains(&user) {
+                            false => 0,
+                            true if !message.bot && (mention || room.is_direct) => {
+                                super::bot::TO_DELIVER
+                            }
+                            true => super::bot::NOT_DELIVERED,
+                        },
                     })
                 })
                 .collect();
@@ -366,6 +381,31 @@ impl Notice {
         found.sort_by_key(|n| n.id);
         Ok(found)
     }
+}
+
+/// Which of the accounts these messages may reach are bots.
+fn bots_among(conn: &mut DbConnection, messages: &[Written]) -> QueryResult<Vec<i32>> {
+    let mentioned: Vec<i32> = messages
+        .iter()
+        .flat_map(|m| m.mentions.iter().copied())
+        .collect();
+    let room = messages.first().map(|m| m.room);
+    let direct = room.filter(|r| r.is_direct).map(|r| r.id);
+    // Most messages mention nobody in a public room: no question to ask.
+    if mentioned.is_empty() && direct.is_none() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::is_bot)
+        .filter(
+            users::id.eq_any(mentioned).or(users::id.eq_any(
+                room_members::table
+                    .filter(room_members::room_id.nullable().eq(direct))
+                    .select(room_members::user_id),
+            )),
+        )
+        .select(users::id)
+        .load(conn)
 }
 
 /// The user's notices past their read mark in each room (all of a room's if they never read

@@ -12,6 +12,7 @@ pub mod api_account;
 pub mod assets;
 pub mod attachments;
 pub mod auth;
+pub mod bots;
 pub mod lobby;
 pub mod push;
 pub mod room;

@@ -9,6 +9,7 @@ mod administration;
 mod api_clients;
 mod attachments;
 mod audit_log;
+mod bots;
 mod commands;
 mod concurrency;
 #[path = "../support/database.rs"]

@@ -227,7 +227,7 @@ async fn every_page_carries_the_csrf_token_in_a_meta_tag() {
     let alice = 1;
     // Each page template, who asks for a page made with it, and a line of it that shows it.
     #[rustfmt::skip]
-    let pages: [(&str, usize, String, StatusCode, &str); 11] = [
+    let pages: [(&str, usize, String, StatusCode, &str); 12] = [
         ("login.html", visitor, "/login".into(), StatusCode::OK, "<h1>Log in</h1>"),
         ("register.html", visitor, "/register".into(), StatusCode::OK, "<h1>Create an account</h1>"),
         ("lobby.html", alice, "/lobby".into(), StatusCode::OK, "<h1>Chat rooms</h1>"),
@@ -238,6 +238,7 @@ async fn every_page_carries_the_csrf_token_in_a_meta_tag() {
         ("admin.html", alice, "/admin".into(), StatusCode::OK, "<h1>Administration</h1>"),
         ("admin_users.html", alice, "/admin/users".into(), StatusCode::OK, "<h1>Users</h1>"),
         ("admin_rooms.html", alice, "/admin/rooms".into(), StatusCode::OK, "<h1>Rooms</h1>"),
+        ("admin_bots.html", alice, "/admin/bots".into(), StatusCode::OK, "<h1>Bots</h1>"),
         ("search.html", alice, "/search?q=kitchen".into(), StatusCode::OK, "<h1>Search messages</h1>"),
     ];
     let mut covered: Vec<String> = pages.iter().map(|p| p.0.to_owned()).collect();

@@ -31,6 +31,7 @@ async fn tour(app: &TestApp, alice: &Browser) -> Tour {
             ("admin", "/admin".into()),
             ("admin-users", "/admin/users".into()),
             ("admin-rooms", "/admin/rooms".into()),
+            ("admin-bots", "/admin/bots".into()),
             ("error", "/rooms/987654".into()),
         ],
     }

@@ -128,6 +128,7 @@ impl LogEntry {
                 author: &author.name,
                 body: text.as_str(),
                 mentions: &ids,
+                bot: author.bot,
             };
             Notice::record(conn, &[written], changes)?;
             Ok(Self::message(conn, room_id, seq)?)

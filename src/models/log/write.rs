@@ -424,6 +424,7 @@ impl LogEntry {
                 _ => &entry.body,
             },
             mentions: &post.mention_ids(),
+            bot: author.bot || post.posted_as.is_some(),
         };
         Notice::record(conn, &[written], changes)?;
         Ok(entry)
@@ -721,6 +722,7 @@ impl LogEntry {
                     author: &author.name,
                     body: &entry.body,
                     mentions,
+                    bot: entry.bot,
                 })
                 .collect();
             Notice::record(conn, &written, changes)?;
