@@ -196,6 +196,22 @@ async fn a_bot_made_by_the_command_holds_a_token_and_no_password_opens_it() {
     let holder = ApiToken::holder(&mut app.db(), &chatroom::auth::secret_hash(&token)).unwrap();
     assert_eq!(holder.map(|h| h.username), Some("helper".to_owned()));
 
+    // Its token works as Bearer: it writes in a public room without entering it.
+    let mut alice = alice;
+    let room = alice.create_room("Builds").await;
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/api/rooms/{room}/messages", app.address))
+        .bearer_auth(&token)
+        .json(&json!({"text": "build 512 passed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let seen = message_by(&alice, room, "helper").await;
+    assert_eq!(seen["text"], "build 512 passed");
+    assert_eq!(seen["bot"], true);
+
     let (ok, _, err) = run(&app, &["bots", "create", "HELPER"]);
     assert!(!ok && err.contains("exists already"), "{err}");
     let (ok, _, err) = run(&app, &["bots", "create", "a b"]);
@@ -317,7 +333,7 @@ async fn a_bot_hears_its_mentions_and_direct_messages_and_its_replies_are_posted
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
     let mut bob = app.user("bob").await;
-    create_bot(&app, "helper");
+    let token = create_bot(&app, "helper");
     create_bot(&app, "other");
     let hook = receiver(Answer::Json(json!({"text": "at your service, @other"})));
     let others = receiver(Answer::Json(json!({"text": "I answer bots"})));
@@ -368,6 +384,17 @@ async fn a_bot_hears_its_mentions_and_direct_messages_and_its_replies_are_posted
             .is_empty()
     );
     assert!(Bot::named(&mut app.db(), "helper").unwrap().is_none());
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/lobby", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "its token is revoked"
+    );
     let kept = alice.messages_after(room, 0).await;
     assert!(
         kept.iter()
