@@ -467,6 +467,18 @@ pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
+/// An incoming webhook's URL (`/hooks/{key}`): programs post there, with the key as their
+/// only credential.
+pub fn is_hook(path: &str) -> bool {
+    path.starts_with("/hooks/")
+}
+
+/// Errors are answered as JSON here (the API, and the hooks that programs call), as HTML
+/// pages elsewhere.
+pub fn answers_json(path: &str) -> bool {
+    is_api(path) || is_hook(path)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -37,7 +37,7 @@ use crate::outgoing::OutgoingWorker;
 use crate::push::{Push, PushWorker};
 use crate::routes::{
     self, LinkOrigin, account, administration as admin, api, api_account, assets, attachments,
-    auth, bots, lobby, push as push_routes, room, search,
+    auth, bots, lobby, push as push_routes, room, search, webhooks,
 };
 use crate::throttle::{MemoryLimits, RateLimits, SharedLimits, Throttles};
 
@@ -440,6 +440,15 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
             "/api/rooms/{id}/notifications",
             web::put().to(api::set_notifications),
         )
+        .service(
+            web::resource("/api/rooms/{id}/webhooks")
+                .get(webhooks::api_list)
+                .post(webhooks::api_create),
+        )
+        .route(
+            "/api/rooms/{id}/webhooks/{hook}",
+            web::delete().to(webhooks::api_revoke),
+        )
         .route("/api/push/key", web::get().to(push_routes::key))
         .service(
             web::resource("/api/push/subscriptions")
@@ -476,6 +485,8 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
                 .post(api_account::log_in)
                 .delete(api_account::log_out),
         )
+        // Incoming webhooks: the key in the URL is the credential (no session, no CSRF token).
+        .route("/hooks/{key}", web::post().to(webhooks::post))
         // Pages
         // Files in messages, for whoever may read their room.
         .route("/attachments/{id}", web::get().to(attachments::download))
@@ -524,6 +535,11 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
         .route("/rooms/{id}/enter", web::post().to(room::enter))
         .route("/rooms/{id}/leave", web::post().to(room::leave))
         .route("/rooms/{id}/delete", web::post().to(room::delete))
+        .route("/rooms/{id}/webhooks", web::post().to(webhooks::create))
+        .route(
+            "/rooms/{id}/webhooks/{hook}/revoke",
+            web::post().to(webhooks::revoke),
+        )
         .route("/direct", web::post().to(room::direct))
         // Administration (404 for anyone but an administrator)
         .route("/admin", web::get().to(admin::page))

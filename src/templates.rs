@@ -14,7 +14,7 @@ use crate::domain::{SearchQuery, human_size};
 use crate::errors::AppError;
 use crate::json::rfc3339;
 use crate::media;
-use crate::models::{ApiToken, Attachment, Kind, LogEntry, Reactions, Room, SearchHit};
+use crate::models::{ApiToken, Attachment, Kind, LogEntry, Reactions, Room, SearchHit, Webhook};
 
 /// What every page shows around its content: who is logged in, the CSRF token, and on a
 /// logged-in page the app shell's sidebar.
@@ -475,6 +475,60 @@ pub struct RoomPage {
     pub head: i32,
     /// How loud the room is for the reader: "all", "mentions" or "nothing".
     pub notify_level: &'static str,
+    /// The room's incoming webhooks, for a reader who may manage them (else none shown).
+    pub webhooks: Option<Vec<WebhookView>>,
+    /// The hook the reader just made (its URL, shown this once), or their refused try.
+    pub new_hook: Option<NewHookView>,
+}
+
+/// An incoming webhook in its room's list.
+pub struct WebhookView {
+    pub id: i32,
+    pub name: String,
+    /// RFC 3339 (for `<time datetime>`) and UTC text.
+    pub created_at: String,
+    pub created: String,
+    pub created_by: String,
+}
+
+impl From<Webhook> for WebhookView {
+    fn from(hook: Webhook) -> Self {
+        Self {
+            id: hook.id,
+            created_at: rfc3339(hook.created_at),
+            created: minutes(hook.created_at),
+            name: hook.name,
+            created_by: hook.created_by,
+        }
+    }
+}
+
+/// The answer to the room page's "make a webhook" form.
+pub struct NewHookView {
+    /// The name made, or the one refused (kept in the field).
+    pub name: String,
+    /// The new hook's URL, shown this once.
+    pub url: Option<String>,
+    /// Why the name was refused.
+    pub error: Option<String>,
+}
+
+impl NewHookView {
+    pub fn made(name: String, url: String) -> Self {
+        Self {
+            name,
+            url: Some(url),
+            error: None,
+        }
+    }
+
+    pub fn refused(name: String, error: String) -> Self {
+        Self {
+            name,
+            url: None,
+            error: Some(error),
+        }
+    }
 }
 
 impl RoomPage {
@@ -488,6 +542,7 @@ impl RoomPage {
             last_read,
             administrator,
             level,
+            webhooks,
         } = inside;
         let first_unread = last_read.and_then(|read| {
             history
@@ -515,6 +570,8 @@ impl RoomPage {
             at,
             head: room.last_seq.max(last_id),
             notify_level: level.as_str(),
+            webhooks: webhooks.map(|hooks| hooks.into_iter().map(WebhookView::from).collect()),
+            new_hook: None,
             entries: history
                 .into_iter()
                 // Lines only: the entries that change a message are in its current state.

@@ -39,6 +39,8 @@ pub enum Limit {
     Searches,
     /// Web pushes to one user (see `push`): fixed, not a setting.
     Pushes,
+    /// Posts through one incoming webhook: fixed, not a setting.
+    Webhooks,
 }
 
 /// Counts events per (limit, key) in sliding windows.
@@ -137,6 +139,11 @@ impl Throttles {
     pub async fn push(&self, user_id: i32) -> Result<(), RetryAfter> {
         self.store.hit(Limit::Pushes, &user_id.to_string()).await
     }
+
+    /// A post through this incoming webhook.
+    pub async fn webhook(&self, hook_id: i32) -> Result<(), RetryAfter> {
+        self.store.hit(Limit::Webhooks, &hook_id.to_string()).await
+    }
 }
 
 /// The key an address is counted under: IPv4 as it is; IPv6 by its /64, which one customer of
@@ -158,8 +165,12 @@ fn address_key(address: IpAddr) -> String {
 /// make a phone buzz without end.
 pub const PUSHES_PER_MINUTE: u32 = 10;
 
+/// At most this many posts a minute through one incoming webhook: a CI server's burst gets
+/// through, a script stuck in a loop does not fill the room.
+pub const WEBHOOK_POSTS_PER_MINUTE: u32 = 30;
+
 /// Each limit's settings: at most this many events per key in any such window.
-fn windows(limits: &Limits) -> [(Limit, u32, Duration); 7] {
+fn windows(limits: &Limits) -> [(Limit, u32, Duration); 8] {
     [
         (
             Limit::FailedLoginsForUser,
@@ -180,6 +191,11 @@ fn windows(limits: &Limits) -> [(Limit, u32, Duration); 7] {
         (Limit::Rooms, limits.rooms, limits.rooms_window),
         (Limit::Searches, limits.searches, limits.searches_window),
         (Limit::Pushes, PUSHES_PER_MINUTE, Duration::from_secs(60)),
+        (
+            Limit::Webhooks,
+            WEBHOOK_POSTS_PER_MINUTE,
+            Duration::from_secs(60),
+        ),
     ]
 }
 

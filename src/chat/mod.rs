@@ -11,9 +11,11 @@ mod notifications;
 mod poster;
 mod search;
 pub mod signals;
+mod webhooks;
 
 pub use attachments::Upload;
 pub use search::{Found, SEARCH_PAGE};
+pub use webhooks::NewWebhook;
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ use crate::live::{Attention, Live, MemoryAnswer, PeopleJson, TAIL, lobby_clock};
 use crate::models::read::RoomRead;
 use crate::models::{
     Changes, Level, LogEntry, ModelError, NewPost, Notice, Removed, Room, RoomListing, User,
+    Webhook,
 };
 use crate::throttle::Throttles;
 use commit::{after_commit, commit};
@@ -91,6 +94,8 @@ pub struct Inside {
     pub administrator: bool,
     /// How loud the room is for the reader.
     pub level: Level,
+    /// The room's incoming webhooks, for a reader who may manage them (see `webhooks`).
+    pub webhooks: Option<Vec<Webhook>>,
 }
 
 /// What a room's page shows: the room to someone inside it, else the way in.
@@ -289,7 +294,12 @@ impl Chat {
                 };
                 let administrator = User::administering(conn, user_id)?.is_some();
                 let level = Level::of(conn, user_id, &room)?;
+                let webhooks = match webhooks::may_manage(&room, user_id, administrator) {
+                    true => Some(Webhook::of_room(conn, room_id)?),
+                    false => None,
+                };
                 Ok(RoomView::Inside(Inside {
+                    webhooks,
                     level,
                     room,
                     title,

@@ -15,12 +15,20 @@ use crate::accounts::Accounts;
 use crate::auth::csrf::{FIELD, FORM_PATHS, FormTokens, HEADER, existing};
 use crate::auth::{Bearer, CurrentUser, bearer_token, token_opens};
 use crate::config::BODY_LIMIT;
-use crate::errors::{AppError, is_api};
+use crate::errors::{AppError, is_api, is_hook};
 
 pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    // An incoming webhook's key is its credential: no session, no token, and programs post
+    // from anywhere (a CI server, another site's backend). Nothing there acts for a session.
+    if is_hook(req.path()) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
     // CSRF protects what a browser sends by itself (its cookies); a bearer token is sent only
     // by whoever holds it. Where a token does not count, the header is ignored and the
     // request is what its cookies make it.

@@ -22,7 +22,7 @@ use futures_util::FutureExt;
 use crate::auth::client_addr::ClientAddr;
 use crate::config::PublicUrl;
 use crate::db::{Db, StorageFault};
-use crate::errors::{AppError, is_api};
+use crate::errors::{AppError, answers_json, is_hook};
 use crate::templates::{ErrorPage, Layout};
 
 /// Pages may load scripts, styles and images only from us, and nothing may frame them.
@@ -95,8 +95,12 @@ pub async fn access_log(
 const SECRET_PARAMETERS: [&str; 2] = ["invite", "setup"];
 
 /// `uri` with the values of secret query parameters replaced, however their names are
-/// spelled (`%69nvite` is `invite` to the handler too).
+/// spelled (`%69nvite` is `invite` to the handler too), and an incoming webhook's key left
+/// out of its path.
 fn redacted(uri: &actix_web::http::Uri) -> String {
+    if is_hook(uri.path()) {
+        return loggable_path(uri.path()).to_owned();
+    }
     let Some(query) = uri.query() else {
         return uri.to_string();
     };
@@ -115,6 +119,15 @@ fn redacted(uri: &actix_web::http::Uri) -> String {
         })
         .collect();
     format!("{}?{}", uri.path(), pairs.join("&"))
+}
+
+/// The path as logs may show it: an incoming webhook's key is its credential, and the logs
+/// must not hand it to whoever reads them.
+pub fn loggable_path(path: &str) -> &str {
+    match is_hook(path) {
+        true => "/hooks/[redacted]",
+        false => path,
+    }
 }
 
 /// With `--public-url`, a request for any other Host gets 400 before anything reads it: a page
@@ -142,7 +155,9 @@ pub async fn expected_host(
         "This server answers only as {}.",
         public_url.origin()
     ));
-    let response = refusal.respond(is_api(req.path()), |e| error_page(Layout::anonymous(), e));
+    let response = refusal.respond(answers_json(req.path()), |e| {
+        error_page(Layout::anonymous(), e)
+    });
     Ok(req.into_response(response).map_into_right_body())
 }
 
@@ -151,7 +166,7 @@ pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let api = is_api(req.path());
+    let api = answers_json(req.path());
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         // An error with no request left to answer (a panic, a timeout): the server answers
@@ -180,7 +195,8 @@ pub async fn render_errors(
     let app_err = err.as_error::<AppError>().unwrap_or(&fallback);
     let http_req = res.request();
     if app_err.is_fault() {
-        log::error!("{} {} failed: {err}", http_req.method(), http_req.path());
+        let path = loggable_path(http_req.path());
+        log::error!("{} {path} failed: {err}", http_req.method());
     }
     let layout = Layout::existing(&http_req.get_session());
     let response = app_err.respond(api, |e| error_page(layout, e));
@@ -197,7 +213,7 @@ pub async fn database_down(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let api = is_api(req.path());
+    let api = answers_json(req.path());
     // A 503 already says what it is (the health check's among them).
     let fault = |status: StatusCode| {
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -256,7 +272,7 @@ pub async fn catch_panics(
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(outcome) => outcome,
         Err(panic) => {
-            let route = format!("{method} {}", uri.path());
+            let route = format!("{method} {}", loggable_path(uri.path()));
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -305,6 +321,8 @@ mod tests {
             ("/register?setup=SECRET", "/register?setup=[redacted]"),
             ("/admin/users?q=invite", "/admin/users?q=invite"),
             ("/lobby", "/lobby"),
+            ("/hooks/SECRET", "/hooks/[redacted]"),
+            ("/hooks/SECRET?invite=1", "/hooks/[redacted]"),
         ] {
             let uri: actix_web::http::Uri = uri.parse().unwrap();
             assert_eq!(redacted(&uri), logged);

@@ -34,6 +34,7 @@ pub mod signal;
 mod test_databases;
 mod transaction;
 pub mod user;
+pub mod webhook;
 
 pub use api_token::ApiToken;
 pub use attachment::Attachment;
@@ -47,6 +48,7 @@ pub use room::Room;
 pub use setup::{initialize, open_existing};
 pub use signal::Signal;
 pub use user::{Author, User};
+pub use webhook::Webhook;
 
 pub use error::ModelError;
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod push;
 pub mod room;
 pub mod search;
 pub mod shell;
+pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -47,3 +47,4 @@ mod tokens;
 #[allow(dead_code)]
 #[path = "../support/wait.rs"]
 mod wait;
+mod webhooks;
