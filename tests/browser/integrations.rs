@@ -247,3 +247,59 @@ fn axe_finds_nothing_on_the_account_page_with_a_token_nor_on_a_room_with_a_bot_m
         assert_console_clean(&[&alice]).await;
     });
 }
+
+#[test]
+fn a_webhook_made_on_the_room_page_posts_under_its_name_with_the_bot_tag() {
+    super::scenario(|app, chrome| async move {
+        let carol = newcomer(&chrome, &app, "carol").await;
+        let room = carol.create_room("Deploys").await;
+        carol.click("#integrations summary").await;
+        carol.fill("#hook-name", "CI").await;
+        carol.click(".new-hook-form button[type=submit]").await;
+        carol.find("#new-hook-url").await;
+        let url = carol
+            .script("return document.getElementById('new-hook-url').value;")
+            .await;
+        let url = url.as_str().expect("the URL is shown").to_owned();
+        assert!(url.contains("/hooks/"), "{url}");
+        assert!(carol.text(".webhooks").await.contains("CI"));
+
+        let mut found = Vec::new();
+        for (size, width, height) in [("desktop", 1280, 800), ("320", 320, 640)] {
+            carol.set_window_size(width, height).await;
+            for (scheme_name, scheme) in [("light", Scheme::Light), ("dark", Scheme::Dark)] {
+                carol.set_scheme(scheme).await;
+                let shot = format!("integrations-webhooks-{size}-{scheme_name}");
+                carol.screenshot(&shot).await;
+                for violation in carol.axe_violations().await {
+                    found.push(format!("{shot}: {violation}"));
+                }
+            }
+        }
+        assert!(found.is_empty(), "axe found: {found:#?}");
+        carol.set_window_size(1280, 800).await;
+
+        let bob = newcomer(&chrome, &app, "bob").await;
+        bob.enter(room).await;
+        assert!(
+            !bob.exists("#integrations").await,
+            "only who may manage them sees the webhooks"
+        );
+        let res = reqwest::Client::new()
+            .post(&url)
+            .json(&json!({"text": "Deploy 7 is live"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        let live = head_of(&bob, "Deploy 7 is live").await;
+        assert_eq!(live["author"], "CI");
+        assert_eq!(live["tag"], "BOT", "{live}");
+        assert_eq!(live["spoken"], "CI (bot)");
+        bob.client.refresh().await.unwrap();
+        let drawn = head_of(&bob, "Deploy 7 is live").await;
+        assert_eq!(drawn["shape"], live["shape"]);
+        bob.screenshot("integrations-room-webhook").await;
+        assert_console_clean(&[&carol, &bob]).await;
+    });
+}
