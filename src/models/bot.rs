@@ -218,9 +218,8 @@ impl Bot {
 pub struct BotNotices;
 
 impl BotNotices {
-    /// Claims at most `limit` bots' notices that no worker took yet, oldest first: as
-    /// `PushNotices::claim`, the update's repeated state check keeps two servers from taking
-    /// the same one.
+    /// Claims at most `limit` bots' notices that no worker took yet, oldest first (see
+    /// `Notice::claim`: two servers never take the same one).
     pub fn claim(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Notice>> {
         let oldest: Vec<i32> = notices::table
             .filter(notices::push_state.eq(TO_DELIVER))
@@ -228,19 +227,6 @@ impl BotNotices {
             .limit(limit)
             .select(notices::id)
             .load(conn)?;
-        if oldest.is_empty() {
-            return Ok(Vec::new());
-        }
-        let claimed: Vec<i32> = conn.write_transaction(|conn| {
-            diesel::update(
-                notices::table
-                    .filter(notices::id.eq_any(oldest))
-                    .filter(notices::push_state.eq(TO_DELIVER)),
-            )
-            .set(notices::push_state.eq(DELIVERING))
-            .returning(notices::id)
-            .get_results(conn)
-        })?;
-        Notice::by_ids(conn, &claimed)
+        Notice::claim(conn, oldest, (TO_DELIVER, DELIVERING))
     }
 }

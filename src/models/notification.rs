@@ -301,6 +301,33 @@ impl Notice {
             .unwrap_or(0))
     }
 
+    /// Moves these notices from `push_state` `from` to `to` and answers those it moved, whole:
+    /// how a worker claims what it read was waiting (web push's, a bot's webhook's). A notice
+    /// another server's worker claimed since the read fails the update's repeated
+    /// `push_state = from` (PostgreSQL checks it again on a row it waited for; SQLite runs one
+    /// writer at a time), so no notice is claimed twice.
+    pub(crate) fn claim(
+        conn: &mut DbConnection,
+        ids: Vec<i32>,
+        (from, to): (i32, i32),
+    ) -> QueryResult<Vec<Notice>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claimed: Vec<i32> = conn.write_transaction(|conn| {
+            diesel::update(
+                notices::table
+                    .filter(notices::id.eq_any(ids))
+                    .filter(notices::push_state.eq(from)),
+            )
+            .set(notices::push_state.eq(to))
+            .returning(notices::id)
+            .get_results(conn)
+        })?;
+        // Whole, as the pages are told of them (a message deleted since has no notice).
+        Self::by_ids(conn, &claimed)
+    }
+
     /// These notices, whole, oldest first: with the message's author and excerpt and the
     /// room as each reader names it.
     pub(crate) fn by_ids(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Notice>> {

@@ -215,10 +215,8 @@ impl VapidKey {
 pub struct PushNotices;
 
 impl PushNotices {
-    /// Claims at most `limit` notices that no push worker looked at yet, oldest first: a
-    /// notice another server's worker claimed between the read and the update fails the
-    /// update's repeated `push_state = 0` (PostgreSQL checks it again on a row it waited for;
-    /// SQLite runs one writer at a time), so no notice is claimed twice.
+    /// Claims at most `limit` notices that no push worker looked at yet, oldest first (see
+    /// `Notice::claim`).
     pub fn claim(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Notice>> {
         // Read first, outside a write transaction: most rounds find nothing, and then take
         // no write lock (SQLite has one for the whole database).
@@ -229,21 +227,7 @@ impl PushNotices {
             .limit(limit)
             .select(notices::id)
             .load(conn)?;
-        if oldest.is_empty() {
-            return Ok(Vec::new());
-        }
-        let claimed: Vec<i32> = conn.write_transaction(|conn| {
-            diesel::update(
-                notices::table
-                    .filter(notices::id.eq_any(oldest))
-                    .filter(notices::push_state.eq(0)),
-            )
-            .set(notices::push_state.eq(1))
-            .returning(notices::id)
-            .get_results(conn)
-        })?;
-        // Whole, as the pages are told of them (a message deleted since has no notice).
-        Notice::by_ids(conn, &claimed)
+        Notice::claim(conn, oldest, (0, 1))
     }
 
     /// Of these users, those whom another server saw polling since `since_ms` (Unix ms),
