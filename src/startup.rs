@@ -556,8 +556,11 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
         .route("/admin/users/{id}/disable", web::post().to(admin::disable))
         .route("/admin/users/{id}/enable", web::post().to(admin::enable))
         .route("/admin/rooms", web::get().to(admin::rooms))
-        .route("/admin/bots", web::get().to(bots::page))
-        .route("/admin/bots", web::post().to(bots::create))
+        .service(
+            web::resource("/admin/bots")
+                .get(bots::page)
+                .post(bots::create),
+        )
         .route(
             "/admin/bots/{id}/webhook",
             web::post().to(bots::set_webhook),

@@ -1,7 +1,6 @@
 //! /admin/bots: administrators make bots (their token shown once), set or clear their
 //! outgoing webhooks, and delete them. 404 to anyone else, as every admin path.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
 use serde::Deserialize;
@@ -12,10 +11,6 @@ use crate::admin::Admin;
 use crate::auth::Administrator;
 use crate::errors::AppError;
 use crate::templates::{AdminBotsPage, NewBotView, render};
-
-/// The session keys of a bot just made, which the next /admin/bots shows once.
-const NEW_BOT_NAME: &str = "new_bot_name";
-const NEW_BOT_TOKEN: &str = "new_bot_token";
 
 #[derive(Deserialize)]
 pub struct Notice {
@@ -38,16 +33,10 @@ pub async fn page(
     _: Administrator,
     query: web::Query<Notice>,
     admin: web::Data<Admin>,
-    session: Session,
     shell: Shell,
 ) -> Result<HttpResponse, AppError> {
     let mut page = AdminBotsPage::new(shell.0, admin.bots().await?);
     page.notice = notice(query.notice.as_deref());
-    let name = crate::auth::take_once(&session, NEW_BOT_NAME);
-    let token = crate::auth::take_once(&session, NEW_BOT_TOKEN);
-    page.new_bot = name
-        .zip(token)
-        .map(|(name, token)| NewBotView { name, token });
     render(&page, StatusCode::OK)
 }
 
@@ -56,22 +45,23 @@ pub struct CreateForm {
     name: String,
 }
 
-/// POST /admin/bots: the bot and its token, shown once on /admin/bots; a refused name
-/// re-renders the form with it and why.
+/// POST /admin/bots: the page again (200) with the bot's token shown this once, as the account
+/// page shows a new token: the secret is never kept anywhere, a session included, to be shown
+/// after a redirect. A refused name re-renders the form with it and why.
 pub async fn create(
     administrator: Administrator,
     form: web::Form<CreateForm>,
     admin: web::Data<Admin>,
-    session: Session,
     shell: Shell,
 ) -> Result<HttpResponse, AppError> {
     match admin.create_bot(&administrator, &form.name).await {
         Ok(made) => {
-            session
-                .insert(NEW_BOT_NAME, made.bot.name)
-                .and_then(|()| session.insert(NEW_BOT_TOKEN, made.token))
-                .map_err(AppError::internal)?;
-            Ok(see_other("/admin/bots"))
+            let mut page = AdminBotsPage::new(shell.0, admin.bots().await?);
+            page.new_bot = Some(NewBotView {
+                name: made.bot.name,
+                token: made.token,
+            });
+            render(&page, StatusCode::OK)
         }
         Err(err @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
             let status = err.status_code();
