@@ -206,6 +206,31 @@ async fn a_wrong_or_revoked_key_is_not_found() {
 }
 
 #[actix_web::test]
+async fn a_hooks_message_is_nobodys_to_edit_but_its_maker_may_delete_it() {
+    let Some(app) = spawn_app().await else { return };
+    let (_root, mut ann, bob, room) = room_with_people(&app).await;
+    let made = make_hook(&mut ann, room, "CI").await;
+    let url = made["url"].as_str().unwrap();
+    let res = post_json_to(url, &json!({ "text": "build 42 failed" })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let n = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+
+    // The hook's words are stored under its maker's account, yet they are not hers to put
+    // other words into: the room would read them as the hook's.
+    let res = ann.edit(room, n, "build 42 passed").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(res).await, "not_author");
+    let seen = bob.messages_after(room, 0).await;
+    assert_eq!(seen[0]["text"], "build 42 failed");
+
+    let res = ann.delete_message(room, n).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let seen = bob.messages_after(room, 0).await;
+    assert_eq!(seen[0]["deleted"], true, "{seen:?}");
+    assert_eq!(seen[0]["text"], "");
+}
+
+#[actix_web::test]
 async fn malformed_bodies_are_refused_and_nothing_is_posted() {
     let Some(app) = spawn_app().await else { return };
     let (_root, mut ann, bob, room) = room_with_people(&app).await;

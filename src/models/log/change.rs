@@ -19,11 +19,13 @@ use crate::models::{Changes, Kind, LogEntry, ModelError, Notice, Room, User, now
 /// The most different reactions one message holds.
 pub const MAX_REACTIONS: i64 = 20;
 
-/// A message's row: its key, author, and whether it was deleted.
+/// A message's row: its key, author, whether it was deleted, and whether an incoming webhook
+/// posted it (for its maker, `author_id`).
 struct MessageRow {
     id: i32,
     author_id: i32,
     deleted: bool,
+    by_webhook: bool,
 }
 
 impl MessageRow {
@@ -40,15 +42,18 @@ impl MessageRow {
                 log_entries::id,
                 log_entries::author_id,
                 log_entries::deleted_at,
+                log_entries::posted_as.is_not_null(),
             ));
-        let (id, author_id, deleted_at): (i32, i32, Option<NaiveDateTime>) = match conn {
-            DbConnection::Sqlite(c) => query.first(c)?,
-            DbConnection::Postgres(c) => query.for_update().first(c)?,
-        };
+        let (id, author_id, deleted_at, by_webhook): (i32, i32, Option<NaiveDateTime>, bool) =
+            match conn {
+                DbConnection::Sqlite(c) => query.first(c)?,
+                DbConnection::Postgres(c) => query.for_update().first(c)?,
+            };
         Ok(Self {
             id,
             author_id,
             deleted: deleted_at.is_some(),
+            by_webhook,
         })
     }
 }
@@ -73,8 +78,9 @@ impl LogEntry {
             let room = Room::find_as_member(conn, room_id, user_id)?;
             let message = MessageRow::find(conn, room_id, seq)?;
             // Nobody else's words are anyone's to change: not the room's creator's, not an
-            // administrator's (they may delete, which shows).
-            if message.author_id != user_id {
+            // administrator's (they may delete, which shows). A webhook's are its own, even
+            // to its maker, who answers for them and may delete them.
+            if message.author_id != user_id || message.by_webhook {
                 return Err(ModelError::NotYourMessage);
             }
             if message.deleted {
@@ -234,6 +240,7 @@ impl LogEntry {
                 id,
                 author_id,
                 deleted,
+                ..
             } = MessageRow::find(conn, room_id, message_seq)?;
             // In a direct conversation both people are equals: whoever opened it is no
             // moderator of the other's words, and administrators do not read it.
