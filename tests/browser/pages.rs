@@ -20,6 +20,18 @@ async fn tour(app: &TestApp, alice: &Browser) -> Tour {
     alice.say("Hello, is the kettle on?").await;
     let mut bob = app.user("bob").await;
     let other = bob.create_room("Garden").await;
+    // A bot with an outgoing webhook, so that the bots page shows its table.
+    for args in [
+        &["bots", "create", "buildbot"][..],
+        &["bots", "webhook", "buildbot", "https://ci.example/hook"],
+    ] {
+        let done = std::process::Command::new(env!("CARGO_BIN_EXE_chatroom"))
+            .args(args)
+            .args(["--database", app.database().url.as_str()])
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{args:?}: {done:?}");
+    }
     alice.goto("/lobby").await;
     Tour {
         anonymous: vec![("login", "/login".into()), ("register", "/register".into())],
