@@ -31,6 +31,7 @@ use crate::db::{Backend, Db, Faults};
 use crate::errors::AppError;
 use crate::live::Live;
 use crate::live::shared::SharedPresence;
+use crate::middleware::session_shortcut::{CookieMemo, SessionShortcut, Shortcut};
 use crate::middleware::{self, csrf_guard};
 use crate::models;
 use crate::outgoing::OutgoingWorker;
@@ -206,6 +207,7 @@ impl Application {
         );
         let panic_route = settings.panic_route;
         let sessions_in_background = sessions.clone();
+        let cookie_memo = Arc::new(CookieMemo::default());
         let db_in_app = db.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -230,6 +232,7 @@ impl Application {
                     db_in_app.clone(),
                     session_times.clone(),
                     sessions.clone(),
+                    cookie_memo.clone(),
                 ))
                 .wrap(from_fn({
                     let db = db_in_app.clone();
@@ -576,20 +579,29 @@ fn routes(cfg: &mut web::ServiceConfig, panic_route: bool, faults: &Arc<Faults>)
     }
 }
 
+/// actix-session's middleware on the sessions table, behind the polls' shortcut past it.
 fn session_middleware(
     settings: &Settings,
     db: Db,
     times: SessionTimes,
     cache: Arc<dyn SessionCache>,
-) -> SessionMiddleware<DbSessionStore> {
+    memo: Arc<CookieMemo>,
+) -> SessionShortcut<SessionMiddleware<DbSessionStore>> {
+    let name = session_cookie(settings.secure_cookies);
+    let shortcut = Shortcut::new(
+        name,
+        settings.cookie_key.clone(),
+        memo,
+        DbSessionStore::new(db.clone(), times.clone(), cache.clone()),
+    );
     let lifetime = CookieDuration::seconds(
         i64::try_from(settings.session_lifetime.as_secs()).unwrap_or(i64::MAX),
     );
-    SessionMiddleware::builder(
+    let sessions = SessionMiddleware::builder(
         DbSessionStore::new(db, times, cache),
         settings.cookie_key.clone(),
     )
-    .cookie_name(session_cookie(settings.secure_cookies).to_owned())
+    .cookie_name(name.to_owned())
     .cookie_http_only(true)
     .cookie_same_site(SameSite::Lax)
     .cookie_path("/".to_owned())
@@ -600,7 +612,8 @@ fn session_middleware(
             .session_ttl(lifetime)
             .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
     )
-    .build()
+    .build();
+    SessionShortcut::new(sessions, shortcut)
 }
 
 fn json_config() -> web::JsonConfig {

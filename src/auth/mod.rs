@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::Db;
 use crate::errors::AppError;
+use crate::middleware::session_shortcut::Polling;
 use crate::models::User;
 use client_addr::Device;
 
@@ -64,6 +65,9 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         if let Some(Bearer(user)) = req.extensions().get::<Bearer>() {
+            return ready(Ok(user.clone()));
+        }
+        if let Some(Polling(user)) = req.extensions().get::<Polling>() {
             return ready(Ok(user.clone()));
         }
         let session = req.get_session();

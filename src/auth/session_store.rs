@@ -18,7 +18,9 @@ use async_trait::async_trait;
 
 use sha2::{Digest, Sha256};
 
-use super::{AGENT, CLIENT, CREDENTIALS, PUBLIC_ID, USER_ID, USERNAME};
+use super::{
+    AGENT, CLIENT, CREDENTIALS, CurrentUser, MUST_CHANGE_PASSWORD, PUBLIC_ID, USER_ID, USERNAME,
+};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::models::revocation::{Revocation, Revoked};
@@ -38,11 +40,35 @@ const WARM_SESSIONS: i64 = 100_000;
 pub struct Cached {
     state: Arc<SessionState>,
     user_id: Option<i32>,
+    /// Who is logged in and free to act (no password change pending), read from the state
+    /// once, for the polls that ask the cache directly (`DbSessionStore::settled_user`).
+    user: Option<CurrentUser>,
     idle_expires_at: i64,
     expires_at: i64,
 }
 
 impl Cached {
+    fn new(
+        state: SessionState,
+        user_id: Option<i32>,
+        idle_expires_at: i64,
+        expires_at: i64,
+    ) -> Self {
+        let user = match (field(&state, USER_ID), field(&state, USERNAME)) {
+            (Some(id), Some(username)) if !state.contains_key(MUST_CHANGE_PASSWORD) => {
+                Some(CurrentUser { id, username })
+            }
+            _ => None,
+        };
+        Self {
+            state: Arc::new(state),
+            user_id,
+            user,
+            idle_expires_at,
+            expires_at,
+        }
+    }
+
     fn is_live(&self, now: i64) -> bool {
         now < self.idle_expires_at && now < self.expires_at
     }
@@ -267,12 +293,7 @@ pub async fn warm_up(
         let Ok(state) = serde_json::from_str::<SessionState>(&row.state) else {
             continue;
         };
-        let cached = Cached {
-            state: Arc::new(state),
-            user_id: row.user_id,
-            idle_expires_at: row.idle_expires_at,
-            expires_at: row.expires_at,
-        };
+        let cached = Cached::new(state, row.user_id, row.idle_expires_at, row.expires_at);
         cache.put(row.id.clone(), cached, ticket).await;
     }
     Ok(rows.len())
@@ -375,6 +396,22 @@ pub fn row_id(key: &SessionKey) -> String {
     super::hex(&Sha256::digest(key.as_ref().as_bytes()))
 }
 
+impl DbSessionStore {
+    /// Who is logged in, settled, under the session whose row is `id`, if the cache knows it
+    /// live: the poll's way in without actix-session (`middleware::session_shortcut`).
+    /// Moves the idle deadline as a load would. `None` for anything the cache cannot vouch
+    /// for, which then goes the long way.
+    pub async fn settled_user(&self, id: &str) -> Option<CurrentUser> {
+        let now = self.times.clock.unix_secs();
+        let Lookup::Live(mut cached) = self.cache.lookup(id, now).await else {
+            return None;
+        };
+        let user = cached.user.take()?;
+        self.touch_if_due(id, &mut cached, now).await;
+        Some(user)
+    }
+}
+
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let now = self.times.clock.unix_secs();
@@ -400,12 +437,12 @@ impl SessionStore for DbSessionStore {
         };
         let state: SessionState = serde_json::from_str(&row.state)
             .map_err(|err| LoadError::Deserialization(err.into()))?;
-        let mut cached = Cached {
-            state: Arc::new(state.clone()),
-            user_id: row.user_id,
-            idle_expires_at: row.idle_expires_at,
-            expires_at: row.expires_at,
-        };
+        let mut cached = Cached::new(
+            state.clone(),
+            row.user_id,
+            row.idle_expires_at,
+            row.expires_at,
+        );
         self.touch_if_due(&id, &mut cached, now).await;
         self.cache.put(id, cached, ticket).await;
         Ok(Some(state))
@@ -427,12 +464,7 @@ impl SessionStore for DbSessionStore {
         state.remove(CREDENTIALS);
         row.state =
             serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
-        let cached = Cached {
-            state: Arc::new(state),
-            user_id: row.user_id,
-            idle_expires_at: row.idle_expires_at,
-            expires_at: row.expires_at,
-        };
+        let cached = Cached::new(state, row.user_id, row.idle_expires_at, row.expires_at);
         let ticket = self.cache.ticket().await;
         let saved = self
             .db
@@ -480,12 +512,7 @@ impl SessionStore for DbSessionStore {
         if updated {
             // The absolute deadline stays what it was; an uncached session is read afresh.
             if let Some(expires_at) = self.cache.expires_at(&id).await {
-                let cached = Cached {
-                    state: Arc::new(state),
-                    user_id: uid,
-                    idle_expires_at,
-                    expires_at,
-                };
+                let cached = Cached::new(state, uid, idle_expires_at, expires_at);
                 self.cache.put(id, cached, ticket).await;
             }
             Ok(key)
@@ -653,12 +680,7 @@ mod tests {
     use super::*;
 
     fn cached(user_id: i32) -> Cached {
-        Cached {
-            state: Arc::new(SessionState::new()),
-            user_id: Some(user_id),
-            idle_expires_at: i64::MAX,
-            expires_at: i64::MAX,
-        }
+        Cached::new(SessionState::new(), Some(user_id), i64::MAX, i64::MAX)
     }
 
     /// A cache whose lookups may answer from memory (see `SessionCache::vouch`).

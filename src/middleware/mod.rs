@@ -3,6 +3,7 @@
 //! (an HTML page for pages, JSON under /api; see `AppError::respond`).
 
 pub mod csrf_guard;
+pub mod session_shortcut;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

@@ -480,3 +480,70 @@ async fn a_revocation_stamped_long_ago_still_ends_the_cached_sessions_it_names()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Polls skip actix-session once this server has opened their cookie (see
+/// `middleware::session_shortcut`): they must still keep the session alive, end with it, and
+/// open nothing for a cookie this server did not seal.
+#[actix_web::test]
+async fn a_poll_answered_from_memory_keeps_its_session_alive_and_ends_with_it() {
+    let clock = ManualClock::new();
+    let Some(app) = spawn_app_tweaked(|s| {
+        s.session_idle = Duration::from_secs(120);
+        s.clock = clock.clone();
+    })
+    .await
+    else {
+        return;
+    };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let cookie = alice.cookies().expect("a session cookie");
+    let poll = format!("/api/rooms/{room}/messages?after=0");
+    for _ in 0..3 {
+        let res = get_with_cookie(&app.address, &cookie, &poll).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    // Only polls, no page: they alone start the idle time again.
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(119));
+        let res = get_with_cookie(&app.address, &cookie, &poll).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "the polls keep the session alive"
+        );
+    }
+    assert_eq!(alice.get("/lobby").await.status(), StatusCode::OK);
+
+    // A cookie altered by one character in its middle (the last ones may be base64's
+    // padding bits, which decode the same) was not sealed by this server.
+    let (name, value) = cookie.split_once('=').unwrap();
+    let mut forged: Vec<u8> = value.bytes().collect();
+    let middle = forged.len() / 2;
+    forged[middle] = if forged[middle] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{name}={}", String::from_utf8(forged).unwrap());
+    let res = get_with_cookie(&app.address, &forged, &poll).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let res = alice.post_form("/logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = get_with_cookie(&app.address, &cookie, &poll).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "logged out: the poll too"
+    );
+
+    let bob = app.user("bob").await;
+    let cookie = bob.cookies().expect("a session cookie");
+    let res = get_with_cookie(&app.address, &cookie, &poll).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "bob is not in the room"
+    );
+    clock.advance(Duration::from_secs(121));
+    let res = get_with_cookie(&app.address, &cookie, &poll).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "idle too long");
+}
