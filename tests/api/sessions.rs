@@ -407,15 +407,21 @@ async fn a_restarted_server_keeps_everyone_logged_in() {
     alice.say(room, "after the restart").await;
 }
 
-#[actix_web::test]
-async fn a_session_idle_for_longer_than_the_timeout_is_logged_out() {
-    let clock = ManualClock::new();
-    let Some(app) = spawn_app_tweaked(|s| {
+/// A server whose sessions end after two minutes idle, timed by `clock`.
+async fn idle_for_two_minutes(
+    clock: &std::sync::Arc<ManualClock>,
+) -> Option<super::helpers::TestApp> {
+    spawn_app_tweaked(|s| {
         s.session_idle = Duration::from_secs(120);
         s.clock = clock.clone();
     })
     .await
-    else {
+}
+
+#[actix_web::test]
+async fn a_session_idle_for_longer_than_the_timeout_is_logged_out() {
+    let clock = ManualClock::new();
+    let Some(app) = idle_for_two_minutes(&clock).await else {
         return;
     };
     let alice = app.user("alice").await;
@@ -487,12 +493,7 @@ async fn a_revocation_stamped_long_ago_still_ends_the_cached_sessions_it_names()
 #[actix_web::test]
 async fn a_poll_answered_from_memory_keeps_its_session_alive_and_ends_with_it() {
     let clock = ManualClock::new();
-    let Some(app) = spawn_app_tweaked(|s| {
-        s.session_idle = Duration::from_secs(120);
-        s.clock = clock.clone();
-    })
-    .await
-    else {
+    let Some(app) = idle_for_two_minutes(&clock).await else {
         return;
     };
     let mut alice = app.user("alice").await;
