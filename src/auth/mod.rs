@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 
 use crate::db::Db;
 use crate::errors::AppError;
-use crate::middleware::session_shortcut::Polling;
 use crate::models::User;
 use client_addr::Device;
 
@@ -85,6 +84,11 @@ impl FromRequest for CurrentUser {
 /// it (see `middleware::csrf_guard`): on the API only, where `token_opens`.
 #[derive(Debug, Clone)]
 pub struct Bearer(pub CurrentUser);
+
+/// Who a poll is from, as the session shortcut found it in the session cache without
+/// actix-session (see `middleware::session_shortcut`).
+#[derive(Debug, Clone)]
+pub struct Polling(pub CurrentUser);
 
 /// Where an API token stands for its user: every API call a user can make, but never
 /// administration, the account's own tokens (a leaked token must not mint more, or outlive

@@ -20,18 +20,13 @@ use actix_web::http::{Method, header};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
 
-use crate::auth::CurrentUser;
 use crate::auth::session_store::{DbSessionStore, row_id};
+use crate::auth::{CurrentUser, Polling};
 
 /// How many cookie values are remembered before the memory starts over. One per session
 /// per login (a value changes only when the session's key does), so this is the session
 /// cache's own bound.
 const MEMO_LIMIT: usize = 200_000;
-
-/// Who a poll is from, as this layer found it: `CurrentUser` takes it as it takes a bearer
-/// token's user.
-#[derive(Debug, Clone)]
-pub struct Polling(pub CurrentUser);
 
 /// Session cookie values this server has opened, each with its session's row id (the
 /// SHA-256 of the key sealed inside). Shared by the server's workers.
