@@ -318,6 +318,20 @@ impl DbSessionStore {
         Self { db, times, cache }
     }
 
+    /// Who is logged in, settled, under the session whose row is `id`, if the cache knows it
+    /// live: the poll's way in without actix-session (`middleware::session_shortcut`).
+    /// Moves the idle deadline as a load would. `None` for anything the cache cannot vouch
+    /// for, which then goes the long way.
+    pub async fn settled_user(&self, id: &str) -> Option<CurrentUser> {
+        let now = self.times.clock.unix_secs();
+        let Lookup::Live(mut cached) = self.cache.lookup(id, now).await else {
+            return None;
+        };
+        let user = cached.user.take()?;
+        self.touch_if_due(id, &mut cached, now).await;
+        Some(user)
+    }
+
     /// A session nobody is logged into (only left behind when a login is revoked while one
     /// of its requests runs: the forms need no session) lasts an hour at most.
     fn idle_for(&self, user_id: Option<i32>) -> i64 {
@@ -394,22 +408,6 @@ fn field<T: serde::de::DeserializeOwned>(state: &SessionState, key: &str) -> Opt
 /// What the table and the cache know a session by: the SHA-256 of its key, as hex.
 pub fn row_id(key: &SessionKey) -> String {
     super::hex(&Sha256::digest(key.as_ref().as_bytes()))
-}
-
-impl DbSessionStore {
-    /// Who is logged in, settled, under the session whose row is `id`, if the cache knows it
-    /// live: the poll's way in without actix-session (`middleware::session_shortcut`).
-    /// Moves the idle deadline as a load would. `None` for anything the cache cannot vouch
-    /// for, which then goes the long way.
-    pub async fn settled_user(&self, id: &str) -> Option<CurrentUser> {
-        let now = self.times.clock.unix_secs();
-        let Lookup::Live(mut cached) = self.cache.lookup(id, now).await else {
-            return None;
-        };
-        let user = cached.user.take()?;
-        self.touch_if_due(id, &mut cached, now).await;
-        Some(user)
-    }
 }
 
 impl SessionStore for DbSessionStore {
