@@ -1,6 +1,7 @@
 //! The account page: who you are, your sessions, changing your password, logging out of
 //! every session at once, and your API tokens.
 
+use super::NoticeQuery;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -15,14 +16,9 @@ use crate::domain::Label;
 use crate::errors::AppError;
 use crate::templates::{AccountPage, Layout, NewTokenView, render};
 
-#[derive(Deserialize)]
-pub struct Notice {
-    notice: Option<String>,
-}
-
 pub async fn page(
     Account(user): Account,
-    query: web::Query<Notice>,
+    query: web::Query<NoticeQuery>,
     accounts: web::Data<Accounts>,
     session: Session,
     shell: Shell,

@@ -2,6 +2,7 @@
 //! users, rooms. Every handler takes an `Administrator`, so that to anyone else each of these
 //! paths answers 404, as if it did not exist.
 
+use super::NoticeQuery;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,11 +21,6 @@ use crate::templates::{AdminPage, AdminRoomsPage, AdminUsersPage, render};
 /// The session key of an invitation link just made, which the next /admin shows once.
 const NEW_LINK: &str = "new_invitation";
 
-#[derive(Deserialize)]
-pub struct Notice {
-    notice: Option<String>,
-}
-
 /// What a redirect's `?notice=` key says on the page it lands on.
 fn notice(key: Option<&str>) -> Option<String> {
     let text = match key? {
@@ -41,7 +37,7 @@ fn notice(key: Option<&str>) -> Option<String> {
 /// GET /admin
 pub async fn page(
     _: Administrator,
-    query: web::Query<Notice>,
+    query: web::Query<NoticeQuery>,
     admin: web::Data<Admin>,
     session: Session,
     shell: Shell,

@@ -1,6 +1,7 @@
 //! /admin/bots: administrators make bots (their token shown once), set or clear their
 //! outgoing webhooks, and delete them. 404 to anyone else, as every admin path.
 
+use super::NoticeQuery;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
 use serde::Deserialize;
@@ -11,11 +12,6 @@ use crate::admin::Admin;
 use crate::auth::Administrator;
 use crate::errors::AppError;
 use crate::templates::{AdminBotsPage, NewBotView, render};
-
-#[derive(Deserialize)]
-pub struct Notice {
-    notice: Option<String>,
-}
 
 /// What a redirect's `?notice=` key says on the page it lands on.
 fn notice(key: Option<&str>) -> Option<String> {
@@ -31,7 +27,7 @@ fn notice(key: Option<&str>) -> Option<String> {
 /// GET /admin/bots
 pub async fn page(
     _: Administrator,
-    query: web::Query<Notice>,
+    query: web::Query<NoticeQuery>,
     admin: web::Data<Admin>,
     shell: Shell,
 ) -> Result<HttpResponse, AppError> {

@@ -22,10 +22,18 @@ pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
 
 use crate::auth::client_addr::TrustedProxy;
 use crate::config::PublicUrl;
 use crate::errors::AppError;
+
+/// `?notice=KEY`: what a redirect after a form tells the page it lands on, each page
+/// turning its own keys into words.
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
 
 /// Where the links the server makes (invitations) point: `--public-url` if set.
 pub struct LinkOrigin(pub Option<PublicUrl>);
