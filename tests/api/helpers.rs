@@ -592,6 +592,15 @@ pub fn meta_csrf(html: &str) -> Option<String> {
     Some(html[start..start + end].to_owned())
 }
 
+/// A refusal's `Retry-After`, in whole seconds.
+pub fn retry_after(res: &Response) -> u64 {
+    res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds")
+}
+
 /// The body of an API error, `{"error": code, ...}`.
 pub async fn error_code(res: Response) -> String {
     let body: Value = res.json().await.expect("a JSON error body");

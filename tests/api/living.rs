@@ -4,7 +4,7 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{Person, TestApp, error_code, spawn_app, spawn_app_tweaked};
+use super::helpers::{Person, TestApp, error_code, retry_after, spawn_app, spawn_app_tweaked};
 
 const REL: &str = r#"rel="nofollow noopener noreferrer ugc""#;
 
@@ -393,11 +393,7 @@ async fn edits_and_reactions_count_against_the_message_rate_limit() {
 
     let res = alice.edit(room, n, "draft 20").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = retry_after(&res);
     assert!((1..=10).contains(&wait), "{wait}");
     assert_eq!(error_code(res).await, "rate_limited");
     let res = alice.react(room, n, "👍").await;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
-use super::helpers::{Person, TestApp, error_code, spawn_app, spawn_app_tweaked};
+use super::helpers::{Person, TestApp, error_code, retry_after, spawn_app, spawn_app_tweaked};
 
 /// The texts of an answer's results, in its order.
 fn texts(answer: &Value) -> Vec<String> {
@@ -762,11 +762,7 @@ async fn the_thirty_first_search_in_a_minute_is_refused_with_retry_after() {
     }
     let res = carol.search_with(&[("q", "anything")]).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .expect("Retry-After in seconds");
+    let wait = retry_after(&res);
     assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(error_code(res).await, "rate_limited");
     let res = dave.search_with(&[("q", "anything")]).await;

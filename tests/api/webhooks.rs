@@ -6,7 +6,7 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{Person, TestApp, error_code, location, spawn_app};
+use super::helpers::{Person, TestApp, error_code, location, retry_after, spawn_app};
 
 /// The first user (the administrator), the room's creator and another member inside it.
 async fn room_with_people(app: &TestApp) -> (Person, Person, Person, i32) {
@@ -279,11 +279,7 @@ async fn a_hook_posting_too_fast_is_told_when_to_try_again() {
     }
     let res = post_json_to(url, &json!({ "text": "one too many" })).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = retry_after(&res);
     assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(error_code(res).await, "rate_limited");
 
