@@ -1543,6 +1543,16 @@ async fn last_ids(
     last
 }
 
+/// When in each second person `i`'s page polls: spread over the second by the golden ratio,
+/// as pages open at different times, and the same in every step, as a page's timer does not
+/// move when others open theirs. (Spreading them by `i / users` crowded a step's newcomers,
+/// the highest numbers, into its first second's last quarter, and moved everyone else's
+/// timer at each step.)
+fn phase(i: usize) -> Duration {
+    const GOLDEN: f64 = 0.618_033_988_749_894_9;
+    Duration::from_secs_f64((i as f64 * GOLDEN).fract())
+}
+
 /// One step: `users` people polling once a second (open loop, on a fixed schedule; latency is
 /// counted from when the poll was due, so a slow server cannot hide its backlog) while messages
 /// are posted at `rate` per second.
@@ -1578,8 +1588,7 @@ async fn run_step(
         let (step, acked, received) = (step.clone(), acked.clone(), received.clone());
         let start = starts.get(&person.room).copied().unwrap_or(0);
         tasks.push(tokio::task::spawn_local(async move {
-            // Spread the first polls over the first second, as pages open at different times.
-            let mut due = started + Duration::from_micros((i as u64 * 1_000_000) / users as u64);
+            let mut due = started + phase(i);
             // Like chat.js: from the last entry the page showed.
             let mut cursor = start;
             while due < end {
@@ -1749,8 +1758,7 @@ async fn control_step(
             let lane = lanes[i % lanes.len()].clone();
             let results = results.clone();
             tokio::task::spawn_local(async move {
-                let mut due =
-                    started + Duration::from_micros((i as u64 * 1_000_000) / users as u64);
+                let mut due = started + phase(i);
                 while due < end {
                     tokio::time::sleep_until(due.into()).await;
                     let answer = call(&lane, get("/healthz", "none=1")).await;
