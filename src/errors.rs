@@ -62,6 +62,15 @@ impl AppError {
         Self::Internal(err.into())
     }
 
+    /// The same failure for each of the requests that shared one database call (a batch): a
+    /// storage fault as it was, anything else as an internal error in its words.
+    pub fn for_each_waiter(&self) -> Self {
+        match self {
+            Self::Storage(fault, cause) => Self::Storage(*fault, cause.clone()),
+            err => Self::internal(anyhow::anyhow!("{err}")),
+        }
+    }
+
     /// The message-posting limit's refusal: "You're sending messages too fast; wait 3 s".
     /// The same code and status as any rate limit; only the words are the sender's own.
     pub fn sending_too_fast(retry: RetryAfter) -> Self {

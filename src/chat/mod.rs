@@ -5,6 +5,7 @@
 //! shape the answer.
 
 mod attachments;
+mod attention_loader;
 pub mod background;
 mod commit;
 mod notifications;
@@ -34,6 +35,7 @@ use crate::models::{
     Webhook,
 };
 use crate::throttle::Throttles;
+use attention_loader::AttentionLoader;
 use commit::{after_commit, commit};
 use poster::Poster;
 use signals::Signals;
@@ -50,6 +52,7 @@ pub struct Chat {
     live: Arc<Live>,
     throttles: Arc<Throttles>,
     poster: Poster,
+    attention_loader: AttentionLoader,
     signals: Arc<Signals>,
     /// Where uploaded files are prepared (see `attachments`).
     media: LowPriorityPool,
@@ -135,6 +138,7 @@ impl Chat {
     ) -> std::io::Result<Self> {
         let signals = Arc::new(signals);
         let poster = Poster::start(db.clone(), live.clone(), signals.clone());
+        let attention_loader = AttentionLoader::start(db.clone(), live.clone());
         let media = LowPriorityPool::new(
             attachments::MEDIA_THREADS,
             attachments::MEDIA_QUEUE,
@@ -145,6 +149,7 @@ impl Chat {
             live,
             throttles,
             poster,
+            attention_loader,
             signals,
             media,
             attachment_max_bytes,

@@ -7,8 +7,7 @@ use crate::domain::MessageText;
 use crate::domain::mention::{self, Accounts};
 use crate::errors::AppError;
 use crate::live::Attention;
-use crate::live::attention::KEPT;
-use crate::models::{Level, Notice, Room};
+use crate::models::{Level, Room};
 
 impl Chat {
     /// The accounts a message's `@name`s may mention: none without asking the database when
@@ -56,19 +55,7 @@ impl Chat {
     /// Reads the user's unread notices from the database into memory: at their first poll
     /// here, and at each lobby (they may have read rooms through another server).
     pub(super) async fn reload_attention(&self, user_id: i32) -> Result<(), AppError> {
-        let (unread, as_of) = self
-            .db
-            .run(move |conn| {
-                conn.read_transaction(|conn| {
-                    Ok((
-                        Notice::unread(conn, user_id, KEPT as i64)?,
-                        Notice::newest(conn)?,
-                    ))
-                })
-            })
-            .await?;
-        self.live.attention.load(user_id, unread, as_of);
-        Ok(())
+        self.attention_loader.load(user_id).await
     }
 
     /// The user has seen the room up to `seq`: their read mark, and their attention.

@@ -43,17 +43,13 @@ impl Poster {
                             let _ = reply.send(result.map_err(AppError::from));
                         }
                     }
-                    // A storage fault is logged once a minute where it was met; each post of
-                    // the batch gets its answer.
-                    Err(AppError::Storage(fault, cause)) => {
-                        for reply in replies {
-                            let _ = reply.send(Err(AppError::Storage(fault, cause.clone())));
-                        }
-                    }
                     Err(err) => {
-                        log::error!("a batch of {} posts failed: {err}", replies.len());
+                        // A storage fault is logged once a minute where it was met.
+                        if err.storage_fault().is_none() {
+                            log::error!("a batch of {} posts failed: {err}", replies.len());
+                        }
                         for reply in replies {
-                            let _ = reply.send(Err(AppError::internal(anyhow!("{err}"))));
+                            let _ = reply.send(Err(err.for_each_waiter()));
                         }
                     }
                 }

@@ -281,6 +281,26 @@ impl Notice {
         Self::by_ids(conn, &ids)
     }
 
+    /// `unread` for each of these users at once, keyed by user (those with none left out):
+    /// one query finds who has any, as most people have none, then each of those is read
+    /// alone.
+    pub fn unread_of_each(
+        conn: &mut DbConnection,
+        user_ids: &[i32],
+        limit: i64,
+    ) -> QueryResult<HashMap<i32, Vec<Notice>>> {
+        let waiting: Vec<i32> = past_read_marks()
+            .filter(notices::user_id.eq_any(user_ids))
+            .filter(notices::notify)
+            .select(notices::user_id)
+            .distinct()
+            .load(conn)?;
+        waiting
+            .into_iter()
+            .map(|user_id| Ok((user_id, Self::unread(conn, user_id, limit)?)))
+            .collect()
+    }
+
     /// Notices numbered above `after` (every user's), oldest first, at most `limit`: what
     /// other servers wrote, for this one's memory to catch up with.
     pub fn since(conn: &mut DbConnection, after: i32, limit: i64) -> QueryResult<Vec<Notice>> {
@@ -435,10 +455,10 @@ fn bots_among(conn: &mut DbConnection, messages: &[Written]) -> QueryResult<Vec<
         .load(conn)
 }
 
-/// The user's notices past their read mark in each room (all of a room's if they never read
-/// it): what counts as unread.
+/// Notices past their user's read mark in each room (all of a room's if they never read it):
+/// what counts as unread.
 #[diesel::dsl::auto_type]
-fn unread_of(user_id: i32) -> _ {
+fn past_read_marks() -> _ {
     let read_mark = room_reads::room_id
         .eq(notices::room_id)
         .and(room_reads::user_id.eq(notices::user_id));
@@ -447,8 +467,14 @@ fn unread_of(user_id: i32) -> _ {
         .gt(room_reads::last_read_seq.nullable()));
     notices::table
         .left_join(room_reads::table.on(read_mark))
-        .filter(notices::user_id.eq(user_id))
         .filter(past_mark)
+}
+
+/// The user's unread notices (see `past_read_marks`).
+#[diesel::dsl::auto_type]
+fn unread_of(user_id: i32) -> _ {
+    let unread: past_read_marks = past_read_marks();
+    unread.filter(notices::user_id.eq(user_id))
 }
 
 impl Level {

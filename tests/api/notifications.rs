@@ -479,6 +479,28 @@ async fn after_a_restart_what_waits_is_counted_from_the_database_and_not_handed_
     assert_eq!(count(&lobby(&bob).await["attention"]), 0);
 }
 
+/// After a restart every open page's first poll comes within a second, and the server reads
+/// what waits for those that come together in one go: each person still gets their own.
+#[actix_web::test]
+async fn first_polls_that_come_together_after_a_restart_each_count_their_own() {
+    let Some((app, mut alice, kitchen, bob, garden, mut carol)) = kitchen_and_garden().await else {
+        return;
+    };
+    let mut dora = app.user("dora").await;
+    carol.enter(garden).await;
+    dora.enter(garden).await;
+    alice.say(kitchen, "@bob one").await;
+    alice.say(kitchen, "@bob and @carol two").await;
+    alice.say(kitchen, "@bob three").await;
+
+    let app = app.restart().await;
+    let people = [&bob, &carol, &dora].map(|p| p.on(&app.address));
+    let seen = futures_util::future::join_all(people.iter().map(|p| attention(p, garden))).await;
+    let counts: Vec<i64> = seen.iter().map(count).collect();
+    assert_eq!(counts, [3, 1, 0], "bob, carol, dora: {seen:?}");
+    assert!(seen.iter().all(|s| new(s).is_empty()), "{seen:?}");
+}
+
 #[actix_web::test]
 async fn a_direct_message_needs_its_reader_with_reason_direct_under_the_other_persons_name() {
     let Some((_app, mut alice, _, mut bob, garden, _)) = kitchen_and_garden().await else {
