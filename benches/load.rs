@@ -206,6 +206,8 @@ struct Server {
     port: u16,
     /// PostgreSQL's CPU is counted too: it shares this machine, and does part of the work.
     postgres: bool,
+    /// The database, to count what presence writes there.
+    database: String,
 }
 
 impl Server {
@@ -217,6 +219,7 @@ impl Server {
             nginx: None,
             port,
             postgres: db::Backend::of(db) == db::Backend::Postgres,
+            database: db.to_owned(),
         }
     }
 
@@ -237,6 +240,7 @@ impl Server {
             port: proxy.port,
             nginx: Some(proxy),
             postgres: db::Backend::of(db) == db::Backend::Postgres,
+            database: db.to_owned(),
         }
     }
 
@@ -315,6 +319,17 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// Rows written so far to the presence tables of the PostgreSQL database at `url` (by its
+/// statistics, which lag up to a second).
+fn presence_rows_written(url: &str) -> i64 {
+    let mut conn = DbConnection::open(url).unwrap();
+    scalar(
+        &mut conn,
+        "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint AS n \
+         FROM pg_stat_user_tables WHERE relname IN ('presence', 'presence_sets')",
+    )
 }
 
 /// The processes whose parent is `pid` (nginx's workers).
@@ -1514,6 +1529,9 @@ struct Step {
     database_cpu: f64,
     generator_cpu: f64,
     seconds: f64,
+    /// Rows written to the presence tables a second over the step's second half, once its
+    /// newcomers have arrived (PostgreSQL).
+    presence_rows: Option<f64>,
 }
 
 /// Each room's newest entry id, read the way a page starts: so the simulated pages begin
@@ -1582,6 +1600,16 @@ async fn run_step(
     // this generator a while, and that is not the server's latency.
     let started = Instant::now() + Duration::from_millis(250);
     let end = started + length;
+    // What presence writes is counted from halfway (on PostgreSQL; off this thread, whose
+    // every moment is a simulated page's).
+    let halfway = server.postgres.then(|| {
+        let url = server.database.clone();
+        tokio::task::spawn_local(async move {
+            tokio::time::sleep_until((started + length / 2).into()).await;
+            let rows = tokio::task::spawn_blocking(move || presence_rows_written(&url));
+            (Instant::now(), rows.await.unwrap())
+        })
+    });
     let mut tasks = Vec::new();
     for (i, person) in people.iter().take(users).enumerate() {
         let (person, lane) = (person.clone(), lanes[i % lanes.len()].clone());
@@ -1702,6 +1730,11 @@ async fn run_step(
     step.seconds = started.elapsed().as_secs_f64();
     step.cpu = server.cpu_seconds() - cpu_before;
     step.database_cpu = server.database_cpu_seconds() - database_before;
+    if let Some(halfway) = halfway {
+        let (at, before) = halfway.await.unwrap();
+        let after = presence_rows_written(&server.database);
+        step.presence_rows = Some((after - before) as f64 / at.elapsed().as_secs_f64());
+    }
     step.generator_cpu = cpu_seconds(std::process::id()) - generator_before;
     // Every acknowledged message should reach every active member of its room.
     let members_per_room = users / rooms.max(1);
@@ -2281,18 +2314,18 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
     );
     let _ = writeln!(
         md,
-        "| users | polls/s | poll p50 | p99 | p99.9 | max | post p50 | post p99 | delivery p50 | delivery p99 | delivery max | not delivered | errors | server CPU | PostgreSQL CPU | generator CPU |"
+        "| users | polls/s | poll p50 | p99 | p99.9 | max | post p50 | post p99 | delivery p50 | delivery p99 | delivery max | not delivered | errors | server CPU | PostgreSQL CPU | presence rows written/s | generator CPU |"
     );
     let _ = writeln!(
         md,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let rss = server.peak_rss_mib();
     for s in &mut steps {
         let polls_per_s = s.polls.0.len() as f64 / s.seconds;
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} of {} | {} | {:.0}% | {} | {:.0}% |",
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} of {} | {} | {:.0}% | {} | {} | {:.0}% |",
             s.users,
             polls_per_s,
             s.polls.ms(0.5),
@@ -2313,6 +2346,8 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             } else {
                 "(in the server's)".to_owned()
             },
+            s.presence_rows
+                .map_or("(in memory)".to_owned(), |rows| format!("{rows:.1}")),
             100.0 * s.generator_cpu / s.seconds,
         );
     }

@@ -255,8 +255,9 @@ pub fn spawn_presence_sync(db: Db, presence: Arc<SharedPresence>) -> JoinHandle<
     })
 }
 
-/// One round of `spawn_presence_sync`: writes what is pending, reads what was written after
-/// `since_ms` (less the slack); returns the latest write time read.
+/// One round of `spawn_presence_sync`: writes what is pending, and this server's set every
+/// `HEARTBEAT`; reads what the others wrote after `since_ms` (less the slack); returns the
+/// latest write time read.
 pub async fn sync_presence(
     db: &Db,
     presence: &Arc<SharedPresence>,
@@ -273,10 +274,29 @@ pub async fn sync_presence(
             return Err(err);
         }
     }
+    let server_id = presence.server_id();
+    // A set that fails to be written is written again at the next heartbeat: presence lasts
+    // three of them.
+    if let Some(set) = presence.take_set() {
+        db.run(move |conn| Ok(PresenceRows::write_set(conn, server_id, &set)?))
+            .await?;
+    }
     let from = since_ms - PRESENCE_READ_SLACK_MS;
-    let (heard, latest) = db
-        .run(move |conn| Ok(PresenceRows::written_since(conn, from)?))
+    let (heard, sets) = db
+        .run(move |conn| {
+            Ok((
+                PresenceRows::written_since(conn, from)?,
+                PresenceRows::sets_written_since(conn, server_id, from)?,
+            ))
+        })
         .await?;
+    let (heard, latest) = heard;
     presence.heard(&heard);
-    Ok(latest.max(since_ms))
+    presence.heard_sets(&sets);
+    let latest_set = sets
+        .iter()
+        .map(|set| set.written_ms)
+        .max()
+        .unwrap_or(latest);
+    Ok(latest.max(latest_set).max(since_ms))
 }

@@ -1,9 +1,11 @@
 //! Presence and typing shared by several servers on one PostgreSQL database. Each server
 //! keeps its own `MemoryPresence`, which answers every poll as on a single server; this
-//! wrapper also notes what others must hear (someone arrived, is still here every few
-//! seconds, began or stopped typing, left, moved, logged out) for `chat::background`'s sync
-//! to write in one batch twice a second, and takes in what the others wrote. No poll waits
-//! on the database.
+//! wrapper also notes what others must hear at once (someone arrived, began or stopped
+//! typing, left, moved, logged out) for `chat::background`'s sync to write in one batch twice
+//! a second, keeps the set of people whose pages poll this server, which the sync writes as
+//! one row every `HEARTBEAT`, and takes in what the others wrote. No poll waits on the
+//! database, and someone who stays costs nothing more: presence costs a row per server per
+//! heartbeat, and one per change.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,18 +18,19 @@ use super::presence::{
     Heard, MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, Snapshot, TYPING_TIMEOUT,
 };
 use crate::clock::{Clock, millis};
-use crate::models::presence_rows::PresenceRow;
+use crate::models::presence_rows::{PresenceRow, PresenceSet};
 
-/// How often a user who stays in one room is written again: well inside `PRESENCE_TIMEOUT`,
-/// so that a server that saw none of their polls keeps them present.
+/// How often a server writes its set of people: well inside `PRESENCE_TIMEOUT`, so that a
+/// server that saw none of their polls keeps them present.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
-/// What this server last wrote of a user.
+/// What this server last wrote of a user, and when it last saw them poll.
 struct Written {
     username: String,
     room_id: Option<i32>,
-    at_ms: i64,
     typing_until_ms: i64,
+    /// Their last poll here (or, once gone, when they went), in Unix milliseconds.
+    seen_ms: i64,
 }
 
 #[derive(Default)]
@@ -44,8 +47,8 @@ impl Journal {
             Written {
                 username: row.username.clone(),
                 room_id: row.room_id,
-                at_ms: row.at_ms,
                 typing_until_ms: row.typing_until_ms,
+                seen_ms: row.at_ms,
             },
         );
         self.pending.insert(row.user_id, row);
@@ -72,6 +75,11 @@ pub struct SharedPresence {
     local: MemoryPresence,
     clock: Arc<dyn Clock>,
     journal: Mutex<Journal>,
+    /// What this server's set row is known by (`server_id`): drawn at start.
+    server_id: i64,
+    /// When the set was last taken to be written (Unix milliseconds), and each other server's
+    /// set as last taken in (by when it was written), so that a set read again is skipped.
+    sets: Mutex<(i64, HashMap<i64, i64>)>,
 }
 
 impl SharedPresence {
@@ -80,7 +88,14 @@ impl SharedPresence {
             local: MemoryPresence::new(clock.clone()),
             clock,
             journal: Mutex::default(),
+            server_id: rand::random(),
+            sets: Mutex::default(),
         }
+    }
+
+    /// What this server's set is known by in the database.
+    pub fn server_id(&self) -> i64 {
+        self.server_id
     }
 
     /// What the other servers must hear, since the last call; and forgets, of what it wrote,
@@ -89,8 +104,50 @@ impl SharedPresence {
         let now_ms = self.clock.unix_millis();
         let mut journal = lock(&self.journal);
         let timeout = millis(PRESENCE_TIMEOUT);
-        journal.written.retain(|_, w| now_ms - w.at_ms < timeout);
+        journal.written.retain(|_, w| now_ms - w.seen_ms < timeout);
         journal.pending.drain().map(|(_, row)| row).collect()
+    }
+
+    /// Every `HEARTBEAT`, the people whose pages poll this server: each as a row about their
+    /// last poll here. None between heartbeats.
+    pub fn take_set(&self) -> Option<Vec<PresenceRow>> {
+        let now_ms = self.clock.unix_millis();
+        {
+            let mut sets = lock(&self.sets);
+            if now_ms - sets.0 < millis(HEARTBEAT) {
+                return None;
+            }
+            sets.0 = now_ms;
+        }
+        let timeout = millis(PRESENCE_TIMEOUT);
+        let journal = lock(&self.journal);
+        Some(
+            journal
+                .written
+                .iter()
+                .filter(|(_, w)| w.room_id.is_some() && now_ms - w.seen_ms < timeout)
+                .map(|(&user_id, w)| PresenceRow {
+                    user_id,
+                    username: w.username.clone(),
+                    room_id: w.room_id,
+                    at_ms: w.seen_ms,
+                    typing_until_ms: w.typing_until_ms,
+                })
+                .collect(),
+        )
+    }
+
+    /// Takes in the sets other servers wrote, but those already taken in.
+    pub fn heard_sets(&self, sets: &[PresenceSet]) {
+        for set in sets {
+            let new = lock(&self.sets)
+                .1
+                .insert(set.server_id, set.written_ms)
+                .is_none_or(|before| before != set.written_ms);
+            if new {
+                self.heard(&set.rows);
+            }
+        }
     }
 
     /// Puts back rows a failed write did not store, unless newer ones came meanwhile.
@@ -141,11 +198,12 @@ impl Presence for SharedPresence {
             (false, Some(w)) if w.room_id == Some(room_id) => w.typing_until_ms,
             (false, _) => 0,
         };
+        // Someone who stays is not written again: the set carries them.
         let due = match last {
             None => true,
             Some(w) => {
                 w.room_id != Some(room_id)
-                    || now_ms - w.at_ms >= millis(HEARTBEAT)
+                    || now_ms - w.seen_ms >= millis(PRESENCE_TIMEOUT)
                     // Began typing, or types on past what the others were told.
                     || (typing && w.typing_until_ms - now_ms < millis(TYPING_TIMEOUT) / 2)
             }
@@ -158,6 +216,8 @@ impl Presence for SharedPresence {
                 at_ms: now_ms,
                 typing_until_ms,
             });
+        } else if let Some(w) = journal.written.get_mut(&user_id) {
+            w.seen_ms = now_ms;
         }
         arrived
     }
@@ -235,11 +295,13 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn a_poll_is_written_on_arrival_then_every_heartbeat_and_at_once_when_typing_begins() {
+    async fn a_change_is_written_at_once_and_someone_who_stays_only_in_the_servers_set() {
         let (presence, clock) = shared();
+        let first_set = presence.take_set().expect("a set at start");
+        assert!(first_set.is_empty());
         presence.polled(1, 7, "bob", false).await;
         let rows = presence.take_pending();
-        assert_eq!(rows.len(), 1);
+        assert_eq!(rows.len(), 1, "the arrival");
         assert_eq!((rows[0].room_id, rows[0].typing_until_ms), (Some(1), 0));
 
         clock.advance(Duration::from_secs(1));
@@ -251,12 +313,60 @@ mod tests {
             rows[0].typing_until_ms > clock.unix_millis(),
             "typing, at once"
         );
+        assert!(presence.take_set().is_none(), "not before the heartbeat");
 
-        clock.advance(HEARTBEAT);
-        presence.polled(1, 7, "bob", false).await;
-        assert_eq!(presence.take_pending().len(), 1, "the heartbeat");
+        // Staying past heartbeats costs no row of their own: the set carries their last poll.
+        for _ in 0..3 {
+            clock.advance(HEARTBEAT);
+            presence.polled(1, 7, "bob", false).await;
+            assert!(presence.take_pending().is_empty(), "no row of bob's own");
+            let set = presence.take_set().expect("the heartbeat's set");
+            assert_eq!(set.len(), 1);
+            assert_eq!(
+                (set[0].user_id, set[0].room_id, set[0].at_ms),
+                (7, Some(1), clock.unix_millis())
+            );
+        }
+
         presence.left(1, 7).await;
         assert_eq!(presence.take_pending()[0].room_id, None, "gone, at once");
+        clock.advance(HEARTBEAT);
+        assert!(
+            presence.take_set().unwrap().is_empty(),
+            "and out of the set"
+        );
+    }
+
+    #[actix_web::test]
+    async fn someone_in_another_servers_set_stays_while_it_is_written_and_goes_after() {
+        let (presence, clock) = shared();
+        let set = |written_ms, at_ms| PresenceSet {
+            server_id: 42,
+            written_ms,
+            rows: vec![PresenceRow {
+                user_id: 7,
+                username: "bob".into(),
+                room_id: Some(1),
+                at_ms,
+                typing_until_ms: 0,
+            }],
+        };
+        let start = clock.unix_millis();
+        presence.heard_sets(&[set(start, start)]);
+        for _ in 0..5 {
+            clock.advance(HEARTBEAT);
+            let now = clock.unix_millis();
+            presence.heard_sets(&[set(now, now)]);
+            assert_eq!(presence.snapshot(1).await.0.present, ["bob"]);
+        }
+        // Read again (a set within the read's slack) it changes nothing; once the server stops
+        // writing it, bob goes when presence times out after his last poll there.
+        let last = clock.unix_millis();
+        clock.advance(PRESENCE_TIMEOUT - Duration::from_secs(1));
+        presence.heard_sets(&[set(last, last)]);
+        assert_eq!(presence.snapshot(1).await.0.present, ["bob"]);
+        clock.advance(Duration::from_secs(1));
+        assert!(presence.snapshot(1).await.0.present.is_empty());
     }
 
     #[actix_web::test]

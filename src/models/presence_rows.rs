@@ -1,6 +1,7 @@
-//! The presence table (PostgreSQL only): one row per user, which every server on the database
-//! writes in batches and reads back (see `live::shared`). UNLOGGED: heartbeats cost no
-//! write-ahead log.
+//! The presence tables (PostgreSQL only), which every server on the database writes and reads
+//! back (see `live::shared`): `presence`, one row per user, written in batches when something
+//! changes; and `presence_sets`, one row per server, its set of people, written every few
+//! seconds. UNLOGGED: neither costs write-ahead log.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
@@ -36,6 +37,36 @@ struct Row {
     #[diesel(sql_type = BigInt)]
     written_ms: i64,
 }
+
+/// Another server's set, as it last wrote it.
+#[derive(QueryableByName)]
+struct SetRow {
+    #[diesel(sql_type = BigInt)]
+    server_id: i64,
+    #[diesel(sql_type = Array<Integer>)]
+    user_ids: Vec<i32>,
+    #[diesel(sql_type = Array<Text>)]
+    usernames: Vec<String>,
+    #[diesel(sql_type = Array<Integer>)]
+    room_ids: Vec<i32>,
+    #[diesel(sql_type = Array<BigInt>)]
+    seen_ms: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    typing_until_ms: Vec<i64>,
+    #[diesel(sql_type = BigInt)]
+    written_ms: i64,
+}
+
+/// A set another server wrote: who polls it, each as a row about their last poll there.
+pub struct PresenceSet {
+    pub server_id: i64,
+    pub written_ms: i64,
+    pub rows: Vec<PresenceRow>,
+}
+
+/// How long a server's set stays in the table after its last write: long past presence's
+/// timeout (a server that stopped is forgotten), short enough to keep the table small.
+const SET_KEPT_MS: i64 = 3_600_000;
 
 /// The database's clock in Unix milliseconds, as SQL.
 const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
@@ -92,5 +123,79 @@ impl PresenceRows {
                 .collect(),
             latest,
         ))
+    }
+
+    /// Writes this server's set of present people (each `room_id` Some, `at_ms` their last poll
+    /// here) over the one it wrote before, and forgets the sets of servers long gone.
+    pub fn write_set(
+        conn: &mut DbConnection,
+        server_id: i64,
+        rows: &[PresenceRow],
+    ) -> QueryResult<()> {
+        let conn = postgres(conn)?;
+        diesel::sql_query(format!(
+            "INSERT INTO presence_sets \
+                 (server_id, user_ids, usernames, room_ids, seen_ms, typing_until_ms, written_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, {DB_NOW_MS}) \
+             ON CONFLICT (server_id) DO UPDATE SET user_ids = EXCLUDED.user_ids, \
+                 usernames = EXCLUDED.usernames, room_ids = EXCLUDED.room_ids, \
+                 seen_ms = EXCLUDED.seen_ms, typing_until_ms = EXCLUDED.typing_until_ms, \
+                 written_ms = EXCLUDED.written_ms"
+        ))
+        .bind::<BigInt, _>(server_id)
+        .bind::<Array<Integer>, _>(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.username.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(
+            rows.iter()
+                .map(|r| r.room_id.unwrap_or(0))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.at_ms).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.typing_until_ms).collect::<Vec<_>>())
+        .execute(conn)?;
+        diesel::sql_query(format!(
+            "DELETE FROM presence_sets WHERE written_ms < {DB_NOW_MS} - $1"
+        ))
+        .bind::<BigInt, _>(SET_KEPT_MS)
+        .execute(conn)
+        .map(drop)
+    }
+
+    /// The other servers' sets written after `since_ms` (the database's clock).
+    pub fn sets_written_since(
+        conn: &mut DbConnection,
+        server_id: i64,
+        since_ms: i64,
+    ) -> QueryResult<Vec<PresenceSet>> {
+        let sets: Vec<SetRow> = diesel::sql_query(
+            "SELECT server_id, user_ids, usernames, room_ids, seen_ms, typing_until_ms, written_ms \
+             FROM presence_sets WHERE written_ms > $1 AND server_id <> $2",
+        )
+        .bind::<BigInt, _>(since_ms)
+        .bind::<BigInt, _>(server_id)
+        .load(postgres(conn)?)?;
+        Ok(sets
+            .into_iter()
+            .map(|set| PresenceSet {
+                server_id: set.server_id,
+                written_ms: set.written_ms,
+                rows: set
+                    .user_ids
+                    .into_iter()
+                    .zip(set.usernames)
+                    .zip(set.room_ids)
+                    .zip(set.seen_ms.into_iter().zip(set.typing_until_ms))
+                    .map(
+                        |(((user_id, username), room_id), (at_ms, typing_until_ms))| PresenceRow {
+                            user_id,
+                            username,
+                            room_id: Some(room_id),
+                            at_ms,
+                            typing_until_ms,
+                        },
+                    )
+                    .collect(),
+            })
+            .collect())
     }
 }

@@ -342,6 +342,69 @@ async fn the_sweep_forgets_only_rate_events_past_every_window() {
     );
 }
 
+/// Presence costs a row per server per heartbeat, not one per person: someone who stays on
+/// one server is kept present on the other by that server's set alone, long past the time
+/// presence lasts, with no row of their own written again; once that server stops, they go
+/// when presence times out. (The two presences and their syncs, on one clock.)
+#[actix_web::test]
+async fn someone_who_stays_is_kept_present_elsewhere_by_the_servers_set_alone() {
+    use chatroom::chat::background::sync_presence;
+    use chatroom::clock::{Clock, ManualClock};
+    use chatroom::live::presence::{PRESENCE_TIMEOUT, Presence};
+    use chatroom::live::shared::{HEARTBEAT, SharedPresence};
+    use diesel::RunQueryDsl;
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let db = chatroom::db::Db::open(&database.url, 2).unwrap();
+    let clock = ManualClock::new();
+    let a = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
+    let b = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
+    #[derive(diesel::QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        written_ms: i64,
+    }
+    let bobs_row = || {
+        let mut conn = chatroom::db::DbConnection::open(&database.url).unwrap();
+        diesel::sql_query("SELECT written_ms FROM presence WHERE user_id = 7")
+            .load::<Written>(&mut conn)
+            .unwrap()
+            .iter()
+            .map(|w| w.written_ms)
+            .collect::<Vec<_>>()
+    };
+    let (mut since_a, mut since_b) = (0, 0);
+
+    a.polled(1, 7, "bob", false).await;
+    since_a = sync_presence(&db, &a, since_a).await.unwrap();
+    since_b = sync_presence(&db, &b, since_b).await.unwrap();
+    assert_eq!(b.snapshot(1).await.0.present, ["bob"], "his arrival");
+    let arrival = bobs_row();
+    assert_eq!(arrival.len(), 1);
+
+    for _ in 0..(2 * PRESENCE_TIMEOUT.as_secs() / HEARTBEAT.as_secs()) {
+        clock.advance(HEARTBEAT);
+        a.polled(1, 7, "bob", false).await;
+        // The database's clock numbers the sets: two within a millisecond read as one.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        since_a = sync_presence(&db, &a, since_a).await.unwrap();
+        since_b = sync_presence(&db, &b, since_b).await.unwrap();
+        assert_eq!(b.snapshot(1).await.0.present, ["bob"], "kept by a's set");
+    }
+    assert_eq!(bobs_row(), arrival, "bob's own row was never written again");
+
+    // a stops (no more polls reach it, nor does it write): bob goes, on time.
+    clock.advance(PRESENCE_TIMEOUT - Duration::from_secs(1));
+    sync_presence(&db, &b, since_b).await.unwrap();
+    assert_eq!(b.snapshot(1).await.0.present, ["bob"]);
+    clock.advance(Duration::from_secs(1));
+    assert!(b.snapshot(1).await.0.present.is_empty(), "gone on b");
+}
+
 /// A mention written through one server reaches the poll of its reader on the other, by
 /// catch-up (about once a second): counted, and handed out once.
 #[actix_web::test]
