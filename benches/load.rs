@@ -2412,12 +2412,15 @@ fn nginx() -> Option<String> {
         .find(|path| std::path::Path::new(path).is_file())
 }
 
-/// How many servers the runs behind nginx have, one run each: LOAD_INSTANCES, "1,2,3".
+/// How many servers the runs behind nginx have, one run each: LOAD_INSTANCES, "1,2,3" ("0":
+/// none).
 fn instances() -> Vec<usize> {
     std::env::var("LOAD_INSTANCES")
         .unwrap_or_else(|_| "1,2,3".into())
         .split(',')
         .map(|n| n.trim().parse().expect("LOAD_INSTANCES"))
+        // 0: no configuration behind nginx.
+        .filter(|&n| n > 0)
         .collect()
 }
 

@@ -212,10 +212,20 @@ pub struct RateLimiter {
     max: usize,
     window: Duration,
     clock: Arc<dyn Clock>,
-    events: Mutex<HashMap<String, VecDeque<Instant>>>,
+    events: Mutex<Events>,
 }
 
-/// Past this many keys, a hit first sweeps out the keys whose events have all expired.
+/// Each key's events, oldest first.
+#[derive(Default)]
+struct Events {
+    keys: HashMap<String, VecDeque<Instant>>,
+    /// Past this many keys, a hit first sweeps out the keys whose events have all expired.
+    sweep_at: usize,
+}
+
+/// The fewest keys a sweep waits for. After a sweep, the next waits until the keys left
+/// have doubled: when more keys than this stay live for a whole window (20,000 people
+/// posting within a minute), a sweep at every hit made each post walk all of them.
 const SWEEP_AT: usize = 10_000;
 
 impl RateLimiter {
@@ -224,14 +234,17 @@ impl RateLimiter {
             max: usize::try_from(max).unwrap_or(usize::MAX),
             window,
             clock,
-            events: Mutex::new(HashMap::new()),
+            events: Mutex::new(Events {
+                keys: HashMap::new(),
+                sweep_at: SWEEP_AT,
+            }),
         }
     }
 
     pub fn check(&self, key: &str) -> Result<(), RetryAfter> {
         let now = self.clock.now();
         let mut events = self.lock();
-        match events.get_mut(key) {
+        match events.keys.get_mut(key) {
             Some(times) => self.verdict(times, now),
             None => Ok(()),
         }
@@ -240,21 +253,24 @@ impl RateLimiter {
     pub fn hit(&self, key: &str) -> Result<(), RetryAfter> {
         let now = self.clock.now();
         let mut events = self.lock();
-        if events.len() >= SWEEP_AT {
-            events.retain(|_, times| times.back().is_some_and(|t| now - *t < self.window));
+        if events.keys.len() >= events.sweep_at {
+            events
+                .keys
+                .retain(|_, times| times.back().is_some_and(|t| now - *t < self.window));
+            events.sweep_at = SWEEP_AT.max(2 * events.keys.len());
         }
-        let times = events.entry(key.to_owned()).or_default();
+        let times = events.keys.entry(key.to_owned()).or_default();
         self.verdict(times, now)?;
         times.push_back(now);
         Ok(())
     }
 
     pub fn reset(&self, key: &str) {
-        self.lock().remove(key);
+        self.lock().keys.remove(key);
     }
 
     pub fn give_back(&self, key: &str) {
-        if let Some(times) = self.lock().get_mut(key) {
+        if let Some(times) = self.lock().keys.get_mut(key) {
             times.pop_back();
         }
     }
@@ -270,7 +286,7 @@ impl RateLimiter {
         Err(RetryAfter(self.window - (now - oldest)))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Events> {
         // A panic while holding the lock leaves plain counters behind: still usable.
         self.events
             .lock()
@@ -531,6 +547,28 @@ mod tests {
             limiter.hit("a").is_ok(),
             "the refusal did not restart the window"
         );
+    }
+
+    #[test]
+    fn a_sweep_forgets_expired_keys_and_the_next_waits_for_the_live_ones_to_double() {
+        let (limiter, clock) = limiter(2, Duration::from_secs(60));
+        for n in 0..SWEEP_AT {
+            limiter.hit(&format!("old{n}")).unwrap();
+        }
+        clock.advance(Duration::from_secs(60));
+        limiter.hit("new").unwrap();
+        assert_eq!(limiter.lock().keys.len(), 1, "the expired keys are gone");
+        assert_eq!(limiter.lock().sweep_at, SWEEP_AT);
+
+        // More keys live than a sweep's threshold: one sweep finds nothing to forget, and the
+        // next waits until they have doubled, instead of walking them all at every hit.
+        for n in 0..SWEEP_AT {
+            limiter.hit(&format!("live{n}")).unwrap();
+        }
+        assert_eq!(limiter.lock().keys.len(), SWEEP_AT + 1);
+        assert_eq!(limiter.lock().sweep_at, 2 * SWEEP_AT);
+        limiter.hit("new").unwrap();
+        assert!(limiter.hit("new").is_err(), "the limit still counts");
     }
 
     fn throttles(login_user: u32, login_address: u32) -> Throttles {
