@@ -91,45 +91,63 @@ struct NewNotice {
 }
 
 impl Notice {
-    /// Writes the notices of messages just written into one room, in their transaction, and
-    /// hands them to `changes`. One read of the room's levels (and its members, if direct) for
-    /// all of them.
+    /// Writes the notices of messages just written, in their transaction, and hands them to
+    /// `changes`. One read of their rooms' levels (and members, of direct conversations) for
+    /// all of them: a batch of posts over a hundred rooms asks once, not once a room.
     pub(crate) fn record(
         conn: &mut DbConnection,
         messages: &[Written],
         changes: &mut Changes,
     ) -> QueryResult<()> {
-        let Some(first) = messages.first() else {
+        if messages.is_empty() {
             return Ok(());
+        }
+        let rooms_where = |direct_only: bool| {
+            let mut ids: Vec<i32> = messages
+                .iter()
+                .filter(|m| !direct_only || m.room.is_direct)
+                .map(|m| m.room.id)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
         };
-        let room = first.room;
-        let levels: HashMap<i32, Level> = room_notifications::table
-            .filter(room_notifications::room_id.eq(room.id))
-            .select((room_notifications::user_id, room_notifications::level))
-            .load::<(i32, String)>(conn)?
+        let levels: HashMap<(i32, i32), Level> = room_notifications::table
+            .filter(room_notifications::room_id.eq_any(rooms_where(false)))
+            .select((
+                room_notifications::room_id,
+                room_notifications::user_id,
+                room_notifications::level,
+            ))
+            .load::<(i32, i32, String)>(conn)?
             .into_iter()
-            .filter_map(|(user, level)| Some((user, Level::parse(&level)?)))
+            .filter_map(|(room, user, level)| Some(((room, user), Level::parse(&level)?)))
             .collect();
-        let members: Vec<i32> = match room.is_direct {
-            true => room_members::table
-                .filter(room_members::room_id.eq(room.id))
-                .select(room_members::user_id)
-                .load(conn)?,
-            false => Vec::new(),
-        };
-        let level_of = |user: i32| {
-            levels
-                .get(&user)
-                .copied()
-                .unwrap_or(Level::default_for(room.is_direct))
-        };
+        let direct = rooms_where(true);
+        let mut members: HashMap<i32, Vec<i32>> = HashMap::new();
+        if !direct.is_empty() {
+            let rows: Vec<(i32, i32)> = room_members::table
+                .filter(room_members::room_id.eq_any(&direct))
+                .select((room_members::room_id, room_members::user_id))
+                .load(conn)?;
+            for (room, user) in rows {
+                members.entry(room).or_default().push(user);
+            }
+        }
         // A bot's notices are for its outgoing webhook (`bot::BotNotices`), never web push.
-        let bots = bots_among(conn, messages)?;
+        let bots = bots_among(conn, messages, &direct)?;
         let now = super::now();
         for message in messages {
+            let room = message.room;
+            let level_of = |user: i32| {
+                levels
+                    .get(&(room.id, user))
+                    .copied()
+                    .unwrap_or(Level::default_for(room.is_direct))
+            };
             // Who it may reach: in a direct conversation only its two people.
             let mut recipients: Vec<i32> = match room.is_direct {
-                true => members.clone(),
+                true => members.get(&room.id).cloned().unwrap_or_default(),
                 false => message
                     .mentions
                     .iter()
@@ -137,8 +155,8 @@ impl Notice {
                     .chain(
                         levels
                             .iter()
-                            .filter(|(_, l)| **l == Level::All)
-                            .map(|(u, _)| *u),
+                            .filter(|((r, _), l)| *r == room.id && **l == Level::All)
+                            .map(|((_, u), _)| *u),
                     )
                     .collect(),
             };
@@ -431,15 +449,17 @@ impl Notice {
 }
 
 /// Which of the accounts these messages may reach are bots.
-fn bots_among(conn: &mut DbConnection, messages: &[Written]) -> QueryResult<Vec<i32>> {
+fn bots_among(
+    conn: &mut DbConnection,
+    messages: &[Written],
+    direct: &[i32],
+) -> QueryResult<Vec<i32>> {
     let mentioned: Vec<i32> = messages
         .iter()
         .flat_map(|m| m.mentions.iter().copied())
         .collect();
-    let room = messages.first().map(|m| m.room);
-    let direct = room.filter(|r| r.is_direct).map(|r| r.id);
     // Most messages mention nobody in a public room: no question to ask.
-    if mentioned.is_empty() && direct.is_none() {
+    if mentioned.is_empty() && direct.is_empty() {
         return Ok(Vec::new());
     }
     users::table
@@ -447,7 +467,7 @@ fn bots_among(conn: &mut DbConnection, messages: &[Written]) -> QueryResult<Vec<
         .filter(
             users::id.eq_any(mentioned).or(users::id.eq_any(
                 room_members::table
-                    .filter(room_members::room_id.nullable().eq(direct))
+                    .filter(room_members::room_id.eq_any(direct))
                     .select(room_members::user_id),
             )),
         )
@@ -532,5 +552,68 @@ impl Level {
             DbConnection::Postgres(c) => upsert!(c),
         };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MessageText, RoomName, Username, mention};
+    use crate::models::{LogEntry, NewPost, User, test_databases};
+
+    /// One batch of posts over several rooms reads their levels together: each notice still
+    /// goes by its own room's levels.
+    #[test]
+    fn a_batch_over_several_rooms_notifies_by_each_rooms_own_levels() {
+        for (_db, mut conn) in test_databases() {
+            let c = &mut Changes::default();
+            let mut user = |name: &str| {
+                User::create(&mut conn, &Username::parse(name).unwrap(), "x")
+                    .unwrap()
+                    .id
+            };
+            let (ann, bob, carol, dave) = (user("ann"), user("bob"), user("carol"), user("dave"));
+            let mut room = |name: &str, by: i32| {
+                Room::create(&mut conn, &RoomName::parse(name).unwrap(), by, c)
+                    .unwrap()
+                    .id
+            };
+            let (kitchen, garden) = (room("Kitchen", ann), room("Garden", bob));
+            Level::set(&mut conn, carol, kitchen, Level::All).unwrap();
+            Level::set(&mut conn, dave, garden, Level::All).unwrap();
+
+            let mut post = |room_id: i32, author: i32, text: &str| {
+                let keys = mention::keys(text);
+                let accounts = User::mentionable(&mut conn, &keys).unwrap();
+                let text = MessageText::parse(text).unwrap();
+                NewPost::mentioning(room_id, author, text, None, &accounts)
+            };
+            let posts = [
+                post(kitchen, ann, "soup is ready"),
+                post(garden, bob, "roses are out"),
+                post(kitchen, ann, "@dave come and eat"),
+            ];
+            let c = &mut Changes::default();
+            let stored: Vec<LogEntry> = LogEntry::post_batch(&mut conn, &posts, c)
+                .unwrap()
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            let mut told: Vec<(i32, i32, i32, Reason)> = c
+                .notices
+                .iter()
+                .map(|n| (n.user_id, n.room_id, n.seq, n.reason))
+                .collect();
+            told.sort_unstable_by_key(|t| (t.0, t.1, t.2));
+            assert_eq!(
+                told,
+                [
+                    (carol, kitchen, stored[0].seq, Reason::All),
+                    (carol, kitchen, stored[2].seq, Reason::All),
+                    (dave, kitchen, stored[2].seq, Reason::Mention),
+                    (dave, garden, stored[1].seq, Reason::All),
+                ]
+            );
+        }
     }
 }

@@ -704,29 +704,26 @@ impl LogEntry {
                 DbConnection::Postgres(c) => insert.values(chunk).execute(c)?,
             };
         }
-        // Each room's notices: one read of its levels for all of its messages here.
+        // The notices: one read of the rooms' levels for all the messages here.
         let mention_ids: Vec<Vec<i32>> = stored
             .iter()
             .map(|(i, ..)| posts[*i].mention_ids())
             .collect();
-        for &room_id in per_room.keys() {
-            let written: Vec<Written> = fresh
-                .iter()
-                .zip(&stored)
-                .zip(&mention_ids)
-                .filter(|(((_, room, _), _), _)| room.id == room_id)
-                .map(|(((_, room, author), (_, _, entry)), mentions)| Written {
-                    room,
-                    seq: entry.seq,
-                    author_id: entry.author_id,
-                    author: &author.name,
-                    body: &entry.body,
-                    mentions,
-                    bot: entry.bot,
-                })
-                .collect();
-            Notice::record(conn, &written, changes)?;
-        }
+        let written: Vec<Written> = fresh
+            .iter()
+            .zip(&stored)
+            .zip(&mention_ids)
+            .map(|(((_, room, author), (_, _, entry)), mentions)| Written {
+                room,
+                seq: entry.seq,
+                author_id: entry.author_id,
+                author: &author.name,
+                body: &entry.body,
+                mentions,
+                bot: entry.bot,
+            })
+            .collect();
+        Notice::record(conn, &written, changes)?;
         changes
             .appended
             .extend(stored.iter().map(|(_, _, entry)| entry.clone()));
