@@ -54,6 +54,19 @@ impl Journal {
         self.pending.insert(row.user_id, row);
     }
 
+    /// Someone new here whom the others already know of: an entry for the set, and no row.
+    fn saw(&mut self, row: PresenceRow) {
+        self.written.insert(
+            row.user_id,
+            Written {
+                username: row.username,
+                room_id: row.room_id,
+                typing_until_ms: row.typing_until_ms,
+                seen_ms: row.at_ms,
+            },
+        );
+    }
+
     /// A row saying the user is gone from every room, as of `at_ms`.
     fn gone(&mut self, user_id: i32, at_ms: i64) {
         let username = self
@@ -198,9 +211,11 @@ impl Presence for SharedPresence {
             (false, Some(w)) if w.room_id == Some(room_id) => w.typing_until_ms,
             (false, _) => 0,
         };
-        // Someone who stays is not written again: the set carries them.
+        // Someone who stays is not written again: the set carries them. Nor is someone new
+        // to this server whom the others already show in this room (behind a proxy that
+        // spreads a person's polls, each server meets everyone): the set will carry them too.
         let due = match last {
-            None => true,
+            None => arrived || typing,
             Some(w) => {
                 w.room_id != Some(room_id)
                     || now_ms - w.seen_ms >= millis(PRESENCE_TIMEOUT)
@@ -208,16 +223,17 @@ impl Presence for SharedPresence {
                     || (typing && w.typing_until_ms - now_ms < millis(TYPING_TIMEOUT) / 2)
             }
         };
-        if due {
-            journal.note(PresenceRow {
-                user_id,
-                username: username.to_owned(),
-                room_id: Some(room_id),
-                at_ms: now_ms,
-                typing_until_ms,
-            });
-        } else if let Some(w) = journal.written.get_mut(&user_id) {
-            w.seen_ms = now_ms;
+        let row = || PresenceRow {
+            user_id,
+            username: username.to_owned(),
+            room_id: Some(room_id),
+            at_ms: now_ms,
+            typing_until_ms,
+        };
+        match (due, journal.written.get_mut(&user_id)) {
+            (true, _) => journal.note(row()),
+            (false, Some(w)) => w.seen_ms = now_ms,
+            (false, None) => journal.saw(row()),
         }
         arrived
     }
@@ -335,6 +351,37 @@ mod tests {
             presence.take_set().unwrap().is_empty(),
             "and out of the set"
         );
+    }
+
+    #[actix_web::test]
+    async fn someone_the_others_already_show_here_costs_no_row_on_arrival_but_joins_the_set() {
+        let (presence, clock) = shared();
+        presence.take_set();
+        let now = clock.unix_millis();
+        let seen = |room_id| PresenceRow {
+            user_id: 7,
+            username: "bob".into(),
+            room_id: Some(room_id),
+            at_ms: now,
+            typing_until_ms: 0,
+        };
+        presence.heard(&[seen(1)]);
+        presence.polled(1, 7, "bob", false).await;
+        assert!(
+            presence.take_pending().is_empty(),
+            "the others know already"
+        );
+        clock.advance(HEARTBEAT);
+        let set = presence.take_set().unwrap();
+        assert_eq!((set.len(), set[0].room_id), (1, Some(1)));
+
+        // In another room than the one they were heard in, or typing: written at once.
+        presence.polled(2, 7, "bob", false).await;
+        assert_eq!(presence.take_pending()[0].room_id, Some(2));
+        let (presence, _) = shared();
+        presence.heard(&[seen(1)]);
+        presence.polled(1, 7, "bob", true).await;
+        assert_eq!(presence.take_pending().len(), 1, "began typing");
     }
 
     #[actix_web::test]
