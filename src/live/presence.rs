@@ -279,6 +279,25 @@ impl MemoryPresence {
         }
     }
 
+    /// The user's message arrived: they no longer type it. True if this server showed them
+    /// typing (from their polls here, or what other servers wrote); only then did the room's
+    /// people change.
+    pub fn stop_typing(&self, room_id: i32, user_id: i32) -> bool {
+        let now = self.clock.now();
+        let mut people = lock(&self.people);
+        let was_typing = people
+            .rooms
+            .get_mut(&room_id)
+            .and_then(|room| room.get_mut(&user_id))
+            .and_then(|seen| seen.typing_until.take())
+            .is_some_and(|until| until > now);
+        if was_typing {
+            people.changed(room_id);
+            lock(&self.snapshots).remove(&room_id);
+        }
+        was_typing
+    }
+
     /// Runs `change` on everyone's presence, counts it as a change of the room's people, and
     /// drops the room's snapshot.
     fn change(&self, room_id: i32, change: impl FnOnce(&mut People)) {
@@ -356,15 +375,7 @@ impl Presence for MemoryPresence {
     }
 
     async fn sent(&self, room_id: i32, user_id: i32) {
-        self.change(room_id, |people| {
-            if let Some(seen) = people
-                .rooms
-                .get_mut(&room_id)
-                .and_then(|room| room.get_mut(&user_id))
-            {
-                seen.typing_until = None;
-            }
-        });
+        self.stop_typing(room_id, user_id);
     }
 
     async fn left(&self, room_id: i32, user_id: i32) {

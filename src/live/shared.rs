@@ -90,9 +90,17 @@ pub struct SharedPresence {
     journal: Mutex<Journal>,
     /// What this server's set row is known by (`server_id`): drawn at start.
     server_id: i64,
-    /// When the set was last taken to be written (Unix milliseconds), and each other server's
-    /// set as last taken in (by when it was written), so that a set read again is skipped.
-    sets: Mutex<(i64, HashMap<i64, i64>)>,
+    sets: Mutex<Sets>,
+}
+
+/// The sets written and read.
+#[derive(Default)]
+struct Sets {
+    /// When this server's set was last taken to be written, in Unix milliseconds.
+    taken_ms: i64,
+    /// Each other server's set as last taken in, by when it was written: a set read again
+    /// (within the read's slack) is skipped.
+    heard_ms: HashMap<i64, i64>,
 }
 
 impl SharedPresence {
@@ -127,10 +135,10 @@ impl SharedPresence {
         let now_ms = self.clock.unix_millis();
         {
             let mut sets = lock(&self.sets);
-            if now_ms - sets.0 < millis(HEARTBEAT) {
+            if now_ms - sets.taken_ms < millis(HEARTBEAT) {
                 return None;
             }
-            sets.0 = now_ms;
+            sets.taken_ms = now_ms;
         }
         let timeout = millis(PRESENCE_TIMEOUT);
         let journal = lock(&self.journal);
@@ -154,7 +162,7 @@ impl SharedPresence {
     pub fn heard_sets(&self, sets: &[PresenceSet]) {
         for set in sets {
             let new = lock(&self.sets)
-                .1
+                .heard_ms
                 .insert(set.server_id, set.written_ms)
                 .is_none_or(|before| before != set.written_ms);
             if new {
@@ -247,11 +255,16 @@ impl Presence for SharedPresence {
     }
 
     async fn sent(&self, room_id: i32, user_id: i32) {
-        self.local.sent(room_id, user_id).await;
+        let was_typing = self.local.stop_typing(room_id, user_id);
         let now_ms = self.clock.unix_millis();
         let mut journal = lock(&self.journal);
-        let username = journal.written.get(&user_id).map(|w| w.username.clone());
-        if let Some(username) = username {
+        let Some(written) = journal.written.get_mut(&user_id) else {
+            return;
+        };
+        // Not carried on by the set; and told at once only to those shown them typing.
+        written.typing_until_ms = 0;
+        if was_typing {
+            let username = written.username.clone();
             journal.note(PresenceRow {
                 user_id,
                 username,
@@ -382,6 +395,31 @@ mod tests {
         presence.heard(&[seen(1)]);
         presence.polled(1, 7, "bob", true).await;
         assert_eq!(presence.take_pending().len(), 1, "began typing");
+    }
+
+    #[actix_web::test]
+    async fn a_message_sent_tells_the_others_only_when_they_were_shown_typing() {
+        let (presence, clock) = shared();
+        presence.polled(1, 7, "bob", false).await;
+        presence.take_pending();
+        presence.sent(1, 7).await;
+        assert!(presence.take_pending().is_empty(), "nobody saw bob typing");
+
+        presence.polled(1, 7, "bob", true).await;
+        presence.take_pending();
+        presence.sent(1, 7).await;
+        let rows = presence.take_pending();
+        assert_eq!(rows.len(), 1, "bob stopped typing");
+        assert_eq!(rows[0].typing_until_ms, 0);
+        clock.advance(HEARTBEAT);
+        presence.take_set();
+        clock.advance(HEARTBEAT);
+        assert_eq!(
+            presence.take_set().unwrap()[0].typing_until_ms,
+            0,
+            "the set does not carry the typing on"
+        );
+        assert!(presence.snapshot(1).await.0.typing.is_empty());
     }
 
     #[actix_web::test]
