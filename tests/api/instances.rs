@@ -342,6 +342,93 @@ async fn the_sweep_forgets_only_rate_events_past_every_window() {
     );
 }
 
+/// A batch of rate-limit events counts and refuses each as if counted one by one, in the
+/// order given (`chatroom_rate_hit` is the one-by-one count): several under one name, names
+/// that were full before the batch, and names the batch itself fills.
+#[actix_web::test]
+async fn a_batch_of_rate_events_gets_the_answers_one_by_one_counting_gives() {
+    use chatroom::models::rate::{Hit, RateEvents};
+    use diesel::RunQueryDsl;
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return;
+    }
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let mut conn = chatroom::db::DbConnection::open(&database.url).unwrap();
+    let hit = |name: &str, max: i32| Hit {
+        name: name.into(),
+        window_ms: 1000,
+        max,
+    };
+    let mut batch = |hits: &[Hit], now_ms: i64| RateEvents::hit_many(&mut conn, hits, now_ms);
+
+    let (a, b) = (hit("a", 2), hit("b", 1));
+    let first = [a.clone(), a.clone(), a.clone(), b.clone(), a.clone()];
+    assert_eq!(batch(&first, 10_000).unwrap(), [0, 0, 1000, 0, 1000]);
+    assert_eq!(
+        batch(&[a.clone(), b, hit("c", 1)], 10_400).unwrap(),
+        [600, 600, 0],
+        "full before the batch: each waits for its oldest event to expire"
+    );
+    let d = hit("d", 3);
+    assert_eq!(batch(std::slice::from_ref(&d), 10_500).unwrap(), [0]);
+    assert_eq!(
+        batch(&[d.clone(), d.clone(), d], 10_700).unwrap(),
+        [0, 0, 800],
+        "filled by the batch: waits for the event held from before"
+    );
+    assert_eq!(batch(&[a], 11_000).unwrap(), [0], "a's events expired");
+    assert_eq!(batch(&[], 11_000).unwrap(), Vec::<i64>::new());
+
+    // The same pseudo-random batches, under names of their own, one event at a time.
+    #[derive(diesel::QueryableByName)]
+    struct Wait {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        wait: i64,
+    }
+    let mut seed = 7_u64;
+    let mut next = |below: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % below
+    };
+    let mut now_ms = 100_000;
+    for _ in 0..40 {
+        now_ms += next(400) as i64;
+        let names: Vec<(String, i32)> = (0..1 + next(8))
+            .map(|_| {
+                let n = next(4);
+                (format!("k{n}"), 1 + n as i32)
+            })
+            .collect();
+        let hits: Vec<Hit> = names
+            .iter()
+            .map(|(name, max)| Hit {
+                name: format!("set:{name}"),
+                window_ms: 1000,
+                max: *max,
+            })
+            .collect();
+        let together = RateEvents::hit_many(&mut conn, &hits, now_ms).unwrap();
+        let chatroom::db::DbConnection::Postgres(pg) = &mut conn else {
+            unreachable!("a PostgreSQL database");
+        };
+        let one_by_one: Vec<i64> = names
+            .iter()
+            .map(|(name, max)| {
+                diesel::sql_query("SELECT chatroom_rate_hit($1, $2, 1000, $3) AS wait")
+                    .bind::<diesel::sql_types::Text, _>(format!("one:{name}"))
+                    .bind::<diesel::sql_types::BigInt, _>(now_ms)
+                    .bind::<diesel::sql_types::Integer, _>(*max)
+                    .get_result::<Wait>(pg)
+                    .unwrap()
+                    .wait
+            })
+            .collect();
+        assert_eq!(together, one_by_one, "at {now_ms}: {names:?}");
+    }
+}
+
 /// Presence costs a row per server per heartbeat, not one per person: someone who stays on
 /// one server is kept present on the other by that server's set alone, long past the time
 /// presence lasts, with no row of their own written again; once that server stops, they go
