@@ -295,8 +295,7 @@ impl MemoryPresence {
             .and_then(|seen| seen.typing_until.take())
             .is_some_and(|until| until > now);
         if was_typing {
-            people.changed(room_id);
-            lock(&self.snapshots).remove(&room_id);
+            self.changed(&mut people, room_id);
         }
         was_typing
     }
@@ -306,6 +305,12 @@ impl MemoryPresence {
     fn change(&self, room_id: i32, change: impl FnOnce(&mut People)) {
         let mut people = lock(&self.people);
         change(&mut people);
+        self.changed(&mut people, room_id);
+    }
+
+    /// Counts a change of the room's people, and drops its snapshot (with `people` held, so
+    /// that no snapshot built before the change is kept after it).
+    fn changed(&self, people: &mut People, room_id: i32) {
         people.changed(room_id);
         lock(&self.snapshots).remove(&room_id);
     }

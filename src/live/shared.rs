@@ -42,16 +42,8 @@ struct Journal {
 
 impl Journal {
     fn note(&mut self, row: PresenceRow) {
-        self.written.insert(
-            row.user_id,
-            Written {
-                username: row.username.clone(),
-                room_id: row.room_id,
-                typing_until_ms: row.typing_until_ms,
-                seen_ms: row.at_ms,
-            },
-        );
-        self.pending.insert(row.user_id, row);
+        self.pending.insert(row.user_id, row.clone());
+        self.saw(row);
     }
 
     /// Someone new here whom the others already know of: an entry for the set, and no row.
