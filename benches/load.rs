@@ -1561,6 +1561,14 @@ async fn last_ids(
     last
 }
 
+/// The `people_tag` a poll's answer carries, found without parsing the answer.
+fn tag_in(body: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"people_tag\":\"";
+    let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let len = body[at..].iter().position(|&b| b == b'"')?;
+    std::str::from_utf8(&body[at..at + len]).ok()
+}
+
 /// When in each second person `i`'s page polls: spread over the second by the golden ratio,
 /// as pages open at different times, and the same in every step, as a page's timer does not
 /// move when others open theirs. (Spreading them by `i / users` crowded a step's newcomers,
@@ -1617,11 +1625,16 @@ async fn run_step(
         let start = starts.get(&person.room).copied().unwrap_or(0);
         tasks.push(tokio::task::spawn_local(async move {
             let mut due = started + phase(i);
-            // Like chat.js: from the last entry the page showed.
+            // Like chat.js: from the last entry the page showed, sending back the tag of the
+            // lists of people it shows.
             let mut cursor = start;
+            let mut people_tag = String::new();
             while due < end {
                 tokio::time::sleep_until(due.into()).await;
-                let path = format!("/api/rooms/{}/messages?after={cursor}", person.room);
+                let path = format!(
+                    "/api/rooms/{}/messages?after={cursor}&people_tag={people_tag}",
+                    person.room
+                );
                 let answer = call(&lane, get(&path, &person.cookie)).await;
                 let now = Instant::now();
                 let mut step = step.borrow_mut();
@@ -1634,6 +1647,9 @@ async fn run_step(
                                 (due - started).as_secs_f64(),
                                 (now - due).as_secs_f64() * 1000.0
                             );
+                        }
+                        if let Some(tag) = tag_in(&body) {
+                            people_tag.replace_range(.., tag);
                         }
                         // Most answers bring nothing: no need to parse who is present.
                         if body.starts_with(b"{\"messages\":[]") {

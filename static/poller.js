@@ -2,8 +2,10 @@
 // answer (never two polls in flight) and hands what comes back to the log in the server's
 // order. A room's entries are numbered 1, 2, 3, ... with no holes, so an answer that skips a
 // number is a fault: the page keeps what it has and asks again from its last number. The same
-// answer says who is present and who is typing; while the user types, the poll says so
-// (typing=1), so typing costs no request of its own.
+// answer says who is present and who is typing, with a tag for those lists; the next poll
+// sends the tag back (people_tag=...), and while the lists stay the same the answer leaves
+// them out. While the user types, the poll says so (typing=1), so typing costs no request of
+// its own.
 //
 // A page opened at a message back in history (`state.catchingUp`) shows the window around it;
 // what follows the window loads as the reader scrolls: while the end of the log is within a
@@ -30,6 +32,7 @@ let timer = null;
 let backoff = POLL_MS;
 let gaps = 0; // answers in a row that skipped a number
 let liveEnd = head;
+let peopleTag = ""; // the tag of the lists of people shown
 
 function schedule(delay) {
   if (state.stopped) return;
@@ -54,7 +57,8 @@ async function poll() {
   try {
     const after = following ? lastShown() : liveEnd;
     const url = "/api/rooms/" + roomId + "/messages?after=" + after +
-      (isTyping() ? "&typing=1" : "");
+      (isTyping() ? "&typing=1" : "") +
+      (peopleTag ? "&people_tag=" + encodeURIComponent(peopleTag) : "");
     const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
     if (response.ok) {
       const body = await response.json();
@@ -66,7 +70,8 @@ async function poll() {
       } else if (body.messages.length) {
         liveEnd = body.messages[body.messages.length - 1].id;
       }
-      showPeople(body.present, body.typing);
+      if (body.present) showPeople(body.present, body.typing);
+      peopleTag = body.people_tag || "";
       setStatus(null);
       // alerts.js tells of what came (the title count, notifications).
       document.dispatchEvent(new CustomEvent("chatroom:poll", {

@@ -23,23 +23,43 @@ pub struct RoomPresence {
     pub typing: Vec<String>,
 }
 
-/// A room's people, and the JSON a poll answer carries for them
-/// (`"present":[...],"typing":[...]`), made once per snapshot.
-pub type Snapshot = Arc<(RoomPresence, String)>;
+/// A room's people, and the JSON a poll answer carries for them, made once per snapshot.
+pub type Snapshot = Arc<(RoomPresence, Listed)>;
 
-/// The `"present":[...],"typing":[...]` part of a poll's answer.
+/// The `"present":[...],"typing":[...]` part of a poll's answer, and its tag: 16 hex digits
+/// of a hash of those bytes. A page that sends back the tag it has (`people_tag`) is answered
+/// without the lists while they stay the same, which a busy room's list makes worth it (400
+/// names are 5 KB in every answer, every second). The tag depends only on the lists, so
+/// servers behind one proxy agree on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub json: String,
+    pub tag: String,
+}
+
+impl Listed {
+    fn new(json: String) -> Self {
+        use std::hash::{DefaultHasher, Hasher};
+        let mut hasher = DefaultHasher::new();
+        hasher.write(json.as_bytes());
+        let tag = format!("{:016x}", hasher.finish());
+        Self { json, tag }
+    }
+}
+
+/// The people part of one poll's answer.
 pub enum PeopleJson {
     /// The room's snapshot, shared by its pollers.
     Shared(Snapshot),
     /// The snapshot with a newcomer added, for the newcomer's own answer.
-    Own(String),
+    Own(Listed),
 }
 
 impl PeopleJson {
-    pub fn as_str(&self) -> &str {
+    pub fn listed(&self) -> &Listed {
         match self {
             Self::Shared(snapshot) => &snapshot.1,
-            Self::Own(json) => json,
+            Self::Own(listed) => listed,
         }
     }
 }
@@ -199,7 +219,7 @@ impl MemoryPresence {
             serde_json::to_string(&people.present).unwrap_or_else(|_| "[]".into()),
             serde_json::to_string(&people.typing).unwrap_or_else(|_| "[]".into()),
         );
-        let snapshot = Arc::new((people, json));
+        let snapshot = Arc::new((people, Listed::new(json)));
         // In the order every change takes them: a change either came before this check and
         // shows in the version, or comes after it and finds this snapshot to mark or drop.
         let people = lock(&self.people);
@@ -377,8 +397,10 @@ impl Presence for MemoryPresence {
             .binary_search_by(|p| p.as_str().cmp(name))
         {
             Ok(_) => PeopleJson::Shared(snapshot),
-            Err(index) => splice_present(&snapshot.1, index, name)
-                .map_or(PeopleJson::Shared(snapshot), PeopleJson::Own),
+            Err(index) => match splice_present(&snapshot.1.json, index, name) {
+                Some(json) => PeopleJson::Own(Listed::new(json)),
+                None => PeopleJson::Shared(snapshot),
+            },
         }
     }
 
@@ -516,14 +538,42 @@ mod tests {
         let arrived = presence.polled(1, 11, "alice", false).await;
         assert!(arrived);
         let hers = presence.people_json(1, Some("alice")).await;
-        assert_eq!(hers.as_str(), r#""present":["alice","bob"],"typing":[]"#);
+        assert_eq!(
+            hers.listed().json,
+            r#""present":["alice","bob"],"typing":[]"#
+        );
         assert!(!presence.polled(1, 11, "alice", false).await, "not again");
         let bobs = presence.people_json(1, None).await;
         assert_eq!(
-            bobs.as_str(),
+            bobs.listed().json,
             r#""present":["bob"],"typing":[]"#,
             "others see her a moment later"
         );
+    }
+
+    #[actix_web::test]
+    async fn the_tag_follows_the_lists_whichever_server_made_them() {
+        let (here, clock) = presence();
+        let there = MemoryPresence::new(clock.clone());
+        for presence in [&here, &there] {
+            presence.polled(1, 10, "bob", false).await;
+        }
+        let bob_alone = here.people_json(1, None).await.listed().clone();
+        assert_eq!(bob_alone.tag.len(), 16);
+        assert_eq!(there.people_json(1, None).await.listed(), &bob_alone);
+
+        // Alice's own answer splices her in; the list rebuilt later is the same, and so is
+        // its tag.
+        here.polled(1, 11, "alice", false).await;
+        let hers = here.people_json(1, Some("alice")).await.listed().clone();
+        assert_ne!(hers.tag, bob_alone.tag);
+        clock.advance(DIRTY_SNAPSHOT_AGE);
+        assert_eq!(here.people_json(1, None).await.listed(), &hers);
+
+        // Typing is part of what the tag covers.
+        here.polled(1, 11, "alice", true).await;
+        clock.advance(DIRTY_SNAPSHOT_AGE);
+        assert_ne!(here.people_json(1, None).await.listed().tag, hers.tag);
     }
 
     #[test]
@@ -557,7 +607,7 @@ mod tests {
             Arc::ptr_eq(&first, &presence.snapshot(1).await),
             "the same people: the same snapshot"
         );
-        assert_eq!(first.1, r#""present":["bob"],"typing":[]"#);
+        assert_eq!(first.1.json, r#""present":["bob"],"typing":[]"#);
 
         presence.polled(1, 11, "alice", true).await;
         assert_eq!(

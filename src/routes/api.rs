@@ -34,6 +34,9 @@ pub struct LogQuery {
     around: Option<String>,
     /// "1" while the user is typing: the poll carries it, so typing costs no request.
     typing: Option<String>,
+    /// The `people_tag` of the lists the page shows: while they are the same, the answer
+    /// leaves them out.
+    people_tag: Option<String>,
 }
 
 /// A cursor: a non-negative integer. Numbers are i32 in the schema; a larger cursor is past
@@ -77,13 +80,15 @@ pub async fn log(
     let polled = chat
         .poll(&user, room_id, after.unwrap_or(0), typing)
         .await?;
-    poll_answer(&polled)
+    poll_answer(&polled, query.people_tag.as_deref())
 }
 
-/// `{"messages": [...], "present": [...], "typing": [...], "lobby": N, "attention": {...}}`,
-/// assembled around the room's presence JSON, which is made once per snapshot and shared by
-/// the room's pollers. The empty poll, by far the most common answer, skips the serializer.
-fn poll_answer(polled: &Polled) -> Result<HttpResponse, AppError> {
+/// `{"messages": [...], "present": [...], "typing": [...], "people_tag": "...", "lobby": N,
+/// "attention": {...}}`, assembled around the room's presence JSON, which is made once per
+/// snapshot and shared by the room's pollers; without `present` and `typing` when the page
+/// already shows them (`shown` is their tag). The empty poll, by far the most common answer,
+/// skips the serializer.
+fn poll_answer(polled: &Polled, shown: Option<&str>) -> Result<HttpResponse, AppError> {
     let messages: Cow<str> = match polled.entries.is_empty() {
         true => Cow::Borrowed("[]"),
         false => serde_json::to_string(&entries(polled.entries.iter().map(|e| &**e)))
@@ -96,12 +101,17 @@ fn poll_answer(polled: &Polled) -> Result<HttpResponse, AppError> {
             .map_err(AppError::internal)?
             .into(),
     };
+    let people = polled.people.listed();
+    let lists = match shown == Some(people.tag.as_str()) {
+        true => "",
+        false => people.json.as_str(),
+    };
+    let comma = if lists.is_empty() { "" } else { "," };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(format!(
-            "{{\"messages\":{messages},{},\"lobby\":{},\"attention\":{attention}}}",
-            polled.people.as_str(),
-            polled.lobby
+            "{{\"messages\":{messages},{lists}{comma}\"people_tag\":\"{}\",\"lobby\":{},\"attention\":{attention}}}",
+            people.tag, polled.lobby
         )))
 }
 

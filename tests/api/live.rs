@@ -87,6 +87,46 @@ async fn the_poll_answer_says_who_is_present_and_who_is_typing() {
 }
 
 #[actix_web::test]
+async fn a_poll_that_sends_back_its_people_tag_gets_the_lists_only_when_they_change() {
+    let Some(app) = spawn_app().await else { return };
+    let mut alice = app.user("alice").await;
+    let room = alice.create_room("Kitchen").await;
+    let first = poll_body(&alice, room, "after=0").await;
+    assert_eq!(names(&first["present"]), ["alice"]);
+    let tag = first["people_tag"].as_str().unwrap().to_owned();
+    assert_eq!(tag.len(), 16, "{first}");
+
+    // The same lists: the answer leaves them out, and says the same tag.
+    let same = poll_body(&alice, room, &format!("after=0&people_tag={tag}")).await;
+    assert!(
+        same.get("present").is_none() && same.get("typing").is_none(),
+        "{same}"
+    );
+    assert_eq!(same["people_tag"], tag.as_str());
+    assert!(
+        same["messages"].is_array() && same["attention"].is_object(),
+        "{same}"
+    );
+
+    // A tag that is not the lists' own (an old one, or nonsense) gets them in full.
+    for other in ["0000000000000000", "nonsense", ""] {
+        let full = poll_body(&alice, room, &format!("after=0&people_tag={other}")).await;
+        assert_eq!(names(&full["present"]), ["alice"], "{other:?}");
+        assert_eq!(full["people_tag"], tag.as_str());
+    }
+
+    // Bob arrives: Alice's old tag brings the new lists, and a new tag.
+    let mut bob = app.user("bob").await;
+    bob.enter(room).await;
+    poll_body(&bob, room, "after=0&typing=1").await;
+    present_soon(&alice, room, &["alice", "bob"]).await;
+    let changed = poll_body(&alice, room, &format!("after=0&people_tag={tag}")).await;
+    assert_eq!(names(&changed["present"]), ["alice", "bob"]);
+    assert_eq!(names(&changed["typing"]), ["bob"]);
+    assert_ne!(changed["people_tag"], tag.as_str());
+}
+
+#[actix_web::test]
 async fn leaving_or_logging_out_ends_presence_at_once() {
     let Some(app) = spawn_app().await else { return };
     let mut alice = app.user("alice").await;
