@@ -31,19 +31,42 @@ pub type Snapshot = Arc<(RoomPresence, Listed)>;
 /// without the lists while they stay the same, which a busy room's list makes worth it (400
 /// names are 5 KB in every answer, every second). The tag depends only on the lists, so
 /// servers behind one proxy agree on it.
+/// Both forms of the answer's part are made with the snapshot, so that a poll only picks one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
-    pub json: String,
     pub tag: String,
+    /// `"present":[...],"typing":[...],"people_tag":"..."`
+    pub full: String,
+    /// `"people_tag":"..."`, for a page that shows the lists already.
+    pub tag_only: String,
 }
 
 impl Listed {
-    fn new(json: String) -> Self {
+    /// From `json`, `"present":[...],"typing":[...]`.
+    fn new(json: &str) -> Self {
         use std::hash::{DefaultHasher, Hasher};
         let mut hasher = DefaultHasher::new();
         hasher.write(json.as_bytes());
         let tag = format!("{:016x}", hasher.finish());
-        Self { json, tag }
+        let tag_only = format!("\"people_tag\":\"{tag}\"");
+        Self {
+            full: format!("{json},{tag_only}"),
+            tag,
+            tag_only,
+        }
+    }
+
+    /// The part of the answer to a page that shows the lists tagged `shown`.
+    pub fn for_page(&self, shown: Option<&str>) -> &str {
+        match shown == Some(self.tag.as_str()) {
+            true => &self.tag_only,
+            false => &self.full,
+        }
+    }
+
+    /// `"present":[...],"typing":[...]`
+    fn lists(&self) -> &str {
+        &self.full[..self.full.len() - self.tag_only.len() - 1]
     }
 }
 
@@ -219,7 +242,7 @@ impl MemoryPresence {
             serde_json::to_string(&people.present).unwrap_or_else(|_| "[]".into()),
             serde_json::to_string(&people.typing).unwrap_or_else(|_| "[]".into()),
         );
-        let snapshot = Arc::new((people, Listed::new(json)));
+        let snapshot = Arc::new((people, Listed::new(&json)));
         // In the order every change takes them: a change either came before this check and
         // shows in the version, or comes after it and finds this snapshot to mark or drop.
         let people = lock(&self.people);
@@ -397,8 +420,8 @@ impl Presence for MemoryPresence {
             .binary_search_by(|p| p.as_str().cmp(name))
         {
             Ok(_) => PeopleJson::Shared(snapshot),
-            Err(index) => match splice_present(&snapshot.1.json, index, name) {
-                Some(json) => PeopleJson::Own(Listed::new(json)),
+            Err(index) => match splice_present(snapshot.1.lists(), index, name) {
+                Some(json) => PeopleJson::Own(Listed::new(&json)),
                 None => PeopleJson::Shared(snapshot),
             },
         }
@@ -539,13 +562,13 @@ mod tests {
         assert!(arrived);
         let hers = presence.people_json(1, Some("alice")).await;
         assert_eq!(
-            hers.listed().json,
+            hers.listed().lists(),
             r#""present":["alice","bob"],"typing":[]"#
         );
         assert!(!presence.polled(1, 11, "alice", false).await, "not again");
         let bobs = presence.people_json(1, None).await;
         assert_eq!(
-            bobs.listed().json,
+            bobs.listed().lists(),
             r#""present":["bob"],"typing":[]"#,
             "others see her a moment later"
         );
@@ -607,7 +630,7 @@ mod tests {
             Arc::ptr_eq(&first, &presence.snapshot(1).await),
             "the same people: the same snapshot"
         );
-        assert_eq!(first.1.json, r#""present":["bob"],"typing":[]"#);
+        assert_eq!(first.1.lists(), r#""present":["bob"],"typing":[]"#);
 
         presence.polled(1, 11, "alice", true).await;
         assert_eq!(

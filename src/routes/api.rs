@@ -101,17 +101,12 @@ fn poll_answer(polled: &Polled, shown: Option<&str>) -> Result<HttpResponse, App
             .map_err(AppError::internal)?
             .into(),
     };
-    let people = polled.people.listed();
-    let lists = match shown == Some(people.tag.as_str()) {
-        true => "",
-        false => people.json.as_str(),
-    };
-    let comma = if lists.is_empty() { "" } else { "," };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(format!(
-            "{{\"messages\":{messages},{lists}{comma}\"people_tag\":\"{}\",\"lobby\":{},\"attention\":{attention}}}",
-            people.tag, polled.lobby
+            "{{\"messages\":{messages},{},\"lobby\":{},\"attention\":{attention}}}",
+            polled.people.listed().for_page(shown),
+            polled.lobby
         )))
 }
 
