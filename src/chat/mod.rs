@@ -28,7 +28,7 @@ use crate::auth::client_addr::ClientAddr;
 use crate::db::Db;
 use crate::domain::{ClientId, LoginName, MessageText, Page, Reaction, RoomName, markdown};
 use crate::errors::AppError;
-use crate::live::{Attention, Live, MemoryAnswer, PeopleJson, TAIL, lobby_clock};
+use crate::live::{Attention, Held, Live, MemoryAnswer, PeopleJson, TAIL, lobby_clock};
 use crate::models::read::RoomRead;
 use crate::models::{
     Changes, Level, LogEntry, ModelError, NewPost, Notice, Removed, Room, RoomListing, User,
@@ -117,7 +117,7 @@ pub struct Entered {
 
 /// The answer to a poll: what is new, and who is present and typing.
 pub struct Polled {
-    pub entries: Vec<Arc<LogEntry>>,
+    pub entries: Vec<Arc<Held>>,
     pub people: PeopleJson,
     /// The lobby's version (see `live::lobby_clock`): the page refreshes its sidebar when it
     /// moves.
@@ -497,7 +497,7 @@ impl Chat {
         user_id: i32,
         room_id: i32,
         after: i32,
-    ) -> Result<(Vec<Arc<LogEntry>>, i32), AppError> {
+    ) -> Result<(Vec<Arc<Held>>, i32), AppError> {
         let moves = self.live.recent.moves(user_id);
         let fill = !self.live.recent.has_tail(room_id);
         let live = self.live.clone();
@@ -520,7 +520,10 @@ impl Chat {
             return Err(AppError::CursorAhead);
         }
         self.live.recent.learned(room_id, user_id, moves);
-        Ok((new.into_iter().map(Arc::new).collect(), head))
+        Ok((
+            new.into_iter().map(|e| Arc::new(Held::new(e))).collect(),
+            head,
+        ))
     }
 
     /// A member's look further back: the entries numbered below `before`, oldest first.

@@ -24,7 +24,7 @@ pub use presence::{
     MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, RoomPresence, Snapshot,
 };
 pub use read_marks::{MemoryReadMarks, READ_MARK_DELAY, ReadMarks};
-pub use recent::{MemoryAnswer, MemoryRecentLogs, RecentLogs, TAIL, TAILS};
+pub use recent::{Held, MemoryAnswer, MemoryRecentLogs, RecentLogs, TAIL, TAILS};
 
 use crate::clock::Clock;
 

@@ -16,8 +16,9 @@
 //! plain, not async: it is used inside database calls, under the write turn.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use super::{read, write};
 use crate::domain::excerpt;
@@ -25,9 +26,9 @@ use crate::models::{Attachment, Changes, Kind, LogEntry};
 
 /// How many of a room's latest log entries memory keeps.
 pub const TAIL: usize = 256;
-/// About how many bytes of entries a tail keeps: room for `TAIL` ordinary messages, a few
-/// dozen of the longest. Together with `TAILS`, what memory can hold is bounded (about 130 MB
-/// at worst) whatever people post.
+/// About how many bytes of entries a tail keeps, with their JSON (see `size`): room for a
+/// hundred or so ordinary messages, a few dozen of the longest. Together with `TAILS`, what
+/// memory can hold is bounded (about 130 MB at worst) whatever people post.
 pub const TAIL_BYTES: usize = 64 * 1024;
 /// How many rooms have a tail at most, by default: more than start-up warms (see `startup`).
 pub const TAILS: usize = 2000;
@@ -38,9 +39,65 @@ pub enum MemoryAnswer {
     Deleted,
     /// The entries after the cursor (perhaps none), oldest first, and the head they reach.
     Entries {
-        entries: Vec<Arc<LogEntry>>,
+        entries: Vec<Arc<Held>>,
         head: i32,
     },
+}
+
+/// An entry as memory holds it, shared by the answers that carry it, with the JSON that the
+/// first of them made: a message in a room of 400 is serialized once, not 400 times. The JSON
+/// is the caller's to make (memory knows nothing of the API); a change to the entry drops it.
+#[derive(Debug)]
+pub struct Held {
+    entry: LogEntry,
+    json: OnceLock<Box<str>>,
+}
+
+impl Held {
+    pub fn new(entry: LogEntry) -> Self {
+        Self {
+            entry,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The entry's JSON: made by `make` the first time, the same bytes after.
+    pub fn json<E>(&self, make: impl FnOnce(&LogEntry) -> Result<String, E>) -> Result<&str, E> {
+        if let Some(json) = self.json.get() {
+            return Ok(json);
+        }
+        let json = make(&self.entry)?;
+        Ok(self.json.get_or_init(|| json.into_boxed_str()))
+    }
+
+    /// The entry, to change: its JSON is made again when next asked for.
+    fn entry_mut(&mut self) -> &mut LogEntry {
+        self.json.take();
+        &mut self.entry
+    }
+}
+
+impl Deref for Held {
+    type Target = LogEntry;
+
+    fn deref(&self) -> &LogEntry {
+        &self.entry
+    }
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        self.entry == other.entry
+    }
+}
+
+impl Eq for Held {}
+
+/// A copy is of the entry alone: `Arc::make_mut` copies an entry to change it.
+impl Clone for Held {
+    fn clone(&self) -> Self {
+        Self::new(self.entry.clone())
+    }
 }
 
 pub trait RecentLogs: Send + Sync {
@@ -77,7 +134,7 @@ pub trait RecentLogs: Send + Sync {
 /// ending at the head.
 struct Tail {
     floor: i32,
-    entries: VecDeque<Arc<LogEntry>>,
+    entries: VecDeque<Arc<Held>>,
     /// What the entries hold, as `size` counts it.
     bytes: usize,
     /// The generation (see `MemoryRecentLogs::generation`) when it was last used. Atomic, so
@@ -85,8 +142,10 @@ struct Tail {
     used: AtomicU64,
 }
 
-/// About what an entry costs in memory.
+/// About what an entry costs in memory: itself, and its JSON, which an answer makes once and
+/// which repeats its text around about `JSON_FRAME` bytes of names and punctuation.
 fn size(entry: &LogEntry) -> usize {
+    const JSON_FRAME: usize = 160;
     let reply = entry
         .reply_to
         .as_ref()
@@ -96,16 +155,23 @@ fn size(entry: &LogEntry) -> usize {
         .iter()
         .map(|r| r.emoji.len() + r.by.iter().map(|b| b.len() + 24).sum::<usize>() + 48)
         .sum();
-    std::mem::size_of::<LogEntry>()
-        + entry.author.len()
+    let text = entry.author.len()
         + entry.body.len()
         + entry.html.len()
         + entry.mentions.iter().map(|m| m.len() + 24).sum::<usize>()
-        + entry.attachment.as_ref().map_or(0, |a| {
-            std::mem::size_of::<Attachment>() + a.name.len() + a.content_type.len()
-        })
+        + entry
+            .attachment
+            .as_ref()
+            .map_or(0, |a| a.name.len() + a.content_type.len())
         + reply
-        + reactions
+        + reactions;
+    std::mem::size_of::<Held>()
+        + entry
+            .attachment
+            .as_ref()
+            .map_or(0, |_| std::mem::size_of::<Attachment>())
+        + 2 * text
+        + JSON_FRAME
 }
 
 impl Tail {
@@ -114,7 +180,7 @@ impl Tail {
         let mut tail = Self {
             floor: latest.first().map_or(0, |e| e.seq - 1),
             bytes: latest.iter().map(size).sum(),
-            entries: latest.into_iter().map(Arc::new).collect(),
+            entries: latest.into_iter().map(|e| Arc::new(Held::new(e))).collect(),
             used: AtomicU64::new(generation),
         };
         tail.trim();
@@ -157,7 +223,7 @@ impl Tail {
         if let Some(target) = entry.target {
             self.change(target, entry);
         }
-        self.entries.push_back(Arc::new(entry.clone()));
+        self.entries.push_back(Arc::new(Held::new(entry.clone())));
         self.bytes += size(entry);
         self.trim();
         true
@@ -186,7 +252,7 @@ impl Tail {
                 continue;
             }
             let before = size(held);
-            let entry = Arc::make_mut(held);
+            let entry = Arc::make_mut(held).entry_mut();
             if is_target {
                 apply(entry, change);
             }
@@ -653,6 +719,57 @@ mod tests {
         assert_eq!(logs.poll(1, 7, 10, 500), None, "below the floor");
     }
 
+    /// The JSON of the first (and only) entry of the room's answer, made by `make` if needed.
+    fn json_of_first(logs: &MemoryRecentLogs, made: &std::cell::Cell<u32>) -> String {
+        let Some(MemoryAnswer::Entries { entries, .. }) = logs.poll(1, 7, 0, 500) else {
+            panic!("memory answers");
+        };
+        let json = entries[0].json(|e| {
+            made.set(made.get() + 1);
+            Ok::<_, ()>(format!("{}:{}", e.body, e.edited))
+        });
+        json.unwrap().to_owned()
+    }
+
+    #[test]
+    fn an_entrys_json_is_made_once_for_every_answer_and_again_after_a_change() {
+        let logs = MemoryRecentLogs::default();
+        logs.fill(1, messages(1, 1..=1));
+        logs.learned(1, 7, logs.moves(7));
+        let made = std::cell::Cell::new(0);
+        assert_eq!(json_of_first(&logs, &made), "hi:false");
+        assert_eq!(json_of_first(&logs, &made), "hi:false");
+        assert_eq!(
+            made.get(),
+            1,
+            "the second answer reused the first one's JSON"
+        );
+
+        // No answer holds the entry now: the change is made in place, and must not keep the
+        // JSON of before.
+        logs.apply(&appended(vec![LogEntry {
+            body: "hello".into(),
+            ..entry(1, 2, Kind::Edited, Some(1))
+        }]));
+        assert_eq!(json_of_first(&logs, &made), "hello:true");
+        assert_eq!(made.get(), 2);
+
+        // An answer holds it: the change is made on a copy, which makes its own JSON.
+        let Some(MemoryAnswer::Entries { entries: held, .. }) = logs.poll(1, 7, 0, 500) else {
+            panic!("memory answers");
+        };
+        logs.apply(&appended(vec![LogEntry {
+            target: Some(1),
+            ..entry(1, 3, Kind::Deleted, Some(1))
+        }]));
+        assert_eq!(json_of_first(&logs, &made), ":true");
+        assert_eq!(
+            held[0].json(|_| Err(())),
+            Ok("hello:true"),
+            "as it was given"
+        );
+    }
+
     #[test]
     fn changes_reach_their_message_and_what_quotes_it_and_applying_again_changes_nothing() {
         use crate::models::{Reactions, ReplyTo};
@@ -714,7 +831,7 @@ mod tests {
         for c in &changes {
             apply(&mut again, c);
         }
-        assert_eq!(&again, &**message);
+        assert_eq!(&again, &***message);
 
         logs.apply(&appended(vec![LogEntry {
             target: Some(1),
