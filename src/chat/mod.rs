@@ -18,6 +18,7 @@ pub use attachments::Upload;
 pub use search::{Found, SEARCH_PAGE};
 pub use webhooks::NewWebhook;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::blocking::LowPriorityPool;
@@ -46,6 +47,10 @@ pub const HISTORY: i64 = 200;
 pub const PAGE_LIMIT: usize = 500;
 /// How many rooms one page of the lobby lists.
 pub const LOBBY_PAGE: u32 = 200;
+/// How many people one query of `warm_up` asks about, and how many such queries it makes at
+/// most: start-up knows the attention of up to 100,000 people in rooms.
+const WARM_ATTENTION_CHUNK: usize = 500;
+const WARM_ATTENTION_CHUNKS: usize = 200;
 
 pub struct Chat {
     db: Db,
@@ -170,10 +175,29 @@ impl Chat {
                         .fill(room, LogEntry::latest(conn, room, TAIL as i64)?);
                 }
                 // After the tails: a move since then is above their heads, for catch-up to see.
-                live.recent.preload_memberships(&User::memberships(conn)?);
+                let memberships = User::memberships(conn)?;
+                live.recent.preload_memberships(&memberships);
                 let (newest, deleted_rooms) = Room::lobby_version(conn)?;
                 live.lobby.set(lobby_clock::version(newest, deleted_rooms));
                 live.attention.set_cursor(Notice::newest(conn)?);
+                // Those in a room poll first after a restart. Most have nothing unread: they
+                // start known to memory, so that their first polls do not wait for the
+                // attention loader; the others' notices are read at their first poll.
+                let people: Vec<i32> = memberships.iter().map(|&(user_id, _)| user_id).collect();
+                conn.read_transaction(|conn| {
+                    let as_of = Notice::newest(conn)?;
+                    let mut waiting = HashSet::new();
+                    for some in people
+                        .chunks(WARM_ATTENTION_CHUNK)
+                        .take(WARM_ATTENTION_CHUNKS)
+                    {
+                        waiting.extend(Notice::waiting_among(conn, some)?);
+                        for &user_id in some.iter().filter(|id| !waiting.contains(id)) {
+                            live.attention.load(user_id, Vec::new(), as_of);
+                        }
+                    }
+                    diesel::QueryResult::Ok(())
+                })?;
                 live.confirmed();
                 Ok(())
             })

@@ -299,6 +299,16 @@ impl Notice {
         Self::by_ids(conn, &ids)
     }
 
+    /// Which of these users have unread notices that say to tell them.
+    pub fn waiting_among(conn: &mut DbConnection, user_ids: &[i32]) -> QueryResult<Vec<i32>> {
+        past_read_marks()
+            .filter(notices::user_id.eq_any(user_ids))
+            .filter(notices::notify)
+            .select(notices::user_id)
+            .distinct()
+            .load(conn)
+    }
+
     /// `unread` for each of these users at once, keyed by user (those with none left out):
     /// one query finds who has any, as most people have none, then each of those is read
     /// alone.
@@ -307,13 +317,7 @@ impl Notice {
         user_ids: &[i32],
         limit: i64,
     ) -> QueryResult<HashMap<i32, Vec<Notice>>> {
-        let waiting: Vec<i32> = past_read_marks()
-            .filter(notices::user_id.eq_any(user_ids))
-            .filter(notices::notify)
-            .select(notices::user_id)
-            .distinct()
-            .load(conn)?;
-        waiting
+        Self::waiting_among(conn, user_ids)?
             .into_iter()
             .map(|user_id| Ok((user_id, Self::unread(conn, user_id, limit)?)))
             .collect()

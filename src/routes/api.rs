@@ -459,7 +459,11 @@ mod tests {
             "read by hand"
         );
         assert_eq!(LogQuery::parse_plain("after=%37"), None, "escaped: decoded");
-        assert_eq!(LogQuery::parse_plain("after=1&after=2"), None, "twice: refused");
+        assert_eq!(
+            LogQuery::parse_plain("after=1&after=2"),
+            None,
+            "twice: refused"
+        );
         assert!(matches!(
             LogQuery::parse("after=1&after=2"),
             Err(AppError::BadRequest(_))

@@ -499,6 +499,16 @@ async fn first_polls_that_come_together_after_a_restart_each_count_their_own() {
     let counts: Vec<i64> = seen.iter().map(count).collect();
     assert_eq!(counts, [3, 1, 0], "bob, carol, dora: {seen:?}");
     assert!(seen.iter().all(|s| new(s).is_empty()), "{seen:?}");
+
+    // Dora had nothing waiting: the server knew that from its start. What comes for her
+    // after it is hers as for anyone.
+    let mut alice = alice.on(&app.address);
+    let later = alice.say(kitchen, "@dora four").await;
+    let [_, _, dora] = people;
+    let seen = attention(&dora, garden).await;
+    assert_eq!(count(&seen), 1, "{seen}");
+    assert_eq!(new(&seen).len(), 1, "{seen}");
+    assert_eq!(new(&seen)[0]["id"], later["id"]);
 }
 
 #[actix_web::test]
