@@ -186,12 +186,12 @@ impl Chat {
                 let people: Vec<i32> = memberships.iter().map(|&(user_id, _)| user_id).collect();
                 conn.read_transaction(|conn| {
                     let as_of = Notice::newest(conn)?;
-                    let mut waiting = HashSet::new();
                     for some in people
                         .chunks(WARM_ATTENTION_CHUNK)
                         .take(WARM_ATTENTION_CHUNKS)
                     {
-                        waiting.extend(Notice::waiting_among(conn, some)?);
+                        let waiting: HashSet<i32> =
+                            Notice::waiting_among(conn, some)?.into_iter().collect();
                         for &user_id in some.iter().filter(|id| !waiting.contains(id)) {
                             live.attention.load(user_id, Vec::new(), as_of);
                         }

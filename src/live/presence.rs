@@ -31,6 +31,7 @@ pub type Snapshot = Arc<(RoomPresence, Listed)>;
 /// without the lists while they stay the same, which a busy room's list makes worth it (400
 /// names are 5 KB in every answer, every second). The tag depends only on the lists, so
 /// servers behind one proxy agree on it.
+///
 /// Both forms of the answer's part are made with the snapshot, so that a poll only picks one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
