@@ -207,10 +207,14 @@ pub struct Entered {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Poll {
     pub messages: Vec<Entry>,
-    #[serde(deserialize_with = "printable::strings")]
-    pub present: Vec<String>,
-    #[serde(deserialize_with = "printable::strings")]
-    pub typing: Vec<String>,
+    /// Who is present and who is typing; left out (`None`) while they are the lists that
+    /// `people_tag` stands for, when the poll sent it.
+    #[serde(default, deserialize_with = "printable::some_strings")]
+    pub present: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "printable::some_strings")]
+    pub typing: Option<Vec<String>>,
+    #[serde(default)]
+    pub people_tag: Option<String>,
 }
 
 /// A login to keep between runs: the session cookie and its CSRF token.
@@ -502,11 +506,24 @@ impl Api {
             .map(drop)
     }
 
-    pub async fn poll(&self, room: i32, after: i64, typing: bool) -> ApiResult<Poll> {
+    /// A poll of the room from `after`; with `people_tag`, the tag of the lists of people the
+    /// caller shows, which the answer leaves out while they stay the same.
+    pub async fn poll(
+        &self,
+        room: i32,
+        after: i64,
+        typing: bool,
+        people_tag: Option<&str>,
+    ) -> ApiResult<Poll> {
         let typing = if typing { "&typing=1" } else { "" };
+        // The server's tags are hex digits: anything else is not sent back.
+        let tag = people_tag
+            .filter(|tag| tag.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .map(|tag| format!("&people_tag={tag}"))
+            .unwrap_or_default();
         self.expect(
             Method::GET,
-            &format!("/api/rooms/{room}/messages?after={after}{typing}"),
+            &format!("/api/rooms/{room}/messages?after={after}{typing}{tag}"),
             None,
         )
         .await

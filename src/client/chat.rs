@@ -31,6 +31,9 @@ pub struct Current {
     pub cursor: i64,
     pub present: Vec<String>,
     pub typing: Vec<String>,
+    /// The tag of `present` and `typing` as the server last sent them: the next poll sends
+    /// it back, and the answer leaves the lists out while they stay the same.
+    pub people_tag: Option<String>,
     shown: HashSet<i64>,
     /// The lowest number received (shown or applied): older history is asked for below it.
     oldest: Option<i64>,
@@ -122,6 +125,7 @@ impl Current {
             cursor: 0,
             present: Vec::new(),
             typing: Vec::new(),
+            people_tag: None,
             shown: HashSet::new(),
             oldest: None,
         }
@@ -772,7 +776,12 @@ impl Chat {
             return;
         };
         let (id, after) = (room.id, room.cursor);
-        match self.api.poll(id, after, self.is_typing()).await {
+        let tag = room.people_tag.clone();
+        match self
+            .api
+            .poll(id, after, self.is_typing(), tag.as_deref())
+            .await
+        {
             Ok(poll) => {
                 if self.reconnecting {
                     self.status = "reconnected".into();
@@ -788,9 +797,14 @@ impl Chat {
                     if !applied {
                         log::debug!("room {id}: an answer skipped a number; asking again");
                     }
-                    room.present = poll.present;
-                    room.typing = poll.typing;
-                    room.typing.retain(|name| *name != self.me);
+                    if let Some(present) = poll.present {
+                        room.present = present;
+                    }
+                    if let Some(mut typing) = poll.typing {
+                        typing.retain(|name| *name != self.me);
+                        room.typing = typing;
+                    }
+                    room.people_tag = poll.people_tag;
                 }
             }
             // The server never gave out the number the cursor holds: start the room afresh.

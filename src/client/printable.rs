@@ -52,6 +52,13 @@ pub fn strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
         .map(|texts| texts.iter().map(|text| printable(text)).collect())
 }
 
+/// `strings`, for a list that may be left out (with `#[serde(default)]`).
+pub fn some_strings<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    strings(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,46 @@ fn ids(entries: &[Value]) -> Vec<i64> {
 }
 
 #[actix_web::test]
+async fn the_client_keeps_who_is_here_while_its_polls_are_answered_without_the_lists() {
+    let Some(app) = spawn_app().await else { return };
+    let mut chat = terminal_user(&app.address, "term").await;
+    chat.command("/create Kitchen").await;
+    let kitchen = chat.room.as_ref().unwrap().id;
+    chat.poll().await;
+    let tag = chat.room.as_ref().unwrap().people_tag.clone();
+    assert!(tag.is_some(), "the server gives a tag");
+    chat.poll().await;
+    let room = chat.room.as_ref().unwrap();
+    assert_eq!(
+        (&room.present, &room.people_tag),
+        (&vec!["term".to_owned()], &tag)
+    );
+
+    let mut alice = app.user("alice").await;
+    alice.enter(kitchen).await;
+    let typing = format!("/api/rooms/{kitchen}/messages?after=0&typing=1");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        alice.get(&typing).await;
+        chat.poll().await;
+        let room = chat.room.as_ref().unwrap();
+        if room.present.len() == 2 || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let room = chat.room.as_ref().unwrap();
+    assert_eq!(room.present, ["alice", "term"]);
+    assert_eq!(room.typing, ["alice"]);
+    assert_ne!(room.people_tag, tag, "a new tag for the new lists");
+
+    // Unchanged since: answered without the lists, which the client keeps.
+    chat.poll().await;
+    let room = chat.room.as_ref().unwrap();
+    assert_eq!((room.present.len(), room.typing.len()), (2, 1));
+}
+
+#[actix_web::test]
 async fn the_clients_commands_create_join_leave_and_delete_rooms() {
     let Some(app) = spawn_app().await else { return };
     let mut chat = terminal_user(&app.address, "term").await;
