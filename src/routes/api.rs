@@ -128,9 +128,8 @@ pub async fn log(
 /// `{"messages": [...], "present": [...], "typing": [...], "people_tag": "...", "lobby": N,
 /// "attention": {...}}`, assembled from each entry's JSON, made once for all who poll it (see
 /// `live::Held`), and the room's presence JSON, made once per snapshot and shared by the
-/// room's pollers; without `present` and `typing` when the page
-/// already shows them (`shown` is their tag). The empty poll, by far the most common answer,
-/// skips the serializer.
+/// room's pollers; without `present` and `typing` when the page already shows them (`shown`
+/// is their tag). The empty poll, by far the most common answer, skips the serializer.
 fn poll_answer(polled: &Polled, shown: Option<&str>) -> Result<HttpResponse, AppError> {
     let messages: Cow<str> = match polled.entries.is_empty() {
         true => Cow::Borrowed("[]"),
