@@ -2,6 +2,7 @@
 //! `{"error": code, "message": text}` under /api.
 
 use std::fmt;
+use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
@@ -362,6 +363,9 @@ impl From<ModelError> for AppError {
             ModelError::NotAMessage => {
                 Self::BadRequest("`reply_to` names no message of this room.".into())
             }
+            ModelError::SendingTooFast(wait_ms) => {
+                Self::sending_too_fast(RetryAfter(Duration::from_millis(wait_ms)))
+            }
             ModelError::TooManyReactions => Self::BadRequest(format!(
                 "This message already has {MAX_REACTIONS} different reactions."
             )),
@@ -490,8 +494,6 @@ pub fn answers_json(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]

@@ -55,6 +55,12 @@ pub trait RateLimits: Send + Sync {
     async fn reset(&self, limit: Limit, key: &str);
     /// Forgets the key's latest event (an attempt reserved that did not count after all).
     async fn give_back(&self, limit: Limit, key: &str);
+    /// The event to count inside the caller's own transaction, with when it was asked (Unix
+    /// milliseconds), for a store that counts in the database; `None` for one that does not,
+    /// whose events are counted with `hit`.
+    fn in_transaction(&self, _limit: Limit, _key: &str) -> Option<(Hit, i64)> {
+        None
+    }
 }
 
 /// What the app limits, over a `RateLimits` store.
@@ -123,6 +129,14 @@ impl Throttles {
     /// A message from this user.
     pub async fn message(&self, user_id: i32) -> Result<(), RetryAfter> {
         self.store.hit(Limit::Messages, &user_id.to_string()).await
+    }
+
+    /// A message from this user, when the limits are counted in the database: the event to
+    /// count in the transaction that stores the message (`NewPost::counting`), one round trip
+    /// and one wait fewer than `message`. `None`: count it with `message`.
+    pub fn message_in_transaction(&self, user_id: i32) -> Option<(Hit, i64)> {
+        self.store
+            .in_transaction(Limit::Messages, &user_id.to_string())
     }
 
     /// A new room from this user.
@@ -361,13 +375,14 @@ impl RateLimits for MemoryLimits {
 }
 
 /// `RateLimits` shared by every server on one PostgreSQL database: failed logins spread over
-/// three servers are counted as if they went to one. The hits asked while a round trip is on
-/// its way are counted together in the next (see `RateEvents::hit_many`): a burst of posts
-/// costs a round trip per batch, not per post. One batch is counted at a time, so a batch
-/// held up (by another server's batch under the same names, or the pool's 2 s wait while the
-/// database is away) holds up the requests behind it, as the posts' group commit does. If the
-/// database cannot be asked, an event is let through: the request it guards needs the
-/// database too, and fails there.
+/// three servers are counted as if they went to one. A new message's event is counted in the
+/// transaction that stores it (`in_transaction`), so that a post waits for one batch, not two.
+/// Other hits asked while a round trip is on its way are counted together in the next (see
+/// `RateEvents::hit_many`): a burst of edits costs a round trip per batch, not per edit. One
+/// batch is counted at a time, so a batch held up (by another server's batch under the same
+/// names, or the pool's 2 s wait while the database is away) holds up the requests behind it,
+/// as the posts' group commit does. If the database cannot be asked, an event is let through:
+/// the request it guards needs the database too, and fails there.
 pub struct SharedLimits {
     db: Db,
     clock: Arc<dyn Clock>,
@@ -510,6 +525,10 @@ impl RateLimits for SharedLimits {
         let name = Self::name(limit, key);
         self.run("give back", move |conn| RateEvents::give_back(conn, &name))
             .await;
+    }
+
+    fn in_transaction(&self, limit: Limit, key: &str) -> Option<(Hit, i64)> {
+        Some((self.event(limit, key)?, self.clock.unix_millis()))
     }
 }
 

@@ -24,6 +24,9 @@ pub enum ModelError {
     TooManyReactions,
     /// A search ran past its time limit (`log::SEARCH_TIME_LIMIT`).
     SearchTooCostly,
+    /// The post's author reached the message rate limit, counted in the post's own
+    /// transaction: one more fits in this many milliseconds.
+    SendingTooFast(u64),
     /// A client_id already names a different message of this author.
     KeyReused,
     /// Another account has this username, in some letter case.

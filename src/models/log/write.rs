@@ -17,6 +17,7 @@ use crate::domain::{ClientId, MessageText, excerpt, markdown, search};
 use crate::models::attachment::{Attachment, NewAttachment};
 use crate::models::log_entry::{COLUMNS, ReplyTo, Row};
 use crate::models::notification::Written;
+use crate::models::rate::{Hit, RateEvents};
 use crate::models::{
     self, Author, Changes, Kind, LogEntry, ModelError, Notice, Room, User, now, write,
 };
@@ -132,6 +133,10 @@ pub struct NewPost {
     pub attachment: Option<Arc<NewAttachment>>,
     /// The name it is posted under, for its author: an incoming webhook's.
     pub posted_as: Option<String>,
+    /// The message rate limit's event for it, and when it was asked (Unix milliseconds), when
+    /// the limits are counted in the database: counted in the post's own transaction, which
+    /// refuses the post past the limit (see `post_batch`).
+    pub counted: Option<(Hit, i64)>,
 }
 
 impl NewPost {
@@ -164,6 +169,7 @@ impl NewPost {
             mentions,
             attachment: None,
             posted_as: None,
+            counted: None,
         }
     }
 
@@ -197,6 +203,11 @@ impl NewPost {
             reply_to: seq,
             ..self
         }
+    }
+
+    /// The same post, counting this rate limit's event in its transaction.
+    pub fn counting(self, counted: Option<(Hit, i64)>) -> Self {
+        Self { counted, ..self }
     }
 }
 
@@ -466,6 +477,10 @@ impl LogEntry {
     /// rows, so that nothing it read can change before it commits. A post whose author is
     /// inside its room is then two statements (the room's number, the row); any other runs
     /// through `post`, in a savepoint of its own, for its precise refusal.
+    ///
+    /// The rate limit's events the posts carry (`NewPost::counted`) are counted first, all in
+    /// one call, so that a post past the limit is refused with nothing stored, and the
+    /// events of a batch that fails are not counted.
     pub fn post_batch(
         conn: &mut DbConnection,
         posts: &[NewPost],
@@ -473,16 +488,34 @@ impl LogEntry {
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
         let authors: Vec<i32> = posts.iter().map(|p| p.author_id).collect();
         let rooms: Vec<i32> = posts.iter().map(|p| p.room_id).collect();
+        let (counted, hits): (Vec<usize>, Vec<Hit>) = posts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i, p.counted.as_ref()?.0.clone())))
+            .unzip();
+        // One moment for the batch, as a batch counted on its own is: the latest asked.
+        let asked = posts.iter().filter_map(|p| Some(p.counted.as_ref()?.1));
+        let now_ms = asked.max().unwrap_or_default();
         let (results, these) = models::retrying(conn, |conn| {
             let mut these = Changes::default();
             let results = conn.write_transaction(|conn| {
+                // The rate limit's locks first: each name's is held to the commit, and every
+                // batch takes them in one order before any row, so two never wait on each
+                // other.
+                let mut refused = vec![None; posts.len()];
+                for (&i, wait_ms) in counted
+                    .iter()
+                    .zip(RateEvents::hit_many(conn, &hits, now_ms)?)
+                {
+                    refused[i] = u64::try_from(wait_ms).ok().filter(|&wait| wait > 0);
+                }
                 // Every row the batch will write, taken up front in the one order all writers
                 // keep (see `retrying`), not post by post.
                 let known = LockedRows {
                     authors: User::lock_names_and_rooms(conn, &authors)?,
                     rooms: Room::lock_many(conn, &rooms)?,
                 };
-                Self::post_each(conn, posts, &known, &mut these)
+                Self::post_each(conn, posts, &refused, &known, &mut these)
             })?;
             Ok::<_, diesel::result::Error>((results, these))
         })?;
@@ -491,21 +524,28 @@ impl LogEntry {
         Ok(results)
     }
 
+    /// Stores the posts of a batch but those `refused` by the rate limit (with the wait).
     fn post_each(
         conn: &mut DbConnection,
         posts: &[NewPost],
+        refused: &[Option<u64>],
         known: &LockedRows,
         these: &mut Changes,
     ) -> QueryResult<Vec<Result<LogEntry, ModelError>>> {
         let sent = Self::sent_before_many(conn, posts)?;
-        let mut results: Vec<Option<Result<LogEntry, ModelError>>> =
-            posts.iter().map(|_| None).collect();
+        let mut results: Vec<Option<Result<LogEntry, ModelError>>> = refused
+            .iter()
+            .map(|wait| wait.map(|wait_ms| Err(ModelError::SendingTooFast(wait_ms))))
+            .collect();
         // The posts to store, in order; and for a client_id sent twice in this batch, which
         // post stores it.
         let mut fresh: Vec<(usize, &Room, &Author)> = Vec::new();
         let mut first_of: HashMap<(i32, &str), usize> = HashMap::new();
         let mut again: Vec<(usize, usize)> = Vec::new();
         for (i, p) in posts.iter().enumerate() {
+            if results[i].is_some() {
+                continue;
+            }
             let inside = match (known.authors.get(&p.author_id), known.rooms.get(&p.room_id)) {
                 // A reply reads the message it answers, a file is written before its
                 // message, and bots and webhooks write from outside: the single post's path
