@@ -1568,6 +1568,9 @@ fn phase(i: usize) -> Duration {
     Duration::from_secs_f64((i as f64 * GOLDEN).fract())
 }
 
+/// How long before its schedule begins a step sets up its simulated pages.
+const SETUP: Duration = Duration::from_millis(250);
+
 /// One step: `users` people polling once a second (open loop, on a fixed schedule; latency is
 /// counted from when the poll was due, so a slow server cannot hide its backlog) while messages
 /// are posted at `rate` per second.
@@ -1595,7 +1598,7 @@ async fn run_step(
     let generator_before = cpu_seconds(std::process::id());
     // The schedule begins a moment from now: setting up thousands of simulated pages takes
     // this generator a while, and that is not the server's latency.
-    let started = Instant::now() + Duration::from_millis(250);
+    let started = Instant::now() + SETUP;
     let end = started + length;
     // What presence writes is counted from halfway (on PostgreSQL; off this thread, whose
     // every moment is a simulated page's).
@@ -1789,7 +1792,7 @@ async fn control_step(
     length: Duration,
 ) -> (Samples, u64) {
     let results: Rc<RefCell<(Samples, u64)>> = Rc::default();
-    let started = Instant::now() + Duration::from_millis(250);
+    let started = Instant::now() + SETUP;
     let end = started + length;
     let tasks: Vec<_> = (0..users)
         .map(|i| {
@@ -2204,16 +2207,22 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
         }
 
         let control_users = steps.last().map_or(0, |s: &Step| s.users);
+        let (cpu_before, control_started) = (server.cpu_seconds(), Instant::now());
         let (mut control, control_errors) = control_step(&lanes, control_users, config.step).await;
+        // Over the schedule alone, as a step's CPU is.
+        let control_seconds = (control_started.elapsed() - SETUP).as_secs_f64();
+        let control_cpu = (server.cpu_seconds() - cpu_before) / control_seconds;
         let control_report = format!(
             "Control: the same {control_users} requests a second to GET /healthz (no session, no \
              work), on the same schedule and connections: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} \
-             ms, max {:.1} ms, {control_errors} errors. Whatever of the last step's tail shows here \
-             too is the machine's and the framework's, not the poll's.",
+             ms, max {:.1} ms, {control_errors} errors, server CPU {:.0}%. Whatever of the last \
+             step's tail shows here too is the machine's and the framework's, not the poll's; the \
+             CPU is what answering that many requests costs before the app does anything.",
             control.ms(0.5),
             control.ms(0.99),
             control.ms(0.999),
             control.ms(1.0),
+            control_cpu * 100.0,
         );
         say!("control done");
 
