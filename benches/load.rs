@@ -15,9 +15,9 @@
 //! (rounds of the saturation phase, 10: each endpoint gets one second per round),
 //! LOAD_BURST_RATE (messages/s tried in the posting burst, 3000), LOAD_BURST_SECONDS (5),
 //! LOAD_LOGIN_BURST (login attempts at once while 5,000 people poll, 30), LOAD_LOBBY_MESSAGES
-//! (messages written in bulk for the lobby step, 1000000), LOAD_TRACE (set: print each poll
-//! and each burst's post slower than 15 ms, and each moment the generator itself ran late, to
-//! stderr).
+//! (messages written in bulk for the lobby step, 1000000), LOAD_TRACE (set: print, to stderr,
+//! how many polls were slower than 15 ms in each second of each step, each burst's post
+//! slower than that, and each moment the generator itself ran late).
 //!
 //! LOAD_PHASES picks what runs, a list of: `files` (uploads and fetches of a 1 MiB image: see
 //! load/files.rs), `load` (the steps of simulated users, the control,
@@ -405,6 +405,16 @@ struct Person {
     cookie: String,
     csrf: String,
     room: i32,
+}
+
+/// What a person's open room page remembers between polls, kept from one step to the next as
+/// the page stays open: a step adds newcomers, it does not reopen everyone's page.
+#[derive(Default, Clone)]
+struct Page {
+    /// The last entry the page showed; none until the page first opens.
+    cursor: Option<i64>,
+    /// The tag of the lists of people the page shows.
+    people_tag: String,
 }
 
 fn unix_now() -> i64 {
@@ -1477,8 +1487,9 @@ async fn call(
         .map_err(|_| std::io::Error::other("pool dropped"))?
 }
 
-/// With LOAD_TRACE set, every poll slower than this is printed to stderr with its due time,
-/// to see whether slow polls come together (a stall) or alone.
+/// With LOAD_TRACE set, how many polls were slower than this is printed for each second of a
+/// step, and every burst's post slower than this: to see whether slow ones come together (a
+/// stall) or alone.
 const TRACE_SLOWER_THAN: Duration = Duration::from_millis(15);
 
 fn tracing() -> bool {
@@ -1521,6 +1532,45 @@ struct Step {
     /// Rows written to the presence tables a second over the step's second half, once its
     /// newcomers have arrived (PostgreSQL).
     presence_rows: Option<f64>,
+    /// For each second of the schedule, by when the polls were due: how many, how many were
+    /// slower than `TRACE_SLOWER_THAN`, and the slowest.
+    by_second: Vec<Second>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Second {
+    polls: u64,
+    slow: u64,
+    slowest: Duration,
+}
+
+impl Step {
+    fn note_second(&mut self, second: usize, took: Duration) {
+        if self.by_second.len() <= second {
+            self.by_second.resize(second + 1, Second::default());
+        }
+        let s = &mut self.by_second[second];
+        s.polls += 1;
+        s.slow += u64::from(took > TRACE_SLOWER_THAN);
+        s.slowest = s.slowest.max(took);
+    }
+
+    /// One line per second of the schedule: where a step's slow polls were.
+    fn seconds_report(&self) -> String {
+        let mut out = String::new();
+        for (i, s) in self.by_second.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{} users, second {i}: {} of {} polls slower than {} ms, slowest {:.1} ms",
+                self.users,
+                s.slow,
+                s.polls,
+                TRACE_SLOWER_THAN.as_millis(),
+                s.slowest.as_secs_f64() * 1000.0
+            );
+        }
+        out
+    }
 }
 
 /// Each room's newest entry id, read the way a page starts: so the simulated pages begin
@@ -1580,6 +1630,7 @@ async fn run_step(
     lanes: &[mpsc::UnboundedSender<Job>],
     post_lanes: &[mpsc::UnboundedSender<Job>],
     people: &[Person],
+    pages: &mut [Page],
     users: usize,
     rooms: usize,
     rate: u32,
@@ -1614,13 +1665,16 @@ async fn run_step(
     for (i, person) in people.iter().take(users).enumerate() {
         let (person, lane) = (person.clone(), lanes[i % lanes.len()].clone());
         let (step, acked, received) = (step.clone(), acked.clone(), received.clone());
+        // A page opened in an earlier step goes on from where it was; a newcomer's opens at
+        // the room's newest entry.
+        let Page { cursor, people_tag } = pages[i].clone();
         let start = starts.get(&person.room).copied().unwrap_or(0);
         tasks.push(tokio::task::spawn_local(async move {
             let mut due = started + phase(i);
             // Like chat.js: from the last entry the page showed, sending back the tag of the
             // lists of people it shows.
-            let mut cursor = start;
-            let mut people_tag = String::new();
+            let mut cursor = cursor.unwrap_or(start);
+            let mut people_tag = people_tag;
             while due < end {
                 tokio::time::sleep_until(due.into()).await;
                 let path = format!(
@@ -1633,13 +1687,7 @@ async fn run_step(
                 match answer {
                     Ok((200, body)) => {
                         step.polls.add(now - due);
-                        if tracing() && now - due > TRACE_SLOWER_THAN {
-                            eprintln!(
-                                "slow poll: {users} users, due at {:.3} s, took {:.1} ms",
-                                (due - started).as_secs_f64(),
-                                (now - due).as_secs_f64() * 1000.0
-                            );
-                        }
+                        step.note_second((due - started).as_secs() as usize, now - due);
                         if let Some(tag) = tag_in(&body) {
                             people_tag.replace_range(.., tag);
                         }
@@ -1669,6 +1717,10 @@ async fn run_step(
                 drop(step);
                 // Like chat.js: the next poll one second after the previous was due.
                 due += Duration::from_secs(1);
+            }
+            Page {
+                cursor: Some(cursor),
+                people_tag,
             }
         }));
     }
@@ -1731,8 +1783,8 @@ async fn run_step(
     for task in post_tasks {
         task.await.unwrap();
     }
-    for task in tasks {
-        task.await.unwrap();
+    for (page, task) in pages.iter_mut().zip(tasks) {
+        *page = task.await.unwrap();
     }
     let mut step = Rc::try_unwrap(step).ok().unwrap().into_inner();
     step.seconds = started.elapsed().as_secs_f64();
@@ -2189,6 +2241,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
         let lanes = pool(port, config.connections);
         let post_lanes = pool(port, (config.connections / 8).max(1));
         let mut steps = Vec::new();
+        let mut pages = vec![Page::default(); people.len()];
         for &users in &config.steps {
             let users = users.min(people.len());
             let step = run_step(
@@ -2196,6 +2249,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
                 &lanes,
                 &post_lanes,
                 &people,
+                &mut pages,
                 users,
                 config.rooms,
                 config.post_rate,
@@ -2203,6 +2257,9 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             )
             .await;
             say!("step: {users} users done ({} errors)", step.errors);
+            if tracing() {
+                eprint!("{}", step.seconds_report());
+            }
             steps.push(step);
         }
 
@@ -2238,6 +2295,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             &lanes,
             &post_lanes,
             &people,
+            &mut pages,
             burst_users,
             config.rooms,
             config.post_rate,
