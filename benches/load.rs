@@ -1528,6 +1528,9 @@ struct Step {
     cpu: f64,
     database_cpu: f64,
     generator_cpu: f64,
+    /// How late the generator's 2 ms tick woke: the part of the polls' latency that was the
+    /// generator's.
+    generator_late: Samples,
     seconds: f64,
     /// Rows written to the presence tables a second over the step's second half, once its
     /// newcomers have arrived (PostgreSQL).
@@ -1724,16 +1727,19 @@ async fn run_step(
             }
         }));
     }
-    if tracing() {
-        // Tells the generator's own delays apart from the server's: a tick every 2 ms that
-        // reports when it ran late.
+    // Tells the generator's own delays apart from the server's: a tick every 2 ms, and how
+    // late it ran. A poll's latency counts from when it was due, so a generator that wakes
+    // late (its core shared with PostgreSQL, say) adds its lateness to the polls'.
+    let ticks = {
+        let step = step.clone();
         tokio::task::spawn_local(async move {
             let mut tick = started;
             while tick < end {
                 tick += Duration::from_millis(2);
                 tokio::time::sleep_until(tick.into()).await;
                 let late = Instant::now() - tick;
-                if late > Duration::from_millis(5) {
+                step.borrow_mut().generator_late.add(late);
+                if tracing() && late > Duration::from_millis(5) {
                     eprintln!(
                         "generator late: at {:.3} s, by {:.1} ms",
                         (tick - started).as_secs_f64(),
@@ -1741,8 +1747,8 @@ async fn run_step(
                     );
                 }
             }
-        });
-    }
+        })
+    };
     // The posters: open loop at `rate` per second, spread over the rooms.
     let posters = people.len().min(users);
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
@@ -1786,6 +1792,7 @@ async fn run_step(
     for (page, task) in pages.iter_mut().zip(tasks) {
         *page = task.await.unwrap();
     }
+    ticks.await.unwrap();
     let mut step = Rc::try_unwrap(step).ok().unwrap().into_inner();
     step.seconds = started.elapsed().as_secs_f64();
     step.cpu = server.cpu_seconds() - cpu_before;
@@ -2413,18 +2420,18 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
     );
     let _ = writeln!(
         md,
-        "| users | polls/s | poll p50 | p99 | p99.9 | max | post p50 | post p99 | delivery p50 | delivery p99 | delivery max | not delivered | errors | server CPU | PostgreSQL CPU | presence rows written/s | generator CPU |"
+        "| users | polls/s | poll p50 | p99 | p99.9 | max | post p50 | post p99 | delivery p50 | delivery p99 | delivery max | not delivered | errors | server CPU | PostgreSQL CPU | presence rows written/s | generator CPU | generator late p99 |"
     );
     let _ = writeln!(
         md,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let rss = server.peak_rss_mib();
     for s in &mut steps {
         let polls_per_s = s.polls.0.len() as f64 / s.seconds;
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} of {} | {} | {:.0}% | {} | {} | {:.0}% |",
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} of {} | {} | {:.0}% | {} | {} | {:.0}% | {:.1} ms |",
             s.users,
             polls_per_s,
             s.polls.ms(0.5),
@@ -2448,6 +2455,7 @@ fn run(config: &Config, full: bool, target: &Target) -> (String, Vec<Step>, f64)
             s.presence_rows
                 .map_or("(in memory)".to_owned(), |rows| format!("{rows:.1}")),
             100.0 * s.generator_cpu / s.seconds,
+            s.generator_late.ms(0.99),
         );
     }
     let _ = writeln!(md, "\n{control_report}");
