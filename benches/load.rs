@@ -1668,16 +1668,16 @@ async fn run_step(
     for (i, person) in people.iter().take(users).enumerate() {
         let (person, lane) = (person.clone(), lanes[i % lanes.len()].clone());
         let (step, acked, received) = (step.clone(), acked.clone(), received.clone());
-        // A page opened in an earlier step goes on from where it was; a newcomer's opens at
-        // the room's newest entry.
-        let Page { cursor, people_tag } = pages[i].clone();
-        let start = starts.get(&person.room).copied().unwrap_or(0);
+        // Like chat.js, a page polls from the last entry it showed and sends back the tag of
+        // the lists of people it shows. One opened in an earlier step goes on from where it
+        // was; a newcomer's opens at the room's newest entry.
+        let Page {
+            cursor,
+            mut people_tag,
+        } = pages[i].clone();
+        let mut cursor = cursor.unwrap_or_else(|| starts.get(&person.room).copied().unwrap_or(0));
         tasks.push(tokio::task::spawn_local(async move {
             let mut due = started + phase(i);
-            // Like chat.js: from the last entry the page showed, sending back the tag of the
-            // lists of people it shows.
-            let mut cursor = cursor.unwrap_or(start);
-            let mut people_tag = people_tag;
             while due < end {
                 tokio::time::sleep_until(due.into()).await;
                 let path = format!(

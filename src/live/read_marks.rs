@@ -86,13 +86,13 @@ impl Waiting {
 }
 
 impl Marks {
+    fn mark(&mut self, user_id: i32, room_id: i32) -> Option<&mut Pending> {
+        self.marks.get_mut(&user_id)?.get_mut(&room_id)
+    }
+
     /// Queues the mark unless it is queued or written already.
     fn wait(&mut self, user_id: i32, room_id: i32, now: Instant) {
-        let Some(mark) = self
-            .marks
-            .get_mut(&user_id)
-            .and_then(|rooms| rooms.get_mut(&room_id))
-        else {
+        let Some(mark) = self.mark(user_id, room_id) else {
             return;
         };
         if mark.seen > mark.written && mark.waiting.is_none() {
@@ -104,7 +104,7 @@ impl Marks {
 
     /// The mark, to be written, if it moved past what was written; no longer queued.
     fn take(&mut self, user_id: i32, room_id: i32) -> Option<Mark> {
-        let mark = self.marks.get_mut(&user_id)?.get_mut(&room_id)?;
+        let mark = self.mark(user_id, room_id)?;
         mark.waiting = None;
         (mark.seen > mark.written).then(|| {
             mark.written = mark.seen;
@@ -160,9 +160,7 @@ impl ReadMarks for MemoryReadMarks {
             }
             inner.queue.pop_front();
             let due = inner
-                .marks
-                .get(&user_id)
-                .and_then(|rooms| rooms.get(&room_id))
+                .mark(user_id, room_id)
                 .and_then(|mark| mark.waiting)
                 .map(Waiting::due);
             match due {
@@ -186,11 +184,7 @@ impl ReadMarks for MemoryReadMarks {
         let now = self.clock.now();
         let mut inner = lock(&self.inner);
         for &(user_id, room_id, last_seq) in taken {
-            let Some(mark) = inner
-                .marks
-                .get_mut(&user_id)
-                .and_then(|rooms| rooms.get_mut(&room_id))
-            else {
+            let Some(mark) = inner.mark(user_id, room_id) else {
                 continue;
             };
             // Unless a later take wrote more meanwhile, nothing is known to be written.
