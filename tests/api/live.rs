@@ -301,6 +301,45 @@ async fn what_was_read_stays_read_across_a_clean_restart() {
     assert_eq!(room_in(&lobby_rooms(&bob).await, room)["unread"], 0);
 }
 
+/// A read mark waits in memory, up to a minute while its reader reads on
+/// (`live::READ_MARK_MOST_WAIT`), and a crash loses it; but a page still open marks what it
+/// shows at its first poll of the restarted server, so what was read is not shown unread.
+#[actix_web::test]
+async fn an_open_page_marks_what_it_shows_at_its_first_poll_after_a_crash() {
+    let Some(database) = TestDatabase::fresh() else {
+        return;
+    };
+    let mut server = Server::start(&database.url);
+    server.wait_until_up().await;
+    let mut alice = Person::new(&server.url());
+    alice.register("alice", PASSWORD).await;
+    let room = alice.create_room("Kitchen").await;
+    let mut bob = Person::new(&server.url());
+    bob.register("bob", PASSWORD).await;
+    bob.enter(room).await;
+    alice.say(room, "one").await;
+    alice.say(room, "two").await;
+    let shown = bob.messages_after(room, 0).await;
+    assert_eq!(shown.len(), 2, "bob's page shows both");
+    let cursor = shown[1]["id"].as_i64().unwrap();
+
+    server.kill();
+    server.spawn();
+    server.wait_until_up().await;
+    assert_eq!(
+        room_in(&lobby_rooms(&bob).await, room)["unread"],
+        2,
+        "the crash lost the mark that waited in memory"
+    );
+    let res = bob.poll(room, &cursor.to_string()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        room_in(&lobby_rooms(&bob).await, room)["unread"],
+        0,
+        "the page's first poll marked what it shows"
+    );
+}
+
 #[actix_web::test]
 async fn the_room_page_marks_the_first_unread_message() {
     let Some(app) = spawn_app().await else { return };
