@@ -257,7 +257,12 @@ pub fn spawn_presence_sync(db: Db, presence: Arc<SharedPresence>) -> JoinHandle<
 
 /// One round of `spawn_presence_sync`: writes what is pending, and this server's set every
 /// `HEARTBEAT`; reads what the others wrote after `since_ms` (less the slack); returns the
-/// latest write time read.
+/// moment of this read, on the database's clock, for the next round to go on from.
+///
+/// From the read's moment, not from the latest write it found: a row is read again only while
+/// it is within the slack of a read, a few rounds. (Going on from the latest write, the rows of
+/// the last second before a quiet spell were read again every round until someone else
+/// arrived: 30,000 rows twice a second after 30,000 people opened their pages together.)
 pub async fn sync_presence(
     db: &Db,
     presence: &Arc<SharedPresence>,
@@ -282,21 +287,18 @@ pub async fn sync_presence(
             .await?;
     }
     let from = since_ms - PRESENCE_READ_SLACK_MS;
-    let (heard, sets) = db
+    let (read_at, heard, sets) = db
         .run(move |conn| {
+            // Before the reads: what they see was committed by then at least.
+            let read_at = PresenceRows::now_ms(conn)?;
             Ok((
+                read_at,
                 PresenceRows::written_since(conn, from)?,
                 PresenceRows::sets_written_since(conn, server_id, from)?,
             ))
         })
         .await?;
-    let (heard, latest) = heard;
     presence.heard(&heard);
     presence.heard_sets(&sets);
-    let latest_set = sets
-        .iter()
-        .map(|set| set.written_ms)
-        .max()
-        .unwrap_or(latest);
-    Ok(latest.max(latest_set).max(since_ms))
+    Ok(read_at.max(since_ms))
 }

@@ -34,8 +34,6 @@ struct Row {
     at_ms: i64,
     #[diesel(sql_type = BigInt)]
     typing_until_ms: i64,
-    #[diesel(sql_type = BigInt)]
-    written_ms: i64,
 }
 
 /// Another server's set, as it last wrote it.
@@ -98,31 +96,37 @@ impl PresenceRows {
         .map(drop)
     }
 
-    /// The rows written after `since_ms` (the database's clock), and the latest write time
-    /// among them (or `since_ms` if none).
-    pub fn written_since(
-        conn: &mut DbConnection,
-        since_ms: i64,
-    ) -> QueryResult<(Vec<PresenceRow>, i64)> {
+    /// The database's clock now, in Unix milliseconds: the moment a read that follows sees
+    /// everything committed before.
+    pub fn now_ms(conn: &mut DbConnection) -> QueryResult<i64> {
+        #[derive(QueryableByName)]
+        struct Now {
+            #[diesel(sql_type = BigInt)]
+            now_ms: i64,
+        }
+        let now: Now = diesel::sql_query(format!("SELECT {DB_NOW_MS} AS now_ms"))
+            .get_result(postgres(conn)?)?;
+        Ok(now.now_ms)
+    }
+
+    /// The rows written after `since_ms` (the database's clock).
+    pub fn written_since(conn: &mut DbConnection, since_ms: i64) -> QueryResult<Vec<PresenceRow>> {
         let rows: Vec<Row> = diesel::sql_query(
-            "SELECT user_id, username, room_id, at_ms, typing_until_ms, written_ms \
+            "SELECT user_id, username, room_id, at_ms, typing_until_ms \
              FROM presence WHERE written_ms > $1",
         )
         .bind::<BigInt, _>(since_ms)
         .load(postgres(conn)?)?;
-        let latest = rows.iter().map(|r| r.written_ms).max().unwrap_or(since_ms);
-        Ok((
-            rows.into_iter()
-                .map(|r| PresenceRow {
-                    user_id: r.user_id,
-                    username: r.username,
-                    room_id: r.room_id,
-                    at_ms: r.at_ms,
-                    typing_until_ms: r.typing_until_ms,
-                })
-                .collect(),
-            latest,
-        ))
+        Ok(rows
+            .into_iter()
+            .map(|r| PresenceRow {
+                user_id: r.user_id,
+                username: r.username,
+                room_id: r.room_id,
+                at_ms: r.at_ms,
+                typing_until_ms: r.typing_until_ms,
+            })
+            .collect())
     }
 
     /// Writes this server's set of present people (each `room_id` Some, `at_ms` their last poll
