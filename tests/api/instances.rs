@@ -429,6 +429,36 @@ async fn a_batch_of_rate_events_gets_the_answers_one_by_one_counting_gives() {
     }
 }
 
+/// Two servers' shared presences on one fresh PostgreSQL database and one manual clock.
+struct TwoPresences {
+    _database: TestDatabase,
+    db: chatroom::db::Db,
+    clock: Arc<chatroom::clock::ManualClock>,
+    a: Arc<chatroom::live::shared::SharedPresence>,
+    b: Arc<chatroom::live::shared::SharedPresence>,
+}
+
+/// `None` on SQLite (presence is shared through PostgreSQL alone) or without a database.
+fn two_shared_presences() -> Option<TwoPresences> {
+    use chatroom::clock::{Clock, ManualClock};
+    use chatroom::live::shared::SharedPresence;
+    if super::database::backend() != chatroom::db::Backend::Postgres {
+        return None;
+    }
+    let database = TestDatabase::fresh()?;
+    let db = chatroom::db::Db::open(&database.url, 2).unwrap();
+    let clock = ManualClock::new();
+    let a = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
+    let b = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
+    Some(TwoPresences {
+        _database: database,
+        db,
+        clock,
+        a,
+        b,
+    })
+}
+
 /// Presence costs a row per server per heartbeat, not one per person: someone who stays on
 /// one server is kept present on the other by that server's set alone, long past the time
 /// presence lasts, with no row of their own written again; once that server stops, they go
@@ -436,20 +466,19 @@ async fn a_batch_of_rate_events_gets_the_answers_one_by_one_counting_gives() {
 #[actix_web::test]
 async fn someone_who_stays_is_kept_present_elsewhere_by_the_servers_set_alone() {
     use chatroom::chat::background::sync_presence;
-    use chatroom::clock::{Clock, ManualClock};
     use chatroom::live::presence::{PRESENCE_TIMEOUT, Presence};
-    use chatroom::live::shared::{HEARTBEAT, SharedPresence};
+    use chatroom::live::shared::HEARTBEAT;
     use diesel::RunQueryDsl;
-    if super::database::backend() != chatroom::db::Backend::Postgres {
-        return;
-    }
-    let Some(database) = TestDatabase::fresh() else {
+    let Some(TwoPresences {
+        _database: database,
+        db,
+        clock,
+        a,
+        b,
+    }) = two_shared_presences()
+    else {
         return;
     };
-    let db = chatroom::db::Db::open(&database.url, 2).unwrap();
-    let clock = ManualClock::new();
-    let a = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
-    let b = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
     #[derive(diesel::QueryableByName)]
     struct Written {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -498,19 +527,17 @@ async fn someone_who_stays_is_kept_present_elsewhere_by_the_servers_set_alone() 
 #[actix_web::test]
 async fn a_presence_sync_goes_on_from_its_read_not_from_the_latest_row() {
     use chatroom::chat::background::sync_presence;
-    use chatroom::clock::{Clock, ManualClock};
     use chatroom::live::presence::Presence;
-    use chatroom::live::shared::SharedPresence;
-    if super::database::backend() != chatroom::db::Backend::Postgres {
-        return;
-    }
-    let Some(database) = TestDatabase::fresh() else {
+    let Some(TwoPresences {
+        _database,
+        db,
+        a,
+        b,
+        ..
+    }) = two_shared_presences()
+    else {
         return;
     };
-    let db = chatroom::db::Db::open(&database.url, 2).unwrap();
-    let clock = ManualClock::new();
-    let a = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
-    let b = Arc::new(SharedPresence::new(clock.clone() as Arc<dyn Clock>));
     a.polled(1, 7, "bob", false).await;
     sync_presence(&db, &a, 0).await.unwrap();
     let first = sync_presence(&db, &b, 0).await.unwrap();

@@ -272,14 +272,11 @@ async fn the_lobby_api_lists_each_room_with_present_and_unread_counts() {
     );
 }
 
-/// Read marks wait in memory before they are written (`live::ReadMarks`): stopping the server
-/// writes them, so a restart does not show what was read as unread.
-#[actix_web::test]
-async fn what_was_read_stays_read_across_a_clean_restart() {
-    let Some(database) = TestDatabase::fresh() else {
-        return;
-    };
-    let mut server = Server::start(&database.url);
+/// A real server on a fresh database, where alice says two things in her Kitchen and bob's
+/// page, there, shows both: his read mark waits in memory. `None` without a database.
+async fn bob_has_read_two() -> Option<(TestDatabase, Server, i32, Person, Person, Vec<Value>)> {
+    let database = TestDatabase::fresh()?;
+    let server = Server::start(&database.url);
     server.wait_until_up().await;
     let mut alice = Person::new(&server.url());
     alice.register("alice", PASSWORD).await;
@@ -289,7 +286,18 @@ async fn what_was_read_stays_read_across_a_clean_restart() {
     bob.enter(room).await;
     alice.say(room, "one").await;
     alice.say(room, "two").await;
-    assert_eq!(bob.messages_after(room, 0).await.len(), 2, "bob reads both");
+    let shown = bob.messages_after(room, 0).await;
+    Some((database, server, room, alice, bob, shown))
+}
+
+/// Read marks wait in memory before they are written (`live::ReadMarks`): stopping the server
+/// writes them, so a restart does not show what was read as unread.
+#[actix_web::test]
+async fn what_was_read_stays_read_across_a_clean_restart() {
+    let Some((_database, mut server, room, alice, bob, shown)) = bob_has_read_two().await else {
+        return;
+    };
+    assert_eq!(shown.len(), 2, "bob reads both");
     // Closes their connections, so that the server has nothing left to wait for.
     drop((alice, bob));
 
@@ -306,20 +314,9 @@ async fn what_was_read_stays_read_across_a_clean_restart() {
 /// shows at its first poll of the restarted server, so what was read is not shown unread.
 #[actix_web::test]
 async fn an_open_page_marks_what_it_shows_at_its_first_poll_after_a_crash() {
-    let Some(database) = TestDatabase::fresh() else {
+    let Some((_database, mut server, room, _alice, bob, shown)) = bob_has_read_two().await else {
         return;
     };
-    let mut server = Server::start(&database.url);
-    server.wait_until_up().await;
-    let mut alice = Person::new(&server.url());
-    alice.register("alice", PASSWORD).await;
-    let room = alice.create_room("Kitchen").await;
-    let mut bob = Person::new(&server.url());
-    bob.register("bob", PASSWORD).await;
-    bob.enter(room).await;
-    alice.say(room, "one").await;
-    alice.say(room, "two").await;
-    let shown = bob.messages_after(room, 0).await;
     assert_eq!(shown.len(), 2, "bob's page shows both");
     let cursor = shown[1]["id"].as_i64().unwrap();
 
