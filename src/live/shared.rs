@@ -18,7 +18,7 @@ use super::presence::{
     Heard, MemoryPresence, PRESENCE_TIMEOUT, PeopleJson, Presence, Snapshot, TYPING_TIMEOUT,
 };
 use crate::clock::{Clock, millis};
-use crate::models::presence_rows::{PresenceRow, PresenceSet};
+use crate::models::presence_rows::{PackedSet, PresenceRow, PresenceSet};
 
 /// How often a server writes its set of people: well inside `PRESENCE_TIMEOUT`, so that a
 /// server that saw none of their polls keeps them present.
@@ -121,9 +121,10 @@ impl SharedPresence {
         journal.pending.drain().map(|(_, row)| row).collect()
     }
 
-    /// Every `HEARTBEAT`, the people whose pages poll this server: each as a row about their
-    /// last poll here. None between heartbeats.
-    pub fn take_set(&self) -> Option<Vec<PresenceRow>> {
+    /// Every `HEARTBEAT`, the people whose pages poll this server, with their last poll here.
+    /// None between heartbeats. Packed as it is stored, while the polls wait for the journal:
+    /// no allocation per person (at 40,000, cloning each name held them 7-10 ms).
+    pub fn take_set(&self) -> Option<PackedSet> {
         let now_ms = self.clock.unix_millis();
         {
             let mut sets = lock(&self.sets);
@@ -134,20 +135,15 @@ impl SharedPresence {
         }
         let timeout = millis(PRESENCE_TIMEOUT);
         let journal = lock(&self.journal);
-        Some(
-            journal
-                .written
-                .iter()
-                .filter(|(_, w)| w.room_id.is_some() && now_ms - w.seen_ms < timeout)
-                .map(|(&user_id, w)| PresenceRow {
-                    user_id,
-                    username: w.username.clone(),
-                    room_id: w.room_id,
-                    at_ms: w.seen_ms,
-                    typing_until_ms: w.typing_until_ms,
-                })
-                .collect(),
-        )
+        let mut set = PackedSet::with_capacity(journal.written.len());
+        for (&user_id, w) in &journal.written {
+            if let Some(room_id) = w.room_id
+                && now_ms - w.seen_ms < timeout
+            {
+                set.push(user_id, room_id, w.seen_ms, w.typing_until_ms, &w.username);
+            }
+        }
+        Some(set)
     }
 
     /// Takes in the sets other servers wrote, but those already taken in.
@@ -315,10 +311,16 @@ mod tests {
         (SharedPresence::new(clock.clone()), clock)
     }
 
+    /// The set due at this heartbeat, as the others read it back.
+    fn set_of(presence: &SharedPresence) -> Option<Vec<PresenceRow>> {
+        let set = presence.take_set()?;
+        Some(set.rows().expect("a whole set"))
+    }
+
     #[actix_web::test]
     async fn a_change_is_written_at_once_and_someone_who_stays_only_in_the_servers_set() {
         let (presence, clock) = shared();
-        let first_set = presence.take_set().expect("a set at start");
+        let first_set = set_of(&presence).expect("a set at start");
         assert!(first_set.is_empty());
         presence.polled(1, 7, "bob", false).await;
         let rows = presence.take_pending();
@@ -334,14 +336,14 @@ mod tests {
             rows[0].typing_until_ms > clock.unix_millis(),
             "typing, at once"
         );
-        assert!(presence.take_set().is_none(), "not before the heartbeat");
+        assert!(set_of(&presence).is_none(), "not before the heartbeat");
 
         // Staying past heartbeats costs no row of their own: the set carries their last poll.
         for _ in 0..3 {
             clock.advance(HEARTBEAT);
             presence.polled(1, 7, "bob", false).await;
             assert!(presence.take_pending().is_empty(), "no row of bob's own");
-            let set = presence.take_set().expect("the heartbeat's set");
+            let set = set_of(&presence).expect("the heartbeat's set");
             assert_eq!(set.len(), 1);
             assert_eq!(
                 (set[0].user_id, set[0].room_id, set[0].at_ms),
@@ -352,16 +354,13 @@ mod tests {
         presence.left(1, 7).await;
         assert_eq!(presence.take_pending()[0].room_id, None, "gone, at once");
         clock.advance(HEARTBEAT);
-        assert!(
-            presence.take_set().unwrap().is_empty(),
-            "and out of the set"
-        );
+        assert!(set_of(&presence).unwrap().is_empty(), "and out of the set");
     }
 
     #[actix_web::test]
     async fn someone_the_others_already_show_here_costs_no_row_on_arrival_but_joins_the_set() {
         let (presence, clock) = shared();
-        presence.take_set();
+        set_of(&presence);
         let now = clock.unix_millis();
         let seen = |room_id| PresenceRow {
             user_id: 7,
@@ -377,7 +376,7 @@ mod tests {
             "the others know already"
         );
         clock.advance(HEARTBEAT);
-        let set = presence.take_set().unwrap();
+        let set = set_of(&presence).unwrap();
         assert_eq!((set.len(), set[0].room_id), (1, Some(1)));
 
         // In another room than the one they were heard in, or typing: written at once.
@@ -404,10 +403,10 @@ mod tests {
         assert_eq!(rows.len(), 1, "bob stopped typing");
         assert_eq!(rows[0].typing_until_ms, 0);
         clock.advance(HEARTBEAT);
-        presence.take_set();
+        set_of(&presence);
         clock.advance(HEARTBEAT);
         assert_eq!(
-            presence.take_set().unwrap()[0].typing_until_ms,
+            set_of(&presence).unwrap()[0].typing_until_ms,
             0,
             "the set does not carry the typing on"
         );
