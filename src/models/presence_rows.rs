@@ -55,7 +55,8 @@ struct SetRow {
 ///
 /// One byte string, which PostgreSQL stores as it comes. As six arrays, a set of 40,000 people
 /// cost PostgreSQL 55-65 ms a heartbeat (parsing 40,000 elements of each, compressing them)
-/// and the server as much again, during which the polls of that second waited for the CPU.
+/// and the server's core some 40 ms more, while that second's polls waited; packed, the
+/// write takes about 3 ms.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PackedSet(Vec<u8>);
 
@@ -88,10 +89,6 @@ impl PackedSet {
         out.extend_from_slice(&typing_until_ms.to_le_bytes());
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(username.as_bytes());
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     /// Each person, as a row about their last poll there; None if the bytes are not a whole
